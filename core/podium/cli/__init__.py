@@ -1,0 +1,1 @@
+"""The ``podium`` command line: a thin shell over :mod:`podium.api`."""

@@ -1,0 +1,59 @@
+"""Turn exceptions into one clear message and a documented exit code."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import traceback
+from typing import Any
+
+import click
+
+from podium.errors import ExitCode, PodiumError
+
+
+def run_cli(cli: click.Group, argv: list[str], prog_name: str) -> Any:
+    debug = "--debug" in argv or os.environ.get("PODIUM_DEBUG") == "1"
+    json_output = "--json" in argv
+    try:
+        cli.main(args=argv, prog_name=prog_name, standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        sys.exit(130)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(ExitCode.USAGE if isinstance(exc, click.UsageError) else ExitCode.ERROR)
+    except PodiumError as exc:
+        _report(exc, exc.to_dict(), exc.exit_code, debug, json_output)
+    except KeyboardInterrupt:
+        click.echo("Interrupted.", err=True)
+        sys.exit(130)
+    except BrokenPipeError:
+        sys.exit(0)
+    except Exception as exc:  # an internal bug: say so, show the traceback only on request
+        data = {"error": type(exc).__name__, "message": f"internal error: {exc}"}
+        _report(exc, data, ExitCode.ERROR, debug, json_output, internal=True)
+    sys.exit(ExitCode.OK)
+
+
+def _report(
+    exc: BaseException,
+    data: dict[str, Any],
+    code: int,
+    debug: bool,
+    json_output: bool,
+    internal: bool = False,
+) -> None:
+    if debug:
+        traceback.print_exception(exc, file=sys.stderr)
+    if json_output:
+        click.echo(json.dumps({**data, "exit_code": int(code)}, default=str))
+    else:
+        message = str(exc) if not internal else f"internal error: {type(exc).__name__}: {exc}"
+        click.secho(f"error: {message}", fg="red", err=True)
+        if internal and not debug:
+            click.echo("  (run with --debug for the traceback)", err=True)
+    sys.exit(int(code))

@@ -1,0 +1,122 @@
+"""Entry point of the ``podium`` command.
+
+Subcommands live in ``podium.cli.commands.<module>`` and are imported only when
+invoked (or when help lists them), so ``podium --version`` stays fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from typing import Any
+
+import click
+
+from podium.version import __version__
+
+#: command name -> "module:attribute" under podium.cli.commands
+COMMANDS: dict[str, str] = {
+    "init": "project:init_cmd",
+    "validate": "project:validate_cmd",
+    "schema": "project:schema_cmd",
+    "plan": "engine:plan_cmd",
+    "apply": "engine:apply_cmd",
+    "up": "engine:up_cmd",
+    "destroy": "engine:destroy_cmd",
+    "status": "runtime:status_cmd",
+    "logs": "runtime:logs_cmd",
+    "outputs": "runtime:outputs_cmd",
+    "rollback": "runtime:rollback_cmd",
+    "history": "runtime:history_cmd",
+    "state": "state:state_group",
+    "secrets": "secrets:secrets_group",
+    "plugins": "plugins:plugins_group",
+    "plugin": "plugins:plugin_group",
+    "doctor": "plugins:doctor_cmd",
+}
+
+
+class LazyGroup(click.Group):
+    """A group whose built-in subcommands import on demand, plus plugin-provided commands."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        names = set(COMMANDS) | set(super().list_commands(ctx))
+        names |= set(_plugin_commands(ctx))
+        return sorted(names)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = COMMANDS.get(cmd_name)
+        if target is not None:
+            module_name, attr = target.split(":")
+            module = importlib.import_module(f"podium.cli.commands.{module_name}")
+            command: click.Command = getattr(module, attr)
+            return command
+        found = super().get_command(ctx, cmd_name)
+        if found is not None:
+            return found
+        return _plugin_commands(ctx).get(cmd_name)
+
+
+def _plugin_commands(ctx: click.Context) -> dict[str, click.Command]:
+    """Commands registered by plugins through ``podium_cli_commands``."""
+    from podium.cli.context import plugin_cli_commands
+
+    return plugin_cli_commands(ctx)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", prog_name="podium")
+@click.option(
+    "--config",
+    "-c",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    envvar="PODIUM_CONFIG",
+    help="Platform config file (default: ./podium.toml, else built-in defaults).",
+)
+@click.option("--json", "json_output", is_flag=True, help="Machine-readable JSON output.")
+@click.option("--debug", is_flag=True, envvar="PODIUM_DEBUG", help="Show tracebacks and debug logs.")
+@click.option(
+    "--strict-plugins",
+    is_flag=True,
+    envvar="PODIUM_STRICT_PLUGINS",
+    help="Fail when any plugin cannot load (for CI).",
+)
+@click.option(
+    "--no-plugins",
+    is_flag=True,
+    envvar="PODIUM_NO_PLUGINS",
+    help="Load no installed plugins (built-ins only).",
+)
+@click.pass_context
+def cli(
+    ctx: click.Context,
+    config_path: str | None,
+    json_output: bool,
+    debug: bool,
+    strict_plugins: bool,
+    no_plugins: bool,
+) -> None:
+    """Podium: plan, apply and run workloads on a platform assembled from plugins."""
+    from podium.cli.context import CliState
+
+    ctx.obj = CliState(
+        config_path=config_path,
+        json_output=json_output,
+        debug=debug,
+        strict_plugins=strict_plugins,
+        no_plugins=no_plugins,
+    )
+
+
+def main(argv: list[str] | None = None) -> Any:
+    """Run the CLI; errors become a one-line message and a documented exit code."""
+    from podium.cli.errors import run_cli
+
+    return run_cli(cli, argv if argv is not None else sys.argv[1:], prog_name="podium")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    os.environ.setdefault("PODIUM_CLI", "1")
+    main()

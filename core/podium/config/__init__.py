@@ -1,0 +1,1 @@
+"""Platform config: ``podium.toml`` models and loading with located errors."""

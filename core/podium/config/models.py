@@ -1,0 +1,167 @@
+"""The platform config (``podium.toml``) as pydantic models.
+
+``podium schema platform`` exports these as JSON Schema; the config reference in
+sdk_docs is generated from the field descriptions below.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+PolicyLevel = Literal["advisory", "mandatory", "off"]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class PlatformSection(_Section):
+    name: str = Field("podium", description="Platform name; part of every physical resource name.")
+    state_dir: str = Field(
+        ".podium",
+        description="Directory for local state, keys and logs, relative to the config file.",
+    )
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        from podium.platform.context import validate_name
+
+        return validate_name(value, "platform")
+
+
+class PluginsSection(BaseModel):
+    """``[plugins]``: which installed plugins load, and each one's settings.
+
+    ``allow`` entries are plugin names with an optional PEP 440 pin
+    (``"aws>=0.1,<0.2"``). Without ``allow`` every installed plugin loads.
+    ``[plugins.<name>]`` tables hold that plugin's settings.
+    """
+
+    model_config = ConfigDict(extra="allow")
+
+    allow: list[str] | None = Field(
+        None, description="Plugins allowed to load, each optionally pinned: \"aws>=0.1,<0.2\"."
+    )
+    deny: list[str] = Field(default_factory=list, description="Plugins never to load.")
+    strict: bool = Field(
+        False, description="Fail instead of warning when a plugin cannot load (like --strict-plugins)."
+    )
+
+    @property
+    def settings(self) -> dict[str, dict[str, Any]]:
+        """``[plugins.<name>]`` tables, by plugin name."""
+        extra = self.model_extra or {}
+        return {k: v for k, v in extra.items() if isinstance(v, dict)}
+
+    @model_validator(mode="after")
+    def _extras_are_tables(self) -> PluginsSection:
+        for key, value in (self.model_extra or {}).items():
+            if not isinstance(value, dict):
+                raise ValueError(
+                    f"unknown key {key!r} in [plugins]: plugin settings go in a [plugins.{key}] table"
+                )
+        return self
+
+
+class EnvironmentSection(_Section):
+    description: str = Field("", description="What this environment is for.")
+    deployer: str | None = Field(None, description="Name of the deployer registration to use.")
+    rollback_on_failure: bool = Field(
+        False, description="Redeploy the last good release when a deploy fails."
+    )
+    parallelism: int | None = Field(None, ge=1, le=256, description="Overrides [engine] parallelism.")
+    settings: dict[str, Any] = Field(
+        default_factory=dict, description="Free-form options passed to plugins as env.settings."
+    )
+
+
+class RuleSection(_Section):
+    """``[[rules]]``: which provisioner fulfils a resource request, with what params.
+
+    A rule matches when every field it sets equals the request's; the rule that
+    sets the most of ``class``, ``id`` and ``environment`` wins, and among equals
+    the first in the file.
+    """
+
+    type: str = Field(description="Resource type (postgres, s3, route...).")
+    resource_class: str | None = Field(None, alias="class", description="Resource class to match.")
+    id: str | None = Field(None, description="Resource id to match (shared resources).")
+    environment: str | list[str] | None = Field(None, description="Environment name(s) to match.")
+    provisioner: str = Field(description="Name of the provisioner registration.")
+    params: dict[str, Any] = Field(
+        default_factory=dict, description="Params merged under the workload's own params."
+    )
+
+    def environments(self) -> list[str] | None:
+        if self.environment is None:
+            return None
+        return [self.environment] if isinstance(self.environment, str) else list(self.environment)
+
+
+class StateSection(_Section):
+    backend: str = Field("sqlite", description="Name of the state backend registration.")
+    options: dict[str, Any] = Field(default_factory=dict, description="Options for the backend.")
+    lock_ttl: float = Field(60.0, gt=0, description="Seconds a lock lease lasts without renewal.")
+
+
+class SecretsSection(_Section):
+    store: str = Field("local", description="Name of the secret store registration.")
+    key_file: str | None = Field(
+        None,
+        description="File holding the state encryption key (default <state_dir>/key); "
+        "PODIUM_STATE_KEY overrides it.",
+    )
+
+
+class TelemetrySection(_Section):
+    jsonl: bool = Field(True, description="Export Podium's spans to <state_dir>/<env>/spans.jsonl.")
+    console: bool = Field(False, description="Print Podium's spans to stderr.")
+    otlp: bool | None = Field(
+        None,
+        description="Export spans over OTLP/HTTP; default: when OTEL_EXPORTER_OTLP_ENDPOINT is set.",
+    )
+    sinks: list[str] = Field(default_factory=list, description="Telemetry sink registrations to use.")
+    service_name: str = Field("podium", description="OpenTelemetry service.name.")
+
+
+class EngineSection(_Section):
+    parallelism: int = Field(8, ge=1, le=256, description="Nodes applied at once.")
+    retries: int = Field(3, ge=0, le=20, description="Retries of a transient failure per node.")
+    retry_backoff: float = Field(0.5, ge=0, description="First retry delay in seconds; doubles.")
+    timeout: float | None = Field(
+        None, gt=0, description="Seconds one plugin operation may take before it is failed."
+    )
+    per_plugin: dict[str, int] = Field(
+        default_factory=dict, description="Maximum concurrent operations per plugin name."
+    )
+
+
+class PlatformConfig(_Section):
+    """The whole of ``podium.toml``."""
+
+    platform: PlatformSection = Field(default_factory=PlatformSection)  # type: ignore[arg-type]
+    plugins: PluginsSection = Field(default_factory=PluginsSection)  # type: ignore[arg-type]
+    environments: dict[str, EnvironmentSection] = Field(
+        default_factory=lambda: {"dev": EnvironmentSection()},  # type: ignore[call-arg]
+        description="Environments by name.",
+    )
+    rules: list[RuleSection] = Field(default_factory=list)
+    policies: dict[str, PolicyLevel] = Field(
+        default_factory=dict, description="Policy name (pack.check) to level."
+    )
+    state: StateSection = Field(default_factory=StateSection)  # type: ignore[arg-type]
+    secrets: SecretsSection = Field(default_factory=SecretsSection)  # type: ignore[arg-type]
+    telemetry: TelemetrySection = Field(default_factory=TelemetrySection)  # type: ignore[arg-type]
+    engine: EngineSection = Field(default_factory=EngineSection)  # type: ignore[arg-type]
+
+    @field_validator("environments")
+    @classmethod
+    def _env_names(cls, value: dict[str, EnvironmentSection]) -> dict[str, EnvironmentSection]:
+        from podium.platform.context import validate_name
+
+        for name in value:
+            validate_name(name, "environment")
+        return value

@@ -1,0 +1,60 @@
+"""Deployment hooks: deployers, and enrichment of rendered workloads before they deploy."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from podium.deployment.contract import Deployer, RenderedWorkload
+from podium.plugins.markers import hookspec
+from podium.platform.context import EnvironmentInfo
+
+
+@hookspec
+def podium_deployers(settings: Any, platform_name: str) -> Iterable[Deployer]:  # type: ignore[empty-body]
+    """Register deployers (registration hook).
+
+    ``[environments.<env>] deployer = "<name>"`` picks the deployer for an environment.
+
+    Example::
+
+        from podium import hookimpl
+        from podium.deployment import Deployer, DeploymentResult
+
+        class EchoDeployer(Deployer):
+            name = "echo"
+
+            def deploy(self, ctx, workload):
+                print("deploying", workload.name, "release", ctx.release)
+                return DeploymentResult(message="printed")
+
+            def status(self, ctx):
+                return WorkloadStatus(workload=ctx.workload, state="ready")
+
+            def logs(self, ctx, *, container=None, follow=False, tail=None):
+                return iter(())
+
+            def destroy(self, ctx):
+                pass
+
+        @hookimpl
+        def podium_deployers():
+            return [EchoDeployer()]
+    """
+
+
+@hookspec
+def podium_enrich_deployment(workload: RenderedWorkload, env: EnvironmentInfo) -> None:
+    """Adjust a rendered workload just before it is deployed (broadcast hook).
+
+    Every plugin may implement it; implementations run in registration order and
+    change ``workload`` in place (labels, extra variables, extensions). The
+    result is recorded in the release, so rollback redeploys exactly it.
+
+    Example::
+
+        @hookimpl
+        def podium_enrich_deployment(workload, env):
+            workload.labels["team"] = workload.annotations.get("team", "unknown")
+            workload.labels["environment"] = env.environment
+    """

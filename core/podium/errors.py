@@ -1,0 +1,213 @@
+"""The error hierarchy and the CLI's exit codes.
+
+Every error Podium raises on purpose is a :class:`PodiumError`. Each class carries
+the exit code the CLI returns for it, so scripts can tell a policy block from a
+lock conflict without parsing text. The table is documented in sdk_docs/cli.md.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+from typing import Any
+
+
+class ExitCode(IntEnum):
+    OK = 0
+    ERROR = 1  #: unexpected or unclassified failure
+    USAGE = 2  #: bad command line (click's own code)
+    INVALID_INPUT = 3  #: a config, workload or plan file is invalid
+    PLUGIN_FAULT = 4  #: a plugin failed to load or raised
+    POLICY_BLOCKED = 5  #: a mandatory policy finding blocks apply
+    APPLY_FAILED = 6  #: apply finished but some nodes failed
+    LOCKED = 7  #: the state is locked by another run
+    STALE_PLAN = 8  #: a saved plan no longer matches state
+    NOT_FOUND = 9  #: a named thing (workload, release, secret, plugin) does not exist
+    UNHEALTHY = 10  #: deployed workloads are not ready
+
+
+class PodiumError(Exception):
+    """Base class for every error Podium raises deliberately."""
+
+    exit_code: ExitCode = ExitCode.ERROR
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return self.message if not self.hint else f"{self.message}\n  hint: {self.hint}"
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"error": type(self).__name__, "message": self.message}
+        if self.hint:
+            data["hint"] = self.hint
+        return data
+
+
+class Location:
+    """Where in a file something is: rendered as ``path:line:column``."""
+
+    __slots__ = ("column", "line", "path")
+
+    def __init__(self, path: str, line: int | None = None, column: int | None = None) -> None:
+        self.path = path
+        self.line = line
+        self.column = column
+
+    def __str__(self) -> str:
+        text = self.path
+        if self.line is not None:
+            text += f":{self.line}"
+            if self.column is not None:
+                text += f":{self.column}"
+        return text
+
+    def __repr__(self) -> str:
+        return f"Location({str(self)!r})"
+
+
+class InputError(PodiumError):
+    """A user-written file (config, workload, plan) is invalid.
+
+    ``location`` points at the file and line; ``field`` names the offending key
+    as a dotted path (``containers.web.variables.PORT``).
+    """
+
+    exit_code = ExitCode.INVALID_INPUT
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        location: Location | None = None,
+        field: str | None = None,
+        hint: str | None = None,
+    ) -> None:
+        self.location = location
+        self.field = field
+        prefix = f"{location}: " if location else ""
+        where = f"{field}: " if field else ""
+        super().__init__(f"{prefix}{where}{message}", hint=hint)
+        self.reason = message
+
+    def to_dict(self) -> dict[str, Any]:
+        data = super().to_dict()
+        if self.location:
+            data["file"] = self.location.path
+            data["line"] = self.location.line
+        if self.field:
+            data["field"] = self.field
+        return data
+
+
+class InputErrors(InputError):
+    """Several input errors found in one pass, reported together."""
+
+    def __init__(self, errors: list[InputError]) -> None:
+        self.errors = errors
+        first = errors[0]
+        super().__init__(first.reason, location=first.location, field=first.field, hint=first.hint)
+        self.message = "\n".join(e.message for e in errors)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"error": "InputErrors", "errors": [e.to_dict() for e in self.errors]}
+
+
+class ConfigError(InputError):
+    """``podium.toml`` (or an equivalent dict) is invalid."""
+
+
+class WorkloadError(InputError):
+    """A Score workload is invalid."""
+
+
+class PluginError(PodiumError):
+    """A plugin failed: it could not load, registered something invalid, or raised.
+
+    The message always names the plugin, its distribution and version.
+    """
+
+    exit_code = ExitCode.PLUGIN_FAULT
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        plugin: str,
+        distribution: str | None = None,
+        version: str | None = None,
+        hook: str | None = None,
+        hint: str | None = None,
+    ) -> None:
+        self.plugin = plugin
+        self.distribution = distribution
+        self.version = version
+        self.hook = hook
+        self.reason = message
+        source = f"plugin {plugin!r}"
+        if distribution:
+            source += f" ({distribution} {version or '?'})"
+        if hook:
+            source += f" in {hook}"
+        super().__init__(f"{source}: {message}", hint=hint)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = super().to_dict()
+        data.update(plugin=self.plugin, distribution=self.distribution, version=self.version)
+        if self.hook:
+            data["hook"] = self.hook
+        return data
+
+
+class PluginConflictError(PluginError):
+    """Two plugins registered the same name for the same kind of thing."""
+
+
+class IncompatiblePluginError(PluginError):
+    """A plugin's declared API range excludes this core, or it fails a version pin or lock."""
+
+
+class NotFoundError(PodiumError):
+    exit_code = ExitCode.NOT_FOUND
+
+
+class NoMatchingRuleError(PodiumError):
+    """No provisioner rule matches a resource request."""
+
+    exit_code = ExitCode.INVALID_INPUT
+
+
+class PolicyBlockedError(PodiumError):
+    exit_code = ExitCode.POLICY_BLOCKED
+
+
+class LockedError(PodiumError):
+    exit_code = ExitCode.LOCKED
+
+
+class StalePlanError(PodiumError):
+    exit_code = ExitCode.STALE_PLAN
+
+
+class ApplyFailedError(PodiumError):
+    exit_code = ExitCode.APPLY_FAILED
+
+
+class UnhealthyError(PodiumError):
+    exit_code = ExitCode.UNHEALTHY
+
+
+class TransientError(PodiumError):
+    """Raised by a plugin for a failure worth retrying (throttling, a timeout, a busy server).
+
+    The engine retries these with exponential backoff; any other exception fails the node.
+    """
+
+
+class ResourceError(PodiumError):
+    """Raised by a provisioner or deployer for a permanent, explained failure."""
+
+
+class StateError(PodiumError):
+    """State could not be read or written, or is inconsistent."""

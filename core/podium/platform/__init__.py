@@ -1,0 +1,21 @@
+"""Platform domain: lifecycle, state backends and CLI commands."""
+
+from podium.platform.context import EnvironmentInfo
+from podium.platform.contract import (
+    CliCommand,
+    Intent,
+    LockInfo,
+    ResourceRecord,
+    StateBackend,
+    StateStore,
+)
+
+__all__ = [
+    "CliCommand",
+    "EnvironmentInfo",
+    "Intent",
+    "LockInfo",
+    "ResourceRecord",
+    "StateBackend",
+    "StateStore",
+]

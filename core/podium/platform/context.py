@@ -1,0 +1,49 @@
+"""What the core tells a plugin about where it is running."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+NAME_PATTERN = re.compile(r"^[a-z][a-z0-9]*(?:[-_.][a-z0-9]+)*$")
+
+
+def validate_name(name: object, what: str) -> str:
+    """Check a registration name: lowercase words joined by ``-``, ``_`` or ``.``, at most 63."""
+    if not isinstance(name, str) or not NAME_PATTERN.match(name) or len(name) > 63:
+        raise ValueError(
+            f"{what} name {name!r} is invalid: use lowercase letters and digits, "
+            "words joined by '-', '_' or '.', at most 63 characters"
+        )
+    return name
+
+
+@dataclass(frozen=True)
+class EnvironmentInfo:
+    """The platform and environment an operation runs in.
+
+    ``state_dir`` is a directory private to this platform and environment where a
+    plugin may keep files (the local plugin keeps its database clusters there).
+    ``settings`` are the environment's free-form options from ``podium.toml``.
+    """
+
+    platform: str
+    environment: str
+    state_dir: Path
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    def physical_name(self, uid: str, *, max_length: int = 63, separator: str = "-") -> str:
+        """A deterministic, collision-resistant name for a real resource.
+
+        The same platform, environment and uid always give the same name, so a
+        provisioner that crashed after creating something finds it again by name.
+        The result uses lowercase letters, digits and ``separator`` only.
+        """
+        digest = hashlib.sha256(f"{self.platform}/{self.environment}/{uid}".encode()).hexdigest()
+        slug = re.sub(r"[^a-z0-9]+", separator, f"{self.platform}-{self.environment}-{uid}".lower())
+        slug = slug.strip(separator)
+        room = max_length - 9
+        return f"{slug[:room].rstrip(separator)}{separator}{digest[:8]}"

@@ -1,0 +1,165 @@
+"""What state backends and CLI commands are: the interfaces behind the platform hooks.
+
+A state backend stores one platform environment's state: resource records, the
+intent journal, generated values, the lease lock, apply history and releases.
+The core encrypts every secret before it reaches a backend, so backends only see
+JSON with opaque ``{"$secret": "<token>"}`` objects and never need a key.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from podium.platform.context import EnvironmentInfo
+
+
+@dataclass
+class ResourceRecord:
+    """What state knows about one applied node (a resource, a deployment...)."""
+
+    uid: str  #: node id, e.g. ``resource:postgres.default#web.db`` or ``deployment:web``
+    kind: str  #: ``resource``, ``deployment`` or ``observability``
+    provider: str  #: the provisioner or deployer registration name
+    plugin: str  #: the plugin that provided it
+    spec: dict[str, Any]  #: the applied desired spec (secrets encrypted)
+    spec_hash: str
+    outputs: dict[str, Any] = field(default_factory=dict)  #: secrets encrypted
+    physical_name: str | None = None
+    depends_on: list[str] = field(default_factory=list)
+    updated_at: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ResourceRecord:
+        return cls(**data)
+
+
+@dataclass
+class Intent:
+    """A journaled side effect about to happen. It stays pending until its outcome is recorded."""
+
+    node: str
+    action: str  #: ``create``, ``update``, ``delete``, ``deploy``, ``destroy``...
+    spec: dict[str, Any]  #: enough to reconcile: provider, physical name, params (encrypted)
+    run_id: str
+    id: int | None = None
+    started_at: str = ""
+
+
+@dataclass(frozen=True)
+class LockInfo:
+    owner: str  #: ``user@host``
+    host: str
+    pid: int
+    run_id: str
+    acquired_at: float
+    expires_at: float
+    operation: str = "apply"
+
+
+class StateStore(ABC):
+    """One environment's state. Every method is a complete, durable transaction."""
+
+    # --- version -------------------------------------------------------------
+    @abstractmethod
+    def serial(self) -> int:
+        """A number that increases with every change to records; saved plans compare it."""
+
+    # --- records -------------------------------------------------------------
+    @abstractmethod
+    def records(self) -> list[ResourceRecord]: ...
+
+    @abstractmethod
+    def put_record(self, record: ResourceRecord) -> None: ...
+
+    @abstractmethod
+    def delete_record(self, uid: str) -> None: ...
+
+    # --- intent journal ------------------------------------------------------
+    @abstractmethod
+    def begin_intent(self, intent: Intent) -> int:
+        """Durably record an intent before its side effect; return its id."""
+
+    @abstractmethod
+    def complete_intent(
+        self, intent_id: int, *, record: ResourceRecord | None = None, delete_uid: str | None = None
+    ) -> None:
+        """Atomically close an intent and write (or delete) the node's record."""
+
+    @abstractmethod
+    def pending_intents(self) -> list[Intent]: ...
+
+    # --- generated values (encrypted by the core) ---------------------------
+    @abstractmethod
+    def get_generated(self, node: str, key: str) -> str | None: ...
+
+    @abstractmethod
+    def put_generated(self, node: str, key: str, token: str) -> None: ...
+
+    @abstractmethod
+    def forget_generated(self, node: str) -> None: ...
+
+    # --- lease lock ----------------------------------------------------------
+    @abstractmethod
+    def acquire_lock(self, info: LockInfo) -> None:
+        """Take the lock or raise :class:`~podium.errors.LockedError` naming the holder.
+
+        An expired lease may be taken over.
+        """
+
+    @abstractmethod
+    def renew_lock(self, run_id: str, expires_at: float) -> None: ...
+
+    @abstractmethod
+    def release_lock(self, run_id: str) -> None: ...
+
+    @abstractmethod
+    def lock_info(self) -> LockInfo | None: ...
+
+    @abstractmethod
+    def force_unlock(self) -> LockInfo | None:
+        """Remove the lock whoever holds it; return what it was."""
+
+    # --- history and releases -------------------------------------------------
+    @abstractmethod
+    def add_history(self, entry: dict[str, Any]) -> int: ...
+
+    @abstractmethod
+    def update_history(self, entry_id: int, entry: dict[str, Any]) -> None: ...
+
+    @abstractmethod
+    def history(self, limit: int = 50) -> list[dict[str, Any]]:
+        """Most recent first; each entry has an ``id``."""
+
+    @abstractmethod
+    def add_release(self, workload: str, data: dict[str, Any]) -> int:
+        """Append a release; return its number (1, 2, ... per workload)."""
+
+    @abstractmethod
+    def releases(self, workload: str) -> list[dict[str, Any]]:
+        """Oldest first; each has ``number``."""
+
+    def close(self) -> None:
+        """Release connections."""
+
+
+class StateBackend(ABC):
+    """Opens state stores. ``[state] backend = NAME`` selects one; ``[state] options`` configure it."""
+
+    name: ClassVar[str]
+
+    @abstractmethod
+    def open(self, env: EnvironmentInfo, options: dict[str, Any]) -> StateStore: ...
+
+
+@dataclass(frozen=True)
+class CliCommand:
+    """A command a plugin adds to ``podium``: ``command`` is a ``click.Command``."""
+
+    name: str
+    command: Any
+    help: str = ""

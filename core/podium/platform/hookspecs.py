@@ -1,0 +1,72 @@
+"""Platform hooks: lifecycle, state backends and CLI commands."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from podium.platform.contract import CliCommand, StateBackend
+from podium.plugins.markers import hookspec
+
+if TYPE_CHECKING:
+    from podium.api import Platform
+
+
+@hookspec
+def podium_state_backends(settings: Any, platform_name: str) -> Iterable[StateBackend]:  # type: ignore[empty-body]
+    """Register state backends (registration hook); ``[state] backend`` selects one.
+
+    Example::
+
+        class MemoryBackend(StateBackend):
+            name = "memory"
+
+            def open(self, env, options):
+                return MemoryStateStore()
+
+        @hookimpl
+        def podium_state_backends():
+            return [MemoryBackend()]
+    """
+
+
+@hookspec
+def podium_cli_commands() -> Iterable[CliCommand]:  # type: ignore[empty-body]
+    """Add commands to the ``podium`` CLI (registration hook).
+
+    Example::
+
+        import click
+
+        @click.command("hello")
+        def hello():
+            click.echo("hello from my plugin")
+
+        @hookimpl
+        def podium_cli_commands():
+            return [CliCommand(name="hello", command=hello, help="Say hello")]
+    """
+
+
+@hookspec
+def podium_platform_started(platform: Platform) -> None:
+    """Called once when a :class:`~podium.Platform` has loaded its plugins (broadcast hook).
+
+    Example::
+
+        @hookimpl
+        def podium_platform_started(platform):
+            log.info("platform ready", name=platform.name)
+    """
+
+
+@hookspec
+def podium_platform_closing(platform: Platform) -> None:
+    """Called when a platform is closed: flush buffers and close connections (broadcast hook).
+
+    Example::
+
+        @hookimpl
+        def podium_platform_closing(platform):
+            client.close()
+    """

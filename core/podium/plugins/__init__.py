@@ -1,0 +1,1 @@
+"""Plugin discovery, loading, settings and the instrumented hook caller."""

@@ -1,0 +1,97 @@
+"""Security hooks: secret stores, policy packs, and ad-hoc workload and plan checks."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from podium.plugins.markers import hookspec
+from podium.platform.context import EnvironmentInfo
+from podium.security.contract import Finding, PolicyPack, SecretStore
+
+if TYPE_CHECKING:
+    from podium.engine.plan import Plan
+    from podium.workload.model import Workload
+
+
+@hookspec
+def podium_secret_stores(settings: Any, platform_name: str) -> Iterable[SecretStore]:  # type: ignore[empty-body]
+    """Register secret stores (registration hook).
+
+    ``[secrets] store = "<name>"`` selects the store behind ``podium secrets`` and
+    the ``secret`` resource type.
+
+    Example::
+
+        class EnvSecretStore(SecretStore):
+            name = "env"
+
+            def get(self, key):
+                try:
+                    return Secret(os.environ["SECRET_" + key.upper()])
+                except KeyError:
+                    raise NotFoundError(f"no secret {key!r}") from None
+
+            def put(self, key, value):
+                raise ResourceError("the env store is read-only")
+
+            def delete(self, key):
+                raise ResourceError("the env store is read-only")
+
+        @hookimpl
+        def podium_secret_stores():
+            return [EnvSecretStore()]
+    """
+
+
+@hookspec
+def podium_policy_packs(settings: Any, platform_name: str) -> Iterable[PolicyPack]:  # type: ignore[empty-body]
+    """Register policy packs (registration hook).
+
+    Each finding's policy is ``<pack>.<check>``; ``[policies]`` sets its level.
+
+    Example::
+
+        class ReplicaPolicy(PolicyPack):
+            name = "acme"
+
+            def check_workload(self, workload, env):
+                if "team" not in workload.annotations:
+                    yield Finding("acme.team-annotation", "add metadata.annotations.team",
+                                  level="mandatory", subject=workload.name)
+
+        @hookimpl
+        def podium_policy_packs():
+            return [ReplicaPolicy()]
+    """
+
+
+@hookspec
+def podium_validate_workload(workload: Workload, env: EnvironmentInfo) -> Iterable[Finding] | None:
+    """Check one workload before planning (broadcast hook); return findings or ``None``.
+
+    Example::
+
+        @hookimpl
+        def podium_validate_workload(workload, env):
+            if len(workload.containers) > 5:
+                return [Finding("acme.small-workloads", "at most 5 containers",
+                                subject=workload.name)]
+            return None
+    """
+
+
+@hookspec
+def podium_check_plan(plan: Plan, env: EnvironmentInfo) -> Iterable[Finding] | None:
+    """Check a whole plan before it is applied (broadcast hook); return findings or ``None``.
+
+    Example::
+
+        @hookimpl
+        def podium_check_plan(plan, env):
+            deletes = [c for c in plan.changes if c.action == "delete"]
+            if env.environment == "prod" and deletes:
+                return [Finding("acme.no-prod-deletes", f"{len(deletes)} deletes in prod",
+                                level="mandatory")]
+            return None
+    """
