@@ -105,10 +105,12 @@ class StateStore(ABC):
 
     # --- lease lock ----------------------------------------------------------
     @abstractmethod
-    def acquire_lock(self, info: LockInfo) -> None:
+    def acquire_lock(self, info: LockInfo) -> LockInfo | None:
         """Take the lock or raise :class:`~podium.errors.LockedError` naming the holder.
 
-        An expired lease may be taken over.
+        An expired lease may be taken over, and so may one whose holder ran on
+        this host and has died; the lease taken over is returned (else ``None``)
+        so the caller can report it.
         """
 
     @abstractmethod

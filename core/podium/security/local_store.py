@@ -1,0 +1,154 @@
+"""The built-in ``local`` secret store: Fernet-encrypted values in a private SQLite file.
+
+One store per platform, by default ``<root state_dir>/secrets.db`` (mode 0600).
+Each value is encrypted together with its key, so a token copied onto another
+key's row fails to decrypt instead of silently answering with the wrong secret.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import ClassVar
+
+from podium.errors import InputError, NotFoundError, StateError
+from podium.security.contract import SecretStore
+from podium.security.crypto import KEY_FILE_NAME, StateCipher, load_state_cipher
+from podium.security.secret import Secret
+
+SECRETS_FILE_NAME = "secrets.db"
+
+# Words of letters, digits, '.', '_' and '-' joined by single '/': no absolute
+# paths, no '..', no empty segments, nothing a file- or URL-based store would
+# interpret as a path trick.
+_SEGMENT = r"[A-Za-z0-9_][A-Za-z0-9_.-]*"
+_KEY = re.compile(rf"^{_SEGMENT}(?:/{_SEGMENT})*$")
+MAX_KEY_LENGTH = 255
+
+
+def validate_secret_key(key: object) -> str:
+    if not isinstance(key, str) or not _KEY.match(key) or len(key) > MAX_KEY_LENGTH:
+        raise InputError(
+            f"invalid secret key {key!r}: use letters, digits, '.', '_' and '-' in words "
+            f"joined by '/', not starting with '.' or '-', at most {MAX_KEY_LENGTH} characters",
+            field="key",
+        )
+    if any(part in (".", "..") for part in key.split("/")):
+        raise InputError(f"invalid secret key {key!r}: '.' and '..' are not allowed", field="key")
+    return key
+
+
+class LocalSecretStore(SecretStore):
+    """Secrets kept on this machine, encrypted with the platform's state key.
+
+    ``cipher`` may be a :class:`StateCipher` or a function returning one, so the
+    key is loaded (and ``cryptography`` imported) only when a secret is used.
+    """
+
+    name: ClassVar[str] = "local"
+
+    def __init__(self, path: Path | str, cipher: StateCipher | Callable[[], StateCipher]) -> None:
+        self.path = Path(path)
+        self._cipher_source = cipher
+        self._cipher: StateCipher | None = cipher if isinstance(cipher, StateCipher) else None
+        self._mutex = threading.RLock()
+        self._db: sqlite3.Connection | None = None
+
+    @classmethod
+    def in_state_dir(
+        cls, state_dir: Path | str, *, key_file: Path | str | None = None
+    ) -> LocalSecretStore:
+        """The store at ``<state_dir>/secrets.db``, keyed by the state key."""
+        root = Path(state_dir)
+        key_path = Path(key_file) if key_file is not None else root / KEY_FILE_NAME
+        return cls(root / SECRETS_FILE_NAME, lambda: load_state_cipher(key_path))
+
+    # --- SecretStore ---------------------------------------------------------
+    def get(self, key: str) -> Secret:
+        validate_secret_key(key)
+        with self._tx(write=False) as db:
+            row = db.execute("SELECT token FROM secrets WHERE key = ?", (key,)).fetchone()
+        if row is None:
+            raise NotFoundError(
+                f"no secret {key!r} in the local secret store",
+                hint="list keys with 'podium secrets list'; set one with 'podium secrets set'",
+            )
+        return Secret(self._open_token(key, str(row[0])))
+
+    def put(self, key: str, value: Secret) -> None:
+        validate_secret_key(key)
+        if not isinstance(value, Secret):
+            value = Secret(value)
+        token = self.cipher.encrypt(json.dumps({"k": key, "v": value.reveal()}))
+        with self._tx(write=True) as db:
+            db.execute("INSERT OR REPLACE INTO secrets (key, token) VALUES (?, ?)", (key, token))
+
+    def delete(self, key: str) -> None:
+        validate_secret_key(key)
+        with self._tx(write=True) as db:
+            db.execute("DELETE FROM secrets WHERE key = ?", (key,))
+
+    def list(self) -> list[str]:
+        with self._tx(write=False) as db:
+            return [str(k) for (k,) in db.execute("SELECT key FROM secrets ORDER BY key")]
+
+    def close(self) -> None:
+        with self._mutex:
+            if self._db is not None:
+                self._db.close()
+                self._db = None
+
+    # --- internals -----------------------------------------------------------
+    @property
+    def cipher(self) -> StateCipher:
+        if self._cipher is None:
+            source = self._cipher_source
+            assert not isinstance(source, StateCipher)
+            self._cipher = source()
+        return self._cipher
+
+    def _open_token(self, key: str, token: str) -> str:
+        data = json.loads(self.cipher.decrypt(token))
+        if not isinstance(data, dict) or data.get("k") != key or not isinstance(data.get("v"), str):
+            raise StateError(
+                f"secret {key!r} in {self.path} was not stored under that key; "
+                "the secret store has been tampered with"
+            )
+        return str(data["v"])
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._db is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600))
+            db = sqlite3.connect(
+                self.path, timeout=30.0, isolation_level=None, check_same_thread=False
+            )
+            db.execute("PRAGMA journal_mode = WAL")
+            db.execute("PRAGMA synchronous = FULL")  # few, precious writes: pay for the fsync
+            db.execute(
+                "CREATE TABLE IF NOT EXISTS secrets (key TEXT PRIMARY KEY, token TEXT NOT NULL)"
+            )
+            self._db = db
+        return self._db
+
+    @contextmanager
+    def _tx(self, write: bool) -> Iterator[sqlite3.Connection]:
+        with self._mutex:
+            try:
+                db = self._connection()
+                db.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+                try:
+                    yield db
+                    db.execute("COMMIT")
+                except BaseException:
+                    if db.in_transaction:
+                        db.execute("ROLLBACK")
+                    raise
+            except sqlite3.Error as exc:
+                raise StateError(f"local secret store {self.path}: {exc}") from None

@@ -1,0 +1,130 @@
+"""The SQLite state schema and its ordered migrations.
+
+``PRAGMA user_version`` holds the schema version: the number of migrations
+applied. A migration is a function of one connection run inside the opener's
+``BEGIN IMMEDIATE`` transaction, together with the version bump, so a crash
+mid-migration leaves the database at the old version, unchanged.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+
+from podium.errors import StateError
+
+Migration = Callable[[sqlite3.Connection], None]
+
+
+def _v1_initial(db: sqlite3.Connection) -> None:
+    db.execute(
+        """CREATE TABLE records (
+            uid TEXT PRIMARY KEY,
+            kind TEXT NOT NULL,
+            provider TEXT NOT NULL,
+            plugin TEXT NOT NULL,
+            physical_name TEXT,
+            spec TEXT NOT NULL,
+            spec_hash TEXT NOT NULL,
+            outputs TEXT NOT NULL,
+            depends_on TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        )"""
+    )
+    db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)")
+    db.execute("INSERT INTO meta (key, value) VALUES ('serial', 0)")
+    db.execute(
+        """CREATE TABLE intents (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            node TEXT NOT NULL,
+            action TEXT NOT NULL,
+            spec TEXT NOT NULL,
+            run_id TEXT NOT NULL,
+            started_at TEXT NOT NULL,
+            completed_at TEXT
+        )"""
+    )
+    db.execute(
+        """CREATE TABLE generated (
+            node TEXT NOT NULL,
+            key TEXT NOT NULL,
+            token TEXT NOT NULL,
+            PRIMARY KEY (node, key)
+        )"""
+    )
+    db.execute(
+        """CREATE TABLE lock (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            owner TEXT NOT NULL,
+            host TEXT NOT NULL,
+            pid INTEGER NOT NULL,
+            run_id TEXT NOT NULL,
+            operation TEXT NOT NULL,
+            acquired_at REAL NOT NULL,
+            expires_at REAL NOT NULL
+        )"""
+    )
+    db.execute("CREATE TABLE history (id INTEGER PRIMARY KEY AUTOINCREMENT, data TEXT NOT NULL)")
+    db.execute(
+        """CREATE TABLE releases (
+            workload TEXT NOT NULL,
+            number INTEGER NOT NULL,
+            data TEXT NOT NULL,
+            PRIMARY KEY (workload, number)
+        )"""
+    )
+
+
+def _v2_pending_intent_index(db: sqlite3.Connection) -> None:
+    # Recovery reads only the pending intents; a partial index keeps that cheap
+    # however long the journal of completed intents grows.
+    db.execute(
+        "CREATE INDEX intents_pending ON intents (id) WHERE completed_at IS NULL",
+    )
+    db.execute("CREATE INDEX intents_completed_at ON intents (completed_at)")
+
+
+#: Ordered: index ``i`` migrates from version ``i`` to ``i + 1``. Only ever append.
+MIGRATIONS: tuple[Migration, ...] = (_v1_initial, _v2_pending_intent_index)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def migrate(db: sqlite3.Connection, path: Path) -> int:
+    """Bring the database to :data:`SCHEMA_VERSION`; return the version it had before.
+
+    ``db`` must be in autocommit mode. Runs in one write transaction, so several
+    processes opening a new database at once migrate it exactly once.
+    """
+    version = _user_version(db)
+    if version == SCHEMA_VERSION:
+        return version
+    _refuse_newer(version, path)
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        # Re-read under the write lock: another process may have migrated meanwhile.
+        version = _user_version(db)
+        _refuse_newer(version, path)
+        for step in MIGRATIONS[version:]:
+            step(db)
+        db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        db.execute("COMMIT")
+    except BaseException:
+        if db.in_transaction:
+            db.execute("ROLLBACK")
+        raise
+    return version
+
+
+def _user_version(db: sqlite3.Connection) -> int:
+    row = db.execute("PRAGMA user_version").fetchone()
+    return int(row[0])
+
+
+def _refuse_newer(version: int, path: Path) -> None:
+    if version > SCHEMA_VERSION:
+        raise StateError(
+            f"state database {path} has schema version {version}, written by a newer Podium; "
+            f"this Podium understands versions up to {SCHEMA_VERSION}",
+            hint="upgrade Podium to work with this state",
+        )
