@@ -1,0 +1,77 @@
+"""structlog integration: hook attribution on every log event, and the CLI's log setup.
+
+Library code only calls :func:`get_logger`; how events are rendered is the
+host application's choice. The CLI calls :func:`configure_cli_logging` once.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import MutableMapping
+from typing import Any
+
+from podium.plugins.calls import current_hook_call
+from podium.security.secret import redact
+
+
+def merge_hook_context(
+    logger: Any, method_name: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    """structlog processor: add plugin, distribution, version and hook inside plugin calls."""
+    call = current_hook_call.get()
+    if call is not None:
+        event_dict.setdefault("plugin", call.plugin)
+        event_dict.setdefault("hook", call.hook)
+        if call.distribution is not None:
+            event_dict.setdefault("distribution", call.distribution)
+        if call.version is not None:
+            event_dict.setdefault("version", call.version)
+    return event_dict
+
+
+def redact_secrets(
+    logger: Any, method_name: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    """structlog processor: replace any :class:`~podium.Secret` value by ``(sensitive)``."""
+    for key, value in list(event_dict.items()):
+        event_dict[key] = redact(value)
+    return event_dict
+
+
+def configure_cli_logging(debug: bool = False, json: bool = False) -> None:
+    """Configure structlog for the ``podium`` command: stderr, warnings unless ``debug``.
+
+    Only the CLI calls this; embedding applications configure structlog themselves
+    and add :func:`merge_hook_context` to their processors to get plugin attribution.
+    """
+    import logging
+
+    import structlog
+
+    renderer: Any = (
+        structlog.processors.JSONRenderer()
+        if json
+        else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
+    )
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            merge_hook_context,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            redact_secrets,
+            renderer,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(
+            logging.DEBUG if debug else logging.WARNING
+        ),
+        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        cache_logger_on_first_use=False,
+    )
+
+
+def get_logger(name: str) -> Any:
+    """A structlog logger bound to ``logger=name``; configuration is looked up at use."""
+    import structlog
+
+    return structlog.get_logger(name).bind(logger=name)
