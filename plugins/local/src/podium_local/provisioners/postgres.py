@@ -1,0 +1,112 @@
+"""``postgres``: a database and a role of its own in the environment's local cluster.
+
+The database and role are both named after ``ctx.physical_name`` (made a valid
+PostgreSQL identifier), so a create that crashed half-way is found and finished
+by the retry. Deleting the last database stops the cluster and removes its
+files: destroying an environment leaves no server running.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, ClassVar
+
+from podium.provisioning.contract import Outputs, Provisioner, ResourceContext
+from podium.security.secret import Secret
+
+from podium_local.network import HOST
+from podium_local.servers.postgres_cluster import SYSTEM_DATABASES, PostgresCluster
+from podium_local.settings import Settings
+
+
+def identifier(physical_name: str) -> str:
+    """A lowercase PostgreSQL identifier (letters, digits, ``_``; at most 63 bytes)."""
+    name = re.sub(r"[^a-z0-9_]", "_", physical_name.lower())
+    if not name or not name[0].isalpha():
+        name = "p_" + name
+    return name[:63]
+
+
+class PostgresProvisioner(Provisioner):
+    name: ClassVar[str] = "local-postgres"
+    resource_type: ClassVar[str] = "postgres"
+    secret_outputs: ClassVar[frozenset[str]] = frozenset({"password", "uri"})
+    outputs: ClassVar[tuple[str, ...]] = (
+        "host", "port", "name", "database", "username", "password", "uri",
+    )
+
+    def __init__(self, settings: Settings | None = None) -> None:
+        self.settings = settings or Settings()
+
+    def _outputs(self, ctx: ResourceContext, port: int) -> Outputs:
+        name = identifier(ctx.physical_name)
+        password = ctx.generate_secret("password")
+        uri = f"postgresql://{name}:{password.reveal()}@{HOST}:{port}/{name}"
+        return {
+            "host": HOST,
+            "port": port,
+            "name": name,
+            "database": name,
+            "username": name,
+            "password": password,
+            "uri": Secret(uri),
+        }
+
+    def create(self, ctx: ResourceContext) -> Outputs:
+        from psycopg import errors, sql
+
+        name = identifier(ctx.physical_name)
+        password = ctx.generate_secret("password").reveal()
+        cluster = PostgresCluster(ctx.env, self.settings)
+        with cluster.locked(), cluster.admin() as (conn, port):
+            role = sql.Identifier(name)
+            # ALTER on an existing role keeps the password equal to the journaled one,
+            # which is what makes a retried create converge.
+            exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (name,)).fetchone()
+            verb = "ALTER" if exists else "CREATE"
+            conn.execute(
+                sql.SQL(verb + " ROLE {} WITH LOGIN PASSWORD {}").format(role, sql.Literal(password))
+            )
+            if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone() is None:
+                try:
+                    conn.execute(sql.SQL("CREATE DATABASE {} OWNER {}").format(role, role))
+                except errors.DuplicateDatabase:
+                    pass  # created concurrently by another process: same result
+            return self._outputs(ctx, port)
+
+    def read(self, ctx: ResourceContext) -> Outputs | None:
+        name = identifier(ctx.physical_name)
+        cluster = PostgresCluster(ctx.env, self.settings)
+        with cluster.locked():
+            if not cluster.initialized:
+                return None
+            # Reading restarts a stopped cluster (after a reboot, say): the resource
+            # exists, and its outputs must point at a server that answers.
+            with cluster.admin() as (conn, port):
+                found = conn.execute(
+                    "SELECT 1 FROM pg_database d JOIN pg_roles r ON r.rolname = d.datname "
+                    "WHERE d.datname = %s",
+                    (name,),
+                ).fetchone()
+                return self._outputs(ctx, port) if found else None
+
+    def delete(self, ctx: ResourceContext) -> None:
+        from psycopg import sql
+
+        name = identifier(ctx.physical_name)
+        cluster = PostgresCluster(ctx.env, self.settings)
+        with cluster.locked():
+            if not cluster.initialized:
+                return
+            with cluster.admin() as (conn, _port):
+                ident = sql.Identifier(name)
+                # FORCE disconnects workloads still connected (PostgreSQL 13+).
+                conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(ident))
+                conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(ident))
+                remaining = conn.execute(
+                    "SELECT count(*) FROM pg_database WHERE NOT datname = ANY(%s)",
+                    (list(SYSTEM_DATABASES),),
+                ).fetchone()
+            if remaining is not None and remaining[0] == 0:
+                cluster.stop_and_remove()
+

@@ -1,0 +1,1 @@
+"""Real servers podium-local starts per environment: PostgreSQL, redis, nginx, supervisord."""
