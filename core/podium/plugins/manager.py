@@ -73,7 +73,7 @@ class PluginInfo:
     distribution: str | None = None
     version: str | None = None
     status: Status = "loaded"
-    error: PodiumError | None = None
+    error: PluginError | None = None
     #: Why a plugin was not loaded when that is not a failure (denied, not allowed, --no-plugins).
     note: str = ""
     hooks: list[str] = field(default_factory=list)
@@ -329,6 +329,13 @@ class PluginManager:
             return candidate.load()
         except ModuleNotFoundError as exc:
             missing = exc.name or str(exc)
+            if candidate.module == missing or candidate.module.startswith(missing + "."):
+                raise self._error(
+                    PluginError,
+                    info,
+                    f"its entry point names module {candidate.module!r}, which cannot be found",
+                    hint=f"reinstall {info.distribution}; its metadata and code disagree",
+                ) from exc
             raise self._error(
                 PluginError,
                 info,
@@ -430,6 +437,9 @@ class PluginManager:
         from packaging.version import Version
 
         api = _attribute(obj, "PODIUM_API")
+        if api is None and info.source == "builtin":
+            info.api = API_VERSION  # the core's own plugin is always current
+            return
         if api is None:
             info.warnings.append(
                 f"declares no PODIUM_API; assuming it supports plugin API {API_VERSION}"
