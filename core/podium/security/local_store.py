@@ -33,7 +33,7 @@ MAX_KEY_LENGTH = 255
 
 
 def validate_secret_key(key: object) -> str:
-    if not isinstance(key, str) or not _KEY.match(key) or len(key) > MAX_KEY_LENGTH:
+    if not isinstance(key, str) or not _KEY.fullmatch(key) or len(key) > MAX_KEY_LENGTH:
         raise InputError(
             f"invalid secret key {key!r}: use letters, digits, '.', '_' and '-' in words "
             f"joined by '/', not starting with '.' or '-', at most {MAX_KEY_LENGTH} characters",
