@@ -1,0 +1,161 @@
+"""Reading a Score file: safe YAML with the line and column of every field.
+
+PyYAML's composer gives nodes with marks; we build the Python value with the safe
+constructor and, in the same walk, record where each field path starts so errors
+can say ``score.yaml:12:7``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+
+from podium.errors import Location, WorkloadError
+
+#: Larger Score files are refused: real ones are a few KiB, and YAML parsing is not free.
+MAX_BYTES = 1024 * 1024
+#: Bound on the nodes a document may expand to, so alias "bombs" cannot exhaust memory.
+MAX_NODES = 200_000
+
+FieldPath = tuple[str | int, ...]
+Positions = dict[FieldPath, tuple[int, int]]
+
+
+class _Loader(yaml.SafeLoader):
+    """The safe loader; a subclass so nothing we do leaks into PyYAML's globals."""
+
+
+@dataclass
+class ParsedDocument:
+    data: Any
+    positions: Positions
+
+
+def describe_type(value: Any) -> str:
+    """A YAML-ish name for a value's type, for messages."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    return f"a {type(value).__name__}"
+
+
+def parse_yaml(text: str, path: str) -> ParsedDocument:
+    """Parse one YAML document; raise WorkloadError with the position of any problem."""
+    size = len(text.encode("utf-8", "surrogatepass"))
+    if size > MAX_BYTES:
+        raise WorkloadError(
+            f"file is {size} bytes; Score files larger than {MAX_BYTES} bytes are refused",
+            location=Location(path),
+        )
+    if not text.strip():
+        raise WorkloadError(
+            "file is empty; a Score workload needs apiVersion, metadata and containers",
+            location=Location(path, 1, 1),
+        )
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            raise WorkloadError(
+                "file holds no YAML document; a Score workload needs apiVersion, "
+                "metadata and containers",
+                location=Location(path, 1, 1),
+            )
+        positions: Positions = {(): _mark(node)}
+        _walk(node, (), positions, path, [0])
+        data = loader.construct_document(node)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        problem = exc.problem or exc.context or "invalid YAML"
+        if isinstance(exc, yaml.composer.ComposerError) and "another document" in problem:
+            problem = "a Score file holds one document, but a second one starts here (---)"
+        line, column = (mark.line + 1, mark.column + 1) if mark else (None, None)
+        raise WorkloadError(
+            f"invalid YAML: {problem}", location=Location(path, line, column)
+        ) from None
+    except yaml.YAMLError as exc:
+        raise WorkloadError(f"invalid YAML: {exc}", location=Location(path)) from None
+    except RecursionError:
+        raise WorkloadError(
+            "document is nested too deeply", location=Location(path, 1, 1)
+        ) from None
+    finally:
+        loader.dispose()
+    if not isinstance(data, dict):
+        raise WorkloadError(
+            f"expected a mapping at the top level (apiVersion, metadata, containers), "
+            f"found {describe_type(data)}",
+            location=Location(path, *positions[()]),
+        )
+    return ParsedDocument(data, positions)
+
+
+def _mark(node: yaml.Node) -> tuple[int, int]:
+    return node.start_mark.line + 1, node.start_mark.column + 1
+
+
+def _walk(
+    node: yaml.Node, here: FieldPath, positions: Positions, path: str, count: list[int]
+) -> None:
+    """Record the position of every field; refuse non-string and duplicate keys."""
+    count[0] += 1
+    if count[0] > MAX_NODES:
+        raise WorkloadError(
+            f"document expands to more than {MAX_NODES} values (YAML aliases?); refused",
+            location=Location(path, *_mark(node)),
+        )
+    if isinstance(node, yaml.MappingNode):
+        seen: set[str] = set()
+        for key_node, value_node in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                _walk(value_node, here, positions, path, count)
+                continue
+            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag != "tag:yaml.org,2002:str":
+                shown = key_node.value if isinstance(key_node, yaml.ScalarNode) else "<complex>"
+                raise WorkloadError(
+                    f"key {shown!s} is not a string; quote it",
+                    location=Location(path, *_mark(key_node)),
+                    field=_dotted(here) or None,
+                )
+            key = str(key_node.value)
+            if key in seen:
+                raise WorkloadError(
+                    f"duplicate key {key!r}",
+                    location=Location(path, *_mark(key_node)),
+                    field=_dotted((*here, key)),
+                )
+            seen.add(key)
+            positions.setdefault((*here, key), _mark(key_node))
+            _walk(value_node, (*here, key), positions, path, count)
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            positions.setdefault((*here, index), _mark(item))
+            _walk(item, (*here, index), positions, path, count)
+
+
+def _dotted(field: FieldPath) -> str:
+    return ".".join(str(part) for part in field)
+
+
+dotted = _dotted
+
+__all__ = [
+    "MAX_BYTES",
+    "MAX_NODES",
+    "FieldPath",
+    "ParsedDocument",
+    "Positions",
+    "dotted",
+    "parse_yaml",
+]
