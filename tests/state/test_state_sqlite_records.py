@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import stat
+import subprocess
+import sys
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from podium.errors import ConfigError, NotFoundError, StateError
 from podium.platform.context import EnvironmentInfo
-from podium.platform.contract import Intent, ResourceRecord
+from podium.platform.contract import Intent, LockInfo, ResourceRecord
 from podium.security.crypto import StateCipher, generate_key
 from podium.security.secret import Secret
 from podium.state import SqliteStateBackend, SqliteStateStore
@@ -270,3 +274,47 @@ def test_records_reads_ten_thousand_rows(store: SqliteStateStore, make_record: M
     assert len(rows) == 10_000
     assert rows[0].uid == "resource:x#00000" and rows[-1].uid == "resource:x#09999"
     assert isinstance(rows[123], ResourceRecord) and rows[123].outputs["port"] == 5432
+
+
+def test_processes_writing_at_once_lose_no_update(store: SqliteStateStore) -> None:
+    code = (
+        "import sys\n"
+        "from podium.platform.contract import Intent, LockInfo, ResourceRecord\n"
+        "from podium.state import SqliteStateStore\n"
+        "s = SqliteStateStore(sys.argv[1])\n"
+        "for i in range(100):\n"
+        "    uid = f'resource:{sys.argv[2]}#{i}'\n"
+        "    iid = s.begin_intent(Intent(uid, 'create', {}, sys.argv[2]))\n"
+        "    rec = ResourceRecord(uid, 'resource', 'p', 'pl', {}, 'h')\n"
+        "    s.complete_intent(iid, record=rec)\n"
+        "    s.add_release('shared', {'by': sys.argv[2]})\n"
+        "s.close()\n"
+    )
+    procs = [
+        subprocess.Popen([sys.executable, "-c", code, str(store.path), f"p{n}"]) for n in range(3)
+    ]
+    assert [proc.wait(timeout=120) for proc in procs] == [0, 0, 0]
+    assert len(store.records()) == 300
+    assert store.serial() == 300
+    assert [r["number"] for r in store.releases("shared")] == list(range(1, 301))
+
+
+def test_old_completed_intents_pruned_when_a_run_starts(store: SqliteStateStore) -> None:
+    old = store.begin_intent(Intent("resource:a", "create", {}, "run-0"))
+    store.complete_intent(old)
+    recent = store.begin_intent(Intent("resource:b", "create", {}, "run-1"))
+    store.complete_intent(recent)
+    stale_pending = store.begin_intent(Intent("resource:c", "create", {}, "run-0"))
+    with sqlite3.connect(store.path) as raw:
+        raw.execute(
+            "UPDATE intents SET completed_at = '2001-01-01T00:00:00.000000Z' WHERE id = ?", (old,)
+        )
+        raw.execute(
+            "UPDATE intents SET started_at = '2001-01-01T00:00:00.000000Z' WHERE id = ?",
+            (stale_pending,),
+        )
+    now = time.time()
+    store.acquire_lock(LockInfo("a@h", "h", os.getpid(), "run-2", now, now + 60))
+    with sqlite3.connect(store.path) as raw:
+        ids = [i for (i,) in raw.execute("SELECT id FROM intents ORDER BY id")]
+    assert ids == [recent, stale_pending]  # pending intents are never pruned
