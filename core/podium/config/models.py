@@ -23,6 +23,10 @@ class PlatformSection(_Section):
         ".podium",
         description="Directory for local state, keys and logs, relative to the config file.",
     )
+    workloads: list[str] = Field(
+        default_factory=list,
+        description="Score files (globs relative to the config file) used when no -f is given.",
+    )
 
     @field_validator("name")
     @classmethod
@@ -66,8 +70,25 @@ class PluginsSection(BaseModel):
         return self
 
 
+Tier = Literal["dev", "staging", "prod"]
+
+
+def default_tier(environment: str) -> Tier:
+    """``prod*``/``production`` are prod, ``dev``/``local``/``test*`` are dev, the rest staging."""
+    if environment.startswith("prod"):
+        return "prod"
+    if environment in ("dev", "local", "development") or environment.startswith("test"):
+        return "dev"
+    return "staging"
+
+
 class EnvironmentSection(_Section):
     description: str = Field("", description="What this environment is for.")
+    tier: Tier | None = Field(
+        None,
+        description="dev, staging or prod: built-in policies are stricter in prod. "
+        "Default from the name (prod* -> prod, dev/local/test* -> dev, else staging).",
+    )
     deployer: str | None = Field(None, description="Name of the deployer registration to use.")
     rollback_on_failure: bool = Field(
         False, description="Redeploy the last good release when a deploy fails."

@@ -34,6 +34,7 @@ class EnvironmentInfo:
     environment: str
     state_dir: Path
     settings: dict[str, Any] = field(default_factory=dict)
+    tier: str = "dev"  #: ``dev``, ``staging`` or ``prod``
 
     def physical_name(self, uid: str, *, max_length: int = 63, separator: str = "-") -> str:
         """A deterministic, collision-resistant name for a real resource.

@@ -1,0 +1,827 @@
+"""The embeddable Python API: :class:`Platform`.
+
+The CLI is a thin shell over this module. A ``Platform`` holds no global state:
+several can live in one process (each with its own plugins, state and tracer),
+and every method is safe to call from several threads; runs that change one
+environment are serialised by the state lock, across threads and processes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from podium.config.models import PlatformConfig, default_tier
+from podium.errors import (
+    NotFoundError,
+    PluginError,
+    PolicyBlockedError,
+    StalePlanError,
+)
+from podium.observability.contract import Event
+from podium.platform.context import EnvironmentInfo
+from podium.security.secret import Secret, redact
+
+if TYPE_CHECKING:
+    from podium.deployment.contract import LogLine, WorkloadStatus
+    from podium.engine.apply import ApplyResult
+    from podium.engine.plan import Plan
+    from podium.engine.runtime import EngineRuntime
+    from podium.platform.contract import ResourceRecord, StateStore
+    from podium.plugins.manager import PluginManager
+    from podium.security.contract import Finding, SecretStore
+    from podium.security.crypto import StateCipher
+    from podium.workload.model import Workload
+
+WorkloadInput = str | Path | Any  # a path, or a loaded Workload
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """Returned by :meth:`Platform.subscribe`; call :meth:`cancel` to stop receiving events."""
+
+    platform: Platform
+    callback: Callable[[Event], None]
+
+    def cancel(self) -> None:
+        self.platform._unsubscribe(self.callback)
+
+
+class Platform:
+    """One platform: its config, plugins, state per environment and secrets.
+
+    Build it from a file (``Platform.from_file("podium.toml")``), a dict or
+    :class:`~podium.config.models.PlatformConfig`, and register in-process plugins
+    with ``plugins=[module_or_object, ("name", obj)]`` (no installation needed).
+    """
+
+    def __init__(
+        self,
+        config: PlatformConfig | Mapping[str, Any] | None = None,
+        *,
+        root: Path | str | None = None,
+        config_path: Path | str | None = None,
+        plugins: Sequence[object | tuple[str, object]] = (),
+        load_entrypoints: bool = True,
+        strict_plugins: bool | None = None,
+        on_event: Callable[[Event], None] | None = None,
+        locate: Any = None,
+    ) -> None:
+        if config is None:
+            config = PlatformConfig()
+        elif not isinstance(config, PlatformConfig):
+            from podium.config.loader import load_config_dict
+
+            config = load_config_dict(dict(config))
+        self.config: PlatformConfig = config
+        self.config_path = Path(config_path).resolve() if config_path else None
+        base = (
+            Path(root)
+            if root is not None
+            else (self.config_path.parent if self.config_path else Path.cwd())
+        )
+        self.root = base.resolve()
+        state_dir = Path(config.platform.state_dir).expanduser()
+        self.state_root = state_dir if state_dir.is_absolute() else self.root / state_dir
+        self.name = config.platform.name
+        self._lock = threading.RLock()
+        self._stores: dict[str, StateStore] = {}
+        self._subscribers: list[Callable[[Event], None]] = [on_event] if on_event else []
+        self._cipher: StateCipher | None = None
+        self._tracer_provider: Any = None
+        self._tracer_built = False
+        self._closed = False
+        from podium.builtin import BuiltinPlugin
+        from podium.plugins.manager import PluginManager
+
+        lock_path = (self.config_path.parent if self.config_path else self.root) / "podium.lock"
+        self.plugins: PluginManager = PluginManager(
+            config.plugins,
+            load_entrypoints=load_entrypoints,
+            plugins=plugins,
+            builtins=[("builtin", BuiltinPlugin(self.state_root, self.cipher))],
+            strict=strict_plugins,
+            lock_path=lock_path,
+            locate=locate,
+            platform_name=self.name,
+            tracer_provider=self.tracer_provider,
+        )
+        self.plugins.load()
+        self.plugins.broadcast("podium_platform_started", platform=self)
+
+    @classmethod
+    def from_file(cls, path: Path | str, **kwargs: Any) -> Platform:
+        """Load ``podium.toml``; errors point at the file and line."""
+        from podium.config.loader import load_config_file
+
+        config, locate = load_config_file(Path(path))
+        return cls(config, config_path=path, locate=locate, **kwargs)
+
+    # ------------------------------------------------------------------ basics
+    def __enter__(self) -> Platform:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Platform({self.name!r}, root={str(self.root)!r})"
+
+    def cipher(self) -> StateCipher:
+        """The key that seals secrets in state (``$PODIUM_STATE_KEY`` or the key file)."""
+        with self._lock:
+            if self._cipher is None:
+                from podium.security.crypto import load_state_cipher
+
+                key_file = self.config.secrets.key_file
+                path = Path(key_file) if key_file else self.state_root / "key"
+                if not path.is_absolute():
+                    path = self.root / path
+                self._cipher = load_state_cipher(path)
+            return self._cipher
+
+    @property
+    def tracer_provider(self) -> Any:
+        """This platform's OpenTelemetry tracer provider, or ``None`` when no exporter is set."""
+        with self._lock:
+            if not self._tracer_built:
+                self._tracer_built = True
+                telemetry = self.config.telemetry
+                import os
+
+                otlp = telemetry.otlp
+                if otlp is None:
+                    otlp = bool(os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT")) or bool(
+                        os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+                    )
+                if telemetry.jsonl or telemetry.console or otlp:
+                    from podium.observability.telemetry import make_tracer_provider
+
+                    self._tracer_provider = make_tracer_provider(
+                        telemetry.service_name,
+                        jsonl_path=self.state_root / "spans.jsonl" if telemetry.jsonl else None,
+                        console=telemetry.console,
+                        otlp=otlp,
+                    )
+            return self._tracer_provider
+
+    def _tracer(self) -> Any:
+        provider = self.tracer_provider
+        if provider is None:
+            return None
+        from podium.version import __version__
+
+        return provider.get_tracer("podium.engine", __version__)
+
+    @property
+    def environments(self) -> list[str]:
+        return sorted(self.config.environments)
+
+    def environment(self, name: str) -> EnvironmentInfo:
+        """The :class:`EnvironmentInfo` plugins see for environment ``name``."""
+        section = self.config.environments.get(name)
+        if section is None:
+            raise NotFoundError(
+                f"no environment {name!r} in the platform config",
+                hint="environments: "
+                + (", ".join(self.environments) or "none")
+                + " (add one under [environments.<name>])",
+            )
+        return EnvironmentInfo(
+            platform=self.name,
+            environment=name,
+            state_dir=self.state_root / name,
+            settings=dict(section.settings),
+            tier=section.tier or default_tier(name),
+        )
+
+    def store(self, env: str) -> StateStore:
+        """The state store of environment ``env`` (opened once, shared by threads)."""
+        with self._lock:
+            store = self._stores.get(env)
+            if store is None:
+                info = self.environment(env)
+                info.state_dir.mkdir(parents=True, exist_ok=True)
+                backend = self.plugins.registered("state_backends", self.config.state.backend)
+                store = self.plugins.call_instrumented(
+                    backend.plugin,
+                    f"{backend.name}.open",
+                    backend.obj.open,
+                    info,
+                    dict(self.config.state.options),
+                )
+                self._stores[env] = store
+            return store
+
+    # ------------------------------------------------------------------ events
+    def subscribe(self, callback: Callable[[Event], None]) -> Subscription:
+        """Receive every :class:`~podium.observability.Event` of this platform (any thread)."""
+        with self._lock:
+            self._subscribers.append(callback)
+        return Subscription(self, callback)
+
+    def _unsubscribe(self, callback: Callable[[Event], None]) -> None:
+        with self._lock:
+            if callback in self._subscribers:
+                self._subscribers.remove(callback)
+
+    def emit(self, event: Event) -> None:
+        for callback in list(self._subscribers):
+            callback(event)
+        self.plugins.broadcast("podium_event", event=event, on_error=lambda err: None)
+        for name in self.config.telemetry.sinks:
+            sink = self.plugins.registered("telemetry_sinks", name)
+            try:
+                self.plugins.call_instrumented(sink.plugin, f"{name}.emit", sink.obj.emit, event)
+            except PluginError:
+                pass  # a sink's delivery problem must not fail the platform's work
+
+    # --------------------------------------------------------------- workloads
+    def load_workloads(self, files: Iterable[WorkloadInput]) -> list[Workload]:
+        """Load and validate Score files (or pass through loaded workloads)."""
+        from podium.workload.loader import load_workloads
+        from podium.workload.model import Workload
+
+        given = list(files)
+        loaded = [w for w in given if isinstance(w, Workload)]
+        paths = [Path(p) for p in given if not isinstance(p, Workload)]
+        if paths:
+            loaded.extend(load_workloads(paths))
+        return loaded
+
+    def runtime(self, env: str, workloads: Sequence[Workload] = ()) -> EngineRuntime:
+        from podium.engine.runtime import EngineRuntime
+
+        return EngineRuntime(
+            platform=self.name,
+            env=self.environment(env),
+            env_config=self.config.environments[env],
+            rules=list(self.config.rules),
+            store=self.store(env),
+            plugins=self.plugins,
+            cipher=self.cipher(),
+            engine=self.config.engine,
+            emit=self.emit,
+            lock_ttl=self.config.state.lock_ttl,
+            tracer=self._tracer(),
+            workloads={w.name: w for w in workloads},
+        )
+
+    def config_digest(self) -> str:
+        data = self.config.model_dump(mode="json")
+        return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
+
+    # ------------------------------------------------------------- plan/apply
+    def validate(self, env: str, files: Iterable[WorkloadInput]) -> list[Finding]:
+        """Load workloads and run workload policies; raise on invalid input."""
+        workloads = self.load_workloads(files)
+        rt = self.runtime(env, workloads)
+        from podium.engine.desired import desired_nodes
+
+        desired_nodes(rt, workloads)
+        return self._workload_findings(rt, workloads)
+
+    def plan(
+        self,
+        env: str,
+        files: Iterable[WorkloadInput] = (),
+        *,
+        refresh: bool = False,
+        destroy: bool = False,
+    ) -> Plan:
+        """Compute what apply would change in ``env`` for these workloads."""
+        from podium.engine.desired import desired_nodes
+        from podium.engine.plan import Plan, diff
+
+        workloads = [] if destroy else self.load_workloads(files)
+        rt = self.runtime(env, workloads)
+        with self._span("podium.plan", env):
+            rt.event("plan.started", message=f"planning {env}")
+            warnings = self._reconcile_if_needed(rt)
+            nodes = [] if destroy else desired_nodes(rt, workloads)
+            records = rt.store.records()
+            serial = rt.store.serial()
+            missing = self._refresh(rt, records) if refresh else frozenset()
+
+            def requires_replace(node: Any, record: ResourceRecord) -> bool:
+                provisioner = self.plugins.registered("provisioners", node.provider).obj
+                old = {
+                    **(record.spec.get("rule_params") or {}),
+                    **(record.spec.get("params") or {}),
+                }
+                new = {**(node.spec.get("rule_params") or {}), **(node.spec.get("params") or {})}
+                return bool(provisioner.requires_replace(old, new))
+
+            changes = diff(
+                nodes, records, requires_replace=requires_replace, destroy=destroy, missing=missing
+            )
+            plan = Plan(
+                platform=self.name,
+                environment=env,
+                serial=serial,
+                changes=changes,
+                workloads=[
+                    {"name": w.name, "path": str(w.path) if w.path else "", "source": w.source}
+                    for w in workloads
+                ],
+                destroy=destroy,
+                refresh=refresh,
+                config_digest=self.config_digest(),
+                warnings=warnings,
+            )
+            findings = self._workload_findings(rt, workloads) + self._plan_findings(rt, plan)
+            plan.findings = self._apply_levels(findings)
+            for finding in plan.findings:
+                rt.event("policy.finding", finding.subject, finding.message, **finding.to_dict())
+            rt.event("plan.finished", message=f"plan for {env}", counts=plan.counts)
+            return plan
+
+    def _reconcile_if_needed(self, rt: EngineRuntime) -> list[str]:
+        if not rt.store.pending_intents():
+            return []
+        from podium.engine.reconcile import reconcile
+        from podium.engine.runtime import LeaseLock
+
+        with LeaseLock(rt.store, rt.lock_ttl, "reconcile"):
+            return reconcile(rt)
+
+    def _refresh(self, rt: EngineRuntime, records: list[ResourceRecord]) -> frozenset[str]:
+        """Ask providers whether recorded resources still exist (drift detection)."""
+        from podium.engine.apply import Executor
+
+        missing: set[str] = set()
+        executor = Executor(rt, _empty_plan(self.name, rt.env.environment), "refresh", 1)
+        for record in records:
+            if record.kind != "resource":
+                continue
+            registered = self.plugins.registered("provisioners", record.provider)
+            spec = rt.cipher.unseal(record.spec)
+            params = {**(spec.get("rule_params") or {}), **(spec.get("params") or {})}
+            ctx = executor._resource_context(record.uid, spec, params, record.physical_name or "")
+            found = self.plugins.call_instrumented(
+                registered.plugin, f"{registered.name}.read", registered.obj.read, ctx
+            )
+            if found is None:
+                missing.add(record.uid)
+                rt.event("drift", record.uid, "recorded resource no longer exists")
+        return frozenset(missing)
+
+    def _workload_findings(self, rt: EngineRuntime, workloads: Sequence[Workload]) -> list[Finding]:
+        findings: list[Finding] = []
+        packs = self.plugins.registrations("policy_packs")
+        for workload in workloads:
+            for result in self.plugins.broadcast(
+                "podium_validate_workload", workload=workload, env=rt.env
+            ):
+                findings.extend(result.value)
+            for pack in packs.values():
+                found = self.plugins.call_instrumented(
+                    pack.plugin,
+                    f"{pack.name}.check_workload",
+                    pack.obj.check_workload,
+                    workload,
+                    rt.env,
+                )
+                findings.extend(found or ())
+        return findings
+
+    def _plan_findings(self, rt: EngineRuntime, plan: Plan) -> list[Finding]:
+        findings: list[Finding] = []
+        for result in self.plugins.broadcast("podium_check_plan", plan=plan, env=rt.env):
+            findings.extend(result.value)
+        for pack in self.plugins.registrations("policy_packs").values():
+            found = self.plugins.call_instrumented(
+                pack.plugin, f"{pack.name}.check_plan", pack.obj.check_plan, plan, rt.env
+            )
+            findings.extend(found or ())
+        return findings
+
+    def _apply_levels(self, findings: list[Finding]) -> list[Finding]:
+        from dataclasses import replace
+
+        levels = self.config.policies
+        out: list[Finding] = []
+        for finding in findings:
+            level = levels.get(finding.policy) or levels.get(finding.policy.split(".", 1)[0])
+            if level == "off":
+                continue
+            out.append(replace(finding, level=level) if level else finding)
+        return out
+
+    def apply(
+        self,
+        plan: Plan,
+        *,
+        parallelism: int | None = None,
+        raise_on_failure: bool = False,
+    ) -> ApplyResult:
+        """Apply ``plan`` exactly; refuse it if state changed since it was made.
+
+        Raises :class:`~podium.errors.PolicyBlockedError` when the plan has a
+        mandatory finding, :class:`~podium.errors.StalePlanError` when state moved
+        on, :class:`~podium.errors.LockedError` when another run holds the lock.
+        """
+        from podium.engine.apply import ApplyResult, Executor
+        from podium.engine.runtime import LeaseLock, who
+
+        if plan.platform != self.name:
+            raise StalePlanError(f"the plan is for platform {plan.platform!r}, not {self.name!r}")
+        blocking = plan.blocking_findings
+        if blocking:
+            lines = "\n  ".join(f"{f.policy}: {f.subject or ''} {f.message}" for f in blocking)
+            raise PolicyBlockedError(
+                f"{len(blocking)} mandatory policy finding(s) block apply:\n  {lines}",
+                hint="fix the workload, or set the policy's level in [policies] of podium.toml",
+            )
+        workloads = self._plan_workloads(plan)
+        rt = self.runtime(plan.environment, workloads)
+        env_config = self.config.environments[plan.environment]
+        width = parallelism or env_config.parallelism or self.config.engine.parallelism
+        operation = "destroy" if plan.destroy else "apply"
+        started = time.perf_counter()
+        with (
+            self._span(f"podium.{operation}", plan.environment),
+            LeaseLock(rt.store, rt.lock_ttl, operation) as lease,
+        ):
+            if rt.store.pending_intents():
+                from podium.engine.reconcile import reconcile
+
+                reconcile(rt)
+            current = rt.store.serial()
+            if current != plan.serial:
+                raise StalePlanError(
+                    f"state of {plan.environment!r} changed since this plan was made "
+                    f"(serial {plan.serial} -> {current})",
+                    hint="run 'podium plan' again and review the new plan",
+                )
+            if plan.config_digest and plan.config_digest != self.config_digest():
+                raise StalePlanError(
+                    "the platform config changed since this plan was made",
+                    hint="run 'podium plan' again",
+                )
+            history_id = rt.store.add_history(
+                {
+                    "run_id": lease.run_id,
+                    "operation": operation,
+                    "who": who(),
+                    "started_at": _now(),
+                    "status": "running",
+                    "counts": plan.counts,
+                    "workloads": [w["name"] for w in plan.workloads],
+                }
+            )
+            rt.event(
+                f"{operation}.started",
+                message=f"{operation} {plan.environment}",
+                counts=plan.counts,
+            )
+            executor = Executor(rt, plan, lease.run_id, width)
+            results = executor.run()
+            result = ApplyResult(
+                platform=self.name,
+                environment=plan.environment,
+                run_id=lease.run_id,
+                results=results,
+                seconds=time.perf_counter() - started,
+                history_id=history_id,
+            )
+            rt.store.update_history(
+                history_id,
+                {
+                    "run_id": lease.run_id,
+                    "operation": operation,
+                    "who": who(),
+                    "finished_at": _now(),
+                    "status": "succeeded" if result.ok else "failed",
+                    "counts": plan.counts,
+                    "result": result.counts,
+                    "seconds": round(result.seconds, 3),
+                    "workloads": [w["name"] for w in plan.workloads],
+                    "changes": [
+                        {"uid": r.uid, "action": r.action, "status": r.status, "message": r.message}
+                        for r in results
+                    ],
+                },
+            )
+        rt.event(
+            f"{operation}.finished",
+            message=f"{operation} {plan.environment}",
+            ok=result.ok,
+            counts=result.counts,
+        )
+        if raise_on_failure:
+            result.raise_for_failures()
+        return result
+
+    def _plan_workloads(self, plan: Plan) -> list[Workload]:
+        from podium.workload.loader import load_workload_text
+
+        return [
+            load_workload_text(w["source"], w.get("path") or f"<plan:{w['name']}>")
+            for w in plan.workloads
+        ]
+
+    def up(
+        self, env: str, files: Iterable[WorkloadInput], *, parallelism: int | None = None
+    ) -> tuple[Plan, ApplyResult]:
+        """Plan and apply in one step (the plan is still policy-checked)."""
+        plan = self.plan(env, files)
+        return plan, self.apply(plan, parallelism=parallelism)
+
+    def destroy(self, env: str, *, parallelism: int | None = None) -> tuple[Plan, ApplyResult]:
+        """Delete everything recorded in ``env``, dependents first."""
+        plan = self.plan(env, destroy=True)
+        return plan, self.apply(plan, parallelism=parallelism)
+
+    # ----------------------------------------------------------------- runtime
+    def deployments(self, env: str) -> list[ResourceRecord]:
+        return [r for r in self.store(env).records() if r.kind == "deployment"]
+
+    def _deployment(self, env: str, workload: str) -> ResourceRecord:
+        for record in self.deployments(env):
+            if record.uid == f"deployment:{workload}":
+                return record
+        known = ", ".join(r.uid.split(":", 1)[1] for r in self.deployments(env)) or "none"
+        raise NotFoundError(
+            f"workload {workload!r} is not deployed in {env!r}", hint=f"deployed: {known}"
+        )
+
+    def status(self, env: str, workload: str | None = None) -> list[WorkloadStatus]:
+        """Health of deployed workloads, from their deployers."""
+        from podium.deployment.contract import DeployContext
+
+        records = [self._deployment(env, workload)] if workload else self.deployments(env)
+        info = self.environment(env)
+        statuses = []
+        for record in records:
+            registered = self.plugins.registered("deployers", record.provider)
+            ctx = DeployContext(workload=record.uid.split(":", 1)[1], env=info)
+            statuses.append(
+                self.plugins.call_instrumented(
+                    registered.plugin, f"{registered.name}.status", registered.obj.status, ctx
+                )
+            )
+        return statuses
+
+    def logs(
+        self,
+        env: str,
+        workload: str,
+        *,
+        container: str | None = None,
+        follow: bool = False,
+        tail: int | None = None,
+    ) -> Iterator[LogLine]:
+        from podium.deployment.contract import DeployContext
+
+        record = self._deployment(env, workload)
+        registered = self.plugins.registered("deployers", record.provider)
+        ctx = DeployContext(workload=workload, env=self.environment(env))
+        lines: Iterator[LogLine] = self.plugins.call_instrumented(
+            registered.plugin,
+            f"{registered.name}.logs",
+            registered.obj.logs,
+            ctx,
+            container=container,
+            follow=follow,
+            tail=tail,
+        )
+        return lines
+
+    def releases(self, env: str, workload: str) -> list[dict[str, Any]]:
+        """Release history of a workload, oldest first, secrets redacted."""
+        cipher = self.cipher()
+        return [redact(cipher.unseal(r)) for r in self.store(env).releases(workload)]
+
+    def rollback(self, env: str, workload: str, *, to: int | None = None) -> dict[str, Any]:
+        """Redeploy an earlier release (default: the last good one before the current)."""
+        from podium.deployment.contract import DeployContext, Release
+        from podium.engine.graph import digest, fingerprint_secrets
+        from podium.engine.runtime import LeaseLock
+
+        store = self.store(env)
+        cipher = self.cipher()
+        record = self._deployment(env, workload)
+        with LeaseLock(store, self.config.state.lock_ttl, "rollback") as lease:
+            releases = [cipher.unseal(r) for r in store.releases(workload)]
+            current = releases[-1]["number"] if releases else 0
+            if to is None:
+                good = [
+                    r for r in releases if r.get("status") == "deployed" and r["number"] < current
+                ]
+                if not good:
+                    raise NotFoundError(f"{workload!r} has no earlier good release to roll back to")
+                target = good[-1]
+            else:
+                found = [r for r in releases if r["number"] == to]
+                if not found:
+                    numbers = ", ".join(str(r["number"]) for r in releases) or "none"
+                    raise NotFoundError(
+                        f"{workload!r} has no release {to}", hint=f"releases: {numbers}"
+                    )
+                target = found[0]
+            release = Release.model_validate({k: v for k, v in target.items() if k != "run_id"})
+            registered = self.plugins.registered("deployers", release.deployer)
+            number = current + 1
+            ctx = DeployContext(workload=workload, env=self.environment(env), release=number)
+            result = self.plugins.call_instrumented(
+                registered.plugin,
+                f"{registered.name}.rollback",
+                registered.obj.rollback,
+                ctx,
+                release,
+            )
+            outputs = {**result.outputs, "urls": list(result.urls), "release": number}
+            store.add_release(
+                workload,
+                cipher.seal(
+                    {
+                        "number": number,
+                        "workload": release.workload.model_dump(),
+                        "deployer": release.deployer,
+                        "outputs": outputs,
+                        "created_at": _now(),
+                        "status": "deployed",
+                        "note": f"rollback to release {release.number}",
+                        "run_id": lease.run_id,
+                    }
+                ),
+            )
+            fingerprinted = fingerprint_secrets(cipher, release.workload.model_dump())
+            record.spec = {**record.spec, "_digest": digest(fingerprinted)}
+            record.outputs = cipher.seal(outputs)
+            record.updated_at = _now()
+            store.put_record(record)
+            store.add_history(
+                {
+                    "run_id": lease.run_id,
+                    "operation": "rollback",
+                    "who": _who(),
+                    "finished_at": _now(),
+                    "status": "succeeded",
+                    "workloads": [workload],
+                    "changes": [
+                        {
+                            "uid": record.uid,
+                            "action": "rollback",
+                            "status": "succeeded",
+                            "message": f"release {number} = release {release.number}",
+                        }
+                    ],
+                }
+            )
+        self.emit(
+            Event(
+                "rollback.finished",
+                self.name,
+                env,
+                record.uid,
+                f"rolled back to release {release.number}",
+            )
+        )
+        return {
+            "workload": workload,
+            "release": number,
+            "rolled_back_to": release.number,
+            "urls": result.urls,
+        }
+
+    def history(self, env: str, limit: int = 50) -> list[dict[str, Any]]:
+        return self.store(env).history(limit)
+
+    def outputs(self, env: str, *, show_secrets: bool = False) -> dict[str, dict[str, Any]]:
+        """Outputs of every node in ``env``; secrets stay redacted unless ``show_secrets``."""
+        cipher = self.cipher()
+        result: dict[str, dict[str, Any]] = {}
+        for record in self.store(env).records():
+            outputs = cipher.unseal(record.outputs)
+            result[record.uid] = _reveal(outputs) if show_secrets else redact(outputs)
+        return result
+
+    # ------------------------------------------------------------- state ops
+    def unlock(self, env: str) -> Any:
+        return self.store(env).force_unlock()
+
+    def forget(self, env: str, uid: str) -> None:
+        """Drop a record from state without touching the real resource."""
+        store = self.store(env)
+        if not any(r.uid == uid for r in store.records()):
+            raise NotFoundError(f"no record {uid!r} in {env!r}")
+        store.delete_record(uid)
+        store.forget_generated(uid)
+
+    def import_resource(
+        self, env: str, files: Iterable[WorkloadInput], uid: str, physical_name: str
+    ) -> ResourceRecord:
+        """Adopt an existing real resource as the node ``uid`` of these workloads."""
+        from podium.engine.apply import Executor
+        from podium.engine.desired import desired_nodes
+        from podium.engine.graph import digest
+        from podium.platform.contract import ResourceRecord
+
+        workloads = self.load_workloads(files)
+        rt = self.runtime(env, workloads)
+        nodes = {n.uid: n for n in desired_nodes(rt, workloads)}
+        node = nodes.get(uid)
+        if node is None or node.kind != "resource":
+            raise NotFoundError(
+                f"no resource {uid!r} in these workloads",
+                hint="resources: " + ", ".join(n for n, v in nodes.items() if v.kind == "resource"),
+            )
+        registered = self.plugins.registered("provisioners", node.provider)
+        params = {**(node.spec.get("rule_params") or {}), **(node.spec.get("params") or {})}
+        ctx = Executor(rt, _empty_plan(self.name, env), "import", 1)._resource_context(
+            uid, node.spec, params, physical_name
+        )
+        outputs = self.plugins.call_instrumented(
+            registered.plugin, f"{registered.name}.read", registered.obj.read, ctx
+        )
+        if outputs is None:
+            raise NotFoundError(f"{node.provider} finds no resource named {physical_name!r}")
+        record = ResourceRecord(
+            uid=uid,
+            kind="resource",
+            provider=node.provider,
+            plugin=node.plugin,
+            spec={**node.spec, "_digest": digest("imported")},
+            spec_hash=node.spec_hash,
+            outputs=rt.cipher.seal(dict(outputs)),
+            physical_name=physical_name,
+            depends_on=list(node.depends_on),
+            updated_at=_now(),
+        )
+        rt.store.put_record(record)
+        return record
+
+    # ---------------------------------------------------------------- secrets
+    @property
+    def secrets(self) -> SecretStore:
+        """The secret store selected by ``[secrets] store``."""
+        return self.plugins.registered("secret_stores", self.config.secrets.store).obj  # type: ignore[no-any-return]
+
+    def set_secret(self, key: str, value: str | Secret) -> None:
+        self.secrets.put(key, value if isinstance(value, Secret) else Secret(value))
+
+    # ------------------------------------------------------------------ close
+    def close(self) -> None:
+        """Close state stores and flush telemetry. The platform is unusable afterwards."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            try:
+                self.plugins.broadcast(
+                    "podium_platform_closing", platform=self, on_error=lambda err: None
+                )
+            finally:
+                for store in self._stores.values():
+                    store.close()
+                self._stores.clear()
+                for name in self.config.telemetry.sinks:
+                    try:
+                        self.plugins.registered("telemetry_sinks", name).obj.close()
+                    except Exception:
+                        pass
+                if self._tracer_provider is not None:
+                    self._tracer_provider.shutdown()
+
+    # ---------------------------------------------------------------- helpers
+    def _span(self, name: str, env: str) -> Any:
+        tracer = self._tracer()
+        if tracer is None:
+            from contextlib import nullcontext
+
+            return nullcontext()
+        return tracer.start_as_current_span(
+            name, attributes={"podium.platform": self.name, "podium.environment": env}
+        )
+
+
+def _now() -> str:
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC).isoformat()
+
+
+def _who() -> str:
+    from podium.engine.runtime import who
+
+    return who()
+
+
+def _reveal(value: Any) -> Any:
+    from podium.security.secret import reveal
+
+    return reveal(value)
+
+
+def _empty_plan(platform: str, env: str) -> Plan:
+    from podium.engine.plan import Plan
+
+    return Plan(platform=platform, environment=env, serial=0, changes=[])

@@ -1,0 +1,1 @@
+"""Built-in subcommands, one module per area; imported only when used."""

@@ -1,0 +1,182 @@
+"""``podium plan``, ``apply``, ``up`` and ``destroy``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from podium.cli.context import CliState, get_state
+from podium.cli.options import env_option, files_option, json_option, resolve_env, resolve_files
+from podium.errors import InputError, PolicyBlockedError
+
+if TYPE_CHECKING:
+    from podium.engine.apply import ApplyResult
+    from podium.engine.plan import Plan
+
+
+def _run_apply(state: CliState, plan: Plan, parallelism: int | None) -> ApplyResult:
+    from podium.cli.render import Progress, render_result
+
+    platform = state.platform()
+    progress = Progress(sum(1 for c in plan.changes if c.action != "no-op"), state.interactive)
+    subscription = platform.subscribe(progress) if not state.json_output else None
+    try:
+        result = platform.apply(plan, parallelism=parallelism)
+    finally:
+        progress.finish()
+        if subscription is not None:
+            subscription.cancel()
+    if state.json_output:
+        state.echo_json({"plan": plan.to_dict(), "result": result.to_dict()})
+    else:
+        click.echo(render_result(result))
+        _print_urls(state, plan.environment, result)
+    result.raise_for_failures()
+    return result
+
+
+def _print_urls(state: CliState, env: str, result: ApplyResult) -> None:
+    outputs = state.platform().outputs(env)
+    for uid, values in sorted(outputs.items()):
+        if uid.startswith("deployment:") and values.get("urls"):
+            click.echo(f"  {uid.split(':', 1)[1]}: " + "  ".join(values["urls"]))
+
+
+def _show_plan(state: CliState, plan: Plan, verbose: bool) -> None:
+    from podium.cli.render import render_plan
+
+    if state.json_output:
+        return
+    click.echo(render_plan(plan, verbose=verbose))
+
+
+@click.command("plan")
+@env_option
+@files_option
+@click.option(
+    "--out", "out", type=click.Path(dir_okay=False), help="Save the plan for 'podium apply PLAN'."
+)
+@click.option("--refresh", is_flag=True, help="Ask providers what really exists (drift detection).")
+@click.option("--destroy", is_flag=True, help="Plan the removal of everything in the environment.")
+@click.option("-v", "--verbose", is_flag=True, help="Also list unchanged nodes and create params.")
+@json_option
+@click.pass_context
+def plan_cmd(
+    ctx: click.Context,
+    env: str | None,
+    files: tuple[str, ...],
+    out: str | None,
+    refresh: bool,
+    destroy: bool,
+    verbose: bool,
+) -> None:
+    """Show what apply would change, with the reason for each change."""
+    state = get_state(ctx)
+    environment = resolve_env(state, env)
+    paths = [] if destroy else resolve_files(state, files)
+    plan = state.platform().plan(environment, paths, refresh=refresh, destroy=destroy)
+    if out:
+        Path(out).write_text(plan.to_json() + "\n")
+    if state.json_output:
+        state.echo_json(plan.to_dict())
+    else:
+        _show_plan(state, plan, verbose)
+        if out:
+            click.echo(f"Saved to {out}; apply exactly this plan with: podium apply {out}")
+    if plan.blocking_findings:
+        raise PolicyBlockedError(
+            f"{len(plan.blocking_findings)} mandatory policy finding(s) would block apply"
+        )
+
+
+@click.command("apply")
+@click.argument("plan_file", required=False, type=click.Path(dir_okay=False, exists=True))
+@env_option
+@files_option
+@click.option("--parallelism", "-p", type=click.IntRange(1, 256), help="Nodes applied at once.")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation on a terminal.")
+@json_option
+@click.pass_context
+def apply_cmd(
+    ctx: click.Context,
+    plan_file: str | None,
+    env: str | None,
+    files: tuple[str, ...],
+    parallelism: int | None,
+    yes: bool,
+) -> None:
+    """Apply a saved plan exactly, or plan and apply the workloads."""
+    from podium.engine.plan import Plan
+
+    state = get_state(ctx)
+    platform = state.platform()
+    if plan_file:
+        try:
+            plan = Plan.from_dict(json.loads(Path(plan_file).read_text()))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise InputError(
+                f"not a Podium plan file: {exc}", hint="create one with 'podium plan --out FILE'"
+            ) from exc
+    else:
+        plan = platform.plan(resolve_env(state, env), resolve_files(state, files))
+    _show_plan(state, plan, verbose=False)
+    if not plan.has_changes and not state.json_output:
+        click.echo("Nothing to apply.")
+    if (
+        plan.has_changes
+        and state.interactive
+        and not yes
+        and not plan_file
+        and not plan.blocking_findings
+    ):
+        click.confirm("Apply these changes?", abort=True, default=True)
+    _run_apply(state, plan, parallelism)
+
+
+@click.command("up")
+@env_option
+@files_option
+@click.option("--parallelism", "-p", type=click.IntRange(1, 256), help="Nodes applied at once.")
+@json_option
+@click.pass_context
+def up_cmd(
+    ctx: click.Context, env: str | None, files: tuple[str, ...], parallelism: int | None
+) -> None:
+    """Plan and apply in one step, then show the workloads' health."""
+    from podium.cli.render import render_status
+    from podium.errors import UnhealthyError
+
+    state = get_state(ctx)
+    platform = state.platform()
+    environment = resolve_env(state, env)
+    plan = platform.plan(environment, resolve_files(state, files))
+    _show_plan(state, plan, verbose=False)
+    _run_apply(state, plan, parallelism)
+    statuses = platform.status(environment)
+    if not state.json_output:
+        click.echo(render_status(statuses))
+    down = [s for s in statuses if s.state in ("down", "partial")]
+    if down:
+        raise UnhealthyError(
+            "not ready: " + "; ".join(f"{s.workload}: {s.state} {s.message}".strip() for s in down)
+        )
+
+
+@click.command("destroy")
+@env_option
+@click.option("--parallelism", "-p", type=click.IntRange(1, 256), help="Nodes removed at once.")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation on a terminal.")
+@json_option
+@click.pass_context
+def destroy_cmd(ctx: click.Context, env: str | None, parallelism: int | None, yes: bool) -> None:
+    """Remove every workload and resource of an environment, dependents first."""
+    state = get_state(ctx)
+    environment = resolve_env(state, env)
+    plan = state.platform().plan(environment, destroy=True)
+    _show_plan(state, plan, verbose=False)
+    if plan.has_changes and state.interactive and not yes:
+        click.confirm(f"Destroy everything in {environment!r}?", abort=True, default=False)
+    _run_apply(state, plan, parallelism)

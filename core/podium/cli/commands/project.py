@@ -1,0 +1,148 @@
+"""``podium init``, ``validate`` and ``schema``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from podium.cli.context import get_state
+from podium.cli.options import env_option, files_option, json_option, resolve_env, resolve_files
+from podium.errors import PolicyBlockedError
+
+PODIUM_TOML = """\
+# Podium platform config. Reference: sdk_docs/reference/config.md
+# (or `podium schema platform` for the JSON Schema).
+
+[platform]
+name = "{name}"
+# Where state, keys and logs live (relative to this file).
+state_dir = ".podium"
+# Score files used when `-f` is not given.
+workloads = ["score.yaml"]
+
+[plugins]
+# Only these installed plugins load; pin versions with PEP 440 ("local>=0.1,<0.2").
+allow = ["local"]
+
+[environments.dev]
+deployer = "local"          # run each container as a local process
+# rollback_on_failure = true
+
+# Rules map a workload's resource requests to provisioners; the most specific match wins.
+[[rules]]
+type = "postgres"
+provisioner = "local-postgres"
+
+[[rules]]
+type = "redis"
+provisioner = "local-redis"
+
+[[rules]]
+type = "volume"
+provisioner = "local-volume"
+
+# Built-in policy levels: advisory, mandatory or off.
+[policies]
+"builtin.no-latest-image" = "advisory"
+
+[telemetry]
+jsonl = true                # Podium's own spans in .podium/spans.jsonl
+"""
+
+SCORE_YAML = """\
+# A Score workload (https://score.dev, v1b1). Validate with: podium validate
+apiVersion: score.dev/v1b1
+metadata:
+  name: hello
+containers:
+  web:
+    image: python:3.12-slim
+    command: ["python3", "-m", "http.server", "--bind", "127.0.0.1"]
+    args: ["8080"]
+    variables:
+      GREETING: "hello from ${metadata.name}"
+service:
+  ports:
+    web:
+      port: 8080
+"""
+
+
+@click.command("init")
+@click.argument("directory", default=".", type=click.Path(file_okay=False))
+@click.option("--name", default="podium", help="Platform name.")
+@click.option("--force", is_flag=True, help="Overwrite existing files.")
+def init_cmd(directory: str, name: str, force: bool) -> None:
+    """Write a commented podium.toml and a sample score.yaml."""
+    from podium.platform.context import validate_name
+
+    try:
+        validate_name(name, "platform")
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--name") from None
+    target = Path(directory)
+    target.mkdir(parents=True, exist_ok=True)
+    for filename, text in (
+        ("podium.toml", PODIUM_TOML.format(name=name)),
+        ("score.yaml", SCORE_YAML),
+    ):
+        path = target / filename
+        if path.exists() and not force:
+            click.echo(f"kept existing {path} (use --force to overwrite)")
+            continue
+        path.write_text(text)
+        click.echo(f"wrote {path}")
+    click.echo("next: podium validate && podium plan")
+
+
+@click.command("validate")
+@env_option
+@files_option
+@json_option
+@click.pass_context
+def validate_cmd(ctx: click.Context, env: str | None, files: tuple[str, ...]) -> None:
+    """Check the platform config and workloads, rules included, without touching anything."""
+    state = get_state(ctx)
+    platform = state.platform()
+    paths = resolve_files(state, files)
+    findings = platform.validate(resolve_env(state, env), paths)
+    if state.json_output:
+        state.echo_json(
+            {
+                "valid": True,
+                "files": [str(p) for p in paths],
+                "findings": [f.to_dict() for f in findings],
+            }
+        )
+    else:
+        for finding in findings:
+            click.echo(
+                f"{finding.level}: {finding.policy}: {finding.subject or ''} {finding.message}"
+            )
+        click.echo(
+            f"valid: {len(paths)} workload file(s), config {platform.config_path or '(defaults)'}"
+        )
+    if any(f.level == "mandatory" for f in findings):
+        raise PolicyBlockedError("mandatory policy findings")
+
+
+@click.command("schema")
+@click.argument("which", type=click.Choice(["platform", "workload"]))
+@click.option("--out", type=click.Path(dir_okay=False), help="Write to a file instead of stdout.")
+def schema_cmd(which: str, out: str | None) -> None:
+    """Print the JSON Schema of podium.toml (platform) or of Score files (workload)."""
+    if which == "platform":
+        from podium.config.loader import platform_json_schema
+
+        schema = platform_json_schema()
+    else:
+        from podium.workload.schema import workload_json_schema
+
+        schema = workload_json_schema()
+    text = json.dumps(schema, indent=2)
+    if out:
+        Path(out).write_text(text + "\n")
+    else:
+        click.echo(text)

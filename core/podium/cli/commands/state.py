@@ -1,0 +1,108 @@
+"""``podium state``: inspect and repair an environment's state."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from podium.cli.context import get_state
+from podium.cli.options import env_option, files_option, json_option, resolve_env, resolve_files
+
+
+@click.group("state")
+def state_group() -> None:
+    """Inspect and repair state (records, locks)."""
+
+
+@state_group.command("list")
+@env_option
+@json_option
+@click.pass_context
+def list_cmd(ctx: click.Context, env: str | None) -> None:
+    """List every node recorded in state."""
+    state = get_state(ctx)
+    records = state.platform().store(resolve_env(state, env)).records()
+    if state.json_output:
+        state.echo_json(
+            [
+                {
+                    "uid": r.uid,
+                    "kind": r.kind,
+                    "provider": r.provider,
+                    "physical_name": r.physical_name,
+                    "updated_at": r.updated_at,
+                }
+                for r in records
+            ]
+        )
+        return
+    for record in records:
+        click.echo(
+            f"{record.kind:<13} {record.uid:<48} {record.provider:<18} {record.physical_name or ''}"
+        )
+
+
+@state_group.command("show")
+@env_option
+@click.argument("uid")
+@click.pass_context
+def show_cmd(ctx: click.Context, env: str | None, uid: str) -> None:
+    """Show one record (secrets redacted)."""
+    from podium.errors import NotFoundError
+    from podium.security.secret import redact
+
+    state = get_state(ctx)
+    platform = state.platform()
+    environment = resolve_env(state, env)
+    for record in platform.store(environment).records():
+        if record.uid == uid:
+            data = record.to_dict()
+            data["outputs"] = redact(platform.cipher().unseal(record.outputs))
+            data["spec"] = redact(platform.cipher().unseal(record.spec))
+            click.echo(json.dumps(data, indent=2, default=str))
+            return
+    raise NotFoundError(f"no record {uid!r} in {environment!r}")
+
+
+@state_group.command("forget")
+@env_option
+@click.argument("uid")
+@click.pass_context
+def forget_cmd(ctx: click.Context, env: str | None, uid: str) -> None:
+    """Drop a record without touching the real resource."""
+    state = get_state(ctx)
+    state.platform().forget(resolve_env(state, env), uid)
+    click.echo(f"forgot {uid}")
+
+
+@state_group.command("import")
+@env_option
+@files_option
+@click.argument("uid")
+@click.argument("physical_name")
+@click.pass_context
+def import_cmd(
+    ctx: click.Context, env: str | None, files: tuple[str, ...], uid: str, physical_name: str
+) -> None:
+    """Adopt an existing resource, found by its physical name, as node UID."""
+    state = get_state(ctx)
+    record = state.platform().import_resource(
+        resolve_env(state, env), resolve_files(state, files), uid, physical_name
+    )
+    click.echo(f"imported {record.uid} as {record.physical_name}")
+
+
+@state_group.command("unlock")
+@env_option
+@click.pass_context
+def unlock_cmd(ctx: click.Context, env: str | None) -> None:
+    """Remove a stale lock (make sure its holder is really gone)."""
+    state = get_state(ctx)
+    previous = state.platform().unlock(resolve_env(state, env))
+    if previous is None:
+        click.echo("no lock was held")
+    else:
+        click.echo(
+            f"removed the lock of {previous.owner} (pid {previous.pid}, {previous.operation})"
+        )

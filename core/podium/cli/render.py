@@ -1,0 +1,181 @@
+"""Human renderings of plans, results and status. Secrets are already redacted upstream."""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from podium.security.secret import redact
+
+if TYPE_CHECKING:
+    from podium.deployment.contract import WorkloadStatus
+    from podium.engine.apply import ApplyResult
+    from podium.engine.plan import Change, Plan
+    from podium.observability.contract import Event
+
+SYMBOLS = {"create": "+", "update": "~", "replace": "-/+", "delete": "-", "no-op": " "}
+COLOURS = {
+    "create": "green",
+    "update": "yellow",
+    "replace": "magenta",
+    "delete": "red",
+    "no-op": None,
+}
+STATUS_COLOURS = {"ready": "green", "partial": "yellow", "down": "red", "absent": "bright_black"}
+
+
+def _value(value: Any) -> str:
+    text = json.dumps(redact(value), sort_keys=True, default=str)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _lookup(spec: dict[str, Any] | None, path: str) -> Any:
+    current: Any = spec or {}
+    for part in path.split("."):
+        if not isinstance(current, dict) or part not in current:
+            return "(absent)"
+        current = current[part]
+    return current
+
+
+def render_change(change: Change, verbose: bool) -> list[str]:
+    symbol = SYMBOLS[change.action]
+    head = click.style(
+        f"{symbol:>3} {change.action:<8} {change.uid}",
+        fg=COLOURS[change.action],
+        bold=change.action != "no-op",
+    )
+    lines = [f"{head}  [{change.provider}] {click.style(change.reason, dim=True)}"]
+    if change.action in ("update", "replace"):
+        for key in change.changed[:12]:
+            old, new = _lookup(change.before, key), _lookup(change.spec, key)
+            lines.append(f"        {key}: {_value(old)} -> {_value(new)}")
+    elif verbose and change.action == "create":
+        params = {**(change.spec.get("rule_params") or {}), **(change.spec.get("params") or {})}
+        if params:
+            lines.append(f"        params: {_value(params)}")
+    return lines
+
+
+def render_plan(plan: Plan, *, verbose: bool = False) -> str:
+    lines = [
+        click.style(
+            f"Plan for platform {plan.platform!r}, environment {plan.environment!r}"
+            f"{' (destroy)' if plan.destroy else ''}",
+            bold=True,
+        )
+    ]
+    for warning in plan.warnings:
+        lines.append(click.style(f"  note: {warning}", fg="cyan"))
+    shown = [c for c in plan.changes if c.action != "no-op" or verbose]
+    lines.extend(line for change in shown for line in render_change(change, verbose))
+    if not plan.has_changes:
+        lines.append("  No changes: the environment matches the workloads.")
+    for finding in plan.findings:
+        colour = "red" if finding.level == "mandatory" else "yellow"
+        where = f" ({finding.location})" if finding.location else ""
+        subject = f"{finding.subject}: " if finding.subject else ""
+        lines.append(
+            click.style(f"  {finding.level}: {finding.policy}: ", fg=colour)
+            + f"{subject}{finding.message}{where}"
+        )
+    counts = plan.counts
+    lines.append(
+        click.style("Plan: ", bold=True)
+        + ", ".join(
+            [
+                click.style(f"{counts['create']} to create", fg="green"),
+                click.style(f"{counts['update']} to update", fg="yellow"),
+                click.style(f"{counts['replace']} to replace", fg="magenta"),
+                click.style(f"{counts['delete']} to delete", fg="red"),
+                f"{counts['no-op']} unchanged",
+            ]
+        )
+        + "."
+    )
+    if plan.blocking_findings:
+        lines.append(
+            click.style(f"Blocked by {len(plan.blocking_findings)} mandatory finding(s).", fg="red")
+        )
+    return "\n".join(lines)
+
+
+def render_result(result: ApplyResult) -> str:
+    counts = result.counts
+    colour = "green" if result.ok else "red"
+    lines = []
+    for item in result.results:
+        if item.status == "failed":
+            lines.append(click.style(f"  failed   {item.uid}: {item.message}", fg="red"))
+        elif item.status == "skipped":
+            lines.append(click.style(f"  skipped  {item.uid}: {item.message}", fg="bright_black"))
+    lines.append(
+        click.style(
+            f"Apply {'complete' if result.ok else 'FAILED'}: {counts['succeeded']} changed, "
+            f"{counts['unchanged']} unchanged, {counts['failed']} failed, {counts['skipped']} skipped "
+            f"in {result.seconds:.1f}s.",
+            fg=colour,
+            bold=True,
+        )
+    )
+    return "\n".join(lines)
+
+
+def render_status(statuses: list[WorkloadStatus]) -> str:
+    if not statuses:
+        return "No workloads deployed."
+    lines = []
+    for status in statuses:
+        state = click.style(f"{status.state:<8}", fg=STATUS_COLOURS.get(status.state), bold=True)
+        urls = "  ".join(status.urls)
+        lines.append(f"{state} {status.workload:<24} {urls}")
+        if status.message and status.state != "ready":
+            lines.append(f"         {status.message}")
+        for name, container in status.containers.items():
+            extra = f" ({container.message})" if container.message else ""
+            restarts = f", {container.restarts} restarts" if container.restarts else ""
+            lines.append(f"         - {name}: {container.state}{restarts}{extra}")
+    return "\n".join(lines)
+
+
+class Progress:
+    """Prints one line per finished node; on a terminal also keeps a live counter."""
+
+    def __init__(self, total: int, interactive: bool) -> None:
+        self.total = total
+        self.done = 0
+        self.interactive = interactive and sys.stderr.isatty()
+        self._lock = threading.Lock()
+
+    def __call__(self, event: Event) -> None:
+        if event.kind not in (
+            "node.succeeded",
+            "node.failed",
+            "node.skipped",
+            "node.retrying",
+            "reconcile",
+        ):
+            return
+        with self._lock:
+            if event.kind in ("node.succeeded", "node.failed", "node.skipped"):
+                self.done += 1
+            colour = {
+                "node.failed": "red",
+                "node.skipped": "bright_black",
+                "node.retrying": "yellow",
+            }.get(event.kind, "green")
+            tag = event.kind.split(".", 1)[1]
+            line = click.style(f"  {tag:<9}", fg=colour) + f" {event.node}: {event.message}"
+            if self.interactive:
+                click.echo("\r\033[K" + line, err=True)
+                click.echo(f"  [{self.done}/{self.total}]", err=True, nl=False)
+            else:
+                click.echo(line, err=True)
+
+    def finish(self) -> None:
+        if self.interactive:
+            click.echo("\r\033[K", err=True, nl=False)

@@ -1,0 +1,1 @@
+"""The plan/apply engine: desired graph, diff against state, and a parallel, journaled apply."""

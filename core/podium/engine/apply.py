@@ -1,0 +1,694 @@
+"""Apply a plan: walk the graph in parallel, journal every side effect, isolate failures.
+
+Scheduling: a change starts when every change it depends on has succeeded. A
+failed change skips its dependents (transitively); independent work goes on.
+Deletes run in reverse dependency order. At most ``parallelism`` changes run at
+once, and at most ``engine.per_plugin[plugin]`` (or the registration's
+``max_parallel``) per plugin.
+
+Crash safety: before each side effect an :class:`Intent` is written to state;
+the outcome and the node's record are written in one transaction after it. A
+run killed in between leaves a pending intent that :mod:`podium.engine.reconcile`
+resolves by asking the provider what really exists.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from podium.deployment.contract import DeployContext, Release, RenderedResource
+from podium.engine.graph import digest, fingerprint_secrets
+from podium.engine.plan import Change, Plan
+from podium.engine.runtime import EngineRuntime
+from podium.errors import ApplyFailedError, PodiumError, ResourceError, TransientError
+from podium.platform.contract import Intent, ResourceRecord
+from podium.provisioning.contract import ResourceContext
+from podium.security.secret import Secret
+
+NodeStatus = Literal["succeeded", "unchanged", "failed", "skipped"]
+
+
+@dataclass
+class NodeResult:
+    uid: str
+    action: str
+    status: NodeStatus
+    message: str = ""
+    attempts: int = 0
+    seconds: float = 0.0
+    error: PodiumError | None = field(default=None, repr=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "uid": self.uid,
+            "action": self.action,
+            "status": self.status,
+            "message": self.message,
+            "attempts": self.attempts,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+@dataclass
+class ApplyResult:
+    platform: str
+    environment: str
+    run_id: str
+    results: list[NodeResult]
+    seconds: float
+    history_id: int | None = None
+    outputs: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)
+
+    @property
+    def ok(self) -> bool:
+        return all(r.status in ("succeeded", "unchanged") for r in self.results)
+
+    @property
+    def failed(self) -> list[NodeResult]:
+        return [r for r in self.results if r.status == "failed"]
+
+    @property
+    def counts(self) -> dict[str, int]:
+        counts = {"succeeded": 0, "unchanged": 0, "failed": 0, "skipped": 0}
+        for result in self.results:
+            counts[result.status] += 1
+        return counts
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "platform": self.platform,
+            "environment": self.environment,
+            "run_id": self.run_id,
+            "ok": self.ok,
+            "counts": self.counts,
+            "seconds": round(self.seconds, 3),
+            "history_id": self.history_id,
+            "results": [r.to_dict() for r in self.results],
+        }
+
+    def raise_for_failures(self) -> None:
+        if not self.ok:
+            failed = ", ".join(f"{r.uid} ({r.message})" for r in self.failed) or "none"
+            skipped = sum(1 for r in self.results if r.status == "skipped")
+            raise ApplyFailedError(f"apply failed: {failed}; {skipped} dependent change(s) skipped")
+
+
+class Unchanged(Exception):
+    """A re-render found nothing to do."""
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+class Executor:
+    """Runs one plan's changes against the providers, recording every outcome in state."""
+
+    def __init__(self, rt: EngineRuntime, plan: Plan, run_id: str, parallelism: int) -> None:
+        self.rt = rt
+        self.plan = plan
+        self.run_id = run_id
+        self.parallelism = max(1, parallelism)
+        self.records = {r.uid: r for r in rt.store.records()}
+        self._outputs: dict[str, dict[str, Any]] = {}
+        self._outputs_lock = threading.Lock()
+        #: rendered workloads and deploy results of this run, for observability nodes
+        self._rendered: dict[str, Any] = {}
+
+    # --- outputs -------------------------------------------------------------
+    def outputs_of(self, uid: str) -> dict[str, Any]:
+        with self._outputs_lock:
+            if uid in self._outputs:
+                return self._outputs[uid]
+        record = self.records.get(uid)
+        value: dict[str, Any] = self.rt.cipher.unseal(record.outputs) if record else {}
+        with self._outputs_lock:
+            self._outputs.setdefault(uid, value)
+            return self._outputs[uid]
+
+    def _set_outputs(self, uid: str, outputs: dict[str, Any]) -> None:
+        with self._outputs_lock:
+            self._outputs[uid] = outputs
+
+    # --- scheduling ------------------------------------------------------------
+    def run(self) -> list[NodeResult]:
+        work = {c.uid: c for c in self.plan.changes if c.action != "no-op"}
+        deps = self._execution_deps(work)
+        dependents: dict[str, list[str]] = {uid: [] for uid in work}
+        for uid, needs in deps.items():
+            for need in needs:
+                dependents[need].append(uid)
+        waiting = {uid: len(needs) for uid, needs in deps.items()}
+        ready = sorted(uid for uid, n in waiting.items() if n == 0)
+        results: dict[str, NodeResult] = {}
+        running: dict[Future[NodeResult], str] = {}
+        per_plugin: dict[str, int] = {}
+
+        def skip(uid: str, because: str) -> None:
+            stack = [uid]
+            while stack:
+                current = stack.pop()
+                for child in dependents[current]:
+                    if child not in results:
+                        results[child] = NodeResult(
+                            child, work[child].action, "skipped", f"{because} failed"
+                        )
+                        self.rt.event("node.skipped", child, f"skipped: {because} failed")
+                        stack.append(child)
+
+        with ThreadPoolExecutor(self.parallelism, thread_name_prefix="podium-apply") as pool:
+            while ready or running:
+                deferred: list[str] = []
+                while ready and len(running) < self.parallelism:
+                    uid = ready.pop(0)
+                    if uid in results:  # skipped meanwhile
+                        continue
+                    change = work[uid]
+                    limit = self._plugin_limit(change)
+                    if limit is not None and per_plugin.get(change.plugin, 0) >= limit:
+                        deferred.append(uid)
+                        continue
+                    per_plugin[change.plugin] = per_plugin.get(change.plugin, 0) + 1
+                    running[pool.submit(self._run_change, change)] = uid
+                ready = deferred + ready
+                if not running:
+                    break
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in done:
+                    uid = running.pop(future)
+                    change = work[uid]
+                    per_plugin[change.plugin] -= 1
+                    result = future.result()
+                    results[uid] = result
+                    if result.status == "failed":
+                        skip(uid, uid)
+                        continue
+                    for child in dependents[uid]:
+                        waiting[child] -= 1
+                        if waiting[child] == 0 and child not in results:
+                            ready.append(child)
+        ordered = [results[c.uid] for c in self.plan.changes if c.uid in results]
+        return ordered
+
+    def _execution_deps(self, work: dict[str, Change]) -> dict[str, set[str]]:
+        """Creates wait for what they depend on; deletes wait for what depended on them."""
+        deps: dict[str, set[str]] = {uid: set() for uid in work}
+        for uid, change in work.items():
+            if change.action == "delete":
+                continue
+            deps[uid] |= {d for d in change.depends_on if d in work and work[d].action != "delete"}
+        for uid, change in work.items():
+            if change.action != "delete":
+                continue
+            # Everything that depended on this node goes first, if it is being removed too.
+            for other_uid, other in work.items():
+                if other.action == "delete" and uid in other.depends_on:
+                    deps[uid].add(other_uid)
+                if other.action == "replace" and uid in other.depends_on:
+                    deps[uid].add(other_uid)
+        return deps
+
+    def _plugin_limit(self, change: Change) -> int | None:
+        limits = [self.rt.engine.per_plugin.get(change.plugin)]
+        registered = self._registered(change)
+        if registered is not None:
+            limits.append(getattr(registered.obj, "max_parallel", None))
+        known = [x for x in limits if x]
+        return min(known) if known else None
+
+    def _registered(self, change: Change) -> Any:
+        try:
+            if change.kind == "resource":
+                return self.rt.plugins.registered("provisioners", change.provider)
+            if change.kind == "deployment":
+                return self.rt.plugins.registered("deployers", change.provider)
+        except PodiumError:
+            return None
+        return None
+
+    # --- one change ----------------------------------------------------------
+    def _run_change(self, change: Change) -> NodeResult:
+        started = time.perf_counter()
+        self.rt.event(
+            "node.started", change.uid, f"{change.action} {change.uid}", action=change.action
+        )
+        attempts = 0
+        span_cm = (
+            self.rt.tracer.start_as_current_span(
+                "podium.node",
+                attributes={
+                    "podium.node": change.uid,
+                    "podium.action": change.action,
+                    "podium.plugin": change.plugin,
+                    "podium.provider": change.provider,
+                },
+            )
+            if self.rt.tracer is not None
+            else None
+        )
+        if span_cm is not None:
+            span_cm.__enter__()
+        try:
+            while True:
+                attempts += 1
+                try:
+                    message = self._execute(change)
+                    status: NodeStatus = "succeeded"
+                    break
+                except Unchanged as exc:
+                    message, status = str(exc), "unchanged"
+                    break
+                except Exception as exc:
+                    if attempts <= self.rt.engine.retries and _is_transient(exc):
+                        delay = self.rt.engine.retry_backoff * (2 ** (attempts - 1))
+                        self.rt.event(
+                            "node.retrying",
+                            change.uid,
+                            f"{exc}; retry in {delay:.1f}s",
+                            attempt=attempts,
+                        )
+                        time.sleep(delay)
+                        continue
+                    error = (
+                        exc
+                        if isinstance(exc, PodiumError)
+                        else ResourceError(f"{type(exc).__name__}: {exc}")
+                    )
+                    self.rt.event("node.failed", change.uid, str(error), action=change.action)
+                    return NodeResult(
+                        change.uid,
+                        change.action,
+                        "failed",
+                        str(error),
+                        attempts,
+                        time.perf_counter() - started,
+                        error,
+                    )
+        finally:
+            if span_cm is not None:
+                span_cm.__exit__(None, None, None)
+        self.rt.event(
+            "node.succeeded", change.uid, message or f"{change.action} done", action=change.action
+        )
+        return NodeResult(
+            change.uid, change.action, status, message, attempts, time.perf_counter() - started
+        )
+
+    def _execute(self, change: Change) -> str:
+        if change.kind == "resource":
+            return self._resource(change)
+        if change.kind == "deployment":
+            return self._deployment(change)
+        if change.kind == "observability":
+            return self._observability(change)
+        raise ResourceError(f"unknown node kind {change.kind!r}")
+
+    def _call(
+        self, registered: Any, operation: str, func: Callable[..., Any], *args: Any, **kwargs: Any
+    ) -> Any:
+        """Call plugin code instrumented, with the engine's per-call timeout."""
+        call = lambda: self.rt.plugins.call_instrumented(  # noqa: E731
+            registered.plugin, f"{registered.obj.name}.{operation}", func, *args, **kwargs
+        )
+        timeout = self.rt.engine.timeout
+        if timeout is None:
+            return call()
+        return _with_timeout(
+            call, timeout, f"{registered.plugin.name}: {registered.obj.name}.{operation}"
+        )
+
+    # --- resources -------------------------------------------------------------
+    def _resource_context(
+        self, uid: str, spec: dict[str, Any], params: dict[str, Any], physical: str
+    ) -> ResourceContext:
+        return ResourceContext(
+            uid=uid,
+            type=spec["type"],
+            resource_class=spec.get("class", "default"),
+            id=spec.get("id"),
+            workload=spec.get("workload"),
+            params=params,
+            physical_name=physical,
+            env=self.rt.env,
+            annotations=spec.get("annotations") or {},
+            _generator=self.rt.generator(uid),
+        )
+
+    def _resolved_params(self, change: Change) -> dict[str, Any]:
+        from podium.workload.render import resolve_params
+
+        spec = change.spec
+        workload = self.rt.workloads.get(spec.get("workload") or "")
+        params = dict(spec.get("rule_params") or {})
+        if workload is None:
+            params.update(spec.get("params") or {})
+            return params
+        request = workload.resources[spec["name"]]
+        outputs = {
+            name: {
+                "uid": req.uid,
+                "type": req.type,
+                "class": req.resource_class,
+                "outputs": self.outputs_of(req.uid),
+            }
+            for name, req in workload.resources.items()
+            if name in request.depends_on()
+        }
+        params.update(resolve_params(request, outputs))
+        return params
+
+    def _resource(self, change: Change) -> str:
+        registered = self.rt.plugins.registered("provisioners", change.provider)
+        provisioner = registered.obj
+        record = self.records.get(change.uid)
+        if change.action == "delete":
+            assert record is not None
+            self._delete_resource(registered, record)
+            return "deleted"
+        if change.action == "replace" and record is not None:
+            old = (
+                self.rt.plugins.registered("provisioners", record.provider)
+                if record.provider != change.provider
+                else registered
+            )
+            self._delete_resource(old, record, keep_generated=False)
+            record = None
+        params = self._resolved_params(change)
+        applied_digest = digest(self._fingerprint(params))
+        if (
+            change.action == "update"
+            and record is not None
+            and record.spec.get("_digest") == applied_digest
+            and record.spec_hash == change.node().spec_hash
+        ):
+            raise Unchanged("resolved params unchanged")
+        physical = (
+            record.physical_name
+            if record and record.physical_name
+            else self.rt.env.physical_name(change.uid)
+        )
+        ctx = self._resource_context(change.uid, change.spec, params, physical)
+        node_spec = dict(change.spec)
+        intent = Intent(
+            node=change.uid,
+            action="update" if record is not None else "create",
+            spec=self.rt.cipher.seal(
+                {
+                    "kind": "resource",
+                    "provider": change.provider,
+                    "plugin": change.plugin,
+                    "physical_name": physical,
+                    "params": params,
+                    "node_spec": node_spec,
+                    "spec_hash": change.node().spec_hash,
+                    "depends_on": change.depends_on,
+                }
+            ),
+            run_id=self.run_id,
+        )
+        intent_id = self.rt.store.begin_intent(intent)
+        if record is not None:
+            previous = self.outputs_of(change.uid)
+            outputs = self._call(registered, "update", provisioner.update, ctx, previous)
+        else:
+            outputs = self._call(registered, "create", provisioner.create, ctx)
+        outputs = self._check_outputs(registered, dict(outputs or {}))
+        new_record = ResourceRecord(
+            uid=change.uid,
+            kind="resource",
+            provider=change.provider,
+            plugin=change.plugin,
+            spec={**node_spec, "_digest": applied_digest},
+            spec_hash=change.node().spec_hash,
+            outputs=self.rt.cipher.seal(outputs),
+            physical_name=physical,
+            depends_on=list(change.depends_on),
+            updated_at=_now(),
+        )
+        self.rt.store.complete_intent(intent_id, record=new_record)
+        self._set_outputs(change.uid, outputs)
+        return "updated" if intent.action == "update" else f"created {physical}"
+
+    def _check_outputs(self, registered: Any, outputs: dict[str, Any]) -> dict[str, Any]:
+        """Wrap outputs the provisioner declares secret, so they can never leak as plain text."""
+        for key in getattr(registered.obj, "secret_outputs", ()):
+            value = outputs.get(key)
+            if isinstance(value, str):
+                outputs[key] = Secret(value)
+        return outputs
+
+    def _delete_resource(
+        self, registered: Any, record: ResourceRecord, keep_generated: bool = False
+    ) -> None:
+        spec = self.rt.cipher.unseal(record.spec)
+        params = {**(spec.get("rule_params") or {}), **(spec.get("params") or {})}
+        physical = record.physical_name or self.rt.env.physical_name(record.uid)
+        ctx = self._resource_context(record.uid, spec, params, physical)
+        intent_id = self.rt.store.begin_intent(
+            Intent(
+                node=record.uid,
+                action="delete",
+                spec={
+                    "kind": "resource",
+                    "provider": record.provider,
+                    "plugin": record.plugin,
+                    "physical_name": physical,
+                    "node_spec": record.spec,
+                },
+                run_id=self.run_id,
+            )
+        )
+        self._call(registered, "delete", registered.obj.delete, ctx)
+        self.rt.store.complete_intent(intent_id, delete_uid=record.uid)
+        if not keep_generated:
+            self.rt.store.forget_generated(record.uid)
+        self.records.pop(record.uid, None)
+
+    def _fingerprint(self, value: Any) -> Any:
+        return fingerprint_secrets(self.rt.cipher, value)
+
+    # --- deployments ---------------------------------------------------------
+    def _deployment(self, change: Change) -> str:
+        registered = self.rt.plugins.registered("deployers", change.provider)
+        deployer = registered.obj
+        record = self.records.get(change.uid)
+        workload_name = change.workload or change.uid.split(":", 1)[1]
+        ctx = DeployContext(workload=workload_name, env=self.rt.env)
+        if change.action == "delete":
+            intent_id = self.rt.store.begin_intent(
+                Intent(
+                    node=change.uid,
+                    action="destroy",
+                    spec={"kind": "deployment", "provider": change.provider},
+                    run_id=self.run_id,
+                )
+            )
+            self._call(registered, "destroy", deployer.destroy, ctx)
+            self.rt.store.complete_intent(intent_id, delete_uid=change.uid)
+            return "destroyed"
+        rendered = self.render(workload_name)
+        for _ in self.rt.plugins.broadcast(
+            "podium_enrich_deployment", workload=rendered, env=self.rt.env
+        ):
+            pass
+        rendered_digest = digest(self._fingerprint(rendered.model_dump()))
+        if (
+            record is not None
+            and record.spec.get("_digest") == rendered_digest
+            and record.provider == change.provider
+        ):
+            raise Unchanged("rendered workload unchanged")
+        releases = self.rt.store.releases(workload_name)
+        number = (releases[-1]["number"] + 1) if releases else 1
+        ctx = DeployContext(workload=workload_name, env=self.rt.env, release=number)
+        intent_id = self.rt.store.begin_intent(
+            Intent(
+                node=change.uid,
+                action="deploy",
+                spec={
+                    "kind": "deployment",
+                    "provider": change.provider,
+                    "plugin": change.plugin,
+                    "release": number,
+                    "node_spec": change.spec,
+                    "depends_on": change.depends_on,
+                },
+                run_id=self.run_id,
+            )
+        )
+        try:
+            result = self._call(registered, "deploy", deployer.deploy, ctx, rendered)
+        except Exception as exc:
+            self._record_release(
+                workload_name, number, rendered, change.provider, {}, "failed", str(exc)
+            )
+            self.rt.store.complete_intent(intent_id)
+            if self.rt.env_config.rollback_on_failure and releases:
+                self._auto_rollback(registered, workload_name, releases, number)
+            raise
+        outputs = {**result.outputs, "urls": list(result.urls), "release": number}
+        self._record_release(
+            workload_name, number, rendered, change.provider, outputs, "deployed", result.message
+        )
+        self.rt.store.complete_intent(
+            intent_id,
+            record=ResourceRecord(
+                uid=change.uid,
+                kind="deployment",
+                provider=change.provider,
+                plugin=change.plugin,
+                spec={**change.spec, "_digest": rendered_digest},
+                spec_hash=change.node().spec_hash,
+                outputs=self.rt.cipher.seal(outputs),
+                physical_name=workload_name,
+                depends_on=list(change.depends_on),
+                updated_at=_now(),
+            ),
+        )
+        self._set_outputs(change.uid, outputs)
+        self._rendered[workload_name] = (rendered, result)
+        return f"release {number} deployed" + (f": {result.message}" if result.message else "")
+
+    def render(self, workload_name: str) -> Any:
+        from podium.workload.render import render_workload
+
+        workload = self.rt.workloads[workload_name]
+        resources = {
+            name: RenderedResource(
+                uid=req.uid,
+                type=req.type,
+                resource_class=req.resource_class,
+                outputs=self.outputs_of(req.uid),
+            )
+            for name, req in workload.resources.items()
+        }
+        rendered = render_workload(workload, resources)
+        if workload.path is not None:
+            rendered.extensions.setdefault("podium.source_dir", str(workload.path.parent.resolve()))
+        return rendered
+
+    def _record_release(
+        self,
+        workload: str,
+        number: int,
+        rendered: Any,
+        deployer: str,
+        outputs: dict[str, Any],
+        status: str,
+        note: str,
+    ) -> None:
+        self.rt.store.add_release(
+            workload,
+            self.rt.cipher.seal(
+                {
+                    "number": number,
+                    "workload": rendered.model_dump(),
+                    "deployer": deployer,
+                    "outputs": outputs,
+                    "created_at": _now(),
+                    "status": status,
+                    "note": note[:500],
+                    "run_id": self.run_id,
+                }
+            ),
+        )
+
+    def _auto_rollback(
+        self, registered: Any, workload: str, releases: list[dict[str, Any]], failed: int
+    ) -> None:
+        good = [r for r in releases if r.get("status") == "deployed"]
+        if not good:
+            return
+        release = Release.model_validate(self.rt.cipher.unseal(good[-1]))
+        number = failed + 1
+        ctx = DeployContext(workload=workload, env=self.rt.env, release=number)
+        result = self._call(registered, "rollback", registered.obj.rollback, ctx, release)
+        self._record_release(
+            workload,
+            number,
+            release.workload,
+            release.deployer,
+            result.outputs,
+            "deployed",
+            f"automatic rollback to release {release.number} after release {failed} failed",
+        )
+        self.rt.event(
+            "rollback.finished",
+            f"deployment:{workload}",
+            f"rolled back to release {release.number}",
+        )
+
+    # --- observability ---------------------------------------------------------
+    def _observability(self, change: Change) -> str:
+        workload_name = change.workload or ""
+        if change.action == "delete":
+            self.rt.store.delete_record(change.uid)
+            return "forgotten"
+        rendered, result = self._rendered.get(workload_name) or (None, None)
+        if rendered is None:
+            from podium.deployment.contract import DeploymentResult
+
+            rendered = self.render(workload_name)
+            outputs = self.outputs_of(f"deployment:{workload_name}")
+            result = DeploymentResult(outputs=outputs, urls=list(outputs.get("urls") or []))
+        configs = self.rt.plugins.broadcast(
+            "podium_configure_telemetry", workload=rendered, deployment=result, env=self.rt.env
+        )
+        outputs = {
+            r.plugin.name: {
+                "provider": r.value.provider,
+                "description": r.value.description,
+                **r.value.outputs,
+            }
+            for r in configs
+        }
+        self.rt.store.put_record(
+            ResourceRecord(
+                uid=change.uid,
+                kind="observability",
+                provider=change.provider,
+                plugin=change.plugin,
+                spec=dict(change.spec),
+                spec_hash=change.node().spec_hash,
+                outputs=self.rt.cipher.seal(outputs),
+                physical_name=workload_name,
+                depends_on=list(change.depends_on),
+                updated_at=_now(),
+            )
+        )
+        return (
+            ", ".join(f"{k}: {v['description']}" for k, v in outputs.items())
+            or "nothing to configure"
+        )
+
+
+def _is_transient(exc: BaseException) -> bool:
+    if isinstance(exc, TransientError):
+        return True
+    return bool(getattr(exc, "is_transient", False))
+
+
+def _with_timeout(func: Callable[[], Any], timeout: float, what: str) -> Any:
+    """Run ``func`` on a helper thread; give up (leaving it to finish) after ``timeout``."""
+    box: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            box["value"] = func()
+        except BaseException as exc:
+            box["error"] = exc
+
+    thread = threading.Thread(target=target, name="podium-call", daemon=True)
+    thread.start()
+    thread.join(timeout)
+    if thread.is_alive():
+        raise ResourceError(f"{what} did not finish within {timeout:g}s (engine.timeout)")
+    if "error" in box:
+        raise box["error"]
+    return box["value"]

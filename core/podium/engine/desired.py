@@ -1,0 +1,118 @@
+"""Build the desired graph from workloads and the platform config."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from podium.engine.graph import CycleError, Node, topological_order
+from podium.engine.rules import match_rule
+from podium.errors import ConfigError, InputErrors, NoMatchingRuleError, WorkloadError
+
+if TYPE_CHECKING:
+    from podium.engine.runtime import EngineRuntime
+    from podium.workload.model import Workload
+
+
+def deployment_uid(workload: str) -> str:
+    return f"deployment:{workload}"
+
+
+def observability_uid(workload: str) -> str:
+    return f"observability:{workload}"
+
+
+def desired_nodes(rt: EngineRuntime, workloads: Sequence[Workload]) -> list[Node]:
+    """Every node the workloads need in this environment, in dependency order."""
+    nodes: dict[str, Node] = {}
+    problems: list[Exception] = []
+    monitors = [p.name for p in rt.plugins.plugins if "podium_configure_telemetry" in p.hooks]
+    deployer_name = rt.env_config.deployer
+    for workload in workloads:
+        resource_uids: list[str] = []
+        for name, request in workload.resources.items():
+            resource_uids.append(request.uid)
+            if request.uid in nodes:  # a shared resource (same id) seen in another workload
+                continue
+            try:
+                match = match_rule(
+                    rt.rules,
+                    resource_type=request.type,
+                    resource_class=request.resource_class,
+                    resource_id=request.id,
+                    environment=rt.env.environment,
+                    uid=request.uid,
+                )
+                registered = rt.plugins.registered("provisioners", match.rule.provisioner)
+            except NoMatchingRuleError as exc:
+                problems.append(exc)
+                continue
+            if not registered.obj.handles(request.type, request.resource_class):
+                problems.append(
+                    ConfigError(
+                        f"provisioner {match.rule.provisioner!r} handles type "
+                        f"{registered.obj.resource_type!r}, not {request.type!r}",
+                        field=f"rules.{match.index}.provisioner",
+                    )
+                )
+                continue
+            spec: dict[str, Any] = {
+                "type": request.type,
+                "class": request.resource_class,
+                "id": request.id,
+                "workload": workload.name,
+                "name": name,
+                "params": request.params,
+                "rule_params": match.rule.params,
+                "annotations": request.annotations,
+            }
+            nodes[request.uid] = Node(
+                uid=request.uid,
+                kind="resource",
+                provider=match.rule.provisioner,
+                plugin=registered.plugin.name,
+                spec=spec,
+                depends_on=sorted(workload.resources[d].uid for d in request.depends_on()),
+                workload=workload.name,
+            )
+        if deployer_name is None:
+            continue
+        deployer = rt.plugins.registered("deployers", deployer_name)
+        deploy = Node(
+            uid=deployment_uid(workload.name),
+            kind="deployment",
+            provider=deployer_name,
+            plugin=deployer.plugin.name,
+            spec={
+                "workload": workload.name,
+                "digest": workload.digest(),
+                "deployer": deployer_name,
+            },
+            depends_on=sorted(set(resource_uids)),
+            workload=workload.name,
+        )
+        nodes[deploy.uid] = deploy
+        if monitors:
+            monitor = Node(
+                uid=observability_uid(workload.name),
+                kind="observability",
+                provider="podium_configure_telemetry",
+                plugin=",".join(monitors),
+                spec={"workload": workload.name, "plugins": monitors},
+                depends_on=[deploy.uid],
+                workload=workload.name,
+            )
+            nodes[monitor.uid] = monitor
+    if problems:
+        if len(problems) == 1:
+            raise problems[0]
+        raise InputErrors(
+            [p if isinstance(p, ConfigError) else ConfigError(str(p)) for p in problems]
+        )
+    try:
+        order = topological_order({uid: node.depends_on for uid, node in nodes.items()})
+    except CycleError as exc:
+        raise WorkloadError(
+            f"resources depend on each other in a cycle: {' -> '.join(exc.cycle)}"
+        ) from exc
+    return [nodes[uid] for uid in order]

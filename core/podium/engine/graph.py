@@ -1,0 +1,119 @@
+"""The dependency graph of nodes the engine plans and applies."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+NodeKind = Literal["resource", "deployment", "observability"]
+
+
+@dataclass
+class Node:
+    """One thing the engine manages.
+
+    ``uid`` is the state key: Score's resource uid for resources
+    (``postgres.default#web.db``), ``deployment:<workload>`` and
+    ``observability:<workload>`` for the per-workload nodes.
+    """
+
+    uid: str
+    kind: NodeKind
+    provider: str  #: provisioner or deployer registration name
+    plugin: str
+    spec: dict[str, Any]
+    depends_on: list[str] = field(default_factory=list)
+    workload: str | None = None
+
+    @property
+    def spec_hash(self) -> str:
+        return digest(self.spec)
+
+    @property
+    def label(self) -> str:
+        return self.uid
+
+
+def digest(value: Any) -> str:
+    """A stable hash of JSON-like data (keys sorted); secrets must be fingerprinted first."""
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def fingerprint_secrets(cipher: Any, value: Any) -> Any:
+    """``value`` with each Secret replaced by a keyed fingerprint, ready for :func:`digest`."""
+    from podium.security.secret import Secret
+
+    if isinstance(value, Secret):
+        return {"$secret-fingerprint": cipher.fingerprint(value)}
+    if isinstance(value, dict):
+        return {k: fingerprint_secrets(cipher, v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [fingerprint_secrets(cipher, v) for v in value]
+    return value
+
+
+class CycleError(ValueError):
+    def __init__(self, cycle: list[str]) -> None:
+        super().__init__("dependency cycle: " + " -> ".join(cycle))
+        self.cycle = cycle
+
+
+def topological_order(deps: Mapping[str, Iterable[str]]) -> list[str]:
+    """Order keys so each comes after its dependencies (ties in sorted order).
+
+    Dependencies that are not keys are ignored (they are outside the graph).
+    Raises :class:`CycleError` naming the cycle.
+    """
+    remaining = {k: {d for d in v if d in deps and d != k} for k, v in deps.items()}
+    for key, values in deps.items():
+        if key in values:
+            raise CycleError([key, key])
+    dependents: dict[str, list[str]] = {k: [] for k in remaining}
+    for key, values in remaining.items():
+        for dep in values:
+            dependents[dep].append(key)
+    ready = sorted(k for k, v in remaining.items() if not v)
+    order: list[str] = []
+    counts = {k: len(v) for k, v in remaining.items()}
+    import heapq
+
+    heapq.heapify(ready)
+    while ready:
+        key = heapq.heappop(ready)
+        order.append(key)
+        for child in dependents[key]:
+            counts[child] -= 1
+            if counts[child] == 0:
+                heapq.heappush(ready, child)
+    if len(order) != len(remaining):
+        raise CycleError(_find_cycle({k: v for k, v in remaining.items() if counts[k] > 0}))
+    return order
+
+
+def _find_cycle(deps: Mapping[str, set[str]]) -> list[str]:
+    visiting: list[str] = []
+    seen: set[str] = set()
+
+    def visit(key: str) -> list[str] | None:
+        if key in visiting:
+            return [*visiting[visiting.index(key) :], key]
+        if key in seen:
+            return None
+        seen.add(key)
+        visiting.append(key)
+        for dep in sorted(deps.get(key, ())):
+            found = visit(dep)
+            if found:
+                return found
+        visiting.pop()
+        return None
+
+    for start in sorted(deps):
+        cycle = visit(start)
+        if cycle:
+            return cycle
+    return sorted(deps)

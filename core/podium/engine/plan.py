@@ -1,0 +1,246 @@
+"""Plans: the difference between the desired graph and state, with a reason for every change."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from podium.engine.graph import Node
+from podium.platform.contract import ResourceRecord
+from podium.security.contract import Finding
+from podium.security.secret import redact
+
+Action = Literal["create", "update", "replace", "delete", "no-op"]
+ACTIONS: tuple[Action, ...] = ("create", "update", "replace", "delete", "no-op")
+PLAN_FORMAT = 1
+
+
+@dataclass
+class Change:
+    """What apply will do to one node, and why."""
+
+    uid: str
+    kind: str
+    action: Action
+    reason: str
+    provider: str
+    plugin: str
+    spec: dict[str, Any]  #: the desired spec (empty for deletes)
+    depends_on: list[str] = field(default_factory=list)
+    workload: str | None = None
+    before: dict[str, Any] | None = None  #: the applied spec, for display
+    changed: list[str] = field(default_factory=list)  #: dotted keys that differ
+
+    def to_dict(self) -> dict[str, Any]:
+        return redact(asdict(self))  # type: ignore[no-any-return]
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Change:
+        return cls(**dict(data))
+
+    def node(self) -> Node:
+        return Node(
+            uid=self.uid,
+            kind=self.kind,  # type: ignore[arg-type]
+            provider=self.provider,
+            plugin=self.plugin,
+            spec=self.spec,
+            depends_on=list(self.depends_on),
+            workload=self.workload,
+        )
+
+
+@dataclass
+class Plan:
+    """A reviewed set of changes for one environment.
+
+    ``serial`` is the state serial the plan was computed from; applying a saved
+    plan after state moved on is refused. ``workloads`` embeds the Score sources
+    so a saved plan applies exactly what was reviewed.
+    """
+
+    platform: str
+    environment: str
+    serial: int
+    changes: list[Change]
+    findings: list[Finding] = field(default_factory=list)
+    workloads: list[dict[str, str]] = field(default_factory=list)
+    destroy: bool = False
+    refresh: bool = False
+    config_digest: str = ""
+    warnings: list[str] = field(default_factory=list)
+    created_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat())
+
+    @property
+    def counts(self) -> dict[str, int]:
+        counter = Counter(c.action for c in self.changes)
+        return {action: counter.get(action, 0) for action in ACTIONS}
+
+    @property
+    def has_changes(self) -> bool:
+        return any(c.action != "no-op" for c in self.changes)
+
+    @property
+    def blocking_findings(self) -> list[Finding]:
+        return [f for f in self.findings if f.level == "mandatory"]
+
+    def change(self, uid: str) -> Change:
+        for change in self.changes:
+            if change.uid == uid:
+                return change
+        raise KeyError(uid)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "format": PLAN_FORMAT,
+            "platform": self.platform,
+            "environment": self.environment,
+            "serial": self.serial,
+            "created_at": self.created_at,
+            "destroy": self.destroy,
+            "refresh": self.refresh,
+            "config_digest": self.config_digest,
+            "counts": self.counts,
+            "changes": [c.to_dict() for c in self.changes],
+            "findings": [f.to_dict() for f in self.findings],
+            "warnings": list(self.warnings),
+            "workloads": list(self.workloads),
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, default=str)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Plan:
+        if data.get("format") != PLAN_FORMAT:
+            raise ValueError(
+                f"unsupported plan format {data.get('format')!r} (expected {PLAN_FORMAT})"
+            )
+        return cls(
+            platform=data["platform"],
+            environment=data["environment"],
+            serial=int(data["serial"]),
+            changes=[Change.from_dict(c) for c in data["changes"]],
+            findings=[Finding(**f) for f in data.get("findings", [])],
+            workloads=list(data.get("workloads", [])),
+            destroy=bool(data.get("destroy", False)),
+            refresh=bool(data.get("refresh", False)),
+            config_digest=str(data.get("config_digest", "")),
+            warnings=list(data.get("warnings", [])),
+            created_at=str(data.get("created_at", "")),
+        )
+
+
+def changed_keys(old: Any, new: Any, prefix: str = "") -> list[str]:
+    """Dotted paths where two JSON-like values differ (keys starting with ``_`` are bookkeeping)."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        keys: list[str] = []
+        for key in sorted(set(old) | set(new), key=str):
+            if str(key).startswith("_"):
+                continue
+            path = f"{prefix}.{key}" if prefix else str(key)
+            if key not in old or key not in new:
+                keys.append(path)
+            else:
+                keys.extend(changed_keys(old[key], new[key], path))
+        return keys
+    return [] if old == new else [prefix or "(value)"]
+
+
+def diff(
+    desired: Sequence[Node],
+    records: Iterable[ResourceRecord],
+    *,
+    requires_replace: Any,
+    destroy: bool = False,
+    missing: frozenset[str] = frozenset(),
+) -> list[Change]:
+    """Compare the desired nodes with state records.
+
+    ``requires_replace(node, record) -> bool`` asks the node's provisioner whether a
+    change of params needs a new resource. ``missing`` holds uids that a refresh
+    found absent in reality (drift): they are created again.
+    """
+    by_uid = {r.uid: r for r in records}
+    changes: list[Change] = []
+    wanted = {} if destroy else {n.uid: n for n in desired}
+    touched: set[str] = set()
+    for node in wanted.values():
+        record = by_uid.get(node.uid)
+        base = {
+            "uid": node.uid,
+            "kind": node.kind,
+            "provider": node.provider,
+            "plugin": node.plugin,
+            "spec": node.spec,
+            "depends_on": list(node.depends_on),
+            "workload": node.workload,
+        }
+        if record is None:
+            changes.append(Change(action="create", reason="not in state yet", **base))
+            touched.add(node.uid)
+            continue
+        before = record.spec
+        if node.uid in missing:
+            changes.append(
+                Change(action="create", reason="drift: it no longer exists", before=before, **base)
+            )
+            touched.add(node.uid)
+        elif record.provider != node.provider:
+            changes.append(
+                Change(
+                    action="replace",
+                    reason=f"provider changes from {record.provider} to {node.provider}",
+                    before=before,
+                    **base,
+                )
+            )
+            touched.add(node.uid)
+        elif record.spec_hash != node.spec_hash:
+            keys = changed_keys(before, node.spec)
+            replace = node.kind == "resource" and requires_replace(node, record)
+            changes.append(
+                Change(
+                    action="replace" if replace else "update",
+                    reason=("immutable " if replace else "") + "change of " + ", ".join(keys[:5]),
+                    before=before,
+                    changed=keys,
+                    **base,
+                )
+            )
+            touched.add(node.uid)
+        else:
+            changes.append(Change(action="no-op", reason="up to date", before=before, **base))
+    # A changed resource may change the values a dependent renders; apply re-renders
+    # such dependents and leaves them alone if their rendered form did not change.
+    by_change = {c.uid: c for c in changes}
+    for change in changes:  # nodes are in dependency order, so one pass propagates
+        if change.action != "no-op":
+            continue
+        moved = [d for d in change.depends_on if d in touched]
+        if moved:
+            change.action = "update"
+            change.reason = f"re-render: {', '.join(moved[:3])} changes"
+            touched.add(change.uid)
+        by_change[change.uid] = change
+    for record in by_uid.values():
+        if record.uid not in wanted:
+            changes.append(
+                Change(
+                    uid=record.uid,
+                    kind=record.kind,
+                    action="delete",
+                    reason="destroy requested" if destroy else "no longer in any workload",
+                    provider=record.provider,
+                    plugin=record.plugin,
+                    spec={},
+                    depends_on=list(record.depends_on),
+                    workload=record.spec.get("workload"),
+                    before=record.spec,
+                )
+            )
+    return changes

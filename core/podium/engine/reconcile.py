@@ -1,0 +1,132 @@
+"""Resolve intents left pending by a run that died between a side effect and its outcome.
+
+For each pending intent the provider is asked what really exists, by the
+deterministic physical name journaled with the intent:
+
+* a create/update whose resource exists is adopted: its record is written from
+  the journaled spec and the outputs ``read`` returns, so the next plan sees it
+  (and deletes it if it is no longer wanted) instead of leaking it;
+* a create whose resource does not exist is dropped: nothing happened;
+* a delete whose resource is gone removes the record; one that still exists
+  keeps its record, so the delete is planned again;
+* a deploy is marked stale so the next plan redeploys (deployers are idempotent).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from podium.engine.runtime import EngineRuntime
+from podium.platform.contract import Intent, ResourceRecord
+from podium.provisioning.contract import ResourceContext
+
+
+def reconcile(rt: EngineRuntime) -> list[str]:
+    """Resolve every pending intent; return one line per intent describing what was done."""
+    notes: list[str] = []
+    records = {r.uid: r for r in rt.store.records()}
+    for intent in rt.store.pending_intents():
+        assert intent.id is not None
+        spec: dict[str, Any] = rt.cipher.unseal(intent.spec)
+        kind = spec.get("kind", "resource")
+        if kind == "resource":
+            note = _resource(rt, intent, spec, records.get(intent.node))
+        elif kind == "deployment":
+            note = _deployment(rt, intent, spec, records.get(intent.node))
+        else:
+            rt.store.complete_intent(intent.id)
+            note = f"{intent.node}: dropped unknown intent {intent.action}"
+        notes.append(note)
+        rt.event("reconcile", intent.node, note)
+    return notes
+
+
+def _resource(
+    rt: EngineRuntime, intent: Intent, spec: dict[str, Any], record: ResourceRecord | None
+) -> str:
+    assert intent.id is not None
+    registered = rt.plugins.registered("provisioners", spec["provider"])
+    node_spec = spec.get("node_spec") or {}
+    params = spec.get("params") or {
+        **(node_spec.get("rule_params") or {}),
+        **(node_spec.get("params") or {}),
+    }
+    ctx = ResourceContext(
+        uid=intent.node,
+        type=node_spec.get("type", registered.obj.resource_type),
+        resource_class=node_spec.get("class", "default"),
+        id=node_spec.get("id"),
+        workload=node_spec.get("workload"),
+        params=params,
+        physical_name=spec["physical_name"],
+        env=rt.env,
+        annotations=node_spec.get("annotations") or {},
+        _generator=rt.generator(intent.node),
+    )
+    outputs = rt.plugins.call_instrumented(
+        registered.plugin, f"{registered.obj.name}.read", registered.obj.read, ctx
+    )
+    if intent.action == "delete":
+        if outputs is None:
+            rt.store.complete_intent(intent.id, delete_uid=intent.node)
+            rt.store.forget_generated(intent.node)
+            return f"{intent.node}: interrupted delete had completed; record removed"
+        rt.store.complete_intent(intent.id)
+        return f"{intent.node}: interrupted delete had not happened; it will be planned again"
+    if outputs is None:
+        rt.store.complete_intent(intent.id)
+        return f"{intent.node}: interrupted {intent.action} had not created anything"
+    adopted = ResourceRecord(
+        uid=intent.node,
+        kind="resource",
+        provider=spec["provider"],
+        plugin=spec.get("plugin", registered.plugin.name),
+        # An empty digest makes the next plan re-check params against reality.
+        spec={**node_spec, "_digest": ""},
+        spec_hash=str(spec.get("spec_hash", "")),
+        outputs=rt.cipher.seal(dict(outputs)),
+        physical_name=spec["physical_name"],
+        depends_on=list(spec.get("depends_on") or []),
+        updated_at=datetime.now(UTC).isoformat(),
+    )
+    rt.store.complete_intent(intent.id, record=adopted)
+    return f"{intent.node}: adopted {spec['physical_name']} left by an interrupted {intent.action}"
+
+
+def _deployment(
+    rt: EngineRuntime, intent: Intent, spec: dict[str, Any], record: ResourceRecord | None
+) -> str:
+    assert intent.id is not None
+    if intent.action == "destroy":
+        registered = rt.plugins.registered("deployers", spec["provider"])
+        from podium.deployment.contract import DeployContext
+
+        workload = intent.node.split(":", 1)[1]
+        status = rt.plugins.call_instrumented(
+            registered.plugin,
+            f"{registered.obj.name}.status",
+            registered.obj.status,
+            DeployContext(workload=workload, env=rt.env),
+        )
+        if status.state == "absent":
+            rt.store.complete_intent(intent.id, delete_uid=intent.node)
+            return f"{intent.node}: interrupted destroy had completed"
+        rt.store.complete_intent(intent.id)
+        return f"{intent.node}: interrupted destroy incomplete; it will be planned again"
+    stale = ResourceRecord(
+        uid=intent.node,
+        kind="deployment",
+        provider=spec["provider"],
+        plugin=spec.get("plugin", ""),
+        spec={**(spec.get("node_spec") or {}), "_digest": ""},
+        spec_hash="",  # forces a redeploy on the next plan
+        outputs=record.outputs if record else {},
+        physical_name=intent.node.split(":", 1)[1],
+        depends_on=list(spec.get("depends_on") or []),
+        updated_at=datetime.now(UTC).isoformat(),
+    )
+    rt.store.complete_intent(intent.id, record=stale)
+    return (
+        f"{intent.node}: interrupted deploy of release {spec.get('release')}; it will be redeployed"
+    )

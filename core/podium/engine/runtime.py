@@ -1,0 +1,116 @@
+"""What the engine needs from a platform to run: assembled once per plan or apply."""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from podium.config.models import EngineSection, EnvironmentSection, RuleSection
+from podium.observability.contract import Event
+from podium.platform.context import EnvironmentInfo
+from podium.platform.contract import LockInfo, StateStore
+from podium.security.secret import Secret
+
+if TYPE_CHECKING:
+    from podium.plugins.manager import PluginManager
+    from podium.security.crypto import StateCipher
+    from podium.workload.model import Workload
+
+
+@dataclass
+class EngineRuntime:
+    """The platform pieces the engine works with, for one environment."""
+
+    platform: str
+    env: EnvironmentInfo
+    env_config: EnvironmentSection
+    rules: list[RuleSection]
+    store: StateStore
+    plugins: PluginManager
+    cipher: StateCipher
+    engine: EngineSection
+    emit: Callable[[Event], None]
+    lock_ttl: float = 60.0
+    tracer: Any = None
+    workloads: dict[str, Workload] = field(default_factory=dict)
+
+    def event(self, kind: str, node: str | None = None, message: str = "", **data: Any) -> None:
+        self.emit(
+            Event(
+                kind=kind,
+                platform=self.platform,
+                environment=self.env.environment,
+                node=node,
+                message=message,
+                data=data,
+            )
+        )
+
+    def generator(self, node: str) -> Callable[[str, Callable[[], str]], Secret]:
+        """Generated secrets for ``node``: journaled encrypted before first use."""
+
+        def generate(key: str, factory: Callable[[], str]) -> Secret:
+            token = self.store.get_generated(node, key)
+            if token is not None:
+                return Secret(self.cipher.decrypt(token))
+            value = factory()
+            self.store.put_generated(node, key, self.cipher.encrypt(value))
+            return Secret(value)
+
+        return generate
+
+
+def who() -> str:
+    import getpass
+
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry for this uid (containers)
+        user = str(os.getuid())
+    return f"{user}@{socket.gethostname()}"
+
+
+class LeaseLock:
+    """Holds the state lock for one run and renews its lease in the background."""
+
+    def __init__(self, store: StateStore, ttl: float, operation: str) -> None:
+        self.store = store
+        self.ttl = ttl
+        self.run_id = uuid.uuid4().hex
+        now = time.time()
+        self.info = LockInfo(
+            owner=who(),
+            host=socket.gethostname(),
+            pid=os.getpid(),
+            run_id=self.run_id,
+            acquired_at=now,
+            expires_at=now + ttl,
+            operation=operation,
+        )
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def __enter__(self) -> LeaseLock:
+        self.store.acquire_lock(self.info)
+        self._thread = threading.Thread(target=self._renew, name="podium-lease", daemon=True)
+        self._thread.start()
+        return self
+
+    def _renew(self) -> None:
+        while not self._stop.wait(self.ttl / 3):
+            try:
+                self.store.renew_lock(self.run_id, time.time() + self.ttl)
+            except Exception:  # renewal failing is visible when the lease is lost
+                pass
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self.store.release_lock(self.run_id)
