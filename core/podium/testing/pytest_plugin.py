@@ -84,7 +84,7 @@ class ResourceContextFactory:
 
 @pytest.fixture
 def podium_env(tmp_path: Path) -> EnvironmentInfo:
-    """An EnvironmentInfo (platform ``test``, environment ``dev``) with its state dir in tmp_path."""
+    """An EnvironmentInfo (platform ``test``, env ``dev``) with its state dir in tmp_path."""
     from podium.platform.context import EnvironmentInfo
 
     state_dir = tmp_path / "podium-state" / "dev"

@@ -1,0 +1,83 @@
+from __future__ import annotations
+
+import pytest
+from plugin_samples import SampleFactory, by_name, make_manager
+from podium.errors import ConfigError, Location
+from podium.plugins.manager import PluginSettingsError
+from podium.plugins.settings import SettingsError, env_prefix
+
+
+def test_settings_from_config_reach_the_registration_hook(sample_dist: SampleFactory) -> None:
+    sample_dist("good")
+    manager = make_manager(allow=["good"], settings={"good": {"region": "eu-1", "replicas": 3}})
+    provisioner = manager.provisioner("sample-echo")
+    assert provisioner.settings.region == "eu-1"  # type: ignore[attr-defined]
+    assert provisioner.settings.replicas == 3  # type: ignore[attr-defined]
+    assert by_name(manager)["good"].settings.region == "eu-1"
+
+
+def test_env_vars_overlay_config_and_parse_json(sample_dist: SampleFactory) -> None:
+    sample_dist("good")
+    manager = make_manager(
+        allow=["good"],
+        settings={"good": {"region": "eu-1", "replicas": 3}},
+        environ={
+            "PODIUM_PLUGIN_GOOD_REPLICAS": "5",
+            "PODIUM_PLUGIN_GOOD_TAGS": '["a", "b"]',
+            "PODIUM_PLUGIN_GOOD_REGION": "1234",  # JSON number, but the field is a str
+            "PODIUM_PLUGIN_OTHER_REPLICAS": "x",
+        },
+    )
+    settings = by_name(manager)["good"].settings
+    assert settings.replicas == 5
+    assert settings.tags == ["a", "b"]
+    assert settings.region == "1234"
+
+
+def test_invalid_setting_names_the_field_and_location(sample_dist: SampleFactory) -> None:
+    sample_dist("good")
+    asked: list[tuple[object, ...]] = []
+
+    def locate(path: tuple[str | int, ...]) -> Location | None:
+        asked.append(path)
+        return Location("/etc/podium.toml", 12, 1)
+
+    manager = make_manager(allow=["good"], settings={"good": {"replicas": "many"}}, locate=locate)
+    info = by_name(manager)["good"]
+    assert info.status == "failed"
+    error = info.error
+    assert isinstance(error, PluginSettingsError)
+    assert error.field == "plugins.good.replicas"
+    assert str(error.location) == "/etc/podium.toml:12:1"
+    assert asked == [("plugins", "good", "replicas")]
+    assert "podium-sample-good 1.0.0" in str(error)
+    assert "/etc/podium.toml:12:1: plugins.good.replicas:" in str(error)
+    assert isinstance(error.__cause__, ConfigError)
+
+
+def test_unknown_and_env_errors(sample_dist: SampleFactory) -> None:
+    sample_dist("good")
+    manager = make_manager(
+        allow=["good"],
+        settings={"good": {"colour": "red"}},
+        environ={"PODIUM_PLUGIN_GOOD_REPLICAS": "lots"},
+    )
+    error = by_name(manager)["good"].error
+    assert isinstance(error, PluginSettingsError)
+    config_error = error.config_error
+    assert isinstance(config_error, SettingsError)
+    fields = {e.field: e for e in config_error.errors}
+    assert set(fields) == {"plugins.good.colour", "plugins.good.replicas"}
+    assert str(fields["plugins.good.replicas"].location) == (
+        "environment variable PODIUM_PLUGIN_GOOD_REPLICAS"
+    )
+
+
+def test_strict_settings_error_is_raised(sample_dist: SampleFactory) -> None:
+    sample_dist("good")
+    with pytest.raises(PluginSettingsError, match=r"plugins\.good\.replicas"):
+        make_manager(allow=["good"], settings={"good": {"replicas": []}}, strict=True).load()
+
+
+def test_env_prefix() -> None:
+    assert env_prefix("aws-s3") == "PODIUM_PLUGIN_AWS_S3_"
