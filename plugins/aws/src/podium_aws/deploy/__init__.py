@@ -1,0 +1,1 @@
+"""The ``aws-ecs`` deployer and what it builds: task definitions, IAM roles, log groups."""

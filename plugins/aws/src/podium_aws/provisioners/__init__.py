@@ -1,0 +1,1 @@
+"""The resource provisioners podium-aws registers."""

@@ -1,0 +1,239 @@
+"""``s3``: a private, encrypted S3 bucket, with an IAM user's access key for Score's outputs."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from podium.errors import ResourceError
+from podium.provisioning.contract import Outputs, ResourceContext
+from podium.security.secret import Secret
+
+from podium_aws.clients import aws_errors, error_code, partition
+from podium_aws.naming import S3_MAX, secret_name, tag_list
+from podium_aws.provisioners.base import AwsProvisioner, bool_param
+from podium_aws.secretsmanager import SecretsManager
+
+_KEY_OUTPUTS = ("access_key_id", "secret_key", "aws_access_key_id", "aws_secret_key")
+
+
+class S3BucketProvisioner(AwsProvisioner):
+    name = "aws-s3"
+    resource_type = "s3"
+    secret_outputs = frozenset(_KEY_OUTPUTS)
+    replace_on = frozenset({"region"})
+    outputs = ("bucket", "endpoint", "region", "arn", *_KEY_OUTPUTS)
+    max_name_length = S3_MAX
+    known_params = frozenset({"versioning", "access_keys", "force_destroy"})
+
+    def create(self, ctx: ResourceContext) -> Outputs:
+        self.check_params(ctx)
+        bucket = self.name_for(ctx)
+        s3 = self.client("s3", ctx)
+        if not self._exists(s3, bucket):
+            self._create_bucket(s3, bucket, self.region(ctx))
+        self._configure(ctx, s3, bucket)
+        keys = self._ensure_access_key(ctx, bucket) if self._wants_keys(ctx) else None
+        return self._outputs(ctx, bucket, keys)
+
+    def read(self, ctx: ResourceContext) -> Outputs | None:
+        bucket = self.name_for(ctx)
+        if not self._exists(self.client("s3", ctx), bucket):
+            return None
+        keys = None
+        if self._wants_keys(ctx):
+            stored = self._secrets(ctx).read(self._key_secret(ctx, bucket))
+            keys = json.loads(stored.value.reveal()) if stored else None
+        return self._outputs(ctx, bucket, keys)
+
+    def update(self, ctx: ResourceContext, previous: Any) -> Outputs:
+        return self.create(ctx)
+
+    def delete(self, ctx: ResourceContext) -> None:
+        bucket = self.name_for(ctx)
+        self._delete_user(ctx, bucket)
+        self._secrets(ctx).delete(self._key_secret(ctx, bucket))
+        s3 = self.client("s3", ctx)
+        from botocore.exceptions import ClientError
+
+        with aws_errors(f"s3:DeleteBucket {bucket}"):
+            try:
+                if bool_param(ctx, "force_destroy", False):
+                    self._empty(s3, bucket)
+                s3.delete_bucket(Bucket=bucket)
+            except ClientError as exc:
+                code = error_code(exc)
+                if code == "NoSuchBucket":
+                    return
+                if code == "BucketNotEmpty":
+                    raise ResourceError(
+                        f"bucket {bucket} of {ctx.uid} still holds objects; it was kept",
+                        hint="empty it, or set params.force_destroy = true to delete its objects",
+                    ) from exc
+                raise
+
+    # --- bucket --------------------------------------------------------------
+    def _exists(self, s3: Any, bucket: str) -> bool:
+        from botocore.exceptions import ClientError
+
+        with aws_errors(f"s3:HeadBucket {bucket}"):
+            try:
+                s3.head_bucket(Bucket=bucket)
+                return True
+            except ClientError as exc:
+                code = error_code(exc)
+                if code in {"404", "NoSuchBucket", "NotFound"}:
+                    return False
+                if code in {"403", "AccessDenied"}:
+                    raise ResourceError(
+                        f"bucket name {bucket} is taken by an account these credentials "
+                        "cannot access",
+                        hint="set [plugins.aws] name_prefix to move to a free name",
+                    ) from exc
+                raise
+
+    def _create_bucket(self, s3: Any, bucket: str, region: str) -> None:
+        from botocore.exceptions import ClientError
+
+        kwargs: dict[str, Any] = {"Bucket": bucket}
+        if region != "us-east-1":
+            kwargs["CreateBucketConfiguration"] = {"LocationConstraint": region}
+        with aws_errors(f"s3:CreateBucket {bucket}"):
+            try:
+                s3.create_bucket(**kwargs)
+            except ClientError as exc:
+                # A concurrent or interrupted earlier create made it: adopt it.
+                if error_code(exc) != "BucketAlreadyOwnedByYou":
+                    raise
+
+    def _configure(self, ctx: ResourceContext, s3: Any, bucket: str) -> None:
+        with aws_errors(f"s3:PutBucket* {bucket}"):
+            s3.put_bucket_tagging(Bucket=bucket, Tagging={"TagSet": tag_list(self.tags_for(ctx))})
+            s3.put_public_access_block(
+                Bucket=bucket,
+                PublicAccessBlockConfiguration={
+                    "BlockPublicAcls": True,
+                    "IgnorePublicAcls": True,
+                    "BlockPublicPolicy": True,
+                    "RestrictPublicBuckets": True,
+                },
+            )
+            s3.put_bucket_encryption(
+                Bucket=bucket,
+                ServerSideEncryptionConfiguration={
+                    "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
+                },
+            )
+            wanted = "Enabled" if bool_param(ctx, "versioning", False) else "Suspended"
+            current = s3.get_bucket_versioning(Bucket=bucket).get("Status")
+            # A bucket that never had versioning cannot be "Suspended"; leave it alone.
+            if current != wanted and (current or wanted == "Enabled"):
+                s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": wanted})
+
+    def _empty(self, s3: Any, bucket: str) -> None:
+        paginator = s3.get_paginator("list_object_versions")
+        for page in paginator.paginate(Bucket=bucket):
+            doomed = [
+                {"Key": v["Key"], "VersionId": v["VersionId"]}
+                for v in page.get("Versions", []) + page.get("DeleteMarkers", [])
+            ]
+            if doomed:
+                s3.delete_objects(Bucket=bucket, Delete={"Objects": doomed, "Quiet": True})
+
+    # --- access key for Score's outputs -----------------------------------------
+    def _wants_keys(self, ctx: ResourceContext) -> bool:
+        return bool_param(ctx, "access_keys", True)
+
+    def _secrets(self, ctx: ResourceContext) -> SecretsManager:
+        return SecretsManager(self.clients, ctx.params.get("region"))
+
+    def _key_secret(self, ctx: ResourceContext, bucket: str) -> str:
+        return secret_name(self.settings, ctx.env.platform, ctx.env.environment, "s3", bucket)
+
+    def _ensure_access_key(self, ctx: ResourceContext, bucket: str) -> dict[str, str]:
+        """One IAM user per bucket allowed only that bucket; its key lives in Secrets Manager.
+
+        AWS shows a secret access key once, so it is stored before being returned. A
+        crash between creating a key and storing it leaves an orphan key: any key not
+        matching the stored one is deleted here, so keys never accumulate.
+        """
+        from botocore.exceptions import ClientError
+
+        iam = self.clients.client("iam")
+        user = bucket
+        secrets = self._secrets(ctx)
+        stored = secrets.read(self._key_secret(ctx, bucket))
+        keys: dict[str, str] | None = json.loads(stored.value.reveal()) if stored else None
+        with aws_errors(f"iam:CreateUser {user}"):
+            try:
+                iam.create_user(UserName=user, Tags=tag_list(self.tags_for(ctx)))
+            except ClientError as exc:
+                if error_code(exc) != "EntityAlreadyExists":
+                    raise
+            iam.put_user_policy(
+                UserName=user, PolicyName="podium-bucket", PolicyDocument=self._policy(ctx, bucket)
+            )
+            existing = iam.list_access_keys(UserName=user)["AccessKeyMetadata"]
+            for meta in existing:
+                if keys is None or meta["AccessKeyId"] != keys["access_key_id"]:
+                    iam.delete_access_key(UserName=user, AccessKeyId=meta["AccessKeyId"])
+            if keys is None or keys["access_key_id"] not in {m["AccessKeyId"] for m in existing}:
+                made = iam.create_access_key(UserName=user)["AccessKey"]
+                keys = {"access_key_id": made["AccessKeyId"], "secret_key": made["SecretAccessKey"]}
+                secrets.write(
+                    self._key_secret(ctx, bucket),
+                    Secret(json.dumps(keys)),
+                    tags=self.tags_for(ctx),
+                    description=f"podium: access key for bucket {bucket}",
+                )
+        return keys
+
+    def _policy(self, ctx: ResourceContext, bucket: str) -> str:
+        arn = f"arn:{partition(self.region(ctx))}:s3:::{bucket}"
+        return json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {"Effect": "Allow", "Action": ["s3:ListBucket"], "Resource": arn},
+                    {
+                        "Effect": "Allow",
+                        "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+                        "Resource": f"{arn}/*",
+                    },
+                ],
+            }
+        )
+
+    def _delete_user(self, ctx: ResourceContext, user: str) -> None:
+        from botocore.exceptions import ClientError
+
+        iam = self.clients.client("iam")
+        with aws_errors(f"iam:DeleteUser {user}"):
+            try:
+                for meta in iam.list_access_keys(UserName=user)["AccessKeyMetadata"]:
+                    iam.delete_access_key(UserName=user, AccessKeyId=meta["AccessKeyId"])
+                for policy in iam.list_user_policies(UserName=user)["PolicyNames"]:
+                    iam.delete_user_policy(UserName=user, PolicyName=policy)
+                iam.delete_user(UserName=user)
+            except ClientError as exc:
+                if error_code(exc) != "NoSuchEntity":
+                    raise
+
+    def _outputs(self, ctx: ResourceContext, bucket: str, keys: dict[str, str] | None) -> Outputs:
+        region = self.region(ctx)
+        suffix = "amazonaws.com.cn" if region.startswith("cn-") else "amazonaws.com"
+        outputs: Outputs = {
+            "bucket": bucket,
+            "region": region,
+            "endpoint": self.settings.endpoint_url or f"https://s3.{region}.{suffix}",
+            "arn": f"arn:{partition(region)}:s3:::{bucket}",
+        }
+        if keys:
+            key_id, secret = Secret(keys["access_key_id"]), Secret(keys["secret_key"])
+            outputs.update(
+                access_key_id=key_id,
+                secret_key=secret,
+                aws_access_key_id=key_id,
+                aws_secret_key=secret,
+            )
+        return outputs

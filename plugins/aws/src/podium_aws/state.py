@@ -1,0 +1,408 @@
+"""``s3``: a state backend that keeps an environment's state in an S3 bucket.
+
+Layout under ``<prefix>/`` (default ``podium/<platform>/<environment>``):
+
+* ``state.json`` — serial, records, pending intents and generated values. Every
+  change is a read-modify-write guarded by the object's ETag (``If-Match``, or
+  ``If-None-Match: *`` for the first write), retried on conflict, so concurrent
+  writers can never lose each other's changes.
+* ``lock.json`` — the lease lock, taken with ``If-None-Match: *``; an expired lease
+  is taken over with ``If-Match`` on the ETag that was read, so of two processes
+  racing for it exactly one wins.
+* ``history/<id>.json`` and ``releases/<workload>/<number>.json`` — append-only
+  objects, each number claimed by a conditional create.
+
+Secrets arrive already sealed by the core (``{"$secret": token}``): this module
+stores JSON and never sees a key.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from collections.abc import Callable
+from dataclasses import asdict
+from typing import Any, TypeVar
+from urllib.parse import quote
+
+from podium.errors import ConfigError, LockedError, StateError
+from podium.platform.context import EnvironmentInfo
+from podium.platform.contract import Intent, LockInfo, ResourceRecord, StateBackend, StateStore
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from podium_aws.clients import AwsClients, aws_errors, error_code
+from podium_aws.settings import Settings
+
+T = TypeVar("T")
+
+#: Codes S3 answers a failed conditional write with (409 when two land at once).
+_CONFLICT = {"PreconditionFailed", "412", "ConditionalRequestConflict", "409"}
+_ATTEMPTS = 64
+
+
+class S3StateOptions(BaseModel):
+    """``[state] options`` for ``backend = "s3"``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    bucket: str = Field(description="Bucket that holds the state (shared by the team).")
+    prefix: str | None = Field(None, description="Key prefix; default podium/<platform>/<env>.")
+    region: str | None = Field(None, description="Region of the bucket; default the plugin's.")
+    endpoint_url: str | None = Field(None, description="S3 endpoint; default the plugin's.")
+    profile: str | None = None
+    create_bucket: bool = Field(False, description="Create the bucket if it does not exist.")
+
+
+class S3StateBackend(StateBackend):
+    name = "s3"
+
+    def __init__(self, settings: Settings, clients: AwsClients) -> None:
+        self._settings = settings
+        self._clients = clients
+
+    def open(self, env: EnvironmentInfo, options: dict[str, Any]) -> StateStore:
+        try:
+            opts = S3StateOptions.model_validate(options)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            field = ".".join(str(p) for p in first["loc"])
+            raise ConfigError(
+                f"invalid option for the s3 state backend: {first['msg']}",
+                field=f"state.options.{field}" if field else "state.options",
+            ) from None
+        clients = self._clients
+        overrides = {
+            k: v
+            for k, v in {
+                "region": opts.region,
+                "endpoint_url": opts.endpoint_url,
+                "profile": opts.profile,
+            }.items()
+            if v
+        }
+        if overrides:
+            clients = AwsClients(self._settings.model_copy(update=overrides))
+        prefix = (opts.prefix or f"podium/{env.platform}/{env.environment}").strip("/")
+        store = S3StateStore(clients, opts.bucket, prefix)
+        store.ensure_bucket(create=opts.create_bucket)
+        return store
+
+
+class S3StateStore(StateStore):
+    def __init__(self, clients: AwsClients, bucket: str, prefix: str) -> None:
+        self._clients = clients
+        self.bucket = bucket
+        self.prefix = prefix
+
+    @property
+    def _s3(self) -> Any:
+        return self._clients.client("s3")
+
+    def _key(self, name: str) -> str:
+        return f"{self.prefix}/{name}"
+
+    def ensure_bucket(self, *, create: bool) -> None:
+        from botocore.exceptions import ClientError
+
+        with aws_errors(f"s3:HeadBucket {self.bucket}"):
+            try:
+                self._s3.head_bucket(Bucket=self.bucket)
+                return
+            except ClientError as exc:
+                if error_code(exc) not in {"404", "NoSuchBucket", "NotFound"}:
+                    raise
+            if not create:
+                raise ConfigError(
+                    f"state bucket {self.bucket!r} does not exist",
+                    field="state.options.bucket",
+                    hint="create it, or set [state] options.create_bucket = true",
+                )
+            region = self._clients.region()
+            kwargs: dict[str, Any] = {"Bucket": self.bucket}
+            if region != "us-east-1":
+                kwargs["CreateBucketConfiguration"] = {"LocationConstraint": region}
+            try:
+                self._s3.create_bucket(**kwargs)
+            except ClientError as exc:
+                if error_code(exc) != "BucketAlreadyOwnedByYou":
+                    raise
+            # State is the one thing that must never be lost: keep every version.
+            self._s3.put_bucket_versioning(
+                Bucket=self.bucket, VersioningConfiguration={"Status": "Enabled"}
+            )
+
+    # --- raw object access -----------------------------------------------------
+    def _get(self, name: str) -> tuple[Any, str] | None:
+        from botocore.exceptions import ClientError
+
+        with aws_errors(f"s3:GetObject {self.bucket}/{self._key(name)}"):
+            try:
+                got = self._s3.get_object(Bucket=self.bucket, Key=self._key(name))
+            except ClientError as exc:
+                if error_code(exc) in {"NoSuchKey", "404", "NotFound"}:
+                    return None
+                raise
+            return json.loads(got["Body"].read()), str(got["ETag"])
+
+    def _put(
+        self, name: str, data: Any, *, if_match: str | None = None, if_none_match: bool = False
+    ) -> bool:
+        """Write ``name``; with a condition, return ``False`` when it does not hold."""
+        from botocore.exceptions import ClientError
+
+        kwargs: dict[str, Any] = {
+            "Bucket": self.bucket,
+            "Key": self._key(name),
+            "Body": json.dumps(data, sort_keys=True).encode(),
+            "ContentType": "application/json",
+        }
+        if if_match is not None:
+            kwargs["IfMatch"] = if_match
+        if if_none_match:
+            kwargs["IfNoneMatch"] = "*"
+        with aws_errors(f"s3:PutObject {self.bucket}/{self._key(name)}"):
+            try:
+                self._s3.put_object(**kwargs)
+            except ClientError as exc:
+                if error_code(exc) in _CONFLICT:
+                    return False
+                raise
+        return True
+
+    def _delete(self, name: str, *, if_match: str | None = None) -> bool:
+        from botocore.exceptions import ClientError
+
+        kwargs: dict[str, Any] = {"Bucket": self.bucket, "Key": self._key(name)}
+        if if_match is not None:
+            kwargs["IfMatch"] = if_match
+        with aws_errors(f"s3:DeleteObject {self.bucket}/{self._key(name)}"):
+            try:
+                self._s3.delete_object(**kwargs)
+            except ClientError as exc:
+                if error_code(exc) in _CONFLICT:
+                    return False
+                if error_code(exc) in {"NoSuchKey", "404"}:
+                    return True
+                raise
+        return True
+
+    def _list(self, folder: str) -> list[str]:
+        with aws_errors(f"s3:ListObjectsV2 {self.bucket}/{self._key(folder)}"):
+            paginator = self._s3.get_paginator("list_objects_v2")
+            keys: list[str] = []
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=self._key(folder) + "/"):
+                keys.extend(obj["Key"] for obj in page.get("Contents", []))
+        return sorted(keys)
+
+    # --- the state document, changed only by compare-and-swap ------------------
+    def _read_state(self) -> tuple[dict[str, Any], str | None]:
+        found = self._get("state.json")
+        if found is None:
+            return _empty_state(), None
+        return found[0], found[1]
+
+    def _transact(self, change: Callable[[dict[str, Any]], T]) -> T:
+        for attempt in range(_ATTEMPTS):
+            doc, etag = self._read_state()
+            before = json.dumps(doc, sort_keys=True)
+            result = change(doc)
+            if json.dumps(doc, sort_keys=True) == before:
+                return result
+            written = (
+                self._put("state.json", doc, if_none_match=True)
+                if etag is None
+                else self._put("state.json", doc, if_match=etag)
+            )
+            if written:
+                return result
+            # Someone else wrote in between: re-read and re-apply, after a short jittered pause.
+            time.sleep(random.uniform(0, min(0.5, 0.01 * 2**attempt)))
+        raise StateError(
+            f"could not update s3://{self.bucket}/{self._key('state.json')}: "
+            f"{_ATTEMPTS} conflicting writes in a row"
+        )
+
+    # --- version and records -----------------------------------------------------
+    def serial(self) -> int:
+        return int(self._read_state()[0]["serial"])
+
+    def records(self) -> list[ResourceRecord]:
+        doc = self._read_state()[0]
+        return [ResourceRecord.from_dict(r) for _, r in sorted(doc["records"].items())]
+
+    def put_record(self, record: ResourceRecord) -> None:
+        def change(doc: dict[str, Any]) -> None:
+            doc["records"][record.uid] = record.to_dict()
+            doc["serial"] += 1
+
+        self._transact(change)
+
+    def delete_record(self, uid: str) -> None:
+        def change(doc: dict[str, Any]) -> None:
+            if doc["records"].pop(uid, None) is not None:
+                doc["serial"] += 1
+
+        self._transact(change)
+
+    # --- intent journal ------------------------------------------------------------
+    def begin_intent(self, intent: Intent) -> int:
+        def change(doc: dict[str, Any]) -> int:
+            doc["next_intent"] += 1
+            number = int(doc["next_intent"])
+            data = asdict(intent)
+            data["id"] = number
+            data["started_at"] = intent.started_at or _now()
+            doc["intents"][str(number)] = data
+            return number
+
+        number = self._transact(change)
+        intent.id = number
+        return number
+
+    def complete_intent(
+        self, intent_id: int, *, record: ResourceRecord | None = None, delete_uid: str | None = None
+    ) -> None:
+        def change(doc: dict[str, Any]) -> None:
+            doc["intents"].pop(str(intent_id), None)
+            if record is not None:
+                doc["records"][record.uid] = record.to_dict()
+                doc["serial"] += 1
+            if delete_uid is not None and doc["records"].pop(delete_uid, None) is not None:
+                doc["serial"] += 1
+
+        self._transact(change)
+
+    def pending_intents(self) -> list[Intent]:
+        doc = self._read_state()[0]
+        return [Intent(**doc["intents"][k]) for k in sorted(doc["intents"], key=int)]
+
+    # --- generated values ------------------------------------------------------------
+    def get_generated(self, node: str, key: str) -> str | None:
+        value = self._read_state()[0]["generated"].get(node, {}).get(key)
+        return None if value is None else str(value)
+
+    def put_generated(self, node: str, key: str, token: str) -> None:
+        def change(doc: dict[str, Any]) -> None:
+            doc["generated"].setdefault(node, {})[key] = token
+
+        self._transact(change)
+
+    def forget_generated(self, node: str) -> None:
+        def change(doc: dict[str, Any]) -> None:
+            doc["generated"].pop(node, None)
+
+        self._transact(change)
+
+    # --- lease lock ---------------------------------------------------------------------
+    def acquire_lock(self, info: LockInfo) -> None:
+        data = asdict(info)
+        for _ in range(_ATTEMPTS):
+            if self._put("lock.json", data, if_none_match=True):
+                return
+            held = self._get("lock.json")
+            if held is None:
+                continue  # released between our write and our read: try again
+            current, etag = held
+            mine = current.get("run_id") == info.run_id
+            if not mine and float(current.get("expires_at", 0)) > time.time():
+                raise LockedError(_locked_message(current), hint=_LOCK_HINT)
+            # Our own lease again, or an expired one: take it over only if nobody beat us.
+            if self._put("lock.json", data, if_match=etag):
+                return
+            latest = self._get("lock.json")
+            if latest is not None and latest[0].get("run_id") != info.run_id:
+                raise LockedError(_locked_message(latest[0]), hint=_LOCK_HINT)
+        raise StateError("could not take the state lock: too many conflicting attempts")
+
+    def renew_lock(self, run_id: str, expires_at: float) -> None:
+        held = self._get("lock.json")
+        if held is None or held[0].get("run_id") != run_id:
+            raise LockedError(
+                "the state lock was lost (expired and taken over, or force-unlocked)"
+                + (f": now {_locked_message(held[0])}" if held else ""),
+            )
+        data = dict(held[0], expires_at=expires_at)
+        if not self._put("lock.json", data, if_match=held[1]):
+            raise LockedError("the state lock changed hands while it was being renewed")
+
+    def release_lock(self, run_id: str) -> None:
+        held = self._get("lock.json")
+        if held is None or held[0].get("run_id") != run_id:
+            return  # not ours (any more): leave the new holder alone
+        self._delete("lock.json", if_match=held[1])
+
+    def lock_info(self) -> LockInfo | None:
+        held = self._get("lock.json")
+        return None if held is None else LockInfo(**held[0])
+
+    def force_unlock(self) -> LockInfo | None:
+        held = self._get("lock.json")
+        if held is None:
+            return None
+        self._delete("lock.json")
+        return LockInfo(**held[0])
+
+    # --- history and releases ----------------------------------------------------------
+    def _append(self, folder: str, data: dict[str, Any], field: str) -> int:
+        """Claim the next number in ``folder`` with a conditional create; return it."""
+        keys = self._list(folder)
+        number = int(keys[-1].rsplit("/", 1)[1].split(".")[0]) + 1 if keys else 1
+        for _ in range(_ATTEMPTS):
+            if self._put(
+                f"{folder}/{number:010d}.json", {**data, field: number}, if_none_match=True
+            ):
+                return number
+            number += 1
+        raise StateError(f"could not append to {folder}: too many concurrent writers")
+
+    def add_history(self, entry: dict[str, Any]) -> int:
+        return self._append("history", entry, "id")
+
+    def update_history(self, entry_id: int, entry: dict[str, Any]) -> None:
+        name = f"history/{entry_id:010d}.json"
+        if self._get(name) is None:
+            raise StateError(f"no history entry {entry_id}")
+        self._put(name, {**entry, "id": entry_id})
+
+    def history(self, limit: int = 50) -> list[dict[str, Any]]:
+        keys = self._list("history")[::-1][:limit]
+        entries = []
+        for key in keys:
+            found = self._get(key[len(self.prefix) + 1 :])
+            if found is not None:
+                entries.append(found[0])
+        return entries
+
+    def add_release(self, workload: str, data: dict[str, Any]) -> int:
+        return self._append(f"releases/{quote(workload, safe='')}", data, "number")
+
+    def releases(self, workload: str) -> list[dict[str, Any]]:
+        found = []
+        for key in self._list(f"releases/{quote(workload, safe='')}"):
+            got = self._get(key[len(self.prefix) + 1 :])
+            if got is not None:
+                found.append(got[0])
+        return found
+
+
+_LOCK_HINT = "wait for that run to finish, or force-unlock the state if it died"
+
+
+def _locked_message(lock: dict[str, Any]) -> str:
+    remaining = max(0.0, float(lock.get("expires_at", 0)) - time.time())
+    return (
+        f"state is locked by {lock.get('owner')} (pid {lock.get('pid')} on {lock.get('host')}, "
+        f"run {lock.get('run_id')}, {lock.get('operation', 'apply')}); "
+        f"the lease expires in {remaining:.0f}s"
+    )
+
+
+def _empty_state() -> dict[str, Any]:
+    return {"serial": 0, "records": {}, "intents": {}, "next_intent": 0, "generated": {}}
+
+
+def _now() -> str:
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC).isoformat()
