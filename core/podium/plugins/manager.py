@@ -35,7 +35,6 @@ from podium.errors import (
     NotFoundError,
     PluginConflictError,
     PluginError,
-    PodiumError,
 )
 from podium.plugins.calls import HookCall, PluginCallError, describe_exception, invoke
 from podium.plugins.kinds import HOOKSPEC_MODULES, KINDS, Kind

@@ -36,7 +36,7 @@ class SecretMemory:
             if found is None:
                 found = Secret(factory())
                 self.values[(uid, key)] = found
-            return found  # type: ignore[no-any-return]
+            return found
 
         return generate
 
