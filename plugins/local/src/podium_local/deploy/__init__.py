@@ -1,0 +1,1 @@
+"""The ``local`` deployer: containers as supervised local processes."""

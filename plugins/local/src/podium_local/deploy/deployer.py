@@ -1,0 +1,309 @@
+"""The ``local`` deployer: every container of a workload is a process under supervisord.
+
+deploy: allocate ports, write launcher specs and program configs, sync
+supervisord, (re)start only containers whose spec changed, in ``before`` order,
+then wait for readiness. Everything it needs later (status, logs, rollback,
+destroy from a new ``podium`` invocation) is in the workload directory and in
+supervisord itself.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, ClassVar
+
+from podium.deployment.contract import (
+    ContainerStatus,
+    DeployContext,
+    Deployer,
+    DeploymentResult,
+    HealthState,
+    LogLine,
+    RenderedWorkload,
+    WorkloadStatus,
+)
+from podium.errors import ResourceError
+
+from podium_local.deploy.layout import WorkloadDir, program_name
+from podium_local.deploy.render import build, materialise
+from podium_local.files import private_dir, write_atomic
+from podium_local.launch import build_env
+from podium_local.network import HOST
+from podium_local.ports import PortRegistry
+from podium_local.probes import run_probe
+from podium_local.sealing import Sealer
+from podium_local.servers.nginx_proxy import refresh_routes
+from podium_local.servers.supervisord import Supervisor
+from podium_local.settings import Settings
+
+ACTIVE = {"STARTING", "RUNNING", "BACKOFF"}
+STRENGTH = {"started": 1, "healthy": 2, "complete": 3}
+
+
+def start_order(workload: RenderedWorkload) -> list[str]:
+    """Containers sorted so each starts after those its ``before`` names."""
+    order: list[str] = []
+    visiting: set[str] = set()
+
+    def visit(name: str) -> None:
+        if name in order:
+            return
+        if name in visiting:
+            raise ResourceError(f"{workload.name}: the containers' 'before' entries form a cycle")
+        visiting.add(name)
+        for dependency in workload.containers[name].before:
+            if dependency not in workload.containers:
+                raise ResourceError(f"{workload.name}.containers.{name}.before: no container {dependency!r}")
+            visit(dependency)
+        visiting.discard(name)
+        order.append(name)
+
+    for name in workload.containers:
+        visit(name)
+    return order
+
+
+class LocalDeployer(Deployer):
+    name: ClassVar[str] = "local"
+
+    def __init__(self, settings: Settings | None = None) -> None:
+        self.settings = settings or Settings()
+
+    # --- deploy -----------------------------------------------------------------
+    def deploy(self, ctx: DeployContext, workload: RenderedWorkload) -> DeploymentResult:
+        env, settings = ctx.env, self.settings
+        wdir = WorkloadDir(env, workload.name)
+        registry = PortRegistry.for_env(env)
+        allocated = {
+            name: registry.allocate(workload.name, name, number=port.port)
+            for name, port in workload.ports.items()
+        }
+        sealer = Sealer.for_env(env)
+        order = start_order(workload)
+        # What each container must reach before its dependants start.
+        required: dict[str, str] = {}
+        for container in workload.containers.values():
+            for dependency, condition in container.before.items():
+                if STRENGTH[condition] > STRENGTH.get(required.get(dependency, ""), 0):
+                    required[dependency] = condition
+        built = {
+            name: build(
+                workload, container, wdir=wdir, allocated=allocated, sealer=sealer,
+                settings=settings,
+                # A container others wait to complete is a job: restart it only on failure.
+                autorestart="unexpected" if required.get(name) == "complete" else "true",
+            )
+            for name, container in workload.containers.items()
+        }
+        previous = (wdir.record() or {}).get("containers", {})
+
+        supervisor = Supervisor(env, settings)
+        with supervisor.locked():
+            supervisor.ensure_running()
+            private_dir(wdir.path / "specs")
+            (wdir.path / "logs").mkdir(parents=True, exist_ok=True)
+            for name, (spec, conf, _digest) in built.items():
+                write_atomic(wdir.spec(name), json.dumps(spec, indent=2), mode=0o600)
+                write_atomic(supervisor.programs / f"{program_name(workload.name, name)}.conf", conf)
+            for gone in set(previous) - set(built):
+                (supervisor.programs / f"{program_name(workload.name, gone)}.conf").unlink(missing_ok=True)
+            supervisor.sync_programs()
+
+        containers: dict[str, dict[str, Any]] = {}
+        for name in order:
+            spec, _conf, digest = built[name]
+            program = program_name(workload.name, name)
+            containers[name] = {
+                "program": program,
+                "hash": digest,
+                "readiness": spec["readiness"],
+                "job": required.get(name) == "complete",
+            }
+            info = supervisor.info(program) or {}
+            unchanged = previous.get(name, {}).get("hash") == digest
+            done_ok = info.get("statename") == "EXITED" and info.get("exitstatus") == 0
+            if unchanged and (info.get("statename") in ACTIVE or (done_ok and containers[name]["job"])):
+                continue  # same spec, still running: leave it alone
+            if info.get("statename") in ACTIVE:
+                supervisor.stop(program)
+            materialise(spec)
+            wdir.starts(name).unlink(missing_ok=True)  # a deliberate start is not a crash loop
+            supervisor.start(program)
+            if name in required:
+                self._wait(supervisor, wdir, workload.name, {name: containers[name]}, required[name])
+
+        urls = [f"http://{HOST}:{port}" for port in allocated.values()]
+        outputs: dict[str, Any] = {"host": HOST, "ports": dict(allocated), "urls": urls}
+        if allocated:
+            outputs["port"] = next(iter(allocated.values()))
+            outputs["url"] = urls[0]
+        outputs["logs"] = {n: str(wdir.stdout(n)) for n in workload.containers}
+        wdir.save_record({
+            "workload": workload.name, "release": ctx.release, "containers": containers,
+            "urls": urls, "outputs": outputs, "deployed_at": time.time(),
+        })
+        refresh_routes(env, settings)
+        self._wait(supervisor, wdir, workload.name, containers, "healthy")
+        return DeploymentResult(outputs=outputs, urls=urls, message=f"release {ctx.release} running")
+
+    def _wait(
+        self, supervisor: Supervisor, wdir: WorkloadDir, workload: str,
+        containers: dict[str, dict[str, Any]], condition: str,
+    ) -> None:
+        """Wait until every container reaches ``condition``; fail with the reason it did not."""
+        deadline = time.monotonic() + self.settings.readiness_timeout
+        while True:
+            failures = {}
+            for name, entry in containers.items():
+                ok, message, fatal = self._check(supervisor, wdir, name, entry, condition)
+                if fatal:
+                    raise ResourceError(f"{workload}: container {name}: {message}",
+                                        hint=f"see podium logs {workload}")
+                if not ok:
+                    failures[name] = message
+            if not failures:
+                return
+            if time.monotonic() >= deadline:
+                detail = "; ".join(f"container {n}: {m}" for n, m in failures.items())
+                raise ResourceError(
+                    f"{workload}: not {'ready' if condition == 'healthy' else condition} "
+                    f"after {self.settings.readiness_timeout:g}s: {detail}",
+                    hint=f"see podium logs {workload}",
+                )
+            time.sleep(0.2)
+
+    def _check(
+        self, supervisor: Supervisor, wdir: WorkloadDir, name: str, entry: dict[str, Any], condition: str,
+    ) -> tuple[bool, str, bool]:
+        """(reached?, message, hopeless?) for one container and a ``before``-style condition."""
+        info = supervisor.info(entry["program"])
+        if info is None:
+            return False, "not known to supervisord", True
+        state = str(info.get("statename"))
+        if state == "EXITED" and info.get("exitstatus") == 0 and (entry.get("job") or condition == "complete"):
+            return True, "completed", False
+        if condition == "complete":
+            if state == "FATAL":
+                return False, f"failed to start: {self._last_error(wdir, name, info)}", True
+            return False, f"has not completed (state {state})", False
+        if state == "FATAL":
+            return False, f"failed to start: {self._last_error(wdir, name, info)}", True
+        if state != "RUNNING":
+            return False, f"process is {state}: {self._last_error(wdir, name, info)}", False
+        if condition == "started" or not entry.get("readiness"):
+            return True, "running", False
+        spec = json.loads(wdir.spec(name).read_text())
+        ok, message = run_probe(
+            entry["readiness"], timeout=self.settings.probe_timeout, env=build_env(spec), cwd=spec["cwd"]
+        )
+        return ok, ("readiness probe: " + message), False
+
+    @staticmethod
+    def _last_error(wdir: WorkloadDir, name: str, info: dict[str, Any]) -> str:
+        lines = _tail(wdir.stderr(name), 3) or _tail(wdir.stdout(name), 3)
+        reason = info.get("spawnerr") or info.get("description") or ""
+        return " | ".join([str(reason), *lines]).strip(" |")
+
+    # --- status and logs ----------------------------------------------------------
+    def status(self, ctx: DeployContext) -> WorkloadStatus:
+        wdir = WorkloadDir(ctx.env, ctx.workload)
+        record = wdir.record()
+        if record is None:
+            return WorkloadStatus(workload=ctx.workload, state="absent", message="not deployed")
+        supervisor = Supervisor(ctx.env, self.settings)
+        if not supervisor.is_running():
+            return WorkloadStatus(
+                workload=ctx.workload, state="down", urls=record.get("urls", []),
+                message="supervisord is not running (machine restarted?); run podium up again",
+            )
+        containers: dict[str, ContainerStatus] = {}
+        for name, entry in record["containers"].items():
+            ok, message, _ = self._check(supervisor, wdir, name, entry, "healthy")
+            containers[name] = ContainerStatus(
+                state="ready" if ok else "down", message=message, restarts=_restarts(wdir, name)
+            )
+        ready = sum(1 for c in containers.values() if c.state == "ready")
+        state: HealthState = "ready" if ready == len(containers) else ("down" if ready == 0 else "partial")
+        problems = [f"{n}: {c.message}" for n, c in containers.items() if c.state != "ready"]
+        return WorkloadStatus(
+            workload=ctx.workload, state=state, urls=record.get("urls", []), containers=containers,
+            message="; ".join(problems) or f"release {record.get('release')} ready",
+        )
+
+    def logs(
+        self, ctx: DeployContext, *, container: str | None = None, follow: bool = False,
+        tail: int | None = None,
+    ) -> Iterator[LogLine]:
+        wdir = WorkloadDir(ctx.env, ctx.workload)
+        record = wdir.record()
+        if record is None:
+            return
+        names = list(record["containers"])
+        if container is not None:
+            if container not in names:
+                raise ResourceError(f"{ctx.workload} has no container {container!r} (it has {', '.join(names)})")
+            names = [container]
+        streams = [(n, "stdout", wdir.stdout(n)) for n in names] + [(n, "stderr", wdir.stderr(n)) for n in names]
+        offsets: dict[Path, int] = {}
+        for name, stream, path in streams:
+            lines = _tail(path, tail) if tail is not None else _read_lines(path)
+            for text in lines:
+                yield LogLine(container=name, text=text, stream=stream)
+            offsets[path] = path.stat().st_size if path.exists() else 0
+        while follow:
+            quiet = True
+            for name, stream, path in streams:
+                size = path.stat().st_size if path.exists() else 0
+                start = offsets[path] if size >= offsets[path] else 0  # rotated: start over
+                if size > start:
+                    with path.open("rb") as handle:
+                        handle.seek(start)
+                        chunk = handle.read()
+                    # Keep a trailing partial line for the next round.
+                    complete, _, _rest = chunk.rpartition(b"\n")
+                    if complete or chunk.endswith(b"\n"):
+                        offsets[path] = start + len(complete) + 1
+                        for text in complete.decode(errors="replace").splitlines():
+                            quiet = False
+                            yield LogLine(container=name, text=text, stream=stream)
+            if quiet:
+                time.sleep(0.2)
+
+    # --- destroy --------------------------------------------------------------------
+    def destroy(self, ctx: DeployContext) -> None:
+        supervisor = Supervisor(ctx.env, self.settings)
+        with supervisor.locked():
+            confs = list(supervisor.programs.glob(f"{program_name(ctx.workload, '')}*.conf"))
+            for conf in confs:
+                conf.unlink()
+            if confs and supervisor.is_running():
+                supervisor.sync_programs()  # stops (TERM, then KILL) and removes the groups
+            if supervisor.home.exists():
+                supervisor.shutdown_if_idle()
+        shutil.rmtree(WorkloadDir(ctx.env, ctx.workload).path, ignore_errors=True)
+        PortRegistry.for_env(ctx.env).release(ctx.workload)
+        refresh_routes(ctx.env, self.settings)
+
+
+def _read_lines(path: Path) -> list[str]:
+    try:
+        return path.read_text(errors="replace").splitlines()
+    except FileNotFoundError:
+        return []
+
+
+def _tail(path: Path, count: int) -> list[str]:
+    if count <= 0:
+        return []
+    return _read_lines(path)[-count:]
+
+
+def _restarts(wdir: WorkloadDir, name: str) -> int:
+    try:
+        return max(0, int(json.loads(wdir.starts(name).read_text()).get("starts", 1)) - 1)
+    except (FileNotFoundError, ValueError):
+        return 0

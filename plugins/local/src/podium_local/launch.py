@@ -1,0 +1,149 @@
+"""The launcher supervisord runs for every container: ``python -m podium_local.launch SPEC``.
+
+Why a launcher instead of putting the command straight into supervisord's
+config: supervisord would have to write the container's environment, secrets
+included, into its config file. The spec file (mode 0600) holds secret values
+only sealed; the launcher unseals them in memory, writes secret-bearing files
+(mode 0600), and then replaces itself with the real command (``execvpe``), so
+supervisord signals and watches the application directly.
+
+It also implements restart backoff for crash loops: supervisord restarts a
+process that ran longer than ``startsecs`` at once, so when the previous start
+was recent the launcher waits ``base * 2**n`` seconds (capped) before exec.
+
+With a liveness probe the launcher stays as a thin parent instead of exec-ing:
+it runs the probe periodically and kills the application after repeated
+failures, exiting non-zero so that supervisord restarts it.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+LIVENESS_PERIOD = 5.0
+LIVENESS_FAILURES = 3
+
+
+def load_spec(path: Path) -> dict[str, Any]:
+    spec: dict[str, Any] = json.loads(path.read_text())
+    return spec
+
+
+def build_env(spec: dict[str, Any]) -> dict[str, str]:
+    """The process environment: supervisord's, then PATH, then the container's variables."""
+    from podium_local.sealing import Sealer
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SUPERVISOR_")}
+    if spec.get("path"):
+        env["PATH"] = spec["path"]
+    env.update(spec.get("env", {}))
+    sealed = spec.get("sealed_env", {})
+    if sealed:
+        sealer = Sealer(Path(spec["seal_key"]))
+        env.update({k: sealer.unseal(v).reveal() for k, v in sealed.items()})
+    return env
+
+
+def write_secret_files(spec: dict[str, Any]) -> None:
+    files = spec.get("sealed_files", [])
+    if not files:
+        return
+    from podium_local.sealing import Sealer
+
+    sealer = Sealer(Path(spec["seal_key"]))
+    for item in files:
+        target = Path(item["path"])
+        target.parent.mkdir(parents=True, exist_ok=True)
+        content = sealer.unseal(item["sealed"]).reveal()
+        data = base64.b64decode(content) if item.get("binary") else content.encode()
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.chmod(target, 0o600)
+
+
+def backoff(spec: dict[str, Any]) -> None:
+    """Sleep before a quick restart; record this start (the count feeds ``restarts``)."""
+    settings = spec.get("backoff") or {}
+    state_path = Path(spec["starts_file"])
+    try:
+        state = json.loads(state_path.read_text())
+    except (FileNotFoundError, ValueError):
+        state = {"starts": 0, "streak": 0, "last": 0.0}
+    now = time.time()
+    quick = now - float(state.get("last", 0.0)) < float(settings.get("window", 10.0))
+    streak = int(state.get("streak", 0)) + 1 if quick and state.get("starts") else 0
+    state.update(starts=int(state.get("starts", 0)) + 1, streak=streak, last=now)
+    state_path.write_text(json.dumps(state))
+    if streak:
+        delay = min(float(settings.get("max", 30.0)), float(settings.get("base", 1.0)) * 2 ** (streak - 1))
+        print(f"podium-local: restarting after a quick exit; waiting {delay:g}s", file=sys.stderr, flush=True)
+        time.sleep(delay)
+
+
+def supervise_liveness(argv: list[str], env: dict[str, str], spec: dict[str, Any]) -> int:
+    from podium_local.probes import run_probe
+
+    child = subprocess.Popen(argv, env=env)
+
+    def forward(signum: int, _frame: object) -> None:
+        child.send_signal(signum)
+
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(sig, forward)
+    probe = spec["liveness"]
+    timeout = float(spec.get("probe_timeout", 2.0))
+    grace = time.monotonic() + float(spec.get("liveness_grace", 30.0))
+    seen_healthy = False
+    failures = 0
+    while True:
+        try:
+            return child.wait(timeout=LIVENESS_PERIOD)
+        except subprocess.TimeoutExpired:
+            pass
+        ok, message = run_probe(probe, timeout=timeout, env=env, cwd=spec.get("cwd"))
+        seen_healthy = seen_healthy or ok
+        failures = 0 if ok else failures + 1
+        # Count failures only once the process was healthy or its start-up grace ran out.
+        if failures >= LIVENESS_FAILURES and (seen_healthy or time.monotonic() > grace):
+            print(f"podium-local: liveness probe failed {failures} times: {message}; restarting",
+                  file=sys.stderr, flush=True)
+            child.terminate()
+            try:
+                child.wait(timeout=float(spec.get("stop_timeout", 10)))
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
+            return 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 1:
+        print("usage: python -m podium_local.launch SPEC_FILE", file=sys.stderr)
+        return 2
+    spec = load_spec(Path(args[0]))
+    backoff(spec)
+    env = build_env(spec)
+    write_secret_files(spec)
+    os.chdir(spec["cwd"])
+    command: list[str] = spec["argv"]
+    if spec.get("liveness"):
+        return supervise_liveness(command, env, spec)
+    try:
+        os.execvpe(command[0], command, env)
+    except OSError as exc:
+        print(f"podium-local: cannot run {command[0]!r}: {exc.strerror}", file=sys.stderr, flush=True)
+        return 127
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

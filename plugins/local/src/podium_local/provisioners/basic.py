@@ -1,0 +1,168 @@
+"""The small provisioners: ``volume``, ``environment``, ``dns`` and ``service-port``."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, ClassVar
+
+from podium.errors import ResourceError
+from podium.provisioning.contract import Outputs, Provisioner, ResourceContext
+from podium.security.secret import Secret
+
+from podium_local.files import plugin_dir
+from podium_local.network import HOST
+from podium_local.ports import PortRegistry
+from podium_local.settings import Settings
+
+
+class VolumeProvisioner(Provisioner):
+    """A directory under ``<env state>/local/volumes``; the deployer links it into workloads."""
+
+    name: ClassVar[str] = "local-volume"
+    resource_type: ClassVar[str] = "volume"
+    outputs: ClassVar[tuple[str, ...]] = ("source", "path")
+
+    def _path(self, ctx: ResourceContext) -> Path:
+        return plugin_dir(ctx.env) / "volumes" / ctx.physical_name
+
+    def create(self, ctx: ResourceContext) -> Outputs:
+        path = self._path(ctx)
+        path.mkdir(parents=True, exist_ok=True)
+        return {"source": str(path), "path": str(path)}
+
+    def read(self, ctx: ResourceContext) -> Outputs | None:
+        path = self._path(ctx)
+        return {"source": str(path), "path": str(path)} if path.is_dir() else None
+
+    def delete(self, ctx: ResourceContext) -> None:
+        shutil.rmtree(self._path(ctx), ignore_errors=True)
+
+
+# Names that usually hold credentials: their values become Secrets so they are
+# redacted in plans and encrypted in state.
+SECRET_NAME = re.compile(r"PASSWORD|PASSWD|SECRET|TOKEN|CREDENTIAL|PRIVATE|API_?KEY|ACCESS_?KEY", re.I)
+
+
+def parse_dotenv(path: Path) -> dict[str, str]:
+    """``KEY=value`` lines; ``#`` comments, ``export`` prefixes and matching quotes are allowed."""
+    values: dict[str, str] = {}
+    for number, raw in enumerate(path.read_text().splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        line = line.removeprefix("export ").strip()
+        key, sep, value = line.partition("=")
+        key = key.strip()
+        if not sep or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key):
+            raise ResourceError(f"{path}:{number}: expected KEY=value, got {raw.strip()!r}")
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        values[key] = value
+    return values
+
+
+class EnvironmentProvisioner(Provisioner):
+    """Values from the process environment and an optional dotenv file.
+
+    Params: ``file`` (a dotenv path; default: the ``dotenv`` setting), ``keys``
+    (names to take from the process environment) and ``prefix`` (take every
+    variable starting with it). Without ``keys`` and ``prefix`` every variable of
+    the process environment is offered. Dotenv values win over the process
+    environment only for keys the environment lacks, like most dotenv loaders.
+    """
+
+    name: ClassVar[str] = "local-environment"
+    resource_type: ClassVar[str] = "environment"
+
+    def __init__(self, settings: Settings | None = None) -> None:
+        self.settings = settings or Settings()
+
+    def _values(self, params: Mapping[str, Any]) -> Outputs:
+        file = params.get("file") or self.settings.dotenv
+        values: dict[str, str] = {}
+        if file:
+            path = Path(str(file)).expanduser()
+            if not path.is_file():
+                raise ResourceError(f"dotenv file {path} does not exist", hint="create it or fix params.file")
+            values.update(parse_dotenv(path))
+        keys = params.get("keys")
+        prefix = params.get("prefix")
+        if keys is None and prefix is None:
+            values.update(os.environ)
+        else:
+            for key, value in os.environ.items():
+                if (keys and key in keys) or (prefix and key.startswith(str(prefix))):
+                    values[key] = value
+        return {k: Secret(v) if SECRET_NAME.search(k) else v for k, v in sorted(values.items())}
+
+    def create(self, ctx: ResourceContext) -> Outputs:
+        return self._values(ctx.params)
+
+    def read(self, ctx: ResourceContext) -> Outputs | None:
+        return self._values(ctx.params)
+
+    def delete(self, ctx: ResourceContext) -> None:
+        """Nothing was created."""
+
+
+class DnsProvisioner(Provisioner):
+    """A ``<name>.localhost`` host name: resolvers and browsers send ``*.localhost`` to loopback."""
+
+    name: ClassVar[str] = "local-dns"
+    resource_type: ClassVar[str] = "dns"
+    outputs: ClassVar[tuple[str, ...]] = ("host",)
+
+    def _host(self, ctx: ResourceContext) -> str:
+        wanted = ctx.params.get("name")
+        label = str(wanted) if wanted else ctx.env.physical_name(ctx.uid, max_length=40)
+        label = re.sub(r"[^a-z0-9-]+", "-", label.lower()).strip("-")[:63]
+        return f"{label}.localhost"
+
+    def create(self, ctx: ResourceContext) -> Outputs:
+        return {"host": self._host(ctx)}
+
+    def read(self, ctx: ResourceContext) -> Outputs | None:
+        return {"host": self._host(ctx)}
+
+    def delete(self, ctx: ResourceContext) -> None:
+        """Nothing was created: ``*.localhost`` always resolves."""
+
+
+class ServicePortProvisioner(Provisioner):
+    """Another workload's host and port, known before that workload is deployed.
+
+    Params: ``workload`` and ``port`` (the port's name in that workload's Score
+    ``service.ports``). The port is reserved in the environment's port registry,
+    which the deployer reads when it starts that workload.
+    """
+
+    name: ClassVar[str] = "local-service-port"
+    resource_type: ClassVar[str] = "service-port"
+    outputs: ClassVar[tuple[str, ...]] = ("host", "hostname", "port")
+
+    def _target(self, ctx: ResourceContext) -> tuple[str, str]:
+        workload, port = ctx.params.get("workload"), ctx.params.get("port")
+        if not workload or port is None:
+            raise ResourceError(
+                f"{ctx.uid}: service-port needs params 'workload' and 'port' (the port's name)"
+            )
+        return str(workload), str(port)
+
+    def create(self, ctx: ResourceContext) -> Outputs:
+        workload, port_name = self._target(ctx)
+        registry = PortRegistry.for_env(ctx.env)
+        port = registry.lookup(workload, port_name) or registry.allocate(workload, port_name)
+        return {"host": HOST, "hostname": HOST, "port": port}
+
+    def read(self, ctx: ResourceContext) -> Outputs | None:
+        workload, port_name = self._target(ctx)
+        port = PortRegistry.for_env(ctx.env).lookup(workload, port_name)
+        return {"host": HOST, "hostname": HOST, "port": port} if port else None
+
+    def delete(self, ctx: ResourceContext) -> None:
+        """The port belongs to the target workload; its destroy releases it."""

@@ -1,0 +1,57 @@
+"""``secret``: a value from the platform's secret store (``podium secrets set KEY``).
+
+The store is the core's encrypted local store for the platform. The env state
+directory is ``<platform state_dir>/<environment>``, so the platform's store is
+found one level up unless the environment's settings name it
+(``podium.platform_state_dir``) or the ``secret_store_dir`` param does.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import ClassVar
+
+from podium.errors import NotFoundError, ResourceError
+from podium.provisioning.contract import Outputs, Provisioner, ResourceContext
+
+
+def platform_state_dir(ctx: ResourceContext) -> Path:
+    explicit = ctx.params.get("secret_store_dir") or ctx.env.settings.get("podium.platform_state_dir")
+    return Path(str(explicit)) if explicit else ctx.env.state_dir.parent
+
+
+class SecretProvisioner(Provisioner):
+    name: ClassVar[str] = "local-secret"
+    resource_type: ClassVar[str] = "secret"
+    secret_outputs: ClassVar[frozenset[str]] = frozenset({"value"})
+    outputs: ClassVar[tuple[str, ...]] = ("value",)
+    replace_on: ClassVar[frozenset[str]] = frozenset()
+
+    def _get(self, ctx: ResourceContext) -> Outputs:
+        from podium.security.local_store import LocalSecretStore
+
+        key = ctx.params.get("key")
+        if not key:
+            raise ResourceError(f"{ctx.uid}: the secret resource needs params.key")
+        store = LocalSecretStore.in_state_dir(platform_state_dir(ctx))
+        try:
+            return {"value": store.get(str(key))}
+        except NotFoundError:
+            raise ResourceError(
+                f"{ctx.uid}: secret {key!r} is not set",
+                hint=f"set it with: podium secrets set {key}",
+            ) from None
+        finally:
+            store.close()
+
+    def create(self, ctx: ResourceContext) -> Outputs:
+        return self._get(ctx)
+
+    def read(self, ctx: ResourceContext) -> Outputs | None:
+        try:
+            return self._get(ctx)
+        except ResourceError:
+            return None
+
+    def delete(self, ctx: ResourceContext) -> None:
+        """The secret belongs to the user; deleting the resource leaves it in the store."""
