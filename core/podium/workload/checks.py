@@ -19,13 +19,39 @@ Problem = tuple[FieldPath, str]
 _OUTPUT_KEY = re.compile(r"^[A-Za-z0-9_.-]+$")
 
 
-def normalise_lists(spec: dict[str, Any], positions: Positions) -> list[Problem]:
-    """Turn deprecated ``files``/``volumes`` lists (items with ``target``) into maps, in place.
+def list_form_problems(spec: Any) -> list[Problem]:
+    """Items of the deprecated list forms need a unique ``target``.
 
-    Positions recorded for ``files.0`` are copied to ``files.<target>`` so errors
-    about the converted entry still point at the right line.
+    Runs beside schema validation (the schema does not require ``target``), so it
+    tolerates any structure.
     """
     problems: list[Problem] = []
+    containers = spec.get("containers") if isinstance(spec, dict) else None
+    for cname, container in (containers or {}).items() if isinstance(containers, dict) else ():
+        for section in ("files", "volumes"):
+            items = container.get(section) if isinstance(container, dict) else None
+            if not isinstance(items, list):
+                continue
+            seen: set[str] = set()
+            for index, item in enumerate(items):
+                here: FieldPath = ("containers", cname, section, index)
+                target = item.get("target") if isinstance(item, dict) else None
+                if not isinstance(target, str) or not target:
+                    problems.append(
+                        (here, f"each item of the list form of {section} needs a 'target' path")
+                    )
+                elif target in seen:
+                    problems.append(((*here, "target"), f"target {target!r} is listed twice"))
+                seen.add(target if isinstance(target, str) else "")
+    return problems
+
+
+def normalise_lists(spec: dict[str, Any], positions: Positions) -> None:
+    """Turn deprecated ``files``/``volumes`` lists (items with ``target``) into maps, in place.
+
+    Call after validation. Positions recorded for ``files.0`` are copied to
+    ``files.<target>`` so errors about the converted entry point at the right line.
+    """
     for cname, container in spec.get("containers", {}).items():
         for section in ("files", "volumes"):
             items = container.get(section)
@@ -33,20 +59,11 @@ def normalise_lists(spec: dict[str, Any], positions: Positions) -> list[Problem]
                 continue
             converted: dict[str, Any] = {}
             for index, item in enumerate(items):
-                here: FieldPath = ("containers", cname, section, index)
-                target = item.get("target")
-                if not isinstance(target, str) or not target:
-                    problems.append(
-                        (here, f"each item of the list form of {section} needs a 'target' path")
-                    )
-                    continue
-                if target in converted:
-                    problems.append(((*here, "target"), f"target {target!r} is listed twice"))
-                    continue
+                target = item["target"]
                 converted[target] = {k: v for k, v in item.items() if k != "target"}
+                here: FieldPath = ("containers", cname, section, index)
                 _alias_positions(positions, here, ("containers", cname, section, target))
             container[section] = converted
-    return problems
 
 
 def _alias_positions(positions: Positions, old: FieldPath, new: FieldPath) -> None:
@@ -225,5 +242,6 @@ __all__ = [
     "check_resource_cycles",
     "expandable_fields",
     "find_cycle",
+    "list_form_problems",
     "normalise_lists",
 ]

@@ -83,11 +83,11 @@ def load_workload_text(text: str, path: Path | str = "<string>") -> Workload:
             message, location=_locate(positions, shown, field), field=dotted(field)
         )
 
-    problems = schema_problems(spec)
+    problems = schema_problems(spec) + checks.list_form_problems(spec)
     if problems:
         _raise_all([error(field, message) for field, message in problems], sort=True)
-    problems = checks.normalise_lists(spec, positions)
-    problems += checks.check_placeholders(spec)
+    checks.normalise_lists(spec, positions)
+    problems = checks.check_placeholders(spec)
     problems += checks.check_before(spec)
     workload = _build(spec, text, shown, positions)
     depends = {name: _self_and_others(request) for name, request in workload.resources.items()}
