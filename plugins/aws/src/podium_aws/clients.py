@@ -118,7 +118,7 @@ def is_not_found(exc: BaseException, *codes: str) -> bool:
 
 
 def translate(exc: BaseException, action: str) -> PodiumError | None:
-    """Map a botocore failure to :class:`TransientError`, :class:`ConfigError` or :class:`ResourceError`."""
+    """Map a botocore failure to a transient, config or resource error."""
     if not type(exc).__module__.startswith("botocore"):
         return None
     from botocore import exceptions as bx

@@ -23,6 +23,8 @@ IAM_ROLE_MAX = 64
 IAM_USER_MAX = 64
 ALARM_MAX = 255
 
+#: A name every service accepts: starts with a letter, lowercase, single hyphens.
+SAFE_NAME = re.compile(r"^[a-z](?:[a-z0-9]|-(?=[a-z0-9]))*$")
 _TAG_UNSAFE = re.compile(r"[^\w\s+\-=.:/@]")
 
 
@@ -71,5 +73,5 @@ def secret_name(settings: Settings, platform: str, *parts: str) -> str:
 
 
 def store_secret_name(settings: Settings, platform: str, key: str) -> str:
-    """Where the ``aws-secretsmanager`` store keeps ``key`` (``secret`` resources with ``key`` too)."""
+    """Where the ``aws-secretsmanager`` store (and keyed ``secret`` resources) keep ``key``."""
     return secret_name(settings, platform, "store", key)

@@ -8,7 +8,7 @@ from podium.errors import ResourceError
 from podium.provisioning.contract import Provisioner, ResourceContext
 
 from podium_aws.clients import AwsClients
-from podium_aws.naming import physical_name, standard_tags
+from podium_aws.naming import SAFE_NAME, physical_name, standard_tags
 from podium_aws.settings import Settings
 
 
@@ -29,6 +29,19 @@ class AwsProvisioner(Provisioner):
         return self.clients.client(service, _str_param(ctx, "region"))
 
     def name_for(self, ctx: ResourceContext) -> str:
+        """The resource's physical name: the core's, when it fits this service's rules.
+
+        The core journals ``ctx.physical_name`` with each intent, so using it keeps
+        state, journal and cloud in agreement; a name prefix or a shorter limit
+        derive another name from the same platform, environment and uid.
+        """
+        given = ctx.physical_name
+        if (
+            not self.settings.name_prefix
+            and len(given) <= self.max_name_length
+            and SAFE_NAME.match(given)
+        ):
+            return given
         return physical_name(ctx.env, ctx.uid, self.settings, self.max_name_length)
 
     def tags_for(self, ctx: ResourceContext) -> dict[str, str]:

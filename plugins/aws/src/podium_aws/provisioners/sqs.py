@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 from podium.provisioning.contract import Outputs, ResourceContext
 
 from podium_aws.clients import aws_errors, error_code
-from podium_aws.naming import SQS_MAX
+from podium_aws.naming import SQS_MAX, physical_name
 from podium_aws.provisioners.base import AwsProvisioner, bool_param, int_param
 
 #: Param -> SQS attribute, for the attributes that may change in place.
@@ -31,8 +31,6 @@ class SqsQueueProvisioner(AwsProvisioner):
     def name_for(self, ctx: ResourceContext) -> str:
         if bool_param(ctx, "fifo", False):
             # FIFO queue names must end in ".fifo", within the same 80 characters.
-            from podium_aws.naming import physical_name
-
             return physical_name(ctx.env, ctx.uid, self.settings, SQS_MAX - 5) + ".fifo"
         return super().name_for(ctx)
 
