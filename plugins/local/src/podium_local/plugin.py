@@ -1,0 +1,99 @@
+"""podium-local's registrations: what ``[plugins] allow = ["local"]`` brings into a platform.
+
+This module is the entry point (``podium.plugins: local = podium_local.plugin``).
+It imports nothing heavy: each provisioner, the deployer and the policy pack
+import their libraries when they are used.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from podium import hookimpl
+
+from podium_local.settings import Settings
+
+if TYPE_CHECKING:
+    from podium.api import Platform
+    from podium.deployment.contract import DeploymentResult, RenderedWorkload
+    from podium.observability.contract import TelemetryConfig
+    from podium.platform.context import EnvironmentInfo
+
+PODIUM_API = ">=1.0,<2"
+
+__all__ = ["PODIUM_API", "Settings"]
+
+
+def _settings(settings: Settings | None) -> Settings:
+    return settings if settings is not None else Settings()
+
+
+@hookimpl
+def podium_provisioners(settings: Settings | None) -> list[Any]:
+    from podium_local.provisioners.basic import (
+        DnsProvisioner,
+        EnvironmentProvisioner,
+        ServicePortProvisioner,
+        VolumeProvisioner,
+    )
+    from podium_local.provisioners.postgres import PostgresProvisioner
+    from podium_local.provisioners.redis import RedisProvisioner
+    from podium_local.provisioners.route import RouteProvisioner
+    from podium_local.provisioners.secret import SecretProvisioner
+
+    config = _settings(settings)
+    return [
+        PostgresProvisioner(config),
+        RedisProvisioner(config),
+        VolumeProvisioner(),
+        EnvironmentProvisioner(config),
+        ServicePortProvisioner(),
+        DnsProvisioner(),
+        RouteProvisioner(config),
+        SecretProvisioner(),
+    ]
+
+
+@hookimpl
+def podium_deployers(settings: Settings | None) -> list[Any]:
+    from podium_local.deploy.deployer import LocalDeployer
+
+    return [LocalDeployer(_settings(settings))]
+
+
+@hookimpl
+def podium_policy_packs() -> list[Any]:
+    from podium_local.policies import BuiltinLocalPolicies
+
+    return [BuiltinLocalPolicies()]
+
+
+@hookimpl
+def podium_telemetry_sinks() -> list[Any]:
+    from podium_local.telemetry import JsonlEventSink
+
+    return [JsonlEventSink()]
+
+
+@hookimpl
+def podium_platform_started(platform: Platform) -> None:
+    # The sink is registered before the platform is complete; tell it where the
+    # platform keeps state so events land next to it. Each platform has its own
+    # sink object, so several platforms in one process stay apart.
+    from podium_local.telemetry import JsonlEventSink
+
+    try:
+        sink = platform.plugins.registered("telemetry_sinks", JsonlEventSink.name).obj
+    except Exception:  # not registered (denied, or another plugin's name won): nothing to do
+        return
+    if isinstance(sink, JsonlEventSink):
+        sink.state_root = platform.state_root
+
+
+@hookimpl
+def podium_configure_telemetry(
+    workload: RenderedWorkload, deployment: DeploymentResult, env: EnvironmentInfo
+) -> TelemetryConfig | None:
+    from podium_local.telemetry import configure_telemetry
+
+    return configure_telemetry(workload, deployment, env)

@@ -1,0 +1,75 @@
+"""Observability: a JSONL event sink, and where a locally deployed workload's logs and health are."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from pathlib import Path
+from typing import Any, ClassVar
+
+from podium.deployment.contract import DeploymentResult, RenderedWorkload
+from podium.observability.contract import Event, TelemetryConfig, TelemetrySink
+from podium.platform.context import EnvironmentInfo
+
+from podium_local.deploy.layout import WorkloadDir
+
+log = logging.getLogger(__name__)
+
+
+class JsonlEventSink(TelemetrySink):
+    """Appends every platform event as one JSON line to ``<state_dir>/<env>/events.jsonl``.
+
+    The platform's state directory is learned in ``podium_platform_started``
+    (see :mod:`podium_local.plugin`); until then, or for events outside an
+    environment, lines go to ``<state_dir>/events.jsonl``.
+    """
+
+    name: ClassVar[str] = "local-events"
+
+    def __init__(self, state_root: Path | None = None) -> None:
+        self.state_root = state_root
+        self._lock = threading.Lock()
+
+    def path_for(self, event: Event) -> Path | None:
+        if self.state_root is None:
+            return None
+        base = self.state_root / event.environment if event.environment else self.state_root
+        return base / "events.jsonl"
+
+    def emit(self, event: Event) -> None:
+        path = self.path_for(event)
+        if path is None:
+            return
+        line = json.dumps(event.to_dict(), default=str, sort_keys=True)
+        try:
+            with self._lock:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                with path.open("a", encoding="utf-8") as handle:
+                    handle.write(line + "\n")
+        except OSError as exc:  # a sink never fails the platform's work
+            log.warning("podium-local: cannot write event to %s: %s", path, exc)
+
+
+def configure_telemetry(
+    workload: RenderedWorkload, deployment: DeploymentResult, env: EnvironmentInfo
+) -> TelemetryConfig | None:
+    """Record log files and health checks of a workload the local deployer runs."""
+    record = WorkloadDir(env, workload.name).record()
+    if record is None:
+        return None  # deployed by another deployer: not ours to describe
+    wdir = WorkloadDir(env, workload.name)
+    logs: dict[str, Any] = {
+        name: {"stdout": str(wdir.stdout(name)), "stderr": str(wdir.stderr(name))}
+        for name in record.get("containers", {})
+    }
+    health = {
+        name: entry["readiness"]["http"]["url"]
+        for name, entry in record.get("containers", {}).items()
+        if entry.get("readiness") and "http" in entry["readiness"]
+    }
+    return TelemetryConfig(
+        provider="local",
+        description=f"logs of {len(logs)} container(s) in files; health from probes",
+        outputs={"logs": logs, "health": health, "urls": list(deployment.urls)},
+    )
