@@ -1,0 +1,163 @@
+"""Small real implementations the conformance kits are run against.
+
+``DirectoryProvisioner`` keeps real directories, ``ProcessDeployer`` runs real
+processes; ``LeakyProvisioner`` breaks the provisioner contract on purpose.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import uuid
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any, ClassVar
+
+from podium.deployment.contract import (
+    DeployContext,
+    Deployer,
+    DeploymentResult,
+    LogLine,
+    RenderedWorkload,
+    WorkloadStatus,
+)
+from podium.errors import ResourceError
+from podium.provisioning.contract import Provisioner, ResourceContext
+
+
+class DirectoryProvisioner(Provisioner):
+    name: ClassVar[str] = "sample-dir"
+    resource_type: ClassVar[str] = "volume"
+    secret_outputs: ClassVar[frozenset[str]] = frozenset({"password"})
+
+    def _path(self, ctx: ResourceContext) -> Path:
+        return Path(ctx.env.state_dir) / "volumes" / ctx.physical_name
+
+    def _outputs(self, ctx: ResourceContext) -> dict[str, Any]:
+        return {"source": str(self._path(ctx)), "password": ctx.generate_secret("password")}
+
+    def create(self, ctx: ResourceContext) -> dict[str, Any]:
+        if int(ctx.params.get("size", 1)) < 1:
+            raise ResourceError(f"size must be at least 1, not {ctx.params['size']}")
+        self._path(ctx).mkdir(parents=True, exist_ok=True)
+        return self._outputs(ctx)
+
+    def read(self, ctx: ResourceContext) -> dict[str, Any] | None:
+        return self._outputs(ctx) if self._path(ctx).is_dir() else None
+
+    def delete(self, ctx: ResourceContext) -> None:
+        shutil.rmtree(self._path(ctx), ignore_errors=True)
+
+
+class LeakyProvisioner(Provisioner):
+    """Everything wrong: a new directory per create, {} for missing, a plain password."""
+
+    name: ClassVar[str] = "leaky"
+    resource_type: ClassVar[str] = "volume"
+
+    def _root(self, ctx: ResourceContext) -> Path:
+        return Path(ctx.env.state_dir) / "leaky" / ctx.physical_name
+
+    def create(self, ctx: ResourceContext) -> dict[str, Any]:
+        path = self._root(ctx) / uuid.uuid4().hex
+        path.mkdir(parents=True)
+        return {"source": str(path), "password": "hunter2"}
+
+    def read(self, ctx: ResourceContext) -> dict[str, Any] | None:
+        found = sorted(self._root(ctx).glob("*")) if self._root(ctx).is_dir() else []
+        return {"source": str(found[0]), "password": "hunter2"} if found else {}
+
+    def delete(self, ctx: ResourceContext) -> None:
+        shutil.rmtree(self._root(ctx), ignore_errors=True)
+
+
+class ProcessDeployer(Deployer):
+    """Runs each container's command as a local process (the image is ignored)."""
+
+    name: ClassVar[str] = "sample-process"
+
+    def __init__(self) -> None:
+        self._children: dict[int, subprocess.Popen[bytes]] = {}
+
+    def _dir(self, ctx: DeployContext) -> Path:
+        return Path(ctx.env.state_dir) / "processes" / ctx.workload
+
+    def deploy(self, ctx: DeployContext, workload: RenderedWorkload) -> DeploymentResult:
+        self.destroy(ctx)
+        directory = self._dir(ctx)
+        directory.mkdir(parents=True)
+        for cname, container in workload.containers.items():
+            with (directory / f"{cname}.log").open("ab") as log:
+                child = subprocess.Popen(
+                    [*container.command, *container.args],
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
+            self._children[child.pid] = child
+            (directory / f"{cname}.pid").write_text(str(child.pid))
+        return DeploymentResult(message=f"release {ctx.release} started")
+
+    def _alive(self, pid: int) -> bool:
+        child = self._children.get(pid)
+        if child is not None:
+            return child.poll() is None
+        try:
+            os.kill(pid, 0)
+        except OSError:
+            return False
+        return True
+
+    def status(self, ctx: DeployContext) -> WorkloadStatus:
+        directory = self._dir(ctx)
+        pids = (
+            {p.stem: int(p.read_text()) for p in directory.glob("*.pid")}
+            if directory.is_dir()
+            else {}
+        )
+        if not pids:
+            return WorkloadStatus(workload=ctx.workload, state="absent")
+        alive = [name for name, pid in pids.items() if self._alive(pid)]
+        state = "ready" if len(alive) == len(pids) else ("partial" if alive else "down")
+        return WorkloadStatus(workload=ctx.workload, state=state)
+
+    def logs(
+        self,
+        ctx: DeployContext,
+        *,
+        container: str | None = None,
+        follow: bool = False,
+        tail: int | None = None,
+    ) -> Iterator[LogLine]:
+        directory = self._dir(ctx)
+        for log in sorted(directory.glob("*.log")) if directory.is_dir() else []:
+            if container is not None and log.stem != container:
+                continue
+            lines = log.read_text(errors="replace").splitlines()
+            for text in lines[-tail:] if tail else lines:
+                yield LogLine(container=log.stem, text=text)
+
+    def destroy(self, ctx: DeployContext) -> None:
+        directory = self._dir(ctx)
+        if not directory.is_dir():
+            return
+        for pid_file in directory.glob("*.pid"):
+            pid = int(pid_file.read_text())
+            try:
+                os.killpg(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+            child = self._children.pop(pid, None)
+            if child is not None:
+                child.wait(timeout=10)
+        shutil.rmtree(directory)
+
+
+def count_directories(root: Path) -> int:
+    return sum(1 for p in root.iterdir() if p.is_dir()) if root.is_dir() else 0
+
+
+def params(**values: Any) -> Mapping[str, Any]:
+    return values
