@@ -26,7 +26,7 @@ from dataclasses import asdict
 from typing import Any, TypeVar
 from urllib.parse import quote
 
-from podium.errors import ConfigError, LockedError, StateError
+from podium.errors import ConfigError, StateError
 from podium.platform.context import EnvironmentInfo
 from podium.platform.contract import Intent, LockInfo, ResourceRecord, StateBackend, StateStore
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -98,6 +98,10 @@ class S3StateStore(StateStore):
     @property
     def _s3(self) -> Any:
         return self._clients.client("s3")
+
+    @property
+    def where(self) -> str:
+        return f"s3://{self.bucket}/{self.prefix}"
 
     def _key(self, name: str) -> str:
         return f"{self.prefix}/{name}"
@@ -295,36 +299,34 @@ class S3StateStore(StateStore):
         self._transact(change)
 
     # --- lease lock ---------------------------------------------------------------------
-    def acquire_lock(self, info: LockInfo) -> None:
+    def acquire_lock(self, info: LockInfo) -> LockInfo | None:
+        from podium.state.lease import locked_error, takeover_reason
+
         data = asdict(info)
         for _ in range(_ATTEMPTS):
             if self._put("lock.json", data, if_none_match=True):
-                return
+                return None
             held = self._get("lock.json")
             if held is None:
                 continue  # released between our write and our read: try again
-            current, etag = held
-            mine = current.get("run_id") == info.run_id
-            if not mine and float(current.get("expires_at", 0)) > time.time():
-                raise LockedError(_locked_message(current), hint=_LOCK_HINT)
-            # Our own lease again, or an expired one: take it over only if nobody beat us.
+            current, etag = LockInfo(**held[0]), held[1]
+            mine = current.run_id == info.run_id
+            if not mine and takeover_reason(current) is None:
+                raise locked_error(current, self.where)
+            # Our own lease again, or a dead one: take it only if nobody changed it since
+            # we read it; of two runs racing for an expired lease exactly one succeeds.
             if self._put("lock.json", data, if_match=etag):
-                return
-            latest = self._get("lock.json")
-            if latest is not None and latest[0].get("run_id") != info.run_id:
-                raise LockedError(_locked_message(latest[0]), hint=_LOCK_HINT)
-        raise StateError("could not take the state lock: too many conflicting attempts")
+                return None if mine else current
+        raise StateError(f"could not take the lock on {self.where}: too many conflicting writes")
 
     def renew_lock(self, run_id: str, expires_at: float) -> None:
         held = self._get("lock.json")
         if held is None or held[0].get("run_id") != run_id:
-            raise LockedError(
-                "the state lock was lost (expired and taken over, or force-unlocked)"
-                + (f": now {_locked_message(held[0])}" if held else ""),
-            )
+            now = f": it is now held by run {held[0].get('run_id')}" if held else ""
+            raise StateError(f"run {run_id} lost its lock on {self.where}{now}")
         data = dict(held[0], expires_at=expires_at)
         if not self._put("lock.json", data, if_match=held[1]):
-            raise LockedError("the state lock changed hands while it was being renewed")
+            raise StateError(f"run {run_id} lost its lock on {self.where} while renewing it")
 
     def release_lock(self, run_id: str) -> None:
         held = self._get("lock.json")
@@ -384,18 +386,6 @@ class S3StateStore(StateStore):
             if got is not None:
                 found.append(got[0])
         return found
-
-
-_LOCK_HINT = "wait for that run to finish, or force-unlock the state if it died"
-
-
-def _locked_message(lock: dict[str, Any]) -> str:
-    remaining = max(0.0, float(lock.get("expires_at", 0)) - time.time())
-    return (
-        f"state is locked by {lock.get('owner')} (pid {lock.get('pid')} on {lock.get('host')}, "
-        f"run {lock.get('run_id')}, {lock.get('operation', 'apply')}); "
-        f"the lease expires in {remaining:.0f}s"
-    )
 
 
 def _empty_state() -> dict[str, Any]:
