@@ -1,0 +1,33 @@
+"""Connections to the shop's PostgreSQL and redis, configured from the environment."""
+
+import os
+
+import psycopg
+import redis
+
+SCHEMA = "CREATE TABLE IF NOT EXISTS orders (id serial PRIMARY KEY, created_at timestamptz DEFAULT now())"
+
+
+def database() -> psycopg.Connection:
+    conn = psycopg.connect(
+        host=os.environ["DB_HOST"],
+        port=int(os.environ["DB_PORT"]),
+        dbname=os.environ["DB_NAME"],
+        user=os.environ["DB_USER"],
+        password=os.environ["DB_PASSWORD"],
+        connect_timeout=5,
+        autocommit=True,
+    )
+    conn.execute(SCHEMA)
+    return conn
+
+
+def cache() -> redis.Redis:
+    return redis.Redis(
+        host=os.environ["REDIS_HOST"],
+        port=int(os.environ["REDIS_PORT"]),
+        username=os.environ["REDIS_USER"],
+        password=os.environ["REDIS_PASSWORD"],
+        socket_timeout=5,
+        decode_responses=True,
+    )

@@ -1,0 +1,36 @@
+"""The shop's worker: writes an order to PostgreSQL and ticks a redis counter, forever.
+
+``--check`` (its readiness probe) exits 0 when both stores answer.
+"""
+
+import os
+import sys
+import time
+
+from stores import cache, database
+
+
+def check() -> int:
+    with database() as conn:
+        conn.execute("SELECT 1")
+    cache().ping()
+    return 0
+
+
+def main() -> None:
+    interval = float(os.environ.get("INTERVAL_SECONDS", "1"))
+    store = cache()
+    with database() as conn:
+        print("shop-worker started", flush=True)
+        while True:
+            conn.execute("INSERT INTO orders DEFAULT VALUES")
+            ticks = store.incr("shop:worker-ticks")
+            if ticks % 30 == 1:
+                print(f"worker tick {ticks}", flush=True)
+            time.sleep(interval)
+
+
+if __name__ == "__main__":
+    if "--check" in sys.argv:
+        sys.exit(check())
+    main()
