@@ -6,6 +6,7 @@ processes; ``LeakyProvisioner`` breaks the provisioner contract on purpose.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -145,10 +146,8 @@ class ProcessDeployer(Deployer):
             return
         for pid_file in directory.glob("*.pid"):
             pid = int(pid_file.read_text())
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
             child = self._children.pop(pid, None)
             if child is not None:
                 child.wait(timeout=10)
