@@ -338,7 +338,7 @@ class Platform:
             findings = self._workload_findings(rt, workloads) + self._plan_findings(rt, plan)
             plan.findings = self._apply_levels(findings)
             for finding in plan.findings:
-                rt.event("policy.finding", finding.subject, finding.message, **finding.to_dict())
+                rt.event("policy.finding", finding.subject, finding.message, finding=finding.to_dict())
             rt.event("plan.finished", message=f"plan for {env}", counts=plan.counts)
             return plan
 
@@ -476,12 +476,18 @@ class Platform:
                     "workloads": [w["name"] for w in plan.workloads],
                 }
             )
+            if lease.took_over is not None:
+                held = lease.took_over
+                rt.event(
+                    "lock.recovered",
+                    message=f"took over the expired or dead lock of {held.owner} (pid {held.pid})",
+                )
             rt.event(
                 f"{operation}.started",
                 message=f"{operation} {plan.environment}",
                 counts=plan.counts,
             )
-            executor = Executor(rt, plan, lease.run_id, width)
+            executor = Executor(rt, plan, lease.run_id, width, lease)
             results = executor.run()
             result = ApplyResult(
                 platform=self.name,
@@ -654,7 +660,13 @@ class Platform:
                 ),
             )
             fingerprinted = fingerprint_secrets(cipher, release.workload.model_dump())
-            record.spec = {**record.spec, "_digest": digest(fingerprinted)}
+            # The files still describe the newer release: the next plan redeploys it.
+            record.spec = {
+                **record.spec,
+                "_digest": digest(fingerprinted),
+                "_rolled_back_to": release.number,
+            }
+            record.spec_hash = ""
             record.outputs = cipher.seal(outputs)
             record.updated_at = _now()
             store.put_record(record)

@@ -25,7 +25,7 @@ from typing import Any, Literal
 from podium.deployment.contract import DeployContext, Release, RenderedResource
 from podium.engine.graph import digest, fingerprint_secrets
 from podium.engine.plan import Change, Plan
-from podium.engine.runtime import EngineRuntime
+from podium.engine.runtime import EngineRuntime, LeaseLock
 from podium.errors import ApplyFailedError, PodiumError, ResourceError, TransientError
 from podium.platform.contract import Intent, ResourceRecord
 from podium.provisioning.contract import ResourceContext
@@ -110,8 +110,16 @@ def _now() -> str:
 class Executor:
     """Runs one plan's changes against the providers, recording every outcome in state."""
 
-    def __init__(self, rt: EngineRuntime, plan: Plan, run_id: str, parallelism: int) -> None:
+    def __init__(
+        self,
+        rt: EngineRuntime,
+        plan: Plan,
+        run_id: str,
+        parallelism: int,
+        lease: LeaseLock | None = None,
+    ) -> None:
         self.rt = rt
+        self.lease = lease
         self.plan = plan
         self.run_id = run_id
         self.parallelism = max(1, parallelism)
@@ -168,6 +176,11 @@ class Executor:
                 while ready and len(running) < self.parallelism:
                     uid = ready.pop(0)
                     if uid in results:  # skipped meanwhile
+                        continue
+                    if self.lease is not None and self.lease.lost is not None:
+                        results[uid] = NodeResult(
+                            uid, work[uid].action, "skipped", f"state lock lost: {self.lease.lost}"
+                        )
                         continue
                     change = work[uid]
                     limit = self._plugin_limit(change)
@@ -350,15 +363,16 @@ class Executor:
             params.update(spec.get("params") or {})
             return params
         request = workload.resources[spec["name"]]
+        # Only the referenced resources: walking every sibling made wide workloads quadratic.
+        referenced = [workload.resources[n] for n in request.depends_on() if n in workload.resources]
         outputs = {
-            name: {
+            req.name: {
                 "uid": req.uid,
                 "type": req.type,
                 "class": req.resource_class,
                 "outputs": self.outputs_of(req.uid),
             }
-            for name, req in workload.resources.items()
-            if name in request.depends_on()
+            for req in referenced
         }
         params.update(resolve_params(request, outputs))
         return params

@@ -200,6 +200,17 @@ def diff(
                 )
             )
             touched.add(node.uid)
+        elif record.spec.get("_rolled_back_to") is not None:
+            changes.append(
+                Change(
+                    action="update",
+                    reason=f"rolled back to release {record.spec['_rolled_back_to']}; "
+                    "the workload files describe a newer release",
+                    before=before,
+                    **base,
+                )
+            )
+            touched.add(node.uid)
         elif record.spec_hash != node.spec_hash:
             keys = changed_keys(before, node.spec)
             replace = node.kind == "resource" and requires_replace(node, record)

@@ -95,9 +95,13 @@ class LeaseLock:
         )
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        #: set when renewal failed (another run took the lease): stop starting new work
+        self.lost: Exception | None = None
+        #: the expired or dead lease this run took over, if any
+        self.took_over: LockInfo | None = None
 
     def __enter__(self) -> LeaseLock:
-        self.store.acquire_lock(self.info)
+        self.took_over = self.store.acquire_lock(self.info)
         self._thread = threading.Thread(target=self._renew, name="podium-lease", daemon=True)
         self._thread.start()
         return self
@@ -106,11 +110,13 @@ class LeaseLock:
         while not self._stop.wait(self.ttl / 3):
             try:
                 self.store.renew_lock(self.run_id, time.time() + self.ttl)
-            except Exception:  # renewal failing is visible when the lease is lost
-                pass
+            except Exception as exc:
+                self.lost = exc
+                return
 
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=5)
-        self.store.release_lock(self.run_id)
+        if self.lost is None:
+            self.store.release_lock(self.run_id)

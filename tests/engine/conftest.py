@@ -1,0 +1,130 @@
+"""Fixtures for engine tests: a platform directory with the fake plugin installed for real."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+HERE = Path(__file__).parent
+
+CONFIG = """\
+[platform]
+name = "enginetest"
+workloads = ["*.score.yaml"]
+
+[plugins]
+allow = ["fake"]
+
+[environments.dev]
+deployer = "fake-deployer"
+
+[environments.prod]
+deployer = "fake-deployer"
+
+[[rules]]
+type = "volume"
+provisioner = "fake-dir"
+
+[telemetry]
+jsonl = true
+"""
+
+WEB = """\
+apiVersion: score.dev/v1b1
+metadata:
+  name: web
+containers:
+  main:
+    image: example/web:1.0
+    variables:
+      DATA: ${resources.data.source}
+      DB_PASSWORD: ${resources.data.password}
+      GREETING: hello
+resources:
+  data:
+    type: volume
+  cache:
+    type: volume
+    params:
+      parent: ${resources.data.source}
+"""
+
+
+class Project:
+    """A platform directory: podium.toml, Score files, and a site dir holding the fake plugin."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.site = root / "site"
+        self.site.mkdir(parents=True)
+        shutil.copy(HERE / "fake_platform.py", self.site / "fake_platform.py")
+        dist = self.site / "podium_fake-0.1.0.dist-info"
+        dist.mkdir()
+        (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: podium-fake\nVersion: 0.1.0\n")
+        (dist / "entry_points.txt").write_text("[podium.plugins]\nfake = fake_platform\n")
+        (root / "podium.toml").write_text(CONFIG)
+        (root / "web.score.yaml").write_text(WEB)
+
+    @property
+    def world(self) -> Path:
+        return self.root / ".podium" / "dev" / "fake-world"
+
+    def env(self, **extra: str) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("FAKE_")}
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(self.site), env.get("PYTHONPATH", "")]))
+        env.update(extra)
+        return env
+
+    def podium(self, *args: str, check: bool = False, timeout: float = 60, **env: str) -> subprocess.CompletedProcess[str]:
+        result = subprocess.run(
+            [sys.executable, "-m", "podium", *args],
+            cwd=self.root,
+            env=self.env(**env),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+        if check and result.returncode != 0:
+            raise AssertionError(f"podium {' '.join(args)} exited {result.returncode}:\n{result.stderr}")
+        return result
+
+    def podium_json(self, *args: str, **env: str) -> Any:
+        result = self.podium("--json", *args, check=True, **env)
+        return json.loads(result.stdout)
+
+    def dirs(self) -> list[str]:
+        base = self.world / "dirs"
+        return sorted(p.name for p in base.iterdir()) if base.exists() else []
+
+    def deployed(self, workload: str = "web") -> dict[str, Any] | None:
+        path = self.world / "deployed" / f"{workload}.json"
+        return json.loads(path.read_text()) if path.exists() else None
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Project:
+    return Project(tmp_path / "platform")
+
+
+@pytest.fixture
+def make_project(tmp_path: Path) -> Any:
+    return lambda name: Project(tmp_path / name)
+
+
+@pytest.fixture
+def fake_module() -> Iterator[Any]:
+    sys.path.insert(0, str(HERE))
+    try:
+        import fake_platform
+
+        yield fake_platform
+    finally:
+        sys.path.remove(str(HERE))

@@ -1,0 +1,127 @@
+"""A small real plugin for engine tests: directories as resources, a JSON-file deployer.
+
+Every side effect is observable on disk, so tests compare state with reality.
+Behaviour is steered by environment variables so it works the same in a
+subprocess (``podium`` CLI) as in-process:
+
+* ``FAKE_FAIL`` -- comma-separated resource names whose create raises;
+* ``FAKE_TRANSIENT`` -- ``name:N``: the first N creates of ``name`` raise TransientError;
+* ``FAKE_PAUSE_AFTER_CREATE`` -- seconds to sleep after the side effect, before returning
+  (the crash window between journal and outcome);
+* ``FAKE_CANARY`` -- a value returned as the secret output ``token``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from podium import hookimpl
+from podium.deployment import Deployer, DeploymentResult, LogLine, WorkloadStatus
+from podium.errors import ResourceError, TransientError
+from podium.provisioning import Provisioner, ResourceContext
+from podium.security.secret import Secret, reveal
+
+PODIUM_API = ">=1.0,<2"
+
+
+def _root(ctx: Any) -> Path:
+    return Path(ctx.env.state_dir) / "fake-world"
+
+
+class DirProvisioner(Provisioner):
+    name = "fake-dir"
+    resource_type = "volume"
+    secret_outputs = frozenset({"token"})
+    replace_on = frozenset({"flavour"})
+
+    def path(self, ctx: ResourceContext) -> Path:
+        return _root(ctx) / "dirs" / ctx.physical_name
+
+    def create(self, ctx: ResourceContext) -> dict[str, Any]:
+        name = ctx.uid.rsplit(".", 1)[-1]
+        if name in os.environ.get("FAKE_FAIL", "").split(","):
+            raise ResourceError(f"refusing to create {name} (FAKE_FAIL)")
+        transient = dict(x.split(":") for x in os.environ.get("FAKE_TRANSIENT", "").split(",") if ":" in x)
+        if name in transient:
+            counter = _root(ctx) / f"attempts-{name}"
+            counter.parent.mkdir(parents=True, exist_ok=True)
+            attempts = int(counter.read_text()) if counter.exists() else 0
+            counter.write_text(str(attempts + 1))
+            if attempts < int(transient[name]):
+                raise TransientError(f"{name} is busy (attempt {attempts + 1})")
+        path = self.path(ctx)
+        path.mkdir(parents=True, exist_ok=True)
+        (path / "params.json").write_text(json.dumps(reveal(dict(ctx.params)), sort_keys=True))
+        password = ctx.generate_secret("password")
+        (path / "password").write_text(password.reveal())
+        pause = float(os.environ.get("FAKE_PAUSE_AFTER_CREATE", "0") or 0)
+        if pause:
+            time.sleep(pause)
+        return self._outputs(ctx, password)
+
+    def _outputs(self, ctx: ResourceContext, password: Secret) -> dict[str, Any]:
+        outputs: dict[str, Any] = {"source": str(self.path(ctx)), "password": password}
+        canary = os.environ.get("FAKE_CANARY")
+        if canary:
+            outputs["token"] = Secret(canary)
+        return outputs
+
+    def read(self, ctx: ResourceContext) -> dict[str, Any] | None:
+        path = self.path(ctx)
+        if not path.is_dir():
+            return None
+        return self._outputs(ctx, Secret((path / "password").read_text()))
+
+    def update(self, ctx: ResourceContext, previous: Any) -> dict[str, Any]:
+        return self.create(ctx)
+
+    def delete(self, ctx: ResourceContext) -> None:
+        shutil.rmtree(self.path(ctx), ignore_errors=True)
+
+
+class FileDeployer(Deployer):
+    """Writes each release's rendered workload to ``deployed/<workload>.json``."""
+
+    name = "fake-deployer"
+
+    def file(self, ctx: Any) -> Path:
+        return _root(ctx) / "deployed" / f"{ctx.workload}.json"
+
+    def deploy(self, ctx: Any, workload: Any) -> DeploymentResult:
+        if os.environ.get("FAKE_DEPLOY_FAIL") == workload.name:
+            raise ResourceError(f"deploy of {workload.name} failed (FAKE_DEPLOY_FAIL)")
+        path = self.file(ctx)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        variables = {
+            c: {k: v.reveal() if isinstance(v, Secret) else v for k, v in spec.variables.items()}
+            for c, spec in workload.containers.items()
+        }
+        path.write_text(json.dumps({"release": ctx.release, "variables": variables}))
+        return DeploymentResult(urls=[f"http://{workload.name}.test"], message="written")
+
+    def status(self, ctx: Any) -> WorkloadStatus:
+        state = "ready" if self.file(ctx).exists() else "absent"
+        return WorkloadStatus(workload=ctx.workload, state=state)
+
+    def logs(self, ctx: Any, *, container: str | None = None, follow: bool = False,
+             tail: int | None = None) -> Iterator[LogLine]:
+        yield LogLine(container or "main", f"deployed {ctx.workload}")
+
+    def destroy(self, ctx: Any) -> None:
+        self.file(ctx).unlink(missing_ok=True)
+
+
+@hookimpl
+def podium_provisioners() -> list[Provisioner]:
+    return [DirProvisioner()]
+
+
+@hookimpl
+def podium_deployers() -> list[Deployer]:
+    return [FileDeployer()]

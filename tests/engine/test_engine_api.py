@@ -1,0 +1,270 @@
+"""The plan/apply engine through the Python API, with a real on-disk plugin."""
+
+from __future__ import annotations
+
+import json
+import threading
+from typing import Any
+
+import pytest
+
+from podium.api import Platform
+from podium.errors import NoMatchingRuleError, PolicyBlockedError, StalePlanError
+from podium.observability.contract import Event
+
+
+
+def platform_for(project: Any, fake_module: Any, **kwargs: Any) -> Platform:
+    return Platform.from_file(
+        project.root / "podium.toml", plugins=[("fake", fake_module)], load_entrypoints=False, **kwargs
+    )
+
+
+def actions(plan: Any) -> dict[str, str]:
+    return {c.uid: c.action for c in plan.changes}
+
+
+def test_plan_apply_noop_update_destroy(project: Any, fake_module: Any) -> None:
+    with platform_for(project, fake_module) as platform:
+        files = [project.root / "web.score.yaml"]
+        plan = platform.plan("dev", files)
+        assert actions(plan) == {
+            "volume.default#web.data": "create",
+            "volume.default#web.cache": "create",
+            "deployment:web": "create",
+        }
+        # the cache's params reference data's output: an edge in the graph
+        assert plan.change("volume.default#web.cache").depends_on == ["volume.default#web.data"]
+        result = platform.apply(plan)
+        assert result.ok, result.to_dict()
+        assert len(project.dirs()) == 2
+        deployed = project.deployed()
+        assert deployed is not None and deployed["release"] == 1
+        data_dir = next(d for d in project.dirs() if "data" in d)
+        assert deployed["variables"]["main"]["DATA"].endswith(data_dir)
+        # the placeholder value flowed from data's outputs into cache's params
+        cache_dir = next(d for d in (project.world / "dirs").iterdir() if "cache" in d.name)
+        assert json.loads((cache_dir / "params.json").read_text())["parent"].endswith(data_dir)
+
+        again = platform.plan("dev", files)
+        assert not again.has_changes
+        assert set(actions(again).values()) == {"no-op"}
+
+        (project.root / "web.score.yaml").write_text(
+            (project.root / "web.score.yaml").read_text().replace("GREETING: hello", "GREETING: bonjour")
+        )
+        update = platform.plan("dev", files)
+        assert actions(update)["deployment:web"] == "update"
+        assert actions(update)["volume.default#web.data"] == "no-op"
+        assert platform.apply(update).ok
+        deployed = project.deployed()
+        assert deployed is not None
+        assert deployed["release"] == 2 and deployed["variables"]["main"]["GREETING"] == "bonjour"
+
+        plan, result = platform.destroy("dev")
+        assert set(actions(plan).values()) == {"delete"}
+        assert result.ok
+        order = [r.uid for r in result.results]
+        assert order.index("deployment:web") < order.index("volume.default#web.data")
+        assert project.dirs() == [] and project.deployed() is None
+        assert platform.store("dev").records() == []
+        history = platform.history("dev")
+        assert [h["operation"] for h in history] == ["destroy", "apply", "apply"]
+        assert all(h["status"] == "succeeded" for h in history)
+
+
+def test_replace_on_immutable_param(project: Any, fake_module: Any) -> None:
+    score = project.root / "web.score.yaml"
+    score.write_text(score.read_text().replace("  cache:\n    type: volume\n", "  cache:\n    type: volume\n") + "")
+    text = score.read_text().replace("      parent: ${resources.data.source}", "      parent: ${resources.data.source}\n      flavour: a")
+    score.write_text(text)
+    with platform_for(project, fake_module) as platform:
+        assert platform.up("dev", [score])[1].ok
+        score.write_text(text.replace("flavour: a", "flavour: b"))
+        plan = platform.plan("dev", [score])
+        change = plan.change("volume.default#web.cache")
+        assert change.action == "replace" and "params.flavour" in change.changed
+        assert platform.apply(plan).ok
+        assert len(project.dirs()) == 2
+
+
+def test_saved_plan_is_refused_when_state_moved(project: Any, fake_module: Any) -> None:
+    with platform_for(project, fake_module) as platform:
+        files = [project.root / "web.score.yaml"]
+        saved = platform.plan("dev", files)
+        from podium.engine.plan import Plan
+
+        copy = Plan.from_dict(json.loads(saved.to_json()))
+        assert platform.apply(platform.plan("dev", files)).ok
+        with pytest.raises(StalePlanError, match="changed since this plan"):
+            platform.apply(copy)
+        assert len(project.dirs()) == 2  # nothing applied twice
+
+
+def test_failure_skips_dependents_and_finishes_independent_work(
+    project: Any, fake_module: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (project.root / "other.score.yaml").write_text(
+        "apiVersion: score.dev/v1b1\nmetadata:\n  name: other\ncontainers:\n  main:\n    image: x:1\n"
+        "resources:\n  files:\n    type: volume\n"
+    )
+    monkeypatch.setenv("FAKE_FAIL", "data")
+    with platform_for(project, fake_module) as platform:
+        plan = platform.plan("dev", [project.root / "web.score.yaml", project.root / "other.score.yaml"])
+        result = platform.apply(plan)
+        status = {r.uid: r.status for r in result.results}
+        assert status["volume.default#web.data"] == "failed"
+        assert status["volume.default#web.cache"] == "skipped"
+        assert status["deployment:web"] == "skipped"
+        assert status["volume.default#other.files"] == "succeeded"
+        assert status["deployment:other"] == "succeeded"
+        assert not result.ok
+        failed = result.failed[0]
+        assert "FAKE_FAIL" in failed.message and "fake" in failed.message
+        # state holds exactly what succeeded
+        uids = {r.uid for r in platform.store("dev").records()}
+        assert uids == {"volume.default#other.files", "deployment:other"}
+
+
+def test_transient_errors_are_retried(project: Any, fake_module: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FAKE_TRANSIENT", "data:2")
+    events: list[Event] = []
+    with platform_for(project, fake_module) as platform:
+        platform.config.engine.retry_backoff = 0.01
+        platform.subscribe(events.append)
+        result = platform.up("dev", [project.root / "web.score.yaml"])[1]
+        assert result.ok
+        data = next(r for r in result.results if r.uid == "volume.default#web.data")
+        assert data.attempts == 3
+        assert sum(e.kind == "node.retrying" for e in events) == 2
+
+
+def test_mandatory_policy_blocks_apply(project: Any, fake_module: Any) -> None:
+    score = project.root / "web.score.yaml"
+    score.write_text(score.read_text().replace("example/web:1.0", "example/web:latest"))
+    with platform_for(project, fake_module) as platform:
+        plan = platform.plan("prod", [score])
+        finding = next(f for f in plan.findings if f.policy == "builtin.no-latest-image")
+        assert finding.level == "mandatory" and finding.location and "web.score.yaml:6:5" in finding.location
+        with pytest.raises(PolicyBlockedError) as info:
+            platform.apply(plan)
+        assert info.value.exit_code == 5
+        assert platform.store("prod").records() == []
+        # the same workload is fine in dev, where the policy does not apply
+        assert not platform.plan("dev", [score]).blocking_findings
+
+
+def test_policy_level_from_config(project: Any, fake_module: Any) -> None:
+    score = project.root / "web.score.yaml"
+    score.write_text(score.read_text().replace("example/web:1.0", "example/web"))
+    config = project.root / "podium.toml"
+    config.write_text(config.read_text() + '\n[policies]\n"builtin.no-latest-image" = "advisory"\n')
+    with platform_for(project, fake_module) as platform:
+        plan = platform.plan("prod", [score])
+        assert not plan.blocking_findings
+        assert any(f.policy == "builtin.no-latest-image" and f.level == "advisory" for f in plan.findings)
+
+
+def test_rollback_redeploys_the_previous_release(project: Any, fake_module: Any) -> None:
+    score = project.root / "web.score.yaml"
+    with platform_for(project, fake_module) as platform:
+        assert platform.up("dev", [score])[1].ok
+        score.write_text(score.read_text().replace("GREETING: hello", "GREETING: v2"))
+        assert platform.up("dev", [score])[1].ok
+        assert project.deployed()["variables"]["main"]["GREETING"] == "v2"  # type: ignore[index]
+        result = platform.rollback("dev", "web")
+        assert result["rolled_back_to"] == 1 and result["release"] == 3
+        deployed = project.deployed()
+        assert deployed is not None
+        assert deployed["variables"]["main"]["GREETING"] == "hello" and deployed["release"] == 3
+        releases = platform.releases("dev", "web")
+        assert [r["number"] for r in releases] == [1, 2, 3]
+        assert releases[-1]["note"] == "rollback to release 1"
+        assert releases[0]["workload"]["containers"]["main"]["variables"]["DB_PASSWORD"] == "(sensitive)"
+        # the current files still say v2, so the next plan wants to redeploy it
+        assert actions(platform.plan("dev", [score]))["deployment:web"] == "update"
+
+
+def test_drift_detection_with_refresh(project: Any, fake_module: Any) -> None:
+    score = project.root / "web.score.yaml"
+    with platform_for(project, fake_module) as platform:
+        assert platform.up("dev", [score])[1].ok
+        import shutil
+
+        victim = next(p for p in (project.world / "dirs").iterdir() if "cache" in p.name)
+        shutil.rmtree(victim)
+        assert not platform.plan("dev", [score]).has_changes  # without refresh state is trusted
+        plan = platform.plan("dev", [score], refresh=True)
+        change = plan.change("volume.default#web.cache")
+        assert change.action == "create" and "drift" in change.reason
+        assert platform.apply(plan).ok
+        assert victim.exists()
+
+
+def test_no_matching_rule_lists_candidates(project: Any, fake_module: Any) -> None:
+    score = project.root / "web.score.yaml"
+    score.write_text(score.read_text().replace("  cache:\n    type: volume", "  cache:\n    type: redis"))
+    with platform_for(project, fake_module) as platform, pytest.raises(NoMatchingRuleError) as info:
+        platform.plan("dev", [score])
+    message = str(info.value)
+    assert "redis.default#web.cache" in message and "no rule has this type" in message
+
+
+def test_shared_resource_is_one_node(project: Any, fake_module: Any) -> None:
+    shared = "    id: shared-data\n"
+    for name in ("app-a", "app-b"):
+        (project.root / f"{name}.score.yaml").write_text(
+            f"apiVersion: score.dev/v1b1\nmetadata:\n  name: {name}\ncontainers:\n  main:\n    image: x:1\n"
+            "    variables:\n      DIR: ${resources.db.source}\n"
+            f"resources:\n  db:\n    type: volume\n{shared}"
+        )
+    with platform_for(project, fake_module) as platform:
+        plan = platform.plan("dev", [project.root / "app-a.score.yaml", project.root / "app-b.score.yaml"])
+        resources = [c.uid for c in plan.changes if c.kind == "resource"]
+        assert resources == ["volume.default#shared-data"]
+        assert platform.apply(plan).ok
+        dirs = [project.deployed(n)["variables"]["main"]["DIR"] for n in ("app-a", "app-b")]  # type: ignore[index]
+        assert dirs[0] == dirs[1]
+
+
+def test_two_platforms_in_one_process_and_threads(make_project: Any, fake_module: Any) -> None:
+    projects = [make_project(f"p{i}") for i in range(2)]
+    platforms = [platform_for(p, fake_module) for p in projects]
+    errors: list[BaseException] = []
+
+    def run(platform: Platform, project: Any) -> None:
+        try:
+            assert platform.up("dev", [project.root / "web.score.yaml"])[1].ok
+        except BaseException as exc:  # surfaced below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=pair) for pair in zip(platforms, projects, strict=True)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    for platform, project in zip(platforms, projects, strict=True):
+        assert len(project.dirs()) == 2
+        platform.close()
+
+
+def test_events_stream_progress(project: Any, fake_module: Any) -> None:
+    events: list[Event] = []
+    with platform_for(project, fake_module, on_event=events.append) as platform:
+        platform.up("dev", [project.root / "web.score.yaml"])
+    kinds = [e.kind for e in events]
+    assert kinds[0] == "plan.started" and "apply.finished" in kinds
+    assert kinds.count("node.succeeded") == 3
+    assert all(e.environment == "dev" and e.platform == "enginetest" for e in events)
+
+
+def test_generated_password_survives_replace_of_nothing(project: Any, fake_module: Any) -> None:
+    """A generated secret is journaled once: re-running create reuses it."""
+    with platform_for(project, fake_module) as platform:
+        platform.up("dev", [project.root / "web.score.yaml"])
+        store = platform.store("dev")
+        token = store.get_generated("volume.default#web.data", "password")
+        assert token is not None and "password" not in token
+        data_dir = next(p for p in (project.world / "dirs").iterdir() if "data" in p.name)
+        assert platform.cipher().decrypt(token) == (data_dir / "password").read_text()
