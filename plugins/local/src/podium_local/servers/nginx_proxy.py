@@ -131,7 +131,11 @@ class NginxProxy:
         run([*base, "-t"], "checking the nginx config")
         pid = read_pid(self.home / "nginx.pid")
         if pid and pid_alive(pid):
+            # A reload is asynchronous: old workers keep the old config until new
+            # ones are up. Wait for a new worker so callers see the new routes.
+            before = _children(pid)
             run([*base, "-s", "reload"], "reloading nginx")
+            wait_until(lambda: bool(_children(pid) - before), self.settings.server_start_timeout)
             return
         port = self.port()
         assert port is not None
@@ -153,6 +157,19 @@ class NginxProxy:
             if not wait_until(lambda: not pid_alive(pid), self.settings.stop_timeout):
                 os.kill(pid, signal.SIGKILL)
         shutil.rmtree(self.home, ignore_errors=True)
+
+
+def _children(pid: int) -> set[int]:
+    """Process ids whose parent is ``pid`` (nginx's workers), from /proc."""
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if len(fields) > 1 and fields[1] == str(pid):
+            found.add(int(stat.parent.name))
+    return found
 
 
 def refresh_routes(env: EnvironmentInfo, settings: Settings) -> None:

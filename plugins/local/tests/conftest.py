@@ -1,0 +1,100 @@
+"""Fixtures for podium-local's tests, which run the real servers.
+
+A test that needs a server binary is skipped when the binary is missing,
+except in CI (``CI`` set), where a missing binary fails the test: CI installs
+postgresql, redis-server and nginx, so missing means broken.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from podium.platform.context import EnvironmentInfo
+from podium.provisioning.contract import ResourceContext
+from podium.security.secret import Secret
+
+from podium_local.binaries import postgres_bin_dirs
+
+
+def _have(binary: str) -> bool:
+    if binary in ("initdb", "pg_ctl"):
+        return any((Path(d) / binary).is_file() for d in postgres_bin_dirs()) or bool(shutil.which(binary))
+    return bool(shutil.which(binary))
+
+
+def require(binary: str) -> None:
+    if _have(binary):
+        return
+    if os.environ.get("CI"):
+        pytest.fail(f"{binary} is not installed, and CI must run this test")
+    pytest.skip(f"{binary} is not installed")
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    if item.get_closest_marker("postgres"):
+        require("initdb")
+    if item.get_closest_marker("redis"):
+        require("redis-server")
+    if item.get_closest_marker("nginx"):
+        require("nginx")
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> Iterator[EnvironmentInfo]:
+    """An environment whose servers and processes are all stopped afterwards."""
+    info = EnvironmentInfo(platform="t", environment="dev", state_dir=tmp_path / "state" / "dev")
+    yield info
+    stop_everything(info)
+
+
+def stop_everything(info: EnvironmentInfo) -> None:
+    """Stop every server podium-local may have started for ``info`` (test finaliser)."""
+    from podium_local.servers.nginx_proxy import NginxProxy
+    from podium_local.servers.postgres_cluster import PostgresCluster
+    from podium_local.servers.redis_server import RedisServer
+    from podium_local.servers.supervisord import Supervisor
+    from podium_local.settings import Settings
+
+    settings = Settings()
+    supervisor = Supervisor(info, settings)
+    if supervisor.home.exists():
+        for conf in supervisor.programs.glob("*.conf"):
+            conf.unlink()
+        if supervisor.is_running():
+            supervisor.sync_programs()
+        supervisor.shutdown_if_idle()
+    cluster = PostgresCluster(info, settings)
+    if cluster.home.exists():
+        with cluster.locked():
+            cluster.stop_and_remove()
+    redis = RedisServer(info, settings)
+    if redis.home.exists():
+        redis.stop_and_remove()
+    proxy = NginxProxy(info, settings)
+    if proxy.home.exists():
+        proxy.stop_and_remove()
+
+
+@pytest.fixture
+def make_ctx(env: EnvironmentInfo) -> Callable[..., ResourceContext]:
+    """Build a ResourceContext whose generated secrets are stable, as the core journals them."""
+    journal: dict[tuple[str, str], str] = {}
+
+    def make(rtype: str, name: str = "res", *, workload: str | None = "app", id: str | None = None,
+             params: dict[str, Any] | None = None) -> ResourceContext:
+        uid = f"{rtype}.default#{id or f'{workload}.{name}'}"
+
+        def generate(key: str, factory: Callable[[], str]) -> Secret:
+            return Secret(journal.setdefault((uid, key), factory()))
+
+        return ResourceContext(
+            uid=uid, type=rtype, resource_class="default", id=id, workload=workload,
+            params=params or {}, physical_name=env.physical_name(uid), env=env, _generator=generate,
+        )
+
+    return make
