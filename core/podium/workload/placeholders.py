@@ -102,6 +102,8 @@ def escape(text: str) -> str:
 
     A ``$`` becomes ``$$``, except that ``${...}`` becomes ``$${...}``: Score keeps the
     inside of an escaped placeholder verbatim, so doubling a ``$`` in it would be wrong.
+    Escape a whole literal at once: Score reads ``$${`` up to the next ``}``, so an
+    escaped fragment ending in an unclosed ``${`` changes meaning when text follows it.
     """
     out: list[str] = []
     index = 0

@@ -63,8 +63,9 @@ def parse_yaml(text: str, path: str) -> ParsedDocument:
             "file is empty; a Score workload needs apiVersion, metadata and containers",
             location=Location(path, 1, 1),
         )
-    loader = _Loader(text)
+    loader: _Loader | None = None
     try:
+        loader = _Loader(text)
         node = loader.get_single_node()
         if node is None:
             raise WorkloadError(
@@ -84,6 +85,12 @@ def parse_yaml(text: str, path: str) -> ParsedDocument:
         raise WorkloadError(
             f"invalid YAML: {problem}", location=Location(path, line, column)
         ) from None
+    except yaml.reader.ReaderError as exc:
+        line, column = _line_column(text, exc.position)
+        raise WorkloadError(
+            f"invalid YAML: character {exc.character!r} is not allowed in YAML text",
+            location=Location(path, line, column),
+        ) from None
     except yaml.YAMLError as exc:
         raise WorkloadError(f"invalid YAML: {exc}", location=Location(path)) from None
     except RecursionError:
@@ -91,7 +98,8 @@ def parse_yaml(text: str, path: str) -> ParsedDocument:
             "document is nested too deeply", location=Location(path, 1, 1)
         ) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     if not isinstance(data, dict):
         raise WorkloadError(
             f"expected a mapping at the top level (apiVersion, metadata, containers), "
@@ -99,6 +107,11 @@ def parse_yaml(text: str, path: str) -> ParsedDocument:
             location=Location(path, *positions[()]),
         )
     return ParsedDocument(data, positions)
+
+
+def _line_column(text: str, position: int) -> tuple[int, int]:
+    before = text[:position]
+    return before.count("\n") + 1, position - (before.rfind("\n") + 1) + 1
 
 
 def _mark(node: yaml.Node) -> tuple[int, int]:
