@@ -380,7 +380,13 @@ class EcsDeployer(Deployer):
                 pages = logs.get_paginator("filter_log_events").paginate(
                     logGroupName=group, logStreamNamePrefix=prefix, startTime=start
                 )
-                events = [e for page in pages for e in page.get("events", [])]
+                # Filter by stream here too: not every implementation honours the prefix.
+                events = [
+                    e
+                    for page in pages
+                    for e in page.get("events", [])
+                    if e.get("logStreamName", "").startswith(prefix)
+                ]
             except ClientError as exc:
                 if error_code(exc) == "ResourceNotFoundException":
                     return [], fresh, start

@@ -1,0 +1,51 @@
+"""The aws-secretsmanager store against moto."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from podium.errors import InputError, NotFoundError
+from podium.security.secret import Secret
+from podium_aws.clients import AwsClients
+from podium_aws.secretstore import SecretsManagerStore
+from podium_aws.settings import Settings
+
+
+def test_put_get_list_delete_round_trip(settings: Settings, clients: AwsClients, boto: Any) -> None:
+    store = SecretsManagerStore(settings, clients, "shop")
+    assert store.list() == []
+    store.put("stripe/key", Secret("sk_1"))
+    store.put("db-admin", Secret("hunter2"))
+    assert store.get("stripe/key") == Secret("sk_1")
+    assert store.list() == ["db-admin", "stripe/key"]
+
+    store.put("stripe/key", Secret("sk_2"))
+    assert store.get("stripe/key").reveal() == "sk_2"
+    described = boto("secretsmanager").describe_secret(SecretId="podium/shop/store/stripe/key")
+    tags = {t["Key"]: t["Value"] for t in described["Tags"]}
+    assert tags["podium:platform"] == "shop" and tags["team"] == "platform"
+
+    store.delete("stripe/key")
+    store.delete("stripe/key")  # missing is fine
+    with pytest.raises(NotFoundError, match="stripe/key"):
+        store.get("stripe/key")
+    assert store.list() == ["db-admin"]
+    store.put("stripe/key", Secret("sk_3"))  # the name is free again at once
+    assert store.get("stripe/key").reveal() == "sk_3"
+
+
+def test_platforms_do_not_see_each_others_secrets(settings: Settings, clients: AwsClients) -> None:
+    shop = SecretsManagerStore(settings, clients, "shop")
+    blog = SecretsManagerStore(settings, clients, "blog")
+    shop.put("token", Secret("a"))
+    assert blog.list() == []
+    with pytest.raises(NotFoundError):
+        blog.get("token")
+
+
+def test_invalid_keys_are_refused_before_calling_aws(
+    settings: Settings, clients: AwsClients
+) -> None:
+    with pytest.raises(InputError, match="not valid"):
+        SecretsManagerStore(settings, clients, "shop").put("has space", Secret("x"))
