@@ -38,12 +38,29 @@ def redact_secrets(
     return event_dict
 
 
+_pending_cli_config: tuple[bool, bool] | None = None
+
+
 def configure_cli_logging(debug: bool = False, json: bool = False) -> None:
     """Configure structlog for the ``podium`` command: stderr, warnings unless ``debug``.
 
     Only the CLI calls this; embedding applications configure structlog themselves
     and add :func:`merge_hook_context` to their processors to get plugin attribution.
+    structlog is imported (it costs a noticeable part of start-up) only when
+    something is actually logged, so the setup is applied then.
     """
+    global _pending_cli_config
+    _pending_cli_config = (debug, json)
+    if "structlog" in sys.modules:
+        _apply_cli_config()
+
+
+def _apply_cli_config() -> None:
+    global _pending_cli_config
+    if _pending_cli_config is None:
+        return
+    debug, json = _pending_cli_config
+    _pending_cli_config = None
     import logging
 
     import structlog
@@ -70,8 +87,24 @@ def configure_cli_logging(debug: bool = False, json: bool = False) -> None:
     )
 
 
-def get_logger(name: str) -> Any:
-    """A structlog logger bound to ``logger=name``; configuration is looked up at use."""
-    import structlog
+class _LazyLogger:
+    """Imports structlog on the first log call, not when a module asks for a logger."""
 
-    return structlog.get_logger(name).bind(logger=name)
+    __slots__ = ("_logger", "_name")
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+        self._logger: Any = None
+
+    def __getattr__(self, method: str) -> Any:
+        if self._logger is None:
+            import structlog
+
+            _apply_cli_config()
+            self._logger = structlog.get_logger(self._name).bind(logger=self._name)
+        return getattr(self._logger, method)
+
+
+def get_logger(name: str) -> Any:
+    """A structlog logger bound to ``logger=name``; structlog loads at the first log call."""
+    return _LazyLogger(name)

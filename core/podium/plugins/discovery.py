@@ -68,6 +68,11 @@ def _scan() -> list[Candidate]:
     seen: set[str] = set()
     found: list[Candidate] = []
     for dist in metadata.distributions():
+        # Reading entry_points.txt is cheap; parsing METADATA (for the name) is
+        # not, so only distributions that declare our group get that far.
+        declared = dist.read_text("entry_points.txt")
+        if not declared or GROUP not in declared:
+            continue
         dist_name = dist.metadata["Name"]
         if not dist_name:
             continue  # broken metadata: nothing to attribute a plugin to

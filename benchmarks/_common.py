@@ -1,0 +1,124 @@
+"""Shared helpers for benchmarks: timing, a results table, JSON output and the exit code.
+
+Every benchmark compares against a baseline measured in the same run and
+reports ratios, because absolute times differ from machine to machine.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+@dataclass
+class Figure:
+    name: str
+    value: float
+    unit: str
+    target: str = ""
+    passed: bool | None = None  #: ``None``: informational, no target
+
+
+class Report:
+    """Collects figures, prints them as a table, writes results/<name>.json."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.figures: list[Figure] = []
+
+    def add(
+        self,
+        name: str,
+        value: float,
+        unit: str,
+        *,
+        at_most: float | None = None,
+        at_least: float | None = None,
+    ) -> Figure:
+        target, passed = "", None
+        if at_most is not None:
+            target, passed = f"<= {at_most:g}", value <= at_most
+        elif at_least is not None:
+            target, passed = f">= {at_least:g}", value >= at_least
+        figure = Figure(name, value, unit, target, passed)
+        self.figures.append(figure)
+        return figure
+
+    def check(self, name: str, ok: bool, detail: str) -> Figure:
+        """A yes/no figure (for example: no heavy module imported)."""
+        figure = Figure(name, 1.0 if ok else 0.0, detail, "yes", ok)
+        self.figures.append(figure)
+        return figure
+
+    @property
+    def failed(self) -> list[Figure]:
+        return [f for f in self.figures if f.passed is False]
+
+    def print_table(self) -> None:
+        rows = [("figure", "value", "target", "result")]
+        for f in self.figures:
+            result = "-" if f.passed is None else ("pass" if f.passed else "FAIL")
+            rows.append((f.name, f"{f.value:.3f} {f.unit}".strip(), f.target or "-", result))
+        widths = [max(len(row[i]) for row in rows) for i in range(4)]
+        print(f"\n{self.name}")
+        for index, row in enumerate(rows):
+            print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))
+            if index == 0:
+                print("  ".join("-" * width for width in widths))
+
+    def write_json(self) -> Path:
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        path = RESULTS / f"{self.name}.json"
+        data = {
+            "benchmark": self.name,
+            "python": sys.version.split()[0],
+            "machine": platform.machine(),
+            "figures": [asdict(f) for f in self.figures],
+            "passed": not self.failed,
+        }
+        path.write_text(json.dumps(data, indent=2) + "\n")
+        return path
+
+    def finish(self) -> int:
+        """Print, write JSON, and return the process exit code (1 if a target is missed)."""
+        self.print_table()
+        path = self.write_json()
+        print(f"\nresults: {path}")
+        if self.failed:
+            print("missed: " + ", ".join(f.name for f in self.failed))
+            return 1
+        return 0
+
+
+def ratio(value: float, baseline: float) -> float:
+    return value / baseline if baseline > 0 else float("inf")
+
+
+def per_call(func: Callable[[], object], *, number: int, repeat: int = 7) -> float:
+    """Best (least disturbed) seconds per call over ``repeat`` runs of ``number`` calls."""
+    best = float("inf")
+    for _ in range(repeat):
+        started = time.perf_counter()
+        for _ in range(number):
+            func()
+        best = min(best, (time.perf_counter() - started) / number)
+    return best
+
+
+def median_wall(command: Sequence[str], *, runs: int, env: dict[str, str] | None = None) -> float:
+    """Median wall-clock seconds of running ``command`` to completion ``runs`` times."""
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        subprocess.run(command, check=True, capture_output=True, env=env)
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
