@@ -97,6 +97,8 @@ class Platform:
         self._tracer_provider: Any = None
         self._tracer_built = False
         self._closed = False
+        #: workloads parsed from files by the latest load, by (source, path)
+        self._parsed: dict[tuple[str, str], Workload] = {}
         from podium.builtin import BuiltinPlugin
         from podium.plugins.manager import PluginManager
 
@@ -234,13 +236,19 @@ class Platform:
     def emit(self, event: Event) -> None:
         for callback in list(self._subscribers):
             callback(event)
-        self.plugins.broadcast("podium_event", event=event, on_error=lambda err: None)
+        self.plugins.broadcast(
+            "podium_event",
+            event=event,
+            on_error=lambda err: _log().warning("event hook failed", error=str(err)),
+        )
         for name in self.config.telemetry.sinks:
             sink = self.plugins.registered("telemetry_sinks", name)
             try:
                 self.plugins.call_instrumented(sink.plugin, f"{name}.emit", sink.obj.emit, event)
-            except PluginError:
-                pass  # a sink's delivery problem must not fail the platform's work
+            except (
+                PluginError
+            ) as exc:  # a sink's delivery problem must not fail the platform's work
+                _log().warning("telemetry sink failed", sink=name, error=str(exc))
 
     # --------------------------------------------------------------- workloads
     def load_workloads(self, files: Iterable[WorkloadInput]) -> list[Workload]:
@@ -252,7 +260,11 @@ class Platform:
         loaded = [w for w in given if isinstance(w, Workload)]
         paths = [Path(p) for p in given if not isinstance(p, Workload)]
         if paths:
-            loaded.extend(load_workloads(paths))
+            from_files = load_workloads(paths)
+            # Kept so that applying a plan made here does not parse the same sources again
+            # (parsing dominated the engine's own time on large graphs).
+            self._parsed = {(w.source, str(w.path)): w for w in from_files if w.path is not None}
+            loaded.extend(from_files)
         return loaded
 
     def runtime(self, env: str, workloads: Sequence[Workload] = ()) -> EngineRuntime:
@@ -338,7 +350,9 @@ class Platform:
             findings = self._workload_findings(rt, workloads) + self._plan_findings(rt, plan)
             plan.findings = self._apply_levels(findings)
             for finding in plan.findings:
-                rt.event("policy.finding", finding.subject, finding.message, finding=finding.to_dict())
+                rt.event(
+                    "policy.finding", finding.subject, finding.message, finding=finding.to_dict()
+                )
             rt.event("plan.finished", message=f"plan for {env}", counts=plan.counts)
             return plan
 
@@ -528,8 +542,10 @@ class Platform:
     def _plan_workloads(self, plan: Plan) -> list[Workload]:
         from podium.workload.loader import load_workload_text
 
+        parsed = self._parsed
         return [
-            load_workload_text(w["source"], w.get("path") or f"<plan:{w['name']}>")
+            parsed.get((w["source"], w.get("path") or ""))
+            or load_workload_text(w["source"], w.get("path") or f"<plan:{w['name']}>")
             for w in plan.workloads
         ]
 
@@ -798,8 +814,8 @@ class Platform:
                 for name in self.config.telemetry.sinks:
                     try:
                         self.plugins.registered("telemetry_sinks", name).obj.close()
-                    except Exception:
-                        pass
+                    except Exception as exc:
+                        _log().warning("telemetry sink failed to close", sink=name, error=str(exc))
                 if self._tracer_provider is not None:
                     self._tracer_provider.shutdown()
 
@@ -813,6 +829,12 @@ class Platform:
         return tracer.start_as_current_span(
             name, attributes={"podium.platform": self.name, "podium.environment": env}
         )
+
+
+def _log() -> Any:
+    from podium.observability.logging import get_logger
+
+    return get_logger("podium.platform")
 
 
 def _now() -> str:

@@ -79,11 +79,15 @@ class Project:
 
     def env(self, **extra: str) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("FAKE_")}
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(self.site), env.get("PYTHONPATH", "")]))
+        env["PYTHONPATH"] = os.pathsep.join(
+            filter(None, [str(self.site), env.get("PYTHONPATH", "")])
+        )
         env.update(extra)
         return env
 
-    def podium(self, *args: str, check: bool = False, timeout: float = 60, **env: str) -> subprocess.CompletedProcess[str]:
+    def podium(
+        self, *args: str, check: bool = False, timeout: float = 60, **env: str
+    ) -> subprocess.CompletedProcess[str]:
         result = subprocess.run(
             [sys.executable, "-m", "podium", *args],
             cwd=self.root,
@@ -93,7 +97,9 @@ class Project:
             timeout=timeout,
         )
         if check and result.returncode != 0:
-            raise AssertionError(f"podium {' '.join(args)} exited {result.returncode}:\n{result.stderr}")
+            raise AssertionError(
+                f"podium {' '.join(args)} exited {result.returncode}:\n{result.stderr}"
+            )
         return result
 
     def podium_json(self, *args: str, **env: str) -> Any:

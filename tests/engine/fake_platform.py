@@ -47,7 +47,9 @@ class DirProvisioner(Provisioner):
         name = ctx.uid.rsplit(".", 1)[-1]
         if name in os.environ.get("FAKE_FAIL", "").split(","):
             raise ResourceError(f"refusing to create {name} (FAKE_FAIL)")
-        transient = dict(x.split(":") for x in os.environ.get("FAKE_TRANSIENT", "").split(",") if ":" in x)
+        transient = dict(
+            x.split(":") for x in os.environ.get("FAKE_TRANSIENT", "").split(",") if ":" in x
+        )
         if name in transient:
             counter = _root(ctx) / f"attempts-{name}"
             counter.parent.mkdir(parents=True, exist_ok=True)
@@ -109,8 +111,14 @@ class FileDeployer(Deployer):
         state = "ready" if self.file(ctx).exists() else "absent"
         return WorkloadStatus(workload=ctx.workload, state=state)
 
-    def logs(self, ctx: Any, *, container: str | None = None, follow: bool = False,
-             tail: int | None = None) -> Iterator[LogLine]:
+    def logs(
+        self,
+        ctx: Any,
+        *,
+        container: str | None = None,
+        follow: bool = False,
+        tail: int | None = None,
+    ) -> Iterator[LogLine]:
         yield LogLine(container or "main", f"deployed {ctx.workload}")
 
     def destroy(self, ctx: Any) -> None:

@@ -7,16 +7,17 @@ import threading
 from typing import Any
 
 import pytest
-
 from podium.api import Platform
 from podium.errors import NoMatchingRuleError, PolicyBlockedError, StalePlanError
 from podium.observability.contract import Event
 
 
-
 def platform_for(project: Any, fake_module: Any, **kwargs: Any) -> Platform:
     return Platform.from_file(
-        project.root / "podium.toml", plugins=[("fake", fake_module)], load_entrypoints=False, **kwargs
+        project.root / "podium.toml",
+        plugins=[("fake", fake_module)],
+        load_entrypoints=False,
+        **kwargs,
     )
 
 
@@ -51,7 +52,9 @@ def test_plan_apply_noop_update_destroy(project: Any, fake_module: Any) -> None:
         assert set(actions(again).values()) == {"no-op"}
 
         (project.root / "web.score.yaml").write_text(
-            (project.root / "web.score.yaml").read_text().replace("GREETING: hello", "GREETING: bonjour")
+            (project.root / "web.score.yaml")
+            .read_text()
+            .replace("GREETING: hello", "GREETING: bonjour")
         )
         update = platform.plan("dev", files)
         assert actions(update)["deployment:web"] == "update"
@@ -75,8 +78,14 @@ def test_plan_apply_noop_update_destroy(project: Any, fake_module: Any) -> None:
 
 def test_replace_on_immutable_param(project: Any, fake_module: Any) -> None:
     score = project.root / "web.score.yaml"
-    score.write_text(score.read_text().replace("  cache:\n    type: volume\n", "  cache:\n    type: volume\n") + "")
-    text = score.read_text().replace("      parent: ${resources.data.source}", "      parent: ${resources.data.source}\n      flavour: a")
+    score.write_text(
+        score.read_text().replace("  cache:\n    type: volume\n", "  cache:\n    type: volume\n")
+        + ""
+    )
+    text = score.read_text().replace(
+        "      parent: ${resources.data.source}",
+        "      parent: ${resources.data.source}\n      flavour: a",
+    )
     score.write_text(text)
     with platform_for(project, fake_module) as platform:
         assert platform.up("dev", [score])[1].ok
@@ -110,7 +119,9 @@ def test_failure_skips_dependents_and_finishes_independent_work(
     )
     monkeypatch.setenv("FAKE_FAIL", "data")
     with platform_for(project, fake_module) as platform:
-        plan = platform.plan("dev", [project.root / "web.score.yaml", project.root / "other.score.yaml"])
+        plan = platform.plan(
+            "dev", [project.root / "web.score.yaml", project.root / "other.score.yaml"]
+        )
         result = platform.apply(plan)
         status = {r.uid: r.status for r in result.results}
         assert status["volume.default#web.data"] == "failed"
@@ -126,7 +137,9 @@ def test_failure_skips_dependents_and_finishes_independent_work(
         assert uids == {"volume.default#other.files", "deployment:other"}
 
 
-def test_transient_errors_are_retried(project: Any, fake_module: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_transient_errors_are_retried(
+    project: Any, fake_module: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("FAKE_TRANSIENT", "data:2")
     events: list[Event] = []
     with platform_for(project, fake_module) as platform:
@@ -145,7 +158,11 @@ def test_mandatory_policy_blocks_apply(project: Any, fake_module: Any) -> None:
     with platform_for(project, fake_module) as platform:
         plan = platform.plan("prod", [score])
         finding = next(f for f in plan.findings if f.policy == "builtin.no-latest-image")
-        assert finding.level == "mandatory" and finding.location and "web.score.yaml:6:5" in finding.location
+        assert (
+            finding.level == "mandatory"
+            and finding.location
+            and "web.score.yaml:6:5" in finding.location
+        )
         with pytest.raises(PolicyBlockedError) as info:
             platform.apply(plan)
         assert info.value.exit_code == 5
@@ -162,7 +179,9 @@ def test_policy_level_from_config(project: Any, fake_module: Any) -> None:
     with platform_for(project, fake_module) as platform:
         plan = platform.plan("prod", [score])
         assert not plan.blocking_findings
-        assert any(f.policy == "builtin.no-latest-image" and f.level == "advisory" for f in plan.findings)
+        assert any(
+            f.policy == "builtin.no-latest-image" and f.level == "advisory" for f in plan.findings
+        )
 
 
 def test_rollback_redeploys_the_previous_release(project: Any, fake_module: Any) -> None:
@@ -180,7 +199,10 @@ def test_rollback_redeploys_the_previous_release(project: Any, fake_module: Any)
         releases = platform.releases("dev", "web")
         assert [r["number"] for r in releases] == [1, 2, 3]
         assert releases[-1]["note"] == "rollback to release 1"
-        assert releases[0]["workload"]["containers"]["main"]["variables"]["DB_PASSWORD"] == "(sensitive)"
+        assert (
+            releases[0]["workload"]["containers"]["main"]["variables"]["DB_PASSWORD"]
+            == "(sensitive)"
+        )
         # the current files still say v2, so the next plan wants to redeploy it
         assert actions(platform.plan("dev", [score]))["deployment:web"] == "update"
 
@@ -203,7 +225,9 @@ def test_drift_detection_with_refresh(project: Any, fake_module: Any) -> None:
 
 def test_no_matching_rule_lists_candidates(project: Any, fake_module: Any) -> None:
     score = project.root / "web.score.yaml"
-    score.write_text(score.read_text().replace("  cache:\n    type: volume", "  cache:\n    type: redis"))
+    score.write_text(
+        score.read_text().replace("  cache:\n    type: volume", "  cache:\n    type: redis")
+    )
     with platform_for(project, fake_module) as platform, pytest.raises(NoMatchingRuleError) as info:
         platform.plan("dev", [score])
     message = str(info.value)
@@ -219,7 +243,9 @@ def test_shared_resource_is_one_node(project: Any, fake_module: Any) -> None:
             f"resources:\n  db:\n    type: volume\n{shared}"
         )
     with platform_for(project, fake_module) as platform:
-        plan = platform.plan("dev", [project.root / "app-a.score.yaml", project.root / "app-b.score.yaml"])
+        plan = platform.plan(
+            "dev", [project.root / "app-a.score.yaml", project.root / "app-b.score.yaml"]
+        )
         resources = [c.uid for c in plan.changes if c.kind == "resource"]
         assert resources == ["volume.default#shared-data"]
         assert platform.apply(plan).ok
@@ -238,7 +264,9 @@ def test_two_platforms_in_one_process_and_threads(make_project: Any, fake_module
         except BaseException as exc:  # surfaced below
             errors.append(exc)
 
-    threads = [threading.Thread(target=run, args=pair) for pair in zip(platforms, projects, strict=True)]
+    threads = [
+        threading.Thread(target=run, args=pair) for pair in zip(platforms, projects, strict=True)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:

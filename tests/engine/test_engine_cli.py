@@ -29,7 +29,11 @@ def test_up_plan_noop_and_destroy_through_the_cli(project: Any) -> None:
     logs = project.podium("logs", "web", check=True)
     assert "deployed web" in logs.stdout
     state = project.podium_json("state", "list")
-    assert {r["uid"] for r in state} == {"volume.default#web.data", "volume.default#web.cache", "deployment:web"}
+    assert {r["uid"] for r in state} == {
+        "volume.default#web.data",
+        "volume.default#web.cache",
+        "deployment:web",
+    }
     destroyed = project.podium("destroy", "--yes", check=True)
     assert "3 changed" in destroyed.stdout
     assert project.dirs() == []
@@ -58,7 +62,9 @@ def test_policy_block_exit_code(project: Any) -> None:
 
 
 def test_bad_input_is_a_located_error_not_a_traceback(project: Any) -> None:
-    (project.root / "web.score.yaml").write_text("apiVersion: score.dev/v1b1\nmetadata:\n  name: web\ncontainers: [\n")
+    (project.root / "web.score.yaml").write_text(
+        "apiVersion: score.dev/v1b1\nmetadata:\n  name: web\ncontainers: [\n"
+    )
     result = project.podium("plan")
     assert result.returncode == 3
     assert "web.score.yaml:" in result.stderr and "Traceback" not in result.stderr
@@ -103,7 +109,7 @@ def test_lock_contention_between_two_processes(project: Any) -> None:
         assert contender.returncode == 7, contender.stderr
         assert "lock" in contender.stderr.lower() and str(holder.pid) in contender.stderr
     finally:
-        out, err = holder.communicate(timeout=60)
+        _, err = holder.communicate(timeout=60)
     assert holder.returncode == 0, err
     assert len(project.dirs()) == 2
 
@@ -164,7 +170,9 @@ def test_secret_canary_never_leaks(project: Any, tmp_path: Path) -> None:
     assert (state_dir / "spans.jsonl").stat().st_size > 0
 
 
-@pytest.mark.parametrize("args", [("status", "-e", "nope"), ("logs", "ghost"), ("rollback", "ghost")])
+@pytest.mark.parametrize(
+    "args", [("status", "-e", "nope"), ("logs", "ghost"), ("rollback", "ghost")]
+)
 def test_not_found_exit_code(project: Any, args: tuple[str, ...]) -> None:
     result = project.podium(*args)
     assert result.returncode == 9, result.stderr

@@ -326,9 +326,12 @@ class Executor:
         self, registered: Any, operation: str, func: Callable[..., Any], *args: Any, **kwargs: Any
     ) -> Any:
         """Call plugin code instrumented, with the engine's per-call timeout."""
-        call = lambda: self.rt.plugins.call_instrumented(  # noqa: E731
-            registered.plugin, f"{registered.obj.name}.{operation}", func, *args, **kwargs
-        )
+
+        def call() -> Any:
+            return self.rt.plugins.call_instrumented(
+                registered.plugin, f"{registered.obj.name}.{operation}", func, *args, **kwargs
+            )
+
         timeout = self.rt.engine.timeout
         if timeout is None:
             return call()
@@ -364,7 +367,9 @@ class Executor:
             return params
         request = workload.resources[spec["name"]]
         # Only the referenced resources: walking every sibling made wide workloads quadratic.
-        referenced = [workload.resources[n] for n in request.depends_on() if n in workload.resources]
+        referenced = [
+            workload.resources[n] for n in request.depends_on() if n in workload.resources
+        ]
         outputs = {
             req.name: {
                 "uid": req.uid,

@@ -171,7 +171,7 @@ def diff(
     touched: set[str] = set()
     for node in wanted.values():
         record = by_uid.get(node.uid)
-        base = {
+        base: dict[str, Any] = {
             "uid": node.uid,
             "kind": node.kind,
             "provider": node.provider,

@@ -52,7 +52,7 @@ class TelemetrySink(ABC):
     @abstractmethod
     def emit(self, event: Event) -> None: ...
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - optional for implementations
         """Flush and release resources; called when the platform closes."""
 
 

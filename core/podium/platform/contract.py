@@ -145,7 +145,7 @@ class StateStore(ABC):
     def releases(self, workload: str) -> list[dict[str, Any]]:
         """Oldest first; each has ``number``."""
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - optional for implementations
         """Release connections."""
 
 

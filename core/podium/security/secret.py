@@ -19,6 +19,7 @@ class Secret:
     """A sensitive string. Compare, hash and pass it around; reveal it only at the edge."""
 
     __slots__ = ("_value",)
+    _value: str
 
     def __init__(self, value: str) -> None:
         if isinstance(value, Secret):
@@ -29,7 +30,7 @@ class Secret:
 
     def reveal(self) -> str:
         """Return the plaintext. Call this only where the value leaves Podium for its target."""
-        return self._value  # type: ignore[no-any-return]
+        return self._value
 
     def fingerprint(self, key: bytes) -> str:
         """A keyed digest that detects a changed value without storing or showing it."""
