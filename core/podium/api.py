@@ -805,7 +805,9 @@ class Platform:
             self._closed = True
             try:
                 self.plugins.broadcast(
-                    "podium_platform_closing", platform=self, on_error=lambda err: None
+                    "podium_platform_closing",
+                    platform=self,
+                    on_error=lambda err: _log().warning("closing hook failed", error=str(err)),
                 )
             finally:
                 for store in self._stores.values():
