@@ -1,0 +1,103 @@
+"""``podium plugins info``, ``podium doctor`` and ``podium plugin new`` through click."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from plugin_samples import SampleFactory
+from podium.cli.main import cli
+from podium.errors import NotFoundError
+
+
+@pytest.fixture
+def runner(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> CliRunner:
+    for name in ("PODIUM_NO_PLUGINS", "PODIUM_STRICT_PLUGINS", "PODIUM_CONFIG", "PODIUM_DEBUG"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+    return CliRunner()
+
+
+def test_plugins_info_shows_settings_without_secrets(
+    sample_dist: SampleFactory, runner: CliRunner, tmp_path: Path
+) -> None:
+    sample_dist("good", version="0.9.0")
+    (tmp_path / "podium.toml").write_text(
+        '[plugins]\nallow = ["good"]\n\n[plugins.good]\nregion = "eu-2"\n'
+    )
+    result = runner.invoke(cli, ["plugins", "info", "good", "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["distribution"] == "podium-sample-good"
+    assert data["version"] == "0.9.0"
+    assert data["settings"] == {"region": "eu-2", "replicas": 1, "tags": []}
+    assert data["registrations"] == {"provisioners": ["sample-echo"]}
+
+    text = runner.invoke(cli, ["plugins", "info", "good"])
+    assert "distribution: podium-sample-good" in text.output
+
+    missing = runner.invoke(cli, ["plugins", "info", "nope"])
+    # run_cli (not used by CliRunner) turns this into exit code 9 and one line.
+    assert isinstance(missing.exception, NotFoundError)
+    assert missing.exception.exit_code == 9
+    assert "no plugin named 'nope'" in str(missing.exception)
+
+
+def test_doctor_reports_failures_and_state(
+    sample_dist: SampleFactory, runner: CliRunner, tmp_path: Path
+) -> None:
+    sample_dist("good")
+    sample_dist("missing_dep")
+    (tmp_path / "podium.toml").write_text('[plugins]\nallow = ["good", "missing-dep"]\n')
+    result = runner.invoke(cli, ["--json", "doctor"])
+    assert result.exit_code == 1, result.output
+    report = json.loads(result.stdout)
+    checks = {c["check"]: c for c in report["checks"]}
+    assert report["ok"] is False
+    assert checks["config"]["status"] == "ok"
+    assert checks["plugins"]["status"] == "fail"
+    assert "podium-sample-missing-dep" in checks["plugin missing-dep"]["detail"]
+    state = checks["state dev (sqlite)"]
+    assert state["status"] == "ok", state
+    assert state["detail"].startswith("serial ")
+
+
+def test_doctor_passes_on_a_clean_platform(runner: CliRunner) -> None:
+    result = runner.invoke(cli, ["--no-plugins", "doctor"])
+    assert result.exit_code == 0, result.output
+    assert "state dev (sqlite)" in result.output
+
+
+def test_plugin_new_is_a_clear_error(runner: CliRunner) -> None:
+    from podium.errors import PodiumError
+
+    result = runner.invoke(cli, ["plugin", "new", "acme"])
+    assert isinstance(result.exception, PodiumError)
+    assert "not available in this build" in str(result.exception)
+
+
+def test_deprecated_hook_arguments_warn_naming_the_plugin(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from plugin_samples import make_manager
+    from podium import hookimpl
+    from podium.plugins import deprecations
+
+    monkeypatch.setattr(
+        deprecations,
+        "DEPRECATIONS",
+        [deprecations.Deprecation("podium_provisioners", "platform_name", "1.1", "use settings")],
+    )
+
+    class Old:
+        PODIUM_API = ">=1"
+
+        @hookimpl
+        def podium_provisioners(self, platform_name: str) -> list[object]:
+            return []
+
+    with pytest.warns(deprecations.PodiumDeprecationWarning, match="plugin 'old'.*platform_name"):
+        make_manager(load_entrypoints=False, plugins=[("old", Old())]).load()
+    assert deprecations.warn_on_impl_args("podium_provisioners")["platform_name"]
