@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
+
 from podium.cli.context import CliState, get_state
 from podium.errors import ConfigError, ExitCode, PodiumError
 
@@ -30,8 +31,9 @@ def _lock_path(state: CliState) -> Path:
 
 def _read_config(state: CliState) -> PlatformConfig:
     """The platform config from --config / ./podium.toml, or the defaults."""
-    from podium.config.models import PlatformConfig
     from pydantic import ValidationError
+
+    from podium.config.models import PlatformConfig
 
     path = state.resolved_config_path()
     if path is None:
