@@ -7,6 +7,7 @@ import threading
 from typing import Any
 
 import pytest
+
 from podium.api import Platform
 from podium.errors import NoMatchingRuleError, PolicyBlockedError, StalePlanError
 from podium.observability.contract import Event
