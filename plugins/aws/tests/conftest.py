@@ -2,18 +2,94 @@
 
 from __future__ import annotations
 
+import io
 import os
 import socket
+import threading
 import urllib.request
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from moto.server import ThreadedMotoServer
 from podium.platform.context import EnvironmentInfo
 from podium_aws.clients import AwsClients
 from podium_aws.settings import Settings
 
 REGION = "us-east-1"
+
+
+class Hold:
+    """One held kind of request: moto performs it, then the reply waits for ``release``."""
+
+    def __init__(self, marker: bytes) -> None:
+        self.marker = marker
+        self.reached = threading.Event()
+        self.released = threading.Event()
+
+    def release(self) -> None:
+        self.released.set()
+
+
+class Gate:
+    """WSGI middleware in front of moto that can hold replies to chosen requests.
+
+    A held request has had its effect inside moto (the bucket exists, the DB
+    instance is created) but its client has not heard back: exactly the window in
+    which a crash leaves a journaled intent without an outcome.
+    """
+
+    def __init__(self) -> None:
+        self._holds: list[Hold] = []
+        self._lock = threading.Lock()
+
+    def hold(self, marker: bytes) -> Hold:
+        held = Hold(marker)
+        with self._lock:
+            self._holds.append(held)
+        return held
+
+    def clear(self) -> None:
+        with self._lock:
+            for held in self._holds:
+                held.release()
+            self._holds.clear()
+
+    def wrap(self, app: Any) -> Any:
+        def gated(environ: dict[str, Any], start_response: Any) -> Any:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            body = environ["wsgi.input"].read(length) if length else b""
+            environ["wsgi.input"] = io.BytesIO(body)
+            request = (
+                f"{environ['REQUEST_METHOD']} {environ.get('PATH_INFO', '')}?"
+                f"{environ.get('QUERY_STRING', '')}\n"
+            ).encode() + body
+            reply = b"".join(app(environ, start_response))
+            with self._lock:
+                matching = [h for h in self._holds if h.marker in request]
+            for held in matching:
+                held.reached.set()
+                held.released.wait(120)
+            return [reply]
+
+        return gated
+
+
+class GatedMotoServer(ThreadedMotoServer):  # type: ignore[misc]
+    """moto's own threaded server, with a :class:`Gate` in front of its application."""
+
+    def __init__(self, gate: Gate, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.gate = gate
+
+    def _server_entry(self) -> None:
+        from moto.server import DomainDispatcherApplication, create_backend_app
+        from werkzeug.serving import make_server
+
+        app = self.gate.wrap(DomainDispatcherApplication(create_backend_app))
+        self._server = make_server(self._ip_address, self._port, app, True)
+        self._server_ready_event.set()
+        self._server.serve_forever()
 
 
 def _free_port() -> int:
@@ -22,10 +98,11 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+GATE = Gate()
+
+
 @pytest.fixture(scope="session")
 def moto_endpoint() -> Iterator[str]:
-    from moto.server import ThreadedMotoServer
-
     # Fake credentials for signing only: nothing here may ever reach real AWS.
     os.environ.update(
         AWS_ACCESS_KEY_ID="testing",
@@ -36,7 +113,7 @@ def moto_endpoint() -> Iterator[str]:
     )
     os.environ.pop("AWS_PROFILE", None)
     port = _free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server = GatedMotoServer(GATE, ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     yield f"http://127.0.0.1:{port}"
     server.stop()
@@ -49,10 +126,16 @@ def reset_moto(endpoint: str) -> None:
 
 
 @pytest.fixture
-def aws(moto_endpoint: str) -> str:
+def aws(moto_endpoint: str) -> Iterator[str]:
     """The moto endpoint, emptied before the test."""
     reset_moto(moto_endpoint)
-    return moto_endpoint
+    yield moto_endpoint
+    GATE.clear()
+
+
+@pytest.fixture
+def gate(aws: str) -> Gate:
+    return GATE
 
 
 @pytest.fixture

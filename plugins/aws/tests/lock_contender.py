@@ -37,6 +37,11 @@ def main(endpoint: str, bucket: str, state_dir: str, go_file: str, run_id: str) 
         print("acquired", flush=True)
     except LockedError as exc:
         print("locked:", exc, flush=True)
+    # Stay alive until the test has judged the race: a holder that exits on this
+    # host is a dead holder, and the core's lease rules let others take its lock.
+    done = Path(go_file + ".done")
+    while not done.exists():
+        time.sleep(0.01)
 
 
 if __name__ == "__main__":

@@ -194,12 +194,15 @@ def test_two_processes_race_for_the_lock_and_exactly_one_wins(
         ]
         time.sleep(1.0)  # let both connect; the race starts when the file appears
         go.touch()
-        outputs = [p.communicate(timeout=60) for p in procs]
-        lines = [out.strip() for out, _ in outputs]
-        assert all(p.returncode == 0 for p in procs), [err for _, err in outputs]
-        assert sorted(line.split(":")[0].split()[0] for line in lines) == ["acquired", "locked"]
+        lines = [p.stdout.readline().strip() for p in procs if p.stdout is not None]
         holder = store.lock_info()
+        Path(f"{go}.done").touch()
+        outputs = [p.communicate(timeout=60) for p in procs]
+        assert all(p.returncode == 0 for p in procs), [err for _, err in outputs]
+        assert sorted(line.split(":")[0] for line in lines) == ["acquired", "locked"]
         assert holder is not None and holder.run_id.startswith(f"run-{round_number}-")
+        winner = procs[[line.split(":")[0] for line in lines].index("acquired")]
+        assert holder.pid == winner.pid
 
 
 def test_history_is_newest_first_and_releases_count_per_workload(store: S3StateStore) -> None:
