@@ -10,7 +10,9 @@ import psycopg
 class Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         with psycopg.connect(os.environ["DATABASE_URL"], autocommit=True) as conn:
-            conn.execute("CREATE TABLE IF NOT EXISTS notes (id serial PRIMARY KEY, body text NOT NULL)")
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS notes (id serial PRIMARY KEY, body text NOT NULL)"
+            )
             count = conn.execute("SELECT count(*) FROM notes").fetchone()[0]
             last = conn.execute("SELECT body FROM notes ORDER BY id DESC LIMIT 1").fetchone()
         payload = json.dumps({"notes": count, "latest": last[0] if last else None}).encode()

@@ -23,8 +23,13 @@ class Handler(BaseHTTPRequestHandler):
             store = cache()
             visits = store.incr("shop:visits")
             ticks = int(store.get("shop:worker-ticks") or 0)
-            body = {"status": "ok", "greeting": os.environ.get("GREETING", ""),
-                    "orders": orders, "worker_ticks": ticks, "visits": visits}
+            body = {
+                "status": "ok",
+                "greeting": os.environ.get("GREETING", ""),
+                "orders": orders,
+                "worker_ticks": ticks,
+                "visits": visits,
+            }
             status = 200
         except Exception as exc:  # report, do not crash: the probe shows the reason
             body, status = {"status": "error", "error": f"{type(exc).__name__}: {exc}"}, 503

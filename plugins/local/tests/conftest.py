@@ -14,16 +14,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from podium.platform.context import EnvironmentInfo
 from podium.provisioning.contract import ResourceContext
 from podium.security.secret import Secret
-
 from podium_local.binaries import postgres_bin_dirs
 
 
 def _have(binary: str) -> bool:
     if binary in ("initdb", "pg_ctl"):
-        return any((Path(d) / binary).is_file() for d in postgres_bin_dirs()) or bool(shutil.which(binary))
+        return any((Path(d) / binary).is_file() for d in postgres_bin_dirs()) or bool(
+            shutil.which(binary)
+        )
     return bool(shutil.which(binary))
 
 
@@ -85,16 +87,29 @@ def make_ctx(env: EnvironmentInfo) -> Callable[..., ResourceContext]:
     """Build a ResourceContext whose generated secrets are stable, as the core journals them."""
     journal: dict[tuple[str, str], str] = {}
 
-    def make(rtype: str, name: str = "res", *, workload: str | None = "app", id: str | None = None,
-             params: dict[str, Any] | None = None) -> ResourceContext:
+    def make(
+        rtype: str,
+        name: str = "res",
+        *,
+        workload: str | None = "app",
+        id: str | None = None,
+        params: dict[str, Any] | None = None,
+    ) -> ResourceContext:
         uid = f"{rtype}.default#{id or f'{workload}.{name}'}"
 
         def generate(key: str, factory: Callable[[], str]) -> Secret:
             return Secret(journal.setdefault((uid, key), factory()))
 
         return ResourceContext(
-            uid=uid, type=rtype, resource_class="default", id=id, workload=workload,
-            params=params or {}, physical_name=env.physical_name(uid), env=env, _generator=generate,
+            uid=uid,
+            type=rtype,
+            resource_class="default",
+            id=id,
+            workload=workload,
+            params=params or {},
+            physical_name=env.physical_name(uid),
+            env=env,
+            _generator=generate,
         )
 
     return make

@@ -13,6 +13,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+
 from podium.deployment.contract import (
     DeployContext,
     HttpProbe,
@@ -26,7 +27,6 @@ from podium.deployment.contract import (
 from podium.errors import ResourceError
 from podium.platform.context import EnvironmentInfo
 from podium.security.secret import Secret
-
 from podium_local.deploy.deployer import LocalDeployer
 from podium_local.network import port_is_listening, wait_until
 from podium_local.servers.supervisord import Supervisor
@@ -66,7 +66,9 @@ def web(greeting: str = "hello", health: str = "ok", **extra: object) -> Rendere
         **extra,  # type: ignore[arg-type]
     )
     return RenderedWorkload(
-        name="web", containers={"main": container}, ports={"http": ServicePort(port=8080, target_port=8080)}
+        name="web",
+        containers={"main": container},
+        ports={"http": ServicePort(port=8080, target_port=8080)},
     )
 
 
@@ -117,7 +119,9 @@ def test_deploy_status_logs_redeploy_destroy(deployer: LocalDeployer, env: Envir
         f"env = EnvironmentInfo('t', 'dev', Path({str(env.state_dir)!r}))\n"
         "print(LocalDeployer().status(DeployContext('web', env)).state)\n"
     )
-    fresh = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    fresh = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    )
     assert fresh.stdout.strip() == "ready"
 
     port = int(url.rsplit(":", 1)[1])
@@ -161,19 +165,28 @@ def test_failing_readiness_probe_fails_deploy_and_reports_down(
     deployer.destroy(ctx)
 
 
-def test_container_without_command_is_a_clear_error(deployer: LocalDeployer, env: EnvironmentInfo) -> None:
-    workload = RenderedWorkload(name="bad", containers={"c": RenderedContainer(name="c", image="nginx")})
+def test_container_without_command_is_a_clear_error(
+    deployer: LocalDeployer, env: EnvironmentInfo
+) -> None:
+    workload = RenderedWorkload(
+        name="bad", containers={"c": RenderedContainer(name="c", image="nginx")}
+    )
     with pytest.raises(ResourceError, match="no command"):
         deployer.deploy(ctx_for(env, "bad"), workload)
 
 
-def test_before_files_volumes_and_exec_probe(deployer: LocalDeployer, env: EnvironmentInfo, tmp_path: Path) -> None:
+def test_before_files_volumes_and_exec_probe(
+    deployer: LocalDeployer, env: EnvironmentInfo, tmp_path: Path
+) -> None:
     volume_dir = tmp_path / "volume"
     init = RenderedContainer(
         name="init",
         image="busybox",
-        command=[sys.executable, "-c",
-                 "import os, pathlib; pathlib.Path(os.environ['PODIUM_ROOT'], 'data', 'seed').write_text('seeded')"],
+        command=[
+            sys.executable,
+            "-c",
+            "import os, pathlib; pathlib.Path(os.environ['PODIUM_ROOT'], 'data', 'seed').write_text('seeded')",
+        ],
         volumes=[RenderedVolume(target="/data", source={"source": str(volume_dir)})],
     )
     main = RenderedContainer(
@@ -208,8 +221,14 @@ def test_supervisord_is_shared_and_stops_with_the_last_workload(
 ) -> None:
     first = deployer.deploy(ctx_for(env, "web"), web())
     second = RenderedWorkload(
-        name="other", containers={"main": RenderedContainer(
-            name="main", image="x", command=[sys.executable, "-c", "import time\nwhile True: time.sleep(1)"])},
+        name="other",
+        containers={
+            "main": RenderedContainer(
+                name="main",
+                image="x",
+                command=[sys.executable, "-c", "import time\nwhile True: time.sleep(1)"],
+            )
+        },
     )
     deployer.deploy(ctx_for(env, "other"), second)
     supervisor = Supervisor(env, SETTINGS)

@@ -11,11 +11,11 @@ from threading import Thread
 from typing import Any
 
 import pytest
+
 from podium.errors import ResourceError
 from podium.platform.context import EnvironmentInfo
 from podium.provisioning.contract import ResourceContext
 from podium.security.secret import Secret, reveal
-
 from podium_local.network import port_is_listening
 from podium_local.ports import PortRegistry
 from podium_local.provisioners.basic import (
@@ -35,7 +35,11 @@ MakeCtx = Callable[..., ResourceContext]
 
 def processes_mentioning(text: str) -> list[str]:
     out = subprocess.run(["ps", "-eo", "pid,stat,args"], capture_output=True, text=True).stdout
-    return [line for line in out.splitlines() if text in line and " Z" not in line and "ps -eo" not in line]
+    return [
+        line
+        for line in out.splitlines()
+        if text in line and " Z" not in line and "ps -eo" not in line
+    ]
 
 
 @pytest.mark.postgres
@@ -54,8 +58,13 @@ def test_postgres_lifecycle(make_ctx: MakeCtx, env: EnvironmentInfo) -> None:
     provisioner.create(second)
 
     plain = reveal(outputs)
-    with psycopg.connect(host=plain["host"], port=plain["port"], user=plain["username"],
-                         password=plain["password"], dbname=plain["database"]) as conn:
+    with psycopg.connect(
+        host=plain["host"],
+        port=plain["port"],
+        user=plain["username"],
+        password=plain["password"],
+        dbname=plain["database"],
+    ) as conn:
         assert conn.execute("SELECT current_database()").fetchone() == (plain["database"],)
     with psycopg.connect(plain["uri"]) as conn:
         conn.execute("SELECT 1")
@@ -63,13 +72,19 @@ def test_postgres_lifecycle(make_ctx: MakeCtx, env: EnvironmentInfo) -> None:
     provisioner.delete(first)
     assert provisioner.read(first) is None
     provisioner.delete(first)  # deleting what is gone succeeds
-    data_dirs = [p for p in processes_mentioning("postgres -D") if str(env.state_dir) in p or "podium-local-pg" in p]
+    data_dirs = [
+        p
+        for p in processes_mentioning("postgres -D")
+        if str(env.state_dir) in p or "podium-local-pg" in p
+    ]
     assert data_dirs, "the cluster keeps running while a database remains"
 
     provisioner.delete(second)
     home = env.state_dir / "local" / "postgres"
     assert not home.exists()
-    assert not [p for p in processes_mentioning("postgres -D") if home.name in p and str(env.state_dir) in p]
+    assert not [
+        p for p in processes_mentioning("postgres -D") if home.name in p and str(env.state_dir) in p
+    ]
     assert not port_is_listening(plain["port"])
 
 
@@ -84,8 +99,12 @@ def test_redis_lifecycle(make_ctx: MakeCtx, env: EnvironmentInfo) -> None:
     assert provisioner.create(ctx) == outputs
     assert isinstance(outputs["password"], Secret)
     plain = reveal(outputs)
-    client = redis.Redis(host=plain["host"], port=plain["port"], username=plain["username"],
-                         password=plain["password"])
+    client = redis.Redis(
+        host=plain["host"],
+        port=plain["port"],
+        username=plain["username"],
+        password=plain["password"],
+    )
     assert client.incr("n") == 1
     client.close()
     # The default user is off: no anonymous access.
@@ -108,7 +127,9 @@ def test_missing_binary_says_what_to_install(make_ctx: MakeCtx) -> None:
     assert "apt-get install redis-server" in str(caught.value)
 
 
-def test_volume_dns_environment(make_ctx: MakeCtx, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_volume_dns_environment(
+    make_ctx: MakeCtx, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     volume = VolumeProvisioner()
     ctx = make_ctx("volume", "data")
     assert volume.read(ctx) is None
@@ -125,11 +146,13 @@ def test_volume_dns_environment(make_ctx: MakeCtx, tmp_path: Path, monkeypatch: 
     dotenv.write_text("# comment\nexport GREETING='hello'\nAPI_TOKEN=abc\n")
     monkeypatch.setenv("SHOP_MODE", "fast")
     environment = EnvironmentProvisioner()
-    out = environment.create(make_ctx("environment", params={"file": str(dotenv), "prefix": "SHOP_"}))
+    out = environment.create(
+        make_ctx("environment", params={"file": str(dotenv), "prefix": "SHOP_"})
+    )
     assert out["GREETING"] == "hello" and out["SHOP_MODE"] == "fast"
     assert isinstance(out["API_TOKEN"], Secret)
     dotenv.write_text("not a pair\n")
-    with pytest.raises(ResourceError, match="app.env:1"):
+    with pytest.raises(ResourceError, match=r"app\.env:1"):
         environment.create(make_ctx("environment", params={"file": str(dotenv)}))
 
 
@@ -178,10 +201,14 @@ def test_route_through_nginx(make_ctx: MakeCtx, env: EnvironmentInfo) -> None:
     from podium_local.servers.nginx_proxy import refresh_routes
 
     provisioner = RouteProvisioner()
-    ctx = make_ctx("route", workload="api", params={"host": "shop.localhost", "path": "/api", "port": 8080})
+    ctx = make_ctx(
+        "route", workload="api", params={"host": "shop.localhost", "path": "/api", "port": 8080}
+    )
     outputs = provisioner.create(ctx)
     assert outputs["url"] == f"http://shop.localhost:{outputs['port']}/api"
-    request = urllib.request.Request(f"http://127.0.0.1:{outputs['port']}/api/x", headers={"Host": "shop.localhost"})
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{outputs['port']}/api/x", headers={"Host": "shop.localhost"}
+    )
     with pytest.raises(urllib.error.HTTPError) as caught:  # workload not deployed yet
         urllib.request.urlopen(request, timeout=5)
     assert caught.value.code == 502

@@ -9,7 +9,9 @@ from pathlib import Path
 from podium.errors import ResourceError
 
 
-def find_binary(name: str, *, configured: str | None, package: str, extra_dirs: tuple[str, ...] = ()) -> str:
+def find_binary(
+    name: str, *, configured: str | None, package: str, extra_dirs: tuple[str, ...] = ()
+) -> str:
     """Return the path of ``name``: the configured path, then PATH, then ``extra_dirs``."""
     if configured:
         path = Path(configured)
@@ -37,6 +39,7 @@ def find_binary(name: str, *, configured: str | None, package: str, extra_dirs: 
 def postgres_bin_dirs() -> tuple[str, ...]:
     """Debian/Ubuntu keep PostgreSQL's server binaries off PATH, one directory per version."""
     found = glob.glob("/usr/lib/postgresql/*/bin")
+
     # Newest major version first; numeric sort so 9 does not beat 15.
     def major(path: str) -> int:
         part = Path(path).parent.name

@@ -84,8 +84,14 @@ def backoff(spec: dict[str, Any]) -> None:
     state.update(starts=int(state.get("starts", 0)) + 1, streak=streak, last=now)
     state_path.write_text(json.dumps(state))
     if streak:
-        delay = min(float(settings.get("max", 30.0)), float(settings.get("base", 1.0)) * 2 ** (streak - 1))
-        print(f"podium-local: restarting after a quick exit; waiting {delay:g}s", file=sys.stderr, flush=True)
+        delay = min(
+            float(settings.get("max", 30.0)), float(settings.get("base", 1.0)) * 2 ** (streak - 1)
+        )
+        print(
+            f"podium-local: restarting after a quick exit; waiting {delay:g}s",
+            file=sys.stderr,
+            flush=True,
+        )
         time.sleep(delay)
 
 
@@ -114,8 +120,11 @@ def supervise_liveness(argv: list[str], env: dict[str, str], spec: dict[str, Any
         failures = 0 if ok else failures + 1
         # Count failures only once the process was healthy or its start-up grace ran out.
         if failures >= LIVENESS_FAILURES and (seen_healthy or time.monotonic() > grace):
-            print(f"podium-local: liveness probe failed {failures} times: {message}; restarting",
-                  file=sys.stderr, flush=True)
+            print(
+                f"podium-local: liveness probe failed {failures} times: {message}; restarting",
+                file=sys.stderr,
+                flush=True,
+            )
             child.terminate()
             try:
                 child.wait(timeout=float(spec.get("stop_timeout", 10)))
@@ -141,7 +150,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         os.execvpe(command[0], command, env)
     except OSError as exc:
-        print(f"podium-local: cannot run {command[0]!r}: {exc.strerror}", file=sys.stderr, flush=True)
+        print(
+            f"podium-local: cannot run {command[0]!r}: {exc.strerror}", file=sys.stderr, flush=True
+        )
         return 127
 
 

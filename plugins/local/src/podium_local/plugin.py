@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from podium import hookimpl
-
 from podium_local.settings import Settings
 
 if TYPE_CHECKING:

@@ -52,8 +52,14 @@ def _exec(
     shown = " ".join(argv)
     try:
         done = subprocess.run(
-            argv, capture_output=True, text=True, timeout=timeout, env=dict(env) if env else None,
-            cwd=cwd, stdin=subprocess.DEVNULL, check=False,
+            argv,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env=dict(env) if env else None,
+            cwd=cwd,
+            stdin=subprocess.DEVNULL,
+            check=False,
         )
     except FileNotFoundError:
         return False, f"probe command {shown!r}: {argv[0]} not found"

@@ -18,7 +18,6 @@ from pathlib import Path
 
 from podium.platform.context import EnvironmentInfo
 from podium.security.secret import Secret
-
 from podium_local.files import file_lock, plugin_dir, private_dir
 
 KEY_FILE = "seal.key"

@@ -15,39 +15,54 @@ class Settings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     postgres_bin_dir: str | None = Field(
-        None,
+        default=None,
         description="Directory with initdb and pg_ctl; default: newest /usr/lib/postgresql/*/bin, "
         "then PATH.",
     )
-    redis_server: str | None = Field(None, description="Path of redis-server; default: PATH.")
+    redis_server: str | None = Field(
+        default=None, description="Path of redis-server; default: PATH."
+    )
     nginx: str | None = Field(
-        None, description="Path of nginx (the reverse proxy for routes); default: PATH."
+        default=None, description="Path of nginx (the reverse proxy for routes); default: PATH."
     )
     route_port: int | None = Field(
-        None, ge=1, le=65535, description="Port nginx listens on for routes; default: a free port."
+        default=None,
+        ge=1,
+        le=65535,
+        description="Port nginx listens on for routes; default: a free port.",
     )
     server_start_timeout: float = Field(
-        30.0, gt=0, description="Seconds to wait for postgres, redis, nginx or supervisord to start."
+        default=30.0,
+        gt=0,
+        description="Seconds to wait for postgres, redis, nginx or supervisord to start.",
     )
     readiness_timeout: float = Field(
-        30.0, gt=0, description="Seconds a deploy waits for every container's readiness probe."
+        default=30.0,
+        gt=0,
+        description="Seconds a deploy waits for every container's readiness probe.",
     )
-    probe_timeout: float = Field(2.0, gt=0, description="Seconds one probe attempt may take.")
+    probe_timeout: float = Field(
+        default=2.0, gt=0, description="Seconds one probe attempt may take."
+    )
     stop_timeout: int = Field(
-        10, ge=1, description="Seconds between SIGTERM and SIGKILL when a process is stopped."
+        default=10,
+        ge=1,
+        description="Seconds between SIGTERM and SIGKILL when a process is stopped.",
     )
     start_seconds: int = Field(
-        1, ge=0, description="Seconds a process must stay up to count as started."
+        default=1, ge=0, description="Seconds a process must stay up to count as started."
     )
     start_retries: int = Field(
-        5, ge=0, description="Failed starts supervisord retries before it gives up (FATAL)."
+        default=5, ge=0, description="Failed starts supervisord retries before it gives up (FATAL)."
     )
     restart_backoff: float = Field(
-        1.0, ge=0, description="First delay before restarting a process that crashed quickly; doubles."
+        default=1.0,
+        ge=0,
+        description="First delay before restarting a process that crashed quickly; doubles.",
     )
     restart_backoff_max: float = Field(
-        30.0, ge=0, description="Longest delay between restarts of a crash-looping process."
+        default=30.0, ge=0, description="Longest delay between restarts of a crash-looping process."
     )
     dotenv: str | None = Field(
-        None, description="Default dotenv file for the 'environment' resource type."
+        default=None, description="Default dotenv file for the 'environment' resource type."
     )

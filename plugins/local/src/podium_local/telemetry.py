@@ -11,7 +11,6 @@ from typing import Any, ClassVar
 from podium.deployment.contract import DeploymentResult, RenderedWorkload
 from podium.observability.contract import Event, TelemetryConfig, TelemetrySink
 from podium.platform.context import EnvironmentInfo
-
 from podium_local.deploy.layout import WorkloadDir
 
 log = logging.getLogger(__name__)

@@ -27,7 +27,6 @@ from podium.deployment.contract import (
     WorkloadStatus,
 )
 from podium.errors import ResourceError
-
 from podium_local.deploy.layout import WorkloadDir, program_name
 from podium_local.deploy.render import build, materialise
 from podium_local.files import private_dir, write_atomic
@@ -57,7 +56,9 @@ def start_order(workload: RenderedWorkload) -> list[str]:
         visiting.add(name)
         for dependency in workload.containers[name].before:
             if dependency not in workload.containers:
-                raise ResourceError(f"{workload.name}.containers.{name}.before: no container {dependency!r}")
+                raise ResourceError(
+                    f"{workload.name}.containers.{name}.before: no container {dependency!r}"
+                )
             visit(dependency)
         visiting.discard(name)
         order.append(name)
@@ -92,7 +93,11 @@ class LocalDeployer(Deployer):
                     required[dependency] = condition
         built = {
             name: build(
-                workload, container, wdir=wdir, allocated=allocated, sealer=sealer,
+                workload,
+                container,
+                wdir=wdir,
+                allocated=allocated,
+                sealer=sealer,
                 settings=settings,
                 # A container others wait to complete is a job: restart it only on failure.
                 autorestart="unexpected" if required.get(name) == "complete" else "true",
@@ -108,9 +113,13 @@ class LocalDeployer(Deployer):
             (wdir.path / "logs").mkdir(parents=True, exist_ok=True)
             for name, (spec, conf, _digest) in built.items():
                 write_atomic(wdir.spec(name), json.dumps(spec, indent=2), mode=0o600)
-                write_atomic(supervisor.programs / f"{program_name(workload.name, name)}.conf", conf)
+                write_atomic(
+                    supervisor.programs / f"{program_name(workload.name, name)}.conf", conf
+                )
             for gone in set(previous) - set(built):
-                (supervisor.programs / f"{program_name(workload.name, gone)}.conf").unlink(missing_ok=True)
+                (supervisor.programs / f"{program_name(workload.name, gone)}.conf").unlink(
+                    missing_ok=True
+                )
             supervisor.sync_programs()
 
         containers: dict[str, dict[str, Any]] = {}
@@ -126,7 +135,9 @@ class LocalDeployer(Deployer):
             info = supervisor.info(program) or {}
             unchanged = previous.get(name, {}).get("hash") == digest
             done_ok = info.get("statename") == "EXITED" and info.get("exitstatus") == 0
-            if unchanged and (info.get("statename") in ACTIVE or (done_ok and containers[name]["job"])):
+            if unchanged and (
+                info.get("statename") in ACTIVE or (done_ok and containers[name]["job"])
+            ):
                 continue  # same spec, still running: leave it alone
             if info.get("statename") in ACTIVE:
                 supervisor.stop(program)
@@ -134,7 +145,9 @@ class LocalDeployer(Deployer):
             wdir.starts(name).unlink(missing_ok=True)  # a deliberate start is not a crash loop
             supervisor.start(program)
             if name in required:
-                self._wait(supervisor, wdir, workload.name, {name: containers[name]}, required[name])
+                self._wait(
+                    supervisor, wdir, workload.name, {name: containers[name]}, required[name]
+                )
 
         urls = [f"http://{HOST}:{port}" for port in allocated.values()]
         outputs: dict[str, Any] = {"host": HOST, "ports": dict(allocated), "urls": urls}
@@ -142,17 +155,29 @@ class LocalDeployer(Deployer):
             outputs["port"] = next(iter(allocated.values()))
             outputs["url"] = urls[0]
         outputs["logs"] = {n: str(wdir.stdout(n)) for n in workload.containers}
-        wdir.save_record({
-            "workload": workload.name, "release": ctx.release, "containers": containers,
-            "urls": urls, "outputs": outputs, "deployed_at": time.time(),
-        })
+        wdir.save_record(
+            {
+                "workload": workload.name,
+                "release": ctx.release,
+                "containers": containers,
+                "urls": urls,
+                "outputs": outputs,
+                "deployed_at": time.time(),
+            }
+        )
         refresh_routes(env, settings)
         self._wait(supervisor, wdir, workload.name, containers, "healthy")
-        return DeploymentResult(outputs=outputs, urls=urls, message=f"release {ctx.release} running")
+        return DeploymentResult(
+            outputs=outputs, urls=urls, message=f"release {ctx.release} running"
+        )
 
     def _wait(
-        self, supervisor: Supervisor, wdir: WorkloadDir, workload: str,
-        containers: dict[str, dict[str, Any]], condition: str,
+        self,
+        supervisor: Supervisor,
+        wdir: WorkloadDir,
+        workload: str,
+        containers: dict[str, dict[str, Any]],
+        condition: str,
     ) -> None:
         """Wait until every container reaches ``condition``; fail with the reason it did not."""
         deadline = time.monotonic() + self.settings.readiness_timeout
@@ -161,8 +186,10 @@ class LocalDeployer(Deployer):
             for name, entry in containers.items():
                 ok, message, fatal = self._check(supervisor, wdir, name, entry, condition)
                 if fatal:
-                    raise ResourceError(f"{workload}: container {name}: {message}",
-                                        hint=f"see podium logs {workload}")
+                    raise ResourceError(
+                        f"{workload}: container {name}: {message}",
+                        hint=f"see podium logs {workload}",
+                    )
                 if not ok:
                     failures[name] = message
             if not failures:
@@ -177,14 +204,23 @@ class LocalDeployer(Deployer):
             time.sleep(0.2)
 
     def _check(
-        self, supervisor: Supervisor, wdir: WorkloadDir, name: str, entry: dict[str, Any], condition: str,
+        self,
+        supervisor: Supervisor,
+        wdir: WorkloadDir,
+        name: str,
+        entry: dict[str, Any],
+        condition: str,
     ) -> tuple[bool, str, bool]:
         """(reached?, message, hopeless?) for one container and a ``before``-style condition."""
         info = supervisor.info(entry["program"])
         if info is None:
             return False, "not known to supervisord", True
         state = str(info.get("statename"))
-        if state == "EXITED" and info.get("exitstatus") == 0 and (entry.get("job") or condition == "complete"):
+        if (
+            state == "EXITED"
+            and info.get("exitstatus") == 0
+            and (entry.get("job") or condition == "complete")
+        ):
             return True, "completed", False
         if condition == "complete":
             if state == "FATAL":
@@ -198,7 +234,10 @@ class LocalDeployer(Deployer):
             return True, "running", False
         spec = json.loads(wdir.spec(name).read_text())
         ok, message = run_probe(
-            entry["readiness"], timeout=self.settings.probe_timeout, env=build_env(spec), cwd=spec["cwd"]
+            entry["readiness"],
+            timeout=self.settings.probe_timeout,
+            env=build_env(spec),
+            cwd=spec["cwd"],
         )
         return ok, ("readiness probe: " + message), False
 
@@ -217,7 +256,9 @@ class LocalDeployer(Deployer):
         supervisor = Supervisor(ctx.env, self.settings)
         if not supervisor.is_running():
             return WorkloadStatus(
-                workload=ctx.workload, state="down", urls=record.get("urls", []),
+                workload=ctx.workload,
+                state="down",
+                urls=record.get("urls", []),
                 message="supervisord is not running (machine restarted?); run podium up again",
             )
         containers: dict[str, ContainerStatus] = {}
@@ -227,15 +268,24 @@ class LocalDeployer(Deployer):
                 state="ready" if ok else "down", message=message, restarts=_restarts(wdir, name)
             )
         ready = sum(1 for c in containers.values() if c.state == "ready")
-        state: HealthState = "ready" if ready == len(containers) else ("down" if ready == 0 else "partial")
+        state: HealthState = (
+            "ready" if ready == len(containers) else ("down" if ready == 0 else "partial")
+        )
         problems = [f"{n}: {c.message}" for n, c in containers.items() if c.state != "ready"]
         return WorkloadStatus(
-            workload=ctx.workload, state=state, urls=record.get("urls", []), containers=containers,
+            workload=ctx.workload,
+            state=state,
+            urls=record.get("urls", []),
+            containers=containers,
             message="; ".join(problems) or f"release {record.get('release')} ready",
         )
 
     def logs(
-        self, ctx: DeployContext, *, container: str | None = None, follow: bool = False,
+        self,
+        ctx: DeployContext,
+        *,
+        container: str | None = None,
+        follow: bool = False,
         tail: int | None = None,
     ) -> Iterator[LogLine]:
         wdir = WorkloadDir(ctx.env, ctx.workload)
@@ -245,9 +295,13 @@ class LocalDeployer(Deployer):
         names = list(record["containers"])
         if container is not None:
             if container not in names:
-                raise ResourceError(f"{ctx.workload} has no container {container!r} (it has {', '.join(names)})")
+                raise ResourceError(
+                    f"{ctx.workload} has no container {container!r} (it has {', '.join(names)})"
+                )
             names = [container]
-        streams = [(n, "stdout", wdir.stdout(n)) for n in names] + [(n, "stderr", wdir.stderr(n)) for n in names]
+        streams = [(n, "stdout", wdir.stdout(n)) for n in names] + [
+            (n, "stderr", wdir.stderr(n)) for n in names
+        ]
         offsets: dict[Path, int] = {}
         for name, stream, path in streams:
             lines = _tail(path, tail) if tail is not None else _read_lines(path)

@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 from podium.platform.context import EnvironmentInfo
-
 from podium_local.files import plugin_dir, write_atomic
 
 SEPARATOR = "__"

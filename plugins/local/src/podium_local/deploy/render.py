@@ -27,7 +27,6 @@ from typing import Any
 from podium.deployment.contract import Probe, RenderedContainer, RenderedWorkload
 from podium.errors import ResourceError
 from podium.security.secret import Secret
-
 from podium_local.deploy.layout import WorkloadDir, program_name
 from podium_local.network import HOST
 from podium_local.sealing import Sealer
@@ -58,7 +57,9 @@ def probe_spec(probe: Probe | None, ports: dict[int, int], where: str) -> dict[s
         port = ports.get(get.port, get.port)
         host = get.host or HOST
         path = get.path if get.path.startswith("/") else "/" + get.path
-        return {"http": {"url": f"{get.scheme.lower()}://{host}:{port}{path}", "headers": get.headers}}
+        return {
+            "http": {"url": f"{get.scheme.lower()}://{host}:{port}{path}", "headers": get.headers}
+        }
     if probe.exec_command:
         return {"exec": list(probe.exec_command)}
     raise ResourceError(f"{where}: a probe needs httpGet or exec")
@@ -134,10 +135,17 @@ def build(
     for volume in container.volumes:
         source = volume.source.get("source") or volume.source.get("path")
         if not source:
-            raise ResourceError(f"{where}.volumes.{volume.target}: the volume resource has no 'source' output")
+            raise ResourceError(
+                f"{where}.volumes.{volume.target}: the volume resource has no 'source' output"
+            )
         path = Path(str(source)) / volume.path if volume.path else Path(str(source))
-        volumes.append({"link": str(root / safe_relative(volume.target)), "to": str(path),
-                        "read_only": volume.read_only})
+        volumes.append(
+            {
+                "link": str(root / safe_relative(volume.target)),
+                "to": str(path),
+                "read_only": volume.read_only,
+            }
+        )
 
     bin_dir = os.path.dirname(sys.executable)
     search_path = os.pathsep.join([bin_dir, os.environ.get("PATH", os.defpath)])
@@ -150,7 +158,11 @@ def build(
         "sealed_files": sealed_files,
         "seal_key": str(sealer.key_path),
         "starts_file": str(wdir.starts(container.name)),
-        "backoff": {"base": settings.restart_backoff, "max": settings.restart_backoff_max, "window": 10.0},
+        "backoff": {
+            "base": settings.restart_backoff,
+            "max": settings.restart_backoff_max,
+            "window": 10.0,
+        },
         "liveness": probe_spec(container.liveness_probe, ports, f"{where}.livenessProbe"),
         "liveness_grace": settings.readiness_timeout,
         "probe_timeout": settings.probe_timeout,
@@ -159,29 +171,33 @@ def build(
     readiness = probe_spec(container.readiness_probe, ports, f"{where}.readinessProbe")
 
     program = program_name(workload.name, container.name)
-    command = " ".join(shlex.quote(p) for p in [sys.executable, "-m", "podium_local.launch",
-                                                   str(wdir.spec(container.name))])
-    conf = "\n".join([
-        f"[program:{program}]",
-        f"command={escape(command)}",
-        f"directory={escape(cwd)}",
-        "autostart=false",
-        f"autorestart={autorestart}",
-        "exitcodes=0",
-        f"startsecs={settings.start_seconds}",
-        f"startretries={settings.start_retries}",
-        "stopsignal=TERM",
-        f"stopwaitsecs={settings.stop_timeout}",
-        "stopasgroup=true",
-        "killasgroup=true",
-        f"stdout_logfile={escape(str(wdir.stdout(container.name)))}",
-        f"stderr_logfile={escape(str(wdir.stderr(container.name)))}",
-        "stdout_logfile_maxbytes=10MB",
-        "stderr_logfile_maxbytes=10MB",
-        "stdout_logfile_backups=2",
-        "stderr_logfile_backups=2",
-        "",
-    ])
+    command = " ".join(
+        shlex.quote(p)
+        for p in [sys.executable, "-m", "podium_local.launch", str(wdir.spec(container.name))]
+    )
+    conf = "\n".join(
+        [
+            f"[program:{program}]",
+            f"command={escape(command)}",
+            f"directory={escape(cwd)}",
+            "autostart=false",
+            f"autorestart={autorestart}",
+            "exitcodes=0",
+            f"startsecs={settings.start_seconds}",
+            f"startretries={settings.start_retries}",
+            "stopsignal=TERM",
+            f"stopwaitsecs={settings.stop_timeout}",
+            "stopasgroup=true",
+            "killasgroup=true",
+            f"stdout_logfile={escape(str(wdir.stdout(container.name)))}",
+            f"stderr_logfile={escape(str(wdir.stderr(container.name)))}",
+            "stdout_logfile_maxbytes=10MB",
+            "stderr_logfile_maxbytes=10MB",
+            "stdout_logfile_backups=2",
+            "stderr_logfile_backups=2",
+            "",
+        ]
+    )
     hashed = {
         "spec": {k: v for k, v in spec.items() if k not in ("sealed_env", "sealed_files")},
         "secrets": fingerprints,

@@ -12,7 +12,6 @@ from typing import Any, ClassVar
 from podium.errors import ResourceError
 from podium.provisioning.contract import Outputs, Provisioner, ResourceContext
 from podium.security.secret import Secret
-
 from podium_local.files import plugin_dir
 from podium_local.network import HOST
 from podium_local.ports import PortRegistry
@@ -44,7 +43,9 @@ class VolumeProvisioner(Provisioner):
 
 # Names that usually hold credentials: their values become Secrets so they are
 # redacted in plans and encrypted in state.
-SECRET_NAME = re.compile(r"PASSWORD|PASSWD|SECRET|TOKEN|CREDENTIAL|PRIVATE|API_?KEY|ACCESS_?KEY", re.I)
+SECRET_NAME = re.compile(
+    r"PASSWORD|PASSWD|SECRET|TOKEN|CREDENTIAL|PRIVATE|API_?KEY|ACCESS_?KEY", re.I
+)
 
 
 def parse_dotenv(path: Path) -> dict[str, str]:
@@ -88,7 +89,9 @@ class EnvironmentProvisioner(Provisioner):
         if file:
             path = Path(str(file)).expanduser()
             if not path.is_file():
-                raise ResourceError(f"dotenv file {path} does not exist", hint="create it or fix params.file")
+                raise ResourceError(
+                    f"dotenv file {path} does not exist", hint="create it or fix params.file"
+                )
             values.update(parse_dotenv(path))
         keys = params.get("keys")
         prefix = params.get("prefix")

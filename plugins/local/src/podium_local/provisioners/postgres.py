@@ -9,11 +9,11 @@ files: destroying an environment leaves no server running.
 from __future__ import annotations
 
 import re
-from typing import Any, ClassVar
+from contextlib import suppress
+from typing import ClassVar
 
 from podium.provisioning.contract import Outputs, Provisioner, ResourceContext
 from podium.security.secret import Secret
-
 from podium_local.network import HOST
 from podium_local.servers.postgres_cluster import SYSTEM_DATABASES, PostgresCluster
 from podium_local.settings import Settings
@@ -32,7 +32,13 @@ class PostgresProvisioner(Provisioner):
     resource_type: ClassVar[str] = "postgres"
     secret_outputs: ClassVar[frozenset[str]] = frozenset({"password", "uri"})
     outputs: ClassVar[tuple[str, ...]] = (
-        "host", "port", "name", "database", "username", "password", "uri",
+        "host",
+        "port",
+        "name",
+        "database",
+        "username",
+        "password",
+        "uri",
     )
 
     def __init__(self, settings: Settings | None = None) -> None:
@@ -65,13 +71,17 @@ class PostgresProvisioner(Provisioner):
             exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (name,)).fetchone()
             verb = "ALTER" if exists else "CREATE"
             conn.execute(
-                sql.SQL(verb + " ROLE {} WITH LOGIN PASSWORD {}").format(role, sql.Literal(password))
+                sql.SQL(verb + " ROLE {} WITH LOGIN PASSWORD {}").format(
+                    role, sql.Literal(password)
+                )
             )
-            if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone() is None:
-                try:
+            if (
+                conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+                is None
+            ):
+                # Created concurrently by another process: same result.
+                with suppress(errors.DuplicateDatabase):
                     conn.execute(sql.SQL("CREATE DATABASE {} OWNER {}").format(role, role))
-                except errors.DuplicateDatabase:
-                    pass  # created concurrently by another process: same result
             return self._outputs(ctx, port)
 
     def read(self, ctx: ResourceContext) -> Outputs | None:
@@ -109,4 +119,3 @@ class PostgresProvisioner(Provisioner):
                 ).fetchone()
             if remaining is not None and remaining[0] == 0:
                 cluster.stop_and_remove()
-

@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import ClassVar
 
 from podium.provisioning.contract import Outputs, Provisioner, ResourceContext
-
 from podium_local.network import HOST
 from podium_local.servers.redis_server import RedisServer
 from podium_local.settings import Settings
@@ -38,11 +37,20 @@ class RedisProvisioner(Provisioner):
         server = RedisServer(ctx.env, self.settings)
         with server.locked(), server.admin() as (client, port):
             # "reset" first so the user ends up exactly as described, whatever it was.
-            client.execute_command(
-                "ACL", "SETUSER", ctx.physical_name, "reset", "on", f">{password}",
-                "~*", "&*", "+@all",
+            client.execute_command(  # type: ignore[no-untyped-call]
+                "ACL",
+                "SETUSER",
+                ctx.physical_name,
+                "reset",
+                "on",
+                f">{password}",
+                "~*",
+                "&*",
+                "+@all",
             )
-            client.execute_command("ACL", "SAVE")  # survive a server restart
+            client.execute_command(  # type: ignore[no-untyped-call]
+                "ACL", "SAVE"
+            )  # survive a server restart
             return self._outputs(ctx, port)
 
     def read(self, ctx: ResourceContext) -> Outputs | None:
@@ -61,8 +69,12 @@ class RedisProvisioner(Provisioner):
             if not server.initialized:
                 return
             with server.admin() as (client, _port):
-                client.execute_command("ACL", "DELUSER", ctx.physical_name)
-                client.execute_command("ACL", "SAVE")
+                client.execute_command(  # type: ignore[no-untyped-call]
+                    "ACL", "DELUSER", ctx.physical_name
+                )
+                client.execute_command(  # type: ignore[no-untyped-call]
+                    "ACL", "SAVE"
+                )
                 last = not server.users(client)
             if last:
                 server.stop_and_remove()

@@ -12,7 +12,6 @@ from typing import Any, ClassVar
 
 from podium.errors import ResourceError
 from podium.provisioning.contract import Outputs, Provisioner, ResourceContext
-
 from podium_local.files import file_lock
 from podium_local.servers.nginx_proxy import NginxProxy
 from podium_local.settings import Settings
@@ -37,7 +36,9 @@ class RouteProvisioner(Provisioner):
                 "(and 'workload' when the resource is shared through an id)"
             )
         if not path.startswith("/") or any(c in path for c in " ;{}\"'"):
-            raise ResourceError(f"{ctx.uid}: route path {path!r} must start with '/' and hold no spaces, quotes, ';' or braces")
+            raise ResourceError(
+                f"{ctx.uid}: route path {path!r} must start with '/' and hold no spaces, quotes, ';' or braces"
+            )
         if any(c in str(host) for c in " ;{}\"'/"):
             raise ResourceError(f"{ctx.uid}: route host {host!r} is not a host name")
         return {"host": str(host), "path": path, "port": str(port), "workload": str(workload)}

@@ -16,7 +16,9 @@ from podium.provisioning.contract import Outputs, Provisioner, ResourceContext
 
 
 def platform_state_dir(ctx: ResourceContext) -> Path:
-    explicit = ctx.params.get("secret_store_dir") or ctx.env.settings.get("podium.platform_state_dir")
+    explicit = ctx.params.get("secret_store_dir") or ctx.env.settings.get(
+        "podium.platform_state_dir"
+    )
     return Path(str(explicit)) if explicit else ctx.env.state_dir.parent
 
 

@@ -17,7 +17,6 @@ from typing import Any
 
 from podium.errors import ResourceError
 from podium.platform.context import EnvironmentInfo
-
 from podium_local.binaries import find_binary
 from podium_local.files import file_lock, plugin_dir, private_dir, write_atomic
 from podium_local.network import HOST, free_port, port_is_free, port_is_listening, wait_until
@@ -50,7 +49,9 @@ class NginxProxy:
             return None
 
     def _save(self, routes: dict[str, dict[str, Any]], port: int) -> None:
-        write_atomic(self._routes_path, json.dumps({"port": port, "routes": routes}, indent=2), 0o644)
+        write_atomic(
+            self._routes_path, json.dumps({"port": port, "routes": routes}, indent=2), 0o644
+        )
 
     def put_route(self, uid: str, route: dict[str, Any]) -> int:
         """Add or replace a route and (re)load nginx; return the port nginx listens on."""
@@ -119,9 +120,7 @@ class NginxProxy:
             f"    proxy_temp_path {home}/tmp/proxy;\n"
             f"    fastcgi_temp_path {home}/tmp/fastcgi;\n"
             f"    uwsgi_temp_path {home}/tmp/uwsgi;\n"
-            f"    scgi_temp_path {home}/tmp/scgi;\n"
-            + "\n".join(servers)
-            + "\n}\n"
+            f"    scgi_temp_path {home}/tmp/scgi;\n" + "\n".join(servers) + "\n}\n"
         )
 
     def _apply(self, binary: str) -> None:

@@ -32,7 +32,6 @@ from typing import TYPE_CHECKING, Any
 
 from podium.errors import ResourceError
 from podium.platform.context import EnvironmentInfo
-
 from podium_local.binaries import postgres_binary
 from podium_local.files import file_lock, plugin_dir, socket_dir, write_atomic
 from podium_local.network import HOST, free_port, port_is_free
@@ -72,7 +71,7 @@ class PostgresCluster:
     @property
     def initialized(self) -> bool:
         base = self._meta().get("base")
-        return bool(base) and (Path(base) / "data" / "PG_VERSION").is_file()
+        return isinstance(base, str) and (Path(base) / "data" / "PG_VERSION").is_file()
 
     # --- lifecycle --------------------------------------------------------------
     def _choose_base(self) -> Path:
@@ -109,8 +108,18 @@ class PostgresCluster:
         run(
             as_user(
                 self.user,
-                [initdb, "-D", str(data), "-U", SUPERUSER, "-E", "UTF8", "--no-locale",
-                 "--auth-local=trust", "--auth-host=scram-sha-256"],
+                [
+                    initdb,
+                    "-D",
+                    str(data),
+                    "-U",
+                    SUPERUSER,
+                    "-E",
+                    "UTF8",
+                    "--no-locale",
+                    "--auth-local=trust",
+                    "--auth-host=scram-sha-256",
+                ],
             ),
             "initdb",
             timeout=120,
@@ -140,8 +149,19 @@ class PostgresCluster:
         run(
             as_user(
                 self.user,
-                [pg_ctl, "start", "-w", "-t", str(int(self.settings.server_start_timeout)),
-                 "-D", str(data), "-l", str(log), "-o", options],
+                [
+                    pg_ctl,
+                    "start",
+                    "-w",
+                    "-t",
+                    str(int(self.settings.server_start_timeout)),
+                    "-D",
+                    str(data),
+                    "-l",
+                    str(log),
+                    "-o",
+                    options,
+                ],
             ),
             f"starting PostgreSQL (log: {log})",
             timeout=self.settings.server_start_timeout + 10,
@@ -165,8 +185,10 @@ class PostgresCluster:
             data, _, sockets = self._paths(base)
             if self._is_running(data):
                 pg_ctl = postgres_binary("pg_ctl", self.settings.postgres_bin_dir)
-                run(as_user(self.user, [pg_ctl, "stop", "-D", str(data), "-m", "fast", "-w"]),
-                    "stopping PostgreSQL")
+                run(
+                    as_user(self.user, [pg_ctl, "stop", "-D", str(data), "-m", "fast", "-w"]),
+                    "stopping PostgreSQL",
+                )
             shutil.rmtree(sockets, ignore_errors=True)
             if base != self.home:
                 shutil.rmtree(base, ignore_errors=True)
@@ -195,8 +217,12 @@ class PostgresCluster:
         _, _, sockets = self._paths(Path(meta["base"]))
         try:
             conn = psycopg.connect(
-                host=str(sockets), port=int(meta["port"]), user=SUPERUSER, dbname="postgres",
-                autocommit=True, connect_timeout=10,
+                host=str(sockets),
+                port=int(meta["port"]),
+                user=SUPERUSER,
+                dbname="postgres",
+                autocommit=True,
+                connect_timeout=10,
             )
         except psycopg.OperationalError as exc:
             raise ResourceError(f"cannot connect to the local PostgreSQL cluster: {exc}") from None

@@ -40,7 +40,9 @@ def user_exists(user: str) -> bool:
     return True
 
 
-def run(argv: Sequence[str], what: str, *, timeout: float = 60.0, env: dict[str, str] | None = None) -> str:
+def run(
+    argv: Sequence[str], what: str, *, timeout: float = 60.0, env: dict[str, str] | None = None
+) -> str:
     """Run a command to completion; on failure raise a ResourceError quoting its output."""
     try:
         done = subprocess.run(

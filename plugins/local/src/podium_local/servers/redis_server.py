@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import secrets
 import shutil
 import signal
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -27,7 +27,6 @@ from typing import TYPE_CHECKING, Any
 from podium.errors import ResourceError
 from podium.platform.context import EnvironmentInfo
 from podium.security.secret import Secret
-
 from podium_local.binaries import find_binary
 from podium_local.files import file_lock, plugin_dir, private_dir, write_atomic
 from podium_local.network import HOST, free_port, port_is_free, wait_until
@@ -93,8 +92,12 @@ class RedisServer:
         import redis
 
         return redis.Redis(
-            host=HOST, port=port, username=ADMIN_USER, password=self._admin_password().reveal(),
-            socket_timeout=5, decode_responses=True,
+            host=HOST,
+            port=port,
+            username=ADMIN_USER,
+            password=self._admin_password().reveal(),
+            socket_timeout=5,
+            decode_responses=True,
         )
 
     def _answers(self, port: int) -> bool:
@@ -107,8 +110,9 @@ class RedisServer:
 
     def ensure_running(self) -> int:
         """Start the server if needed and return its port; caller holds :meth:`locked`."""
-        binary = find_binary("redis-server", configured=self.settings.redis_server,
-                             package="redis-server")
+        binary = find_binary(
+            "redis-server", configured=self.settings.redis_server, package="redis-server"
+        )
         private_dir(self.home)
         port = self._port()
         pid = read_pid(self.home / "redis.pid")

@@ -20,13 +20,12 @@ import sys
 import time
 import xmlrpc.client
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
 from podium.errors import ResourceError, TransientError
 from podium.platform.context import EnvironmentInfo
-
 from podium_local.files import file_lock, plugin_dir, private_dir, socket_dir, write_atomic
 from podium_local.network import wait_until
 from podium_local.servers.process import pid_alive, read_pid
@@ -107,10 +106,15 @@ class Supervisor:
         conf = self._write_config()
         done = subprocess.run(
             [sys.executable, "-m", "supervisor.supervisord", "-c", str(conf)],
-            stdin=subprocess.DEVNULL, capture_output=True, text=True, check=False,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            check=False,
         )
         if done.returncode != 0:
-            raise ResourceError(f"supervisord did not start: {(done.stderr or done.stdout).strip()}")
+            raise ResourceError(
+                f"supervisord did not start: {(done.stderr or done.stdout).strip()}"
+            )
         if not wait_until(self.is_running, self.settings.server_start_timeout):
             raise ResourceError(f"supervisord did not answer; see {self.home / 'supervisord.log'}")
 
@@ -120,10 +124,8 @@ class Supervisor:
             return False
         pid = read_pid(self.home / "supervisord.pid")
         if self.is_running():
-            try:
+            with suppress(OSError, xmlrpc.client.Error):
                 self.rpc().supervisor.shutdown()
-            except (OSError, xmlrpc.client.Error):
-                pass
         if pid:
             wait_until(lambda: not pid_alive(pid), self.settings.stop_timeout + 5)
         shutil.rmtree(self.home, ignore_errors=True)
@@ -176,12 +178,16 @@ class Supervisor:
             self.rpc().supervisor.startProcess(program, False)
         except xmlrpc.client.Fault as fault:
             if fault.faultCode != ALREADY_STARTED:
-                raise ResourceError(f"supervisord could not start {program}: {fault.faultString}") from None
+                raise ResourceError(
+                    f"supervisord could not start {program}: {fault.faultString}"
+                ) from None
 
     def stop(self, program: str) -> None:
         self._stop(self.rpc(), program)
 
-    def wait_state(self, program: str, states: Iterable[str], timeout: float) -> dict[str, Any] | None:
+    def wait_state(
+        self, program: str, states: Iterable[str], timeout: float
+    ) -> dict[str, Any] | None:
         wanted = set(states)
         deadline = time.monotonic() + timeout
         while True:
