@@ -297,3 +297,21 @@ def test_generated_password_survives_replace_of_nothing(project: Any, fake_modul
         assert token is not None and "password" not in token
         data_dir = next(p for p in (project.world / "dirs").iterdir() if "data" in p.name)
         assert platform.cipher().decrypt(token) == (data_dir / "password").read_text()
+
+
+def test_spans_of_the_engine_and_hooks_are_exported(project: Any, fake_module: Any) -> None:
+    with platform_for(project, fake_module) as platform:
+        assert platform.up("dev", [project.root / "web.score.yaml"])[1].ok
+    spans = [json.loads(line) for line in (project.root / ".podium" / "spans.jsonl").read_text().splitlines()]
+    by_name: dict[str, list[dict[str, Any]]] = {}
+    for span in spans:
+        by_name.setdefault(span["name"], []).append(span)
+    assert {"podium.plan", "podium.apply"} <= set(by_name)
+    nodes = {s["attributes"]["podium.node"]: s for s in by_name["podium.node"]}
+    assert set(nodes) == {"volume.default#web.data", "volume.default#web.cache", "deployment:web"}
+    assert nodes["deployment:web"]["attributes"]["podium.plugin"] == "fake"
+    creates = by_name["podium.hook/fake-dir.create"]
+    assert creates[0]["attributes"]["podium.plugin"] == "fake"
+    # hook spans nest under their node span, node spans under the apply span
+    apply_span = by_name["podium.apply"][0]
+    assert all(s["trace_id"] == apply_span["trace_id"] for s in creates)

@@ -76,7 +76,9 @@ def _plugin_commands(ctx: click.Context) -> dict[str, click.Command]:
     help="Platform config file (default: ./podium.toml, else built-in defaults).",
 )
 @click.option("--json", "json_output", is_flag=True, help="Machine-readable JSON output.")
-@click.option("--debug", is_flag=True, envvar="PODIUM_DEBUG", help="Show tracebacks and debug logs.")
+@click.option(
+    "--debug", is_flag=True, envvar="PODIUM_DEBUG", help="Show tracebacks and debug logs."
+)
 @click.option(
     "--strict-plugins",
     is_flag=True,
@@ -100,7 +102,9 @@ def cli(
 ) -> None:
     """Podium: plan, apply and run workloads on a platform assembled from plugins."""
     from podium.cli.context import CliState
+    from podium.observability.logging import configure_cli_logging
 
+    configure_cli_logging(debug=debug, json=json_output)
     ctx.obj = CliState(
         config_path=config_path,
         json_output=json_output,

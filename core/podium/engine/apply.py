@@ -14,10 +14,12 @@ resolves by asking the provider what really exists.
 
 from __future__ import annotations
 
+import contextvars
+import queue
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -156,6 +158,9 @@ class Executor:
         ready = sorted(uid for uid, n in waiting.items() if n == 0)
         results: dict[str, NodeResult] = {}
         running: dict[Future[NodeResult], str] = {}
+        # Finished futures arrive here; cheaper than concurrent.futures.wait, which
+        # installs a waiter on every running future each time round the loop.
+        finished: queue.SimpleQueue[Future[NodeResult]] = queue.SimpleQueue()
         per_plugin: dict[str, int] = {}
 
         def skip(uid: str, because: str) -> None:
@@ -188,11 +193,18 @@ class Executor:
                         deferred.append(uid)
                         continue
                     per_plugin[change.plugin] = per_plugin.get(change.plugin, 0) + 1
-                    running[pool.submit(self._run_change, change)] = uid
+                    # Each task runs in a copy of this thread's context, so its spans and
+                    # log context nest under the apply that started it.
+                    task = contextvars.copy_context()
+                    future = pool.submit(task.run, self._run_change, change)
+                    running[future] = uid
+                    future.add_done_callback(finished.put)
                 ready = deferred + ready
                 if not running:
                     break
-                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                done = [finished.get()]
+                while not finished.empty():
+                    done.append(finished.get())
                 for future in done:
                     uid = running.pop(future)
                     change = work[uid]
@@ -216,15 +228,14 @@ class Executor:
             if change.action == "delete":
                 continue
             deps[uid] |= {d for d in change.depends_on if d in work and work[d].action != "delete"}
-        for uid, change in work.items():
-            if change.action != "delete":
+        # Everything that depended on a deleted node goes first, if it is being removed
+        # or replaced too (one pass over the edges, not one per deleted node).
+        for other_uid, other in work.items():
+            if other.action not in ("delete", "replace"):
                 continue
-            # Everything that depended on this node goes first, if it is being removed too.
-            for other_uid, other in work.items():
-                if other.action == "delete" and uid in other.depends_on:
-                    deps[uid].add(other_uid)
-                if other.action == "replace" and uid in other.depends_on:
-                    deps[uid].add(other_uid)
+            for dep in other.depends_on:
+                if dep in work and work[dep].action == "delete":
+                    deps[dep].add(other_uid)
         return deps
 
     def _plugin_limit(self, change: Change) -> int | None:
@@ -400,11 +411,12 @@ class Executor:
             record = None
         params = self._resolved_params(change)
         applied_digest = digest(self._fingerprint(params))
+        spec_hash = change.node().spec_hash  # hashing the spec is not free: once per change
         if (
             change.action == "update"
             and record is not None
             and record.spec.get("_digest") == applied_digest
-            and record.spec_hash == change.node().spec_hash
+            and record.spec_hash == spec_hash
         ):
             raise Unchanged("resolved params unchanged")
         physical = (
@@ -425,7 +437,7 @@ class Executor:
                     "physical_name": physical,
                     "params": params,
                     "node_spec": node_spec,
-                    "spec_hash": change.node().spec_hash,
+                    "spec_hash": spec_hash,
                     "depends_on": change.depends_on,
                 }
             ),
@@ -444,7 +456,7 @@ class Executor:
             provider=change.provider,
             plugin=change.plugin,
             spec={**node_spec, "_digest": applied_digest},
-            spec_hash=change.node().spec_hash,
+            spec_hash=spec_hash,
             outputs=self.rt.cipher.seal(outputs),
             physical_name=physical,
             depends_on=list(change.depends_on),
