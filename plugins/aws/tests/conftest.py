@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from moto.server import ThreadedMotoServer
+
 from podium.platform.context import EnvironmentInfo
 from podium_aws.clients import AwsClients
 from podium_aws.settings import Settings

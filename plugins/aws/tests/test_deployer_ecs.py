@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+
 from podium.deployment.contract import (
     DeployContext,
     DeploymentResult,

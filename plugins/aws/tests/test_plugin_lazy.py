@@ -8,8 +8,9 @@ import sys
 from importlib.metadata import entry_points
 
 import pytest
-from podium_aws.plugin import PODIUM_API, Settings
 from pydantic import ValidationError
+
+from podium_aws.plugin import PODIUM_API, Settings
 
 PROBE = """
 import json, sys

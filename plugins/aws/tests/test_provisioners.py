@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+
 from podium.errors import ResourceError
 from podium.provisioning.contract import Provisioner
 from podium.security.secret import Secret

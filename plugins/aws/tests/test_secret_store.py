@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+
 from podium.errors import InputError, NotFoundError
 from podium.security.secret import Secret
 from podium_aws.clients import AwsClients

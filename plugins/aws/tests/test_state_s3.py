@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from podium.errors import ConfigError, LockedError, StateError
 from podium.platform.context import EnvironmentInfo
 from podium.platform.contract import Intent, LockInfo, ResourceRecord

@@ -13,7 +13,6 @@ from contextlib import contextmanager
 from typing import Any
 
 from podium.errors import ConfigError, PodiumError, ResourceError, TransientError
-
 from podium_aws.settings import Settings
 
 #: AWS error codes worth retrying: throttling and the service being briefly unable to answer.

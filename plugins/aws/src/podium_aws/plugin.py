@@ -17,7 +17,6 @@ from podium.platform.contract import StateBackend
 from podium.plugins.markers import hookimpl
 from podium.provisioning.contract import Provisioner
 from podium.security.contract import SecretStore
-
 from podium_aws.clients import AwsClients
 from podium_aws.settings import Settings
 

@@ -7,7 +7,6 @@ import re
 from podium.errors import InputError, NotFoundError
 from podium.security.contract import SecretStore
 from podium.security.secret import Secret
-
 from podium_aws.clients import AwsClients
 from podium_aws.naming import store_secret_name
 from podium_aws.secretsmanager import SecretsManager

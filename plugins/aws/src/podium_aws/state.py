@@ -26,11 +26,11 @@ from dataclasses import asdict
 from typing import Any, TypeVar
 from urllib.parse import quote
 
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
 from podium.errors import ConfigError, StateError
 from podium.platform.context import EnvironmentInfo
 from podium.platform.contract import Intent, LockInfo, ResourceRecord, StateBackend, StateStore
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
-
 from podium_aws.clients import AwsClients, aws_errors, error_code
 from podium_aws.settings import Settings
 

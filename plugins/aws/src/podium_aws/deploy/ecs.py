@@ -28,7 +28,6 @@ from podium.deployment.contract import (
     WorkloadStatus,
 )
 from podium.errors import ResourceError
-
 from podium_aws.clients import AwsClients, aws_errors, error_code, partition
 from podium_aws.deploy.iam import TRUST_POLICY, workload_policy
 from podium_aws.deploy.taskdef import container_definitions, secret_variables

@@ -6,7 +6,6 @@ from typing import Any, ClassVar
 
 from podium.errors import ResourceError
 from podium.provisioning.contract import Provisioner, ResourceContext
-
 from podium_aws.clients import AwsClients
 from podium_aws.naming import SAFE_NAME, physical_name, standard_tags
 from podium_aws.settings import Settings

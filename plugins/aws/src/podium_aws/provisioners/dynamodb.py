@@ -6,7 +6,6 @@ from typing import Any
 
 from podium.errors import ResourceError
 from podium.provisioning.contract import Outputs, ResourceContext
-
 from podium_aws.clients import aws_errors, error_code
 from podium_aws.naming import DYNAMODB_MAX, tag_list
 from podium_aws.provisioners.base import AwsProvisioner, int_param

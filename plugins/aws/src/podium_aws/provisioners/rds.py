@@ -11,7 +11,6 @@ from typing import Any
 
 from podium.errors import ResourceError, TransientError
 from podium.provisioning.contract import Outputs, ResourceContext
-
 from podium_aws.clients import aws_errors, error_code
 from podium_aws.naming import RDS_MAX, tag_list
 from podium_aws.provisioners.base import AwsProvisioner, bool_param, int_param

@@ -1,0 +1,109 @@
+"""The core's conformance kits, run against every podium-aws registration on moto."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from podium.testing.conformance import (
+    DeployerConformance,
+    ProvisionerConformance,
+    SecretStoreConformance,
+    StateBackendConformance,
+)
+from podium_aws.clients import AwsClients
+from podium_aws.deploy.ecs import EcsDeployer
+from podium_aws.provisioners.dynamodb import DynamoDbTableProvisioner
+from podium_aws.provisioners.rds import RdsPostgresProvisioner
+from podium_aws.provisioners.s3 import S3BucketProvisioner
+from podium_aws.provisioners.secret import SecretsManagerSecretProvisioner
+from podium_aws.provisioners.sqs import SqsProvisioner, SqsQueueProvisioner
+from podium_aws.secretstore import SecretsManagerStore
+from podium_aws.settings import Settings
+from podium_aws.state import S3StateBackend
+
+
+class _AwsProvisioner(ProvisionerConformance):
+    cls: Any
+
+    @pytest.fixture
+    def provisioner(self, settings: Settings, clients: AwsClients) -> Any:
+        return self.cls(settings, clients)
+
+    @pytest.fixture
+    def provoke_error(self) -> Callable[..., Any]:
+        def provoke(provisioner: Any, make_context: Callable[..., Any]) -> None:
+            provisioner.create(make_context("bad", params={"no-such-param": 1}))
+
+        return provoke
+
+
+class TestS3(_AwsProvisioner):
+    cls = S3BucketProvisioner
+
+    @pytest.fixture
+    def count_resources(self, boto: Any) -> Callable[[Any], int]:
+        return lambda ctx: sum(
+            b["Name"] == ctx.physical_name for b in boto("s3").list_buckets()["Buckets"]
+        )
+
+
+class TestQueue(_AwsProvisioner):
+    cls = SqsQueueProvisioner
+
+    @pytest.fixture
+    def count_resources(self, boto: Any) -> Callable[[Any], int]:
+        return lambda ctx: len(
+            boto("sqs").list_queues(QueueNamePrefix=ctx.physical_name).get("QueueUrls", [])
+        )
+
+
+class TestSqs(TestQueue):
+    cls = SqsProvisioner
+
+
+class TestDynamoDb(_AwsProvisioner):
+    cls = DynamoDbTableProvisioner
+
+    @pytest.fixture
+    def count_resources(self, boto: Any) -> Callable[[Any], int]:
+        return lambda ctx: boto("dynamodb").list_tables()["TableNames"].count(ctx.physical_name)
+
+
+class TestRdsPostgres(_AwsProvisioner):
+    cls = RdsPostgresProvisioner
+
+    @pytest.fixture
+    def count_resources(self, boto: Any) -> Callable[[Any], int]:
+        return lambda ctx: sum(
+            i["DBInstanceIdentifier"] == ctx.physical_name
+            for i in boto("rds").describe_db_instances()["DBInstances"]
+        )
+
+
+class TestSecretResource(_AwsProvisioner):
+    cls = SecretsManagerSecretProvisioner
+
+
+class TestEcsDeployer(DeployerConformance):
+    @pytest.fixture
+    def deployer(self, settings: Settings, clients: AwsClients) -> EcsDeployer:
+        return EcsDeployer(settings, clients)
+
+
+class TestSecretsManagerStore(SecretStoreConformance):
+    @pytest.fixture
+    def secret_store(self, settings: Settings, clients: AwsClients) -> SecretsManagerStore:
+        return SecretsManagerStore(settings, clients, "test")
+
+
+class TestS3StateBackend(StateBackendConformance):
+    @pytest.fixture
+    def state_backend(self, settings: Settings, clients: AwsClients) -> S3StateBackend:
+        return S3StateBackend(settings, clients)
+
+    @pytest.fixture
+    def state_options(self) -> dict[str, Any]:
+        return {"bucket": "conformance-state", "create_bucket": True}
