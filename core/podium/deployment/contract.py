@@ -6,12 +6,15 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
 
 from podium.platform.context import EnvironmentInfo
 from podium.security.secret import Secret
+
+#: A Secret inside a model: kept as is by ``model_dump()``, redacted in JSON.
+SecretValue = Annotated[Secret, PlainSerializer(str, return_type=str, when_used="json")]
 
 ReadyCondition = Literal["started", "healthy", "complete"]
 HealthState = Literal["ready", "partial", "down", "absent"]
@@ -38,7 +41,7 @@ class Probe(_Model):
 
 class RenderedFile(_Model):
     target: str
-    content: str | Secret | None = None
+    content: str | SecretValue | None = None
     binary_content: str | None = None  #: base64, never expanded
     mode: str | None = None
 
@@ -61,7 +64,7 @@ class RenderedContainer(_Model):
     image: str
     command: list[str] = Field(default_factory=list)
     args: list[str] = Field(default_factory=list)
-    variables: dict[str, str | Secret] = Field(default_factory=dict)
+    variables: dict[str, str | SecretValue] = Field(default_factory=dict)
     files: list[RenderedFile] = Field(default_factory=list)
     volumes: list[RenderedVolume] = Field(default_factory=list)
     limits: dict[str, str] = Field(default_factory=dict)
