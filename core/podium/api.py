@@ -306,17 +306,28 @@ class Platform:
         *,
         refresh: bool = False,
         destroy: bool = False,
+        prune: bool = False,
+        workloads: Sequence[str] | None = None,
     ) -> Plan:
-        """Compute what apply would change in ``env`` for these workloads."""
+        """Compute what apply would change in ``env`` for these workloads.
+
+        Only the given workloads are planned: records of other workloads in the
+        environment are left alone, unless ``prune`` (delete everything not in
+        these files). ``destroy`` removes the given workloads, or with no files
+        and no ``workloads`` names, everything in the environment.
+        """
         from podium.engine.desired import desired_nodes
         from podium.engine.plan import Plan, diff
 
-        workloads = [] if destroy else self.load_workloads(files)
-        rt = self.runtime(env, workloads)
+        loaded = self.load_workloads(files)
+        names = {w.name for w in loaded} | set(workloads or ())
+        scope = None if prune or (destroy and not names) else frozenset(names)
+        workloads_in_plan = [] if destroy else loaded
+        rt = self.runtime(env, workloads_in_plan)
         with self._span("podium.plan", env):
             rt.event("plan.started", message=f"planning {env}")
             warnings = self._reconcile_if_needed(rt)
-            nodes = [] if destroy else desired_nodes(rt, workloads)
+            nodes = [] if destroy else desired_nodes(rt, workloads_in_plan)
             records = rt.store.records()
             serial = rt.store.serial()
             missing = self._refresh(rt, records) if refresh else frozenset()
@@ -331,7 +342,12 @@ class Platform:
                 return bool(provisioner.requires_replace(old, new))
 
             changes = diff(
-                nodes, records, requires_replace=requires_replace, destroy=destroy, missing=missing
+                nodes,
+                records,
+                requires_replace=requires_replace,
+                destroy=destroy,
+                missing=missing,
+                scope=scope,
             )
             plan = Plan(
                 platform=self.name,
@@ -340,14 +356,16 @@ class Platform:
                 changes=changes,
                 workloads=[
                     {"name": w.name, "path": str(w.path) if w.path else "", "source": w.source}
-                    for w in workloads
+                    for w in workloads_in_plan
                 ],
                 destroy=destroy,
                 refresh=refresh,
                 config_digest=self.config_digest(),
                 warnings=warnings,
             )
-            findings = self._workload_findings(rt, workloads) + self._plan_findings(rt, plan)
+            findings = self._workload_findings(rt, workloads_in_plan) + self._plan_findings(
+                rt, plan
+            )
             plan.findings = self._apply_levels(findings)
             for finding in plan.findings:
                 rt.event(
@@ -550,15 +568,26 @@ class Platform:
         ]
 
     def up(
-        self, env: str, files: Iterable[WorkloadInput], *, parallelism: int | None = None
+        self,
+        env: str,
+        files: Iterable[WorkloadInput],
+        *,
+        parallelism: int | None = None,
+        prune: bool = False,
     ) -> tuple[Plan, ApplyResult]:
         """Plan and apply in one step (the plan is still policy-checked)."""
-        plan = self.plan(env, files)
+        plan = self.plan(env, files, prune=prune)
         return plan, self.apply(plan, parallelism=parallelism)
 
-    def destroy(self, env: str, *, parallelism: int | None = None) -> tuple[Plan, ApplyResult]:
-        """Delete everything recorded in ``env``, dependents first."""
-        plan = self.plan(env, destroy=True)
+    def destroy(
+        self,
+        env: str,
+        *,
+        workloads: Sequence[str] | None = None,
+        parallelism: int | None = None,
+    ) -> tuple[Plan, ApplyResult]:
+        """Delete the named workloads (default: everything in ``env``), dependents first."""
+        plan = self.plan(env, destroy=True, workloads=workloads)
         return plan, self.apply(plan, parallelism=parallelism)
 
     # ----------------------------------------------------------------- runtime

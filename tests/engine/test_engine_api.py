@@ -302,7 +302,10 @@ def test_generated_password_survives_replace_of_nothing(project: Any, fake_modul
 def test_spans_of_the_engine_and_hooks_are_exported(project: Any, fake_module: Any) -> None:
     with platform_for(project, fake_module) as platform:
         assert platform.up("dev", [project.root / "web.score.yaml"])[1].ok
-    spans = [json.loads(line) for line in (project.root / ".podium" / "spans.jsonl").read_text().splitlines()]
+    spans = [
+        json.loads(line)
+        for line in (project.root / ".podium" / "spans.jsonl").read_text().splitlines()
+    ]
     by_name: dict[str, list[dict[str, Any]]] = {}
     for span in spans:
         by_name.setdefault(span["name"], []).append(span)
@@ -315,3 +318,25 @@ def test_spans_of_the_engine_and_hooks_are_exported(project: Any, fake_module: A
     # hook spans nest under their node span, node spans under the apply span
     apply_span = by_name["podium.apply"][0]
     assert all(s["trace_id"] == apply_span["trace_id"] for s in creates)
+
+
+def test_plans_leave_other_workloads_alone_unless_pruned(project: Any, fake_module: Any) -> None:
+    other = project.root / "other.score.yaml"
+    other.write_text(
+        "apiVersion: score.dev/v1b1\nmetadata:\n  name: other\ncontainers:\n  main:\n    image: x:1\n"
+        "resources:\n  files:\n    type: volume\n"
+    )
+    web = project.root / "web.score.yaml"
+    with platform_for(project, fake_module) as platform:
+        assert platform.up("dev", [web])[1].ok
+        assert platform.up("dev", [other])[1].ok  # another team, another file
+        assert len(project.dirs()) == 3
+        plan = platform.plan("dev", [web])
+        assert not plan.has_changes
+        assert all(c.workload == "web" for c in plan.changes)
+        pruned = platform.plan("dev", [web], prune=True)
+        deletes = {c.uid for c in pruned.changes if c.action == "delete"}
+        assert deletes == {"volume.default#other.files", "deployment:other"}
+        plan, result = platform.destroy("dev", workloads=["other"])
+        assert result.ok and {c.uid for c in plan.changes} == deletes
+        assert len(project.dirs()) == 2 and project.deployed("web") is not None

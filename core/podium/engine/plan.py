@@ -158,12 +158,15 @@ def diff(
     requires_replace: Any,
     destroy: bool = False,
     missing: frozenset[str] = frozenset(),
+    scope: frozenset[str] | None = None,
 ) -> list[Change]:
     """Compare the desired nodes with state records.
 
     ``requires_replace(node, record) -> bool`` asks the node's provisioner whether a
     change of params needs a new resource. ``missing`` holds uids that a refresh
-    found absent in reality (drift): they are created again.
+    found absent in reality (drift): they are created again. ``scope`` limits
+    deletions to records of those workloads, so one team's ``podium up`` never
+    removes another team's workloads from a shared environment (``None`` = all).
     """
     by_uid = {r.uid: r for r in records}
     changes: list[Change] = []
@@ -238,8 +241,9 @@ def diff(
             change.reason = f"re-render: {', '.join(moved[:3])} changes"
             touched.add(change.uid)
         by_change[change.uid] = change
+    in_scope = _scoped(by_uid, wanted, scope)
     for record in by_uid.values():
-        if record.uid not in wanted:
+        if record.uid not in wanted and record.uid in in_scope:
             changes.append(
                 Change(
                     uid=record.uid,
@@ -255,3 +259,18 @@ def diff(
                 )
             )
     return changes
+
+
+def _scoped(
+    records: Mapping[str, ResourceRecord], wanted: Mapping[str, Node], scope: frozenset[str] | None
+) -> set[str]:
+    """The recorded uids a plan may delete: those of workloads in ``scope``.
+
+    A resource shared with a workload outside the scope stays while any record
+    outside the scope still depends on it.
+    """
+    if scope is None:
+        return set(records)
+    owned = {uid for uid, r in records.items() if r.spec.get("workload") in scope}
+    used_elsewhere = {dep for uid, r in records.items() if uid not in owned for dep in r.depends_on}
+    return owned - used_elsewhere

@@ -60,7 +60,10 @@ def _show_plan(state: CliState, plan: Plan, verbose: bool) -> None:
     "--out", "out", type=click.Path(dir_okay=False), help="Save the plan for 'podium apply PLAN'."
 )
 @click.option("--refresh", is_flag=True, help="Ask providers what really exists (drift detection).")
-@click.option("--destroy", is_flag=True, help="Plan the removal of everything in the environment.")
+@click.option("--destroy", is_flag=True, help="Plan the removal of the workloads (all with no -f).")
+@click.option(
+    "--prune", is_flag=True, help="Also delete workloads in state that are not in these files."
+)
 @click.option("-v", "--verbose", is_flag=True, help="Also list unchanged nodes and create params.")
 @json_option
 @click.pass_context
@@ -71,13 +74,18 @@ def plan_cmd(
     out: str | None,
     refresh: bool,
     destroy: bool,
+    prune: bool,
     verbose: bool,
 ) -> None:
-    """Show what apply would change, with the reason for each change."""
+    """Show what apply would change, with the reason for each change.
+
+    Only the given workloads are planned; other workloads deployed in the
+    environment are left alone unless --prune.
+    """
     state = get_state(ctx)
     environment = resolve_env(state, env)
-    paths = [] if destroy else resolve_files(state, files)
-    plan = state.platform().plan(environment, paths, refresh=refresh, destroy=destroy)
+    paths = list(files) if destroy else resolve_files(state, files)
+    plan = state.platform().plan(environment, paths, refresh=refresh, destroy=destroy, prune=prune)
     if out:
         Path(out).write_text(plan.to_json() + "\n")
     if state.json_output:
@@ -140,10 +148,17 @@ def apply_cmd(
 @env_option
 @files_option
 @click.option("--parallelism", "-p", type=click.IntRange(1, 256), help="Nodes applied at once.")
+@click.option(
+    "--prune", is_flag=True, help="Also delete workloads in state that are not in these files."
+)
 @json_option
 @click.pass_context
 def up_cmd(
-    ctx: click.Context, env: str | None, files: tuple[str, ...], parallelism: int | None
+    ctx: click.Context,
+    env: str | None,
+    files: tuple[str, ...],
+    parallelism: int | None,
+    prune: bool,
 ) -> None:
     """Plan and apply in one step, then show the workloads' health."""
     from podium.cli.render import render_status
@@ -152,7 +167,7 @@ def up_cmd(
     state = get_state(ctx)
     platform = state.platform()
     environment = resolve_env(state, env)
-    plan = platform.plan(environment, resolve_files(state, files))
+    plan = platform.plan(environment, resolve_files(state, files), prune=prune)
     _show_plan(state, plan, verbose=False)
     _run_apply(state, plan, parallelism)
     statuses = platform.status(environment)
@@ -167,15 +182,24 @@ def up_cmd(
 
 @click.command("destroy")
 @env_option
+@files_option
+@click.option("--workload", "-w", "names", multiple=True, help="Only this workload (repeatable).")
 @click.option("--parallelism", "-p", type=click.IntRange(1, 256), help="Nodes removed at once.")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation on a terminal.")
 @json_option
 @click.pass_context
-def destroy_cmd(ctx: click.Context, env: str | None, parallelism: int | None, yes: bool) -> None:
-    """Remove every workload and resource of an environment, dependents first."""
+def destroy_cmd(
+    ctx: click.Context,
+    env: str | None,
+    files: tuple[str, ...],
+    names: tuple[str, ...],
+    parallelism: int | None,
+    yes: bool,
+) -> None:
+    """Remove workloads and their resources (all of the environment by default), dependents first."""
     state = get_state(ctx)
     environment = resolve_env(state, env)
-    plan = state.platform().plan(environment, destroy=True)
+    plan = state.platform().plan(environment, list(files), destroy=True, workloads=list(names))
     _show_plan(state, plan, verbose=False)
     if plan.has_changes and state.interactive and not yes:
         click.confirm(f"Destroy everything in {environment!r}?", abort=True, default=False)
