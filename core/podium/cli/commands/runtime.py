@@ -36,7 +36,7 @@ def status_cmd(ctx: click.Context, env: str | None, workload: str | None) -> Non
 @env_option
 @click.argument("workload")
 @click.option("--container", "-c", help="Only this container.")
-@click.option("--follow", "-F", "--follow", is_flag=True, help="Keep printing new lines.")
+@click.option("--follow", "-F", "follow", is_flag=True, help="Keep printing new lines.")
 @click.option("--tail", "-n", type=int, help="Only the last N lines.")
 @json_option
 @click.pass_context
