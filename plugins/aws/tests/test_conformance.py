@@ -16,6 +16,7 @@ from podium.testing.conformance import (
 from podium_aws.clients import AwsClients
 from podium_aws.deploy.ecs import EcsDeployer
 from podium_aws.provisioners.dynamodb import DynamoDbTableProvisioner
+from podium_aws.provisioners.elasticache import ElastiCacheRedisProvisioner
 from podium_aws.provisioners.rds import RdsPostgresProvisioner
 from podium_aws.provisioners.s3 import S3BucketProvisioner
 from podium_aws.provisioners.secret import SecretsManagerSecretProvisioner
@@ -80,6 +81,17 @@ class TestRdsPostgres(_AwsProvisioner):
         return lambda ctx: sum(
             i["DBInstanceIdentifier"] == ctx.physical_name
             for i in boto("rds").describe_db_instances()["DBInstances"]
+        )
+
+
+class TestElastiCacheRedis(_AwsProvisioner):
+    cls = ElastiCacheRedisProvisioner
+
+    @pytest.fixture
+    def count_resources(self, boto: Any, provisioner: Any) -> Callable[[Any], int]:
+        return lambda ctx: sum(
+            g["ReplicationGroupId"] == provisioner.name_for(ctx) and g["Status"] != "deleting"
+            for g in boto("elasticache").describe_replication_groups()["ReplicationGroups"]
         )
 
 

@@ -41,6 +41,7 @@ def test_registration_does_not_import_boto3_but_use_does() -> None:
         "aws-sqs",
         "aws-dynamodb",
         "aws-rds-postgres",
+        "aws-elasticache-redis",
         "aws-secret",
         "aws-ecs",
         "aws-secretsmanager",

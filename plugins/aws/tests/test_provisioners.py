@@ -12,6 +12,7 @@ from podium.provisioning.contract import Provisioner
 from podium.security.secret import Secret
 from podium_aws.clients import AwsClients
 from podium_aws.provisioners.dynamodb import DynamoDbTableProvisioner
+from podium_aws.provisioners.elasticache import ElastiCacheRedisProvisioner
 from podium_aws.provisioners.rds import RdsPostgresProvisioner
 from podium_aws.provisioners.s3 import S3BucketProvisioner
 from podium_aws.provisioners.secret import SecretsManagerSecretProvisioner
@@ -25,6 +26,7 @@ ALL = [
     SqsProvisioner,
     DynamoDbTableProvisioner,
     RdsPostgresProvisioner,
+    ElastiCacheRedisProvisioner,
     SecretsManagerSecretProvisioner,
 ]
 
@@ -42,6 +44,9 @@ def count_real(boto: Callable[[str], Any], provisioner: Provisioner) -> int:
         return len(boto("sqs").list_queues().get("QueueUrls", []))
     if kind == "dynamodb":
         return len(boto("dynamodb").list_tables()["TableNames"])
+    if kind == "redis":
+        groups = boto("elasticache").describe_replication_groups()["ReplicationGroups"]
+        return sum(g["Status"] != "deleting" for g in groups)
     if kind == "postgres":
         return len(boto("rds").describe_db_instances()["DBInstances"])
     return len(boto("secretsmanager").list_secrets()["SecretList"])
@@ -285,3 +290,19 @@ def test_secret_resource_generates_or_resolves_the_store_key_and_keeps_operator_
 
     provisioner.delete(generated)
     assert provisioner.read(generated) is None
+
+
+def test_redis_replication_group_has_tls_and_the_generated_auth_token(
+    settings: Settings, clients: AwsClients, boto: Any, podium_resource_context: Any
+) -> None:
+    provisioner = ElastiCacheRedisProvisioner(settings, clients)
+    ctx = podium_resource_context(provisioner, name="cache")
+    out = provisioner.create(ctx)
+    group_id = provisioner.name_for(ctx)
+    assert len(group_id) <= 40 and group_id[0].isalpha() and "--" not in group_id
+    group = boto("elasticache").describe_replication_groups(ReplicationGroupId=group_id)[
+        "ReplicationGroups"
+    ][0]
+    assert group["TransitEncryptionEnabled"] and group["AuthTokenEnabled"]
+    assert out["host"] and out["port"] == 6379 and out["username"] == "default"
+    assert out["password"] == ctx.generate_secret("password")

@@ -44,6 +44,7 @@ def clients_for(settings: Settings | None) -> AwsClients:
 @hookimpl
 def podium_provisioners(settings: Settings | None) -> Iterable[Provisioner]:
     from podium_aws.provisioners.dynamodb import DynamoDbTableProvisioner
+    from podium_aws.provisioners.elasticache import ElastiCacheRedisProvisioner
     from podium_aws.provisioners.rds import RdsPostgresProvisioner
     from podium_aws.provisioners.s3 import S3BucketProvisioner
     from podium_aws.provisioners.secret import SecretsManagerSecretProvisioner
@@ -58,6 +59,7 @@ def podium_provisioners(settings: Settings | None) -> Iterable[Provisioner]:
             SqsProvisioner,
             DynamoDbTableProvisioner,
             RdsPostgresProvisioner,
+            ElastiCacheRedisProvisioner,
             SecretsManagerSecretProvisioner,
         )
     ]

@@ -1,0 +1,124 @@
+"""``redis``: an ElastiCache for Redis replication group with TLS and an AUTH token."""
+
+from __future__ import annotations
+
+import secrets as _random
+import string
+from typing import Any
+
+from podium.errors import TransientError
+from podium.provisioning.contract import Outputs, ResourceContext
+from podium_aws.clients import aws_errors, error_code
+from podium_aws.naming import tag_list
+from podium_aws.provisioners.base import AwsProvisioner, int_param
+
+#: Replication group ids: at most 40 characters, a letter first, single hyphens.
+REPLICATION_GROUP_MAX = 40
+_NOT_FOUND = "ReplicationGroupNotFoundFault"
+_GONE = {"deleting", "deleted"}
+_WAIT = {"Delay": 15, "MaxAttempts": 120}
+
+
+def _auth_token() -> str:
+    # AUTH tokens: 16-128 printable characters, and not @, " or /.
+    alphabet = string.ascii_letters + string.digits
+    return "".join(_random.choice(alphabet) for _ in range(40))
+
+
+class ElastiCacheRedisProvisioner(AwsProvisioner):
+    name = "aws-elasticache-redis"
+    resource_type = "redis"
+    secret_outputs = frozenset({"password"})
+    replace_on = frozenset({"region"})
+    outputs = ("host", "port", "username", "password", "arn")
+    max_name_length = REPLICATION_GROUP_MAX
+    known_params = frozenset({"node_type", "replicas"})
+
+    def create(self, ctx: ResourceContext) -> Outputs:
+        self.check_params(ctx)
+        ec = self.client("elasticache", ctx)
+        group_id = self.name_for(ctx)
+        password = ctx.generate_secret("password", _auth_token)
+        group = self._describe(ec, group_id)
+        if group is not None and group["Status"] in _GONE:
+            raise TransientError(f"replication group {group_id} is still being deleted")
+        node_type = str(ctx.params.get("node_type") or "cache.t4g.micro")
+        if group is None:
+            from botocore.exceptions import ClientError
+
+            with aws_errors(f"elasticache:CreateReplicationGroup {group_id}"):
+                try:
+                    ec.create_replication_group(
+                        ReplicationGroupId=group_id,
+                        ReplicationGroupDescription=f"podium {ctx.uid}",
+                        Engine="redis",
+                        CacheNodeType=node_type,
+                        NumCacheClusters=1 + (int_param(ctx, "replicas", 0) or 0),
+                        TransitEncryptionEnabled=True,
+                        AtRestEncryptionEnabled=True,
+                        AuthToken=password.reveal(),
+                        Tags=tag_list(self.tags_for(ctx)),
+                    )
+                except ClientError as exc:
+                    if error_code(exc) != "ReplicationGroupAlreadyExistsFault":
+                        raise
+        elif group.get("CacheNodeType") != node_type:
+            with aws_errors(f"elasticache:ModifyReplicationGroup {group_id}"):
+                ec.modify_replication_group(
+                    ReplicationGroupId=group_id, CacheNodeType=node_type, ApplyImmediately=True
+                )
+        with aws_errors(f"elasticache:waiting for {group_id}"):
+            ec.get_waiter("replication_group_available").wait(
+                ReplicationGroupId=group_id, WaiterConfig=_WAIT
+            )
+        found = self._describe(ec, group_id)
+        if found is None:
+            raise TransientError(f"replication group {group_id} vanished while being created")
+        return self._outputs(ctx, found)
+
+    def read(self, ctx: ResourceContext) -> Outputs | None:
+        group = self._describe(self.client("elasticache", ctx), self.name_for(ctx))
+        if group is None or group["Status"] in _GONE:
+            return None
+        return self._outputs(ctx, group)
+
+    def update(self, ctx: ResourceContext, previous: Any) -> Outputs:
+        return self.create(ctx)
+
+    def delete(self, ctx: ResourceContext) -> None:
+        from botocore.exceptions import ClientError
+
+        ec = self.client("elasticache", ctx)
+        group_id = self.name_for(ctx)
+        group = self._describe(ec, group_id)
+        if group is None or group["Status"] in _GONE:
+            return
+        with aws_errors(f"elasticache:DeleteReplicationGroup {group_id}"):
+            try:
+                ec.delete_replication_group(ReplicationGroupId=group_id)
+            except ClientError as exc:
+                if error_code(exc) != _NOT_FOUND:
+                    raise
+
+    def _describe(self, ec: Any, group_id: str) -> dict[str, Any] | None:
+        from botocore.exceptions import ClientError
+
+        with aws_errors(f"elasticache:DescribeReplicationGroups {group_id}"):
+            try:
+                groups = ec.describe_replication_groups(ReplicationGroupId=group_id)
+            except ClientError as exc:
+                if error_code(exc) == _NOT_FOUND:
+                    return None
+                raise
+        found = groups.get("ReplicationGroups", [])
+        return dict(found[0]) if found else None
+
+    def _outputs(self, ctx: ResourceContext, group: dict[str, Any]) -> Outputs:
+        primary = (group.get("NodeGroups") or [{}])[0].get("PrimaryEndpoint") or {}
+        return {
+            "host": primary.get("Address", ""),
+            "port": int(primary.get("Port", 6379)),
+            "username": "default",
+            "password": ctx.generate_secret("password", _auth_token),
+            "arn": group.get("ARN", ""),
+        }
