@@ -15,7 +15,7 @@ from mkdocs.structure.files import File, Files
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import reference  # noqa: E402  (a sibling module, found through the path set above)
+import reference  # a sibling module, found through the path set above
 
 PLUGINS_SECTION = "Plugins"
 

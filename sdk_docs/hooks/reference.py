@@ -141,7 +141,10 @@ def _command_markdown(entry: CliEntry, level: int) -> list[str]:
             )
         lines.append("")
     if options:
-        lines += ["| option | type | default | environment | description |", "|---|---|---|---|---|"]
+        lines += [
+            "| option | type | default | environment | description |",
+            "|---|---|---|---|---|",
+        ]
         for opt in options:
             names = ", ".join(f"`{n}`" for n in (*opt.opts, *opt.secondary_opts))
             default = (
@@ -240,7 +243,11 @@ def _default_text(field: Any) -> str:
             return ""
         if hasattr(value, "model_dump"):
             return ""
-        if isinstance(value, dict) and value and all(hasattr(v, "model_dump") for v in value.values()):
+        if (
+            isinstance(value, dict)
+            and value
+            and all(hasattr(v, "model_dump") for v in value.values())
+        ):
             return "`" + ", ".join(f"[environments.{k}]" for k in value) + "`"
         return f"`{value!r}`" if value not in ({}, []) else "empty"
     if field.default is PydanticUndefined or field.default is None:
@@ -269,6 +276,16 @@ def _model_of(annotation: Any) -> tuple[type[Any] | None, str]:
     return None, ""
 
 
+#: Summaries of top-level sections whose models carry no description of their own.
+_SECTION_SUMMARIES = {
+    "platform": "The platform's name and where its local files and default workloads are.",
+    "state": "Where state is kept (the state backend) and how long lock leases last.",
+    "secrets": "The secret store behind `podium secrets`, and the key that seals state.",
+    "telemetry": "Where Podium's own spans and events go.",
+    "engine": "How apply runs: parallelism, retries, timeouts.",
+}
+
+
 def walk_config(model: type[Any] | None = None, prefix: str = "") -> Iterator[ConfigKey]:
     """Every key of ``podium.toml``, nested sections included, in declaration order."""
     if model is None:
@@ -282,6 +299,8 @@ def walk_config(model: type[Any] | None = None, prefix: str = "") -> Iterator[Co
         description = _clean(field.description)
         if not description and nested is not None:
             description = _clean((nested.__doc__ or "").split("\n\n")[0])
+        if not description and not prefix:
+            description = _SECTION_SUMMARIES.get(key, "")
         yield ConfigKey(
             dotted,
             _type_text(field.annotation),
@@ -361,7 +380,7 @@ def config_markdown() -> str:
     keys = list(walk_config())
     for section in PlatformConfig.model_fields:
         field = PlatformConfig.model_fields[section]
-        nested, suffix = _model_of(field.annotation)
+        nested, _ = _model_of(field.annotation)
         heading = {
             "environments": "[environments.<name>]",
             "rules": "[[rules]]",
@@ -527,7 +546,7 @@ def plugin_markdown(package: PluginPackage) -> str:
         "",
     ]
     for name, target in package.entry_points.items():
-        lines += [f"## Plugin `{name}`", "", f"Entry point `{name} = \"{target}\"`.", ""]
+        lines += [f"## Plugin `{name}`", "", f'Entry point `{name} = "{target}"`.', ""]
         module_name = target.split(":", 1)[0]
         try:
             module = importlib.import_module(module_name)

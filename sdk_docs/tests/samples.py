@@ -38,7 +38,8 @@ class Sample:
 
     @property
     def where(self) -> str:
-        return f"{self.page.relative_to(DOCS)}:{self.line}"
+        page = self.page.relative_to(DOCS) if self.page.is_relative_to(DOCS) else self.page.name
+        return f"{page}:{self.line}"
 
 
 def samples(page: Path) -> list[Sample]:

@@ -32,7 +32,7 @@ COMMANDS: dict[str, str] = {
     "state": "state:state_group",
     "secrets": "secrets:secrets_group",
     "plugins": "plugins:plugins_group",
-    "plugin": "plugins:plugin_group",
+    "plugin": "scaffold:plugin_group",
     "doctor": "plugins:doctor_cmd",
 }
 
