@@ -112,14 +112,26 @@ class LayeredVenv:
         return self.bin / "python"
 
     def _write_podium_shim(self) -> None:
-        # The `podium` script of the parent environment runs the parent's interpreter,
-        # which would not see plugins installed into this venv; this one runs ours.
-        shim = self.bin / "podium"
-        shim.write_text(
-            f"#!{self.python}\nimport sys\nfrom podium.cli.main import main\nsys.exit(main())\n",
-            encoding="utf-8",
-        )
-        shim.chmod(0o755)
+        # The parent environment's `podium`, `pytest` and `pip` scripts run the
+        # parent's interpreter: they would not see packages installed here, and `pip`
+        # would install into the parent. These run ours. pip builds without isolation when
+        # hatchling is at hand, so no build backend is downloaded for every install.
+        shims = {
+            "podium": "from podium.cli.main import main\nsys.exit(main())\n",
+            "pytest": "import pytest\nsys.exit(pytest.console_main())\n",
+            "pip": (
+                "import importlib.util\n"
+                "args = sys.argv[1:]\n"
+                "if args[:1] == ['install'] and importlib.util.find_spec('hatchling'):\n"
+                "    args.insert(1, '--no-build-isolation')\n"
+                "from pip._internal.cli.main import main\n"
+                "sys.exit(main(args))\n"
+            ),
+        }
+        for name, body in shims.items():
+            shim = self.bin / name
+            shim.write_text(f"#!{self.python}\nimport sys\n{body}", encoding="utf-8")
+            shim.chmod(0o755)
 
     def environ(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("PODIUM_")}
@@ -144,12 +156,8 @@ class LayeredVenv:
         )
 
     def pip_install(self, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-        """``pip install`` into this venv, without build isolation when hatchling is here."""
-        extra: list[str] = []
-        probe = self.run([str(self.python), "-c", "import hatchling"], cwd=cwd)
-        if probe.returncode == 0:
-            extra.append("--no-build-isolation")
-        return self.run([str(self.python), "-m", "pip", "install", *extra, *args], cwd=cwd)
+        """``pip install`` into this venv (through the ``pip`` shim)."""
+        return self.run([str(self.bin / "pip"), "install", *args], cwd=cwd)
 
 
 class SampleFailed(AssertionError):
