@@ -36,13 +36,21 @@ class S3BucketProvisioner(AwsProvisioner):
         return self._outputs(ctx, bucket, keys)
 
     def read(self, ctx: ResourceContext) -> Outputs | None:
+        """The bucket's outputs, or ``None`` when it is missing or was never finished.
+
+        A bucket whose access key was never stored (a create cut short) is reported
+        as missing: the engine then runs ``create`` again, which adopts the bucket
+        and completes it, instead of recording outputs without credentials.
+        """
         bucket = self.name_for(ctx)
         if not self._exists(self.client("s3", ctx), bucket):
             return None
         keys = None
         if self._wants_keys(ctx):
             stored = self._secrets(ctx).read(self._key_secret(ctx, bucket))
-            keys = json.loads(stored.value.reveal()) if stored else None
+            if stored is None:
+                return None
+            keys = json.loads(stored.value.reveal())
         return self._outputs(ctx, bucket, keys)
 
     def update(self, ctx: ResourceContext, previous: Any) -> Outputs:
