@@ -521,16 +521,27 @@ def _settings_table(model: Any) -> list[str]:
 
 
 def _registrations(name: str, module: Any) -> dict[str, list[str]]:
-    """What the plugin registers, read by loading it alone into a plugin manager."""
+    """What the plugin registers, read by loading it alone, through its entry point."""
+    from podium.config.models import PluginsSection
     from podium.plugins.manager import PluginManager
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        manager = PluginManager(load_entrypoints=False, plugins=[(name, module)]).load()
+        manager = PluginManager(PluginsSection(allow=[name]), load_entrypoints=True).load()
         info = manager.plugin(name)
     if info.status != "loaded":
         raise RuntimeError(info.error_message or info.status)
-    return {kind: names for kind, names in info.registrations.items() if names}
+    shown: dict[str, list[str]] = {}
+    for kind, names in info.registrations.items():
+        if not names:
+            continue
+        registered = manager.registrations(kind)
+        shown[kind] = []
+        for reg_name in names:
+            obj = registered[reg_name].obj if reg_name in registered else None
+            served = getattr(obj, "resource_type", None) if kind == "provisioners" else None
+            shown[kind].append(f"`{reg_name}`" + (f" (type `{served}`)" if served else ""))
+    return shown
 
 
 def plugin_markdown(package: PluginPackage) -> str:
@@ -586,12 +597,12 @@ def plugin_markdown(package: PluginPackage) -> str:
         if registrations:
             lines += ["### Registrations", "", "| kind | names |", "|---|---|"]
             for kind, names in registrations.items():
-                lines.append(f"| {kind.replace('_', ' ')} | {', '.join(f'`{n}`' for n in names)} |")
+                lines.append(f"| {kind.replace('_', ' ')} | {', '.join(names)} |")
             lines.append("")
     readme = package.directory / "README.md"
     text = readme.read_text(encoding="utf-8") if readme.is_file() else ""
     if text.strip():
-        lines += ["## README", "", _readme_for_site(text, package), ""]
+        lines += [_readme_for_site(text, package), ""]
     else:
         lines += ["*This plugin has no README yet.*", ""]
     return "\n".join(lines) + "\n"
