@@ -324,7 +324,9 @@ class Platform:
         scope = None if prune or (destroy and not names) else frozenset(names)
         workloads_in_plan = [] if destroy else loaded
         rt = self.runtime(env, workloads_in_plan)
-        with self._span("podium.plan", env):
+        from podium.engine.gc_pause import gc_paused
+
+        with self._span("podium.plan", env), gc_paused():
             rt.event("plan.started", message=f"planning {env}")
             warnings = self._reconcile_if_needed(rt)
             nodes = [] if destroy else desired_nodes(rt, workloads_in_plan)

@@ -28,11 +28,11 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from podium.errors import ConfigError, NotFoundError, StateError
 from podium.platform.context import EnvironmentInfo
@@ -40,6 +40,8 @@ from podium.platform.contract import Intent, LockInfo, ResourceRecord, StateBack
 from podium.security.secret import Secret
 from podium.state.lease import locked_error, takeover_reason
 from podium.state.schema import migrate
+
+T = TypeVar("T")
 
 DB_FILE_NAME = "state.db"
 _SYNCHRONOUS = ("normal", "full")
@@ -92,6 +94,10 @@ class SqliteStateStore(StateStore):
         # slowest write took 13 ms with the mutex and 300-500 ms without.
         # Writers in other processes still wait in the busy handler.
         self._write_mutex = threading.Lock()
+        # Group commit: writes queued here while another thread commits are all
+        # committed together by the next thread to take the write mutex (see _grouped).
+        self._queue_lock = threading.Lock()
+        self._queue: list[_QueuedWrite] = []
         try:
             db = self._connect(busy_timeout)
             self._idle.append(db)
@@ -159,6 +165,68 @@ class SqliteStateStore(StateStore):
                 raise StateError(f"state database {self.path}: {exc}") from None
             finally:
                 self._checkin(db)
+
+    def _state_error(self, exc: sqlite3.Error) -> StateError:
+        if isinstance(exc, sqlite3.OperationalError) and (
+            "locked" in str(exc) or "busy" in str(exc)
+        ):
+            return StateError(
+                f"state database {self.path} stayed busy: another process held it too long",
+                hint="retry; if it persists, look for a hung podium process",
+            )
+        return StateError(f"state database {self.path}: {exc}")
+
+    def _grouped(self, op: Callable[[sqlite3.Connection], T]) -> T:
+        """Run the write ``op`` in a transaction shared with concurrent writers (group commit).
+
+        The engine writes an intent before and an outcome after every node, from
+        many threads at once. A commit costs far more than the statements in it
+        (about 200 us against 20 us on the reference VM), and writers queue behind
+        one another anyway, so whoever takes the write mutex commits every queued
+        write in one transaction. Each ``op`` runs in its own savepoint: one that
+        fails is rolled back alone and its caller gets the error. A caller returns
+        only after the commit holding its write, so durability is unchanged.
+        """
+        item = _QueuedWrite(op)
+        with self._queue_lock:
+            self._queue.append(item)
+        with self._write_mutex:
+            if not item.done:  # no earlier committer took it along
+                with self._queue_lock:
+                    batch, self._queue = self._queue, []
+                self._commit_batch(batch)
+        if item.error is not None:
+            raise item.error
+        return item.result  # type: ignore[no-any-return]
+
+    def _commit_batch(self, batch: list[_QueuedWrite]) -> None:
+        db: sqlite3.Connection | None = None
+        try:
+            db = self._checkout()
+            db.execute("BEGIN IMMEDIATE")
+            for item in batch:
+                db.execute("SAVEPOINT podium_write")
+                try:
+                    item.result = item.op(db)
+                except BaseException as exc:
+                    db.execute("ROLLBACK TO podium_write")
+                    item.error = self._state_error(exc) if isinstance(exc, sqlite3.Error) else exc
+                db.execute("RELEASE podium_write")
+            db.execute("COMMIT")
+        except BaseException as exc:
+            if db is not None and db.in_transaction:
+                db.execute("ROLLBACK")
+            error = self._state_error(exc) if isinstance(exc, sqlite3.Error) else exc
+            for item in batch:
+                item.result = None
+                item.error = item.error or error
+            if not isinstance(exc, Exception):
+                raise
+        finally:
+            if db is not None:
+                self._checkin(db)
+            for item in batch:
+                item.done = True
 
     def _checkout(self) -> sqlite3.Connection:
         # A small pool: a connection per concurrent caller, reused across calls,
@@ -263,20 +331,25 @@ class SqliteStateStore(StateStore):
 
     # --- intent journal -------------------------------------------------------
     def begin_intent(self, intent: Intent) -> int:
-        spec = _dumps(intent.spec)
-        with self._tx(write=True) as db:
+        row = (intent.node, intent.action, _dumps(intent.spec), intent.run_id)
+        started = intent.started_at or _now_iso()
+
+        def insert(db: sqlite3.Connection) -> int:
             cursor = db.execute(
                 "INSERT INTO intents (node, action, spec, run_id, started_at) VALUES (?,?,?,?,?)",
-                (intent.node, intent.action, spec, intent.run_id, intent.started_at or _now_iso()),
+                (*row, started),
             )
             assert cursor.lastrowid is not None
             return cursor.lastrowid
+
+        return self._grouped(insert)
 
     def complete_intent(
         self, intent_id: int, *, record: ResourceRecord | None = None, delete_uid: str | None = None
     ) -> None:
         row = self._record_row(record) if record is not None else None
-        with self._tx(write=True) as db:
+
+        def complete(db: sqlite3.Connection) -> None:
             closed = db.execute(
                 "UPDATE intents SET completed_at = ? WHERE id = ? AND completed_at IS NULL",
                 (_now_iso(), intent_id),
@@ -290,6 +363,8 @@ class SqliteStateStore(StateStore):
                 and db.execute("DELETE FROM records WHERE uid = ?", (delete_uid,)).rowcount
             ):
                 self._bump_serial(db)
+
+        self._grouped(complete)
 
     def pending_intents(self) -> list[Intent]:
         with self._tx(write=False) as db:
@@ -438,6 +513,18 @@ class SqliteStateStore(StateStore):
                 (workload,),
             ).fetchall()
         return [{**json.loads(data), "number": number} for number, data in rows]
+
+
+class _QueuedWrite:
+    """One write waiting for a group commit, and its outcome."""
+
+    __slots__ = ("done", "error", "op", "result")
+
+    def __init__(self, op: Callable[[sqlite3.Connection], Any]) -> None:
+        self.op = op
+        self.done = False
+        self.result: Any = None
+        self.error: BaseException | None = None
 
 
 def _without(data: dict[str, Any], key: str) -> dict[str, Any]:
