@@ -296,3 +296,31 @@ def test_cli_status_outputs_and_secrets_use_aws(project: Project) -> None:
     assert "stripe-key" in listed.stdout and "sk_live_canary" not in listed.stdout
     outputs = project.podium("outputs", "-e", "prod")
     assert outputs.returncode == 0 and "(sensitive)" in outputs.stdout
+
+
+def test_a_forgotten_bucket_and_instance_are_adopted_not_duplicated(
+    project: Project, boto: Any
+) -> None:
+    with project.platform() as platform:
+        assert platform.apply(platform.plan("prod", [project.score])).ok
+        before = platform.outputs("prod", show_secrets=True)
+        for uid in ("s3.default#shop.media", "postgres.default#shop.db"):
+            platform.forget("prod", uid)
+        # State no longer knows them; the provisioners still find them by name.
+        plan = platform.plan("prod", [project.score])
+        assert actions(plan)["s3.default#shop.media"] == "create"
+        assert actions(plan)["postgres.default#shop.db"] == "create"
+        assert platform.apply(plan).ok
+        after = platform.outputs("prod", show_secrets=True)
+    assert buckets(boto) == [project.physical("s3.default#shop.media")]
+    assert instances(boto) == [project.physical("postgres.default#shop.db")]
+    assert after["s3.default#shop.media"]["bucket"] == before["s3.default#shop.media"]["bucket"]
+    assert after["postgres.default#shop.db"]["host"] == before["postgres.default#shop.db"]["host"]
+    # Forgetting dropped the generated password too; the adopted instance now has the new one.
+    db = boto("rds").describe_db_instances()["DBInstances"][0]
+    tags = {t["Key"]: t["Value"] for t in db["TagList"]}
+    import hashlib
+
+    password = after["postgres.default#shop.db"]["password"]
+    digest = hashlib.sha256(b"podium-rds:" + password.encode()).hexdigest()[:16]
+    assert tags["podium:password-fingerprint"] == digest

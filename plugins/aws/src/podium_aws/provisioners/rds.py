@@ -7,10 +7,12 @@ or adopted, with the same password.
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from podium.errors import ResourceError, TransientError
 from podium.provisioning.contract import Outputs, ResourceContext
+from podium.security.secret import Secret
 from podium_aws.clients import aws_errors, error_code
 from podium_aws.naming import RDS_MAX, tag_list
 from podium_aws.provisioners.base import AwsProvisioner, bool_param, int_param
@@ -18,6 +20,12 @@ from podium_aws.provisioners.base import AwsProvisioner, bool_param, int_param
 #: States in which an instance is on its way out; it cannot be adopted or changed.
 _GOING = {"deleting", "deleted"}
 _WAIT = {"Delay": 15, "MaxAttempts": 120}
+_PASSWORD_TAG = "podium:password-fingerprint"
+
+
+def _fingerprint(password: Secret) -> str:
+    """A digest that tells whether the instance has this password (it is random: no leak)."""
+    return hashlib.sha256(b"podium-rds:" + password.reveal().encode()).hexdigest()[:16]
 
 
 class RdsPostgresProvisioner(AwsProvisioner):
@@ -57,7 +65,7 @@ class RdsPostgresProvisioner(AwsProvisioner):
                 "MasterUserPassword": password.reveal(),
                 "StorageEncrypted": True,
                 "CopyTagsToSnapshot": True,
-                "Tags": tag_list(self.tags_for(ctx)),
+                "Tags": tag_list({**self.tags_for(ctx), _PASSWORD_TAG: _fingerprint(password)}),
                 **self._mutable(ctx),
             }
             with aws_errors(f"rds:CreateDBInstance {identifier}"):
@@ -69,7 +77,7 @@ class RdsPostgresProvisioner(AwsProvisioner):
         elif instance["DBInstanceStatus"] in _GOING:
             raise TransientError(f"RDS instance {identifier} is still being deleted")
         else:
-            self._modify(ctx, rds, instance)
+            self._modify(ctx, rds, instance, password)
         instance = self._wait_available(rds, identifier)
         return self._outputs(ctx, instance)
 
@@ -144,8 +152,15 @@ class RdsPostgresProvisioner(AwsProvisioner):
             params["EngineVersion"] = str(ctx.params["engine_version"])
         return params
 
-    def _modify(self, ctx: ResourceContext, rds: Any, instance: dict[str, Any]) -> None:
-        """Apply only the mutable params that differ, so an unchanged resource is untouched."""
+    def _modify(
+        self, ctx: ResourceContext, rds: Any, instance: dict[str, Any], password: Secret
+    ) -> None:
+        """Apply only the mutable params that differ, so an unchanged resource is untouched.
+
+        The instance is tagged with a fingerprint of its master password; an adopted
+        instance whose fingerprint differs (its record and generated password were
+        lost) gets the password podium now holds, so the outputs are true again.
+        """
         current = {
             "DBInstanceClass": instance.get("DBInstanceClass"),
             "AllocatedStorage": instance.get("AllocatedStorage"),
@@ -155,6 +170,9 @@ class RdsPostgresProvisioner(AwsProvisioner):
             "EngineVersion": instance.get("EngineVersion"),
         }
         changes = {k: v for k, v in self._mutable(ctx).items() if current.get(k) != v}
+        tags = {t["Key"]: t["Value"] for t in instance.get("TagList", [])}
+        if tags.get(_PASSWORD_TAG) != _fingerprint(password):
+            changes["MasterUserPassword"] = password.reveal()
         if changes:
             with aws_errors(f"rds:ModifyDBInstance {instance['DBInstanceIdentifier']}"):
                 rds.modify_db_instance(
@@ -164,7 +182,8 @@ class RdsPostgresProvisioner(AwsProvisioner):
                 )
         with aws_errors(f"rds:AddTagsToResource {instance['DBInstanceIdentifier']}"):
             rds.add_tags_to_resource(
-                ResourceName=instance["DBInstanceArn"], Tags=tag_list(self.tags_for(ctx))
+                ResourceName=instance["DBInstanceArn"],
+                Tags=tag_list({**self.tags_for(ctx), _PASSWORD_TAG: _fingerprint(password)}),
             )
 
     def _database(self, ctx: ResourceContext) -> str:

@@ -58,11 +58,15 @@ class S3BucketProvisioner(AwsProvisioner):
 
     def delete(self, ctx: ResourceContext) -> None:
         bucket = self.name_for(ctx)
+        # The bucket goes first: if it refuses (not empty), its user and key stay usable.
+        self._delete_bucket(ctx, bucket)
         self._delete_user(ctx, bucket)
         self._secrets(ctx).delete(self._key_secret(ctx, bucket))
-        s3 = self.client("s3", ctx)
+
+    def _delete_bucket(self, ctx: ResourceContext, bucket: str) -> None:
         from botocore.exceptions import ClientError
 
+        s3 = self.client("s3", ctx)
         with aws_errors(f"s3:DeleteBucket {bucket}"):
             try:
                 if bool_param(ctx, "force_destroy", False):
