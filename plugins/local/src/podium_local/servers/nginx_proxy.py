@@ -134,7 +134,13 @@ class NginxProxy:
             # ones are up. Wait for a new worker so callers see the new routes.
             before = _children(pid)
             run([*base, "-s", "reload"], "reloading nginx")
-            wait_until(lambda: bool(_children(pid) - before), self.settings.server_start_timeout)
+            def switched() -> bool:
+                now = _children(pid)
+                return bool(now - before) and not (now & before)
+
+            # Old workers exit once their requests finish; until then they may
+            # still accept connections with the old config.
+            wait_until(switched, self.settings.server_start_timeout)
             return
         port = self.port()
         assert port is not None
