@@ -134,6 +134,7 @@ class NginxProxy:
             # ones are up. Wait for a new worker so callers see the new routes.
             before = _children(pid)
             run([*base, "-s", "reload"], "reloading nginx")
+
             def switched() -> bool:
                 now = _children(pid)
                 return bool(now - before) and not (now & before)
