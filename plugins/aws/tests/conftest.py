@@ -156,7 +156,9 @@ def boto(aws: str) -> Callable[[str], Any]:
     """Raw boto3 clients against moto, for asserting what really exists."""
     import boto3
 
-    return lambda service: boto3.client(service, region_name=REGION, endpoint_url=aws)
+    return lambda service, region=REGION: boto3.client(
+        service, region_name=region, endpoint_url=aws
+    )
 
 
 @pytest.fixture

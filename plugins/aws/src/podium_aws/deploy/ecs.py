@@ -288,7 +288,8 @@ class EcsDeployer(Deployer):
             "deploymentCircuitBreaker": {"enable": True, "rollback": False},
         }
         existing = self._service(names)
-        with aws_errors(f"ecs:UpdateService {names.service}"):
+        action = "UpdateService" if existing is not None else "CreateService"
+        with aws_errors(f"ecs:{action} {names.service}"):
             if existing is not None:
                 updated = self._ecs.update_service(
                     cluster=cluster,
