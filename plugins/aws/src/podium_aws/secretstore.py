@@ -43,7 +43,7 @@ class SecretsManagerStore(SecretStore):
     def put(self, key: str, value: Secret) -> None:
         tags = dict(self._settings.tags)
         tags.update({"podium:platform": self._platform, "podium:managed-by": "podium-aws"})
-        self._sm.write(self._name(key), Secret(value), tags=tags, description="podium secret")
+        self._sm.write(self._name(key), _as_secret(value), tags=tags, description="podium secret")
 
     def delete(self, key: str) -> None:
         self._sm.delete(self._name(key))
@@ -51,3 +51,7 @@ class SecretsManagerStore(SecretStore):
     def list(self) -> list[str]:
         prefix = store_secret_name(self._settings, self._platform, "")
         return [name[len(prefix) :] for name in self._sm.names(prefix)]
+
+
+def _as_secret(value: Secret | str) -> Secret:
+    return value if isinstance(value, Secret) else Secret(value)

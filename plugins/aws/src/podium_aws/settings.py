@@ -25,33 +25,48 @@ class Settings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    region: str | None = Field(None, description="AWS region; default: boto3's (AWS_REGION...).")
-    endpoint_url: str | None = Field(
-        None, description="Endpoint for every service: moto, LocalStack or a VPC endpoint."
+    region: str | None = Field(
+        default=None, description="AWS region; default: boto3's (AWS_REGION...)."
     )
-    profile: str | None = Field(None, description="Named profile from ~/.aws/config.")
+    endpoint_url: str | None = Field(
+        default=None, description="Endpoint for every service: moto, LocalStack or a VPC endpoint."
+    )
+    profile: str | None = Field(default=None, description="Named profile from ~/.aws/config.")
     tags: dict[str, str] = Field(
         default_factory=dict, description="Tags added to everything podium-aws creates."
     )
     name_prefix: str = Field(
-        "", max_length=16, description="Prefix for physical names (lowercase, digits, hyphens)."
+        default="",
+        max_length=16,
+        description="Prefix for physical names (lowercase, digits, hyphens).",
     )
-    log_retention_days: int = Field(30, description="Retention of each workload's log group.")
-    ecs_cluster: str = Field("podium", description="ECS cluster that runs workloads.")
-    create_cluster: bool = Field(True, description="Create the ECS cluster when it is missing.")
-    launch_type: Literal["FARGATE", "EC2"] = Field("FARGATE", description="ECS launch type.")
+    log_retention_days: int = Field(
+        default=30, description="Retention of each workload's log group."
+    )
+    ecs_cluster: str = Field(default="podium", description="ECS cluster that runs workloads.")
+    create_cluster: bool = Field(
+        default=True, description="Create the ECS cluster when it is missing."
+    )
+    launch_type: Literal["FARGATE", "EC2"] = Field(
+        default="FARGATE", description="ECS launch type."
+    )
     subnets: list[str] = Field(default_factory=list, description="Subnets for awsvpc tasks.")
     security_groups: list[str] = Field(default_factory=list, description="Task security groups.")
-    assign_public_ip: bool = Field(False, description="Give Fargate tasks a public IP.")
-    desired_count: int = Field(1, ge=0, description="Tasks per service unless annotated.")
-    task_cpu: str = Field("256", description="Task CPU units (Fargate sizes).")
-    task_memory: str = Field("512", description="Task memory in MiB (Fargate sizes).")
-    alarms: bool = Field(True, description="Create CloudWatch alarms for each service.")
-    cpu_alarm_threshold: float = Field(80.0, gt=0, le=100, description="CPU alarm, percent.")
-    rds_instance_class: str = Field("db.t3.micro", description="Default RDS instance class.")
-    rds_allocated_storage: int = Field(20, ge=20, description="Default RDS storage in GiB.")
+    assign_public_ip: bool = Field(default=False, description="Give Fargate tasks a public IP.")
+    desired_count: int = Field(default=1, ge=0, description="Tasks per service unless annotated.")
+    task_cpu: str = Field(default="256", description="Task CPU units (Fargate sizes).")
+    task_memory: str = Field(default="512", description="Task memory in MiB (Fargate sizes).")
+    alarms: bool = Field(default=True, description="Create CloudWatch alarms for each service.")
+    cpu_alarm_threshold: float = Field(
+        default=80.0, gt=0, le=100, description="CPU alarm, percent."
+    )
+    rds_instance_class: str = Field(
+        default="db.t3.micro", description="Default RDS instance class."
+    )
+    rds_allocated_storage: int = Field(default=20, ge=20, description="Default RDS storage in GiB.")
     secrets_prefix: str = Field(
-        "podium", description="Secrets Manager names start with <secrets_prefix>/<platform>/."
+        default="podium",
+        description="Secrets Manager names start with <secrets_prefix>/<platform>/.",
     )
 
     @field_validator("name_prefix")

@@ -47,11 +47,17 @@ class S3StateOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     bucket: str = Field(description="Bucket that holds the state (shared by the team).")
-    prefix: str | None = Field(None, description="Key prefix; default podium/<platform>/<env>.")
-    region: str | None = Field(None, description="Region of the bucket; default the plugin's.")
-    endpoint_url: str | None = Field(None, description="S3 endpoint; default the plugin's.")
+    prefix: str | None = Field(
+        default=None, description="Key prefix; default podium/<platform>/<env>."
+    )
+    region: str | None = Field(
+        default=None, description="Region of the bucket; default the plugin's."
+    )
+    endpoint_url: str | None = Field(default=None, description="S3 endpoint; default the plugin's.")
     profile: str | None = None
-    create_bucket: bool = Field(False, description="Create the bucket if it does not exist.")
+    create_bucket: bool = Field(
+        default=False, description="Create the bucket if it does not exist."
+    )
 
 
 class S3StateBackend(StateBackend):

@@ -22,6 +22,7 @@ from podium.deployment.contract import (
     DeployContext,
     Deployer,
     DeploymentResult,
+    HealthState,
     LogLine,
     Release,
     RenderedWorkload,
@@ -321,6 +322,7 @@ class EcsDeployer(Deployer):
             return WorkloadStatus(workload=ctx.workload, state="absent", message="no ECS service")
         running = int(service.get("runningCount", 0))
         desired = int(service.get("desiredCount", 0))
+        state: HealthState
         if desired == 0:
             state, message = "down", "scaled to zero tasks"
         else:

@@ -82,9 +82,8 @@ def workload_policy(
         )
     if any(".dkr.ecr." in c.image for c in workload.containers.values()):
         statements.append(_allow("EcrAuth", ["ecr:GetAuthorizationToken"], ["*"]))
-        repos = sorted(
-            {_ecr_repository_arn(c.image, partition) for c in workload.containers.values()} - {None}
-        )
+        found = {_ecr_repository_arn(c.image, partition) for c in workload.containers.values()}
+        repos = sorted(arn for arn in found if arn)
         statements.append(
             _allow(
                 "EcrPull",
@@ -93,7 +92,7 @@ def workload_policy(
                     "ecr:GetDownloadUrlForLayer",
                     "ecr:BatchCheckLayerAvailability",
                 ],
-                [r for r in repos if r],
+                repos,
             )
         )
     return {"Version": "2012-10-17", "Statement": statements}
