@@ -39,8 +39,3 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     assert proc.returncode == 0, f"mkdocs build --strict failed:\n{proc.stdout}\n{proc.stderr}"
     return out
-
-
-def page_text(site: Path, page: str) -> str:
-    """The HTML of a built page (``reference/cli`` -> reference/cli/index.html)."""
-    return (site / page / "index.html").read_text(encoding="utf-8")

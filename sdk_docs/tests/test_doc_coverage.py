@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import click
-from conftest import page_text
+from docsite import page_text
 from griffe_rst import rst_to_markdown
 from pydantic import BaseModel
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import docsamples as samples
 import pytest
-import samples
 
 PAGES = samples.pages_with_samples()
 SLOW_PAGES = {"plugin-author.md"}  # builds, pip-installs and tests a package

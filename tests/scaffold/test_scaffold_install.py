@@ -10,7 +10,7 @@ import re
 from pathlib import Path
 
 import pytest
-from samples import LayeredVenv
+from docsamples import LayeredVenv
 
 from podium.cli.commands.scaffold import create_plugin
 

@@ -11,8 +11,8 @@ import json
 import re
 from pathlib import Path
 
+import docsamples as samples
 import pytest
-import samples
 
 pytestmark = pytest.mark.slow
 
