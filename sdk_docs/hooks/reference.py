@@ -153,7 +153,9 @@ def _command_markdown(entry: CliEntry, level: int) -> list[str]:
                 else f"`{opt.default}`"
             )
             envvar = f"`{opt.envvar}`" if isinstance(opt.envvar, str) else ""
-            repeat = " (repeatable)" if opt.multiple else ""
+            repeat = (
+                " (repeatable)" if opt.multiple and "repeatable" not in (opt.help or "") else ""
+            )
             lines.append(
                 f"| {names} | {_param_type(opt)} | {default} | {envvar} | "
                 f"{_clean(opt.help)}{repeat} |"
