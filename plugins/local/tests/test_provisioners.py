@@ -141,6 +141,8 @@ def test_volume_dns_environment(
     dns = DnsProvisioner()
     host = dns.create(make_ctx("dns"))["host"]
     assert host.endswith(".localhost") and host == dns.read(make_ctx("dns"))["host"]
+    dns.delete(make_ctx("dns"))
+    assert dns.read(make_ctx("dns")) is None
 
     dotenv = tmp_path / "app.env"
     dotenv.write_text("# comment\nexport GREETING='hello'\nAPI_TOKEN=abc\n")

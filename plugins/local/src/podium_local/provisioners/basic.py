@@ -18,6 +18,28 @@ from podium_local.ports import PortRegistry
 from podium_local.settings import Settings
 
 
+class Reference:
+    """Marks that a resource which creates nothing real (a name, a lookup) was "created".
+
+    ``dns``, ``environment`` and ``secret`` only compute their outputs, but the
+    provisioner contract says ``read`` after ``delete`` (or before ``create``)
+    finds nothing; a marker file per resource gives them that lifecycle.
+    """
+
+    def __init__(self, ctx: ResourceContext) -> None:
+        self.path = plugin_dir(ctx.env) / "references" / ctx.physical_name
+
+    def exists(self) -> bool:
+        return self.path.exists()
+
+    def mark(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.touch()
+
+    def clear(self) -> None:
+        self.path.unlink(missing_ok=True)
+
+
 class VolumeProvisioner(Provisioner):
     """A directory under ``<env state>/local/volumes``; the deployer links it into workloads."""
 
@@ -104,13 +126,15 @@ class EnvironmentProvisioner(Provisioner):
         return {k: Secret(v) if SECRET_NAME.search(k) else v for k, v in sorted(values.items())}
 
     def create(self, ctx: ResourceContext) -> Outputs:
-        return self._values(ctx.params)
+        values = self._values(ctx.params)
+        Reference(ctx).mark()
+        return values
 
     def read(self, ctx: ResourceContext) -> Outputs | None:
-        return self._values(ctx.params)
+        return self._values(ctx.params) if Reference(ctx).exists() else None
 
     def delete(self, ctx: ResourceContext) -> None:
-        """Nothing was created."""
+        Reference(ctx).clear()
 
 
 class DnsProvisioner(Provisioner):
@@ -127,13 +151,14 @@ class DnsProvisioner(Provisioner):
         return f"{label}.localhost"
 
     def create(self, ctx: ResourceContext) -> Outputs:
+        Reference(ctx).mark()  # nothing else to create: ``*.localhost`` always resolves
         return {"host": self._host(ctx)}
 
     def read(self, ctx: ResourceContext) -> Outputs | None:
-        return {"host": self._host(ctx)}
+        return {"host": self._host(ctx)} if Reference(ctx).exists() else None
 
     def delete(self, ctx: ResourceContext) -> None:
-        """Nothing was created: ``*.localhost`` always resolves."""
+        Reference(ctx).clear()
 
 
 class ServicePortProvisioner(Provisioner):
@@ -160,12 +185,16 @@ class ServicePortProvisioner(Provisioner):
         workload, port_name = self._target(ctx)
         registry = PortRegistry.for_env(ctx.env)
         port = registry.lookup(workload, port_name) or registry.allocate(workload, port_name)
+        Reference(ctx).mark()
         return {"host": HOST, "hostname": HOST, "port": port}
 
     def read(self, ctx: ResourceContext) -> Outputs | None:
         workload, port_name = self._target(ctx)
         port = PortRegistry.for_env(ctx.env).lookup(workload, port_name)
-        return {"host": HOST, "hostname": HOST, "port": port} if port else None
+        if not port or not Reference(ctx).exists():
+            return None
+        return {"host": HOST, "hostname": HOST, "port": port}
 
     def delete(self, ctx: ResourceContext) -> None:
-        """The port belongs to the target workload; its destroy releases it."""
+        # The port itself belongs to the target workload; its destroy releases it.
+        Reference(ctx).clear()

@@ -13,6 +13,7 @@ from typing import ClassVar
 
 from podium.errors import NotFoundError, ResourceError
 from podium.provisioning.contract import Outputs, Provisioner, ResourceContext
+from podium_local.provisioners.basic import Reference
 
 
 def platform_state_dir(ctx: ResourceContext) -> Path:
@@ -47,13 +48,18 @@ class SecretProvisioner(Provisioner):
             store.close()
 
     def create(self, ctx: ResourceContext) -> Outputs:
-        return self._get(ctx)
+        outputs = self._get(ctx)
+        Reference(ctx).mark()
+        return outputs
 
     def read(self, ctx: ResourceContext) -> Outputs | None:
+        if not Reference(ctx).exists():
+            return None
         try:
             return self._get(ctx)
         except ResourceError:
             return None
 
     def delete(self, ctx: ResourceContext) -> None:
-        """The secret belongs to the user; deleting the resource leaves it in the store."""
+        # The secret belongs to the user: deleting the resource leaves it in the store.
+        Reference(ctx).clear()

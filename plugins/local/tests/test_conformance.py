@@ -1,0 +1,149 @@
+"""Every registration podium-local makes, through the core's conformance kit."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from conftest import stop_everything
+
+from podium.platform.context import EnvironmentInfo
+from podium.security.secret import Secret
+from podium.testing.conformance import (
+    DeployerConformance,
+    PolicyPackConformance,
+    ProvisionerConformance,
+)
+from podium_local.deploy.deployer import LocalDeployer
+from podium_local.policies import BuiltinLocalPolicies
+from podium_local.provisioners.basic import (
+    DnsProvisioner,
+    EnvironmentProvisioner,
+    ServicePortProvisioner,
+    VolumeProvisioner,
+)
+from podium_local.provisioners.postgres import PostgresProvisioner
+from podium_local.provisioners.redis import RedisProvisioner
+from podium_local.provisioners.route import RouteProvisioner
+from podium_local.provisioners.secret import SecretProvisioner
+from podium_local.settings import Settings
+
+
+@pytest.fixture(autouse=True)
+def _stop_servers(podium_env: EnvironmentInfo) -> Iterator[None]:
+    yield
+    stop_everything(podium_env)
+
+
+def _missing_binary(settings: Settings) -> Callable[..., Any]:
+    def provoke(provisioner: Any, make_context: Callable[..., Any]) -> None:
+        type(provisioner)(settings).create(make_context("broken"))
+
+    return provoke
+
+
+@pytest.mark.postgres
+class TestPostgres(ProvisionerConformance):
+    @pytest.fixture
+    def provisioner(self) -> PostgresProvisioner:
+        return PostgresProvisioner()
+
+    @pytest.fixture
+    def provoke_error(self) -> Callable[..., Any]:
+        return _missing_binary(Settings(postgres_bin_dir="/nonexistent"))
+
+
+@pytest.mark.redis
+class TestRedis(ProvisionerConformance):
+    @pytest.fixture
+    def provisioner(self) -> RedisProvisioner:
+        return RedisProvisioner()
+
+    @pytest.fixture
+    def provoke_error(self) -> Callable[..., Any]:
+        return _missing_binary(Settings(redis_server="/nonexistent/redis-server"))
+
+
+class TestVolume(ProvisionerConformance):
+    @pytest.fixture
+    def provisioner(self) -> VolumeProvisioner:
+        return VolumeProvisioner()
+
+
+class TestEnvironment(ProvisionerConformance):
+    @pytest.fixture
+    def provisioner(self) -> EnvironmentProvisioner:
+        return EnvironmentProvisioner()
+
+    @pytest.fixture
+    def provoke_error(self) -> Callable[..., Any]:
+        def provoke(provisioner: Any, make_context: Callable[..., Any]) -> None:
+            provisioner.create(make_context("broken", params={"file": "/nonexistent/.env"}))
+
+        return provoke
+
+
+class TestDns(ProvisionerConformance):
+    @pytest.fixture
+    def provisioner(self) -> DnsProvisioner:
+        return DnsProvisioner()
+
+
+class TestServicePort(ProvisionerConformance):
+    @pytest.fixture
+    def provisioner(self) -> ServicePortProvisioner:
+        return ServicePortProvisioner()
+
+    @pytest.fixture
+    def resource_params(self) -> dict[str, Any]:
+        return {"workload": "backend", "port": "http"}
+
+
+@pytest.mark.nginx
+class TestRoute(ProvisionerConformance):
+    @pytest.fixture
+    def provisioner(self) -> RouteProvisioner:
+        return RouteProvisioner()
+
+    @pytest.fixture
+    def resource_params(self) -> dict[str, Any]:
+        return {"host": "shop.localhost", "path": "/", "port": 8080, "workload": "web"}
+
+    @pytest.fixture
+    def provoke_error(self) -> Callable[..., Any]:
+        return _missing_binary(Settings(nginx="/nonexistent/nginx"))
+
+
+class TestSecret(ProvisionerConformance):
+    @pytest.fixture
+    def provisioner(self, podium_env: EnvironmentInfo) -> Iterator[SecretProvisioner]:
+        from podium.security.local_store import LocalSecretStore
+
+        store = LocalSecretStore.in_state_dir(podium_env.state_dir.parent)
+        store.put("conformance/token", Secret("s3cret"))
+        store.close()
+        yield SecretProvisioner()
+
+    @pytest.fixture
+    def resource_params(self) -> dict[str, Any]:
+        return {"key": "conformance/token"}
+
+    @pytest.fixture
+    def provoke_error(self) -> Callable[..., Any]:
+        def provoke(provisioner: Any, make_context: Callable[..., Any]) -> None:
+            provisioner.create(make_context("broken", params={"key": "not/set"}))
+
+        return provoke
+
+
+class TestLocalDeployer(DeployerConformance):
+    @pytest.fixture
+    def deployer(self) -> LocalDeployer:
+        return LocalDeployer(Settings(readiness_timeout=20))
+
+
+class TestBuiltinPolicies(PolicyPackConformance):
+    @pytest.fixture
+    def policy_pack(self) -> BuiltinLocalPolicies:
+        return BuiltinLocalPolicies()
