@@ -201,7 +201,12 @@ class Platform:
             state_dir=self.state_root / name,
             settings=dict(section.settings),
             tier=section.tier or default_tier(name),
+            secret_store=self._secret_store_or_none(),
         )
+
+    def _secret_store_or_none(self) -> SecretStore | None:
+        store = self.plugins.registrations("secret_stores").get(self.config.secrets.store)
+        return store.obj if store is not None else None
 
     def store(self, env: str) -> StateStore:
         """The state store of environment ``env`` (opened once, shared by threads)."""

@@ -340,3 +340,22 @@ def test_plans_leave_other_workloads_alone_unless_pruned(project: Any, fake_modu
         plan, result = platform.destroy("dev", workloads=["other"])
         assert result.ok and {c.uid for c in plan.changes} == deletes
         assert len(project.dirs()) == 2 and project.deployed("web") is not None
+
+
+def test_a_failed_deploy_is_recorded_for_status_destroy_and_retry(
+    project: Any, fake_module: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    score = project.root / "web.score.yaml"
+    with platform_for(project, fake_module) as platform:
+        monkeypatch.setenv("FAKE_DEPLOY_FAIL", "web")
+        result = platform.up("dev", [score])[1]
+        assert not result.ok
+        assert [r.uid for r in platform.deployments("dev")] == ["deployment:web"]
+        assert platform.releases("dev", "web")[-1]["status"] == "failed"
+        retry = platform.plan("dev", [score])
+        change = retry.change("deployment:web")
+        assert change.action == "update" and "failed to deploy" in change.reason
+        monkeypatch.delenv("FAKE_DEPLOY_FAIL")
+        assert platform.apply(retry).ok
+        assert project.deployed() is not None
+        assert not platform.plan("dev", [score]).has_changes

@@ -18,7 +18,7 @@ import contextvars
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -28,7 +28,13 @@ from podium.deployment.contract import DeployContext, Release, RenderedResource
 from podium.engine.graph import digest, fingerprint_secrets
 from podium.engine.plan import Change, Plan
 from podium.engine.runtime import EngineRuntime, LeaseLock
-from podium.errors import ApplyFailedError, PodiumError, ResourceError, TransientError
+from podium.errors import (
+    ApplyFailedError,
+    PluginError,
+    PodiumError,
+    ResourceError,
+    TransientError,
+)
 from podium.platform.contract import Intent, ResourceRecord
 from podium.provisioning.contract import ResourceContext
 from podium.security.secret import Secret
@@ -346,9 +352,7 @@ class Executor:
         timeout = self.rt.engine.timeout
         if timeout is None:
             return call()
-        return _with_timeout(
-            call, timeout, f"{registered.plugin.name}: {registered.obj.name}.{operation}"
-        )
+        return _with_timeout(call, timeout, registered.plugin, f"{registered.obj.name}.{operation}")
 
     # --- resources -------------------------------------------------------------
     def _resource_context(
@@ -449,7 +453,7 @@ class Executor:
             outputs = self._call(registered, "update", provisioner.update, ctx, previous)
         else:
             outputs = self._call(registered, "create", provisioner.create, ctx)
-        outputs = self._check_outputs(registered, dict(outputs or {}))
+        outputs = self._check_outputs(registered, _as_outputs(registered, intent.action, outputs))
         new_record = ResourceRecord(
             uid=change.uid,
             kind="resource",
@@ -559,7 +563,23 @@ class Executor:
             self._record_release(
                 workload_name, number, rendered, change.provider, {}, "failed", str(exc)
             )
-            self.rt.store.complete_intent(intent_id)
+            # Record the failed deployment: status shows it down, destroy can remove
+            # what the deployer left running, and the next plan deploys it again.
+            self.rt.store.complete_intent(
+                intent_id,
+                record=ResourceRecord(
+                    uid=change.uid,
+                    kind="deployment",
+                    provider=change.provider,
+                    plugin=change.plugin,
+                    spec={**change.spec, "_digest": "", "_failed": number},
+                    spec_hash="",
+                    outputs=record.outputs if record is not None else {},
+                    physical_name=workload_name,
+                    depends_on=list(change.depends_on),
+                    updated_at=_now(),
+                ),
+            )
             if self.rt.env_config.rollback_on_failure and releases:
                 self._auto_rollback(registered, workload_name, releases, number)
             raise
@@ -705,8 +725,26 @@ def _is_transient(exc: BaseException) -> bool:
     return bool(getattr(exc, "is_transient", False))
 
 
-def _with_timeout(func: Callable[[], Any], timeout: float, what: str) -> Any:
-    """Run ``func`` on a helper thread; give up (leaving it to finish) after ``timeout``."""
+def _as_outputs(registered: Any, operation: str, outputs: Any) -> dict[str, Any]:
+    """A provisioner's return value as outputs; anything but a mapping is the plugin's fault."""
+    if outputs is None:
+        return {}
+    if not isinstance(outputs, Mapping) or not all(isinstance(k, str) for k in outputs):
+        raise PluginError(
+            f"{registered.obj.name}.{operation} returned {type(outputs).__name__}, "
+            "not a mapping of output names to values",
+            plugin=registered.plugin.name,
+            distribution=registered.plugin.distribution,
+            version=registered.plugin.version,
+        )
+    return dict(outputs)
+
+
+def _with_timeout(func: Callable[[], Any], timeout: float, plugin: Any, what: str) -> Any:
+    """Run ``func`` on a helper thread; give up (leaving it to finish) after ``timeout``.
+
+    The error names the plugin with its distribution and version, like any plugin fault.
+    """
     box: dict[str, Any] = {}
 
     def target() -> None:
@@ -719,7 +757,12 @@ def _with_timeout(func: Callable[[], Any], timeout: float, what: str) -> Any:
     thread.start()
     thread.join(timeout)
     if thread.is_alive():
-        raise ResourceError(f"{what} did not finish within {timeout:g}s (engine.timeout)")
+        raise PluginError(
+            f"{what} did not finish within {timeout:g}s (engine.timeout)",
+            plugin=plugin.name,
+            distribution=plugin.distribution,
+            version=plugin.version,
+        )
     if "error" in box:
         raise box["error"]
     return box["value"]

@@ -203,6 +203,16 @@ def diff(
                 )
             )
             touched.add(node.uid)
+        elif record.spec.get("_failed") is not None:
+            changes.append(
+                Change(
+                    action="update",
+                    reason=f"release {record.spec['_failed']} failed to deploy; deploy again",
+                    before=before,
+                    **base,
+                )
+            )
+            touched.add(node.uid)
         elif record.spec.get("_rolled_back_to") is not None:
             changes.append(
                 Change(

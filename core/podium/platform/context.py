@@ -28,6 +28,8 @@ class EnvironmentInfo:
     ``state_dir`` is a directory private to this platform and environment where a
     plugin may keep files (the local plugin keeps its database clusters there).
     ``settings`` are the environment's free-form options from ``podium.toml``.
+    ``secret_store`` is the platform's secret store, so a ``secret`` provisioner
+    resolves keys set with ``podium secrets set`` wherever the platform keeps them.
     """
 
     platform: str
@@ -35,6 +37,9 @@ class EnvironmentInfo:
     state_dir: Path
     settings: dict[str, Any] = field(default_factory=dict)
     tier: str = "dev"  #: ``dev``, ``staging`` or ``prod``
+    #: The platform's selected :class:`~podium.security.SecretStore` (``[secrets] store``),
+    #: for provisioners that hand out secrets; ``None`` when no store is registered.
+    secret_store: Any = field(default=None, compare=False, repr=False)
 
     def physical_name(self, uid: str, *, max_length: int = 63, separator: str = "-") -> str:
         """A deterministic, collision-resistant name for a real resource.

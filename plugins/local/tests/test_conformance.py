@@ -12,11 +12,9 @@ from podium.platform.context import EnvironmentInfo
 from podium.security.secret import Secret
 from podium.testing.conformance import (
     DeployerConformance,
-    PolicyPackConformance,
     ProvisionerConformance,
 )
 from podium_local.deploy.deployer import LocalDeployer
-from podium_local.policies import BuiltinLocalPolicies
 from podium_local.provisioners.basic import (
     DnsProvisioner,
     EnvironmentProvisioner,
@@ -141,9 +139,3 @@ class TestLocalDeployer(DeployerConformance):
     @pytest.fixture
     def deployer(self) -> LocalDeployer:
         return LocalDeployer(Settings(readiness_timeout=20))
-
-
-class TestBuiltinPolicies(PolicyPackConformance):
-    @pytest.fixture
-    def policy_pack(self) -> BuiltinLocalPolicies:
-        return BuiltinLocalPolicies()

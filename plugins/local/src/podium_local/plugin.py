@@ -1,8 +1,9 @@
 """podium-local's registrations: what ``[plugins] allow = ["local"]`` brings into a platform.
 
 This module is the entry point (``podium.plugins: local = podium_local.plugin``).
-It imports nothing heavy: each provisioner, the deployer and the policy pack
-import their libraries when they are used.
+It imports nothing heavy: each provisioner and the deployer import their
+libraries when they are used. Policies come from the core's ``builtin`` pack
+(no :latest images outside dev, probes in prod, no plaintext secrets).
 """
 
 from __future__ import annotations
@@ -58,13 +59,6 @@ def podium_deployers(settings: Settings | None) -> list[Any]:
     from podium_local.deploy.deployer import LocalDeployer
 
     return [LocalDeployer(_settings(settings))]
-
-
-@hookimpl
-def podium_policy_packs() -> list[Any]:
-    from podium_local.policies import BuiltinLocalPolicies
-
-    return [BuiltinLocalPolicies()]
 
 
 @hookimpl

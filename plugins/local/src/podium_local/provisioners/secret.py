@@ -1,9 +1,9 @@
 """``secret``: a value from the platform's secret store (``podium secrets set KEY``).
 
-The store is the core's encrypted local store for the platform. The env state
-directory is ``<platform state_dir>/<environment>``, so the platform's store is
-found one level up unless the environment's settings name it
-(``podium.platform_state_dir``) or the ``secret_store_dir`` param does.
+The store is the one the platform selects (``ctx.env.secret_store``). Without
+one (a provisioner used outside a platform), the core's encrypted local store is
+opened one level above the env state directory, or where the environment's
+settings (``podium.platform_state_dir``) or the ``secret_store_dir`` param say.
 """
 
 from __future__ import annotations
@@ -36,7 +36,12 @@ class SecretProvisioner(Provisioner):
         key = ctx.params.get("key")
         if not key:
             raise ResourceError(f"{ctx.uid}: the secret resource needs params.key")
-        store = LocalSecretStore.in_state_dir(platform_state_dir(ctx))
+        # Prefer the platform's own store ([secrets] store, its key file); fall back
+        # to the local store in the platform's state directory.
+        own = ctx.env.secret_store is None
+        store = (
+            LocalSecretStore.in_state_dir(platform_state_dir(ctx)) if own else ctx.env.secret_store
+        )
         try:
             return {"value": store.get(str(key))}
         except NotFoundError:
@@ -45,7 +50,8 @@ class SecretProvisioner(Provisioner):
                 hint=f"set it with: podium secrets set {key}",
             ) from None
         finally:
-            store.close()
+            if own:
+                store.close()
 
     def create(self, ctx: ResourceContext) -> Outputs:
         outputs = self._get(ctx)

@@ -1,0 +1,77 @@
+"""The core's ``builtin`` policy pack: levels by tier, floating images, plaintext secrets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from podium.platform.context import EnvironmentInfo
+from podium.security.policies import BuiltinPolicies, image_is_floating
+from podium.testing.conformance import PolicyPackConformance
+
+SCORE = """\
+apiVersion: score.dev/v1b1
+metadata:
+  name: api
+containers:
+  main:
+    image: {image}
+    variables:
+      DB_PASSWORD: hunter2
+      API_TOKEN: ${{resources.token.value}}
+      GREETING: hi
+resources:
+  token:
+    type: secret
+    params:
+      key: api-token
+"""
+
+
+def findings(tmp_path: Path, image: str, tier: str) -> list[tuple[str, str]]:
+    from podium.workload.loader import load_workloads
+
+    path = tmp_path / "score.yaml"
+    path.write_text(SCORE.format(image=image))
+    workload = load_workloads([path])[0]
+    env = EnvironmentInfo("p", tier, tmp_path, tier=tier)
+    return sorted((f.policy, f.level) for f in BuiltinPolicies().check_workload(workload, env))
+
+
+def test_levels_follow_the_tier(tmp_path: Path) -> None:
+    assert findings(tmp_path, "python:latest", "dev") == [("builtin.plaintext-secret", "advisory")]
+    assert findings(tmp_path, "python", "staging") == [
+        ("builtin.no-latest-image", "advisory"),
+        ("builtin.plaintext-secret", "advisory"),
+    ]
+    assert findings(tmp_path, "python:latest", "prod") == [
+        ("builtin.no-latest-image", "mandatory"),
+        ("builtin.plaintext-secret", "mandatory"),
+        ("builtin.probes-required", "advisory"),
+    ]
+
+
+def test_findings_point_at_the_line(tmp_path: Path) -> None:
+    from podium.workload.loader import load_workloads
+
+    path = tmp_path / "score.yaml"
+    path.write_text(SCORE.format(image="python:3.12"))
+    workload = load_workloads([path])[0]
+    env = EnvironmentInfo("p", "prod", tmp_path, tier="prod")
+    secret = next(f for f in BuiltinPolicies().check_workload(workload, env) if "secret" in f.policy)
+    assert secret.location is not None and secret.location.endswith("score.yaml:8:7")
+    assert "DB_PASSWORD" in secret.message and "hunter2" not in secret.message
+
+
+def test_floating_images() -> None:
+    assert image_is_floating("nginx") and image_is_floating("ghcr.io/a/b:latest")
+    assert image_is_floating("localhost:5000/app")
+    assert not image_is_floating("localhost:5000/app:1.2")
+    assert not image_is_floating("app@sha256:abc") and not image_is_floating(".")
+
+
+class TestBuiltinPoliciesConformance(PolicyPackConformance):
+    @pytest.fixture
+    def policy_pack(self) -> BuiltinPolicies:
+        return BuiltinPolicies()
