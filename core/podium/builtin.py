@@ -10,8 +10,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from podium.plugins.markers import hookimpl
 from podium.platform.contract import StateBackend
+from podium.plugins.markers import hookimpl
 from podium.security.contract import PolicyPack, SecretStore
 
 if TYPE_CHECKING:

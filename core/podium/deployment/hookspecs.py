@@ -6,8 +6,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from podium.deployment.contract import Deployer, RenderedWorkload
-from podium.plugins.markers import hookspec
 from podium.platform.context import EnvironmentInfo
+from podium.plugins.markers import hookspec
 
 
 @hookspec

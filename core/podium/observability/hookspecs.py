@@ -7,8 +7,8 @@ from typing import Any
 
 from podium.deployment.contract import DeploymentResult, RenderedWorkload
 from podium.observability.contract import Event, TelemetryConfig, TelemetrySink
-from podium.plugins.markers import hookspec
 from podium.platform.context import EnvironmentInfo
+from podium.plugins.markers import hookspec
 
 
 @hookspec

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from podium.plugins.markers import hookspec
 from podium.platform.context import EnvironmentInfo
+from podium.plugins.markers import hookspec
 from podium.security.contract import Finding, PolicyPack, SecretStore
 
 if TYPE_CHECKING:
