@@ -470,6 +470,11 @@ class Executor:
         self._set_outputs(change.uid, outputs)
         return "updated" if intent.action == "update" else f"created {physical}"
 
+    def _journal(self, node: str, action: str, spec: dict[str, Any]) -> int:
+        """Durably record an intent before its side effect; returns its id."""
+        intent = Intent(node=node, action=action, spec=spec, run_id=self.run_id)
+        return self.rt.store.begin_intent(intent)
+
     def _check_outputs(self, registered: Any, outputs: dict[str, Any]) -> dict[str, Any]:
         """Wrap outputs the provisioner declares secret, so they can never leak as plain text."""
         for key in getattr(registered.obj, "secret_outputs", ()):
@@ -485,19 +490,16 @@ class Executor:
         params = {**(spec.get("rule_params") or {}), **(spec.get("params") or {})}
         physical = record.physical_name or self.rt.env.physical_name(record.uid)
         ctx = self._resource_context(record.uid, spec, params, physical)
-        intent_id = self.rt.store.begin_intent(
-            Intent(
-                node=record.uid,
-                action="delete",
-                spec={
-                    "kind": "resource",
-                    "provider": record.provider,
-                    "plugin": record.plugin,
-                    "physical_name": physical,
-                    "node_spec": record.spec,
-                },
-                run_id=self.run_id,
-            )
+        intent_id = self._journal(
+            record.uid,
+            "delete",
+            {
+                "kind": "resource",
+                "provider": record.provider,
+                "plugin": record.plugin,
+                "physical_name": physical,
+                "node_spec": record.spec,
+            },
         )
         self._call(registered, "delete", registered.obj.delete, ctx)
         self.rt.store.complete_intent(intent_id, delete_uid=record.uid)
@@ -516,22 +518,15 @@ class Executor:
         workload_name = change.workload or change.uid.split(":", 1)[1]
         ctx = DeployContext(workload=workload_name, env=self.rt.env)
         if change.action == "delete":
-            intent_id = self.rt.store.begin_intent(
-                Intent(
-                    node=change.uid,
-                    action="destroy",
-                    spec={"kind": "deployment", "provider": change.provider},
-                    run_id=self.run_id,
-                )
+            intent_id = self._journal(
+                change.uid, "destroy", {"kind": "deployment", "provider": change.provider}
             )
             self._call(registered, "destroy", deployer.destroy, ctx)
             self.rt.store.complete_intent(intent_id, delete_uid=change.uid)
             return "destroyed"
         rendered = self.render(workload_name)
-        for _ in self.rt.plugins.broadcast(
-            "podium_enrich_deployment", workload=rendered, env=self.rt.env
-        ):
-            pass
+        # Enrichment hooks change ``rendered`` in place; their return values are unused.
+        self.rt.plugins.broadcast("podium_enrich_deployment", workload=rendered, env=self.rt.env)
         rendered_digest = digest(self._fingerprint(rendered.model_dump()))
         if (
             record is not None
@@ -542,20 +537,17 @@ class Executor:
         releases = self.rt.store.releases(workload_name)
         number = (releases[-1]["number"] + 1) if releases else 1
         ctx = DeployContext(workload=workload_name, env=self.rt.env, release=number)
-        intent_id = self.rt.store.begin_intent(
-            Intent(
-                node=change.uid,
-                action="deploy",
-                spec={
-                    "kind": "deployment",
-                    "provider": change.provider,
-                    "plugin": change.plugin,
-                    "release": number,
-                    "node_spec": change.spec,
-                    "depends_on": change.depends_on,
-                },
-                run_id=self.run_id,
-            )
+        intent_id = self._journal(
+            change.uid,
+            "deploy",
+            {
+                "kind": "deployment",
+                "provider": change.provider,
+                "plugin": change.plugin,
+                "release": number,
+                "node_spec": change.spec,
+                "depends_on": change.depends_on,
+            },
         )
         try:
             result = self._call(registered, "deploy", deployer.deploy, ctx, rendered)
