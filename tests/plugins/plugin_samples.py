@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from podium.config.models import PluginsSection
 from podium.plugins.discovery import clear_cache
 from podium.plugins.manager import PluginManager

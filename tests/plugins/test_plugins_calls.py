@@ -8,6 +8,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from plugin_samples import SampleFactory, make_manager
+
 from podium.errors import ExitCode, PluginError, TransientError
 from podium.observability.logging import merge_hook_context
 from podium.plugins.calls import PluginCallError, current_hook_call

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from plugin_samples import SampleFactory
+
 from podium.cli.main import cli
 from podium.errors import NotFoundError
 
@@ -83,6 +84,7 @@ def test_deprecated_hook_arguments_warn_naming_the_plugin(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from plugin_samples import make_manager
+
     from podium import hookimpl
     from podium.plugins import deprecations
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 import sys
 
 from plugin_samples import SampleFactory
+
 from podium.plugins.discovery import clear_cache, discover
 
 

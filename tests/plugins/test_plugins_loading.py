@@ -4,6 +4,7 @@ import sys
 
 import pytest
 from plugin_samples import SampleFactory, by_name, make_manager
+
 from podium.errors import (
     IncompatiblePluginError,
     NotFoundError,

@@ -4,6 +4,7 @@ import json
 import sys
 
 from plugin_samples import SampleFactory, by_name, make_manager
+
 from podium.errors import IncompatiblePluginError
 from podium.plugins.discovery import clear_cache, discover
 from podium.plugins.lock import fingerprint, read_lock, write_lock

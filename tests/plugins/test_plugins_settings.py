@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pytest
 from plugin_samples import SampleFactory, by_name, make_manager
+
 from podium.errors import ConfigError, Location
 from podium.plugins.manager import PluginSettingsError
 from podium.plugins.settings import SettingsError, env_prefix

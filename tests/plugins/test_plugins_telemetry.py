@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from opentelemetry import trace
+
 from podium.observability.telemetry import is_recording, make_tracer_provider, read_spans
 from podium.security.secret import Secret
 

@@ -59,7 +59,9 @@ def test_findings_point_at_the_line(tmp_path: Path) -> None:
     path.write_text(SCORE.format(image="python:3.12"))
     workload = load_workloads([path])[0]
     env = EnvironmentInfo("p", "prod", tmp_path, tier="prod")
-    secret = next(f for f in BuiltinPolicies().check_workload(workload, env) if "secret" in f.policy)
+    secret = next(
+        f for f in BuiltinPolicies().check_workload(workload, env) if "secret" in f.policy
+    )
     assert secret.location is not None and secret.location.endswith("score.yaml:8:7")
     assert "DB_PASSWORD" in secret.message and "hunter2" not in secret.message
 

@@ -6,6 +6,7 @@ import stat
 from pathlib import Path
 
 import pytest
+
 from podium.errors import InputError, NotFoundError, StateError
 from podium.security.crypto import KEY_ENV, StateCipher, generate_key
 from podium.security.local_store import LocalSecretStore

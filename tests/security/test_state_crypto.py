@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from podium.errors import StateError
 from podium.security.crypto import (
     KEY_ENV,

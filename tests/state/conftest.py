@@ -4,6 +4,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+
 from podium.platform.context import EnvironmentInfo
 from podium.platform.contract import ResourceRecord
 from podium.state import SqliteStateBackend, SqliteStateStore

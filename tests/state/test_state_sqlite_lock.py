@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+
 from podium.errors import ExitCode, LockedError, StateError
 from podium.platform.contract import LockInfo
 from podium.state import SqliteStateStore

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+
 from podium.errors import ConfigError, NotFoundError, StateError
 from podium.platform.context import EnvironmentInfo
 from podium.platform.contract import Intent, LockInfo, ResourceRecord

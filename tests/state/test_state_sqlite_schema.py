@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from podium.errors import StateError
 from podium.platform.contract import ResourceRecord
 from podium.state import SqliteStateStore

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from kit_samples import DirectoryProvisioner, ProcessDeployer, count_directories
+
 from podium.security.contract import SecretStore
 from podium.testing.conformance import (
     DeployerConformance,

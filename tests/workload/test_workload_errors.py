@@ -6,6 +6,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+
 from podium.errors import ExitCode, InputError, WorkloadError
 from podium.workload import load_workload_file, load_workload_text, load_workloads
 from podium.workload.loader import WorkloadErrors, errors_of

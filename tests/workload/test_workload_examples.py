@@ -8,6 +8,7 @@ from collections import defaultdict
 from pathlib import Path
 
 import pytest
+
 from podium.deployment.contract import RenderedResource
 from podium.errors import InputError
 from podium.workload import load_workload_file, load_workloads, render_workload

@@ -9,6 +9,7 @@ from typing import Any
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
 from podium.errors import WorkloadError
 from podium.workload import load_workload_text
 from podium.workload.loader import errors_of

@@ -7,6 +7,7 @@ import json
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
 from podium.security.secret import Secret
 from podium.workload.placeholders import escape, expand, references, split_path, substitute
 

@@ -8,6 +8,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+
 from podium.deployment.contract import RenderedResource
 from podium.errors import WorkloadError
 from podium.security.secret import Secret

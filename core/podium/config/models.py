@@ -47,11 +47,12 @@ class PluginsSection(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     allow: list[str] | None = Field(
-        None, description="Plugins allowed to load, each optionally pinned: \"aws>=0.1,<0.2\"."
+        None, description='Plugins allowed to load, each optionally pinned: "aws>=0.1,<0.2".'
     )
     deny: list[str] = Field(default_factory=list, description="Plugins never to load.")
     strict: bool = Field(
-        False, description="Fail instead of warning when a plugin cannot load (like --strict-plugins)."
+        False,
+        description="Fail instead of warning when a plugin cannot load (like --strict-plugins).",
     )
 
     @property
@@ -93,7 +94,9 @@ class EnvironmentSection(_Section):
     rollback_on_failure: bool = Field(
         False, description="Redeploy the last good release when a deploy fails."
     )
-    parallelism: int | None = Field(None, ge=1, le=256, description="Overrides [engine] parallelism.")
+    parallelism: int | None = Field(
+        None, ge=1, le=256, description="Overrides [engine] parallelism."
+    )
     settings: dict[str, Any] = Field(
         default_factory=dict, description="Free-form options passed to plugins as env.settings."
     )
@@ -144,7 +147,9 @@ class TelemetrySection(_Section):
         None,
         description="Export spans over OTLP/HTTP; default: when OTEL_EXPORTER_OTLP_ENDPOINT is set.",
     )
-    sinks: list[str] = Field(default_factory=list, description="Telemetry sink registrations to use.")
+    sinks: list[str] = Field(
+        default_factory=list, description="Telemetry sink registrations to use."
+    )
     service_name: str = Field("podium", description="OpenTelemetry service.name.")
 
 

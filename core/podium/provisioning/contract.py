@@ -98,7 +98,9 @@ class Provisioner(ABC):
     def delete(self, ctx: ResourceContext) -> None:
         """Delete the resource. Deleting one that does not exist succeeds."""
 
-    def requires_replace(self, old_params: Mapping[str, Any], new_params: Mapping[str, Any]) -> bool:
+    def requires_replace(
+        self, old_params: Mapping[str, Any], new_params: Mapping[str, Any]
+    ) -> bool:
         """Whether moving from ``old_params`` to ``new_params`` needs delete + create."""
         return any(old_params.get(k) != new_params.get(k) for k in self.replace_on)
 
