@@ -7,7 +7,14 @@ from typing import TYPE_CHECKING, Any
 
 from podium.engine.graph import CycleError, Node, topological_order
 from podium.engine.rules import match_rule
-from podium.errors import ConfigError, InputErrors, NoMatchingRuleError, WorkloadError
+from podium.errors import (
+    ConfigError,
+    InputError,
+    InputErrors,
+    Location,
+    NoMatchingRuleError,
+    WorkloadError,
+)
 
 if TYPE_CHECKING:
     from podium.engine.runtime import EngineRuntime
@@ -26,6 +33,8 @@ def desired_nodes(rt: EngineRuntime, workloads: Sequence[Workload]) -> list[Node
     """Every node the workloads need in this environment, in dependency order."""
     nodes: dict[str, Node] = {}
     problems: list[Exception] = []
+    #: where in a Score file each unmatched request is, for the combined report
+    located: dict[int, tuple[Location | None, str]] = {}
     monitors = [p.name for p in rt.plugins.plugins if "podium_configure_telemetry" in p.hooks]
     deployer_name = rt.env_config.deployer
     for workload in workloads:
@@ -46,6 +55,7 @@ def desired_nodes(rt: EngineRuntime, workloads: Sequence[Workload]) -> list[Node
                 registered = rt.plugins.registered("provisioners", match.rule.provisioner)
             except NoMatchingRuleError as exc:
                 problems.append(exc)
+                located[id(exc)] = (request.location, f"resources.{name}.type")
                 continue
             if not registered.obj.handles(request.type, request.resource_class):
                 problems.append(
@@ -106,9 +116,7 @@ def desired_nodes(rt: EngineRuntime, workloads: Sequence[Workload]) -> list[Node
     if problems:
         if len(problems) == 1:
             raise problems[0]
-        raise InputErrors(
-            [p if isinstance(p, ConfigError) else ConfigError(str(p)) for p in problems]
-        )
+        raise InputErrors([_as_input_error(p, located.get(id(p))) for p in problems])
     try:
         order = topological_order({uid: node.depends_on for uid, node in nodes.items()})
     except CycleError as exc:
@@ -116,3 +124,15 @@ def desired_nodes(rt: EngineRuntime, workloads: Sequence[Workload]) -> list[Node
             f"resources depend on each other in a cycle: {' -> '.join(exc.cycle)}"
         ) from exc
     return [nodes[uid] for uid in order]
+
+
+def _as_input_error(problem: Exception, where: tuple[Location | None, str] | None) -> InputError:
+    """One problem of several, keeping the Score file line of the request it is about."""
+    if isinstance(problem, InputError):
+        return problem
+    hint = getattr(problem, "hint", None)
+    message = getattr(problem, "message", str(problem))
+    if where is None:
+        return ConfigError(message, hint=hint)
+    location, field = where
+    return WorkloadError(message, location=location, field=field, hint=hint)
