@@ -50,7 +50,8 @@ def _report(
     if debug:
         traceback.print_exception(exc, file=sys.stderr)
     if json_output:
-        click.echo(json.dumps({**data, "exit_code": int(code)}, default=str))
+        # On stderr, so stdout holds exactly the command's own JSON document (or none).
+        click.echo(json.dumps({**data, "exit_code": int(code)}, default=str), err=True)
     else:
         message = str(exc) if not internal else f"internal error: {type(exc).__name__}: {exc}"
         click.secho(f"error: {message}", fg="red", err=True)

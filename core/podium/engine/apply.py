@@ -134,6 +134,7 @@ class Executor:
         self.records = {r.uid: r for r in rt.store.records()}
         self._outputs: dict[str, dict[str, Any]] = {}
         self._outputs_lock = threading.Lock()
+        self._plugin_infos: dict[str, Any] = {}
         #: rendered workloads and deploy results of this run, for observability nodes
         self._rendered: dict[str, Any] = {}
 
@@ -271,13 +272,7 @@ class Executor:
         attempts = 0
         span_cm = (
             self.rt.tracer.start_as_current_span(
-                "podium.node",
-                attributes={
-                    "podium.node": change.uid,
-                    "podium.action": change.action,
-                    "podium.plugin": change.plugin,
-                    "podium.provider": change.provider,
-                },
+                "podium.node", attributes=self._span_attributes(change)
             )
             if self.rt.tracer is not None
             else None
@@ -339,13 +334,39 @@ class Executor:
             return self._observability(change)
         raise ResourceError(f"unknown node kind {change.kind!r}")
 
+    def _span_attributes(self, change: Change) -> dict[str, str]:
+        """The node span's attributes: it is also the span of the plugin calls it makes."""
+        attributes = {
+            "podium.node": change.uid,
+            "podium.action": change.action,
+            "podium.plugin": change.plugin,
+            "podium.provider": change.provider,
+            "podium.hook": f"{change.provider}.{change.action}",
+        }
+        info = self._plugin_infos.get(change.plugin)
+        if info is None and change.kind != "observability":
+            try:
+                info = self._plugin_infos[change.plugin] = self.rt.plugins.plugin(change.plugin)
+            except PodiumError:  # a plugin no longer installed: its deletes still run
+                info = None
+        if info is not None:
+            if info.distribution:
+                attributes["podium.plugin.distribution"] = info.distribution
+            if info.version:
+                attributes["podium.plugin.version"] = info.version
+        return attributes
+
     def _call(
         self, registered: Any, operation: str, func: Callable[..., Any], *args: Any, **kwargs: Any
     ) -> Any:
-        """Call plugin code instrumented, with the engine's per-call timeout."""
+        """Call plugin code attributed to its plugin, with the engine's per-call timeout.
+
+        The node span around it carries the plugin's attributes, so the call gets
+        no span of its own.
+        """
 
         def call() -> Any:
-            return self.rt.plugins.call_instrumented(
+            return self.rt.plugins.call_attributed(
                 registered.plugin, f"{registered.obj.name}.{operation}", func, *args, **kwargs
             )
 
@@ -433,18 +454,18 @@ class Executor:
         intent = Intent(
             node=change.uid,
             action="update" if record is not None else "create",
-            spec=self.rt.cipher.seal(
-                {
-                    "kind": "resource",
-                    "provider": change.provider,
-                    "plugin": change.plugin,
-                    "physical_name": physical,
-                    "params": params,
-                    "node_spec": node_spec,
-                    "spec_hash": spec_hash,
-                    "depends_on": change.depends_on,
-                }
-            ),
+            # Only the resolved params can hold secrets: the node spec is what the
+            # Score file and the rule say, plain text by construction.
+            spec={
+                "kind": "resource",
+                "provider": change.provider,
+                "plugin": change.plugin,
+                "physical_name": physical,
+                "params": self.rt.cipher.seal(params),
+                "node_spec": node_spec,
+                "spec_hash": spec_hash,
+                "depends_on": change.depends_on,
+            },
             run_id=self.run_id,
         )
         intent_id = self.rt.store.begin_intent(intent)
@@ -745,7 +766,9 @@ def _with_timeout(func: Callable[[], Any], timeout: float, plugin: Any, what: st
         except BaseException as exc:
             box["error"] = exc
 
-    thread = threading.Thread(target=target, name="podium-call", daemon=True)
+    # The helper thread runs in a copy of this context: log context and spans follow.
+    context = contextvars.copy_context()
+    thread = threading.Thread(target=context.run, args=(target,), name="podium-call", daemon=True)
     thread.start()
     thread.join(timeout)
     if thread.is_alive():

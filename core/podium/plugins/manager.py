@@ -710,6 +710,30 @@ class PluginManager:
             trace_to_stderr=self._trace_hooks,
         )
 
+    def call_attributed(
+        self,
+        plugin: PluginInfo | str,
+        hook_name: str,
+        func: Callable[..., T],
+        *args: Any,
+        **kwargs: Any,
+    ) -> T:
+        """Like :meth:`call_instrumented`, without a span of its own.
+
+        For callers that already trace the call in a span carrying the plugin's
+        attributes (the engine's node spans): one span per node, not two, halves
+        the tracing cost of an apply. Log context and error attribution are the same.
+        """
+        info = plugin if isinstance(plugin, PluginInfo) else self.plugin(plugin)
+        return invoke(
+            self._call(info, hook_name),
+            func,
+            args,
+            kwargs,
+            tracer=None,
+            trace_to_stderr=self._trace_hooks,
+        )
+
     def _call(self, info: PluginInfo, hook_name: str) -> HookCall:
         key = (info.name, hook_name)
         call = self._calls.get(key)
