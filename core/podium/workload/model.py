@@ -63,13 +63,21 @@ class ResourceRequest:
         """Every placeholder path in ``params``."""
         return _param_references(self.params)
 
-    def depends_on(self) -> set[str]:
-        """Names of the workload's other resources this one's params refer to."""
-        return {
-            ref[1]
-            for ref in self.references()
-            if len(ref) >= 2 and ref[0] == "resources" and ref[1] != self.name
-        }
+    def depends_on(self) -> frozenset[str]:
+        """Names of the workload's other resources this one's params refer to.
+
+        Computed once: the planner and the engine ask for every resource, and
+        parsing placeholders is the expensive part.
+        """
+        cached: frozenset[str] | None = self.__dict__.get("_depends_on")
+        if cached is None:
+            cached = frozenset(
+                ref[1]
+                for ref in self.references()
+                if len(ref) >= 2 and ref[0] == "resources" and ref[1] != self.name
+            )
+            object.__setattr__(self, "_depends_on", cached)  # frozen, so bypass it
+        return cached
 
 
 @dataclass
