@@ -16,6 +16,7 @@ import sys
 from typing import Any
 
 from _common import Report, per_call, ratio
+
 from podium import hookimpl
 from podium.plugins.manager import PluginManager
 
