@@ -33,9 +33,10 @@ from podium.errors import (
     PluginError,
     PodiumError,
     ResourceError,
+    StateError,
     TransientError,
 )
-from podium.platform.contract import Intent, ResourceRecord
+from podium.platform.contract import Intent, IntentOutcome, ResourceRecord
 from podium.provisioning.contract import ResourceContext
 from podium.security.secret import Secret
 
@@ -51,6 +52,8 @@ class NodeResult:
     attempts: int = 0
     seconds: float = 0.0
     error: PodiumError | None = field(default=None, repr=False)
+    #: for journaled resource changes: what to record once the scheduler commits it
+    completion: _Completion | None = field(default=None, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -111,6 +114,39 @@ class Unchanged(Exception):
     """A re-render found nothing to do."""
 
 
+@dataclass
+class _Prepared:
+    """A resource change ready to run: its context and the intent to journal first."""
+
+    change: Change
+    registered: Any
+    operation: str  #: create, update or delete
+    ctx: ResourceContext
+    intent: Intent
+    previous: dict[str, Any] | None = None
+    applied_digest: str = ""
+    spec_hash: str = ""
+    intent_id: int = 0
+
+
+@dataclass(frozen=True)
+class _Committed:
+    """Whether a scheduler round's transaction committed; falsy with its error if not."""
+
+    error: BaseException | None
+
+    def __bool__(self) -> bool:
+        return self.error is None
+
+
+@dataclass
+class _Completion:
+    """The outcome of a resource change, to write when its intent is closed."""
+
+    outcome: IntentOutcome
+    outputs: dict[str, Any] | None  #: None for a delete
+
+
 def _now() -> str:
     return datetime.now(UTC).isoformat()
 
@@ -155,6 +191,16 @@ class Executor:
 
     # --- scheduling ------------------------------------------------------------
     def run(self) -> list[NodeResult]:
+        """Apply every change; returns one result per change, in plan order.
+
+        Resource creates, updates and deletes take the journaled batch path. Each
+        round of the scheduler writes one transaction holding the outcomes of the
+        changes that just finished and the intents of the changes their completion
+        lets start (resolved here, from the finished changes' outputs). Only after
+        that commit do the new changes run, so every intent is durable before its
+        side effect and every outcome before its dependents start, at one commit
+        per round instead of two per node.
+        """
         work = {c.uid: c for c in self.plan.changes if c.action != "no-op"}
         deps = self._execution_deps(work)
         dependents: dict[str, list[str]] = {uid: [] for uid in work}
@@ -169,6 +215,20 @@ class Executor:
         # installs a waiter on every running future each time round the loop.
         finished: queue.SimpleQueue[Future[NodeResult]] = queue.SimpleQueue()
         per_plugin: dict[str, int] = {}
+        started: set[str] = set()  # handed to a worker or finished in this thread
+
+        def release(uid: str) -> None:
+            for child in dependents[uid]:
+                waiting[child] -= 1
+                if waiting[child] == 0 and child not in results:
+                    ready.append(child)
+
+        def finish(uid: str, result: NodeResult) -> None:
+            results[uid] = result
+            if result.status == "failed":
+                skip(uid, uid)
+            else:
+                release(uid)
 
         def skip(uid: str, because: str) -> None:
             stack = [uid]
@@ -183,11 +243,24 @@ class Executor:
                         stack.append(child)
 
         with ThreadPoolExecutor(self.parallelism, thread_name_prefix="podium-apply") as pool:
-            while ready or running:
+
+            def submit(change: Change, prepared: _Prepared | None) -> None:
+                per_plugin[change.plugin] = per_plugin.get(change.plugin, 0) + 1
+                # Each task runs in a copy of this thread's context, so its spans and
+                # log context nest under the apply that started it.
+                task = contextvars.copy_context()
+                future = pool.submit(task.run, self._run_change, change, prepared)
+                running[future] = change.uid
+                future.add_done_callback(finished.put)
+
+            outcomes: list[NodeResult] = []  # finished, their records not yet durable
+            while True:
+                to_journal: list[_Prepared] = []
+                plain: list[Change] = []  # not journaled here: they start after the commit
                 deferred: list[str] = []
-                while ready and len(running) < self.parallelism:
+                while ready and len(running) + len(to_journal) + len(plain) < self.parallelism:
                     uid = ready.pop(0)
-                    if uid in results:  # skipped meanwhile
+                    if uid in results or uid in started:  # skipped meanwhile
                         continue
                     if self.lease is not None and self.lease.lost is not None:
                         results[uid] = NodeResult(
@@ -196,17 +269,50 @@ class Executor:
                         continue
                     change = work[uid]
                     limit = self._plugin_limit(change)
-                    if limit is not None and per_plugin.get(change.plugin, 0) >= limit:
+                    queued = sum(p.change.plugin == change.plugin for p in to_journal)
+                    queued += sum(c.plugin == change.plugin for c in plain)
+                    if limit is not None and per_plugin.get(change.plugin, 0) + queued >= limit:
                         deferred.append(uid)
                         continue
-                    per_plugin[change.plugin] = per_plugin.get(change.plugin, 0) + 1
-                    # Each task runs in a copy of this thread's context, so its spans and
-                    # log context nest under the apply that started it.
-                    task = contextvars.copy_context()
-                    future = pool.submit(task.run, self._run_change, change)
-                    running[future] = uid
-                    future.add_done_callback(finished.put)
+                    started.add(uid)
+                    if not self._batchable(change):
+                        plain.append(change)
+                        continue
+                    try:
+                        to_journal.append(self._prepare(change))
+                    except Unchanged as exc:
+                        self.rt.event("node.succeeded", uid, str(exc), action=change.action)
+                        finish(uid, NodeResult(uid, change.action, "unchanged", str(exc)))
+                    except Exception as exc:
+                        finish(uid, self._failed(change, exc, 0, 0.0))
                 ready = deferred + ready
+                held = set(deferred)  # waiting for their plugin's limit: only a finish frees it
+                if outcomes or to_journal:
+                    committed = self._commit_round(outcomes, to_journal)
+                    for result in outcomes:
+                        if committed:
+                            assert result.completion is not None
+                            self._completed(result.uid, result.completion)
+                            result.completion = None
+                            results[result.uid] = result
+                        else:
+                            result.status = "failed"
+                            result.message = f"recording the outcome failed: {committed.error}"
+                            finish(result.uid, result)
+                    for item in to_journal:
+                        if item.change.uid in results:  # skipped: a dependency failed
+                            continue
+                        if committed:
+                            submit(item.change, item)
+                        else:
+                            error = committed.error or StateError("journal failed")
+                            finish(item.change.uid, self._failed(item.change, error, 0, 0.0))
+                    outcomes = []
+                for change in plain:
+                    if change.uid not in results:  # not skipped by a failed commit
+                        submit(change, None)
+                if len(running) < self.parallelism and any(u not in held for u in ready):
+                    continue  # work released in this round can start now
                 if not running:
                     break
                 done = [finished.get()]
@@ -214,19 +320,35 @@ class Executor:
                     done.append(finished.get())
                 for future in done:
                     uid = running.pop(future)
-                    change = work[uid]
-                    per_plugin[change.plugin] -= 1
+                    per_plugin[work[uid].plugin] -= 1
                     result = future.result()
-                    results[uid] = result
-                    if result.status == "failed":
-                        skip(uid, uid)
-                        continue
-                    for child in dependents[uid]:
-                        waiting[child] -= 1
-                        if waiting[child] == 0 and child not in results:
-                            ready.append(child)
-        ordered = [results[c.uid] for c in self.plan.changes if c.uid in results]
-        return ordered
+                    if result.status == "succeeded" and result.completion is not None:
+                        # Dependents may be resolved from these outputs now; they start
+                        # only after the commit that records this outcome.
+                        if result.completion.outputs is not None:
+                            self._set_outputs(uid, result.completion.outputs)
+                        outcomes.append(result)
+                        release(uid)
+                    else:
+                        finish(uid, result)
+        return [results[c.uid] for c in self.plan.changes if c.uid in results]
+
+    @staticmethod
+    def _batchable(change: Change) -> bool:
+        return change.kind == "resource" and change.action in ("create", "update", "delete")
+
+    def _commit_round(self, outcomes: list[NodeResult], intents: list[_Prepared]) -> _Committed:
+        """One transaction: the outcomes of finished changes and the intents of new ones."""
+        try:
+            ids = self.rt.store.journal(
+                [r.completion.outcome for r in outcomes if r.completion is not None],
+                [p.intent for p in intents],
+            )
+        except Exception as exc:
+            return _Committed(exc)
+        for item, intent_id in zip(intents, ids, strict=True):
+            item.intent_id = intent_id
+        return _Committed(None)
 
     def _execution_deps(self, work: dict[str, Change]) -> dict[str, set[str]]:
         """Creates wait for what they depend on; deletes wait for what depended on them."""
@@ -264,12 +386,13 @@ class Executor:
         return None
 
     # --- one change ----------------------------------------------------------
-    def _run_change(self, change: Change) -> NodeResult:
+    def _run_change(self, change: Change, prepared: _Prepared | None = None) -> NodeResult:
         started = time.perf_counter()
         self.rt.event(
             "node.started", change.uid, f"{change.action} {change.uid}", action=change.action
         )
         attempts = 0
+        completion: _Completion | None = None
         span_cm = (
             self.rt.tracer.start_as_current_span(
                 "podium.node", attributes=self._span_attributes(change)
@@ -283,7 +406,10 @@ class Executor:
             while True:
                 attempts += 1
                 try:
-                    message = self._execute(change)
+                    if prepared is None:
+                        message = self._execute(change)
+                    else:
+                        message, completion = self._perform(prepared)
                     status: NodeStatus = "succeeded"
                     break
                 except Unchanged as exc:
@@ -300,30 +426,26 @@ class Executor:
                         )
                         time.sleep(delay)
                         continue
-                    error = (
-                        exc
-                        if isinstance(exc, PodiumError)
-                        else ResourceError(f"{type(exc).__name__}: {exc}")
-                    )
-                    self.rt.event("node.failed", change.uid, str(error), action=change.action)
-                    return NodeResult(
-                        change.uid,
-                        change.action,
-                        "failed",
-                        str(error),
-                        attempts,
-                        time.perf_counter() - started,
-                        error,
-                    )
+                    return self._failed(change, exc, attempts, time.perf_counter() - started)
         finally:
             if span_cm is not None:
                 span_cm.__exit__(None, None, None)
         self.rt.event(
             "node.succeeded", change.uid, message or f"{change.action} done", action=change.action
         )
+        seconds = time.perf_counter() - started
         return NodeResult(
-            change.uid, change.action, status, message, attempts, time.perf_counter() - started
+            change.uid, change.action, status, message, attempts, seconds, completion=completion
         )
+
+    def _failed(
+        self, change: Change, exc: BaseException, attempts: int, seconds: float
+    ) -> NodeResult:
+        error = (
+            exc if isinstance(exc, PodiumError) else ResourceError(f"{type(exc).__name__}: {exc}")
+        )
+        self.rt.event("node.failed", change.uid, str(error), action=change.action)
+        return NodeResult(change.uid, change.action, "failed", str(error), attempts, seconds, error)
 
     def _execute(self, change: Change) -> str:
         if change.kind == "resource":
@@ -419,21 +541,29 @@ class Executor:
         return params
 
     def _resource(self, change: Change) -> str:
+        """A resource change start to finish on this thread (replaces; the batched path
+        in :meth:`run` journals intents and outcomes of many changes together)."""
+        record = self.records.get(change.uid)
+        if change.action == "replace" and record is not None:
+            old = self.rt.plugins.registered("provisioners", record.provider)
+            self._run_prepared_now(self._prepare_delete(change, old, record))
+        prepared = self._prepare(change)
+        return self._run_prepared_now(prepared)
+
+    def _run_prepared_now(self, prepared: _Prepared) -> str:
+        prepared.intent_id = self.rt.store.begin_intent(prepared.intent)
+        message, completion = self._perform(prepared)
+        self.rt.store.complete_intents([completion.outcome])
+        self._completed(prepared.change.uid, completion)
+        return message
+
+    def _prepare(self, change: Change) -> _Prepared:
+        """Resolve params and build the intent of a create or update (raises Unchanged)."""
         registered = self.rt.plugins.registered("provisioners", change.provider)
-        provisioner = registered.obj
         record = self.records.get(change.uid)
         if change.action == "delete":
             assert record is not None
-            self._delete_resource(registered, record)
-            return "deleted"
-        if change.action == "replace" and record is not None:
-            old = (
-                self.rt.plugins.registered("provisioners", record.provider)
-                if record.provider != change.provider
-                else registered
-            )
-            self._delete_resource(old, record, keep_generated=False)
-            record = None
+            return self._prepare_delete(change, registered, record)
         params = self._resolved_params(change)
         applied_digest = digest(self._fingerprint(params))
         spec_hash = change.node().spec_hash  # hashing the spec is not free: once per change
@@ -449,8 +579,6 @@ class Executor:
             if record and record.physical_name
             else self.rt.env.physical_name(change.uid)
         )
-        ctx = self._resource_context(change.uid, change.spec, params, physical)
-        node_spec = dict(change.spec)
         intent = Intent(
             node=change.uid,
             action="update" if record is not None else "create",
@@ -462,34 +590,79 @@ class Executor:
                 "plugin": change.plugin,
                 "physical_name": physical,
                 "params": self.rt.cipher.seal(params),
-                "node_spec": node_spec,
+                "node_spec": change.spec,
                 "spec_hash": spec_hash,
                 "depends_on": change.depends_on,
             },
             run_id=self.run_id,
         )
-        intent_id = self.rt.store.begin_intent(intent)
-        if record is not None:
-            previous = self.outputs_of(change.uid)
-            outputs = self._call(registered, "update", provisioner.update, ctx, previous)
+        return _Prepared(
+            change=change,
+            registered=registered,
+            operation=intent.action,
+            ctx=self._resource_context(change.uid, change.spec, params, physical),
+            intent=intent,
+            previous=self.outputs_of(change.uid) if record is not None else None,
+            applied_digest=applied_digest,
+            spec_hash=spec_hash,
+        )
+
+    def _prepare_delete(self, change: Change, registered: Any, record: ResourceRecord) -> _Prepared:
+        spec = self.rt.cipher.unseal(record.spec)
+        params = {**(spec.get("rule_params") or {}), **(spec.get("params") or {})}
+        physical = record.physical_name or self.rt.env.physical_name(record.uid)
+        intent = Intent(
+            node=record.uid,
+            action="delete",
+            spec={
+                "kind": "resource",
+                "provider": record.provider,
+                "plugin": record.plugin,
+                "physical_name": physical,
+                "node_spec": record.spec,
+            },
+            run_id=self.run_id,
+        )
+        ctx = self._resource_context(record.uid, spec, params, physical)
+        return _Prepared(change, registered, "delete", ctx, intent)
+
+    def _perform(self, prepared: _Prepared) -> tuple[str, _Completion]:
+        """The side effect of a journaled change (plugin code), and what to record after."""
+        registered, ctx, change = prepared.registered, prepared.ctx, prepared.change
+        if prepared.operation == "delete":
+            self._call(registered, "delete", registered.obj.delete, ctx)
+            outcome = IntentOutcome(prepared.intent_id, delete_uid=ctx.uid)
+            return "deleted", _Completion(outcome, None)
+        if prepared.operation == "update":
+            update = registered.obj.update
+            outputs = self._call(registered, "update", update, ctx, prepared.previous)
         else:
-            outputs = self._call(registered, "create", provisioner.create, ctx)
-        outputs = self._check_outputs(registered, _as_outputs(registered, intent.action, outputs))
-        new_record = ResourceRecord(
+            outputs = self._call(registered, "create", registered.obj.create, ctx)
+        outputs = self._check_outputs(
+            registered, _as_outputs(registered, prepared.operation, outputs)
+        )
+        record = ResourceRecord(
             uid=change.uid,
             kind="resource",
             provider=change.provider,
             plugin=change.plugin,
-            spec={**node_spec, "_digest": applied_digest},
-            spec_hash=spec_hash,
+            spec={**change.spec, "_digest": prepared.applied_digest},
+            spec_hash=prepared.spec_hash,
             outputs=self.rt.cipher.seal(outputs),
-            physical_name=physical,
+            physical_name=ctx.physical_name,
             depends_on=list(change.depends_on),
             updated_at=_now(),
         )
-        self.rt.store.complete_intent(intent_id, record=new_record)
-        self._set_outputs(change.uid, outputs)
-        return "updated" if intent.action == "update" else f"created {physical}"
+        message = "updated" if prepared.operation == "update" else f"created {ctx.physical_name}"
+        return message, _Completion(IntentOutcome(prepared.intent_id, record=record), outputs)
+
+    def _completed(self, uid: str, completion: _Completion) -> None:
+        """After the outcome is durable: make outputs visible to dependents."""
+        if completion.outputs is None:
+            self.records.pop(uid, None)
+            self.rt.store.forget_generated(uid)
+        else:
+            self._set_outputs(uid, completion.outputs)
 
     def _journal(self, node: str, action: str, spec: dict[str, Any]) -> int:
         """Durably record an intent before its side effect; returns its id."""
@@ -503,30 +676,6 @@ class Executor:
             if isinstance(value, str):
                 outputs[key] = Secret(value)
         return outputs
-
-    def _delete_resource(
-        self, registered: Any, record: ResourceRecord, keep_generated: bool = False
-    ) -> None:
-        spec = self.rt.cipher.unseal(record.spec)
-        params = {**(spec.get("rule_params") or {}), **(spec.get("params") or {})}
-        physical = record.physical_name or self.rt.env.physical_name(record.uid)
-        ctx = self._resource_context(record.uid, spec, params, physical)
-        intent_id = self._journal(
-            record.uid,
-            "delete",
-            {
-                "kind": "resource",
-                "provider": record.provider,
-                "plugin": record.plugin,
-                "physical_name": physical,
-                "node_spec": record.spec,
-            },
-        )
-        self._call(registered, "delete", registered.obj.delete, ctx)
-        self.rt.store.complete_intent(intent_id, delete_uid=record.uid)
-        if not keep_generated:
-            self.rt.store.forget_generated(record.uid)
-        self.records.pop(record.uid, None)
 
     def _fingerprint(self, value: Any) -> Any:
         return fingerprint_secrets(self.rt.cipher, value)

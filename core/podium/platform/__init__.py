@@ -4,6 +4,7 @@ from podium.platform.context import EnvironmentInfo
 from podium.platform.contract import (
     CliCommand,
     Intent,
+    IntentOutcome,
     LockInfo,
     ResourceRecord,
     StateBackend,
@@ -14,6 +15,7 @@ __all__ = [
     "CliCommand",
     "EnvironmentInfo",
     "Intent",
+    "IntentOutcome",
     "LockInfo",
     "ResourceRecord",
     "StateBackend",

@@ -9,6 +9,7 @@ JSON with opaque ``{"$secret": "<token>"}`` objects and never need a key.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -51,6 +52,15 @@ class Intent:
 
 
 @dataclass(frozen=True)
+class IntentOutcome:
+    """How an intent ended: the node's new record, or the uid whose record goes."""
+
+    intent_id: int
+    record: ResourceRecord | None = None
+    delete_uid: str | None = None
+
+
+@dataclass(frozen=True)
 class LockInfo:
     owner: str  #: ``user@host``
     host: str
@@ -89,6 +99,29 @@ class StateStore(ABC):
         self, intent_id: int, *, record: ResourceRecord | None = None, delete_uid: str | None = None
     ) -> None:
         """Atomically close an intent and write (or delete) the node's record."""
+
+    def begin_intents(self, intents: Sequence[Intent]) -> list[int]:
+        """Durably record several intents; one transaction where the backend can.
+
+        The engine journals every change it is about to start together, so a
+        backend that commits them at once makes durable journaling cheap.
+        """
+        return [self.begin_intent(intent) for intent in intents]
+
+    def complete_intents(self, outcomes: Sequence[IntentOutcome]) -> None:
+        """Close several intents with their outcomes; one transaction where the backend can."""
+        for outcome in outcomes:
+            self.complete_intent(
+                outcome.intent_id, record=outcome.record, delete_uid=outcome.delete_uid
+            )
+
+    def journal(self, outcomes: Sequence[IntentOutcome], intents: Sequence[Intent]) -> list[int]:
+        """Close ``outcomes`` and record new ``intents``; one transaction where the backend can.
+
+        The engine calls this once per scheduling round; returns the new intents' ids.
+        """
+        self.complete_intents(outcomes)
+        return self.begin_intents(intents)
 
     @abstractmethod
     def pending_intents(self) -> list[Intent]: ...

@@ -28,7 +28,7 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -36,7 +36,14 @@ from typing import Any, ClassVar, TypeVar
 
 from podium.errors import ConfigError, NotFoundError, StateError
 from podium.platform.context import EnvironmentInfo
-from podium.platform.contract import Intent, LockInfo, ResourceRecord, StateBackend, StateStore
+from podium.platform.contract import (
+    Intent,
+    IntentOutcome,
+    LockInfo,
+    ResourceRecord,
+    StateBackend,
+    StateStore,
+)
 from podium.security.secret import Secret
 from podium.state.lease import locked_error, takeover_reason
 from podium.state.schema import migrate
@@ -374,40 +381,78 @@ class SqliteStateStore(StateStore):
 
     # --- intent journal -------------------------------------------------------
     def begin_intent(self, intent: Intent) -> int:
-        row = (intent.node, intent.action, _dumps(intent.spec), intent.run_id)
-        started = intent.started_at or _now_iso()
+        return self.journal([], [intent])[0]
 
-        def insert(db: sqlite3.Connection) -> int:
-            cursor = db.execute(
-                "INSERT INTO intents (node, action, spec, run_id, started_at) VALUES (?,?,?,?,?)",
-                (*row, started),
-            )
-            assert cursor.lastrowid is not None
-            return cursor.lastrowid
-
-        return self._grouped(insert)
+    def begin_intents(self, intents: Sequence[Intent]) -> list[int]:
+        return self.journal([], intents)
 
     def complete_intent(
         self, intent_id: int, *, record: ResourceRecord | None = None, delete_uid: str | None = None
     ) -> None:
-        row = self._record_row(record) if record is not None else None
+        self.journal([IntentOutcome(intent_id, record=record, delete_uid=delete_uid)], [])
 
-        def complete(db: sqlite3.Connection) -> None:
-            closed = db.execute(
-                "UPDATE intents SET completed_at = ? WHERE id = ? AND completed_at IS NULL",
-                (_now_iso(), intent_id),
-            ).rowcount
-            if not closed:
-                raise StateError(f"intent {intent_id} is not pending in {self.where}")
-            if row is not None:
-                self._write_record(db, row)
-            if (
-                delete_uid is not None
-                and db.execute("DELETE FROM records WHERE uid = ?", (delete_uid,)).rowcount
-            ):
-                self._bump_serial(db)
+    def complete_intents(self, outcomes: Sequence[IntentOutcome]) -> None:
+        self.journal(outcomes, [])
 
-        self._grouped(complete)
+    def journal(self, outcomes: Sequence[IntentOutcome], intents: Sequence[Intent]) -> list[int]:
+        """Close ``outcomes`` and insert ``intents`` in one transaction (all or none)."""
+        if not outcomes and not intents:
+            return []
+        now = _now_iso()
+        # Serialise before taking the lock: JSON work needs no transaction.
+        closing = [
+            (
+                o.intent_id,
+                self._record_row(o.record) if o.record is not None else None,
+                o.delete_uid,
+            )
+            for o in outcomes
+        ]
+        opening = [
+            (i.node, i.action, _dumps(i.spec), i.run_id, i.started_at or now) for i in intents
+        ]
+
+        def write(db: sqlite3.Connection) -> list[int]:
+            if closing:
+                self._close_intents(db, closing, now)
+            ids = []
+            for row in opening:
+                cursor = db.execute(
+                    "INSERT INTO intents (node, action, spec, run_id, started_at) "
+                    "VALUES (?,?,?,?,?)",
+                    row,
+                )
+                assert cursor.lastrowid is not None
+                ids.append(cursor.lastrowid)
+            return ids
+
+        return self._grouped(write)
+
+    def _close_intents(
+        self,
+        db: sqlite3.Connection,
+        closing: list[tuple[int, tuple[Any, ...] | None, str | None]],
+        now: str,
+    ) -> None:
+        closed = db.executemany(
+            "UPDATE intents SET completed_at = ? WHERE id = ? AND completed_at IS NULL",
+            [(now, intent_id) for intent_id, _, _ in closing],
+        ).rowcount
+        if closed != len(closing):  # rare: find which, for the message
+            closed_now = "SELECT 1 FROM intents WHERE id = ? AND completed_at = ?"
+            missing = [i for i, _, _ in closing if not db.execute(closed_now, (i, now)).fetchone()]
+            names = ", ".join(str(i) for i in missing)
+            raise StateError(f"intent {names} is not pending in {self.where}")
+        rows = [row for _, row, _ in closing if row is not None]
+        if rows:
+            db.executemany(
+                f"INSERT OR REPLACE INTO records ({_RECORD_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                rows,
+            )
+            self._bump_serial(db)
+        deleted = [(uid,) for _, _, uid in closing if uid is not None]
+        if deleted and db.executemany("DELETE FROM records WHERE uid = ?", deleted).rowcount:
+            self._bump_serial(db)
 
     def pending_intents(self) -> list[Intent]:
         with self._tx(write=False) as db:
