@@ -141,12 +141,18 @@ def platform_config(parallelism: int = 8) -> dict[str, Any]:
     }
 
 
-def make_platform(root: Path, seconds: float, parallelism: int = 8) -> tuple[Any, SleepProvisioner]:
+def make_platform(
+    root: Path, seconds: float, parallelism: int = 8, *, spans: bool = False
+) -> tuple[Any, SleepProvisioner]:
+    """A platform with the sleeping provisioner; ``spans`` exports Podium's spans to JSONL."""
     from podium.api import Platform
 
     module, provisioner = sleep_plugin(seconds)
+    config = platform_config(parallelism)
+    if spans:
+        config["telemetry"] = {"jsonl": True}
     platform = Platform(
-        platform_config(parallelism),
+        config,
         root=root,
         plugins=[("bench", module)],
         load_entrypoints=False,

@@ -141,7 +141,11 @@ class SecretsSection(_Section):
 
 
 class TelemetrySection(_Section):
-    jsonl: bool = Field(True, description="Export Podium's spans to <state_dir>/<env>/spans.jsonl.")
+    jsonl: bool = Field(
+        False,
+        description="Export Podium's spans to <state_dir>/spans.jsonl (appends; off by default, "
+        "as OpenTelemetry exports nothing unless asked).",
+    )
     console: bool = Field(False, description="Print Podium's spans to stderr.")
     otlp: bool | None = Field(
         None,

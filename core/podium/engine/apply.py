@@ -18,6 +18,7 @@ import contextvars
 import queue
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -254,27 +255,45 @@ class Executor:
                 future.add_done_callback(finished.put)
 
             outcomes: list[NodeResult] = []  # finished, their records not yet durable
+            # Changes whose dependencies are durable (and, for journaled ones, whose intent
+            # is too), waiting for a free slot: a finished change's slot is refilled at
+            # once, without waiting for a commit.
+            startable: deque[_Prepared | Change] = deque()
+
+            def fill() -> None:
+                held: list[_Prepared | Change] = []
+                while startable and len(running) < self.parallelism:
+                    item = startable.popleft()
+                    change = item.change if isinstance(item, _Prepared) else item
+                    if change.uid in results:  # skipped meanwhile
+                        continue
+                    if self.lease is not None and self.lease.lost is not None:
+                        reason = f"state lock lost: {self.lease.lost}"
+                        results[change.uid] = NodeResult(
+                            change.uid, change.action, "skipped", reason
+                        )
+                        continue
+                    limit = self._plugin_limit(change)
+                    if limit is not None and per_plugin.get(change.plugin, 0) >= limit:
+                        held.append(item)
+                        continue
+                    submit(change, item if isinstance(item, _Prepared) else None)
+                startable.extendleft(reversed(held))
+
+            lookahead = 2 * self.parallelism
             while True:
+                fill()
                 to_journal: list[_Prepared] = []
                 plain: list[Change] = []  # not journaled here: they start after the commit
-                deferred: list[str] = []
-                while ready and len(running) + len(to_journal) + len(plain) < self.parallelism:
+                while (
+                    ready
+                    and len(running) + len(startable) + len(to_journal) + len(plain) < lookahead
+                ):
                     uid = ready.pop(0)
                     if uid in results or uid in started:  # skipped meanwhile
                         continue
-                    if self.lease is not None and self.lease.lost is not None:
-                        results[uid] = NodeResult(
-                            uid, work[uid].action, "skipped", f"state lock lost: {self.lease.lost}"
-                        )
-                        continue
-                    change = work[uid]
-                    limit = self._plugin_limit(change)
-                    queued = sum(p.change.plugin == change.plugin for p in to_journal)
-                    queued += sum(c.plugin == change.plugin for c in plain)
-                    if limit is not None and per_plugin.get(change.plugin, 0) + queued >= limit:
-                        deferred.append(uid)
-                        continue
                     started.add(uid)
+                    change = work[uid]
                     if not self._batchable(change):
                         plain.append(change)
                         continue
@@ -285,8 +304,6 @@ class Executor:
                         finish(uid, NodeResult(uid, change.action, "unchanged", str(exc)))
                     except Exception as exc:
                         finish(uid, self._failed(change, exc, 0, 0.0))
-                ready = deferred + ready
-                held = set(deferred)  # waiting for their plugin's limit: only a finish frees it
                 if outcomes or to_journal:
                     committed = self._commit_round(outcomes, to_journal)
                     for result in outcomes:
@@ -303,17 +320,16 @@ class Executor:
                         if item.change.uid in results:  # skipped: a dependency failed
                             continue
                         if committed:
-                            submit(item.change, item)
+                            startable.append(item)
                         else:
                             error = committed.error or StateError("journal failed")
                             finish(item.change.uid, self._failed(item.change, error, 0, 0.0))
                     outcomes = []
-                for change in plain:
-                    if change.uid not in results:  # not skipped by a failed commit
-                        submit(change, None)
-                if len(running) < self.parallelism and any(u not in held for u in ready):
-                    continue  # work released in this round can start now
+                startable.extend(plain)  # after the commit: their dependencies are durable now
+                fill()
                 if not running:
+                    if startable or ready or outcomes:
+                        continue
                     break
                 done = [finished.get()]
                 while not finished.empty():

@@ -84,10 +84,11 @@ def score_documents(draw: st.DrawFn) -> dict[str, Any]:
                 ]
             )
         )
-        target = doc
+        target: Any = doc
         for key in path[:-1]:
-            target = target[key]
-        target[path[-1]] = draw(junk)
+            target = target.get(key) if isinstance(target, dict) else None
+        if isinstance(target, dict):  # an earlier graft may have replaced the parent
+            target[path[-1]] = draw(junk)
     return doc
 
 
