@@ -23,7 +23,11 @@ FieldPath = tuple[str | int, ...]
 Positions = dict[FieldPath, tuple[int, int]]
 
 
-class _Loader(yaml.SafeLoader):
+# libyaml's parser when PyYAML was built with it: several times faster, same nodes and marks.
+_SafeBase: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _Loader(_SafeBase):  # type: ignore[misc]
     """The safe loader; a subclass so nothing we do leaks into PyYAML's globals."""
 
 
