@@ -268,18 +268,3 @@ def _finish(state: CliState, checks: list[dict[str, Any]]) -> None:
         raise DoctorProblem(
             f"doctor found {len(problems)} problem{'s' if len(problems) > 1 else ''}"
         )
-
-
-@click.group("plugin")
-def plugin_group() -> None:
-    """Tools for plugin authors."""
-
-
-@plugin_group.command("new")
-@click.argument("name")
-def plugin_new_cmd(name: str) -> None:
-    """Create a new plugin package from the template."""
-    raise PodiumError(
-        f"cannot create plugin {name!r}: `podium plugin new` is not available in this build yet",
-        hint="see the plugin-author guide in sdk_docs for the package layout",
-    )
