@@ -1,0 +1,3 @@
+"""podium-postgres: keep Podium state in a PostgreSQL database a team shares."""
+
+__version__ = "0.1.0"

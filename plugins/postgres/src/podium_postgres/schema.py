@@ -1,0 +1,166 @@
+"""The PostgreSQL state schema and its ordered migrations.
+
+One set of tables lives in one PostgreSQL schema (default ``podium``); every
+row carries ``(platform, environment)``, so any number of platforms and
+environments share a database. ``schema_version`` holds the number of
+migrations applied. Migrating runs in one transaction under a transaction-level
+advisory lock, so processes opening a fresh database at once migrate it exactly
+once, and a failure leaves the old version untouched (PostgreSQL DDL is transactional).
+"""
+
+from __future__ import annotations
+
+import zlib
+from typing import TYPE_CHECKING
+
+from podium.errors import StateError
+
+if TYPE_CHECKING:
+    import psycopg
+
+#: A migration is a list of statements; ``{schema}`` is replaced by the quoted schema name.
+Migration = tuple[str, ...]
+
+_V1_INITIAL: Migration = (
+    """CREATE TABLE {schema}.environments (
+        platform TEXT NOT NULL,
+        environment TEXT NOT NULL,
+        serial BIGINT NOT NULL DEFAULT 0,
+        PRIMARY KEY (platform, environment)
+    )""",
+    """CREATE TABLE {schema}.records (
+        platform TEXT NOT NULL,
+        environment TEXT NOT NULL,
+        uid TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        provider TEXT NOT NULL,
+        plugin TEXT NOT NULL,
+        physical_name TEXT,
+        spec TEXT NOT NULL,
+        spec_hash TEXT NOT NULL,
+        outputs TEXT NOT NULL,
+        depends_on TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (platform, environment, uid)
+    )""",
+    """CREATE TABLE {schema}.intents (
+        id BIGSERIAL PRIMARY KEY,
+        platform TEXT NOT NULL,
+        environment TEXT NOT NULL,
+        node TEXT NOT NULL,
+        action TEXT NOT NULL,
+        spec TEXT NOT NULL,
+        run_id TEXT NOT NULL,
+        started_at TEXT NOT NULL,
+        completed_at TEXT
+    )""",
+    # Recovery reads only pending intents: a partial index keeps that cheap
+    # however long the journal of completed ones grows.
+    """CREATE INDEX intents_pending ON {schema}.intents (platform, environment, id)
+        WHERE completed_at IS NULL""",
+    "CREATE INDEX intents_completed_at ON {schema}.intents (completed_at)",
+    """CREATE TABLE {schema}.generated (
+        platform TEXT NOT NULL,
+        environment TEXT NOT NULL,
+        node TEXT NOT NULL,
+        key TEXT NOT NULL,
+        token TEXT NOT NULL,
+        PRIMARY KEY (platform, environment, node, key)
+    )""",
+    """CREATE TABLE {schema}.locks (
+        platform TEXT NOT NULL,
+        environment TEXT NOT NULL,
+        owner TEXT NOT NULL,
+        host TEXT NOT NULL,
+        pid INTEGER NOT NULL,
+        run_id TEXT NOT NULL,
+        operation TEXT NOT NULL,
+        acquired_at DOUBLE PRECISION NOT NULL,
+        expires_at DOUBLE PRECISION NOT NULL,
+        PRIMARY KEY (platform, environment)
+    )""",
+    """CREATE TABLE {schema}.history (
+        id BIGSERIAL PRIMARY KEY,
+        platform TEXT NOT NULL,
+        environment TEXT NOT NULL,
+        data TEXT NOT NULL
+    )""",
+    "CREATE INDEX history_env ON {schema}.history (platform, environment, id)",
+    """CREATE TABLE {schema}.releases (
+        platform TEXT NOT NULL,
+        environment TEXT NOT NULL,
+        workload TEXT NOT NULL,
+        number INTEGER NOT NULL,
+        data TEXT NOT NULL,
+        PRIMARY KEY (platform, environment, workload, number)
+    )""",
+)
+
+#: Ordered: index ``i`` migrates from version ``i`` to ``i + 1``. Only ever append.
+MIGRATIONS: tuple[Migration, ...] = (_V1_INITIAL,)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def migrate(
+    db: psycopg.Connection[tuple[object, ...]],
+    schema: str,
+    where: str,
+    *,
+    target: int = SCHEMA_VERSION,
+    migrations: tuple[Migration, ...] = MIGRATIONS,
+) -> int:
+    """Bring ``schema`` to version ``target``; return the version it had before.
+
+    ``db`` must be in autocommit mode (no transaction open). ``where`` names the
+    database in errors (host and database, never a password).
+    """
+    from psycopg import sql
+
+    quoted = sql.Identifier(schema)
+
+    def run(statement: str) -> None:
+        db.execute(sql.SQL(statement).format(schema=quoted))
+
+    with db.transaction():
+        # Serialise concurrent first opens: CREATE SCHEMA IF NOT EXISTS itself races.
+        db.execute("SELECT pg_advisory_xact_lock(%s)", (_lock_key(schema),))
+        run("CREATE SCHEMA IF NOT EXISTS {schema}")
+        run(
+            "CREATE TABLE IF NOT EXISTS {schema}.schema_version ("
+            "id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL)"
+        )
+        row = db.execute(
+            sql.SQL("SELECT version FROM {schema}.schema_version").format(schema=quoted)
+        ).fetchone()
+        version = 0 if row is None else int(str(row[0]))
+        refuse_newer(version, schema, where, target)
+        if version == target:
+            return version
+        for step in migrations[version:target]:
+            for statement in step:
+                run(statement)
+        db.execute(
+            sql.SQL(
+                "INSERT INTO {schema}.schema_version (id, version) VALUES (1, %s) "
+                "ON CONFLICT (id) DO UPDATE SET version = EXCLUDED.version"
+            ).format(schema=quoted),
+            (target,),
+        )
+    return version
+
+
+def refuse_newer(version: int, schema: str, where: str, known: int = SCHEMA_VERSION) -> None:
+    if version > known:
+        raise StateError(
+            f"state schema {schema!r} in {where} has version {version}, written by a newer "
+            f"podium-postgres; this one understands versions up to {known}",
+            hint="upgrade podium-postgres to work with this state",
+        )
+
+
+def _lock_key(schema: str) -> int:
+    # A stable 32-bit key per schema name (Python's hash() is salted per process).
+    return zlib.crc32(f"podium-postgres-migrate:{schema}".encode())
+
+
+__all__: list[str] = ["MIGRATIONS", "SCHEMA_VERSION", "Migration", "migrate", "refuse_newer"]
