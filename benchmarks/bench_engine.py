@@ -78,7 +78,9 @@ def main() -> int:
         "median ratio over trials", sorted(ratio(r[0], r[1]) for r in runs)[len(runs) // 2], "x"
     )
     t_wall, t_ideal, t_cpu, _ = min(traced, key=lambda r: ratio(r[0], r[1]))
-    report.add("with spans exported to JSONL: apply wall / ideal bound", ratio(t_wall, t_ideal), "x")
+    report.add(
+        "with spans exported to JSONL: apply wall / ideal bound", ratio(t_wall, t_ideal), "x"
+    )
     report.add("with spans exported to JSONL: engine CPU per node", t_cpu / NODES * 1e6, "us")
     return report.finish()
 
