@@ -13,14 +13,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from podium_postgres.schema import SCHEMA_VERSION
+from podium_postgres.store import PostgresStateBackend, PostgresStateStore
 
 from podium.errors import ConfigError, LockedError, NotFoundError, StateError
 from podium.platform.context import EnvironmentInfo
 from podium.platform.contract import Intent, IntentOutcome, LockInfo, ResourceRecord
 from podium.security.crypto import StateCipher, generate_key
 from podium.security.secret import Secret
-from podium_postgres.schema import SCHEMA_VERSION
-from podium_postgres.store import PostgresStateBackend, PostgresStateStore
 
 SQL = Callable[..., list[tuple[Any, ...]]]
 
@@ -241,7 +241,7 @@ def test_lock_is_reentrant_renewable_and_reports_the_holder(store: PostgresState
     store.renew_lock("run-1", time.time() + 1000)
     info = store.lock_info()
     assert info is not None and info.expires_at > time.time() + 900
-    with pytest.raises(StateError, match="lost its lock .* held by run-1@test"):
+    with pytest.raises(StateError, match=r"lost its lock .* held by run-1@test"):
         store.renew_lock("run-2", time.time() + 10)
     store.release_lock("run-2")  # not the holder: nothing happens
     assert store.lock_info() is not None

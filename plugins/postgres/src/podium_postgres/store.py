@@ -616,6 +616,5 @@ class PostgresStateBackend(StateBackend):
             environment=env.environment,
             schema=opts.schema_name or self.settings.schema_name,
             connect_timeout=opts.connect_timeout or self.settings.connect_timeout,
-            intent_retention_days=opts.intent_retention_days
-            or self.settings.intent_retention_days,
+            intent_retention_days=opts.intent_retention_days or self.settings.intent_retention_days,
         )

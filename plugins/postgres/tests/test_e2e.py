@@ -1,0 +1,190 @@
+"""podium.api.Platform with its state in PostgreSQL: apply, plan, destroy, with a tiny plugin.
+
+The tiny plugin keeps its "cloud" in a dict, so the test compares state with reality.
+The DSN comes from ``PODIUM_PLUGIN_POSTGRES_DSN`` (the core's settings mechanism),
+the schema from ``[state] options``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pytest
+
+from podium import hookimpl
+from podium.api import Platform
+from podium.deployment.contract import Deployer, DeploymentResult, LogLine, WorkloadStatus
+from podium.provisioning.contract import Provisioner, ResourceContext
+from podium.security.crypto import generate_key
+from podium.security.secret import Secret
+
+CANARY = "canary-e2e-Pw9-never-in-postgres"
+
+SCORE = """\
+apiVersion: score.dev/v1b1
+metadata:
+  name: web
+containers:
+  main:
+    image: example/web:1
+    variables:
+      BUCKET: ${resources.media.name}
+      TOKEN: ${resources.media.token}
+      GREETING: hello
+resources:
+  media:
+    type: bucket
+"""
+
+
+class TinyCloud:
+    """What exists "out there": buckets by name and deployed workloads by name."""
+
+    def __init__(self) -> None:
+        self.buckets: dict[str, dict[str, Any]] = {}
+        self.deployed: dict[str, dict[str, Any]] = {}
+
+
+class BucketProvisioner(Provisioner):
+    name: ClassVar[str] = "tiny-bucket"
+    resource_type: ClassVar[str] = "bucket"
+    secret_outputs: ClassVar[frozenset[str]] = frozenset({"token"})
+
+    def __init__(self, cloud: TinyCloud) -> None:
+        self.cloud = cloud
+
+    def create(self, ctx: ResourceContext) -> dict[str, Any]:
+        self.cloud.buckets[ctx.physical_name] = dict(ctx.params)
+        return {"name": ctx.physical_name, "token": Secret(CANARY)}
+
+    def read(self, ctx: ResourceContext) -> dict[str, Any] | None:
+        if ctx.physical_name not in self.cloud.buckets:
+            return None
+        return {"name": ctx.physical_name, "token": Secret(CANARY)}
+
+    def delete(self, ctx: ResourceContext) -> None:
+        self.cloud.buckets.pop(ctx.physical_name, None)
+
+
+class DictDeployer(Deployer):
+    name: ClassVar[str] = "tiny-deployer"
+
+    def __init__(self, cloud: TinyCloud) -> None:
+        self.cloud = cloud
+
+    def deploy(self, ctx: Any, workload: Any) -> DeploymentResult:
+        container = workload.containers["main"]
+        self.cloud.deployed[ctx.workload] = {"release": ctx.release, "vars": container.variables}
+        return DeploymentResult(message="stored")
+
+    def status(self, ctx: Any) -> WorkloadStatus:
+        state = "ready" if ctx.workload in self.cloud.deployed else "absent"
+        return WorkloadStatus(workload=ctx.workload, state=state)
+
+    def logs(
+        self,
+        ctx: Any,
+        *,
+        container: str | None = None,
+        follow: bool = False,
+        tail: int | None = None,
+    ) -> Iterator[LogLine]:
+        yield LogLine(container or "main", "hello")
+
+    def destroy(self, ctx: Any) -> None:
+        self.cloud.deployed.pop(ctx.workload, None)
+
+
+class TinyPlugin:
+    PODIUM_API = ">=1.0,<2"
+
+    def __init__(self, cloud: TinyCloud) -> None:
+        self.cloud = cloud
+
+    @hookimpl
+    def podium_provisioners(self) -> list[Provisioner]:
+        return [BucketProvisioner(self.cloud)]
+
+    @hookimpl
+    def podium_deployers(self) -> list[Deployer]:
+        return [DictDeployer(self.cloud)]
+
+
+def make_platform(tmp_path: Path, schema: str, cloud: TinyCloud) -> Platform:
+    # podium-postgres loads through its installed entry point, as it would for a user.
+    config = {
+        "platform": {"name": "shop"},
+        "plugins": {"allow": ["postgres"]},
+        "environments": {"prod": {"deployer": "tiny-deployer"}},
+        "rules": [{"type": "bucket", "provisioner": "tiny-bucket"}],
+        "state": {"backend": "postgres", "options": {"schema": schema}},
+    }
+    return Platform(
+        config,
+        root=tmp_path,
+        plugins=[("tiny", TinyPlugin(cloud))],
+        load_entrypoints=True,
+        strict_plugins=True,
+    )
+
+
+def test_apply_plan_destroy_with_state_in_postgres(
+    tmp_path: Path, dsn: str, schema: str, sql: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PODIUM_PLUGIN_POSTGRES_DSN", dsn)
+    # A team shares the state key too: secrets in shared state are sealed with it.
+    monkeypatch.setenv("PODIUM_STATE_KEY", generate_key())
+    score = tmp_path / "web.score.yaml"
+    score.write_text(SCORE)
+    cloud = TinyCloud()
+    with make_platform(tmp_path, schema, cloud) as platform:
+        loaded = {p.name: p for p in platform.plugins.plugins}["postgres"]
+        assert (loaded.status, loaded.distribution) == ("loaded", "podium-postgres")
+        plan = platform.plan("prod", [score])
+        assert {c.uid: c.action for c in plan.changes} == {
+            "bucket.default#web.media": "create",
+            "deployment:web": "create",
+        }
+        result = platform.apply(plan)
+        assert result.ok, result.to_dict()
+        [bucket] = cloud.buckets
+        assert cloud.deployed["web"]["vars"]["BUCKET"] == bucket
+        assert not list(tmp_path.rglob("state.db"))  # no SQLite: the state is in PostgreSQL
+
+    # The rows are in PostgreSQL, keyed by platform and environment, secrets sealed.
+    rows = sql(f'SELECT platform, environment, uid FROM "{schema}".records ORDER BY uid')
+    assert rows == [
+        ("shop", "prod", "bucket.default#web.media"),
+        ("shop", "prod", "deployment:web"),
+    ]
+    for table in ("records", "intents", "generated", "history", "releases"):
+        for (text,) in sql(f'SELECT t::text FROM "{schema}".{table} t'):
+            assert CANARY not in text, f"plaintext secret in {table}"
+    assert sql(f'SELECT count(*) FROM "{schema}".intents WHERE completed_at IS NULL') == [(0,)]
+    assert sql(f'SELECT count(*) FROM "{schema}".locks') == [(0,)]  # released after apply
+
+    # A new Platform (another machine, same database) sees the state: nothing to do.
+    with make_platform(tmp_path / "elsewhere", schema, cloud) as platform:
+        again = platform.plan("prod", [score])
+        assert not again.has_changes
+        outputs = platform.outputs("prod", show_secrets=True)
+        assert any(CANARY in str(values) for values in outputs.values())
+
+        score.write_text(SCORE.replace("GREETING: hello", "GREETING: bonjour"))
+        update = platform.plan("prod", [score])
+        assert {c.uid: c.action for c in update.changes if c.action != "no-op"} == {
+            "deployment:web": "update"
+        }
+        assert platform.apply(update).ok
+        assert cloud.deployed["web"]["release"] == 2
+        assert [r["number"] for r in platform.store("prod").releases("web")] == [1, 2]
+
+        plan, result = platform.destroy("prod")
+        assert result.ok
+        assert cloud.buckets == {} and cloud.deployed == {}
+        assert platform.store("prod").records() == []
+        history = platform.history("prod")
+        assert [h["operation"] for h in history] == ["destroy", "apply", "apply"]
+        assert all(h["status"] == "succeeded" for h in history)
