@@ -6,4 +6,4 @@ cd "$(dirname "$0")/.."
 
 bash scripts/setup-system.sh
 python3 -m pip install --quiet --disable-pip-version-check "tox>=4.11"
-exec python3 -m tox run -e lint,type,core,local,aws,e2e,docs "$@"
+exec python3 -m tox run -e lint,type,core,local,aws,postgres,e2e,docs "$@"

@@ -184,7 +184,8 @@ def test_every_plugin_has_a_page_with_its_readme_and_settings(site: Path) -> Non
             except ImportError:
                 continue  # not installed here: the page says so, nothing more to check
             settings = getattr(module, "Settings", None)
-            for key in getattr(settings, "model_fields", {}):
-                if f"{key}" not in text:
+            for field_name, field in getattr(settings, "model_fields", {}).items():
+                key = field.alias or field_name  # the key users write in [plugins.<name>]
+                if key not in text:
                     problems.append(f"{package.distribution}: setting {name}.{key} undocumented")
     assert not problems, "\n".join(problems)

@@ -8,11 +8,10 @@ import sys
 import time
 from pathlib import Path
 
-from podium_postgres.store import PostgresStateBackend
-
 from podium.errors import LockedError
 from podium.platform.context import EnvironmentInfo
 from podium.platform.contract import LockInfo
+from podium_postgres.store import PostgresStateBackend
 
 
 def main(dsn: str, schema: str, state_dir: str, go_file: str, run_id: str) -> None:

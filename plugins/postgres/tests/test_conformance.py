@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from podium_postgres.store import PostgresStateBackend
 
 from podium.testing.conformance import StateBackendConformance
+from podium_postgres.store import PostgresStateBackend
 
 
 class TestPostgresStateBackend(StateBackendConformance):

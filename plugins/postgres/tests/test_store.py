@@ -13,14 +13,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from podium_postgres.schema import SCHEMA_VERSION
-from podium_postgres.store import PostgresStateBackend, PostgresStateStore
 
 from podium.errors import ConfigError, LockedError, NotFoundError, StateError
 from podium.platform.context import EnvironmentInfo
 from podium.platform.contract import Intent, IntentOutcome, LockInfo, ResourceRecord
 from podium.security.crypto import StateCipher, generate_key
 from podium.security.secret import Secret
+from podium_postgres.schema import SCHEMA_VERSION
+from podium_postgres.store import PostgresStateBackend, PostgresStateStore
 
 SQL = Callable[..., list[tuple[Any, ...]]]
 
