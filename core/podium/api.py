@@ -392,17 +392,13 @@ class Platform:
 
     def _refresh(self, rt: EngineRuntime, records: list[ResourceRecord]) -> frozenset[str]:
         """Ask providers whether recorded resources still exist (drift detection)."""
-        from podium.engine.apply import Executor
-
         missing: set[str] = set()
-        executor = Executor(rt, _empty_plan(self.name, rt.env.environment), "refresh", 1)
         for record in records:
             if record.kind != "resource":
                 continue
             registered = self.plugins.registered("provisioners", record.provider)
             spec = rt.cipher.unseal(record.spec)
-            params = {**(spec.get("rule_params") or {}), **(spec.get("params") or {})}
-            ctx = executor._resource_context(record.uid, spec, params, record.physical_name or "")
+            ctx = rt.resource_context(record.uid, spec, record.physical_name or "")
             found = self.plugins.call_instrumented(
                 registered.plugin, f"{registered.name}.read", registered.obj.read, ctx
             )
@@ -784,7 +780,6 @@ class Platform:
         self, env: str, files: Iterable[WorkloadInput], uid: str, physical_name: str
     ) -> ResourceRecord:
         """Adopt an existing real resource as the node ``uid`` of these workloads."""
-        from podium.engine.apply import Executor
         from podium.engine.desired import desired_nodes
         from podium.engine.graph import digest
         from podium.platform.contract import ResourceRecord
@@ -799,10 +794,7 @@ class Platform:
                 hint="resources: " + ", ".join(n for n, v in nodes.items() if v.kind == "resource"),
             )
         registered = self.plugins.registered("provisioners", node.provider)
-        params = {**(node.spec.get("rule_params") or {}), **(node.spec.get("params") or {})}
-        ctx = Executor(rt, _empty_plan(self.name, env), "import", 1)._resource_context(
-            uid, node.spec, params, physical_name
-        )
+        ctx = rt.resource_context(uid, node.spec, physical_name)
         outputs = self.plugins.call_instrumented(
             registered.plugin, f"{registered.name}.read", registered.obj.read, ctx
         )
@@ -891,9 +883,3 @@ def _reveal(value: Any) -> Any:
     from podium.security.secret import reveal
 
     return reveal(value)
-
-
-def _empty_plan(platform: str, env: str) -> Plan:
-    from podium.engine.plan import Plan
-
-    return Plan(platform=platform, environment=env, serial=0, changes=[])

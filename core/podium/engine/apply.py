@@ -514,22 +514,6 @@ class Executor:
         return _with_timeout(call, timeout, registered.plugin, f"{registered.obj.name}.{operation}")
 
     # --- resources -------------------------------------------------------------
-    def _resource_context(
-        self, uid: str, spec: dict[str, Any], params: dict[str, Any], physical: str
-    ) -> ResourceContext:
-        return ResourceContext(
-            uid=uid,
-            type=spec["type"],
-            resource_class=spec.get("class", "default"),
-            id=spec.get("id"),
-            workload=spec.get("workload"),
-            params=params,
-            physical_name=physical,
-            env=self.rt.env,
-            annotations=spec.get("annotations") or {},
-            _generator=self.rt.generator(uid),
-        )
-
     def _resolved_params(self, change: Change) -> dict[str, Any]:
         from podium.workload.render import resolve_params
 
@@ -616,7 +600,7 @@ class Executor:
             change=change,
             registered=registered,
             operation=intent.action,
-            ctx=self._resource_context(change.uid, change.spec, params, physical),
+            ctx=self.rt.resource_context(change.uid, change.spec, physical, params),
             intent=intent,
             previous=self.outputs_of(change.uid) if record is not None else None,
             applied_digest=applied_digest,
@@ -639,7 +623,7 @@ class Executor:
             },
             run_id=self.run_id,
         )
-        ctx = self._resource_context(record.uid, spec, params, physical)
+        ctx = self.rt.resource_context(record.uid, spec, physical, params)
         return _Prepared(change, registered, "delete", ctx, intent)
 
     def _perform(self, prepared: _Prepared) -> tuple[str, _Completion]:

@@ -19,7 +19,6 @@ from typing import Any
 
 from podium.engine.runtime import EngineRuntime
 from podium.platform.contract import Intent, ResourceRecord
-from podium.provisioning.contract import ResourceContext
 
 
 def reconcile(rt: EngineRuntime) -> list[str]:
@@ -52,18 +51,8 @@ def _resource(
         **(node_spec.get("rule_params") or {}),
         **(node_spec.get("params") or {}),
     }
-    ctx = ResourceContext(
-        uid=intent.node,
-        type=node_spec.get("type", registered.obj.resource_type),
-        resource_class=node_spec.get("class", "default"),
-        id=node_spec.get("id"),
-        workload=node_spec.get("workload"),
-        params=params,
-        physical_name=spec["physical_name"],
-        env=rt.env,
-        annotations=node_spec.get("annotations") or {},
-        _generator=rt.generator(intent.node),
-    )
+    spec_for_ctx = {"type": registered.obj.resource_type, **node_spec}
+    ctx = rt.resource_context(intent.node, spec_for_ctx, spec["physical_name"], params)
     outputs = rt.plugins.call_instrumented(
         registered.plugin, f"{registered.obj.name}.read", registered.obj.read, ctx
     )

@@ -15,6 +15,7 @@ from podium.config.models import EngineSection, EnvironmentSection, RuleSection
 from podium.observability.contract import Event
 from podium.platform.context import EnvironmentInfo
 from podium.platform.contract import LockInfo, StateStore
+from podium.provisioning.contract import ResourceContext
 from podium.security.secret import Secret
 
 if TYPE_CHECKING:
@@ -50,6 +51,32 @@ class EngineRuntime:
                 message=message,
                 data=data,
             )
+        )
+
+    def resource_context(
+        self,
+        uid: str,
+        spec: dict[str, Any],
+        physical_name: str,
+        params: dict[str, Any] | None = None,
+    ) -> ResourceContext:
+        """The context a provisioner gets for node ``uid`` with node spec ``spec``.
+
+        ``params`` default to the spec's rule params overlaid with its own (unresolved).
+        """
+        if params is None:
+            params = {**(spec.get("rule_params") or {}), **(spec.get("params") or {})}
+        return ResourceContext(
+            uid=uid,
+            type=spec["type"],
+            resource_class=spec.get("class", "default"),
+            id=spec.get("id"),
+            workload=spec.get("workload"),
+            params=params,
+            physical_name=physical_name,
+            env=self.env,
+            annotations=spec.get("annotations") or {},
+            _generator=self.generator(uid),
         )
 
     def generator(self, node: str) -> Callable[[str, Callable[[], str]], Secret]:
