@@ -191,23 +191,3 @@ class Deployer(ABC):
     @abstractmethod
     def destroy(self, ctx: DeployContext) -> None:
         """Stop and remove everything this deployer runs for ``ctx.workload``."""
-
-
-__all__ = [
-    "ContainerStatus",
-    "DeployContext",
-    "Deployer",
-    "DeploymentResult",
-    "HttpProbe",
-    "LogLine",
-    "Probe",
-    "Release",
-    "RenderedContainer",
-    "RenderedFile",
-    "RenderedResource",
-    "RenderedVolume",
-    "RenderedWorkload",
-    "Secret",
-    "ServicePort",
-    "WorkloadStatus",
-]

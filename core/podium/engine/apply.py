@@ -727,20 +727,10 @@ class Executor:
             )
             # Record the failed deployment: status shows it down, destroy can remove
             # what the deployer left running, and the next plan deploys it again.
+            failed = {"_digest": "", "_failed": number}
+            outputs_kept = record.outputs if record is not None else {}
             self.rt.store.complete_intent(
-                intent_id,
-                record=ResourceRecord(
-                    uid=change.uid,
-                    kind="deployment",
-                    provider=change.provider,
-                    plugin=change.plugin,
-                    spec={**change.spec, "_digest": "", "_failed": number},
-                    spec_hash="",
-                    outputs=record.outputs if record is not None else {},
-                    physical_name=workload_name,
-                    depends_on=list(change.depends_on),
-                    updated_at=_now(),
-                ),
+                intent_id, record=_deployment_record(change, failed, "", outputs_kept)
             )
             if self.rt.env_config.rollback_on_failure and releases:
                 self._auto_rollback(registered, workload_name, releases, number)
@@ -749,21 +739,13 @@ class Executor:
         self._record_release(
             workload_name, number, rendered, change.provider, outputs, "deployed", result.message
         )
-        self.rt.store.complete_intent(
-            intent_id,
-            record=ResourceRecord(
-                uid=change.uid,
-                kind="deployment",
-                provider=change.provider,
-                plugin=change.plugin,
-                spec={**change.spec, "_digest": rendered_digest},
-                spec_hash=change.node().spec_hash,
-                outputs=self.rt.cipher.seal(outputs),
-                physical_name=workload_name,
-                depends_on=list(change.depends_on),
-                updated_at=_now(),
-            ),
+        record = _deployment_record(
+            change,
+            {"_digest": rendered_digest},
+            change.node().spec_hash,
+            self.rt.cipher.seal(outputs),
         )
+        self.rt.store.complete_intent(intent_id, record=record)
         self._set_outputs(change.uid, outputs)
         self._rendered[workload_name] = (rendered, result)
         return f"release {number} deployed" + (f": {result.message}" if result.message else "")
@@ -879,6 +861,24 @@ class Executor:
             ", ".join(f"{k}: {v['description']}" for k, v in outputs.items())
             or "nothing to configure"
         )
+
+
+def _deployment_record(
+    change: Change, bookkeeping: dict[str, Any], spec_hash: str, sealed_outputs: dict[str, Any]
+) -> ResourceRecord:
+    """The state record of a deployment node (``bookkeeping``: the ``_``-prefixed spec keys)."""
+    return ResourceRecord(
+        uid=change.uid,
+        kind="deployment",
+        provider=change.provider,
+        plugin=change.plugin,
+        spec={**change.spec, **bookkeeping},
+        spec_hash=spec_hash,
+        outputs=sealed_outputs,
+        physical_name=change.workload or change.uid.split(":", 1)[1],
+        depends_on=list(change.depends_on),
+        updated_at=_now(),
+    )
 
 
 def _is_transient(exc: BaseException) -> bool:
