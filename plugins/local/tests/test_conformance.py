@@ -87,6 +87,13 @@ class TestDns(ProvisionerConformance):
     def provisioner(self) -> DnsProvisioner:
         return DnsProvisioner()
 
+    @pytest.fixture
+    def provoke_error(self) -> Callable[..., Any]:
+        def provoke(provisioner: Any, make_context: Callable[..., Any]) -> None:
+            provisioner.create(make_context("broken", params={"name": "not a host!"}))
+
+        return provoke
+
 
 class TestServicePort(ProvisionerConformance):
     @pytest.fixture
@@ -96,6 +103,13 @@ class TestServicePort(ProvisionerConformance):
     @pytest.fixture
     def resource_params(self) -> dict[str, Any]:
         return {"workload": "backend", "port": "http"}
+
+    @pytest.fixture
+    def provoke_error(self) -> Callable[..., Any]:
+        def provoke(provisioner: Any, make_context: Callable[..., Any]) -> None:
+            provisioner.create(make_context("broken", params={}))  # no workload, no port
+
+        return provoke
 
 
 @pytest.mark.nginx

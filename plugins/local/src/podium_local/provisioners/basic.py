@@ -137,6 +137,9 @@ class EnvironmentProvisioner(Provisioner):
         Reference(ctx).clear()
 
 
+_HOST_NAME = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)(\.(?!-)[a-z0-9-]{1,63}(?<!-))*$")
+
+
 class DnsProvisioner(Provisioner):
     """A ``<name>.localhost`` host name: resolvers and browsers send ``*.localhost`` to loopback."""
 
@@ -146,9 +149,18 @@ class DnsProvisioner(Provisioner):
 
     def _host(self, ctx: ResourceContext) -> str:
         wanted = ctx.params.get("name")
-        label = str(wanted) if wanted else ctx.env.physical_name(ctx.uid, max_length=40)
-        label = re.sub(r"[^a-z0-9-]+", "-", label.lower()).strip("-")[:63]
-        return f"{label}.localhost"
+        if wanted is None:
+            label = ctx.env.physical_name(ctx.uid, max_length=40)
+            return f"{re.sub(r'[^a-z0-9-]+', '-', label.lower()).strip('-')}.localhost"
+        # A name the developer asked for is used as written, or refused: silently
+        # rewriting it would hand out a host nobody expects.
+        name = str(wanted).lower()
+        if not _HOST_NAME.match(name):
+            raise ResourceError(
+                f"{ctx.uid}: params.name {wanted!r} is not a host name",
+                hint="use DNS labels: letters, digits and '-', joined by '.' (e.g. 'shop' or 'api.shop')",
+            )
+        return f"{name}.localhost"
 
     def create(self, ctx: ResourceContext) -> Outputs:
         Reference(ctx).mark()  # nothing else to create: ``*.localhost`` always resolves
