@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
 from podium.cli.context import CliState, get_state
-from podium.errors import ConfigError, ExitCode, PodiumError
+from podium.errors import ExitCode, PodiumError
 
 if TYPE_CHECKING:
     from podium.config.models import PlatformConfig
@@ -30,26 +29,12 @@ def _lock_path(state: CliState) -> Path:
 
 
 def _read_config(state: CliState) -> PlatformConfig:
-    """The platform config from --config / ./podium.toml, or the defaults."""
-    from pydantic import ValidationError
-
+    """The platform config from --config / ./podium.toml (errors at file:line), or the defaults."""
+    from podium.config.loader import load_config_file
     from podium.config.models import PlatformConfig
 
     path = state.resolved_config_path()
-    if path is None:
-        return PlatformConfig()
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(f"cannot read config file: {exc.strerror or exc}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
-    try:
-        return PlatformConfig.model_validate(data)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        field = ".".join(str(part) for part in first.get("loc", ()))
-        raise ConfigError(f"{path}: {first.get('msg')}", field=field or None) from None
+    return PlatformConfig() if path is None else load_config_file(path)[0]
 
 
 def _direct_manager(state: CliState, *, use_lock: bool = True) -> PluginManager:
@@ -67,13 +52,7 @@ def _direct_manager(state: CliState, *, use_lock: bool = True) -> PluginManager:
 
 
 def _manager(state: CliState) -> PluginManager:
-    """The platform's plugin manager; without the Platform API, one built from the config."""
-    try:
-        import podium.api  # noqa: F401
-    except ModuleNotFoundError as exc:
-        if exc.name != "podium.api":
-            raise
-        return _direct_manager(state).load()
+    """The platform's plugin manager (loaded)."""
     manager: PluginManager = state.platform().plugins
     return manager.load()
 
@@ -225,35 +204,11 @@ def doctor_cmd(ctx: click.Context) -> None:
 def _check_state(
     state: CliState, config: PlatformConfig, manager: PluginManager, report: Any
 ) -> None:
-    try:
-        platform = state.platform()
-    except ModuleNotFoundError as exc:
-        if exc.name != "podium.api":
-            raise
-        report("state", "not checked", "the platform API is not available in this build")
-        return
-    except PodiumError as exc:
-        report("state", "fail", str(exc))
-        return
+    platform = state.platform()
     for env_name in config.environments:
         check = f"state {env_name} ({config.state.backend})"
         try:
-            env = platform.environment(env_name)
-            backend = manager.state_backend(config.state.backend)
-            store = manager.call_instrumented(
-                manager.registered("state_backends", config.state.backend).plugin,
-                "StateBackend.open",
-                backend.open,
-                env,
-                dict(config.state.options),
-            )
-            try:
-                serial = store.serial()
-            finally:
-                store.close()
-            report(check, "ok", f"serial {serial}")
-        except (AttributeError, NotImplementedError) as exc:
-            report(check, "not checked", f"platform API incomplete: {exc}")
+            report(check, "ok", f"serial {platform.store(env_name).serial()}")
         except PodiumError as exc:
             report(check, "fail", str(exc))
 
