@@ -44,8 +44,15 @@ from podium.platform.contract import (
     StateBackend,
     StateStore,
 )
-from podium.security.secret import Secret
 from podium.state.lease import locked_error, takeover_reason
+from podium.state.rows import (
+    RECORD_COLUMNS,
+    dumps,
+    now_iso,
+    record_from_row,
+    record_row,
+    without,
+)
 from podium.state.schema import migrate
 
 T = TypeVar("T")
@@ -53,25 +60,6 @@ T = TypeVar("T")
 DB_FILE_NAME = "state.db"
 _SYNCHRONOUS = ("normal", "full")
 _OPTIONS = ("path", "synchronous", "busy_timeout", "intent_retention_days")
-
-_RECORD_COLUMNS = (
-    "uid, kind, provider, plugin, physical_name, spec, spec_hash, outputs, depends_on, updated_at"
-)
-
-
-def _now_iso() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def _refuse(value: object) -> Any:
-    if isinstance(value, Secret):
-        # The core seals secrets before they reach a backend; this is the last line of defence.
-        raise StateError("refusing to write an unsealed Secret to state; seal it with StateCipher")
-    raise StateError(f"cannot store a value of type {type(value).__name__} in state (not JSON)")
-
-
-def _dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), default=_refuse)
 
 
 class SqliteStateStore(StateStore):
@@ -316,38 +304,12 @@ class SqliteStateStore(StateStore):
 
     # --- records --------------------------------------------------------------
     def records(self) -> list[ResourceRecord]:
-        loads = json.loads
         with self._tx(write=False) as db:
-            rows = db.execute(f"SELECT {_RECORD_COLUMNS} FROM records ORDER BY uid").fetchall()
-        return [
-            ResourceRecord(
-                uid=uid,
-                kind=kind,
-                provider=provider,
-                plugin=plugin,
-                physical_name=physical_name,
-                spec=loads(spec),
-                spec_hash=spec_hash,
-                outputs=loads(outputs),
-                depends_on=loads(depends_on),
-                updated_at=updated_at,
-            )
-            for (
-                uid,
-                kind,
-                provider,
-                plugin,
-                physical_name,
-                spec,
-                spec_hash,
-                outputs,
-                depends_on,
-                updated_at,
-            ) in rows
-        ]
+            rows = db.execute(f"SELECT {RECORD_COLUMNS} FROM records ORDER BY uid").fetchall()
+        return [record_from_row(row) for row in rows]
 
     def put_record(self, record: ResourceRecord) -> None:
-        row = self._record_row(record)
+        row = record_row(record)
         with self._tx(write=True) as db:
             self._write_record(db, row)
 
@@ -356,25 +318,9 @@ class SqliteStateStore(StateStore):
             if db.execute("DELETE FROM records WHERE uid = ?", (uid,)).rowcount:
                 self._bump_serial(db)
 
-    @staticmethod
-    def _record_row(record: ResourceRecord) -> tuple[Any, ...]:
-        # Serialise before taking the lock: JSON work needs no transaction.
-        return (
-            record.uid,
-            record.kind,
-            record.provider,
-            record.plugin,
-            record.physical_name,
-            _dumps(record.spec),
-            record.spec_hash,
-            _dumps(record.outputs),
-            _dumps(list(record.depends_on)),
-            record.updated_at or _now_iso(),
-        )
-
     def _write_record(self, db: sqlite3.Connection, row: tuple[Any, ...]) -> None:
         db.execute(
-            f"INSERT OR REPLACE INTO records ({_RECORD_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)",
+            f"INSERT OR REPLACE INTO records ({RECORD_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)",
             row,
         )
         self._bump_serial(db)
@@ -398,18 +344,18 @@ class SqliteStateStore(StateStore):
         """Close ``outcomes`` and insert ``intents`` in one transaction (all or none)."""
         if not outcomes and not intents:
             return []
-        now = _now_iso()
+        now = now_iso()
         # Serialise before taking the lock: JSON work needs no transaction.
         closing = [
             (
                 o.intent_id,
-                self._record_row(o.record) if o.record is not None else None,
+                record_row(o.record) if o.record is not None else None,
                 o.delete_uid,
             )
             for o in outcomes
         ]
         opening = [
-            (i.node, i.action, _dumps(i.spec), i.run_id, i.started_at or now) for i in intents
+            (i.node, i.action, dumps(i.spec), i.run_id, i.started_at or now) for i in intents
         ]
 
         def write(db: sqlite3.Connection) -> list[int]:
@@ -446,7 +392,7 @@ class SqliteStateStore(StateStore):
         rows = [row for _, row, _ in closing if row is not None]
         if rows:
             db.executemany(
-                f"INSERT OR REPLACE INTO records ({_RECORD_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                f"INSERT OR REPLACE INTO records ({RECORD_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)",
                 rows,
             )
             self._bump_serial(db)
@@ -558,14 +504,14 @@ class SqliteStateStore(StateStore):
 
     # --- history and releases -------------------------------------------------
     def add_history(self, entry: dict[str, Any]) -> int:
-        data = _dumps(_without(entry, "id"))
+        data = dumps(without(entry, "id"))
         with self._tx(write=True) as db:
             cursor = db.execute("INSERT INTO history (data) VALUES (?)", (data,))
             assert cursor.lastrowid is not None
             return cursor.lastrowid
 
     def update_history(self, entry_id: int, entry: dict[str, Any]) -> None:
-        data = _dumps(_without(entry, "id"))
+        data = dumps(without(entry, "id"))
         with self._tx(write=True) as db:
             if not db.execute(
                 "UPDATE history SET data = ? WHERE id = ?", (data, entry_id)
@@ -580,7 +526,7 @@ class SqliteStateStore(StateStore):
         return [{**json.loads(data), "id": entry_id} for entry_id, data in rows]
 
     def add_release(self, workload: str, data: dict[str, Any]) -> int:
-        payload = _dumps(_without(data, "number"))
+        payload = dumps(without(data, "number"))
         with self._tx(write=True) as db:
             number = int(
                 db.execute(
@@ -614,10 +560,6 @@ class _QueuedWrite:
         self.event = threading.Event()
         self.result: Any = None
         self.error: BaseException | None = None
-
-
-def _without(data: dict[str, Any], key: str) -> dict[str, Any]:
-    return {k: v for k, v in data.items() if k != key}
 
 
 class SqliteStateBackend(StateBackend):

@@ -34,8 +34,15 @@ from podium.platform.contract import (
     StateBackend,
     StateStore,
 )
-from podium.security.secret import Secret
 from podium.state.lease import locked_error, takeover_reason
+from podium.state.rows import (
+    RECORD_COLUMNS,
+    dumps,
+    now_iso,
+    record_from_row,
+    record_row,
+    without,
+)
 from podium_postgres.schema import migrate
 from podium_postgres.settings import Settings, StateOptions
 
@@ -43,30 +50,6 @@ if TYPE_CHECKING:
     import psycopg
 
     Connection = psycopg.Connection[tuple[Any, ...]]
-
-_RECORD_COLUMNS = (
-    "uid, kind, provider, plugin, physical_name, spec, spec_hash, outputs, depends_on, updated_at"
-)
-_LOCK_COLUMNS = "owner, host, pid, run_id, acquired_at, expires_at, operation"
-
-
-def _now_iso() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def _refuse(value: object) -> Any:
-    if isinstance(value, Secret):
-        # The core seals secrets before they reach a backend; this is the last line of defence.
-        raise StateError("refusing to write an unsealed Secret to state; seal it with StateCipher")
-    raise StateError(f"cannot store a value of type {type(value).__name__} in state (not JSON)")
-
-
-def _dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), default=_refuse)
-
-
-def _without(data: dict[str, Any], key: str) -> dict[str, Any]:
-    return {k: v for k, v in data.items() if k != key}
 
 
 # --------------------------------------------------------------------------- DSN
@@ -92,6 +75,9 @@ def describe_dsn(dsn: str) -> str:
     port = params.get("port") or os.environ.get("PGPORT") or "5432"
     dbname = params.get("dbname") or os.environ.get("PGDATABASE") or params.get("user") or ""
     return f"postgresql://{host}:{port}/{dbname}"
+
+
+_LOCK_COLUMNS = "owner, host, pid, run_id, acquired_at, expires_at, operation"
 
 
 class PostgresStateStore(StateStore):
@@ -237,62 +223,24 @@ class PostgresStateStore(StateStore):
 
     # --- records ----------------------------------------------------------------
     def records(self) -> list[ResourceRecord]:
-        loads = json.loads
         with self._tx() as db:
             rows = db.execute(
-                f"SELECT {_RECORD_COLUMNS} FROM {self._s}.records "
+                f"SELECT {RECORD_COLUMNS} FROM {self._s}.records "
                 "WHERE platform = %s AND environment = %s ORDER BY uid",
                 self._key,
             ).fetchall()
-        return [
-            ResourceRecord(
-                uid=uid,
-                kind=kind,
-                provider=provider,
-                plugin=plugin,
-                physical_name=physical_name,
-                spec=loads(spec),
-                spec_hash=spec_hash,
-                outputs=loads(outputs),
-                depends_on=loads(depends_on),
-                updated_at=updated_at,
-            )
-            for (
-                uid,
-                kind,
-                provider,
-                plugin,
-                physical_name,
-                spec,
-                spec_hash,
-                outputs,
-                depends_on,
-                updated_at,
-            ) in rows
-        ]
+        return [record_from_row(row) for row in rows]
 
     def _record_row(self, record: ResourceRecord) -> tuple[Any, ...]:
-        return (
-            *self._key,
-            record.uid,
-            record.kind,
-            record.provider,
-            record.plugin,
-            record.physical_name,
-            _dumps(record.spec),
-            record.spec_hash,
-            _dumps(record.outputs),
-            _dumps(list(record.depends_on)),
-            record.updated_at or _now_iso(),
-        )
+        return (*self._key, *record_row(record))
 
     def _upsert_records(self, db: Connection, rows: list[tuple[Any, ...]]) -> None:
         updates = ", ".join(
-            f"{c.strip()} = EXCLUDED.{c.strip()}" for c in _RECORD_COLUMNS.split(",")[1:]
+            f"{c.strip()} = EXCLUDED.{c.strip()}" for c in RECORD_COLUMNS.split(",")[1:]
         )
         with db.cursor() as cursor:
             cursor.executemany(
-                f"INSERT INTO {self._s}.records (platform, environment, {_RECORD_COLUMNS}) "
+                f"INSERT INTO {self._s}.records (platform, environment, {RECORD_COLUMNS}) "
                 "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
                 f"ON CONFLICT (platform, environment, uid) DO UPDATE SET {updates}",
                 rows,
@@ -333,13 +281,13 @@ class PostgresStateStore(StateStore):
         """Close ``outcomes`` and insert ``intents`` in one transaction: all of it or none."""
         if not outcomes and not intents:
             return []
-        now = _now_iso()
+        now = now_iso()
         # Serialise before the transaction: JSON work needs no connection.
         records = [self._record_row(o.record) for o in outcomes if o.record is not None]
         deletes = [o.delete_uid for o in outcomes if o.delete_uid is not None]
         closing = [o.intent_id for o in outcomes]
         opening = [
-            (i.node, i.action, _dumps(i.spec), i.run_id, i.started_at or now) for i in intents
+            (i.node, i.action, dumps(i.spec), i.run_id, i.started_at or now) for i in intents
         ]
         with self._tx() as db:
             if closing:
@@ -516,7 +464,7 @@ class PostgresStateStore(StateStore):
 
     # --- history and releases ---------------------------------------------------------
     def add_history(self, entry: dict[str, Any]) -> int:
-        data = _dumps(_without(entry, "id"))
+        data = dumps(without(entry, "id"))
         with self._tx() as db:
             row = db.execute(
                 f"INSERT INTO {self._s}.history (platform, environment, data) "
@@ -527,7 +475,7 @@ class PostgresStateStore(StateStore):
         return int(row[0])
 
     def update_history(self, entry_id: int, entry: dict[str, Any]) -> None:
-        data = _dumps(_without(entry, "id"))
+        data = dumps(without(entry, "id"))
         with self._tx() as db:
             cursor = db.execute(
                 f"UPDATE {self._s}.history SET data = %s "
@@ -547,7 +495,7 @@ class PostgresStateStore(StateStore):
         return [{**json.loads(data), "id": int(entry_id)} for entry_id, data in rows]
 
     def add_release(self, workload: str, data: dict[str, Any]) -> int:
-        payload = _dumps(_without(data, "number"))
+        payload = dumps(without(data, "number"))
         with self._tx() as db:
             self._lock_environment(db)  # two machines must not both take number N
             row = db.execute(
