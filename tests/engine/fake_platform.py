@@ -76,9 +76,11 @@ class DirProvisioner(Provisioner):
 
     def read(self, ctx: ResourceContext) -> dict[str, Any] | None:
         path = self.path(ctx)
-        if not path.is_dir():
+        password = path / "password"
+        if not password.is_file():
+            # Absent, or a create killed before it finished: create again completes it.
             return None
-        return self._outputs(ctx, Secret((path / "password").read_text()))
+        return self._outputs(ctx, Secret(password.read_text()))
 
     def update(self, ctx: ResourceContext, previous: Any) -> dict[str, Any]:
         return self.create(ctx)

@@ -174,74 +174,26 @@ def diff(
     touched: set[str] = set()
     for node in wanted.values():
         record = by_uid.get(node.uid)
-        base: dict[str, Any] = {
-            "uid": node.uid,
-            "kind": node.kind,
-            "provider": node.provider,
-            "plugin": node.plugin,
-            "spec": node.spec,
-            "depends_on": list(node.depends_on),
-            "workload": node.workload,
-        }
-        if record is None:
-            changes.append(Change(action="create", reason="not in state yet", **base))
+        action, reason, keys = _compare(node, record, missing, requires_replace)
+        if action != "no-op":
             touched.add(node.uid)
-            continue
-        before = record.spec
-        if node.uid in missing:
-            changes.append(
-                Change(action="create", reason="drift: it no longer exists", before=before, **base)
+        changes.append(
+            Change(
+                uid=node.uid,
+                kind=node.kind,
+                action=action,
+                reason=reason,
+                provider=node.provider,
+                plugin=node.plugin,
+                spec=node.spec,
+                depends_on=list(node.depends_on),
+                workload=node.workload,
+                before=record.spec if record is not None else None,
+                changed=keys,
             )
-            touched.add(node.uid)
-        elif record.provider != node.provider:
-            changes.append(
-                Change(
-                    action="replace",
-                    reason=f"provider changes from {record.provider} to {node.provider}",
-                    before=before,
-                    **base,
-                )
-            )
-            touched.add(node.uid)
-        elif record.spec.get("_failed") is not None:
-            changes.append(
-                Change(
-                    action="update",
-                    reason=f"release {record.spec['_failed']} failed to deploy; deploy again",
-                    before=before,
-                    **base,
-                )
-            )
-            touched.add(node.uid)
-        elif record.spec.get("_rolled_back_to") is not None:
-            changes.append(
-                Change(
-                    action="update",
-                    reason=f"rolled back to release {record.spec['_rolled_back_to']}; "
-                    "the workload files describe a newer release",
-                    before=before,
-                    **base,
-                )
-            )
-            touched.add(node.uid)
-        elif record.spec_hash != node.spec_hash:
-            keys = changed_keys(before, node.spec)
-            replace = node.kind == "resource" and requires_replace(node, record)
-            changes.append(
-                Change(
-                    action="replace" if replace else "update",
-                    reason=("immutable " if replace else "") + "change of " + ", ".join(keys[:5]),
-                    before=before,
-                    changed=keys,
-                    **base,
-                )
-            )
-            touched.add(node.uid)
-        else:
-            changes.append(Change(action="no-op", reason="up to date", before=before, **base))
+        )
     # A changed resource may change the values a dependent renders; apply re-renders
     # such dependents and leaves them alone if their rendered form did not change.
-    by_change = {c.uid: c for c in changes}
     for change in changes:  # nodes are in dependency order, so one pass propagates
         if change.action != "no-op":
             continue
@@ -250,7 +202,6 @@ def diff(
             change.action = "update"
             change.reason = f"re-render: {', '.join(moved[:3])} changes"
             touched.add(change.uid)
-        by_change[change.uid] = change
     in_scope = _scoped(by_uid, wanted, scope)
     for record in by_uid.values():
         if record.uid not in wanted and record.uid in in_scope:
@@ -269,6 +220,33 @@ def diff(
                 )
             )
     return changes
+
+
+def _compare(
+    node: Node, record: ResourceRecord | None, missing: frozenset[str], requires_replace: Any
+) -> tuple[Action, str, list[str]]:
+    """What one desired node needs against its record: (action, reason, changed keys)."""
+    if record is None:
+        return "create", "not in state yet", []
+    if node.uid in missing:
+        return "create", "drift: it no longer exists", []
+    if record.provider != node.provider:
+        return "replace", f"provider changes from {record.provider} to {node.provider}", []
+    if record.spec.get("_failed") is not None:
+        return "update", f"release {record.spec['_failed']} failed to deploy; deploy again", []
+    if record.spec.get("_rolled_back_to") is not None:
+        release = record.spec["_rolled_back_to"]
+        return (
+            "update",
+            f"rolled back to release {release}; the workload files describe a newer release",
+            [],
+        )
+    if record.spec_hash != node.spec_hash:
+        keys = changed_keys(record.spec, node.spec)
+        if node.kind == "resource" and requires_replace(node, record):
+            return "replace", "immutable change of " + ", ".join(keys[:5]), keys
+        return "update", "change of " + ", ".join(keys[:5]), keys
+    return "no-op", "up to date", []
 
 
 def _scoped(

@@ -9,6 +9,7 @@ from podium.platform.contract import (
     ResourceRecord,
     StateBackend,
     StateStore,
+    TransactionalStateStore,
 )
 
 __all__ = [
@@ -20,4 +21,5 @@ __all__ = [
     "ResourceRecord",
     "StateBackend",
     "StateStore",
+    "TransactionalStateStore",
 ]

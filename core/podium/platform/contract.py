@@ -182,6 +182,32 @@ class StateStore(ABC):
         """Release connections."""
 
 
+class TransactionalStateStore(StateStore):
+    """A store whose :meth:`journal` is one transaction: the other journal calls use it.
+
+    Backends with real transactions (SQLite, PostgreSQL) implement ``journal``
+    only; the single-intent and batch methods below follow from it.
+    """
+
+    @abstractmethod
+    def journal(self, outcomes: Sequence[IntentOutcome], intents: Sequence[Intent]) -> list[int]:
+        """Close ``outcomes`` and insert ``intents`` in one transaction: all of it or none."""
+
+    def begin_intent(self, intent: Intent) -> int:
+        return self.journal([], [intent])[0]
+
+    def begin_intents(self, intents: Sequence[Intent]) -> list[int]:
+        return self.journal([], intents)
+
+    def complete_intent(
+        self, intent_id: int, *, record: ResourceRecord | None = None, delete_uid: str | None = None
+    ) -> None:
+        self.journal([IntentOutcome(intent_id, record=record, delete_uid=delete_uid)], [])
+
+    def complete_intents(self, outcomes: Sequence[IntentOutcome]) -> None:
+        self.journal(outcomes, [])
+
+
 class StateBackend(ABC):
     """Opens state stores. ``[state] backend = NAME`` selects one; ``[state] options`` configure it."""
 

@@ -42,7 +42,7 @@ from podium.platform.contract import (
     LockInfo,
     ResourceRecord,
     StateBackend,
-    StateStore,
+    TransactionalStateStore,
 )
 from podium.state.lease import locked_error, takeover_reason
 from podium.state.rows import (
@@ -62,7 +62,7 @@ _SYNCHRONOUS = ("normal", "full")
 _OPTIONS = ("path", "synchronous", "busy_timeout", "intent_retention_days")
 
 
-class SqliteStateStore(StateStore):
+class SqliteStateStore(TransactionalStateStore):
     """State of one platform environment in a SQLite database file."""
 
     def __init__(
@@ -326,20 +326,6 @@ class SqliteStateStore(StateStore):
         self._bump_serial(db)
 
     # --- intent journal -------------------------------------------------------
-    def begin_intent(self, intent: Intent) -> int:
-        return self.journal([], [intent])[0]
-
-    def begin_intents(self, intents: Sequence[Intent]) -> list[int]:
-        return self.journal([], intents)
-
-    def complete_intent(
-        self, intent_id: int, *, record: ResourceRecord | None = None, delete_uid: str | None = None
-    ) -> None:
-        self.journal([IntentOutcome(intent_id, record=record, delete_uid=delete_uid)], [])
-
-    def complete_intents(self, outcomes: Sequence[IntentOutcome]) -> None:
-        self.journal(outcomes, [])
-
     def journal(self, outcomes: Sequence[IntentOutcome], intents: Sequence[Intent]) -> list[int]:
         """Close ``outcomes`` and insert ``intents`` in one transaction (all or none)."""
         if not outcomes and not intents:

@@ -32,7 +32,7 @@ from podium.platform.contract import (
     LockInfo,
     ResourceRecord,
     StateBackend,
-    StateStore,
+    TransactionalStateStore,
 )
 from podium.state.lease import locked_error, takeover_reason
 from podium.state.rows import (
@@ -80,7 +80,7 @@ def describe_dsn(dsn: str) -> str:
 _LOCK_COLUMNS = "owner, host, pid, run_id, acquired_at, expires_at, operation"
 
 
-class PostgresStateStore(StateStore):
+class PostgresStateStore(TransactionalStateStore):
     """State of one platform environment in a PostgreSQL schema shared with others."""
 
     def __init__(
@@ -263,20 +263,6 @@ class PostgresStateStore(StateStore):
                 self._bump_serial(db)
 
     # --- intent journal -----------------------------------------------------------
-    def begin_intent(self, intent: Intent) -> int:
-        return self.journal([], [intent])[0]
-
-    def begin_intents(self, intents: Sequence[Intent]) -> list[int]:
-        return self.journal([], intents)
-
-    def complete_intent(
-        self, intent_id: int, *, record: ResourceRecord | None = None, delete_uid: str | None = None
-    ) -> None:
-        self.journal([IntentOutcome(intent_id, record=record, delete_uid=delete_uid)], [])
-
-    def complete_intents(self, outcomes: Sequence[IntentOutcome]) -> None:
-        self.journal(outcomes, [])
-
     def journal(self, outcomes: Sequence[IntentOutcome], intents: Sequence[Intent]) -> list[int]:
         """Close ``outcomes`` and insert ``intents`` in one transaction: all of it or none."""
         if not outcomes and not intents:
