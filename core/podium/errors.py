@@ -23,6 +23,8 @@ class ExitCode(IntEnum):
     STALE_PLAN = 8  #: a saved plan no longer matches state
     NOT_FOUND = 9  #: a named thing (workload, release, secret, plugin) does not exist
     UNHEALTHY = 10  #: deployed workloads are not ready
+    OWNERSHIP = 11  #: the change touches a workload or resource another owner holds
+    UNVERIFIED_PLAN = 12  #: a saved plan does not match what its own sources plan to now
 
 
 class PodiumError(Exception):
@@ -188,6 +190,44 @@ class LockedError(PodiumError):
 
 class StalePlanError(PodiumError):
     exit_code = ExitCode.STALE_PLAN
+
+
+class OwnershipError(PodiumError):
+    """A plan would replace, change or delete something recorded under another owner.
+
+    ``owner`` is the owner of the run's workloads, ``recorded_owner`` the owner in state.
+    """
+
+    exit_code = ExitCode.OWNERSHIP
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        subject: str,
+        owner: str,
+        recorded_owner: str,
+        hint: str | None = None,
+    ) -> None:
+        self.subject = subject
+        self.owner = owner
+        self.recorded_owner = recorded_owner
+        super().__init__(message, hint=hint)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = super().to_dict()
+        data.update(subject=self.subject, owner=self.owner, recorded_owner=self.recorded_owner)
+        return data
+
+
+class PlanVerificationError(PodiumError):
+    """A saved plan differs from the plan its embedded sources give now (tampered or wrong env).
+
+    Distinct from :class:`StalePlanError`: stale means state moved on since an honest plan;
+    unverified means the file itself does not say what recomputing it says.
+    """
+
+    exit_code = ExitCode.UNVERIFIED_PLAN
 
 
 class ApplyFailedError(PodiumError):

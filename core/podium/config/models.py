@@ -52,7 +52,13 @@ class PluginsSection(BaseModel):
     deny: list[str] = Field(default_factory=list, description="Plugins never to load.")
     strict: bool = Field(
         False,
-        description="Fail instead of warning when a plugin cannot load (like --strict-plugins).",
+        description="Also refuse read-only commands (plugins list, doctor, status) when an "
+        "allowlisted plugin cannot load (like --strict-plugins). Changing commands (plan, "
+        "apply, up, destroy) always refuse unless the plugin is listed in optional.",
+    )
+    optional: list[str] = Field(
+        default_factory=list,
+        description="Plugins whose failure to load is only a warning, even for plan/apply/up/destroy.",
     )
 
     @property
@@ -118,6 +124,16 @@ class RuleSection(_Section):
     params: dict[str, Any] = Field(
         default_factory=dict, description="Params merged under the workload's own params."
     )
+    locked_params: list[str] = Field(
+        default_factory=list,
+        description="Param names a workload may not set or override: the rule's value always "
+        "wins, and a workload that sets one is refused at validate.",
+    )
+    shared_across_owners: bool = Field(
+        False,
+        description="Let workloads of different owners share the id resource this rule matches "
+        "(an id resource is otherwise owned by the first owner that created it).",
+    )
 
     def environments(self) -> list[str] | None:
         if self.environment is None:
@@ -169,6 +185,16 @@ class EngineSection(_Section):
     )
 
 
+class TeamSection(_Section):
+    """``[teams.<name>]``: which Score files a team owns."""
+
+    paths: list[str] = Field(
+        default_factory=list,
+        description="Globs, relative to the platform root, of the Score files this team owns "
+        '("teams/payments/**").',
+    )
+
+
 class PlatformConfig(_Section):
     """The whole of ``podium.toml``."""
 
@@ -179,6 +205,11 @@ class PlatformConfig(_Section):
         description="Environments by name.",
     )
     rules: list[RuleSection] = Field(default_factory=list)
+    teams: dict[str, TeamSection] = Field(
+        default_factory=dict,
+        description="Teams by name; a workload's owner is the team whose paths match its Score "
+        "file, else the file's directory relative to the platform root.",
+    )
     policies: dict[str, PolicyLevel] = Field(
         default_factory=dict, description="Policy name (pack.check) to level."
     )
