@@ -26,7 +26,10 @@ def test_redis_user_is_confined_to_its_key_prefix_and_harmless_commands(
     import redis
 
     provisioner = RedisProvisioner()
-    mine, theirs = make_ctx("redis", "cache", workload="a"), make_ctx("redis", "cache", workload="b")
+    mine, theirs = (
+        make_ctx("redis", "cache", workload="a"),
+        make_ctx("redis", "cache", workload="b"),
+    )
     out_a, out_b = reveal(provisioner.create(mine)), reveal(provisioner.create(theirs))
     assert out_a["key_prefix"] == out_a["username"] + ":"
 
@@ -85,7 +88,10 @@ def test_a_workload_role_cannot_connect_to_another_workloads_database(
     import psycopg
 
     provisioner = PostgresProvisioner()
-    mine, theirs = make_ctx("postgres", "db", workload="a"), make_ctx("postgres", "db", workload="b")
+    mine, theirs = (
+        make_ctx("postgres", "db", workload="a"),
+        make_ctx("postgres", "db", workload="b"),
+    )
     out_a, out_b = reveal(provisioner.create(mine)), reveal(provisioner.create(theirs))
 
     def connect(out: dict[str, object], dbname: str) -> psycopg.Connection[tuple[object, ...]]:

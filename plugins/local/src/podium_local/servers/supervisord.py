@@ -29,6 +29,7 @@ from podium.platform.context import EnvironmentInfo
 from podium_local.files import file_lock, plugin_dir, private_dir, socket_dir, write_atomic
 from podium_local.network import wait_until
 from podium_local.servers.process import pid_alive, read_pid
+from podium_local.servers.safe_dirs import owned_dir
 from podium_local.settings import Settings
 
 # supervisord fault codes (supervisor.xmlrpc.Faults) we react to.
@@ -70,7 +71,8 @@ class Supervisor:
     # --- lifecycle ----------------------------------------------------------------
     def _write_config(self) -> Path:
         private_dir(self.programs)
-        private_dir(self.socket.parent)
+        # In /tmp when the state path is too long: never adopt a directory someone planted.
+        owned_dir(self.socket.parent)
         conf = self.home / "supervisord.conf"
         write_atomic(
             conf,
