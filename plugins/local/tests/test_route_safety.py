@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import json
 import stat
-import sys
 import urllib.error
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from conftest import WORKLOAD_PYTHON
 
 from podium.deployment.contract import DeployContext, RenderedContainer, RenderedWorkload
 from podium.errors import ResourceError
@@ -182,7 +182,7 @@ def test_a_wedged_route_file_blocks_no_deploy_or_destroy(
             "main": RenderedContainer(
                 name="main",
                 image="x",
-                command=[sys.executable, "-c", "import time\nwhile True: time.sleep(1)"],
+                command=[WORKLOAD_PYTHON, "-c", "import time\nwhile True: time.sleep(1)"],
             )
         },
     )

@@ -13,11 +13,11 @@ import json
 import os
 import shutil
 import stat
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from conftest import WORKLOAD_PYTHON
 
 from podium.deployment.contract import DeployContext, RenderedContainer, RenderedWorkload
 from podium.errors import ResourceError
@@ -103,7 +103,7 @@ def long_state_env(tmp_path: Path) -> EnvironmentInfo:
 
 
 def sleeper() -> RenderedWorkload:
-    command = [sys.executable, "-c", "import time\nwhile True: time.sleep(1)"]
+    command = [WORKLOAD_PYTHON, "-c", "import time\nwhile True: time.sleep(1)"]
     return RenderedWorkload(
         name="w", containers={"main": RenderedContainer(name="main", image="x", command=command)}
     )

@@ -14,6 +14,7 @@ started it; the launcher layers each container's own variables on top.
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -38,8 +39,25 @@ NOT_RUNNING = 70
 ALREADY_STARTED = 60
 
 
-def escape(value: str) -> str:
-    """supervisord expands ``%(name)s`` in config values, so a literal ``%`` is doubled."""
+# What supervisord's INI parser would read differently from what we wrote: a line
+# break or other control character (a new line is a new setting), and ';' or '#'
+# after whitespace (an inline comment that cuts the value short).
+_UNSAFE_IN_CONFIG = re.compile(r"[\x00-\x1f\x7f]|\s[;#]")
+
+
+def escape(value: str, what: str = "a supervisord setting") -> str:
+    """``value`` as a supervisord config value, or a ResourceError if it cannot be one.
+
+    supervisord expands ``%(name)s`` in config values, so a literal ``%`` is
+    doubled; what cannot be escaped (line breaks, inline comments, surrounding
+    blanks the parser would strip) is refused, so a name or path can never add
+    a setting to a program's config.
+    """
+    if _UNSAFE_IN_CONFIG.search(value) or value != value.strip():
+        raise ResourceError(
+            f"{what} {value!r} cannot be written to a supervisord config",
+            hint="remove control characters, surrounding blanks and ' ;' / ' #' from it",
+        )
     return value.replace("%", "%%")
 
 
