@@ -32,7 +32,7 @@ from pathlib import Path
 
 from podium.errors import ResourceError
 from podium.platform.context import EnvironmentInfo
-from podium_local.files import plugin_dir
+from podium_local.files import file_lock, plugin_dir
 from podium_local.rootfs import RunAs
 from podium_local.servers.process import run, running_as_root
 from podium_local.servers.safe_dirs import give_to, owned_dir, set_mode
@@ -90,6 +90,14 @@ def prune_runtime_dir(env: EnvironmentInfo) -> None:
 
 
 def _ensure_user(name: str) -> pwd.struct_passwd:
+    # Workloads deploy in parallel threads and processes; two useradd runs for one
+    # name can leave them with different ids, so creation is serialised.
+    owned_dir(RUNTIME_BASE, 0o711)
+    with file_lock(RUNTIME_BASE / ".users.lock"):
+        return _create_user(name)
+
+
+def _create_user(name: str) -> pwd.struct_passwd:
     try:
         return pwd.getpwnam(name)
     except KeyError:
