@@ -15,13 +15,14 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from podium.platform.context import EnvironmentInfo
-from podium_local.isolation import user_name
+from podium.provisioning.contract import ResourceContext
+from podium_local.isolation import runtime_dir, user_name
 from podium_local.network import wait_until
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="podium must run as root")
@@ -132,3 +133,20 @@ def test_workload_cannot_read_platform_key_shadow_or_operator_environment(
         assert down.returncode == 0, down.stdout + down.stderr
     finally:
         stop_everything(env_info)
+
+
+def test_volume_of_an_older_version_moves_where_the_workload_user_can_reach_it(
+    make_ctx: Callable[..., ResourceContext], env: EnvironmentInfo
+) -> None:
+    from podium_local.files import plugin_dir
+    from podium_local.provisioners.basic import VolumeProvisioner
+
+    ctx = make_ctx("volume", "data")
+    legacy = plugin_dir(env) / "volumes" / ctx.physical_name
+    legacy.mkdir(parents=True)
+    (legacy / "kept").write_text("data")
+    out = VolumeProvisioner().create(ctx)
+    assert Path(out["source"]).parent == runtime_dir(env) / "volumes"
+    assert (Path(out["source"]) / "kept").read_text() == "data" and not legacy.exists()
+    VolumeProvisioner().delete(ctx)
+    assert not runtime_dir(env).exists()

@@ -60,6 +60,10 @@ class VolumeProvisioner(Provisioner):
     def create(self, ctx: ResourceContext) -> Outputs:
         path = self._path(ctx)
         owned_dir(ensure_runtime_dir(ctx.env) / "volumes", 0o711)
+        # Versions before workload users kept volumes in the state dir: bring the data along.
+        legacy = plugin_dir(ctx.env) / "volumes" / ctx.physical_name
+        if legacy != path and legacy.is_dir() and not legacy.is_symlink() and not path.exists():
+            shutil.move(str(legacy), str(path))
         path.mkdir(exist_ok=True, mode=0o700)
         return {"source": str(path), "path": str(path)}
 
