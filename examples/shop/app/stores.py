@@ -22,6 +22,11 @@ def database() -> psycopg.Connection:
     return conn
 
 
+def key(name: str) -> str:
+    """A redis key of ours: the platform gives each redis user a prefix it may use."""
+    return os.environ.get("REDIS_KEY_PREFIX", "") + name
+
+
 def cache() -> redis.Redis:
     return redis.Redis(
         host=os.environ["REDIS_HOST"],

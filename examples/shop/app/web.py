@@ -9,7 +9,7 @@ import json
 import os
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from stores import cache, database
+from stores import cache, database, key
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -21,8 +21,8 @@ class Handler(BaseHTTPRequestHandler):
             with database() as conn:
                 orders = conn.execute("SELECT count(*) FROM orders").fetchone()[0]
             store = cache()
-            visits = store.incr("shop:visits")
-            ticks = int(store.get("shop:worker-ticks") or 0)
+            visits = store.incr(key("shop:visits"))
+            ticks = int(store.get(key("shop:worker-ticks")) or 0)
             body = {
                 "status": "ok",
                 "greeting": os.environ.get("GREETING", ""),

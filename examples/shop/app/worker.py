@@ -7,7 +7,7 @@ import os
 import sys
 import time
 
-from stores import cache, database
+from stores import cache, database, key
 
 
 def check() -> int:
@@ -24,7 +24,7 @@ def main() -> None:
         print("shop-worker started", flush=True)
         while True:
             conn.execute("INSERT INTO orders DEFAULT VALUES")
-            ticks = store.incr("shop:worker-ticks")
+            ticks = store.incr(key("shop:worker-ticks"))
             if ticks % 30 == 1:
                 print(f"worker tick {ticks}", flush=True)
             time.sleep(interval)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import stat
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -19,6 +21,29 @@ from podium.platform.context import EnvironmentInfo
 from podium.provisioning.contract import ResourceContext
 from podium.security.secret import Secret
 from podium_local.binaries import postgres_bin_dirs
+from podium_local.rootfs import unreachable_part
+
+
+def usable_by_others(path: str) -> bool:
+    """Whether a user other than root can execute ``path`` (all its parents open to others)."""
+    real = os.path.realpath(path)
+    return unreachable_part(Path(real)) is None and bool(os.stat(real).st_mode & stat.S_IXOTH)
+
+
+def _workload_python() -> str:
+    # As root, workloads run as an unprivileged user of their own, who must be able to
+    # run the interpreter: the test's Python may live under /root (pyenv). The tests'
+    # programs need only the standard library, so the system's Python does as well.
+    if os.geteuid() != 0 or usable_by_others(sys.executable):
+        return sys.executable
+    for candidate in ("/usr/bin/python3", "/usr/local/bin/python3"):
+        if os.path.exists(candidate) and usable_by_others(candidate):
+            return candidate
+    return sys.executable
+
+
+#: The Python interpreter test workloads run (standard library only).
+WORKLOAD_PYTHON = _workload_python()
 
 
 def _have(binary: str) -> bool:
@@ -80,6 +105,10 @@ def stop_everything(info: EnvironmentInfo) -> None:
     proxy = NginxProxy(info, settings)
     if proxy.home.exists():
         proxy.stop_and_remove()
+    if os.geteuid() == 0:  # container roots, volumes and home of the workloads' user
+        from podium_local.isolation import runtime_dir
+
+        shutil.rmtree(runtime_dir(info), ignore_errors=True)
 
 
 @pytest.fixture

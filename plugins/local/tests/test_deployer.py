@@ -10,9 +10,11 @@ import subprocess
 import sys
 import textwrap
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from conftest import WORKLOAD_PYTHON
 
 from podium.deployment.contract import (
     DeployContext,
@@ -26,9 +28,12 @@ from podium.deployment.contract import (
 )
 from podium.errors import ResourceError
 from podium.platform.context import EnvironmentInfo
+from podium.provisioning.contract import ResourceContext
 from podium.security.secret import Secret
 from podium_local.deploy.deployer import LocalDeployer
+from podium_local.deploy.layout import WorkloadDir
 from podium_local.network import port_is_listening, wait_until
+from podium_local.provisioners.basic import VolumeProvisioner
 from podium_local.servers.supervisord import Supervisor
 from podium_local.settings import Settings
 
@@ -60,7 +65,7 @@ def web(greeting: str = "hello", health: str = "ok", **extra: object) -> Rendere
     container = RenderedContainer(
         name="main",
         image="python:3.11",
-        command=[sys.executable, "-c", SERVER, hashlib.sha256(PLANTED.encode()).hexdigest()],
+        command=[WORKLOAD_PYTHON, "-c", SERVER, hashlib.sha256(PLANTED.encode()).hexdigest()],
         variables={"GREETING": greeting, "HEALTH": health, "API_TOKEN": Secret(PLANTED)},
         readiness_probe=Probe(http_get=HttpProbe(port=8080, path="/health")),
         **extra,  # type: ignore[arg-type]
@@ -176,14 +181,16 @@ def test_container_without_command_is_a_clear_error(
 
 
 def test_before_files_volumes_and_exec_probe(
-    deployer: LocalDeployer, env: EnvironmentInfo, tmp_path: Path
+    deployer: LocalDeployer, env: EnvironmentInfo, make_ctx: Callable[..., ResourceContext]
 ) -> None:
-    volume_dir = tmp_path / "volume"
+    # A volume from the volume provisioner: as root it is where the workload's user can reach it.
+    volume_ctx = make_ctx("volume", "data")
+    volume_dir = Path(VolumeProvisioner().create(volume_ctx)["source"])
     init = RenderedContainer(
         name="init",
         image="busybox",
         command=[
-            sys.executable,
+            WORKLOAD_PYTHON,
             "-c",
             "import os, pathlib; pathlib.Path(os.environ['PODIUM_ROOT'], 'data', 'seed').write_text('seeded')",
         ],
@@ -192,7 +199,7 @@ def test_before_files_volumes_and_exec_probe(
     main = RenderedContainer(
         name="main",
         image="busybox",
-        command=[sys.executable, "-c", "import time\nwhile True: time.sleep(1)"],
+        command=[WORKLOAD_PYTHON, "-c", "import time\nwhile True: time.sleep(1)"],
         files=[
             RenderedFile(target="/etc/app/config.ini", content="[app]\nmode=test\n", mode="0640"),
             RenderedFile(target="/etc/app/token", content=Secret(PLANTED + "-file")),
@@ -205,7 +212,7 @@ def test_before_files_volumes_and_exec_probe(
     workload = RenderedWorkload(name="jobs", containers={"main": main, "init": init})
     ctx = ctx_for(env, "jobs")
     deployer.deploy(ctx, workload)
-    root = env.state_dir / "local" / "workloads" / "jobs" / "root" / "main"
+    root = WorkloadDir(env, "jobs").root("main")
     assert (volume_dir / "seed").read_text() == "seeded"
     config = root / "etc" / "app" / "config.ini"
     assert config.read_text() == "[app]\nmode=test\n" and (config.stat().st_mode & 0o777) == 0o640
@@ -214,6 +221,7 @@ def test_before_files_volumes_and_exec_probe(
     assert deployer.status(ctx).state == "ready"
     deployer.destroy(ctx)
     assert not root.exists()
+    VolumeProvisioner().delete(volume_ctx)
 
 
 def test_supervisord_is_shared_and_stops_with_the_last_workload(
@@ -226,7 +234,7 @@ def test_supervisord_is_shared_and_stops_with_the_last_workload(
             "main": RenderedContainer(
                 name="main",
                 image="x",
-                command=[sys.executable, "-c", "import time\nwhile True: time.sleep(1)"],
+                command=[WORKLOAD_PYTHON, "-c", "import time\nwhile True: time.sleep(1)"],
             )
         },
     )

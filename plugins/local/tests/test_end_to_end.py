@@ -11,12 +11,16 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import usable_by_others
 
+from podium_local.isolation import runtime_dir
 from podium_local.network import port_is_listening, wait_until
 from podium_local.servers.supervisord import Supervisor
 from podium_local.settings import Settings
@@ -38,10 +42,20 @@ def pid_of(platform: Any, workload: str, container: str) -> int:
 
 
 @pytest.fixture
-def shop(tmp_path: Path) -> Path:
-    target = tmp_path / "shop"
+def shop() -> Iterator[Path]:
+    # As root the apps run as the environment's own user, who must reach the app files:
+    # a directory other users may traverse (pytest's tmp_path is private to root).
+    base = Path(tempfile.mkdtemp(prefix="podium-shop-", dir="/var/tmp"))
+    base.chmod(0o755)
+    target = base / "shop"
     shutil.copytree(EXAMPLES / "shop", target)
-    return target
+    if os.geteuid() == 0 and not usable_by_others(sys.executable):
+        # This Python (with the shop's drivers) lives where other users cannot run it,
+        # e.g. pyenv under /root: the documented single-tenant setting is the way out.
+        with (target / "podium.toml").open("a") as config:
+            config.write('\n[plugins.local]\nworkload_user = "root"\n')
+    yield target
+    shutil.rmtree(base, ignore_errors=True)
 
 
 def test_shop_lifecycle(shop: Path) -> None:
@@ -106,6 +120,7 @@ def test_shop_lifecycle(shop: Path) -> None:
                 not Path(f"/proc/{pid}").exists()
                 or "Z" in Path(f"/proc/{pid}/stat").read_text().split()[2]
             )
+        assert not runtime_dir(env).exists() or runtime_dir(env) == env.state_dir / "local"
         local = env.state_dir / "local"
         for name in (
             "workloads/shop-web",

@@ -105,7 +105,7 @@ def test_redis_lifecycle(make_ctx: MakeCtx, env: EnvironmentInfo) -> None:
         username=plain["username"],
         password=plain["password"],
     )
-    assert client.incr("n") == 1
+    assert client.incr(plain["key_prefix"] + "n") == 1
     client.close()
     # The default user is off: no anonymous access.
     with pytest.raises(redis.RedisError):

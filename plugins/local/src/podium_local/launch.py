@@ -14,6 +14,13 @@ was recent the launcher waits ``base * 2**n`` seconds (capped) before exec.
 With a liveness probe the launcher stays as a thin parent instead of exec-ing:
 it runs the probe periodically and kills the application after repeated
 failures, exiting non-zero so that supervisord restarts it.
+
+When the spec names a user (``run_as``: podium runs as root, see
+:mod:`podium_local.isolation`), the launcher does everything that needs root
+first (unsealing, secret files, entering the working directory) and then drops
+to that user for good before running anything of the workload's. The process
+then inherits only harmless variables of the operator's environment (locale,
+time zone), never the operator's credentials.
 """
 
 from __future__ import annotations
@@ -39,9 +46,16 @@ def load_spec(path: Path) -> dict[str, Any]:
 
 def build_env(spec: dict[str, Any]) -> dict[str, str]:
     """The process environment: supervisord's, then PATH, then the container's variables."""
+    from podium_local.rootfs import INHERITED
     from podium_local.sealing import Sealer
 
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SUPERVISOR_")}
+    isolated = bool(spec.get("run_as"))
+    # Never hand the operator's podium settings (PODIUM_STATE_KEY...) to a workload.
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("SUPERVISOR_", "PODIUM_")) and (not isolated or INHERITED.fullmatch(k))
+    }
     if spec.get("path"):
         env["PATH"] = spec["path"]
     env.update(spec.get("env", {}))
@@ -56,18 +70,50 @@ def write_secret_files(spec: dict[str, Any]) -> None:
     files = spec.get("sealed_files", [])
     if not files:
         return
+    from podium_local.rootfs import RunAs, write_in_root
     from podium_local.sealing import Sealer
 
     sealer = Sealer(Path(spec["seal_key"]))
+    who = RunAs.from_dict(spec.get("run_as"))
+    root = Path(spec["env"]["PODIUM_ROOT"])
     for item in files:
         target = Path(item["path"])
         target.parent.mkdir(parents=True, exist_ok=True)
         content = sealer.unseal(item["sealed"]).reveal()
         data = base64.b64decode(content) if item.get("binary") else content.encode()
-        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.chmod(target, 0o600)
+        write_in_root(root, target, data, 0o600, who, private=True)
+
+
+def drop_privileges(spec: dict[str, Any]) -> None:
+    """Become the workload's user for good (no way back: real, effective and saved ids)."""
+    from podium_local.rootfs import RunAs, unreachable_part
+
+    who = RunAs.from_dict(spec.get("run_as"))
+    if who is None:
+        return
+    blocked = unreachable_part(Path(spec["cwd"]))
+    if blocked:
+        print(
+            f"podium-local: the workload runs as user {who.user}, who cannot pass {blocked}: "
+            f"files under {spec['cwd']} named by absolute path cannot be opened",
+            file=sys.stderr,
+            flush=True,
+        )
+    os.setgroups([])
+    os.setresgid(who.gid, who.gid, who.gid)
+    os.setresuid(who.uid, who.uid, who.uid)
+    if os.geteuid() != who.uid or os.getegid() != who.gid:
+        raise SystemExit(f"podium-local: could not become user {who.user}")
+
+
+def unusable(command: list[str], env: dict[str, str]) -> str | None:
+    """What ``exec`` cannot pass (NUL bytes); the deployer refuses them, an old spec may not."""
+    if any("\x00" in part for part in command):
+        return "the command contains a NUL byte"
+    for key, value in env.items():
+        if "\x00" in key or "\x00" in value or "=" in key or not key:
+            return f"variable {key!r} cannot be passed to a process"
+    return None
 
 
 def backoff(spec: dict[str, Any]) -> None:
@@ -142,9 +188,14 @@ def main(argv: list[str] | None = None) -> int:
     spec = load_spec(Path(args[0]))
     backoff(spec)
     env = build_env(spec)
-    write_secret_files(spec)
-    os.chdir(spec["cwd"])
     command: list[str] = spec["argv"]
+    problem = unusable(command, env)
+    if problem:
+        print(f"podium-local: cannot start: {problem}", file=sys.stderr, flush=True)
+        return 126
+    write_secret_files(spec)
+    os.chdir(spec["cwd"])  # as root: the directory's parents need not be open to the user
+    drop_privileges(spec)
     if spec.get("liveness"):
         return supervise_liveness(command, env, spec)
     try:

@@ -7,6 +7,7 @@ launcher (liveness, inside the supervised process tree) share one format:
 
 from __future__ import annotations
 
+import os
 import subprocess
 import urllib.error
 import urllib.request
@@ -25,7 +26,7 @@ def run_probe(
     if "http" in probe:
         return _http(probe["http"], timeout)
     if "exec" in probe:
-        return _exec(list(probe["exec"]), timeout, env, cwd)
+        return _exec(list(probe["exec"]), timeout, env, cwd, probe.get("run_as"))
     return True, "no probe"
 
 
@@ -47,9 +48,18 @@ def _http(spec: Mapping[str, Any], timeout: float) -> tuple[bool, str]:
 
 
 def _exec(
-    argv: list[str], timeout: float, env: Mapping[str, str] | None, cwd: str | None
+    argv: list[str],
+    timeout: float,
+    env: Mapping[str, str] | None,
+    cwd: str | None,
+    run_as: Mapping[str, Any] | None = None,
 ) -> tuple[bool, str]:
     shown = " ".join(argv)
+    # The command is the workload's: as root, run it as the workload's user (the
+    # child enters ``cwd`` before it drops privileges, like the launcher).
+    who: dict[str, Any] = {}
+    if run_as and os.geteuid() == 0:  # (the launcher runs liveness probes as the user already)
+        who = {"user": int(run_as["uid"]), "group": int(run_as["gid"]), "extra_groups": []}
     try:
         done = subprocess.run(
             argv,
@@ -60,9 +70,12 @@ def _exec(
             cwd=cwd,
             stdin=subprocess.DEVNULL,
             check=False,
+            **who,
         )
     except FileNotFoundError:
         return False, f"probe command {shown!r}: {argv[0]} not found"
+    except PermissionError:
+        return False, f"probe command {shown!r}: permission denied"
     except subprocess.TimeoutExpired:
         return False, f"probe command {shown!r} timed out after {timeout:g}s"
     if done.returncode == 0:

@@ -63,6 +63,12 @@ class Settings(BaseModel):
     restart_backoff_max: float = Field(
         default=30.0, ge=0, description="Longest delay between restarts of a crash-looping process."
     )
+    workload_user: str | None = Field(
+        default=None,
+        description="When podium runs as root: the user workloads run as. Default: a system "
+        "user per platform and environment (podium-<platform>-<env>-<hash>), created on "
+        "demand. 'root' runs them as root: then podium-local is single-tenant.",
+    )
     dotenv: str | None = Field(
         default=None, description="Default dotenv file for the 'environment' resource type."
     )

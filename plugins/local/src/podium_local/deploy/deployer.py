@@ -10,7 +10,6 @@ supervisord itself.
 from __future__ import annotations
 
 import json
-import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -338,7 +337,7 @@ class LocalDeployer(Deployer):
                 supervisor.sync_programs()  # stops (TERM, then KILL) and removes the groups
             if supervisor.home.exists():
                 supervisor.shutdown_if_idle()
-        shutil.rmtree(WorkloadDir(ctx.env, ctx.workload).path, ignore_errors=True)
+        WorkloadDir(ctx.env, ctx.workload).remove()
         PortRegistry.for_env(ctx.env).release(ctx.workload)
         refresh_routes(ctx.env, self.settings)
 

@@ -8,17 +8,24 @@
     logs/<container>.log     stdout, captured by supervisord
     logs/<container>.err.log stderr
     root/<container>/        the container's filesystem view: files and volume links
+
+When podium runs as root the workloads run as a user of their own who cannot
+enter the state directory, so ``root/`` lives in the environment's runtime
+directory instead (``<runtime>/workloads/<workload>/root/<container>``, see
+:mod:`podium_local.isolation`).
 """
 
 from __future__ import annotations
 
 import json
 import re
+import shutil
 from pathlib import Path
 from typing import Any
 
 from podium.platform.context import EnvironmentInfo
 from podium_local.files import plugin_dir, write_atomic
+from podium_local.isolation import prune_runtime_dir, runtime_dir
 
 SEPARATOR = "__"
 
@@ -31,8 +38,11 @@ def program_name(workload: str, container: str) -> str:
 
 class WorkloadDir:
     def __init__(self, env: EnvironmentInfo, workload: str) -> None:
+        self.env = env
         self.workload = workload
         self.path = plugin_dir(env) / "workloads" / workload
+        #: where the container roots live (``path`` unless workloads run as their own user)
+        self.runtime = runtime_dir(env) / "workloads" / workload
 
     @property
     def record_path(self) -> Path:
@@ -51,7 +61,13 @@ class WorkloadDir:
         return self.path / "logs" / f"{container}.err.log"
 
     def root(self, container: str) -> Path:
-        return self.path / "root" / container
+        return self.runtime / "root" / container
+
+    def remove(self) -> None:
+        """Delete everything of this workload (its records, logs and container roots)."""
+        shutil.rmtree(self.path, ignore_errors=True)
+        shutil.rmtree(self.runtime, ignore_errors=True)
+        prune_runtime_dir(self.env)
 
     def record(self) -> dict[str, Any] | None:
         try:

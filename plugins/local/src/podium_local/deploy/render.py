@@ -10,6 +10,12 @@ Decisions a process cannot avoid (documented in the README):
 * ``PATH`` starts with the directory of the Python running podium, so
   ``python3`` in a command is the interpreter that has podium-local's drivers;
 * ports: ``PORT`` is the first Score port, ``PORT_<NAME>`` each named one.
+
+Names, commands and variables come from workload authors, so they are checked
+here before anything is written (defence in depth: the core refuses them at
+validate too): names that become paths and supervisord program names must be
+plain words, and NUL (which ``exec`` cannot pass) or control characters in
+variable names are refused with the variable's name.
 """
 
 from __future__ import annotations
@@ -20,6 +26,8 @@ import json
 import os
 import re
 import shlex
+import shutil
+import stat
 import sys
 from pathlib import Path
 from typing import Any
@@ -28,12 +36,64 @@ from podium.deployment.contract import Probe, RenderedContainer, RenderedWorkloa
 from podium.errors import ResourceError
 from podium.security.secret import Secret
 from podium_local.deploy.layout import WorkloadDir, program_name
+from podium_local.isolation import run_as, runtime_dir
 from podium_local.network import HOST
+from podium_local.rootfs import RunAs, unreachable_part, write_in_root
 from podium_local.sealing import Sealer
 from podium_local.servers.supervisord import escape
 from podium_local.settings import Settings
 
 SOURCE_DIR_EXTENSION = "podium.source_dir"
+# Workload and container names become file names and supervisord program names.
+_PLAIN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,126}")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# Variable values may span lines (a PEM key, say); other control characters are refused.
+_CONTROL_IN_VALUE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def check_name(name: str, what: str) -> None:
+    if not _PLAIN_NAME.fullmatch(name) or ".." in name:
+        raise ResourceError(
+            f"{what} {name!r} cannot be run locally: use letters, digits, '-', '_' and '.'"
+        )
+
+
+def check_runnable(argv0: str, cwd: str, search_path: str, who: RunAs, where: str) -> None:
+    """Refuse a command the workload's user cannot execute because a parent is closed to it.
+
+    Typically the Python running podium lives under /root (pyenv): the process
+    would fail with "Permission denied" at every restart; say why now instead.
+    """
+    found = str(Path(cwd, argv0)) if "/" in argv0 else shutil.which(argv0, path=search_path)
+    if not found:
+        return  # not found at all: the launcher reports it like any missing command
+    real = Path(os.path.realpath(found))
+    blocked = unreachable_part(real)
+    if blocked is None and real.exists() and not real.stat().st_mode & stat.S_IXOTH:
+        blocked = f"{real} (mode {stat.S_IMODE(real.stat().st_mode):04o})"
+    if blocked:
+        raise ResourceError(
+            f"{where}: the workload runs as user {who.user}, who cannot run {argv0!r} "
+            f"({real}): {blocked} is closed to other users",
+            hint="install it where every user can read it (for Python: a virtualenv made "
+            "from /usr/bin/python3 outside /root), or set [plugins.local] "
+            'workload_user = "root" to run workloads as root (podium-local is then single-tenant)',
+        )
+
+
+def check_process_input(container: RenderedContainer, where: str) -> None:
+    """Refuse what ``exec`` cannot pass (NUL) and control characters in variable names."""
+    for index, arg in enumerate([*container.command, *container.args]):
+        if "\x00" in arg:
+            raise ResourceError(f"{where}: command/args item {index} contains a NUL byte")
+    for key, value in container.variables.items():
+        if not key or "=" in key or _CONTROL.search(key):
+            raise ResourceError(f"{where}.variables: {key!r} is not a variable name")
+        text = value.reveal() if isinstance(value, Secret) else str(value)
+        if _CONTROL_IN_VALUE.search(text):
+            raise ResourceError(
+                f"{where}.variables.{key}: the value contains a NUL byte or control character"
+            )
 
 
 def port_env_name(name: str) -> str:
@@ -49,7 +109,9 @@ def port_map(workload: RenderedWorkload, allocated: dict[str, int]) -> dict[int,
     return mapping
 
 
-def probe_spec(probe: Probe | None, ports: dict[int, int], where: str) -> dict[str, Any] | None:
+def probe_spec(
+    probe: Probe | None, ports: dict[int, int], where: str, who: RunAs | None = None
+) -> dict[str, Any] | None:
     if probe is None:
         return None
     if probe.http_get is not None:
@@ -61,14 +123,15 @@ def probe_spec(probe: Probe | None, ports: dict[int, int], where: str) -> dict[s
             "http": {"url": f"{get.scheme.lower()}://{host}:{port}{path}", "headers": get.headers}
         }
     if probe.exec_command:
-        return {"exec": list(probe.exec_command)}
+        # The command is the workload author's: it runs as the workload's user.
+        return {"exec": list(probe.exec_command), "run_as": who.to_dict() if who else None}
     raise ResourceError(f"{where}: a probe needs httpGet or exec")
 
 
 def safe_relative(target: str) -> Path:
     """A file or volume target re-rooted under the container root; no escaping with '..'."""
     parts = [p for p in Path(target).parts if p not in ("/", "", ".")]
-    if ".." in parts or not parts:
+    if ".." in parts or not parts or "\x00" in target:
         raise ResourceError(f"target {target!r} must be a path without '..'")
     return Path(*parts)
 
@@ -89,7 +152,10 @@ def build(
     as keyed fingerprints, so an unchanged container is recognised (and left
     running) even though sealed tokens differ on every render.
     """
+    check_name(workload.name, "workload name")
+    check_name(container.name, f"{workload.name}: container name")
     where = f"{workload.name}.containers.{container.name}"
+    check_process_input(container, where)
     argv = [*container.command, *container.args]
     if not container.command:
         raise ResourceError(
@@ -99,8 +165,11 @@ def build(
     root = wdir.root(container.name)
     cwd = workload.extensions.get(SOURCE_DIR_EXTENSION) or str(root)
     ports = port_map(workload, allocated)
+    who = run_as(wdir.env, settings)
 
     env: dict[str, str] = {"PODIUM_ROOT": str(root), "PODIUM_WORKLOAD": workload.name}
+    if who is not None:
+        env.update(HOME=who.home, USER=who.user, LOGNAME=who.user)
     if allocated:
         first = next(iter(workload.ports))
         env["PORT"] = str(allocated[first])
@@ -149,6 +218,8 @@ def build(
 
     bin_dir = os.path.dirname(sys.executable)
     search_path = os.pathsep.join([bin_dir, os.environ.get("PATH", os.defpath)])
+    if who is not None:
+        check_runnable(argv[0], cwd, search_path, who, where)
     spec: dict[str, Any] = {
         "argv": argv,
         "cwd": cwd,
@@ -163,12 +234,14 @@ def build(
             "max": settings.restart_backoff_max,
             "window": 10.0,
         },
-        "liveness": probe_spec(container.liveness_probe, ports, f"{where}.livenessProbe"),
+        "liveness": probe_spec(container.liveness_probe, ports, f"{where}.livenessProbe", who),
         "liveness_grace": settings.readiness_timeout,
         "probe_timeout": settings.probe_timeout,
         "stop_timeout": settings.stop_timeout,
+        "run_as": who.to_dict() if who else None,
+        "volumes_dir": str(runtime_dir(wdir.env) / "volumes") if who else None,
     }
-    readiness = probe_spec(container.readiness_probe, ports, f"{where}.readinessProbe")
+    readiness = probe_spec(container.readiness_probe, ports, f"{where}.readinessProbe", who)
 
     program = program_name(workload.name, container.name)
     command = " ".join(
@@ -178,8 +251,8 @@ def build(
     conf = "\n".join(
         [
             f"[program:{program}]",
-            f"command={escape(command)}",
-            f"directory={escape(cwd)}",
+            f"command={escape(command, f'{where}: the launcher command')}",
+            f"directory={escape(cwd, f'{where}: the working directory')}",
             "autostart=false",
             f"autorestart={autorestart}",
             "exitcodes=0",
@@ -213,20 +286,40 @@ def build(
 
 
 def materialise(spec: dict[str, Any]) -> None:
-    """Create the container root, plain files (with their modes) and volume links."""
-    Path(spec["env"]["PODIUM_ROOT"]).mkdir(parents=True, exist_ok=True)
-    for item in spec.get("files", []):
-        target = Path(item["path"])
-        target.parent.mkdir(parents=True, exist_ok=True)
-        data = base64.b64decode(item["binary"]) if "binary" in item else item["text"].encode()
-        target.write_bytes(data)
-        target.chmod(item["mode"])
+    """Create the container root, plain files (with their modes) and volume links.
+
+    When the workload runs as its own user the root and its files stay root's
+    (readable by the user's group, never writable), and a file is never written
+    through a symlink: the user owns its volumes and could plant one there.
+    """
+    who = RunAs.from_dict(spec.get("run_as"))
+    root = Path(spec["env"]["PODIUM_ROOT"])
+    root.mkdir(parents=True, exist_ok=True)
     for link in spec.get("volumes", []):
         path = Path(link["link"])
-        Path(link["to"]).mkdir(parents=True, exist_ok=True)
+        target = Path(link["to"])
+        _volume_dir(target, who, spec.get("volumes_dir"))
         path.parent.mkdir(parents=True, exist_ok=True)
         if path.is_symlink() or path.exists():
             if path.is_symlink() and os.readlink(path) == link["to"]:
                 continue
             path.unlink()
         path.symlink_to(link["to"], target_is_directory=True)
+    for item in spec.get("files", []):
+        target = Path(item["path"])
+        target.parent.mkdir(parents=True, exist_ok=True)
+        data = base64.b64decode(item["binary"]) if "binary" in item else item["text"].encode()
+        write_in_root(root, target, data, item["mode"], who)
+
+
+def _volume_dir(path: Path, who: RunAs | None, volumes_dir: str | None) -> None:
+    """Create a volume's directory; one of ours goes to the workload's user."""
+    existed = os.path.lexists(path)
+    path.mkdir(parents=True, exist_ok=True)
+    if who is None:
+        return
+    ours = volumes_dir is not None and path.parent == Path(volumes_dir)
+    if not existed or ours:
+        info = os.lstat(path)
+        if stat.S_ISDIR(info.st_mode) and info.st_uid in (0, who.uid):
+            os.chown(path, who.uid, who.gid, follow_symlinks=False)

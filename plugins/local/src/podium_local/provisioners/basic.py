@@ -13,8 +13,10 @@ from podium.errors import ResourceError
 from podium.provisioning.contract import Outputs, Provisioner, ResourceContext
 from podium.security.secret import Secret
 from podium_local.files import plugin_dir
+from podium_local.isolation import ensure_runtime_dir, prune_runtime_dir, runtime_dir
 from podium_local.network import HOST
 from podium_local.ports import PortRegistry
+from podium_local.servers.safe_dirs import owned_dir
 from podium_local.settings import Settings
 
 
@@ -41,18 +43,28 @@ class Reference:
 
 
 class VolumeProvisioner(Provisioner):
-    """A directory under ``<env state>/local/volumes``; the deployer links it into workloads."""
+    """A directory under ``<runtime>/volumes``; the deployer links it into workloads.
+
+    ``<runtime>`` is ``<env state>/local``, or when workloads run as their own
+    user (podium is root) the environment's runtime directory, which that user
+    can reach (see :mod:`podium_local.isolation`); the deployer gives it the volume.
+    """
 
     name: ClassVar[str] = "local-volume"
     resource_type: ClassVar[str] = "volume"
     outputs: ClassVar[tuple[str, ...]] = ("source", "path")
 
     def _path(self, ctx: ResourceContext) -> Path:
-        return plugin_dir(ctx.env) / "volumes" / ctx.physical_name
+        return runtime_dir(ctx.env) / "volumes" / ctx.physical_name
 
     def create(self, ctx: ResourceContext) -> Outputs:
         path = self._path(ctx)
-        path.mkdir(parents=True, exist_ok=True)
+        owned_dir(ensure_runtime_dir(ctx.env) / "volumes", 0o711)
+        # Versions before workload users kept volumes in the state dir: bring the data along.
+        legacy = plugin_dir(ctx.env) / "volumes" / ctx.physical_name
+        if legacy != path and legacy.is_dir() and not legacy.is_symlink() and not path.exists():
+            shutil.move(str(legacy), str(path))
+        path.mkdir(exist_ok=True, mode=0o700)
         return {"source": str(path), "path": str(path)}
 
     def read(self, ctx: ResourceContext) -> Outputs | None:
@@ -61,6 +73,7 @@ class VolumeProvisioner(Provisioner):
 
     def delete(self, ctx: ResourceContext) -> None:
         shutil.rmtree(self._path(ctx), ignore_errors=True)
+        prune_runtime_dir(ctx.env)
 
 
 # Names that usually hold credentials: their values become Secrets so they are

@@ -4,6 +4,13 @@ The database and role are both named after ``ctx.physical_name`` (made a valid
 PostgreSQL identifier), so a create that crashed half-way is found and finished
 by the retry. Deleting the last database stops the cluster and removes its
 files: destroying an environment leaves no server running.
+
+One cluster serves every workload of an environment, and PostgreSQL lets every
+role CONNECT to every database by default (the ``PUBLIC`` grant). Each database
+therefore revokes CONNECT and TEMPORARY from ``PUBLIC`` (only its owner role may
+connect), and so do the ``postgres`` and ``template1`` databases, which no
+workload needs. With nobody else able to connect, the ``public`` schema's
+privileges need no change.
 """
 
 from __future__ import annotations
@@ -82,6 +89,10 @@ class PostgresProvisioner(Provisioner):
                 # Created concurrently by another process: same result.
                 with suppress(errors.DuplicateDatabase):
                     conn.execute(sql.SQL("CREATE DATABASE {} OWNER {}").format(role, role))
+            for database in (role, *(sql.Identifier(n) for n in ("postgres", "template1"))):
+                conn.execute(
+                    sql.SQL("REVOKE CONNECT, TEMPORARY ON DATABASE {} FROM PUBLIC").format(database)
+                )
             return self._outputs(ctx, port)
 
     def read(self, ctx: ResourceContext) -> Outputs | None:

@@ -3,6 +3,12 @@
 The user is named after ``ctx.physical_name``; its password comes from
 ``ctx.generate_secret`` and is set again on every create, so a retried create
 converges. Deleting the last user stops the server and removes its files.
+
+One redis-server serves every workload of an environment, so each user is
+confined: it may touch only keys and channels that start with its own
+``key_prefix`` (an output, ``<username>:``) and may not run administrative or
+dangerous commands (``ACL``, ``CONFIG``, ``FLUSHALL``, ``KEYS``, ``MONITOR``...),
+nor ``SCAN``/``RANDOMKEY``, which would list other users' key names.
 """
 
 from __future__ import annotations
@@ -15,11 +21,29 @@ from podium_local.servers.redis_server import RedisServer
 from podium_local.settings import Settings
 
 
+def key_prefix(ctx: ResourceContext) -> str:
+    """``<username>:``; physical names hold no glob characters (``*?[]\\``)."""
+    return f"{ctx.physical_name}:"
+
+
+def permissions(prefix: str) -> list[str]:
+    """ACL rules: own keys and channels only; no admin, dangerous or key-listing commands."""
+    return [
+        f"~{prefix}*",
+        f"&{prefix}*",
+        "+@all",
+        "-@admin",
+        "-@dangerous",
+        "-scan",
+        "-randomkey",
+    ]
+
+
 class RedisProvisioner(Provisioner):
     name: ClassVar[str] = "local-redis"
     resource_type: ClassVar[str] = "redis"
     secret_outputs: ClassVar[frozenset[str]] = frozenset({"password"})
-    outputs: ClassVar[tuple[str, ...]] = ("host", "port", "username", "password")
+    outputs: ClassVar[tuple[str, ...]] = ("host", "port", "username", "password", "key_prefix")
 
     def __init__(self, settings: Settings | None = None) -> None:
         self.settings = settings or Settings()
@@ -30,6 +54,7 @@ class RedisProvisioner(Provisioner):
             "port": port,
             "username": ctx.physical_name,
             "password": ctx.generate_secret("password"),
+            "key_prefix": key_prefix(ctx),
         }
 
     def create(self, ctx: ResourceContext) -> Outputs:
@@ -44,9 +69,7 @@ class RedisProvisioner(Provisioner):
                 "reset",
                 "on",
                 f">{password}",
-                "~*",
-                "&*",
-                "+@all",
+                *permissions(key_prefix(ctx)),
             )
             client.execute_command(  # type: ignore[no-untyped-call]
                 "ACL", "SAVE"

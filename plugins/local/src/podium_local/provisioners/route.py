@@ -4,6 +4,11 @@ Params (Score's conventions): ``host`` (typically ``${resources.dns.host}``),
 ``path`` (a prefix, default ``/``), ``port`` (the workload's Score port number
 or name) and optionally ``workload`` (default: the workload declaring the
 route). Outputs ``url``, ``host``, ``port`` (nginx's port), ``path``.
+
+Host and path end up inside nginx's configuration, which one nginx per
+environment serves for every workload: they are checked strictly here (see
+:mod:`podium_local.servers.route_rules`) before anything is written, and a host
+belongs to the workload that routed it first.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from podium.errors import ResourceError
 from podium.provisioning.contract import Outputs, Provisioner, ResourceContext
 from podium_local.files import file_lock
 from podium_local.servers.nginx_proxy import NginxProxy
+from podium_local.servers.route_rules import check_host, check_path, check_workload
 from podium_local.settings import Settings
 
 
@@ -29,19 +35,28 @@ class RouteProvisioner(Provisioner):
         host = ctx.params.get("host")
         port = ctx.params.get("port")
         workload = ctx.params.get("workload") or ctx.workload
-        path = str(ctx.params.get("path") or "/")
+        path = ctx.params.get("path") or "/"
         if not host or port is None or not workload:
             raise ResourceError(
                 f"{ctx.uid}: a route needs params 'host' and 'port' "
                 "(and 'workload' when the resource is shared through an id)"
             )
-        if not path.startswith("/") or any(c in path for c in " ;{}\"'"):
+        port_text = str(port)
+        if not port_text.isascii() or not port_text.replace("-", "").replace("_", "").isalnum():
             raise ResourceError(
-                f"{ctx.uid}: route path {path!r} must start with '/' and hold no spaces, quotes, ';' or braces"
+                f"{ctx.uid}: params.port {port!r} is not a port number or name",
+                hint="use the Score port's number (8080) or its name (http)",
             )
-        if any(c in str(host) for c in " ;{}\"'/"):
-            raise ResourceError(f"{ctx.uid}: route host {host!r} is not a host name")
-        return {"host": str(host), "path": path, "port": str(port), "workload": str(workload)}
+        route = {
+            "host": check_host(host, f"{ctx.uid}: params.host"),
+            "path": check_path(path, f"{ctx.uid}: params.path"),
+            "port": port_text,
+            "workload": check_workload(workload, f"{ctx.uid}: params.workload"),
+        }
+        # The claimant is the workload that declared the route (an id-shared route
+        # resource has none of its own: then the workload it routes to).
+        route["owner"] = str(ctx.workload or route["workload"])
+        return route
 
     @staticmethod
     def _outputs(route: dict[str, Any], port: int) -> Outputs:

@@ -4,14 +4,23 @@ Routes live in ``<env state>/local/nginx/routes.json``; ``nginx.conf`` is
 generated from them and the port registry, so a route can be created before
 its workload is deployed: until the workload has a port, its locations answer
 502, and the deployer calls :func:`refresh_routes` after every deploy.
+
+One nginx serves every workload of the environment, so one bad route must not
+take the others down: a new configuration is written to a temporary file and
+checked with ``nginx -t`` before ``routes.json`` records the route; stored
+routes that fail today's checks (written by an older version) are left out of
+the configuration; and a refresh that fails is logged, never raised, so it
+cannot block an unrelated deploy or destroy.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import signal
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +31,10 @@ from podium_local.files import file_lock, plugin_dir, private_dir, write_atomic
 from podium_local.network import HOST, free_port, port_is_free, port_is_listening, wait_until
 from podium_local.ports import PortRegistry
 from podium_local.servers.process import pid_alive, read_pid, run, running_as_root
+from podium_local.servers.route_rules import check_claim, is_valid
 from podium_local.settings import Settings
+
+log = logging.getLogger(__name__)
 
 
 class NginxProxy:
@@ -54,17 +66,31 @@ class NginxProxy:
         )
 
     def put_route(self, uid: str, route: dict[str, Any]) -> int:
-        """Add or replace a route and (re)load nginx; return the port nginx listens on."""
+        """Add or replace a route and (re)load nginx; return the port nginx listens on.
+
+        Nothing is saved unless nginx accepts the configuration with the route in it.
+        """
         binary = self._binary()
         private_dir(self.home)
         routes = self.routes()
+        check_claim(routes, uid, route)
+        first = not routes
         routes[uid] = route
         port = self.port() or self.settings.route_port or free_port()
-        self._save(routes, port)
-        self._apply(binary)
+        try:
+            self._apply(binary, routes, port)
+        except ResourceError:
+            if first and not self.routes():  # leave no half-made proxy directory behind
+                shutil.rmtree(self.home, ignore_errors=True)
+            raise
         return port
 
     def remove_route(self, uid: str) -> None:
+        """Forget a route and reload nginx; a reload that fails is logged, not raised.
+
+        Removing a route must always succeed: it is how a destroy gets rid of it,
+        even when something else made the configuration unusable.
+        """
         routes = self.routes()
         if uid not in routes:
             return
@@ -75,17 +101,27 @@ class NginxProxy:
         port = self.port()
         assert port is not None
         self._save(routes, port)
-        self._apply(self._binary())
+        try:
+            self._apply(self._binary(), routes, port)
+        except ResourceError as exc:
+            log.warning("podium-local: nginx keeps its previous routes: %s", exc)
 
     # --- nginx ----------------------------------------------------------------
     def _binary(self) -> str:
         return find_binary("nginx", configured=self.settings.nginx, package="nginx")
 
-    def render(self) -> str:
-        """The nginx config for the current routes and port allocations."""
+    def render(
+        self, routes: dict[str, dict[str, Any]] | None = None, port: int | None = None
+    ) -> str:
+        """The nginx config for ``routes`` (default: the saved ones) and the port allocations."""
         registry = PortRegistry.for_env(self.env)
+        routes = self.routes() if routes is None else routes
+        port = self.port() if port is None else port
         by_host: dict[str, list[tuple[str, int | None]]] = {}
-        for route in self.routes().values():
+        for uid, route in routes.items():
+            if not is_valid(route):
+                log.warning("podium-local: route %s is not valid and is left out of nginx", uid)
+                continue
             upstream = registry.lookup(route["workload"], route["port"])
             by_host.setdefault(route["host"], []).append((route["path"], upstream))
         home = self.home
@@ -104,7 +140,7 @@ class NginxProxy:
                     )
                 blocks.append(f"        location {path} {{\n{body}\n        }}")
             servers.append(
-                f"    server {{\n        listen {HOST}:{self.port()};\n        server_name {host};\n"
+                f"    server {{\n        listen {HOST}:{port};\n        server_name {host};\n"
                 + "\n".join(blocks)
                 + "\n    }"
             )
@@ -115,6 +151,9 @@ class NginxProxy:
             f"error_log {home}/error.log warn;\n"
             "events { worker_connections 256; }\n"
             "http {\n"
+            # Room for many hosts of up to 253 characters (the default fits ~40 short ones).
+            "    server_names_hash_bucket_size 512;\n"
+            "    server_names_hash_max_size 8192;\n"
             f"    access_log {home}/access.log;\n"
             f"    client_body_temp_path {home}/tmp/body;\n"
             f"    proxy_temp_path {home}/tmp/proxy;\n"
@@ -123,11 +162,23 @@ class NginxProxy:
             f"    scgi_temp_path {home}/tmp/scgi;\n" + "\n".join(servers) + "\n}\n"
         )
 
-    def _apply(self, binary: str) -> None:
+    def _apply(self, binary: str, routes: dict[str, dict[str, Any]], port: int) -> None:
+        """Check the config for ``routes`` with ``nginx -t``; only then save, swap in and load it."""
         (self.home / "tmp").mkdir(parents=True, exist_ok=True)
-        write_atomic(self._conf, self.render(), mode=0o644)
+        fd, candidate = tempfile.mkstemp(dir=self.home, prefix=".nginx.conf.")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(self.render(routes, port))
+            run(
+                [binary, "-p", str(self.home), "-c", candidate, "-t"],
+                "checking the nginx config",
+            )
+            self._save(routes, port)
+            os.chmod(candidate, 0o644)
+            os.replace(candidate, self._conf)
+        finally:
+            Path(candidate).unlink(missing_ok=True)
         base = [binary, "-p", str(self.home), "-c", str(self._conf)]
-        run([*base, "-t"], "checking the nginx config")
         pid = read_pid(self.home / "nginx.pid")
         if pid and pid_alive(pid):
             # A reload is asynchronous: old workers keep the old config until new
@@ -143,8 +194,6 @@ class NginxProxy:
             # still accept connections with the old config.
             wait_until(switched, self.settings.server_start_timeout)
             return
-        port = self.port()
-        assert port is not None
         if not port_is_free(port):
             raise ResourceError(f"nginx cannot listen on 127.0.0.1:{port}: the port is in use")
         run(base, "starting nginx")
@@ -153,8 +202,9 @@ class NginxProxy:
 
     def refresh(self) -> None:
         """Regenerate and reload after ports changed (a workload was deployed or destroyed)."""
-        if self.routes():
-            self._apply(self._binary())
+        routes, port = self.routes(), self.port()
+        if routes and port is not None:
+            self._apply(self._binary(), routes, port)
 
     def stop_and_remove(self) -> None:
         pid = read_pid(self.home / "nginx.pid")
@@ -179,8 +229,17 @@ def _children(pid: int) -> set[int]:
 
 
 def refresh_routes(env: EnvironmentInfo, settings: Settings) -> None:
+    """Point routes at the current ports; a failure is logged, never raised.
+
+    The deployer calls this after every deploy and destroy. Routes are not the
+    deployed workload's business alone: a problem with nginx (or with another
+    workload's route) must not fail an unrelated deploy or destroy.
+    """
     proxy = NginxProxy(env, settings)
     if not Path(proxy._routes_path).exists():
         return
-    with file_lock(proxy.lock):
-        proxy.refresh()
+    try:
+        with file_lock(proxy.lock):
+            proxy.refresh()
+    except ResourceError as exc:
+        log.warning("podium-local: routes not refreshed: %s", exc)

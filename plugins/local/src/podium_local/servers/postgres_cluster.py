@@ -10,8 +10,10 @@ Layout (``home`` = ``<env state>/local/postgres``)::
 
 ``base`` is ``home`` unless the ``postgres`` account (used when we run as root)
 cannot reach the state directory, e.g. under a 0700 home or pytest's temporary
-directory; then it is ``/var/tmp/podium-local-pg-<hash>`` and ``cluster.json``
-remembers it.
+directory; then it is a fresh ``/var/tmp/podium-local-pg-XXXXXXXX`` (``mkdtemp``:
+an unpredictable name, so no other local user can plant it) and ``cluster.json``
+remembers it. Every later use checks it is still a directory of ours, not a
+symlink (see :mod:`podium_local.servers.safe_dirs`).
 
 Admin access is the ``postgres`` superuser over the unix socket with ``trust``:
 the socket's directory is private to the server's user (and root), so no
@@ -21,8 +23,8 @@ superuser password has to be stored anywhere. Applications connect over TCP on
 
 from __future__ import annotations
 
-import hashlib
 import json
+import os
 import shlex
 import shutil
 from collections.abc import Iterator
@@ -35,7 +37,15 @@ from podium.platform.context import EnvironmentInfo
 from podium_local.binaries import postgres_binary
 from podium_local.files import file_lock, plugin_dir, socket_dir, write_atomic
 from podium_local.network import HOST, free_port, port_is_free
-from podium_local.servers.process import as_user, chown_to, run, running_as_root, user_exists
+from podium_local.servers.process import as_user, run, running_as_root, user_exists
+from podium_local.servers.safe_dirs import (
+    check_owned,
+    fresh_dir,
+    give_to,
+    owned_dir,
+    set_mode,
+    uid_of,
+)
 from podium_local.settings import Settings
 
 if TYPE_CHECKING:
@@ -75,17 +85,21 @@ class PostgresCluster:
 
     # --- lifecycle --------------------------------------------------------------
     def _choose_base(self) -> Path:
-        """``home`` if the server's user can reach it, else a private dir under /var/tmp."""
+        """``home`` if the server's user can reach it, else a fresh private dir under /var/tmp."""
         self.home.mkdir(parents=True, exist_ok=True)
         if self.user is None:
             return self.home
-        self.home.chmod(0o711)  # others may traverse, not list
+        recorded = self._meta().get("base")  # an initdb that crashed: reuse its directory
+        if isinstance(recorded, str) and os.path.lexists(recorded):
+            return check_owned(Path(recorded), owners=[uid_of(self.user)])
+        set_mode(self.home, 0o711)  # others may traverse, not list
         try:
             run(as_user(self.user, ["test", "-x", str(self.home)]), "checking access")
-            return self.home
+            base = self.home
         except ResourceError:
-            digest = hashlib.sha256(str(self.home.resolve()).encode()).hexdigest()[:12]
-            return Path("/var/tmp") / f"podium-local-pg-{digest}"
+            base = fresh_dir(Path("/var/tmp"), "podium-local-pg-")
+        self._save_meta({"base": str(base), "port": None})
+        return base
 
     def _initdb(self) -> dict[str, Any]:
         if self.user and not user_exists(self.user):
@@ -96,13 +110,13 @@ class PostgresCluster:
         initdb = postgres_binary("initdb", self.settings.postgres_bin_dir)
         base = self._choose_base()
         data, log, sockets = self._paths(base)
-        for directory in (base, data.parent, log.parent, sockets):
-            directory.mkdir(parents=True, exist_ok=True)
+        server = uid_of(self.user)
         for directory in (data.parent, log.parent, sockets):
-            directory.chmod(0o700)
-            chown_to(directory, self.user)
+            owned_dir(directory, 0o700, owners=[server])
+            give_to(directory, self.user)
+            set_mode(directory, 0o700)
         if base != self.home:
-            base.chmod(0o711)
+            set_mode(check_owned(base, owners=[server]), 0o711)
         if data.exists():  # a half-finished initdb from a crash: start over
             shutil.rmtree(data)
         run(
@@ -138,9 +152,13 @@ class PostgresCluster:
 
     def _start(self, meta: dict[str, Any]) -> None:
         pg_ctl = postgres_binary("pg_ctl", self.settings.postgres_bin_dir)
-        data, log, sockets = self._paths(Path(meta["base"]))
-        sockets.mkdir(parents=True, exist_ok=True, mode=0o700)  # /tmp may have been cleaned
-        chown_to(sockets, self.user)
+        base = Path(meta["base"])
+        data, log, sockets = self._paths(base)
+        check_owned(
+            base, owners=[uid_of(self.user)]
+        )  # recorded in cluster.json: still ours, still not a symlink?
+        owned_dir(sockets, 0o700, owners=[uid_of(self.user)])  # /tmp may have been cleaned
+        give_to(sockets, self.user)
         port = meta.get("port")
         if not port or not port_is_free(int(port)):
             port = free_port()

@@ -26,12 +26,6 @@ def as_user(user: str | None, argv: Sequence[str]) -> list[str]:
     return list(argv)
 
 
-def chown_to(path: Path, user: str | None) -> None:
-    if user and running_as_root():
-        entry = pwd.getpwnam(user)
-        os.chown(path, entry.pw_uid, entry.pw_gid)
-
-
 def user_exists(user: str) -> bool:
     try:
         pwd.getpwnam(user)

@@ -14,6 +14,7 @@ started it; the launcher layers each container's own variables on top.
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -29,6 +30,7 @@ from podium.platform.context import EnvironmentInfo
 from podium_local.files import file_lock, plugin_dir, private_dir, socket_dir, write_atomic
 from podium_local.network import wait_until
 from podium_local.servers.process import pid_alive, read_pid
+from podium_local.servers.safe_dirs import owned_dir
 from podium_local.settings import Settings
 
 # supervisord fault codes (supervisor.xmlrpc.Faults) we react to.
@@ -37,8 +39,25 @@ NOT_RUNNING = 70
 ALREADY_STARTED = 60
 
 
-def escape(value: str) -> str:
-    """supervisord expands ``%(name)s`` in config values, so a literal ``%`` is doubled."""
+# What supervisord's INI parser would read differently from what we wrote: a line
+# break or other control character (a new line is a new setting), and ';' or '#'
+# after whitespace (an inline comment that cuts the value short).
+_UNSAFE_IN_CONFIG = re.compile(r"[\x00-\x1f\x7f]|\s[;#]")
+
+
+def escape(value: str, what: str = "a supervisord setting") -> str:
+    """``value`` as a supervisord config value, or a ResourceError if it cannot be one.
+
+    supervisord expands ``%(name)s`` in config values, so a literal ``%`` is
+    doubled; what cannot be escaped (line breaks, inline comments, surrounding
+    blanks the parser would strip) is refused, so a name or path can never add
+    a setting to a program's config.
+    """
+    if _UNSAFE_IN_CONFIG.search(value) or value != value.strip():
+        raise ResourceError(
+            f"{what} {value!r} cannot be written to a supervisord config",
+            hint="remove control characters, surrounding blanks and ' ;' / ' #' from it",
+        )
     return value.replace("%", "%%")
 
 
@@ -70,7 +89,8 @@ class Supervisor:
     # --- lifecycle ----------------------------------------------------------------
     def _write_config(self) -> Path:
         private_dir(self.programs)
-        private_dir(self.socket.parent)
+        # In /tmp when the state path is too long: never adopt a directory someone planted.
+        owned_dir(self.socket.parent)
         conf = self.home / "supervisord.conf"
         write_atomic(
             conf,
