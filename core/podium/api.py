@@ -157,14 +157,18 @@ class Platform:
         # state this platform has opened holds anything sealed with an old key.
         with self._lock:
             if self._cipher is None:
-                from podium.security.crypto import load_state_cipher
+                from podium.security.crypto import KeyFileMissingError, load_state_cipher
 
                 key_file = self.config.secrets.key_file
                 path = Path(key_file) if key_file else self.state_root / "key"
                 if not path.is_absolute():
                     path = self.root / path
-                create = create and not self._open_state_holds_data()
-                self._cipher = load_state_cipher(path, create=create)
+                try:
+                    self._cipher = load_state_cipher(path, create=False)
+                except KeyFileMissingError:
+                    if not create or self._open_state_holds_data():
+                        raise
+                    self._cipher = load_state_cipher(path, create=True)
             return self._cipher
 
     def _open_state_holds_data(self) -> bool:

@@ -211,6 +211,21 @@ def test_new_environment_without_a_state_file_is_a_fresh_start(project: Project)
     assert plan["counts"]["create"] >= 2 and plan["counts"]["no-op"] == 0
 
 
+@pytest.mark.parametrize("garbage", [b"", b"not a database at all" * 100], ids=["empty", "garbage"])
+def test_damaged_secret_store_is_an_error_never_a_new_store(
+    project: Project, garbage: bytes
+) -> None:
+    project.ok("secrets", "set", "api-token", "--value", "s3cr3t")
+    secrets_db = project.state_root / "secrets.db"
+    for suffix in ("-wal", "-shm"):
+        Path(f"{secrets_db}{suffix}").unlink(missing_ok=True)
+    secrets_db.write_bytes(garbage)
+    for args in (("secrets", "get", "api-token"), ("secrets", "set", "other", "--value", "x")):
+        error = _refused(project.podium(*args))
+        assert f"secret store {secrets_db} is" in error and "from a backup" in error
+    assert secrets_db.read_bytes() == garbage
+
+
 # ------------------------------------------------------------------------ lost key file
 @pytest.mark.parametrize("command", ["up", "plan", "outputs", "state show deployment:shop"])
 def test_deleted_key_file_with_existing_state_is_an_error_not_a_new_key(

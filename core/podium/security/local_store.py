@@ -27,8 +27,8 @@ from podium.security.key_check import (
     opens_any,
     seal_check,
 )
-from podium.security.private_files import create_private_file
 from podium.security.secret import Secret
+from podium.state import database_file
 
 SECRETS_FILE_NAME = "secrets.db"
 
@@ -192,20 +192,13 @@ class LocalSecretStore(SecretStore):
 
     def _connection(self) -> sqlite3.Connection:
         if self._db is None:
-            # Private before SQLite opens it (SQLite would create it with the umask's
-            # mode); its -wal and -shm files take this file's mode.
-            create_private_file(self.path)
-            db = sqlite3.connect(
-                self.path, timeout=30.0, isolation_level=None, check_same_thread=False
-            )
+            # Created complete and private (0600; its -wal and -shm files take that
+            # mode), or checked: an empty or foreign file is damage, not a new store.
+            database_file.open_existing(self.path, _create_tables, database_file.SECRET_STORE)
+            db = database_file.connect(self.path, 30.0)
             db.execute("PRAGMA journal_mode = WAL")
             db.execute("PRAGMA synchronous = FULL")  # few, precious writes: pay for the fsync
-            db.execute(
-                "CREATE TABLE IF NOT EXISTS secrets (key TEXT PRIMARY KEY, token TEXT NOT NULL)"
-            )
-            db.execute(
-                "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
-            )
+            _create_tables(db)  # a store made before the meta table existed gets it here
             self._db = db
         return self._db
 
@@ -223,4 +216,13 @@ class LocalSecretStore(SecretStore):
                         db.execute("ROLLBACK")
                     raise
             except sqlite3.Error as exc:
+                if type(exc) is sqlite3.DatabaseError:  # "not a database", "malformed"
+                    raise database_file.damaged(
+                        self.path, str(exc), database_file.SECRET_STORE
+                    ) from None
                 raise StateError(f"local secret store {self.path}: {exc}") from None
+
+
+def _create_tables(db: sqlite3.Connection) -> None:
+    db.execute("CREATE TABLE IF NOT EXISTS secrets (key TEXT PRIMARY KEY, token TEXT NOT NULL)")
+    db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")

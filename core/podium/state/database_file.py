@@ -5,6 +5,7 @@ A new database is built under a temporary name and hard-linked into place, so
 database. An empty or foreign file at that name is therefore never a new
 environment: it is lost state (a truncation, a bad restore, a full disk), and
 treating it as empty would plan to create again everything that still runs.
+The local secret store's ``secrets.db`` is made and checked the same way.
 """
 
 from __future__ import annotations
@@ -24,18 +25,28 @@ from podium.security.private_files import create_private_file, fsync_dir, make_p
 SQLITE_HEADER = b"SQLite format 3\x00"
 
 
-def way_out(path: Path) -> str:
+STATE_DATABASE = "state database"
+SECRET_STORE = "secret store"
+_FRESH_ONLY_IF = {
+    STATE_DATABASE: "nothing was ever deployed in this environment",
+    SECRET_STORE: "none of its secrets is needed",
+}
+
+
+def way_out(path: Path, what: str = STATE_DATABASE) -> str:
+    """How to recover from a damaged ``what`` at ``path`` (the documented way out)."""
+    condition = _FRESH_ONLY_IF.get(what, "nothing in it is needed")
     return (
-        f"restore {path} from a backup; only if nothing was ever deployed in this environment, "
-        f"delete {path} (and {path.name}-wal, {path.name}-shm next to it) to start afresh"
+        f"restore {path} from a backup; only if {condition}, delete {path} "
+        f"(and {path.name}-wal, {path.name}-shm next to it) to start afresh"
     )
 
 
-def damaged(path: Path, reason: str) -> StateError:
-    """The error for a state file that exists but is not a usable database."""
+def damaged(path: Path, reason: str, what: str = STATE_DATABASE) -> StateError:
+    """The error for a file that exists but is not a usable database."""
     return StateError(
-        f"state database {path} is damaged ({reason}); refusing to use it as a new environment",
-        hint=way_out(path),
+        f"{what} {path} is damaged ({reason}); refusing to start it afresh",
+        hint=way_out(path, what),
     )
 
 
@@ -74,27 +85,35 @@ def ensure(path: Path, initialise: Callable[[sqlite3.Connection], object]) -> bo
             Path(f"{temp}{suffix}").unlink(missing_ok=True)
 
 
-def check_header(path: Path) -> None:
-    """Refuse a state file that is not a SQLite database, before SQLite gets to treat it as new."""
+def check_header(path: Path, what: str = STATE_DATABASE) -> None:
+    """Refuse a file that is not a SQLite database, before SQLite gets to treat it as new."""
     try:
         info = path.stat()
         if not stat.S_ISREG(info.st_mode):
-            raise damaged(path, "it is not a regular file")
+            raise damaged(path, "it is not a regular file", what)
         with path.open("rb") as handle:
             head = handle.read(len(SQLITE_HEADER))
     except OSError as exc:
         raise StateError(
-            f"cannot read state database {path}: {exc.strerror or exc}",
-            hint=f"make {path} readable by this user, or {way_out(path)}",
+            f"cannot read {what} {path}: {exc.strerror or exc}",
+            hint=f"make {path} readable by this user, or {way_out(path, what)}",
         ) from None
     if not head:
         raise StateError(
-            f"state database {path} is empty (0 bytes): the state of this environment was "
-            "truncated or lost; refusing to use it as a new environment",
-            hint=way_out(path),
+            f"{what} {path} is empty (0 bytes): it was truncated or lost; "
+            "refusing to start it afresh",
+            hint=way_out(path, what),
         )
     if head != SQLITE_HEADER:
-        raise damaged(path, "it is not a SQLite database")
+        raise damaged(path, "it is not a SQLite database", what)
+
+
+def open_existing(
+    path: Path, initialise: Callable[[sqlite3.Connection], object], what: str = STATE_DATABASE
+) -> None:
+    """Make sure ``path`` is a database: create it (see :func:`ensure`) or check the file there."""
+    if not ensure(path, initialise):
+        check_header(path, what)
 
 
 def connect(path: Path, busy_timeout: float) -> sqlite3.Connection:

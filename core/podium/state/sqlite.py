@@ -97,8 +97,7 @@ class SqliteStateStore(TransactionalStateStore):
         self._batching = False  # inside _run_batch (under the write mutex)
         self._serial_dirty = False
         try:
-            if not database_file.ensure(self.path, lambda db: migrate(db, self.path)):
-                database_file.check_header(self.path)
+            database_file.open_existing(self.path, lambda db: migrate(db, self.path))
             db = self._connect(busy_timeout)
             self._idle.append(db)
             migrate(db, self.path)
