@@ -257,6 +257,15 @@ def test_deleted_key_file_with_stored_secrets_is_an_error_not_a_new_key(project:
         assert not project.key_file.exists()
 
 
+def test_state_sealed_with_the_env_key_is_not_given_a_new_key_file(project: Project) -> None:
+    project.ok("up", PODIUM_STATE_KEY=generate_key())
+    created = project.recorded()
+    error = _refused(project.podium("up"))  # the variable forgotten in the next shell
+    assert f"key file {project.key_file} does not exist" in error
+    assert not project.key_file.exists()
+    assert project.recorded() == created
+
+
 # --------------------------------------------------------------------------- wrong key
 def test_wrong_env_key_is_refused_before_anything_is_created(project: Project) -> None:
     right, wrong = generate_key(), generate_key()
