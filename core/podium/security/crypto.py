@@ -7,7 +7,7 @@ tokens and never hold the key.
 
 The key is a Fernet key (urlsafe base64 of 32 random bytes) taken from the
 ``PODIUM_STATE_KEY`` environment variable or, failing that, a key file that is
-created on first use with mode 0600. ``cryptography`` is imported only when a
+created with mode 0600 for state that holds nothing yet (never for existing state). ``cryptography`` is imported only when a
 cipher is built, so ``import podium`` stays cheap.
 """
 
@@ -138,9 +138,12 @@ def load_state_cipher(
     environ: Mapping[str, str] | None = None,
     create: bool = True,
 ) -> StateCipher:
-    """Build the cipher from ``$PODIUM_STATE_KEY`` or ``key_file`` (created if missing).
+    """Build the cipher from ``$PODIUM_STATE_KEY`` or ``key_file``.
 
     ``key_file`` is normally ``<root state_dir>/key`` or ``[secrets] key_file``.
+    A missing key file is created when ``create``, else :class:`KeyFileMissingError`;
+    callers pass ``create=False`` for state that already holds data (see
+    :mod:`podium.security.key_check`), so a lost key file is never replaced.
     """
     env = os.environ if environ is None else environ
     from_env = env.get(KEY_ENV, "").strip()
