@@ -94,6 +94,7 @@ class Platform:
         self._stores: dict[str, StateStore] = {}
         self._subscribers: list[Callable[[Event], None]] = [on_event] if on_event else []
         self._cipher: StateCipher | None = None
+        self._key_checked: set[str] = set()  # environments whose key check passed
         self._tracer_provider: Any = None
         self._tracer_built = False
         self._closed = False
@@ -107,7 +108,7 @@ class Platform:
             config.plugins,
             load_entrypoints=load_entrypoints,
             plugins=plugins,
-            builtins=[("builtin", BuiltinPlugin(self.state_root, self.cipher))],
+            builtins=[("builtin", BuiltinPlugin(self.state_root, self._load_key))],
             strict=strict_plugins,
             lock_path=lock_path,
             locate=locate,
@@ -135,18 +136,49 @@ class Platform:
     def __repr__(self) -> str:
         return f"Platform({self.name!r}, root={str(self.root)!r})"
 
-    def cipher(self) -> StateCipher:
-        """The key that seals secrets in state (``$PODIUM_STATE_KEY`` or the key file)."""
+    def cipher(self, env: str | None = None) -> StateCipher:
+        """The key that seals secrets in state (``$PODIUM_STATE_KEY`` or the key file).
+
+        With ``env``, the key is first proven to be the one that environment's
+        state is sealed with (its key check; see :mod:`podium.security.key_check`).
+        """
+        if env is None:
+            return self._load_key(True)
+        with self._lock:
+            if env not in self._key_checked:
+                from podium.security.key_check import bind_store_key
+
+                bind_store_key(self.store(env), f"{self.name}/{env}", self._load_key)
+                self._key_checked.add(env)
+            return self._load_key(False)
+
+    def _load_key(self, create: bool) -> StateCipher:
+        # ``create``: a missing key file may be made, which is only right while no
+        # state this platform has opened holds anything sealed with an old key.
         with self._lock:
             if self._cipher is None:
-                from podium.security.crypto import load_state_cipher
+                from podium.security.crypto import KeyFileMissingError, load_state_cipher
 
                 key_file = self.config.secrets.key_file
                 path = Path(key_file) if key_file else self.state_root / "key"
                 if not path.is_absolute():
                     path = self.root / path
-                self._cipher = load_state_cipher(path)
+                try:
+                    self._cipher = load_state_cipher(path, create=False)
+                except KeyFileMissingError:
+                    if not create or self._open_state_holds_data():
+                        raise
+                    self._cipher = load_state_cipher(path, create=True)
             return self._cipher
+
+    def _open_state_holds_data(self) -> bool:
+        from podium.security.key_check import holds_data
+        from podium.security.local_store import LocalSecretStore
+
+        secrets = self._secret_store_or_none()
+        if isinstance(secrets, LocalSecretStore) and secrets.holds_data():
+            return True
+        return any(holds_data(store) for store in self._stores.values())
 
     @property
     def tracer_provider(self) -> Any:
@@ -170,6 +202,8 @@ class Platform:
                         jsonl_path=self.state_root / "spans.jsonl" if telemetry.jsonl else None,
                         console=telemetry.console,
                         otlp=otlp,
+                        # Spans never create the state root: validate of a new project writes nothing.
+                        create_jsonl_dir=False,
                     )
             return self._tracer_provider
 
@@ -214,7 +248,9 @@ class Platform:
             store = self._stores.get(env)
             if store is None:
                 info = self.environment(env)
-                info.state_dir.mkdir(parents=True, exist_ok=True)
+                from podium.security.private_files import make_private_dir
+
+                make_private_dir(info.state_dir)  # the state root too: 0700 whatever runs first
                 backend = self.plugins.registered("state_backends", self.config.state.backend)
                 store = self.plugins.call_instrumented(
                     backend.plugin,
@@ -272,17 +308,20 @@ class Platform:
             loaded.extend(from_files)
         return loaded
 
-    def runtime(self, env: str, workloads: Sequence[Workload] = ()) -> EngineRuntime:
-        from podium.engine.runtime import EngineRuntime
+    def runtime(
+        self, env: str, workloads: Sequence[Workload] = (), *, state: bool = True
+    ) -> EngineRuntime:
+        """What the engine needs for ``env``; ``state=False`` opens no state and loads no key."""
+        from podium.engine.runtime import EngineRuntime, state_not_opened
 
         return EngineRuntime(
             platform=self.name,
             env=self.environment(env),
             env_config=self.config.environments[env],
             rules=list(self.config.rules),
-            store=self.store(env),
+            store=self.store(env) if state else state_not_opened("the state store"),
             plugins=self.plugins,
-            cipher=self.cipher(),
+            cipher=self.cipher(env) if state else state_not_opened("the state key"),
             engine=self.config.engine,
             emit=self.emit,
             lock_ttl=self.config.state.lock_ttl,
@@ -298,7 +337,7 @@ class Platform:
     def validate(self, env: str, files: Iterable[WorkloadInput]) -> list[Finding]:
         """Load workloads and run workload policies; raise on invalid input."""
         workloads = self.load_workloads(files)
-        rt = self.runtime(env, workloads)
+        rt = self.runtime(env, workloads, state=False)  # validate writes nothing, reads no key
         from podium.engine.desired import desired_nodes
 
         desired_nodes(rt, workloads)
@@ -650,7 +689,7 @@ class Platform:
 
     def releases(self, env: str, workload: str) -> list[dict[str, Any]]:
         """Release history of a workload, oldest first, secrets redacted."""
-        cipher = self.cipher()
+        cipher = self.cipher(env)
         return [redact(cipher.unseal(r)) for r in self.store(env).releases(workload)]
 
     def rollback(self, env: str, workload: str, *, to: int | None = None) -> dict[str, Any]:
@@ -660,7 +699,7 @@ class Platform:
         from podium.engine.runtime import LeaseLock
 
         store = self.store(env)
-        cipher = self.cipher()
+        cipher = self.cipher(env)
         record = self._deployment(env, workload)
         with LeaseLock(store, self.config.state.lock_ttl, "rollback") as lease:
             releases = [cipher.unseal(r) for r in store.releases(workload)]
@@ -757,7 +796,7 @@ class Platform:
 
     def outputs(self, env: str, *, show_secrets: bool = False) -> dict[str, dict[str, Any]]:
         """Outputs of every node in ``env``; secrets stay redacted unless ``show_secrets``."""
-        cipher = self.cipher()
+        cipher = self.cipher(env)
         result: dict[str, dict[str, Any]] = {}
         for record in self.store(env).records():
             outputs = cipher.unseal(record.outputs)

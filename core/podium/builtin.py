@@ -6,7 +6,6 @@ encrypted local secret store and the built-in policy pack.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -15,15 +14,15 @@ from podium.plugins.markers import hookimpl
 from podium.security.contract import PolicyPack, SecretStore
 
 if TYPE_CHECKING:
-    from podium.security.crypto import StateCipher
+    from podium.security.key_check import KeyLoader
 
 
 class BuiltinPlugin:
     """Bound to one platform, because the local secret store lives in its state directory."""
 
-    def __init__(self, state_root: Path, cipher: Callable[[], StateCipher]) -> None:
+    def __init__(self, state_root: Path, load_key: KeyLoader) -> None:
         self.state_root = state_root
-        self.cipher = cipher
+        self.load_key = load_key
 
     @hookimpl
     def podium_state_backends(self) -> list[StateBackend]:
@@ -35,7 +34,7 @@ class BuiltinPlugin:
     def podium_secret_stores(self) -> list[SecretStore]:
         from podium.security.local_store import SECRETS_FILE_NAME, LocalSecretStore
 
-        return [LocalSecretStore(self.state_root / SECRETS_FILE_NAME, self.cipher)]
+        return [LocalSecretStore(self.state_root / SECRETS_FILE_NAME, load_key=self.load_key)]
 
     @hookimpl
     def podium_policy_packs(self) -> list[PolicyPack]:

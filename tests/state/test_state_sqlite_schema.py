@@ -33,9 +33,11 @@ def test_new_database_is_at_current_version(tmp_path: Path) -> None:
     assert "intents_pending" in indexes(path)
 
 
-def test_empty_v0_file_is_migrated(tmp_path: Path) -> None:
+def test_empty_v0_database_is_migrated(tmp_path: Path) -> None:
     path = tmp_path / "state.db"
-    sqlite3.connect(path).close()  # an empty database: version 0, no tables
+    raw = sqlite3.connect(path)
+    raw.execute("PRAGMA journal_mode = WAL")  # writes the header: a database, version 0, no tables
+    raw.close()
     assert user_version(path) == 0
     store = SqliteStateStore(path)
     try:

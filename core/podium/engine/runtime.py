@@ -93,6 +93,21 @@ class EngineRuntime:
         return generate
 
 
+class _StateNotOpened:
+    """Stands in for the store or key of a runtime that must not touch state (``validate``)."""
+
+    def __init__(self, what: str) -> None:
+        self._what = what
+
+    def __getattr__(self, name: str) -> Any:
+        raise RuntimeError(f"{self._what} is not opened here (validation touches no state)")
+
+
+def state_not_opened(what: str) -> Any:
+    """A placeholder for ``EngineRuntime.store``/``cipher`` that fails if it is ever used."""
+    return _StateNotOpened(what)
+
+
 def who() -> str:
     import getpass
 

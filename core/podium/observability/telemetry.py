@@ -34,11 +34,15 @@ def make_tracer_provider(
     *,
     resource_attributes: Mapping[str, str] | None = None,
     environ: Mapping[str, str] | None = None,
+    create_jsonl_dir: bool = True,
 ) -> TracerProvider | None:
     """A TracerProvider exporting to the chosen places, or ``None`` when none is chosen.
 
     ``otlp=None`` means "when ``OTEL_EXPORTER_OTLP_ENDPOINT`` is set"; the OTLP/HTTP
     exporter reads the standard ``OTEL_EXPORTER_OTLP_*`` variables itself.
+    ``create_jsonl_dir=False``: spans are written only once ``jsonl_path``'s
+    directory exists (a platform's spans live in its state directory, which
+    telemetry never creates by itself).
     """
     env = os.environ if environ is None else environ
     if otlp is None:
@@ -55,7 +59,8 @@ def make_tracer_provider(
     # shutdown_on_exit: flush pending spans when the interpreter exits.
     provider = TracerProvider(resource=Resource.create(attributes), shutdown_on_exit=True)
     if jsonl_path is not None:
-        provider.add_span_processor(BatchSpanProcessor(JsonlSpanExporter(jsonl_path)))
+        exporter = JsonlSpanExporter(jsonl_path, create_parent=create_jsonl_dir)
+        provider.add_span_processor(BatchSpanProcessor(exporter))
     if console:
         provider.add_span_processor(SimpleSpanProcessor(JsonlSpanExporter(stream=sys.stderr)))
     if otlp:
@@ -132,12 +137,19 @@ def span_to_dict(span: ReadableSpan) -> dict[str, Any]:
 
 
 class JsonlSpanExporter(SpanExporter):
-    """Writes one JSON object per finished span, to a file (appending) or a stream."""
+    """Writes one JSON object per finished span, to a file (appending) or a stream.
 
-    def __init__(self, path: Path | str | None = None, *, stream: Any = None) -> None:
+    The file is created private (0600, its directory 0700). With
+    ``create_parent=False`` spans are dropped until the file's directory exists.
+    """
+
+    def __init__(
+        self, path: Path | str | None = None, *, stream: Any = None, create_parent: bool = True
+    ) -> None:
         if (path is None) == (stream is None):
             raise ValueError("give exactly one of path or stream")
         self.path = Path(path) if path is not None else None
+        self._create_parent = create_parent
         self._stream = stream
         self._lock = threading.Lock()
         self._closed = False
@@ -149,8 +161,12 @@ class JsonlSpanExporter(SpanExporter):
         try:
             with self._lock:
                 if self.path is not None:
-                    self.path.parent.mkdir(parents=True, exist_ok=True)
-                    with self.path.open("a", encoding="utf-8") as handle:
+                    if not self._create_parent and not self.path.parent.is_dir():
+                        return SpanExportResult.SUCCESS
+                    from podium.security.private_files import open_private_append
+
+                    # Spans name workloads, resources and errors: private like the state.
+                    with open_private_append(self.path) as handle:
                         handle.write(lines)
                 else:
                     self._stream.write(lines)

@@ -131,7 +131,14 @@ class StateStore(ABC):
     def get_generated(self, node: str, key: str) -> str | None: ...
 
     @abstractmethod
-    def put_generated(self, node: str, key: str, token: str) -> None: ...
+    def put_generated(self, node: str, key: str, token: str) -> None:
+        """Keep ``token`` (opaque, sealed by the core) for ``node``; does not move the serial.
+
+        The core also keeps its key check here, under the reserved node
+        ``podium:key-check`` (see :mod:`podium.security.key_check`): it proves which
+        key the environment's state is sealed with, so a wrong key is refused
+        before anything is created. A backend stores it like any other value.
+        """
 
     @abstractmethod
     def forget_generated(self, node: str) -> None: ...

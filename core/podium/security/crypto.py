@@ -7,7 +7,7 @@ tokens and never hold the key.
 
 The key is a Fernet key (urlsafe base64 of 32 random bytes) taken from the
 ``PODIUM_STATE_KEY`` environment variable or, failing that, a key file that is
-created on first use with mode 0600. ``cryptography`` is imported only when a
+created with mode 0600 for state that holds nothing yet (never for existing state). ``cryptography`` is imported only when a
 cipher is built, so ``import podium`` stays cheap.
 """
 
@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from podium.errors import StateError
+from podium.security.private_files import fsync_dir, make_private_dir
 from podium.security.secret import Secret
 
 if TYPE_CHECKING:
@@ -34,6 +35,17 @@ SEALED = "$secret"
 # Label for deriving the fingerprint key, so a fingerprint never reveals
 # anything about the encryption key itself.
 _FINGERPRINT_LABEL = b"podium/fingerprint/v1"
+
+
+class KeyFileMissingError(StateError):
+    """The key file does not exist (and was not to be created)."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(
+            f"state key file {path} does not exist",
+            hint=f"set ${KEY_ENV} or restore the key file",
+        )
+        self.path = path
 
 
 class StateCipher:
@@ -126,9 +138,12 @@ def load_state_cipher(
     environ: Mapping[str, str] | None = None,
     create: bool = True,
 ) -> StateCipher:
-    """Build the cipher from ``$PODIUM_STATE_KEY`` or ``key_file`` (created if missing).
+    """Build the cipher from ``$PODIUM_STATE_KEY`` or ``key_file``.
 
     ``key_file`` is normally ``<root state_dir>/key`` or ``[secrets] key_file``.
+    A missing key file is created when ``create``, else :class:`KeyFileMissingError`;
+    callers pass ``create=False`` for state that already holds data (see
+    :mod:`podium.security.key_check`), so a lost key file is never replaced.
     """
     env = os.environ if environ is None else environ
     from_env = env.get(KEY_ENV, "").strip()
@@ -144,10 +159,7 @@ def read_key_file(path: Path) -> bytes:
     try:
         info = path.stat()
     except FileNotFoundError:
-        raise StateError(
-            f"state key file {path} does not exist",
-            hint=f"set ${KEY_ENV} or restore the key file",
-        ) from None
+        raise KeyFileMissingError(path) from None
     if os.name == "posix" and info.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
         raise StateError(
             f"state key file {path} is accessible by other users "
@@ -174,7 +186,7 @@ def create_key_file(path: Path) -> bytes:
     appears complete or not at all, and two processes can never end up with
     different keys.
     """
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    make_private_dir(path.parent)
     key = generate_key().encode("ascii")
     temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -188,21 +200,7 @@ def create_key_file(path: Path) -> bytes:
             os.link(temp, path)
         except FileExistsError:
             return read_key_file(path)
-        _fsync_dir(path.parent)
+        fsync_dir(path.parent)
     finally:
         temp.unlink(missing_ok=True)
     return key
-
-
-def _fsync_dir(directory: Path) -> None:
-    # Makes the new directory entry itself durable; not possible on every platform.
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)

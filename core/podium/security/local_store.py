@@ -8,7 +8,6 @@ key's row fails to decrypt instead of silently answering with the wrong secret.
 from __future__ import annotations
 
 import json
-import os
 import re
 import sqlite3
 import threading
@@ -20,7 +19,16 @@ from typing import ClassVar
 from podium.errors import InputError, NotFoundError, StateError
 from podium.security.contract import SecretStore
 from podium.security.crypto import KEY_FILE_NAME, StateCipher, load_state_cipher
+from podium.security.key_check import (
+    KeyLoader,
+    load_existing_key,
+    mismatch,
+    opens,
+    opens_any,
+    seal_check,
+)
 from podium.security.secret import Secret
+from podium.state import database_file
 
 SECRETS_FILE_NAME = "secrets.db"
 
@@ -30,6 +38,7 @@ SECRETS_FILE_NAME = "secrets.db"
 _SEGMENT = r"[A-Za-z0-9_][A-Za-z0-9_.-]*"
 _KEY = re.compile(rf"^{_SEGMENT}(?:/{_SEGMENT})*$")
 MAX_KEY_LENGTH = 255
+_KEY_CHECK = "key_check"  # the meta row holding the store's key check token
 
 
 def validate_secret_key(key: object) -> str:
@@ -53,10 +62,22 @@ class LocalSecretStore(SecretStore):
 
     name: ClassVar[str] = "local"
 
-    def __init__(self, path: Path | str, cipher: StateCipher | Callable[[], StateCipher]) -> None:
+    def __init__(
+        self,
+        path: Path | str,
+        cipher: StateCipher | Callable[[], StateCipher] | None = None,
+        *,
+        load_key: KeyLoader | None = None,
+    ) -> None:
+        """``load_key(create)`` may replace ``cipher``: then a key file is only ever created
+        for a store that holds nothing yet (a lost key file is an error, never a new key)."""
+        if (cipher is None) == (load_key is None):
+            raise TypeError("give exactly one of cipher and load_key")
         self.path = Path(path)
         self._cipher_source = cipher
-        self._cipher: StateCipher | None = cipher if isinstance(cipher, StateCipher) else None
+        self._load_key = load_key
+        self._given: StateCipher | None = cipher if isinstance(cipher, StateCipher) else None
+        self._cipher: StateCipher | None = None
         self._mutex = threading.RLock()
         self._db: sqlite3.Connection | None = None
 
@@ -67,7 +88,10 @@ class LocalSecretStore(SecretStore):
         """The store at ``<state_dir>/secrets.db``, keyed by the state key."""
         root = Path(state_dir)
         key_path = Path(key_file) if key_file is not None else root / KEY_FILE_NAME
-        return cls(root / SECRETS_FILE_NAME, lambda: load_state_cipher(key_path))
+        return cls(
+            root / SECRETS_FILE_NAME,
+            load_key=lambda create: load_state_cipher(key_path, create=create),
+        )
 
     # --- SecretStore ---------------------------------------------------------
     def get(self, key: str) -> Secret:
@@ -107,11 +131,55 @@ class LocalSecretStore(SecretStore):
     # --- internals -----------------------------------------------------------
     @property
     def cipher(self) -> StateCipher:
-        if self._cipher is None:
+        """The state key, checked against the store's key check before its first use."""
+        cipher = self._cipher
+        if cipher is None:
+            # Not under the mutex: loading the key may take the platform's lock, whose
+            # holder may be asking this store whether it holds data.
+            cipher = self._bind_key()
+            with self._mutex:
+                self._cipher = self._cipher or cipher
+        return cipher
+
+    def holds_data(self) -> bool:
+        """Whether the store file exists and holds a secret or a key check (never creates it)."""
+        with self._mutex:
+            if self._db is None and not self.path.exists():
+                return False
+            with self._tx(write=False) as db:
+                return bool(
+                    db.execute("SELECT 1 FROM secrets").fetchone()
+                    or db.execute("SELECT 1 FROM meta WHERE key = ?", (_KEY_CHECK,)).fetchone()
+                )
+
+    def _bind_key(self) -> StateCipher:
+        where = f"the secret store {self.path}"
+        with self._tx(write=False) as db:
+            row = db.execute("SELECT value FROM meta WHERE key = ?", (_KEY_CHECK,)).fetchone()
+            sample = db.execute("SELECT token FROM secrets LIMIT 1").fetchone()
+        existing = row is not None or sample is not None
+        if self._given is not None:
+            cipher = self._given
+        elif self._load_key is not None:
+            load_key = self._load_key
+            cipher = load_existing_key(load_key, where) if existing else load_key(True)
+        else:
             source = self._cipher_source
-            assert not isinstance(source, StateCipher)
-            self._cipher = source()
-        return self._cipher
+            assert callable(source)
+            cipher = source()
+        if row is not None:
+            if not opens(cipher, str(row[0])):
+                raise mismatch(cipher, where)
+            return cipher
+        # No check yet: a new store, or one written before key checks (migrated here).
+        if sample is not None and not opens_any(cipher, str(sample[0])):
+            raise mismatch(cipher, where)
+        with self._tx(write=True) as db:
+            db.execute(
+                "INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)",
+                (_KEY_CHECK, seal_check(cipher)),
+            )
+        return cipher
 
     def _open_token(self, key: str, token: str) -> str:
         data = json.loads(self.cipher.decrypt(token))
@@ -124,16 +192,13 @@ class LocalSecretStore(SecretStore):
 
     def _connection(self) -> sqlite3.Connection:
         if self._db is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600))
-            db = sqlite3.connect(
-                self.path, timeout=30.0, isolation_level=None, check_same_thread=False
-            )
+            # Created complete and private (0600; its -wal and -shm files take that
+            # mode), or checked: an empty or foreign file is damage, not a new store.
+            database_file.open_existing(self.path, _create_tables, database_file.SECRET_STORE)
+            db = database_file.connect(self.path, 30.0)
             db.execute("PRAGMA journal_mode = WAL")
             db.execute("PRAGMA synchronous = FULL")  # few, precious writes: pay for the fsync
-            db.execute(
-                "CREATE TABLE IF NOT EXISTS secrets (key TEXT PRIMARY KEY, token TEXT NOT NULL)"
-            )
+            _create_tables(db)  # a store made before the meta table existed gets it here
             self._db = db
         return self._db
 
@@ -151,4 +216,13 @@ class LocalSecretStore(SecretStore):
                         db.execute("ROLLBACK")
                     raise
             except sqlite3.Error as exc:
+                if type(exc) is sqlite3.DatabaseError:  # "not a database", "malformed"
+                    raise database_file.damaged(
+                        self.path, str(exc), database_file.SECRET_STORE
+                    ) from None
                 raise StateError(f"local secret store {self.path}: {exc}") from None
+
+
+def _create_tables(db: sqlite3.Connection) -> None:
+    db.execute("CREATE TABLE IF NOT EXISTS secrets (key TEXT PRIMARY KEY, token TEXT NOT NULL)")
+    db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")

@@ -24,7 +24,6 @@ on the reference VM (ext4 on a virtual disk):
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 import threading
 import time
@@ -44,6 +43,7 @@ from podium.platform.contract import (
     StateBackend,
     TransactionalStateStore,
 )
+from podium.state import database_file
 from podium.state.lease import locked_error, takeover_reason
 from podium.state.rows import (
     RECORD_COLUMNS,
@@ -97,24 +97,23 @@ class SqliteStateStore(TransactionalStateStore):
         self._batching = False  # inside _run_batch (under the write mutex)
         self._serial_dirty = False
         try:
+            database_file.open_existing(self.path, lambda db: migrate(db, self.path))
             db = self._connect(busy_timeout)
             self._idle.append(db)
             migrate(db, self.path)
         except sqlite3.Error as exc:
             self.close()
+            if type(exc) is sqlite3.DatabaseError:  # "not a database", "malformed"
+                raise database_file.damaged(self.path, str(exc)) from None
             raise StateError(f"cannot open state database {self.path}: {exc}") from None
         except BaseException:
             self.close()
             raise
 
     def _connect(self, busy_timeout: float) -> sqlite3.Connection:
-        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        # Create the file private before SQLite does (it would use the umask);
-        # SQLite gives the -wal and -shm files the database file's permissions.
-        os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600))
-        db = sqlite3.connect(
-            self.path, timeout=busy_timeout, isolation_level=None, check_same_thread=False
-        )
+        # Never creates the file: a missing database here means it vanished after
+        # open (only database_file.ensure makes one, complete and private).
+        db = database_file.connect(self.path, busy_timeout)
         db.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
         self._enable_wal(db, busy_timeout)
         db.execute(f"PRAGMA synchronous = {self.synchronous.upper()}")
@@ -160,7 +159,7 @@ class SqliteStateStore(TransactionalStateStore):
                     ) from None
                 raise StateError(f"state database {self.path}: {exc}") from None
             except sqlite3.Error as exc:
-                raise StateError(f"state database {self.path}: {exc}") from None
+                raise self._state_error(exc) from None
             finally:
                 self._checkin(db)
 
@@ -172,6 +171,8 @@ class SqliteStateStore(TransactionalStateStore):
                 f"state database {self.path} stayed busy: another process held it too long",
                 hint="retry; if it persists, look for a hung podium process",
             )
+        if type(exc) is sqlite3.DatabaseError:  # "not a database", "malformed"
+            return database_file.damaged(self.path, str(exc))
         return StateError(f"state database {self.path}: {exc}")
 
     def _grouped(self, op: Callable[[sqlite3.Connection], T]) -> T:

@@ -438,6 +438,33 @@ class StateBackendConformance:
         state_store.forget_generated("resource:x")
         assert state_store.get_generated("resource:x", "password") is None
 
+    def test_key_check_is_kept_and_refuses_another_key(
+        self,
+        state_store: Any,
+        state_backend: Any,
+        podium_env: EnvironmentInfo,
+        state_options: dict[str, Any],
+    ) -> None:
+        """The core keeps its key check as a generated value; it must survive a reopen
+        and must not move the serial (a saved plan stays applicable)."""
+        from podium.errors import StateError
+        from podium.security.crypto import StateCipher, generate_key
+        from podium.security.key_check import bind_store_key
+
+        right = StateCipher(generate_key(), source="the right key")
+        wrong = StateCipher(generate_key(), source="the wrong key")
+        serial = state_store.serial()
+        assert bind_store_key(state_store, "conformance", lambda create: right) is right
+        assert state_store.serial() == serial
+        state_store.forget_generated("resource:x")  # another node's values: the check stays
+        reopened = state_backend.open(podium_env, dict(state_options))
+        try:
+            with pytest.raises(StateError, match="the wrong key does not match"):
+                bind_store_key(reopened, "conformance", lambda create: wrong)
+            assert bind_store_key(reopened, "conformance", lambda create: right) is right
+        finally:
+            reopened.close()
+
     def test_lock_contention_raises_locked(self, state_store: Any) -> None:
         state_store.acquire_lock(self._lock("run-a"))
         with pytest.raises(LockedError):

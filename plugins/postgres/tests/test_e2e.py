@@ -188,3 +188,32 @@ def test_apply_plan_destroy_with_state_in_postgres(
         history = platform.history("prod")
         assert [h["operation"] for h in history] == ["destroy", "apply", "apply"]
         assert all(h["status"] == "succeeded" for h in history)
+
+
+def test_a_machine_with_another_state_key_is_refused_before_creating_anything(
+    tmp_path: Path, dsn: str, schema: str, sql: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from podium.errors import StateError
+
+    monkeypatch.setenv("PODIUM_PLUGIN_POSTGRES_DSN", dsn)
+    monkeypatch.setenv("PODIUM_STATE_KEY", generate_key())
+    score = tmp_path / "web.score.yaml"
+    score.write_text(SCORE)
+    cloud = TinyCloud()
+    with make_platform(tmp_path, schema, cloud) as platform:
+        assert platform.up("prod", [score])[1].ok
+    check = f"SELECT count(*) FROM \"{schema}\".generated WHERE node = 'podium:key-check'"
+    assert sql(check) == [(1,)]  # the core's key check, kept like any generated value
+    buckets = dict(cloud.buckets)
+
+    monkeypatch.setenv("PODIUM_STATE_KEY", generate_key())  # another machine, another key
+    score.write_text(SCORE + "  archive:\n    type: bucket\n")  # a new bucket to create
+    with (
+        make_platform(tmp_path / "elsewhere", schema, cloud) as platform,
+        pytest.raises(
+            StateError, match=r"\$PODIUM_STATE_KEY does not match the state of shop/prod"
+        ),
+    ):
+        platform.up("prod", [score])
+    assert cloud.buckets == buckets
+    assert sql(f'SELECT count(*) FROM "{schema}".history') == [(1,)]

@@ -58,8 +58,9 @@ def show_cmd(ctx: click.Context, env: str | None, uid: str) -> None:
     for record in platform.store(environment).records():
         if record.uid == uid:
             data = record.to_dict()
-            data["outputs"] = redact(platform.cipher().unseal(record.outputs))
-            data["spec"] = redact(platform.cipher().unseal(record.spec))
+            cipher = platform.cipher(environment)
+            data["outputs"] = redact(cipher.unseal(record.outputs))
+            data["spec"] = redact(cipher.unseal(record.spec))
             click.echo(json.dumps(data, indent=2, default=str))
             return
     raise NotFoundError(f"no record {uid!r} in {environment!r}")

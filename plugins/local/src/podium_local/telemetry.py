@@ -11,6 +11,7 @@ from typing import Any, ClassVar
 from podium.deployment.contract import DeploymentResult, RenderedWorkload
 from podium.observability.contract import Event, TelemetryConfig, TelemetrySink
 from podium.platform.context import EnvironmentInfo
+from podium.security.private_files import open_private_append
 from podium_local.deploy.layout import WorkloadDir
 
 log = logging.getLogger(__name__)
@@ -42,10 +43,9 @@ class JsonlEventSink(TelemetrySink):
             return
         line = json.dumps(event.to_dict(), default=str, sort_keys=True)
         try:
-            with self._lock:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                with path.open("a", encoding="utf-8") as handle:
-                    handle.write(line + "\n")
+            # Events carry workload names, errors and who ran what: private like the state.
+            with self._lock, open_private_append(path) as handle:
+                handle.write(line + "\n")
         except OSError as exc:  # a sink never fails the platform's work
             log.warning("podium-local: cannot write event to %s: %s", path, exc)
 
