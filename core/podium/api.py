@@ -265,12 +265,21 @@ class Platform:
         loaded = [w for w in given if isinstance(w, Workload)]
         paths = [Path(p) for p in given if not isinstance(p, Workload)]
         if paths:
-            from_files = load_workloads(paths)
+            from_files = load_workloads(paths, private_paths=self._private_paths())
             # Kept so that applying a plan made here does not parse the same sources again
             # (parsing dominated the engine's own time on large graphs).
             self._parsed = {(w.source, str(w.path)): w for w in from_files if w.path is not None}
             loaded.extend(from_files)
         return loaded
+
+    def _private_paths(self) -> list[Path]:
+        """Host paths no workload may read, even from inside its own directory."""
+        key_file = self.config.secrets.key_file
+        paths = [self.state_root]
+        if key_file:
+            path = Path(key_file).expanduser()
+            paths.append(path if path.is_absolute() else self.root / path)
+        return paths
 
     def runtime(self, env: str, workloads: Sequence[Workload] = ()) -> EngineRuntime:
         from podium.engine.runtime import EngineRuntime
