@@ -138,7 +138,16 @@ def build(
             raise ResourceError(
                 f"{where}.volumes.{volume.target}: the volume resource has no 'source' output"
             )
-        path = Path(str(source)) / volume.path if volume.path else Path(str(source))
+        if not Path(str(source)).is_absolute():
+            # A volume resource's output is an absolute directory; anything else came
+            # from the Score file (a volume name), and a Score file names no host path.
+            raise ResourceError(
+                f"{where}.volumes.{volume.target}: source {str(source)!r} is not a volume "
+                "resource; use ${resources.<name>} with a volume resource"
+            )
+        path = Path(str(source))
+        if volume.path:
+            path = path / safe_relative(volume.path)
         volumes.append(
             {
                 "link": str(root / safe_relative(volume.target)),
@@ -213,14 +222,26 @@ def build(
 
 
 def materialise(spec: dict[str, Any]) -> None:
-    """Create the container root, plain files (with their modes) and volume links."""
-    Path(spec["env"]["PODIUM_ROOT"]).mkdir(parents=True, exist_ok=True)
+    """Create the container root, plain files (with their modes) and volume links.
+
+    The root is writable by the workload, which may have planted symlinks in it
+    (``root/etc -> /etc``): files are written only where the real path stays inside
+    the root or one of the workload's volumes, and never through a final symlink.
+    """
+    root = Path(spec["env"]["PODIUM_ROOT"])
+    root.mkdir(parents=True, exist_ok=True)
+    inside = [Path(os.path.realpath(root))]
+    inside += [Path(os.path.realpath(link["to"])) for link in spec.get("volumes", [])]
     for item in spec.get("files", []):
         target = Path(item["path"])
-        target.parent.mkdir(parents=True, exist_ok=True)
+        parent = Path(os.path.realpath(target.parent))
+        if not any(parent.is_relative_to(allowed) for allowed in inside):
+            raise ResourceError(
+                f"file target {target} leads outside the container root (to {parent}); refused"
+            )
+        parent.mkdir(parents=True, exist_ok=True)
         data = base64.b64decode(item["binary"]) if "binary" in item else item["text"].encode()
-        target.write_bytes(data)
-        target.chmod(item["mode"])
+        _write_no_follow(parent / target.name, data, item["mode"])
     for link in spec.get("volumes", []):
         path = Path(link["link"])
         Path(link["to"]).mkdir(parents=True, exist_ok=True)
@@ -230,3 +251,13 @@ def materialise(spec: dict[str, Any]) -> None:
                 continue
             path.unlink()
         path.symlink_to(link["to"], target_is_directory=True)
+
+
+def _write_no_follow(path: Path, data: bytes, mode: int) -> None:
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, mode)
+    except OSError as exc:
+        raise ResourceError(f"cannot write file {path}: {exc.strerror or exc}") from None
+    with os.fdopen(fd, "wb") as handle:
+        os.fchmod(handle.fileno(), mode)
+        handle.write(data)
