@@ -89,6 +89,9 @@ class Platform:
         self.root = base.resolve()
         state_dir = Path(config.platform.state_dir).expanduser()
         self.state_root = state_dir if state_dir.is_absolute() else self.root / state_dir
+        from podium.config.state_dir import check_state_dir
+
+        check_state_dir(self.state_root, locate)
         self.name = config.platform.name
         self._lock = threading.RLock()
         self._stores: dict[str, StateStore] = {}
