@@ -222,7 +222,8 @@ def _config_errors(
 def field_name(loc: tuple[str | int, ...]) -> str:
     """``("policies", "sec.no-root")`` -> ``policies."sec.no-root"`` (TOML quoting for odd keys)."""
     return ".".join(
-        str(part) if isinstance(part, int) or _BARE_KEY.match(part) else f'"{part}"' for part in loc
+        str(part) if isinstance(part, int) or _BARE_KEY.fullmatch(part) else f'"{part}"'
+        for part in loc
     )
 
 

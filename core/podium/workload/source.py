@@ -8,6 +8,7 @@ can say ``score.yaml:12:7``.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -207,7 +208,13 @@ def _check_number(node: yaml.ScalarNode, here: FieldPath, path: str, loader: Any
 
 
 def _dotted(field: FieldPath) -> str:
-    return ".".join(str(part) for part in field)
+    """``containers.web.variables.PORT``; control characters in keys shown escaped, so an
+    error message never carries them raw to the operator's terminal."""
+    text = ".".join(str(part) for part in field)
+    return _CONTROL.sub(lambda found: f"\\x{ord(found.group()):02x}", text)
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 dotted = _dotted
