@@ -327,6 +327,8 @@ class _GrantingProvisioner(Provisioner):
 class _GrantingPlugin:
     from podium import hookimpl
 
+    PODIUM_API = ">=1.0,<2"
+
     @hookimpl
     def podium_provisioners(self) -> list[Provisioner]:
         return [_GrantingProvisioner()]
