@@ -234,3 +234,14 @@ def test_files_are_never_written_through_a_planted_symlink(env: Any, tmp_path: P
     with pytest.raises(ResourceError, match="cannot write"):
         materialise(spec)
     assert not (outside / "victim").exists()
+
+
+def test_a_workload_process_does_not_inherit_podiums_own_variables(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from podium_local.launch import build_env
+
+    monkeypatch.setenv("PODIUM_STATE_KEY", "the-operators-state-key")
+    env = build_env({"env": {"PODIUM_ROOT": "/srv/root", "GREETING": "hi"}})
+    assert "PODIUM_STATE_KEY" not in env
+    assert env["PODIUM_ROOT"] == "/srv/root" and env["GREETING"] == "hi"

@@ -38,10 +38,13 @@ def load_spec(path: Path) -> dict[str, Any]:
 
 
 def build_env(spec: dict[str, Any]) -> dict[str, str]:
-    """The process environment: supervisord's, then PATH, then the container's variables."""
+    """The process environment: supervisord's (without Podium's own), then PATH, then the
+    container's variables."""
     from podium_local.sealing import Sealer
 
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SUPERVISOR_")}
+    # Podium's own variables (PODIUM_STATE_KEY among them) are the operator's, never the
+    # workload's; the container's PODIUM_ROOT and PODIUM_WORKLOAD come from the spec below.
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SUPERVISOR_", "PODIUM_"))}
     if spec.get("path"):
         env["PATH"] = spec["path"]
     env.update(spec.get("env", {}))
