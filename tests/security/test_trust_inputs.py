@@ -379,16 +379,21 @@ def test_out_of_range_integers_are_located_errors(attack_project: AttackProject)
     ("config", "where", "says"),
     [
         ("[engine]\nparallelism = 99999999999999999999\n", "podium.toml:", "less than or equal"),
-        ("[engine]\nretries = " + "9" * 5000 + "\n", "podium.toml:", "4300 digits"),
+        ("[engine]\nretries = " + "9" * 5000 + "\n", "podium.toml:14:11", "4300 digits"),
         ("[state]\nlock_ttl = inf\n", "podium.toml:", "finite number"),
         (
             "[environments.dev.settings]\nx = " + "[" * 2000 + "]" * 2000 + "\n",
-            "podium.toml:",
+            "podium.toml:14:37",
             "levels deep",
         ),
         (
             "[environments.dev.settings]\nx = " + "[" * 100 + "]" * 100 + "\n",
-            "podium.toml:",
+            "podium.toml:14:37",
+            "levels deep",
+        ),
+        (
+            "[environments.dev.settings." + ".".join(["a"] * 3000) + "]\nx = 1\n",
+            "podium.toml:13:1",
             "levels deep",
         ),
     ],

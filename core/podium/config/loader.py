@@ -166,6 +166,12 @@ def _deep_offset(text: str) -> int:
         elif char in "]}":
             depth = max(0, depth - 1)
         index += 1
+    # Not brackets, then dotted keys ([a.b.c...] or a.b.c = 1): the first line with too many.
+    offset = 0
+    for line in text.splitlines(keepends=True):
+        if line.split("#")[0].count(".") > MAX_CONFIG_DEPTH:
+            return offset
+        offset += len(line)
     return 0
 
 
