@@ -5,6 +5,7 @@ file and line it comes from, with nothing written to state."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -100,6 +101,22 @@ def test_a_file_source_inside_the_workload_directory_still_works(
     )
     rendered = render_workload(workload, {})
     assert rendered.containers["main"].files[0].content == "greeting = hello\n"
+
+
+def test_a_fifo_as_file_source_is_refused_not_waited_on(
+    attack_project: AttackProject, tmp_path: Path
+) -> None:
+    os.mkfifo(attack_project.root / "pipe")
+    attack_project.write("web.score.yaml", WEB_WITH_FILE.format(source="pipe"))
+    _refused_everywhere(attack_project, "web.score.yaml", "web.score.yaml:9:9", "not a regular")
+    # Swapped in after validate: render opens it without blocking and refuses it too.
+    (tmp_path / "later").mkdir()
+    score = tmp_path / "later" / "web.score.yaml"
+    score.write_text(WEB_WITH_FILE.format(source="pipe"))
+    workload = load_workload_text(score.read_text(), score)
+    os.mkfifo(tmp_path / "later" / "pipe")
+    with pytest.raises(WorkloadError, match="not a regular file"):
+        render_workload(workload, {})
 
 
 def test_a_workload_without_a_file_names_no_host_path() -> None:

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 from collections.abc import Iterable, Mapping
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -73,6 +74,27 @@ def resolve_source(base: Path | None, source: str, private: Iterable[Path] = ())
     return wanted
 
 
+def read_source_file(path: Path, limit: int) -> bytes:
+    """The bytes of regular file ``path`` (as returned by :func:`resolve_source`).
+
+    Opened without following a symlink and without blocking, then checked on the open
+    file: a FIFO or device planted in the workload's directory would otherwise hang or
+    stream forever. Raises HostPathRefused for anything but a regular file of at most
+    ``limit`` bytes; OSError (not found, permissions) propagates.
+    """
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW)
+    with os.fdopen(fd, "rb") as handle:
+        info = os.fstat(handle.fileno())
+        if stat.S_ISDIR(info.st_mode):
+            raise HostPathRefused(f"{path} is a directory; files.source must name a file")
+        if not stat.S_ISREG(info.st_mode):
+            raise HostPathRefused(f"{path} is not a regular file (a FIFO or a device, say)")
+        data = handle.read(limit + 1)
+    if len(data) > limit:
+        raise HostPathRefused(f"{path} is larger than {limit} bytes; at most {limit} are mounted")
+    return data
+
+
 def host_path_problems(
     spec: Mapping[str, Any], base: Path | None, private: Iterable[Path] = ()
 ) -> list[Problem]:
@@ -89,9 +111,13 @@ def host_path_problems(
             if "source" not in file:
                 continue
             try:
-                resolve_source(base, str(file["source"]), kept)
+                path = resolve_source(base, str(file["source"]), kept)
             except HostPathRefused as exc:
                 problems.append(((*here, "files", target, "source"), str(exc)))
+                continue
+            problem = _not_a_regular_file(path)
+            if problem:
+                problems.append(((*here, "files", target, "source"), problem))
         for target, volume in (container.get("volumes") or {}).items():
             field: FieldPath = (*here, "volumes", target)
             if _climbs(str(target)):
@@ -105,6 +131,19 @@ def host_path_problems(
                     ((*field, "path"), f"path {sub!r} (inside the volume) may not contain '..'")
                 )
     return problems
+
+
+def _not_a_regular_file(path: Path) -> str | None:
+    """Why an existing ``path`` cannot be a file source; a missing one is reported at apply."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return None
+    if stat.S_ISDIR(mode):
+        return f"{path} is a directory; files.source must name a file"
+    if not stat.S_ISREG(mode):
+        return f"{path} is not a regular file (a FIFO or a device, say)"
+    return None
 
 
 def _climbs(path: str) -> bool:
@@ -124,4 +163,4 @@ def _volume_source_problem(source: str) -> str | None:
     )
 
 
-__all__ = ["HostPathRefused", "host_path_problems", "resolve_source"]
+__all__ = ["HostPathRefused", "host_path_problems", "read_source_file", "resolve_source"]

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from podium.workload.checks import expandable_fields
-from podium.workload.confine import HostPathRefused, resolve_source
+from podium.workload.confine import HostPathRefused, read_source_file, resolve_source
 from podium.workload.placeholders import ExpansionBudget, ExpansionTooLarge, substitute
 from podium.workload.source import FieldPath
 
@@ -62,9 +62,7 @@ def _templates(
             # Source files are expanded too; one that cannot be read is reported at apply.
             try:
                 path = resolve_source(base, str(file["source"]), private)
-                if path.stat().st_size > MAX_SOURCE_BYTES:
-                    continue
-                text = path.read_text(encoding="utf-8")
+                text = read_source_file(path, MAX_SOURCE_BYTES).decode("utf-8")
             except (HostPathRefused, OSError, UnicodeDecodeError):
                 continue
             yield ("containers", cname, "files", target, "source"), text

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from podium.errors import InputError, WorkloadError
 from podium.security.secret import Secret
-from podium.workload.confine import HostPathRefused, resolve_source
+from podium.workload.confine import HostPathRefused, read_source_file, resolve_source
 from podium.workload.placeholders import (
     ExpansionBudget,
     ExpansionTooLarge,
@@ -290,19 +290,15 @@ class _Renderer:
             self.fail(field, str(exc))
             return None
         try:
-            size = file.stat().st_size
-            if size > MAX_SOURCE_BYTES:
-                self.fail(field, f"{file} is {size} bytes; at most {MAX_SOURCE_BYTES} are mounted")
-                return None
-            return file.read_bytes()
+            return read_source_file(file, MAX_SOURCE_BYTES)
+        except HostPathRefused as exc:
+            self.fail(field, str(exc))
         except FileNotFoundError:
             self.fail(
                 field,
                 f"file {source!r} not found (looked for {file}); relative paths are read from "
                 "the Score file's directory",
             )
-        except IsADirectoryError:
-            self.fail(field, f"{file} is a directory; files.source must name a file")
         except OSError as exc:
             self.fail(field, f"cannot read {file}: {exc.strerror or exc}")
         return None
