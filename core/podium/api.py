@@ -89,6 +89,9 @@ class Platform:
         self.root = base.resolve()
         state_dir = Path(config.platform.state_dir).expanduser()
         self.state_root = state_dir if state_dir.is_absolute() else self.root / state_dir
+        from podium.config.state_dir import check_state_dir
+
+        check_state_dir(self.state_root, locate)
         self.name = config.platform.name
         self._lock = threading.RLock()
         self._stores: dict[str, StateStore] = {}
@@ -301,12 +304,21 @@ class Platform:
         loaded = [w for w in given if isinstance(w, Workload)]
         paths = [Path(p) for p in given if not isinstance(p, Workload)]
         if paths:
-            from_files = load_workloads(paths)
+            from_files = load_workloads(paths, private_paths=self._private_paths())
             # Kept so that applying a plan made here does not parse the same sources again
             # (parsing dominated the engine's own time on large graphs).
             self._parsed = {(w.source, str(w.path)): w for w in from_files if w.path is not None}
             loaded.extend(from_files)
         return loaded
+
+    def _private_paths(self) -> list[Path]:
+        """Host paths no workload may read, even from inside its own directory."""
+        key_file = self.config.secrets.key_file
+        paths = [self.state_root]
+        if key_file:
+            path = Path(key_file).expanduser()
+            paths.append(path if path.is_absolute() else self.root / path)
+        return paths
 
     def runtime(
         self, env: str, workloads: Sequence[Workload] = (), *, state: bool = True

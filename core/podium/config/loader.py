@@ -22,6 +22,9 @@ if TYPE_CHECKING:
 
 #: A platform config larger than this is certainly a mistake.
 MAX_CONFIG_BYTES = 1024 * 1024
+#: Deepest nesting of tables and arrays. Real configs nest a handful of levels; tomllib,
+#: pydantic and JSON all recurse per level, and a deep file otherwise ends in RecursionError.
+MAX_CONFIG_DEPTH = 32
 
 _TOML_POSITION = re.compile(r"\s*\(at line (\d+), column (\d+)\)\s*$")
 _BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
@@ -39,7 +42,6 @@ def load_config_file(path: Path | str) -> tuple[PlatformConfig, Locator]:
     Returns the config and a Locator (``locator.path`` is the file; resolve a relative
     ``platform.state_dir`` against ``locator.base_dir``).
     """
-    import tomllib
 
     shown = str(path)
     file = Path(path)
@@ -61,22 +63,14 @@ def load_config_file(path: Path | str) -> tuple[PlatformConfig, Locator]:
         ) from None
     except OSError as exc:
         raise ConfigError(f"cannot read: {exc.strerror or exc}", location=Location(shown)) from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise _toml_error(exc, shown, text) from None
+    data = _parse_toml(text, shown)
     locator = Locator(shown, text, file.resolve())
     return _validate(data, locator), locator
 
 
 def load_config_text(text: str, source: str = "<string>") -> tuple[PlatformConfig, Locator]:
     """Validate TOML ``text``; ``source`` names it in errors."""
-    import tomllib
-
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise _toml_error(exc, source, text) from None
+    data = _parse_toml(text, source)
     locator = Locator(source, text)
     return _validate(data, locator), locator
 
@@ -94,6 +88,96 @@ def platform_json_schema() -> dict[str, Any]:
     from podium.config.models import PlatformConfig
 
     return PlatformConfig.model_json_schema(by_alias=True)
+
+
+def _parse_toml(text: str, source: str) -> dict[str, Any]:
+    """tomllib, with every failure a located ConfigError (never a RecursionError)."""
+    import tomllib
+
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise _toml_error(exc, source, text) from None
+    except RecursionError:
+        raise _too_deep(text, source) from None
+    except ValueError as exc:  # an integer of more than 4300 digits, say
+        huge = _HUGE_NUMBER.search(text)
+        line, column = _line_column(text, huge.start()) if huge else (None, None)
+        raise ConfigError(
+            f"invalid TOML: {str(exc).split(':')[0]}", location=Location(source, line, column)
+        ) from None
+    if _depth(data) > MAX_CONFIG_DEPTH:
+        raise _too_deep(text, source)
+    return data
+
+
+_HUGE_NUMBER = re.compile(r"[0-9_]{4000,}")
+
+
+def _depth(value: Any) -> int:
+    """How deeply tables and arrays nest in ``value``; iterative, so never too deep itself."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if depth > MAX_CONFIG_DEPTH:
+            break
+        children = (
+            item.values() if isinstance(item, dict) else item if isinstance(item, list) else ()
+        )
+        stack.extend((child, depth + 1) for child in children)
+    return deepest
+
+
+def _too_deep(text: str, source: str) -> ConfigError:
+    """The error for over-deep nesting, at the bracket where the limit is crossed."""
+    line, column = _line_column(text, _deep_offset(text))
+    return ConfigError(
+        f"tables and arrays nest more than {MAX_CONFIG_DEPTH} levels deep; refused",
+        location=Location(source, line, column),
+    )
+
+
+def _deep_offset(text: str) -> int:
+    """Offset of the first '[' or '{' past the depth limit, strings and comments skipped.
+
+    Lenient on purpose: it only places the error, the document is refused anyway.
+    """
+    depth = 0
+    index = 0
+    while index < len(text):
+        char = text[index]
+        if char in "\"'":
+            quote = text[index : index + 3] if text[index : index + 3] in ('"""', "'''") else char
+            end = text.find(quote, index + len(quote))
+            while quote == '"' and end > 0 and text[end - 1] == "\\":
+                end = text.find(quote, end + 1)
+            index = len(text) if end < 0 else end + len(quote)
+            continue
+        if char == "#":
+            end = text.find("\n", index)
+            index = len(text) if end < 0 else end
+            continue
+        if char in "[{":
+            depth += 1
+            if depth > MAX_CONFIG_DEPTH:
+                return index
+        elif char in "]}":
+            depth = max(0, depth - 1)
+        index += 1
+    # Not brackets, then dotted keys ([a.b.c...] or a.b.c = 1): the first line with too many.
+    offset = 0
+    for line in text.splitlines(keepends=True):
+        if line.split("#")[0].count(".") > MAX_CONFIG_DEPTH:
+            return offset
+        offset += len(line)
+    return 0
+
+
+def _line_column(text: str, offset: int) -> tuple[int, int]:
+    before = text[:offset]
+    return before.count("\n") + 1, offset - (before.rfind("\n") + 1) + 1
 
 
 def _toml_error(exc: Exception, source: str, text: str) -> ConfigError:
@@ -144,7 +228,8 @@ def _config_errors(
 def field_name(loc: tuple[str | int, ...]) -> str:
     """``("policies", "sec.no-root")`` -> ``policies."sec.no-root"`` (TOML quoting for odd keys)."""
     return ".".join(
-        str(part) if isinstance(part, int) or _BARE_KEY.match(part) else f'"{part}"' for part in loc
+        str(part) if isinstance(part, int) or _BARE_KEY.fullmatch(part) else f'"{part}"'
+        for part in loc
     )
 
 

@@ -6,7 +6,7 @@ sdk_docs is generated from the field descriptions below.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -144,7 +144,13 @@ class RuleSection(_Section):
 class StateSection(_Section):
     backend: str = Field("sqlite", description="Name of the state backend registration.")
     options: dict[str, Any] = Field(default_factory=dict, description="Options for the backend.")
-    lock_ttl: float = Field(60.0, gt=0, description="Seconds a lock lease lasts without renewal.")
+    lock_ttl: float = Field(
+        60.0,
+        gt=0,
+        le=86_400,
+        allow_inf_nan=False,
+        description="Seconds a lock lease lasts without renewal.",
+    )
 
 
 class SecretsSection(_Section):
@@ -176,11 +182,21 @@ class TelemetrySection(_Section):
 class EngineSection(_Section):
     parallelism: int = Field(8, ge=1, le=256, description="Nodes applied at once.")
     retries: int = Field(3, ge=0, le=20, description="Retries of a transient failure per node.")
-    retry_backoff: float = Field(0.5, ge=0, description="First retry delay in seconds; doubles.")
-    timeout: float | None = Field(
-        None, gt=0, description="Seconds one plugin operation may take before it is failed."
+    retry_backoff: float = Field(
+        0.5,
+        ge=0,
+        le=3600,
+        allow_inf_nan=False,
+        description="First retry delay in seconds; doubles.",
     )
-    per_plugin: dict[str, int] = Field(
+    timeout: float | None = Field(
+        None,
+        gt=0,
+        le=86_400,
+        allow_inf_nan=False,
+        description="Seconds one plugin operation may take before it is failed.",
+    )
+    per_plugin: dict[str, Annotated[int, Field(ge=1, le=256)]] = Field(
         default_factory=dict, description="Maximum concurrent operations per plugin name."
     )
 

@@ -766,7 +766,9 @@ class Executor:
             )
             for name, req in workload.resources.items()
         }
-        rendered = render_workload(workload, resources)
+        # The state root (keys, secrets, state) is never a file source, wherever it is.
+        private = (self.rt.env.state_dir.parent,)
+        rendered = render_workload(workload, resources, private_paths=private)
         if workload.path is not None:
             rendered.extensions.setdefault("podium.source_dir", str(workload.path.parent.resolve()))
         return rendered

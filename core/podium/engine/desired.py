@@ -17,8 +17,9 @@ from podium.errors import (
 )
 
 if TYPE_CHECKING:
+    from podium.engine.rules import RuleMatch
     from podium.engine.runtime import EngineRuntime
-    from podium.workload.model import Workload
+    from podium.workload.model import ResourceRequest, Workload
 
 
 def deployment_uid(workload: str) -> str:
@@ -56,6 +57,10 @@ def desired_nodes(rt: EngineRuntime, workloads: Sequence[Workload]) -> list[Node
             except NoMatchingRuleError as exc:
                 problems.append(exc)
                 located[id(exc)] = (request.location, f"resources.{name}.type")
+                continue
+            locked = _locked_params_set(workload, request, match, registered.obj.platform_params)
+            if locked:
+                problems.extend(locked)
                 continue
             if not registered.obj.handles(request.type, request.resource_class):
                 problems.append(
@@ -124,6 +129,36 @@ def desired_nodes(rt: EngineRuntime, workloads: Sequence[Workload]) -> list[Node
             f"resources depend on each other in a cycle: {' -> '.join(exc.cycle)}"
         ) from exc
     return [nodes[uid] for uid in order]
+
+
+def _locked_params_set(
+    workload: Workload,
+    request: ResourceRequest,
+    match: RuleMatch,
+    platform_params: frozenset[str],
+) -> list[InputError]:
+    """The workload sets a param the matching rule locks (or only a rule may set)."""
+    rule = match.rule
+    locked = set(rule.locked_params) | set(platform_params)
+    errors: list[InputError] = []
+    for key in sorted(set(request.params) & locked):
+        by = (
+            f"rules[{match.index}] (type={rule.type}) in the platform config locks it"
+            if key in rule.locked_params
+            else f"provisioner {rule.provisioner!r} lets only the platform's rules set it"
+        )
+        value = "sets it to its own value" if key in rule.params else "leaves it unset"
+        errors.append(
+            WorkloadError(
+                f"param {key!r} of resource {request.name!r} is pinned by the platform: {by} "
+                f"and {value}",
+                location=workload.location("resources", request.name, "params", key),
+                field=f"resources.{request.name}.params.{key}",
+                hint="remove it from the Score file, or ask the platform team to change "
+                f"rules[{match.index}]",
+            )
+        )
+    return errors
 
 
 def _as_input_error(problem: Exception, where: tuple[Location | None, str] | None) -> InputError:

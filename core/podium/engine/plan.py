@@ -7,9 +7,11 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, Literal
 
 from podium.engine.graph import Node
+from podium.errors import InputError, Location
 from podium.platform.contract import ResourceRecord
 from podium.security.contract import Finding
 from podium.security.secret import redact
@@ -40,6 +42,9 @@ class Change:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Change:
+        _check_types(data, _CHANGE_TYPES, "change")
+        if data["action"] not in ACTIONS:
+            raise ValueError(f"change {data['uid']!r} has unknown action {data['action']!r}")
         return cls(**dict(data))
 
     def node(self) -> Node:
@@ -115,11 +120,34 @@ class Plan:
         return json.dumps(self.to_dict(), indent=2, default=str)
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Plan:
+    def from_dict(cls, data: Mapping[str, Any], source: str = "<plan>") -> Plan:
+        """The plan in ``data`` (parsed JSON); InputError naming ``source`` when malformed."""
+        try:
+            return cls._from_dict(data)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            reason = f"missing key {exc.args[0]}" if isinstance(exc, KeyError) else str(exc)
+            raise InputError(
+                f"not a valid Podium plan file: {reason}",
+                location=Location(source),
+                hint="create one with 'podium plan --out FILE'",
+            ) from None
+
+    @classmethod
+    def _from_dict(cls, data: Mapping[str, Any]) -> Plan:
+        if not isinstance(data, Mapping):
+            raise TypeError(f"expected a JSON object, found {type(data).__name__}")
         if data.get("format") != PLAN_FORMAT:
             raise ValueError(
                 f"unsupported plan format {data.get('format')!r} (expected {PLAN_FORMAT})"
             )
+        _check_types(data, _PLAN_TYPES, "plan")
+        for item in data.get("findings", []):
+            _check_types(item, _FINDING_TYPES, "finding")
+        for item in data.get("workloads", []):
+            if not isinstance(item, Mapping) or not all(
+                isinstance(v, str | None) for v in item.values()
+            ):
+                raise TypeError("each embedded workload must map names to text")
         return cls(
             platform=data["platform"],
             environment=data["environment"],
@@ -133,6 +161,88 @@ class Plan:
             warnings=list(data.get("warnings", [])),
             created_at=str(data.get("created_at", "")),
         )
+
+
+def load_plan_file(path: Path | str) -> Plan:
+    """Read a saved plan; any problem is an InputError (exit 3) naming the file."""
+    shown = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+        data = json.loads(text)
+    except OSError as exc:
+        raise InputError(
+            f"cannot read the plan file: {exc.strerror or exc}", location=Location(shown)
+        ) from None
+    except (ValueError, RecursionError) as exc:  # bad UTF-8 or JSON, or nested too deeply
+        reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+        raise InputError(
+            f"not a Podium plan file (invalid JSON: {reason})",
+            location=Location(shown),
+            hint="create one with 'podium plan --out FILE'",
+        ) from None
+    return Plan.from_dict(data, shown)
+
+
+# The JSON types each field of a saved plan must have; anything else is refused on load
+# rather than failing deep inside apply.
+_TEXT = (str,)
+_OPTIONAL_TEXT = (str, type(None))
+_LIST = (list,)
+_PLAN_TYPES: dict[str, tuple[type, ...]] = {
+    "platform": _TEXT,
+    "environment": _TEXT,
+    "serial": (int,),
+    "changes": _LIST,
+    "findings": _LIST,
+    "workloads": _LIST,
+    "warnings": _LIST,
+    "destroy": (bool,),
+    "refresh": (bool,),
+    "config_digest": _TEXT,
+    "created_at": _TEXT,
+}
+_CHANGE_TYPES: dict[str, tuple[type, ...]] = {
+    "uid": _TEXT,
+    "kind": _TEXT,
+    "action": _TEXT,
+    "reason": _TEXT,
+    "provider": _TEXT,
+    "plugin": _TEXT,
+    "spec": (dict,),
+    "depends_on": _LIST,
+    "workload": _OPTIONAL_TEXT,
+    "before": (dict, type(None)),
+    "changed": _LIST,
+}
+_FINDING_TYPES: dict[str, tuple[type, ...]] = {
+    "policy": _TEXT,
+    "message": _TEXT,
+    "level": _TEXT,
+    "subject": _OPTIONAL_TEXT,
+    "location": _OPTIONAL_TEXT,
+}
+_REQUIRED = {"platform", "environment", "serial", "changes", "uid", "kind", "action"}
+_REQUIRED |= {"reason", "provider", "plugin", "spec", "policy", "message"}
+
+
+def _check_types(data: Any, types: Mapping[str, tuple[type, ...]], what: str) -> None:
+    if not isinstance(data, Mapping):
+        raise TypeError(f"each {what} must be a JSON object, found {type(data).__name__}")
+    unknown = sorted(set(data) - set(types) - {"format", "counts"})
+    if unknown and what != "plan":
+        raise ValueError(f"unknown key(s) in a {what}: {', '.join(map(str, unknown))}")
+    for key, allowed in types.items():
+        if key not in data:
+            if key in _REQUIRED:
+                raise KeyError(f"{key!r} in a {what}")
+            continue
+        value = data[key]
+        # bool is an int in Python; a serial of true is still wrong.
+        if not isinstance(value, allowed) or (isinstance(value, bool) and bool not in allowed):
+            raise TypeError(
+                f"{what} key {key!r} must be {' or '.join(t.__name__ for t in allowed)}, "
+                f"found {type(value).__name__}"
+            )
 
 
 def changed_keys(old: Any, new: Any, prefix: str = "") -> list[str]:

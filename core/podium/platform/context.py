@@ -13,7 +13,7 @@ NAME_PATTERN = re.compile(r"^[a-z][a-z0-9]*(?:[-_.][a-z0-9]+)*$")
 
 def validate_name(name: object, what: str) -> str:
     """Check a registration name: lowercase words joined by ``-``, ``_`` or ``.``, at most 63."""
-    if not isinstance(name, str) or not NAME_PATTERN.match(name) or len(name) > 63:
+    if not isinstance(name, str) or not NAME_PATTERN.fullmatch(name) or len(name) > 63:
         raise ValueError(
             f"{what} name {name!r} is invalid: use lowercase letters and digits, "
             "words joined by '-', '_' or '.', at most 63 characters"

@@ -81,6 +81,10 @@ class Provisioner(ABC):
     max_parallel: ClassVar[int | None] = None
     #: Output keys a workload may reference; documented and checked when known.
     outputs: ClassVar[tuple[str, ...]] = ()
+    #: Param keys only a platform rule may set, because they grant access (which operator
+    #: variables or files a resource exposes, say). A workload that sets one is refused
+    #: at validate, as if every rule for this provisioner listed it in ``locked_params``.
+    platform_params: ClassVar[frozenset[str]] = frozenset()
 
     @abstractmethod
     def create(self, ctx: ResourceContext) -> Outputs:

@@ -136,7 +136,7 @@ def _placeholder_problem(
                 ", ".join(resources) if resources else "none (the workload declares no resources)"
             )
             return f"placeholder {shown} names no resource {name!r}; known: {known}"
-        bad = [part for part in parts[2:] if not _OUTPUT_KEY.match(part)]
+        bad = [part for part in parts[2:] if not _OUTPUT_KEY.fullmatch(part)]
         if bad:
             return (
                 f"placeholder {shown}: output key {bad[0]!r} may only use letters, digits, "

@@ -8,6 +8,9 @@ from typing import Any
 
 from podium.errors import InputError, InputErrors, Location, WorkloadError
 from podium.workload import checks
+from podium.workload.characters import control_character_problems
+from podium.workload.confine import host_path_problems
+from podium.workload.expansion import expansion_problems
 from podium.workload.model import ResourceRequest, Workload, resource_uid
 from podium.workload.schema_errors import schema_problems
 from podium.workload.source import MAX_BYTES, FieldPath, Positions, dotted, parse_yaml
@@ -39,8 +42,12 @@ def _position(error: InputError) -> tuple[int, int]:
     return (location.line or 0, location.column or 0)
 
 
-def load_workload_file(path: Path | str) -> Workload:
-    """Read, validate and return the Score workload in ``path``."""
+def load_workload_file(path: Path | str, *, private_paths: Iterable[Path] = ()) -> Workload:
+    """Read, validate and return the Score workload in ``path``.
+
+    ``private_paths`` are host paths its file sources may never name, even inside its
+    directory (the platform's state directory and key file).
+    """
     shown = str(path)
     file = Path(path)
     try:
@@ -65,11 +72,17 @@ def load_workload_file(path: Path | str) -> Workload:
         raise WorkloadError(
             f"is not UTF-8 text (bad byte at offset {exc.start})", location=Location(shown)
         ) from None
-    return load_workload_text(text, shown)
+    return load_workload_text(text, shown, private_paths=private_paths)
 
 
-def load_workload_text(text: str, path: Path | str = "<string>") -> Workload:
+def load_workload_text(
+    text: str, path: Path | str = "<string>", *, private_paths: Iterable[Path] = ()
+) -> Workload:
     """Validate Score YAML ``text``; ``path`` names it in errors and anchors ``files.*.source``.
+
+    File sources must lie inside the directory of ``path`` (and outside
+    ``private_paths``); without a path (``"<string>"``, or any name in angle
+    brackets) the workload may name no host file at all.
 
     Raises WorkloadError, or WorkloadErrors listing every problem found.
     """
@@ -87,8 +100,13 @@ def load_workload_text(text: str, path: Path | str = "<string>") -> Workload:
     if problems:
         _raise_all([error(field, message) for field, message in problems], sort=True)
     checks.normalise_lists(spec, positions)
+    base = None if shown.startswith("<") else Path(shown).parent
+    private = list(private_paths)
     problems = checks.check_placeholders(spec)
     problems += checks.check_before(spec)
+    problems += control_character_problems(spec)
+    problems += host_path_problems(spec, base, private)
+    problems += expansion_problems(spec, base, private)
     workload = _build(spec, text, shown, positions)
     depends = {name: _self_and_others(request) for name, request in workload.resources.items()}
     problems += checks.check_resource_cycles(spec, depends)
@@ -147,18 +165,21 @@ def _build(spec: dict[str, Any], text: str, shown: str, positions: Positions) ->
     )
 
 
-def load_workloads(paths: Iterable[Path | str]) -> list[Workload]:
+def load_workloads(
+    paths: Iterable[Path | str], *, private_paths: Iterable[Path] = ()
+) -> list[Workload]:
     """Load several Score files that are deployed together, and check them as a group.
 
     Workload names must be unique, and a resource shared through ``id`` must be
     declared with the same params and annotations everywhere. Problems in every
-    file are reported together.
+    file are reported together. ``private_paths`` as in :func:`load_workload_file`.
     """
+    private = list(private_paths)
     workloads: list[Workload] = []
     errors: list[InputError] = []
     for path in paths:
         try:
-            workloads.append(load_workload_file(path))
+            workloads.append(load_workload_file(path, private_paths=private))
         except InputError as exc:
             errors.extend(errors_of(exc))
     errors.extend(check_group(workloads))

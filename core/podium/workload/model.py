@@ -106,7 +106,8 @@ class Workload:
 
     @property
     def base_dir(self) -> Path:
-        """Where relative ``files.*.source`` paths are read from: the Score file's directory."""
+        """The Score file's directory, where ``files.*.source`` must lie (the current
+        directory for a workload without a file, which may name no file source at all)."""
         return self.path.parent if self.path is not None else Path.cwd()
 
     def location(self, *field_path: str | int) -> Location | None:

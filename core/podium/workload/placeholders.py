@@ -26,6 +26,53 @@ PATTERN = re.compile(r"\$((?:\$?{([^}]*)})|\$)")
 
 Resolver = Callable[[list[str]], Any]
 
+#: Most characters placeholders may insert into one value (a variable, a file's content, a
+#: param). Real values insert a few KiB; a config file filled from metadata stays far below.
+MAX_EXPANDED_VALUE = 1024 * 1024
+#: Most characters placeholders may insert into all values of one workload. Without these
+#: caps a 473 KB Score file (a large metadata value referenced thousands of times) expands
+#: to gigabytes and takes the process down during apply. Literal text is not counted: the
+#: size limits of Score files and source files bound it already.
+MAX_EXPANDED_TOTAL = 16 * 1024 * 1024
+
+
+class ExpansionTooLarge(Exception):
+    """Placeholders would insert more than :data:`MAX_EXPANDED_VALUE` into one value, or more
+    than :data:`MAX_EXPANDED_TOTAL` into one workload."""
+
+
+class ExpansionBudget:
+    """How much text placeholders may still insert: one per workload, shared by its values."""
+
+    def __init__(
+        self, per_value: int = MAX_EXPANDED_VALUE, total: int = MAX_EXPANDED_TOTAL
+    ) -> None:
+        self.per_value = per_value
+        self.remaining = total
+        self.total = total
+
+    def limit(self) -> int:
+        """The most placeholders may insert into the next value."""
+        return min(self.per_value, self.remaining)
+
+    def spend(self, size: int) -> None:
+        if size > self.remaining:
+            raise self.too_large(size)
+        self.remaining -= size
+
+    def too_large(self, at_least: int) -> ExpansionTooLarge:
+        """The error for a value into which placeholders would insert ``at_least`` characters."""
+        if at_least > self.per_value:
+            return ExpansionTooLarge(
+                f"placeholders would insert more than {self.per_value} characters into this "
+                f"value (at most {self.per_value} per value)"
+            )
+        return ExpansionTooLarge(
+            f"placeholders would insert more than {self.total} characters into this "
+            f"workload's values (at most {self.total} per workload)"
+        )
+
+
 _DOT = "\x00"
 
 
@@ -60,13 +107,19 @@ def to_text(value: Any) -> str:
     return json.dumps(reveal(value), sort_keys=True, separators=(",", ":"), default=str)
 
 
-def substitute(template: str, resolve: Resolver) -> str | Secret:
+def substitute(
+    template: str, resolve: Resolver, budget: ExpansionBudget | None = None
+) -> str | Secret:
     """Expand every placeholder in ``template`` with ``resolve(path_parts)``.
 
     Errors raised by ``resolve`` propagate. The result is a :class:`Secret` when any
-    resolved value was (or contained) one.
+    resolved value was (or contained) one. With a ``budget``, ExpansionTooLarge is
+    raised as soon as placeholders would insert more than it allows, before the text
+    is built.
     """
     sensitive = False
+    limit = budget.limit() if budget is not None else None
+    inserted = 0
 
     def replace(match: re.Match[str]) -> str:
         nonlocal sensitive
@@ -74,26 +127,33 @@ def substitute(template: str, resolve: Resolver) -> str | Secret:
         if body.startswith("$"):
             # Score unescapes by dropping the first "$": "$$" -> "$", "$${x}" -> "${x}".
             return match.group(0)[1:]
+        nonlocal inserted
         value = resolve(split_path(match.group(2)))
         if contains_secret(value):
             sensitive = True
-        return to_text(value)
+        text = to_text(value)
+        inserted += len(text)
+        if limit is not None and budget is not None and inserted > limit:
+            raise budget.too_large(inserted)
+        return text
 
     result = PATTERN.sub(replace, template)
+    if budget is not None:
+        budget.spend(inserted)
     return Secret(result) if sensitive else result
 
 
-def expand(value: Any, resolve: Resolver) -> Any:
+def expand(value: Any, resolve: Resolver, budget: ExpansionBudget | None = None) -> Any:
     """Substitute placeholders in every string inside ``value`` (dict values and list items).
 
     Dict keys are not expanded, as in Score. Non-string scalars are returned unchanged.
     """
     if isinstance(value, str):
-        return substitute(value, resolve)
+        return substitute(value, resolve, budget)
     if isinstance(value, dict):
-        return {key: expand(item, resolve) for key, item in value.items()}
+        return {key: expand(item, resolve, budget) for key, item in value.items()}
     if isinstance(value, list | tuple):
-        return [expand(item, resolve) for item in value]
+        return [expand(item, resolve, budget) for item in value]
     return value
 
 
@@ -124,7 +184,11 @@ def escape(text: str) -> str:
 
 
 __all__ = [
+    "MAX_EXPANDED_TOTAL",
+    "MAX_EXPANDED_VALUE",
     "PATTERN",
+    "ExpansionBudget",
+    "ExpansionTooLarge",
     "Resolver",
     "escape",
     "expand",

@@ -8,13 +8,20 @@ content and source files unless ``noExpand``, volume sources, resource params).
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from podium.errors import InputError, WorkloadError
 from podium.security.secret import Secret
-from podium.workload.placeholders import expand, references, substitute
+from podium.workload.confine import HostPathRefused, read_source_file, resolve_source
+from podium.workload.placeholders import (
+    ExpansionBudget,
+    ExpansionTooLarge,
+    expand,
+    references,
+    substitute,
+)
 from podium.workload.source import FieldPath, dotted
 
 if TYPE_CHECKING:
@@ -108,8 +115,8 @@ def resolve_params(
     outputs = {name: _outputs_of(value) for name, value in outputs_by_name.items()}
     resolve = make_resolver(request.workload_metadata, request.sibling_uids, outputs)
     try:
-        expanded: dict[str, Any] = expand(request.params, resolve)
-    except _Failure as exc:
+        expanded: dict[str, Any] = expand(request.params, resolve, ExpansionBudget())
+    except (_Failure, ExpansionTooLarge) as exc:
         raise WorkloadError(
             f"cannot expand params of resource {request.name!r}: {exc}",
             location=request.location,
@@ -132,9 +139,17 @@ def _outputs_of(value: Any) -> Mapping[str, Any]:
 
 
 def render_workload(
-    workload: Workload, resources: Mapping[str, RenderedResource]
+    workload: Workload,
+    resources: Mapping[str, RenderedResource],
+    *,
+    private_paths: Iterable[Path] = (),
 ) -> RenderedWorkload:
     """Resolve every placeholder of ``workload`` against ``resources`` (keyed by resource name).
+
+    ``files.*.source`` are read only from inside the workload's directory and never
+    from ``private_paths`` (the platform's state directory, say); placeholders may
+    insert at most MAX_EXPANDED_VALUE characters per value and MAX_EXPANDED_TOTAL per
+    workload (podium.workload.placeholders).
 
     Raises WorkloadError (or WorkloadErrors with all problems) naming file, line and field.
     """
@@ -144,7 +159,8 @@ def render_workload(
     for name, rendered in resources.items():
         uids.setdefault(name, rendered.uid)
     outputs = {name: rendered.outputs for name, rendered in resources.items()}
-    renderer = _Renderer(workload, make_resolver(workload.metadata, uids, outputs), resources)
+    resolve = make_resolver(workload.metadata, uids, outputs)
+    renderer = _Renderer(workload, resolve, resources, tuple(private_paths))
     containers = {
         cname: renderer.container(cname, spec) for cname, spec in workload.containers.items()
     }
@@ -172,11 +188,14 @@ class _Renderer:
         workload: Workload,
         resolve: Callable[[list[str]], Any],
         resources: Mapping[str, RenderedResource],
+        private_paths: tuple[Path, ...] = (),
     ) -> None:
         self.workload = workload
         self.resolve = resolve
         self.resources = resources
         self.errors: list[InputError] = []
+        self.budget = ExpansionBudget()
+        self.private_paths = private_paths
 
     def fail(self, field: FieldPath, message: str) -> None:
         self.errors.append(
@@ -193,9 +212,12 @@ class _Renderer:
 
     def expand(self, field: FieldPath, template: str) -> str | Secret:
         try:
-            return substitute(template, self.resolve)
+            return substitute(template, self.resolve, self.budget)
         except _Failure as exc:
             self.fail(field, f"cannot expand placeholder: {exc}")
+            return ""
+        except ExpansionTooLarge as exc:
+            self.fail(field, str(exc))
             return ""
 
     def container(self, cname: str, spec: Mapping[str, Any]) -> RenderedContainer:
@@ -260,22 +282,23 @@ class _Renderer:
         return RenderedFile(target=target, content=content, mode=mode)
 
     def read_source(self, field: FieldPath, source: str) -> bytes | None:
-        base = self.workload.base_dir
-        file = Path(source) if Path(source).is_absolute() else base / source
+        base = self.workload.path.parent if self.workload.path is not None else None
         try:
-            size = file.stat().st_size
-            if size > MAX_SOURCE_BYTES:
-                self.fail(field, f"{file} is {size} bytes; at most {MAX_SOURCE_BYTES} are mounted")
-                return None
-            return file.read_bytes()
+            # Checked again here, not only at validate: the file system may have changed.
+            file = resolve_source(base, source, self.private_paths)
+        except HostPathRefused as exc:
+            self.fail(field, str(exc))
+            return None
+        try:
+            return read_source_file(file, MAX_SOURCE_BYTES)
+        except HostPathRefused as exc:
+            self.fail(field, str(exc))
         except FileNotFoundError:
             self.fail(
                 field,
                 f"file {source!r} not found (looked for {file}); relative paths are read from "
                 "the Score file's directory",
             )
-        except IsADirectoryError:
-            self.fail(field, f"{file} is a directory; files.source must name a file")
         except OSError as exc:
             self.fail(field, f"cannot read {file}: {exc.strerror or exc}")
         return None

@@ -7,6 +7,8 @@ can say ``score.yaml:12:7``.
 
 from __future__ import annotations
 
+import math
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +20,14 @@ from podium.errors import Location, WorkloadError
 MAX_BYTES = 1024 * 1024
 #: Bound on the nodes a document may expand to, so alias "bombs" cannot exhaust memory.
 MAX_NODES = 200_000
+#: Deepest nesting of mappings and lists: real Score files nest fewer than 10 levels, and
+#: later steps (schema checks, JSON for state) recurse per level.
+MAX_DEPTH = 64
+#: Integers must fit in 64 bits: they reach plugins, JSON state and other languages' tools.
+INT_RANGE = (-(2**63), 2**64 - 1)
+
+_INT_TAG = "tag:yaml.org,2002:int"
+_FLOAT_TAG = "tag:yaml.org,2002:float"
 
 FieldPath = tuple[str | int, ...]
 Positions = dict[FieldPath, tuple[int, int]]
@@ -78,7 +88,7 @@ def parse_yaml(text: str, path: str) -> ParsedDocument:
                 location=Location(path, 1, 1),
             )
         positions: Positions = {(): _mark(node)}
-        _walk(node, (), positions, path, [0])
+        _walk(node, (), positions, path, [0], loader)
         data = loader.construct_document(node)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -123,20 +133,35 @@ def _mark(node: yaml.Node) -> tuple[int, int]:
 
 
 def _walk(
-    node: yaml.Node, here: FieldPath, positions: Positions, path: str, count: list[int]
+    node: yaml.Node,
+    here: FieldPath,
+    positions: Positions,
+    path: str,
+    count: list[int],
+    loader: Any,
+    depth: int = 0,
 ) -> None:
-    """Record the position of every field; refuse non-string and duplicate keys."""
+    """Record the position of every field; refuse non-string and duplicate keys, deep
+    nesting and numbers that do not fit."""
     count[0] += 1
     if count[0] > MAX_NODES:
         raise WorkloadError(
             f"document expands to more than {MAX_NODES} values (YAML aliases?); refused",
             location=Location(path, *_mark(node)),
         )
+    if depth > MAX_DEPTH:
+        raise WorkloadError(
+            f"nested more than {MAX_DEPTH} levels deep; refused",
+            location=Location(path, *_mark(node)),
+            field=_dotted(here[:3]) or None,
+        )
+    if isinstance(node, yaml.ScalarNode) and node.tag in (_INT_TAG, _FLOAT_TAG):
+        _check_number(node, here, path, loader)
     if isinstance(node, yaml.MappingNode):
         seen: set[str] = set()
         for key_node, value_node in node.value:
             if key_node.tag == "tag:yaml.org,2002:merge":
-                _walk(value_node, here, positions, path, count)
+                _walk(value_node, here, positions, path, count, loader, depth)
                 continue
             if not isinstance(key_node, yaml.ScalarNode) or key_node.tag != "tag:yaml.org,2002:str":
                 shown = key_node.value if isinstance(key_node, yaml.ScalarNode) else "<complex>"
@@ -154,21 +179,50 @@ def _walk(
                 )
             seen.add(key)
             positions.setdefault((*here, key), _mark(key_node))
-            _walk(value_node, (*here, key), positions, path, count)
+            _walk(value_node, (*here, key), positions, path, count, loader, depth + 1)
     elif isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
             positions.setdefault((*here, index), _mark(item))
-            _walk(item, (*here, index), positions, path, count)
+            _walk(item, (*here, index), positions, path, count, loader, depth + 1)
+
+
+def _check_number(node: yaml.ScalarNode, here: FieldPath, path: str, loader: Any) -> None:
+    """Integers within 64 bits and finite floats: anything else is a located error now
+    rather than a crash (Python refuses >4300-digit integers) or broken JSON later."""
+    try:
+        if node.tag == _INT_TAG:
+            value = loader.construct_yaml_int(node)
+            ok = INT_RANGE[0] <= value <= INT_RANGE[1]
+        else:
+            ok = math.isfinite(loader.construct_yaml_float(node))
+    except ValueError:
+        ok = False
+    if not ok:
+        shown = node.value if len(node.value) <= 40 else node.value[:37] + "..."
+        kind = "an integer outside 64 bits" if node.tag == _INT_TAG else "not a finite number"
+        raise WorkloadError(
+            f"{shown} is {kind}; refused",
+            location=Location(path, *_mark(node)),
+            field=_dotted(here) or None,
+        )
 
 
 def _dotted(field: FieldPath) -> str:
-    return ".".join(str(part) for part in field)
+    """``containers.web.variables.PORT``; control characters in keys shown escaped, so an
+    error message never carries them raw to the operator's terminal."""
+    text = ".".join(str(part) for part in field)
+    return _CONTROL.sub(lambda found: f"\\x{ord(found.group()):02x}", text)
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 dotted = _dotted
 
 __all__ = [
+    "INT_RANGE",
     "MAX_BYTES",
+    "MAX_DEPTH",
     "MAX_NODES",
     "FieldPath",
     "ParsedDocument",

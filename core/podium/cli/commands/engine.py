@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -10,7 +9,7 @@ import click
 
 from podium.cli.context import CliState, get_state
 from podium.cli.options import env_option, files_option, json_option, resolve_env, resolve_files
-from podium.errors import InputError, PolicyBlockedError
+from podium.errors import PolicyBlockedError
 
 if TYPE_CHECKING:
     from podium.engine.apply import ApplyResult
@@ -117,17 +116,12 @@ def apply_cmd(
     yes: bool,
 ) -> None:
     """Apply a saved plan exactly, or plan and apply the workloads."""
-    from podium.engine.plan import Plan
+    from podium.engine.plan import load_plan_file
 
     state = get_state(ctx)
     platform = state.platform()
     if plan_file:
-        try:
-            plan = Plan.from_dict(json.loads(Path(plan_file).read_text()))
-        except (ValueError, KeyError, TypeError) as exc:
-            raise InputError(
-                f"not a Podium plan file: {exc}", hint="create one with 'podium plan --out FILE'"
-            ) from exc
+        plan = load_plan_file(plan_file)
     else:
         plan = platform.plan(resolve_env(state, env), resolve_files(state, files))
     _show_plan(state, plan, verbose=False)

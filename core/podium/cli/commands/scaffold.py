@@ -165,7 +165,7 @@ def check_name(name: str) -> str:
             field="NAME",
             hint=f"use 'podium plugin new {name[7:]}'; the distribution is named podium-NAME",
         )
-    if not _NAME.match(name) or len(name) > 40:
+    if not _NAME.fullmatch(name) or len(name) > 40:
         raise InputError(
             f"plugin name {name!r} is invalid",
             field="NAME",

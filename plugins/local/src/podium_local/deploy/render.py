@@ -207,7 +207,16 @@ def build(
             raise ResourceError(
                 f"{where}.volumes.{volume.target}: the volume resource has no 'source' output"
             )
-        path = Path(str(source)) / volume.path if volume.path else Path(str(source))
+        if not Path(str(source)).is_absolute():
+            # A volume resource's output is an absolute directory; anything else came
+            # from the Score file (a volume name), and a Score file names no host path.
+            raise ResourceError(
+                f"{where}.volumes.{volume.target}: source {str(source)!r} is not a volume "
+                "resource; use ${resources.<name>} with a volume resource"
+            )
+        path = Path(str(source))
+        if volume.path:
+            path = path / safe_relative(volume.path)
         volumes.append(
             {
                 "link": str(root / safe_relative(volume.target)),
@@ -290,11 +299,14 @@ def materialise(spec: dict[str, Any]) -> None:
 
     When the workload runs as its own user the root and its files stay root's
     (readable by the user's group, never writable), and a file is never written
-    through a symlink: the user owns its volumes and could plant one there.
+    through a symlink: the user owns its volumes and could plant one there. Files land
+    only where their real parent stays inside the root or one of the workload's volumes.
     """
     who = RunAs.from_dict(spec.get("run_as"))
     root = Path(spec["env"]["PODIUM_ROOT"])
     root.mkdir(parents=True, exist_ok=True)
+    inside = [Path(os.path.realpath(root))]
+    inside += [Path(os.path.realpath(link["to"])) for link in spec.get("volumes", [])]
     for link in spec.get("volumes", []):
         path = Path(link["link"])
         target = Path(link["to"])
@@ -307,7 +319,12 @@ def materialise(spec: dict[str, Any]) -> None:
         path.symlink_to(link["to"], target_is_directory=True)
     for item in spec.get("files", []):
         target = Path(item["path"])
-        target.parent.mkdir(parents=True, exist_ok=True)
+        parent = Path(os.path.realpath(target.parent))
+        if not any(parent.is_relative_to(allowed) for allowed in inside):
+            raise ResourceError(
+                f"file target {target} leads outside the container root (to {parent}); refused"
+            )
+        parent.mkdir(parents=True, exist_ok=True)
         data = base64.b64decode(item["binary"]) if "binary" in item else item["text"].encode()
         write_in_root(root, target, data, item["mode"], who)
 

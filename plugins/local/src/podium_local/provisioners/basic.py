@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -84,7 +84,10 @@ SECRET_NAME = re.compile(
 
 
 def parse_dotenv(path: Path) -> dict[str, str]:
-    """``KEY=value`` lines; ``#`` comments, ``export`` prefixes and matching quotes are allowed."""
+    """``KEY=value`` lines; ``#`` comments, ``export`` prefixes and matching quotes are allowed.
+
+    Errors give the line number only: the line may hold a secret.
+    """
     values: dict[str, str] = {}
     for number, raw in enumerate(path.read_text().splitlines(), start=1):
         line = raw.strip()
@@ -94,7 +97,7 @@ def parse_dotenv(path: Path) -> dict[str, str]:
         key, sep, value = line.partition("=")
         key = key.strip()
         if not sep or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key):
-            raise ResourceError(f"{path}:{number}: expected KEY=value, got {raw.strip()!r}")
+            raise ResourceError(f"{path}:{number}: expected KEY=value (a dotenv line)")
         value = value.strip()
         if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
             value = value[1:-1]
@@ -102,52 +105,92 @@ def parse_dotenv(path: Path) -> dict[str, str]:
     return values
 
 
-class EnvironmentProvisioner(Provisioner):
-    """Values from the process environment and an optional dotenv file.
+#: Podium's own variables (the state key among them) are never offered to a workload.
+PODIUM_PREFIX = "PODIUM_"
 
-    Params: ``file`` (a dotenv path; default: the ``dotenv`` setting), ``keys``
-    (names to take from the process environment) and ``prefix`` (take every
-    variable starting with it). Without ``keys`` and ``prefix`` every variable of
-    the process environment is offered. Dotenv values win over the process
-    environment only for keys the environment lacks, like most dotenv loaders.
+
+class EnvironmentProvisioner(Provisioner):
+    """Values from the operator's environment and a dotenv file, as far as the platform allows.
+
+    The operator's environment is trusted and private (it may hold the state key or a
+    database password), so what a workload sees is decided by the platform's rule:
+
+    * ``allow`` (rule only): names of process environment variables offered;
+    * ``prefix`` (rule only): offer every variable starting with it (a string or a list);
+    * ``file`` (rule only; default: the ``dotenv`` setting): a dotenv file, offered whole;
+    * ``keys`` (the workload may set it): take only these of the allowed variables;
+      naming one the rule does not allow is an error.
+
+    Without ``allow`` and ``prefix`` nothing from the process environment is offered.
+    ``PODIUM_*`` variables never are. Dotenv values win over the process environment
+    only for keys the environment lacks, like most dotenv loaders.
     """
 
     name: ClassVar[str] = "local-environment"
     resource_type: ClassVar[str] = "environment"
+    platform_params: ClassVar[frozenset[str]] = frozenset({"allow", "prefix", "file"})
 
     def __init__(self, settings: Settings | None = None) -> None:
         self.settings = settings or Settings()
 
-    def _values(self, params: Mapping[str, Any]) -> Outputs:
+    def _values(self, ctx: ResourceContext) -> Outputs:
+        params = ctx.params
         file = params.get("file") or self.settings.dotenv
         values: dict[str, str] = {}
         if file:
             path = Path(str(file)).expanduser()
             if not path.is_file():
                 raise ResourceError(
-                    f"dotenv file {path} does not exist", hint="create it or fix params.file"
+                    f"dotenv file {path} does not exist", hint="create it or fix the rule's file"
                 )
             values.update(parse_dotenv(path))
-        keys = params.get("keys")
-        prefix = params.get("prefix")
-        if keys is None and prefix is None:
-            values.update(os.environ)
-        else:
-            for key, value in os.environ.items():
-                if (keys and key in keys) or (prefix and key.startswith(str(prefix))):
-                    values[key] = value
+        allowed = _allowed(ctx.uid, params)
+        wanted = params.get("keys")
+        selected: set[str] | None = None
+        if wanted is not None:
+            names = [str(k) for k in (wanted if isinstance(wanted, list) else [wanted])]
+            refused = sorted(k for k in names if not allowed(k))
+            if refused:
+                raise ResourceError(
+                    f"{ctx.uid}: params.keys asks for {', '.join(refused)}, which the "
+                    "platform does not offer",
+                    hint="the platform team lists offered variables in the rule's allow "
+                    "or prefix params (PODIUM_* are never offered)",
+                )
+            selected = set(names)
+        for key, value in os.environ.items():
+            if allowed(key) and (selected is None or key in selected):
+                values[key] = value
+        values = {k: v for k, v in values.items() if not k.startswith(PODIUM_PREFIX)}
         return {k: Secret(v) if SECRET_NAME.search(k) else v for k, v in sorted(values.items())}
 
     def create(self, ctx: ResourceContext) -> Outputs:
-        values = self._values(ctx.params)
+        values = self._values(ctx)
         Reference(ctx).mark()
         return values
 
     def read(self, ctx: ResourceContext) -> Outputs | None:
-        return self._values(ctx.params) if Reference(ctx).exists() else None
+        return self._values(ctx) if Reference(ctx).exists() else None
 
     def delete(self, ctx: ResourceContext) -> None:
         Reference(ctx).clear()
+
+
+def _allowed(uid: str, params: Mapping[str, Any]) -> Callable[[str], bool]:
+    """Which process environment variables the rule's ``allow`` and ``prefix`` offer."""
+    allow = params.get("allow") or []
+    prefix = params.get("prefix") or []
+    names = {str(n) for n in (allow if isinstance(allow, list) else [allow])}
+    prefixes = [str(p) for p in (prefix if isinstance(prefix, list) else [prefix])]
+    if any(not p for p in prefixes):
+        raise ResourceError(f"{uid}: an empty prefix would offer the whole environment")
+
+    def allowed(key: str) -> bool:
+        if key.startswith(PODIUM_PREFIX):
+            return False
+        return key in names or any(key.startswith(p) for p in prefixes)
+
+    return allowed
 
 
 _HOST_NAME = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)(\.(?!-)[a-z0-9-]{1,63}(?<!-))*$")
@@ -168,7 +211,7 @@ class DnsProvisioner(Provisioner):
         # A name the developer asked for is used as written, or refused: silently
         # rewriting it would hand out a host nobody expects.
         name = str(wanted).lower()
-        if not _HOST_NAME.match(name):
+        if not _HOST_NAME.fullmatch(name):
             raise ResourceError(
                 f"{ctx.uid}: params.name {wanted!r} is not a host name",
                 hint="use DNS labels: letters, digits and '-', joined by '.' (e.g. 'shop' or 'api.shop')",
