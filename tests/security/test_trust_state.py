@@ -409,13 +409,19 @@ def test_validate_writes_nothing_through_the_cli(project: Project) -> None:
 def test_validate_writes_nothing_through_the_api(
     project: Project, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from podium import Platform
+    from podium.plugins.discovery import clear_cache
+
     monkeypatch.syspath_prepend(str(project.site))
     monkeypatch.delenv("PODIUM_STATE_KEY", raising=False)
-    from podium import Platform
-
-    with Platform.from_file(project.root / "podium.toml") as platform:
-        findings = platform.validate("dev", [project.root / "shop.score.yaml"])
-        assert all(f.level != "mandatory" for f in findings)
+    # Entry points are cached per process: forget what earlier tests discovered, before and after.
+    clear_cache()
+    try:
+        with Platform.from_file(project.root / "podium.toml") as platform:
+            findings = platform.validate("dev", [project.root / "shop.score.yaml"])
+            assert all(f.level != "mandatory" for f in findings)
+    finally:
+        clear_cache()
     assert not project.state_root.exists()
 
 
