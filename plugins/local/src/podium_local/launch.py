@@ -10,6 +10,9 @@ supervisord signals and watches the application directly.
 It also implements restart backoff for crash loops: supervisord restarts a
 process that ran longer than ``startsecs`` at once, so when the previous start
 was recent the launcher waits ``base * 2**n`` seconds (capped) before exec.
+supervisord counts that wait as running, so the starts file records the
+launcher's pid and when the command itself started (``started_at``, ``null``
+while waiting): the deployer never calls a launcher that is still waiting ready.
 
 With a liveness probe the launcher stays as a thin parent instead of exec-ing:
 it runs the probe periodically and kills the application after repeated
@@ -52,6 +55,18 @@ def build_env(spec: dict[str, Any]) -> dict[str, str]:
     return env
 
 
+def secret_values(spec: dict[str, Any]) -> list[str]:
+    """The plaintext of the spec's secrets, to mask them in what the app printed."""
+    from podium_local.sealing import Sealer
+
+    tokens = [*spec.get("sealed_env", {}).values()]
+    tokens += [item["sealed"] for item in spec.get("sealed_files", [])]
+    if not tokens:
+        return []
+    sealer = Sealer(Path(spec["seal_key"]))
+    return [sealer.unseal(token).reveal() for token in tokens]
+
+
 def write_secret_files(spec: dict[str, Any]) -> None:
     files = spec.get("sealed_files", [])
     if not files:
@@ -70,19 +85,38 @@ def write_secret_files(spec: dict[str, Any]) -> None:
         os.chmod(target, 0o600)
 
 
-def backoff(spec: dict[str, Any]) -> None:
+def read_starts(path: Path) -> dict[str, Any]:
+    """The starts file: ``starts``, ``streak``, ``last``, ``pid``, ``started_at`` (may be empty)."""
+    try:
+        state = json.loads(path.read_text())
+    except (FileNotFoundError, ValueError):
+        return {}
+    return state if isinstance(state, dict) else {}
+
+
+def write_starts(path: Path, state: dict[str, Any]) -> None:
+    # Replaced whole, so the deployer never reads half a file.
+    temporary = path.with_name(path.name + ".tmp")
+    temporary.write_text(json.dumps(state))
+    os.replace(temporary, path)
+
+
+def backoff(spec: dict[str, Any]) -> dict[str, Any]:
     """Sleep before a quick restart; record this start (the count feeds ``restarts``)."""
     settings = spec.get("backoff") or {}
     state_path = Path(spec["starts_file"])
-    try:
-        state = json.loads(state_path.read_text())
-    except (FileNotFoundError, ValueError):
-        state = {"starts": 0, "streak": 0, "last": 0.0}
+    state = read_starts(state_path) or {"starts": 0, "streak": 0, "last": 0.0}
     now = time.time()
     quick = now - float(state.get("last", 0.0)) < float(settings.get("window", 10.0))
     streak = int(state.get("streak", 0)) + 1 if quick and state.get("starts") else 0
-    state.update(starts=int(state.get("starts", 0)) + 1, streak=streak, last=now)
-    state_path.write_text(json.dumps(state))
+    state.update(
+        starts=int(state.get("starts", 0)) + 1,
+        streak=streak,
+        last=now,
+        pid=os.getpid(),
+        started_at=None,
+    )
+    write_starts(state_path, state)
     if streak:
         delay = min(
             float(settings.get("max", 30.0)), float(settings.get("base", 1.0)) * 2 ** (streak - 1)
@@ -93,6 +127,13 @@ def backoff(spec: dict[str, Any]) -> None:
             flush=True,
         )
         time.sleep(delay)
+    return state
+
+
+def mark_started(spec: dict[str, Any], state: dict[str, Any]) -> None:
+    """Record that the command itself starts now (the backoff wait is over)."""
+    state["started_at"] = time.time()
+    write_starts(Path(spec["starts_file"]), state)
 
 
 def supervise_liveness(argv: list[str], env: dict[str, str], spec: dict[str, Any]) -> int:
@@ -140,11 +181,12 @@ def main(argv: list[str] | None = None) -> int:
         print("usage: python -m podium_local.launch SPEC_FILE", file=sys.stderr)
         return 2
     spec = load_spec(Path(args[0]))
-    backoff(spec)
+    starts = backoff(spec)
     env = build_env(spec)
     write_secret_files(spec)
     os.chdir(spec["cwd"])
     command: list[str] = spec["argv"]
+    mark_started(spec, starts)
     if spec.get("liveness"):
         return supervise_liveness(command, env, spec)
     try:
