@@ -25,8 +25,10 @@ from typing import Any
 import pytest
 from conftest import stop_everything
 
-from podium.deployment.contract import DeployContext, RenderedContainer, RenderedWorkload
+from podium.deployment.contract import DeployContext, Probe, RenderedContainer, RenderedWorkload
+from podium.errors import ResourceError
 from podium.platform.context import EnvironmentInfo
+from podium.security.secret import Secret
 from podium_local.binaries import postgres_binary
 from podium_local.deploy.deployer import LocalDeployer
 from podium_local.network import wait_until
@@ -303,6 +305,33 @@ def test_a_crash_looping_process_is_never_ready(tmp_path: Path) -> None:
             time.sleep(0.1)
         assert seen_waiting, "the launcher's backoff wait was observed"
         assert deployer.status(ctx).containers["main"].restarts >= 2
+    finally:
+        deployer.destroy(ctx)
+        stop_everything(env)
+
+
+def test_a_probe_that_echoes_a_secret_is_masked(tmp_path: Path) -> None:
+    env = EnvironmentInfo("t", "dev", tmp_path / "state" / "dev")
+    deployer = LocalDeployer(Settings(readiness_timeout=2))
+    workload = RenderedWorkload(
+        name="echo",
+        containers={
+            "main": RenderedContainer(
+                name="main",
+                image="x",
+                command=["sleep", "600"],
+                variables={"TOKEN": Secret(CANARY)},
+                readiness_probe=Probe(exec_command=["sh", "-c", "echo denied $TOKEN; exit 1"]),
+            )
+        },
+    )
+    ctx = DeployContext(workload="echo", env=env)
+    try:
+        with pytest.raises(ResourceError) as caught:
+            deployer.deploy(ctx, workload)
+        assert "exited 1: denied (sensitive)" in str(caught.value)
+        assert CANARY not in str(caught.value)
+        assert CANARY not in deployer.status(ctx).model_dump_json()
     finally:
         deployer.destroy(ctx)
         stop_everything(env)

@@ -231,8 +231,13 @@ class LocalDeployer(Deployer):
         self, supervisor: Supervisor, wdir: WorkloadDir, name: str, entry: dict[str, Any]
     ) -> str:
         """Stop a container that cannot start; return why it cannot (from its log)."""
-        info = supervisor.info(entry["program"]) or {}  # its exit status, before the stop
-        supervisor.stop(entry["program"])  # by then supervisord has logged what it printed
+        program = entry["program"]
+        info = supervisor.info(program) or {}  # why it exited, before the stop
+        for _ in range(5):  # an EXITED program is restarted at once: stop that start too
+            supervisor.stop(program)  # by then supervisord has logged what it printed
+            if (supervisor.info(program) or {}).get("statename") not in ACTIVE:
+                break
+            time.sleep(0.2)
         return f"cannot start: {self._last_error(wdir, name, info)}"
 
     def _check(
@@ -281,7 +286,8 @@ class LocalDeployer(Deployer):
             env=build_env(spec),
             cwd=spec["cwd"],
         )
-        return ok, ("readiness probe: " + message), False
+        # An exec probe's message quotes its output, which may echo a secret.
+        return ok, "readiness probe: " + _mask(message, secret_values(spec)), False
 
     def _launching(self, starts: dict[str, Any], info: dict[str, Any]) -> str:
         """Why a process supervisord calls RUNNING has not started its command, or ``""``.
@@ -433,12 +439,13 @@ def _masked(lines: list[str], spec_path: Path) -> list[str]:
         secrets = secret_values(json.loads(spec_path.read_text()))
     except Exception:  # unreadable spec or key: fail closed
         return ["(output not shown: the container's secrets could not be read to mask them)"]
-    masked = []
-    for line in lines:
-        for value in sorted(filter(None, secrets), key=len, reverse=True):
-            line = line.replace(value, REDACTED)
-        masked.append(line)
-    return masked
+    return [_mask(line, secrets) for line in lines]
+
+
+def _mask(text: str, secrets: list[str]) -> str:
+    for value in sorted(filter(None, secrets), key=len, reverse=True):  # longest first
+        text = text.replace(value, REDACTED)
+    return text
 
 
 def _restarts(wdir: WorkloadDir, name: str) -> int:
