@@ -150,3 +150,27 @@ def test_plan_without_refresh_never_asks_the_deployer(project: Any, tmp_path: Pa
     project.podium("plan", check=True)
     project.podium("plan", "--destroy", check=True)
     assert status_calls(project) == calls
+
+
+def test_a_changed_workload_found_down_gives_both_reasons(project: Any, fake_module: Any) -> None:
+    score = project.root / "web.score.yaml"
+    with platform_for(project, fake_module) as platform:
+        assert platform.up("dev", [score])[1].ok
+        score.write_text(score.read_text().replace("GREETING: hello", "GREETING: bonjour"))
+        crash(project)
+        plan, result = platform.up("dev", [score])
+        change = plan.change("deployment:web")
+        assert change.action == "update" and change.redeploy
+        assert change.reason == "change of digest; deployment down: process exited (code 137)"
+        assert result.ok
+        deployed = project.deployed()
+        assert deployed is not None and deployed["variables"]["main"]["GREETING"] == "bonjour"
+
+
+def test_cli_apply_of_the_files_redeploys_like_up(project: Any) -> None:
+    project.podium("up", check=True)
+    crash(project)
+    applied = project.podium("apply", "--yes")
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    assert "deployment down: process exited (code 137)" in applied.stdout
+    assert project.podium_json("status")[0]["state"] == "ready"
