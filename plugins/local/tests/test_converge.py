@@ -2,7 +2,8 @@
 
 * after a "reboot" (supervisord, PostgreSQL and redis stopped under Podium's feet)
   ``podium up`` says why it redeploys and brings the shop back;
-* a program stopped behind Podium's back is started again by ``podium up``;
+* a program stopped behind Podium's back is started again by ``podium up``, and
+  what a killed supervisord left running is stopped first (it holds the ports);
 * a command that cannot start fails ``up`` (exit 6) with its own error, is
   recorded as failed, and is never reported ready; its secrets stay masked;
 * a crash-looping process is never "ready" while the launcher waits to restart it.
@@ -31,7 +32,7 @@ from podium.platform.context import EnvironmentInfo
 from podium.security.secret import Secret
 from podium_local.binaries import postgres_binary
 from podium_local.deploy.deployer import LocalDeployer
-from podium_local.network import wait_until
+from podium_local.network import port_is_listening, wait_until
 from podium_local.servers.postgres_cluster import PostgresCluster
 from podium_local.servers.process import as_user, pid_alive, read_pid, run
 from podium_local.servers.redis_server import RedisServer
@@ -213,6 +214,47 @@ def test_a_program_stopped_behind_podiums_back_is_started_again(project: Path) -
     assert "deployment down: main: process is STOPPED" in up.stdout
     assert answers(url)
     assert statuses(project)[1][0]["state"] == "ready"
+
+
+def kill_supervisord(env: EnvironmentInfo) -> int:
+    """SIGKILL supervisord (a crash, the OOM killer): its programs keep running, orphaned.
+
+    Returns the pid of the app's process, which still holds the app's port.
+    """
+    supervisor = Supervisor(env, Settings())
+    info = supervisor.info("app__main")
+    assert info is not None and info["pid"]
+    supervisor_pid = read_pid(supervisor.home / "supervisord.pid")
+    assert supervisor_pid is not None
+    os.kill(supervisor_pid, signal.SIGKILL)
+    assert wait_until(lambda: not supervisor.is_running(), 10)
+    assert pid_alive(int(info["pid"]))
+    return int(info["pid"])
+
+
+def test_up_after_supervisord_was_killed_replaces_its_orphans(project: Path) -> None:
+    (project / "score.yaml").write_text(SERVER)
+    assert podium(project, "up", "-f", "score.yaml").returncode == 0
+    url = statuses(project)[1][0]["urls"][0]
+    env = EnvironmentInfo("converge", "dev", project / ".podium" / "dev")
+    orphan = kill_supervisord(env)
+    port = int(url.rsplit(":", 1)[1])
+    assert port_is_listening(port)  # the orphan holds the port, and nothing supervises it
+
+    up = podium(project, "up", "-f", "score.yaml")
+    assert up.returncode == 0, up.stdout + up.stderr
+    assert "deployment down: supervisord is not running" in up.stdout
+    assert wait_until(lambda: not pid_alive(orphan), 10), "the orphan was stopped"
+    assert answers(url)
+    info = Supervisor(env, Settings()).info("app__main")
+    assert info is not None and info["statename"] == "RUNNING" and info["pid"] != orphan
+
+    # destroy, too, stops what a killed supervisord left behind.
+    orphan = kill_supervisord(env)
+    destroyed = podium(project, "destroy", "--yes")
+    assert destroyed.returncode == 0, destroyed.stdout + destroyed.stderr
+    assert wait_until(lambda: not pid_alive(orphan), 10)
+    assert not port_is_listening(port)
 
 
 @pytest.mark.parametrize(

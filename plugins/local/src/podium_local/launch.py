@@ -85,8 +85,19 @@ def write_secret_files(spec: dict[str, Any]) -> None:
         os.chmod(target, 0o600)
 
 
+def process_start_time(pid: int) -> int | None:
+    """When ``pid`` started (clock ticks since boot): tells a process from a reused pid."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    # Fields after the command name (which may hold spaces) start at field 3; starttime is 22.
+    return int(stat.rsplit(")", 1)[1].split()[19])
+
+
 def read_starts(path: Path) -> dict[str, Any]:
-    """The starts file: ``starts``, ``streak``, ``last``, ``pid``, ``started_at`` (may be empty)."""
+    """The starts file: ``starts``, ``streak``, ``last``, ``pid`` (with ``pid_start``) and
+    ``started_at``; empty when there is none."""
     try:
         state = json.loads(path.read_text())
     except (FileNotFoundError, ValueError):
@@ -114,6 +125,7 @@ def backoff(spec: dict[str, Any]) -> dict[str, Any]:
         streak=streak,
         last=now,
         pid=os.getpid(),
+        pid_start=process_start_time(os.getpid()),
         started_at=None,
     )
     write_starts(state_path, state)

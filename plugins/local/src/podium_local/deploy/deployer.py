@@ -12,9 +12,12 @@ directory and in supervisord itself.
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import signal
 import time
 from collections.abc import Iterator
+from contextlib import suppress
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -33,8 +36,8 @@ from podium.security.secret import REDACTED
 from podium_local.deploy.layout import WorkloadDir, program_name
 from podium_local.deploy.render import build, materialise
 from podium_local.files import private_dir, write_atomic
-from podium_local.launch import build_env, read_starts, secret_values
-from podium_local.network import HOST
+from podium_local.launch import build_env, process_start_time, read_starts, secret_values
+from podium_local.network import HOST, wait_until
 from podium_local.ports import PortRegistry
 from podium_local.probes import run_probe
 from podium_local.sealing import Sealer
@@ -150,6 +153,7 @@ class LocalDeployer(Deployer):
                 continue  # same spec, still running: leave it alone
             if info.get("statename") in ACTIVE:
                 supervisor.stop(program)
+            self._stop_orphan(supervisor, wdir, name, program)
             materialise(spec)
             wdir.starts(name).unlink(missing_ok=True)  # a deliberate start is not a crash loop
             supervisor.start(program)
@@ -185,6 +189,32 @@ class LocalDeployer(Deployer):
         return DeploymentResult(
             outputs=outputs, urls=urls, message=f"release {ctx.release} running"
         )
+
+    def _stop_orphan(
+        self, supervisor: Supervisor, wdir: WorkloadDir, name: str, program: str
+    ) -> None:
+        """Stop the container's last process if it runs without supervisord knowing it.
+
+        supervisord killed (not shut down) leaves its programs running without a
+        parent that knows them; a new start would then find its port taken. The
+        launcher recorded its pid and start time, so a reused pid is never hit.
+        """
+        starts = read_starts(wdir.starts(name))  # before asking supervisord: see below
+        pid, born = starts.get("pid"), starts.get("pid_start")
+        if not isinstance(pid, int) or born is None or process_start_time(pid) != born:
+            return
+        # A launcher supervisord spawned after the file was read is one it knows.
+        if (supervisor.info(program) or {}).get("pid") == pid:
+            return
+
+        def gone() -> bool:
+            return bool(process_start_time(pid) != born)
+
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            with suppress(ProcessLookupError):
+                os.killpg(pid, sig)  # supervisord made it a group leader: its children too
+            if wait_until(gone, self.settings.stop_timeout):
+                return
 
     def _wait(
         self,
@@ -400,6 +430,7 @@ class LocalDeployer(Deployer):
 
     # --- destroy --------------------------------------------------------------------
     def destroy(self, ctx: DeployContext) -> None:
+        wdir = WorkloadDir(ctx.env, ctx.workload)
         supervisor = Supervisor(ctx.env, self.settings)
         with supervisor.locked():
             confs = list(supervisor.programs.glob(f"{program_name(ctx.workload, '')}*.conf"))
@@ -407,9 +438,12 @@ class LocalDeployer(Deployer):
                 conf.unlink()
             if confs and supervisor.is_running():
                 supervisor.sync_programs()  # stops (TERM, then KILL) and removes the groups
+            # What still runs is not supervisord's any more (it died, or was killed).
+            for name, entry in (wdir.record() or {}).get("containers", {}).items():
+                self._stop_orphan(supervisor, wdir, name, entry["program"])
             if supervisor.home.exists():
                 supervisor.shutdown_if_idle()
-        shutil.rmtree(WorkloadDir(ctx.env, ctx.workload).path, ignore_errors=True)
+        shutil.rmtree(wdir.path, ignore_errors=True)
         PortRegistry.for_env(ctx.env).release(ctx.workload)
         refresh_routes(ctx.env, self.settings)
 
