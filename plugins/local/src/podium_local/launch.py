@@ -86,13 +86,19 @@ def write_secret_files(spec: dict[str, Any]) -> None:
 
 
 def process_start_time(pid: int) -> int | None:
-    """When ``pid`` started (clock ticks since boot): tells a process from a reused pid."""
+    """When ``pid`` started (clock ticks since boot), or ``None`` if it does not run.
+
+    The pair (pid, start time) tells a process from a later one that reuses its pid.
+    A zombie (exited, not yet collected by its parent) does not run.
+    """
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return None
-    # Fields after the command name (which may hold spaces) start at field 3; starttime is 22.
-    return int(stat.rsplit(")", 1)[1].split()[19])
+    # Fields after the command name (which may hold spaces) start at field 3 (the state);
+    # starttime is field 22.
+    fields = stat.rsplit(")", 1)[1].split()
+    return None if fields[0] == "Z" else int(fields[19])
 
 
 def read_starts(path: Path) -> dict[str, Any]:
