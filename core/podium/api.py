@@ -364,6 +364,7 @@ class Platform:
         destroy: bool = False,
         prune: bool = False,
         workloads: Sequence[str] | None = None,
+        refresh_deployments: bool | None = None,
     ) -> Plan:
         """Compute what apply would change in ``env`` for these workloads.
 
@@ -371,6 +372,12 @@ class Platform:
         environment are left alone, unless ``prune`` (delete everything not in
         these files). ``destroy`` removes the given workloads, or with no files
         and no ``workloads`` names, everything in the environment.
+
+        Without a refresh the plan trusts state and calls no plugin. ``refresh``
+        asks provisioners whether recorded resources exist and deployers whether
+        recorded workloads run; ``refresh_deployments`` (default: ``refresh``) asks
+        deployers only, and then provisioners only about the resources of a
+        workload found down (:meth:`up` does this every time).
         """
         from podium.engine.desired import desired_nodes
         from podium.engine.plan import Plan, diff
@@ -389,6 +396,15 @@ class Platform:
             records = rt.store.records()
             serial = rt.store.serial()
             missing = self._refresh(rt, records) if refresh else frozenset()
+            down: dict[str, str] = {}
+            if refresh if refresh_deployments is None else refresh_deployments:
+                from podium.engine.refresh import down_deployments, resources_of
+
+                down = down_deployments(rt, nodes, records)
+                if down and not refresh:
+                    # A workload that went down (after a reboot, say) may have lost its
+                    # resources' servers too: reading them finds (and restarts) them.
+                    missing = self._refresh(rt, records, only=resources_of(nodes, down))
 
             def requires_replace(node: Any, record: ResourceRecord) -> bool:
                 provisioner = self.plugins.registered("provisioners", node.provider).obj
@@ -406,6 +422,7 @@ class Platform:
                 destroy=destroy,
                 missing=missing,
                 scope=scope,
+                down=down,
             )
             plan = Plan(
                 platform=self.name,
@@ -441,11 +458,16 @@ class Platform:
         with LeaseLock(rt.store, rt.lock_ttl, "reconcile"):
             return reconcile(rt)
 
-    def _refresh(self, rt: EngineRuntime, records: list[ResourceRecord]) -> frozenset[str]:
-        """Ask providers whether recorded resources still exist (drift detection)."""
+    def _refresh(
+        self,
+        rt: EngineRuntime,
+        records: list[ResourceRecord],
+        only: frozenset[str] | None = None,
+    ) -> frozenset[str]:
+        """Ask providers whether recorded resources (all, or ``only`` these) still exist."""
         missing: set[str] = set()
         for record in records:
-            if record.kind != "resource":
+            if record.kind != "resource" or (only is not None and record.uid not in only):
                 continue
             registered = self.plugins.registered("provisioners", record.provider)
             spec = rt.cipher.unseal(record.spec)
@@ -629,8 +651,12 @@ class Platform:
         parallelism: int | None = None,
         prune: bool = False,
     ) -> tuple[Plan, ApplyResult]:
-        """Plan and apply in one step (the plan is still policy-checked)."""
-        plan = self.plan(env, files, prune=prune)
+        """Plan and apply in one step (the plan is still policy-checked).
+
+        The plan asks deployers whether the recorded workloads still run, so a
+        workload that went down (a reboot, a stopped process) is deployed again.
+        """
+        plan = self.plan(env, files, prune=prune, refresh_deployments=True)
         return plan, self.apply(plan, parallelism=parallelism)
 
     def destroy(

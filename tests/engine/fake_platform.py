@@ -10,7 +10,12 @@ subprocess (``podium`` CLI) as in-process:
   (the crash window between journal and outcome);
 * ``FAKE_CANARY`` -- a value returned as the secret output ``token``;
 * ``FAKE_DEPLOY_FAIL`` -- a workload name whose deploys raise;
-* ``FAKE_DEPLOY_FAIL_RELEASE`` -- a release number whose deploy raises (any workload).
+* ``FAKE_DEPLOY_FAIL_RELEASE`` -- a release number whose deploy raises (any workload);
+* ``FAKE_STARTING`` -- comma-separated workload names whose status is ``partial`` (starting).
+
+A file ``deployed/<workload>.down`` makes that workload's status ``down`` with the
+file's text as the message (a crash behind Podium's back); a deploy removes it.
+Every status call appends the workload's name to ``status-calls``.
 """
 
 from __future__ import annotations
@@ -111,11 +116,23 @@ class FileDeployer(Deployer):
             for c, spec in workload.containers.items()
         }
         path.write_text(json.dumps({"release": ctx.release, "variables": variables}))
+        path.with_suffix(".down").unlink(missing_ok=True)
         return DeploymentResult(urls=[f"http://{workload.name}.test"], message="written")
 
     def status(self, ctx: Any) -> WorkloadStatus:
-        state = "ready" if self.file(ctx).exists() else "absent"
-        return WorkloadStatus(workload=ctx.workload, state=state)
+        calls = _root(ctx) / "status-calls"
+        calls.parent.mkdir(parents=True, exist_ok=True)
+        with calls.open("a") as handle:
+            handle.write(ctx.workload + "\n")
+        path = self.file(ctx)
+        if not path.exists():
+            return WorkloadStatus(workload=ctx.workload, state="absent", message="not deployed")
+        down = path.with_suffix(".down")
+        if down.exists():
+            return WorkloadStatus(workload=ctx.workload, state="down", message=down.read_text())
+        if ctx.workload in os.environ.get("FAKE_STARTING", "").split(","):
+            return WorkloadStatus(workload=ctx.workload, state="partial", message="starting")
+        return WorkloadStatus(workload=ctx.workload, state="ready")
 
     def logs(
         self,

@@ -126,13 +126,30 @@ class ContainerStatus(_Model):
 
 
 class WorkloadStatus(_Model):
-    """Health of one deployed workload, as ``podium status`` shows it."""
+    """Health of one deployed workload, as ``podium status`` shows it.
+
+    A refresh (``podium plan --refresh``, every ``podium up``) redeploys a recorded
+    workload whose status says it needs it (:attr:`needs_redeploy`), with ``message``
+    as the reason.
+    """
 
     workload: str
     state: HealthState
     message: str = ""
     urls: list[str] = Field(default_factory=list)
     containers: dict[str, ContainerStatus] = Field(default_factory=dict)
+    #: Whether deploying again would bring the workload back: ``True`` when what runs it
+    #: is gone (processes stopped, the runtime restarted), ``False`` when it is starting
+    #: or its runtime is already restarting it (a redeploy would change nothing).
+    #: ``None`` (the default): ``down`` and ``absent`` workloads are redeployed.
+    redeploy: bool | None = None
+
+    @property
+    def needs_redeploy(self) -> bool:
+        """Whether a refresh plans a redeploy: always when ``absent``, else per :attr:`redeploy`."""
+        if self.state == "absent":
+            return True
+        return self.redeploy if self.redeploy is not None else self.state == "down"
 
 
 @dataclass(frozen=True)
@@ -172,7 +189,14 @@ class Deployer(ABC):
 
     @abstractmethod
     def status(self, ctx: DeployContext) -> WorkloadStatus:
-        """Report health: ``ready``, ``partial``, ``down``, or ``absent`` when not deployed."""
+        """Report health: ``ready``, ``partial``, ``down``, or ``absent`` when not deployed.
+
+        Called by ``podium status``, and before every ``podium up`` (and ``plan
+        --refresh``) for each recorded workload, which the core redeploys when it is
+        ``down`` or ``absent``. A workload that runs but is not ready yet (starting,
+        or restarted by its runtime) is ``partial``, or ``down`` with
+        :attr:`WorkloadStatus.redeploy` set to ``False``.
+        """
 
     @abstractmethod
     def logs(

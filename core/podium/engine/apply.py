@@ -702,6 +702,7 @@ class Executor:
             record is not None
             and record.spec.get("_digest") == rendered_digest
             and record.provider == change.provider
+            and not change.redeploy  # unchanged, but a refresh found it not running
         ):
             raise Unchanged("rendered workload unchanged")
         releases = self.rt.store.releases(workload_name)

@@ -36,6 +36,8 @@ class Change:
     workload: str | None = None
     before: dict[str, Any] | None = None  #: the applied spec, for display
     changed: list[str] = field(default_factory=list)  #: dotted keys that differ
+    #: deploy even if the rendered workload is unchanged: a refresh found it down or absent
+    redeploy: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return redact(asdict(self))  # type: ignore[no-any-return]
@@ -269,6 +271,7 @@ def diff(
     destroy: bool = False,
     missing: frozenset[str] = frozenset(),
     scope: frozenset[str] | None = None,
+    down: Mapping[str, str] | None = None,
 ) -> list[Change]:
     """Compare the desired nodes with state records.
 
@@ -277,14 +280,21 @@ def diff(
     found absent in reality (drift): they are created again. ``scope`` limits
     deletions to records of those workloads, so one team's ``podium up`` never
     removes another team's workloads from a shared environment (``None`` = all).
+    ``down`` maps the deployments a refresh found not running to the reason: they
+    are deployed again even if nothing changed.
     """
     by_uid = {r.uid: r for r in records}
+    down = down or {}
     changes: list[Change] = []
     wanted = {} if destroy else {n.uid: n for n in desired}
     touched: set[str] = set()
     for node in wanted.values():
         record = by_uid.get(node.uid)
         action, reason, keys = _compare(node, record, missing, requires_replace)
+        redeploy = record is not None and node.uid in down and action != "replace"
+        if redeploy:
+            reason = down[node.uid] if action == "no-op" else f"{reason}; {down[node.uid]}"
+            action = "update"
         if action != "no-op":
             touched.add(node.uid)
         changes.append(
@@ -300,6 +310,7 @@ def diff(
                 workload=node.workload,
                 before=record.spec if record is not None else None,
                 changed=keys,
+                redeploy=redeploy,
             )
         )
     # A changed resource may change the values a dependent renders; apply re-renders

@@ -150,12 +150,14 @@ def test_status_follows_running_versus_desired_tasks(
     deployer.deploy(ctx, workload(**{"podium.aws/desired-count": "3"}))
     status = deployer.status(ctx)
     assert status.state == "partial" and "1/3" in status.message
+    assert not status.needs_redeploy  # ECS itself starts the missing tasks
     assert set(status.containers) == {"main"}
 
     monkeypatch.setenv("MOTO_ECS_SERVICE_RUNNING", "0")
     deployer.destroy(ctx)
     deployer.deploy(ctx, workload())
-    assert deployer.status(ctx).state == "down"
+    starting = deployer.status(ctx)
+    assert starting.state == "down" and not starting.needs_redeploy
     # A rolling update that reaches the desired count (moto completes it at once).
     deployer.deploy(ctx, workload(image="shop/web:2"))
     assert deployer.status(ctx).state == "ready"

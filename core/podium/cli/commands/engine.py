@@ -58,7 +58,11 @@ def _show_plan(state: CliState, plan: Plan, verbose: bool) -> None:
 @click.option(
     "--out", "out", type=click.Path(dir_okay=False), help="Save the plan for 'podium apply PLAN'."
 )
-@click.option("--refresh", is_flag=True, help="Ask providers what really exists (drift detection).")
+@click.option(
+    "--refresh",
+    is_flag=True,
+    help="Ask provisioners what really exists and deployers what really runs (drift detection).",
+)
 @click.option("--destroy", is_flag=True, help="Plan the removal of the workloads (all with no -f).")
 @click.option(
     "--prune", is_flag=True, help="Also delete workloads in state that are not in these files."
@@ -115,7 +119,7 @@ def apply_cmd(
     parallelism: int | None,
     yes: bool,
 ) -> None:
-    """Apply a saved plan exactly, or plan and apply the workloads."""
+    """Apply a saved plan exactly, or plan and apply the workloads (as 'podium up' plans)."""
     from podium.engine.plan import load_plan_file
 
     state = get_state(ctx)
@@ -123,7 +127,9 @@ def apply_cmd(
     if plan_file:
         plan = load_plan_file(plan_file)
     else:
-        plan = platform.plan(resolve_env(state, env), resolve_files(state, files))
+        plan = platform.plan(
+            resolve_env(state, env), resolve_files(state, files), refresh_deployments=True
+        )
     _show_plan(state, plan, verbose=False)
     if not plan.has_changes and not state.json_output:
         click.echo("Nothing to apply.")
@@ -154,14 +160,21 @@ def up_cmd(
     parallelism: int | None,
     prune: bool,
 ) -> None:
-    """Plan and apply in one step, then show the workloads' health."""
+    """Plan and apply in one step, then show the workloads' health.
+
+    Deployers are asked whether the deployed workloads still run: one that is
+    down or gone (after a reboot, say) is deployed again, with the reason in the plan.
+    """
     from podium.cli.render import render_status
     from podium.errors import UnhealthyError
 
     state = get_state(ctx)
     platform = state.platform()
     environment = resolve_env(state, env)
-    plan = platform.plan(environment, resolve_files(state, files), prune=prune)
+    # Like Platform.up: workloads found down (after a reboot, say) are deployed again.
+    plan = platform.plan(
+        environment, resolve_files(state, files), prune=prune, refresh_deployments=True
+    )
     _show_plan(state, plan, verbose=False)
     _run_apply(state, plan, parallelism)
     statuses = platform.status(environment)

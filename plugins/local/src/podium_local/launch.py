@@ -10,6 +10,9 @@ supervisord signals and watches the application directly.
 It also implements restart backoff for crash loops: supervisord restarts a
 process that ran longer than ``startsecs`` at once, so when the previous start
 was recent the launcher waits ``base * 2**n`` seconds (capped) before exec.
+supervisord counts that wait as running, so the starts file records the
+launcher's pid and when the command itself started (``started_at``, ``null``
+while waiting): the deployer never calls a launcher that is still waiting ready.
 
 With a liveness probe the launcher stays as a thin parent instead of exec-ing:
 it runs the probe periodically and kills the application after repeated
@@ -66,6 +69,18 @@ def build_env(spec: dict[str, Any]) -> dict[str, str]:
     return env
 
 
+def secret_values(spec: dict[str, Any]) -> list[str]:
+    """The plaintext of the spec's secrets, to mask them in what the app printed."""
+    from podium_local.sealing import Sealer
+
+    tokens = [*spec.get("sealed_env", {}).values()]
+    tokens += [item["sealed"] for item in spec.get("sealed_files", [])]
+    if not tokens:
+        return []
+    sealer = Sealer(Path(spec["seal_key"]))
+    return [sealer.unseal(token).reveal() for token in tokens]
+
+
 def write_secret_files(spec: dict[str, Any]) -> None:
     files = spec.get("sealed_files", [])
     if not files:
@@ -116,19 +131,56 @@ def unusable(command: list[str], env: dict[str, str]) -> str | None:
     return None
 
 
-def backoff(spec: dict[str, Any]) -> None:
+def process_start_time(pid: int) -> int | None:
+    """When ``pid`` started (clock ticks since boot), or ``None`` if it does not run.
+
+    The pair (pid, start time) tells a process from a later one that reuses its pid.
+    A zombie (exited, not yet collected by its parent) does not run.
+    """
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    # Fields after the command name (which may hold spaces) start at field 3 (the state);
+    # starttime is field 22.
+    fields = stat.rsplit(")", 1)[1].split()
+    return None if fields[0] == "Z" else int(fields[19])
+
+
+def read_starts(path: Path) -> dict[str, Any]:
+    """The starts file: ``starts``, ``streak``, ``last``, ``pid`` (with ``pid_start``) and
+    ``started_at``; empty when there is none."""
+    try:
+        state = json.loads(path.read_text())
+    except (FileNotFoundError, ValueError):
+        return {}
+    return state if isinstance(state, dict) else {}
+
+
+def write_starts(path: Path, state: dict[str, Any]) -> None:
+    # Replaced whole, so the deployer never reads half a file.
+    temporary = path.with_name(path.name + ".tmp")
+    temporary.write_text(json.dumps(state))
+    os.replace(temporary, path)
+
+
+def backoff(spec: dict[str, Any]) -> dict[str, Any]:
     """Sleep before a quick restart; record this start (the count feeds ``restarts``)."""
     settings = spec.get("backoff") or {}
     state_path = Path(spec["starts_file"])
-    try:
-        state = json.loads(state_path.read_text())
-    except (FileNotFoundError, ValueError):
-        state = {"starts": 0, "streak": 0, "last": 0.0}
+    state = read_starts(state_path) or {"starts": 0, "streak": 0, "last": 0.0}
     now = time.time()
     quick = now - float(state.get("last", 0.0)) < float(settings.get("window", 10.0))
     streak = int(state.get("streak", 0)) + 1 if quick and state.get("starts") else 0
-    state.update(starts=int(state.get("starts", 0)) + 1, streak=streak, last=now)
-    state_path.write_text(json.dumps(state))
+    state.update(
+        starts=int(state.get("starts", 0)) + 1,
+        streak=streak,
+        last=now,
+        pid=os.getpid(),
+        pid_start=process_start_time(os.getpid()),
+        started_at=None,
+    )
+    write_starts(state_path, state)
     if streak:
         delay = min(
             float(settings.get("max", 30.0)), float(settings.get("base", 1.0)) * 2 ** (streak - 1)
@@ -139,6 +191,13 @@ def backoff(spec: dict[str, Any]) -> None:
             flush=True,
         )
         time.sleep(delay)
+    return state
+
+
+def mark_started(spec: dict[str, Any], state: dict[str, Any]) -> None:
+    """Record that the command itself starts now (the backoff wait is over)."""
+    state["started_at"] = time.time()
+    write_starts(Path(spec["starts_file"]), state)
 
 
 def supervise_liveness(argv: list[str], env: dict[str, str], spec: dict[str, Any]) -> int:
@@ -186,7 +245,7 @@ def main(argv: list[str] | None = None) -> int:
         print("usage: python -m podium_local.launch SPEC_FILE", file=sys.stderr)
         return 2
     spec = load_spec(Path(args[0]))
-    backoff(spec)
+    starts = backoff(spec)
     env = build_env(spec)
     command: list[str] = spec["argv"]
     problem = unusable(command, env)
@@ -195,6 +254,7 @@ def main(argv: list[str] | None = None) -> int:
         return 126
     write_secret_files(spec)
     os.chdir(spec["cwd"])  # as root: the directory's parents need not be open to the user
+    mark_started(spec, starts)  # in specs/, closed to the workload's user
     drop_privileges(spec)
     if spec.get("liveness"):
         return supervise_liveness(command, env, spec)

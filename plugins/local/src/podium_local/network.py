@@ -10,7 +10,14 @@ HOST = "127.0.0.1"
 
 
 def port_is_free(port: int) -> bool:
+    """Whether a server could listen on ``port`` now.
+
+    As servers do (PostgreSQL, redis, nginx), with SO_REUSEADDR: connections of a
+    server just stopped linger in TIME_WAIT, and must not move its restart to
+    another port (its recorded outputs point at this one).
+    """
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((HOST, port))
         except OSError:

@@ -338,7 +338,12 @@ class EcsDeployer(Deployer):
             for name in self._container_names(service["taskDefinition"])
         }
         return WorkloadStatus(
-            workload=ctx.workload, state=state, message=message, containers=containers
+            workload=ctx.workload,
+            state=state,
+            message=message,
+            containers=containers,
+            # ECS starts missing tasks by itself; a deploy only restores a desired count of 0.
+            redeploy=desired == 0,
         )
 
     def _container_names(self, task_def_arn: str) -> list[str]:

@@ -2,16 +2,21 @@
 
 deploy: allocate ports, write launcher specs and program configs, sync
 supervisord, (re)start only containers whose spec changed, in ``before`` order,
-then wait for readiness. Everything it needs later (status, logs, rollback,
-destroy from a new ``podium`` invocation) is in the workload directory and in
-supervisord itself.
+then wait for readiness. A container that exits while the deploy waits for it
+cannot start: the deploy stops it and fails with its exit status and the tail
+of its log (the workload's secrets masked). Everything it needs later (status,
+logs, rollback, destroy from a new ``podium`` invocation) is in the workload
+directory and in supervisord itself.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import signal
 import time
 from collections.abc import Iterator
+from contextlib import suppress
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -26,11 +31,12 @@ from podium.deployment.contract import (
     WorkloadStatus,
 )
 from podium.errors import ResourceError
+from podium.security.secret import REDACTED
 from podium_local.deploy.layout import WorkloadDir, program_name
 from podium_local.deploy.render import build, materialise
 from podium_local.files import private_dir, write_atomic
-from podium_local.launch import build_env
-from podium_local.network import HOST
+from podium_local.launch import build_env, process_start_time, read_starts, secret_values
+from podium_local.network import HOST, wait_until
 from podium_local.ports import PortRegistry
 from podium_local.probes import run_probe
 from podium_local.sealing import Sealer
@@ -39,6 +45,11 @@ from podium_local.servers.supervisord import Supervisor
 from podium_local.settings import Settings
 
 ACTIVE = {"STARTING", "RUNNING", "BACKOFF"}
+#: supervisord states after which it starts the process again by itself (EXITED: at once,
+#: unless a job completed); STOPPED, FATAL or a missing program need a deploy
+SUPERVISED = {*ACTIVE, "STOPPING", "EXITED"}
+#: states of a process that has exited (supervisord may start it again)
+EXITED = {"BACKOFF", "EXITED", "FATAL"}
 STRENGTH = {"started": 1, "healthy": 2, "complete": 3}
 
 
@@ -122,6 +133,7 @@ class LocalDeployer(Deployer):
             supervisor.sync_programs()
 
         containers: dict[str, dict[str, Any]] = {}
+        started: set[str] = set()  # containers this deploy (re)starts: any exit is a failure
         for name in order:
             spec, _conf, digest = built[name]
             program = program_name(workload.name, name)
@@ -140,12 +152,19 @@ class LocalDeployer(Deployer):
                 continue  # same spec, still running: leave it alone
             if info.get("statename") in ACTIVE:
                 supervisor.stop(program)
+            self._stop_orphan(supervisor, wdir, name, program)
             materialise(spec)
             wdir.starts(name).unlink(missing_ok=True)  # a deliberate start is not a crash loop
             supervisor.start(program)
+            started.add(name)
             if name in required:
                 self._wait(
-                    supervisor, wdir, workload.name, {name: containers[name]}, required[name]
+                    supervisor,
+                    wdir,
+                    workload.name,
+                    {name: containers[name]},
+                    required[name],
+                    started,
                 )
 
         urls = [f"http://{HOST}:{port}" for port in allocated.values()]
@@ -165,10 +184,36 @@ class LocalDeployer(Deployer):
             }
         )
         refresh_routes(env, settings)
-        self._wait(supervisor, wdir, workload.name, containers, "healthy")
+        self._wait(supervisor, wdir, workload.name, containers, "healthy", started)
         return DeploymentResult(
             outputs=outputs, urls=urls, message=f"release {ctx.release} running"
         )
+
+    def _stop_orphan(
+        self, supervisor: Supervisor, wdir: WorkloadDir, name: str, program: str
+    ) -> None:
+        """Stop the container's last process if it runs without supervisord knowing it.
+
+        supervisord killed (not shut down) leaves its programs running without a
+        parent that knows them; a new start would then find its port taken. The
+        launcher recorded its pid and start time, so a reused pid is never hit.
+        """
+        starts = read_starts(wdir.starts(name))  # before asking supervisord: see below
+        pid, born = starts.get("pid"), starts.get("pid_start")
+        if not isinstance(pid, int) or born is None or process_start_time(pid) != born:
+            return
+        # A launcher supervisord spawned after the file was read is one it knows.
+        if (supervisor.info(program) or {}).get("pid") == pid:
+            return
+
+        def gone() -> bool:
+            return bool(process_start_time(pid) != born)
+
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            with suppress(ProcessLookupError):
+                os.killpg(pid, sig)  # supervisord made it a group leader: its children too
+            if wait_until(gone, self.settings.stop_timeout):
+                return
 
     def _wait(
         self,
@@ -177,14 +222,23 @@ class LocalDeployer(Deployer):
         workload: str,
         containers: dict[str, dict[str, Any]],
         condition: str,
+        started: set[str],
     ) -> None:
-        """Wait until every container reaches ``condition``; fail with the reason it did not."""
+        """Wait until every container reaches ``condition``; fail with the reason it did not.
+
+        A container in ``started`` that exits meanwhile cannot start: it is stopped
+        (no endless restarts of a command that does not exist) and the deploy fails.
+        """
         deadline = time.monotonic() + self.settings.readiness_timeout
         while True:
             failures = {}
             for name, entry in containers.items():
-                ok, message, fatal = self._check(supervisor, wdir, name, entry, condition)
+                ok, message, fatal = self._check(
+                    supervisor, wdir, name, entry, condition, fresh=name in started
+                )
                 if fatal:
+                    if name in started:
+                        message = self._give_up(supervisor, wdir, name, entry)
                     raise ResourceError(
                         f"{workload}: container {name}: {message}",
                         hint=f"see podium logs {workload}",
@@ -202,6 +256,19 @@ class LocalDeployer(Deployer):
                 )
             time.sleep(0.2)
 
+    def _give_up(
+        self, supervisor: Supervisor, wdir: WorkloadDir, name: str, entry: dict[str, Any]
+    ) -> str:
+        """Stop a container that cannot start; return why it cannot (from its log)."""
+        program = entry["program"]
+        info = supervisor.info(program) or {}  # why it exited, before the stop
+        for _ in range(5):  # an EXITED program is restarted at once: stop that start too
+            supervisor.stop(program)  # by then supervisord has logged what it printed
+            if (supervisor.info(program) or {}).get("statename") not in ACTIVE:
+                break
+            time.sleep(0.2)
+        return f"cannot start: {self._last_error(wdir, name, info)}"
+
     def _check(
         self,
         supervisor: Supervisor,
@@ -209,8 +276,14 @@ class LocalDeployer(Deployer):
         name: str,
         entry: dict[str, Any],
         condition: str,
+        *,
+        fresh: bool = False,
     ) -> tuple[bool, str, bool]:
-        """(reached?, message, hopeless?) for one container and a ``before``-style condition."""
+        """(reached?, message, hopeless?) for one container and a ``before``-style condition.
+
+        ``fresh``: the deploy just started it, so an exit (or a restart after one)
+        means it cannot start.
+        """
         info = supervisor.info(entry["program"])
         if info is None:
             return False, "not known to supervisord", True
@@ -221,14 +294,18 @@ class LocalDeployer(Deployer):
             and (entry.get("job") or condition == "complete")
         ):
             return True, "completed", False
-        if condition == "complete":
-            if state == "FATAL":
-                return False, f"failed to start: {self._last_error(wdir, name, info)}", True
-            return False, f"has not completed (state {state})", False
+        starts = read_starts(wdir.starts(name))
+        if fresh and (state in EXITED or int(starts.get("starts", 1)) > 1):
+            return False, f"cannot start: {self._last_error(wdir, name, info)}", True
         if state == "FATAL":
             return False, f"failed to start: {self._last_error(wdir, name, info)}", True
+        if condition == "complete":
+            return False, f"has not completed (state {state})", False
         if state != "RUNNING":
             return False, f"process is {state}: {self._last_error(wdir, name, info)}", False
+        waiting = self._launching(starts, info)
+        if waiting:
+            return False, waiting, False
         if condition == "started" or not entry.get("readiness"):
             return True, "running", False
         spec = json.loads(wdir.spec(name).read_text())
@@ -238,13 +315,31 @@ class LocalDeployer(Deployer):
             env=build_env(spec),
             cwd=spec["cwd"],
         )
-        return ok, ("readiness probe: " + message), False
+        # An exec probe's message quotes its output, which may echo a secret.
+        return ok, "readiness probe: " + _mask(message, secret_values(spec)), False
+
+    def _launching(self, starts: dict[str, Any], info: dict[str, Any]) -> str:
+        """Why a process supervisord calls RUNNING has not started its command, or ``""``.
+
+        The launcher waits before restarting a crash-looping command, and supervisord
+        counts that wait as running; ``startsecs`` counts from the command's start.
+        """
+        if starts.get("pid") != info.get("pid"):
+            return ""  # the starts file describes another process (or an older launcher)
+        started_at = starts.get("started_at")
+        if started_at is None:
+            return f"restarting after {starts.get('streak', 0)} quick exit(s); waiting to retry"
+        if time.time() - float(started_at) < self.settings.start_seconds:
+            return "starting"
+        return ""
 
     @staticmethod
     def _last_error(wdir: WorkloadDir, name: str, info: dict[str, Any]) -> str:
+        """What supervisord and the process's own output say, with its secrets masked."""
         lines = _tail(wdir.stderr(name), 3) or _tail(wdir.stdout(name), 3)
-        reason = info.get("spawnerr") or info.get("description") or ""
-        return " | ".join([str(reason), *lines]).strip(" |")
+        reason = str(info.get("spawnerr") or info.get("description") or "")
+        reason = reason.replace(" (process log may have details)", "")  # the log follows
+        return " | ".join([reason, *_masked(lines, wdir.spec(name))]).strip(" |")
 
     # --- status and logs ----------------------------------------------------------
     def status(self, ctx: DeployContext) -> WorkloadStatus:
@@ -258,11 +353,16 @@ class LocalDeployer(Deployer):
                 workload=ctx.workload,
                 state="down",
                 urls=record.get("urls", []),
-                message="supervisord is not running (machine restarted?); run podium up again",
+                message="supervisord is not running (machine restarted?)",
+                redeploy=True,
             )
         containers: dict[str, ContainerStatus] = {}
+        stopped: list[str] = []  # containers nothing restarts: a deploy must start them
         for name, entry in record["containers"].items():
             ok, message, _ = self._check(supervisor, wdir, name, entry, "healthy")
+            info = supervisor.info(entry["program"]) or {}
+            if not ok and info.get("statename") not in SUPERVISED:
+                stopped.append(name)
             containers[name] = ContainerStatus(
                 state="ready" if ok else "down", message=message, restarts=_restarts(wdir, name)
             )
@@ -277,6 +377,7 @@ class LocalDeployer(Deployer):
             urls=record.get("urls", []),
             containers=containers,
             message="; ".join(problems) or f"release {record.get('release')} ready",
+            redeploy=bool(stopped),
         )
 
     def logs(
@@ -328,6 +429,7 @@ class LocalDeployer(Deployer):
 
     # --- destroy --------------------------------------------------------------------
     def destroy(self, ctx: DeployContext) -> None:
+        wdir = WorkloadDir(ctx.env, ctx.workload)
         supervisor = Supervisor(ctx.env, self.settings)
         with supervisor.locked():
             confs = list(supervisor.programs.glob(f"{program_name(ctx.workload, '')}*.conf"))
@@ -335,6 +437,9 @@ class LocalDeployer(Deployer):
                 conf.unlink()
             if confs and supervisor.is_running():
                 supervisor.sync_programs()  # stops (TERM, then KILL) and removes the groups
+            # What still runs is not supervisord's any more (it died, or was killed).
+            for name, entry in (wdir.record() or {}).get("containers", {}).items():
+                self._stop_orphan(supervisor, wdir, name, entry["program"])
             if supervisor.home.exists():
                 supervisor.shutdown_if_idle()
         WorkloadDir(ctx.env, ctx.workload).remove()
@@ -353,6 +458,27 @@ def _tail(path: Path, count: int) -> list[str]:
     if count <= 0:
         return []
     return _read_lines(path)[-count:]
+
+
+def _masked(lines: list[str], spec_path: Path) -> list[str]:
+    """Output lines with the container's secrets (from its launcher spec) as ``(sensitive)``.
+
+    They end up in errors, history and events; when the secrets cannot be read to
+    mask them, the lines are not shown at all.
+    """
+    if not lines:
+        return []
+    try:
+        secrets = secret_values(json.loads(spec_path.read_text()))
+    except Exception:  # unreadable spec or key: fail closed
+        return ["(output not shown: the container's secrets could not be read to mask them)"]
+    return [_mask(line, secrets) for line in lines]
+
+
+def _mask(text: str, secrets: list[str]) -> str:
+    for value in sorted(filter(None, secrets), key=len, reverse=True):  # longest first
+        text = text.replace(value, REDACTED)
+    return text
 
 
 def _restarts(wdir: WorkloadDir, name: str) -> int:

@@ -265,7 +265,8 @@ def build(
             "autostart=false",
             f"autorestart={autorestart}",
             "exitcodes=0",
-            f"startsecs={settings.start_seconds}",
+            # A job may finish at once: supervisord would call a quick exit 0 a failed start.
+            f"startsecs={0 if autorestart == 'unexpected' else settings.start_seconds}",
             f"startretries={settings.start_retries}",
             "stopsignal=TERM",
             f"stopwaitsecs={settings.stop_timeout}",
