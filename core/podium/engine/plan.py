@@ -215,6 +215,7 @@ _CHANGE_TYPES: dict[str, tuple[type, ...]] = {
     "workload": _OPTIONAL_TEXT,
     "before": (dict, type(None)),
     "changed": _LIST,
+    "redeploy": (bool,),
 }
 _FINDING_TYPES: dict[str, tuple[type, ...]] = {
     "policy": _TEXT,

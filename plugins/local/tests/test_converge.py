@@ -49,6 +49,9 @@ name = "converge"
 allow = ["local"]
 [plugins.local]
 readiness_timeout = 15
+# Convergence, not isolation, is under test: the test's Python may live where the
+# per-environment workload user cannot run it (pyenv under /root).
+workload_user = "root"
 [environments.dev]
 deployer = "local"
 [[rules]]
@@ -161,6 +164,8 @@ def project(tmp_path: Path) -> Iterator[Path]:
 def test_up_after_a_reboot_brings_the_shop_back(tmp_path: Path) -> None:
     shop = tmp_path / "shop"
     shutil.copytree(EXAMPLES / "shop", shop)
+    with (shop / "podium.toml").open("a") as config:  # see CONFIG: convergence, not isolation
+        config.write('\n[plugins.local]\nworkload_user = "root"\n')
     env = EnvironmentInfo("shop", "dev", shop / ".podium" / "dev")
     try:
         up = podium(shop, "up")
@@ -315,7 +320,9 @@ def test_a_start_failure_shows_the_cause_but_never_the_secret(project: Path) -> 
 def test_a_crash_looping_process_is_never_ready(tmp_path: Path) -> None:
     """supervisord calls the launcher's wait before a restart RUNNING; status must not."""
     env = EnvironmentInfo("t", "dev", tmp_path / "state" / "dev")
-    deployer = LocalDeployer(Settings(readiness_timeout=15, restart_backoff=1.0))
+    deployer = LocalDeployer(
+        Settings(readiness_timeout=15, restart_backoff=1.0, workload_user="root")
+    )  # the flag file is in root's private tmp_path
     flag = tmp_path / "crash"
     loop = RenderedWorkload(
         name="loop",
