@@ -321,6 +321,7 @@ class Platform:
         these files). ``destroy`` removes the given workloads, or with no files
         and no ``workloads`` names, everything in the environment.
         """
+        self.plugins.require_loaded("plan")  # fail closed: no plan without every policy
         from podium.engine.desired import desired_nodes
         from podium.engine.plan import Plan, diff
 
@@ -462,6 +463,7 @@ class Platform:
         mandatory finding, :class:`~podium.errors.StalePlanError` when state moved
         on, :class:`~podium.errors.LockedError` when another run holds the lock.
         """
+        self.plugins.require_loaded("apply")
         from podium.engine.apply import ApplyResult, Executor
         from podium.engine.runtime import LeaseLock, who
 
@@ -655,6 +657,7 @@ class Platform:
 
     def rollback(self, env: str, workload: str, *, to: int | None = None) -> dict[str, Any]:
         """Redeploy an earlier release (default: the last good one before the current)."""
+        self.plugins.require_loaded("rollback")
         from podium.deployment.contract import DeployContext, Release
         from podium.engine.graph import digest, fingerprint_secrets
         from podium.engine.runtime import LeaseLock
