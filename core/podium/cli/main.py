@@ -74,6 +74,7 @@ class LazyGroup(click.Group):
 def _read_global_options(group: click.Group, ctx: click.Context, args: list[str]) -> None:
     """Parse the root's own options (no eager ones, no subcommand) into the CLI state."""
     from podium.cli.context import get_state
+    from podium.observability.logging import configure_cli_logging
 
     probe = click.Command(
         ctx.info_name,
@@ -92,6 +93,8 @@ def _read_global_options(group: click.Group, ctx: click.Context, args: list[str]
     except click.ClickException:
         return
     values = {name: parsed.params.get(name) for name in GLOBAL_OPTIONS}
+    # Plugins loaded while resolving the command log their failures: on stderr, as later.
+    configure_cli_logging(debug=bool(values["debug"]), json=bool(values["json_output"]))
     get_state(ctx).configure(
         config_path=values["config_path"],
         json_output=bool(values["json_output"]),

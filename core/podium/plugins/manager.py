@@ -177,14 +177,19 @@ class RequiredPluginError(PluginError):
         for other in failed[1:]:
             reason += f"; also {_describe(other)}: {_reason(other)}"
         names = ", ".join(f'"{info.name}"' for info in failed)
+        hint = (
+            "fix or reinstall it (podium plugins list shows why it failed), deny it in "
+            f"[plugins] deny, or, if the platform is safe without it, set [plugins] optional = "
+            f"[{names}]"
+        )
+        if first.error is not None and first.error.hint:
+            hint = f"{first.error.hint}; otherwise {hint}"
         super().__init__(
             reason,
             plugin=first.name,
             distribution=first.distribution,
             version=first.version,
-            hint="fix or reinstall it (podium plugins list shows why it failed), deny it in "
-            f"[plugins] deny, or, if the platform is safe without it, set [plugins] optional = "
-            f"[{names}]",
+            hint=hint,
         )
         self.action = action
         self.failures = [info.error for info in failed if info.error is not None]
@@ -859,7 +864,10 @@ def _key(name: str) -> str:
 
 
 def _reason(info: PluginInfo) -> str:
-    return info.error.reason if info.error is not None else "failed to load"
+    error = info.error
+    if error is None:
+        return "failed to load"
+    return f"in {error.hook}: {error.reason}" if error.hook else error.reason
 
 
 def _attribute(obj: Any, name: str) -> Any:

@@ -200,9 +200,14 @@ def doctor_cmd(ctx: click.Context) -> None:
         manager = _manager(state)
         failed = manager.failures
         loaded = [p for p in manager.plugins if p.status == "loaded"]
-        report("plugins", "fail" if failed else "ok", f"{len(loaded)} loaded, {len(failed)} failed")
+        required = [p for p in failed if not p.optional]
+        report(
+            "plugins", "fail" if required else "ok", f"{len(loaded)} loaded, {len(failed)} failed"
+        )
         for info in failed:
-            report(f"plugin {info.name}", "fail", info.error_message or "")
+            # An optional plugin's failure refuses no change: a warning, not a problem.
+            status, note = ("warning", " (optional)") if info.optional else ("fail", "")
+            report(f"plugin {info.name}", status, (info.error_message or "") + note)
     except PodiumError as exc:
         report("plugins", "fail", str(exc))
         return _finish(state, checks)
