@@ -107,6 +107,10 @@ def plugin_cli_commands(ctx: click.Context) -> dict[str, click.Command]:
     state = get_state(ctx)
     if state.no_plugins:
         return {}
+    from podium.observability.logging import configure_cli_logging
+
+    # Before the root callback has set logging up: plugin failures go to stderr, as later.
+    configure_cli_logging(debug=state.debug, json=state.json_output)
     try:
         platform = state.platform()
     except Exception:  # a broken config must not hide built-in commands

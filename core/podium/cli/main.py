@@ -74,7 +74,6 @@ class LazyGroup(click.Group):
 def _read_global_options(group: click.Group, ctx: click.Context, args: list[str]) -> None:
     """Parse the root's own options (no eager ones, no subcommand) into the CLI state."""
     from podium.cli.context import get_state
-    from podium.observability.logging import configure_cli_logging
 
     probe = click.Command(
         ctx.info_name,
@@ -93,8 +92,6 @@ def _read_global_options(group: click.Group, ctx: click.Context, args: list[str]
     except click.ClickException:
         return
     values = {name: parsed.params.get(name) for name in GLOBAL_OPTIONS}
-    # Plugins loaded while resolving the command log their failures: on stderr, as later.
-    configure_cli_logging(debug=bool(values["debug"]), json=bool(values["json_output"]))
     get_state(ctx).configure(
         config_path=values["config_path"],
         json_output=bool(values["json_output"]),
@@ -129,7 +126,8 @@ def _plugin_commands(ctx: click.Context) -> dict[str, click.Command]:
     "--strict-plugins",
     is_flag=True,
     envvar="PODIUM_STRICT_PLUGINS",
-    help="Fail when any plugin cannot load (for CI).",
+    help="Refuse every command, read-only ones too, while a plugin that is not optional "
+    "cannot load (for CI); plan, apply, up and destroy refuse even without it.",
 )
 @click.option(
     "--no-plugins",
