@@ -279,6 +279,54 @@ def test_an_optional_plugin_that_fails_is_a_warning(platform: Platform) -> None:
     assert guard["status"] == "failed" and guard["optional"] is True
 
 
+def test_the_python_api_fails_closed_the_same_way(
+    platform: Platform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from podium.api import Platform as PodiumPlatform
+    from podium.errors import PluginError
+    from podium.plugins.discovery import clear_cache
+    from podium.plugins.manager import RequiredPluginError
+
+    monkeypatch.syspath_prepend(str(platform.site))
+    monkeypatch.chdir(platform.root)
+    clear_cache()
+    try:
+        with PodiumPlatform.from_file(platform.root / "podium.toml") as working:
+            saved = working.plan("dev", ["honest-app.score.yaml"])  # made while guard worked
+        why = _break_by_import(platform)
+        sys.modules.pop("podium_guard", None)
+        before = platform.state_snapshot()
+        with PodiumPlatform.from_file(platform.root / "podium.toml") as broken:
+            assert [s.workload for s in broken.status("dev")] == ["honest-app"]  # reads work
+            # up and destroy are refused by the plan they start with.
+            attempts = {
+                "plan": lambda: broken.plan("dev", ["forbidden-app.score.yaml"]),
+                "apply": lambda: broken.apply(saved),
+                "up": lambda: broken.up("dev", ["forbidden-app.score.yaml"]),
+                "destroy": lambda: broken.destroy("dev"),
+                "rollback": lambda: broken.rollback("dev", "honest-app"),
+            }
+            for action, attempt in attempts.items():
+                with pytest.raises(RequiredPluginError) as refused:
+                    attempt()
+                error = refused.value
+                assert (error.plugin, error.distribution, error.version) == (
+                    "guard",
+                    "podium-guard",
+                    "1.2.0",
+                ), action
+                refused_step = {"up": "plan", "destroy": "plan"}.get(action, action)
+                assert f"so {refused_step} is refused" in str(error), (action, str(error))
+                assert why in str(error) and error.exit_code == ExitCode.PLUGIN_FAULT
+        assert platform.state_snapshot() == before
+        with pytest.raises(PluginError, match="guard_rules"):
+            PodiumPlatform.from_file(platform.root / "podium.toml", strict_plugins=True)
+    finally:
+        for module in ("podium_guard", "podium_fake"):
+            sys.modules.pop(module, None)
+        clear_cache()
+
+
 def test_read_only_commands_report_the_failure_and_strict_refuses_them(
     platform: Platform,
 ) -> None:

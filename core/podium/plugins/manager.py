@@ -472,7 +472,10 @@ class PluginManager:
             distribution=info.distribution,
             version=info.version,
             error=error.reason,
-            optional=info.optional,
+            effect="optional: changes go on without it"
+            if info.optional
+            else "plan, apply, up, destroy and rollback refuse until it loads "
+            "(or [plugins] optional lists it)",
         )
         if self.strict and not info.optional:
             raise error
