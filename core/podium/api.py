@@ -297,6 +297,7 @@ class Platform:
     # ------------------------------------------------------------- plan/apply
     def validate(self, env: str, files: Iterable[WorkloadInput]) -> list[Finding]:
         """Load workloads and run workload policies; raise on invalid input."""
+        self.plugins.require_loaded("validate")  # a missing policy plugin is no pass
         workloads = self.load_workloads(files)
         rt = self.runtime(env, workloads)
         from podium.engine.desired import desired_nodes

@@ -252,7 +252,11 @@ def test_a_policy_plugin_that_fails_to_load_refuses_up_and_applies_nothing(
     )
     assert error["error"] == "RequiredPluginError" and error["exit_code"] == 4
     assert as_json.stdout == ""
-    for command in (("plan", "-e", "dev", "-f", "honest-app.score.yaml"), ("destroy", "--yes")):
+    for command in (
+        ("plan", "-e", "dev", "-f", "honest-app.score.yaml"),
+        ("destroy", "--yes"),
+        ("validate", "-e", "dev", "-f", "forbidden-app.score.yaml"),  # no false "valid"
+    ):
         other = platform.podium(*command)
         assert other.returncode == ExitCode.PLUGIN_FAULT, other.stderr
         assert "plugin 'guard' (podium-guard 1.2.0)" in other.stderr
@@ -305,6 +309,7 @@ def test_the_python_api_fails_closed_the_same_way(
                 "up": lambda: broken.up("dev", ["forbidden-app.score.yaml"]),
                 "destroy": lambda: broken.destroy("dev"),
                 "rollback": lambda: broken.rollback("dev", "honest-app"),
+                "validate": lambda: broken.validate("dev", ["forbidden-app.score.yaml"]),
             }
             for action, attempt in attempts.items():
                 with pytest.raises(RequiredPluginError) as refused:

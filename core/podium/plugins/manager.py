@@ -9,7 +9,7 @@ does not return in time is marked ``failed`` with a
 other plugins keep working for read-only use (listing, status, doctor).
 
 Fail closed: a run that changes something (plan, apply, up, destroy, rollback)
-calls :meth:`PluginManager.require_loaded` first, which refuses while any
+or vouches for a change (validate) calls :meth:`PluginManager.require_loaded` first, which refuses while any
 plugin that was meant to load has failed -- a failed policy plugin must never
 mean an unchecked apply -- unless ``[plugins] optional`` lists it. Strict mode
 raises the first such fault while loading, so read-only commands refuse too.
@@ -474,7 +474,7 @@ class PluginManager:
             error=error.reason,
             effect="optional: changes go on without it"
             if info.optional
-            else "plan, apply, up, destroy and rollback refuse until it loads "
+            else "plan, apply, up, destroy, rollback and validate refuse until it loads "
             "(or [plugins] optional lists it)",
         )
         if self.strict and not info.optional:
