@@ -126,8 +126,8 @@ def _plugin_commands(ctx: click.Context) -> dict[str, click.Command]:
     "--strict-plugins",
     is_flag=True,
     envvar="PODIUM_STRICT_PLUGINS",
-    help="Refuse every command, read-only ones too, while a plugin that is not optional "
-    "cannot load (for CI); plan, apply, up and destroy refuse even without it.",
+    help="Refuse read-only commands too while a plugin that is not optional cannot load "
+    "(for CI); commands that change something refuse even without it.",
 )
 @click.option(
     "--no-plugins",

@@ -94,6 +94,8 @@ def list_cmd(ctx: click.Context, json_flag: bool) -> None:
             click.echo(f"    error: {info.error.reason}")
             if info.error.hint:
                 click.echo(f"    hint: {info.error.hint}")
+            if info.optional:
+                click.echo("    optional: changes go on without it")
         elif info.note:
             click.echo(f"    {info.note}")
 
