@@ -209,7 +209,7 @@ def _break_by_pin(platform: Platform) -> str:
 
 def _break_by_settings(platform: Platform) -> str:
     platform.configure(plugins="\n[plugins.guard]\nprefix = 42\n")
-    return "invalid settings"
+    return "invalid settings: podium.toml:8:1: plugins.guard.prefix"
 
 
 def _break_by_lock(platform: Platform) -> str:
@@ -251,6 +251,8 @@ def test_a_policy_plugin_that_fails_to_load_refuses_up_and_applies_nothing(
         "1.2.0",
     )
     assert error["error"] == "RequiredPluginError" and error["exit_code"] == 4
+    if how == "invalid-settings":
+        assert (error["file"], error["line"]) == ("podium.toml", 8)
     assert as_json.stdout == ""
     for command in (
         ("plan", "-e", "dev", "-f", "honest-app.score.yaml"),

@@ -196,7 +196,12 @@ class RequiredPluginError(PluginError):
 
     def to_dict(self) -> dict[str, Any]:
         data = super().to_dict()
-        data["failed"] = [error.to_dict() for error in self.failures]
+        failed = [error.to_dict() for error in self.failures]
+        # Where the first failure comes from a file (invalid settings): say where, as
+        # every located error does.
+        first = failed[0] if failed else {}
+        data.update({k: v for k, v in first.items() if k in ("file", "line", "field")})
+        data["failed"] = failed
         return data
 
 
