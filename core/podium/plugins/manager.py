@@ -9,10 +9,11 @@ does not return in time is marked ``failed`` with a
 other plugins keep working for read-only use (listing, status, doctor).
 
 Fail closed: a run that changes something (plan, apply, up, destroy, rollback)
-or vouches for a change (validate) calls :meth:`PluginManager.require_loaded` first, which refuses while any
-plugin that was meant to load has failed -- a failed policy plugin must never
-mean an unchecked apply -- unless ``[plugins] optional`` lists it. Strict mode
-raises the first such fault while loading, so read-only commands refuse too.
+or vouches for a change (validate) calls :meth:`PluginManager.require_loaded`
+first, which refuses while any plugin that was meant to load has failed -- a
+failed policy plugin must never mean an unchecked apply -- unless ``[plugins]
+optional`` lists it. Strict mode raises the first such fault while loading, so
+read-only commands refuse too.
 
 Name conflicts: two plugins registering the same name for one kind are a hard
 error whenever that kind is used (``registrations(kind)`` and the typed
