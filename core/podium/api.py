@@ -348,6 +348,7 @@ class Platform:
     # ------------------------------------------------------------- plan/apply
     def validate(self, env: str, files: Iterable[WorkloadInput]) -> list[Finding]:
         """Load workloads and run workload policies; raise on invalid input."""
+        self.plugins.require_loaded("validate")  # a missing policy plugin is no pass
         workloads = self.load_workloads(files)
         rt = self.runtime(env, workloads, state=False)  # validate writes nothing, reads no key
         from podium.engine.desired import desired_nodes
@@ -379,6 +380,7 @@ class Platform:
         deployers only, and then provisioners only about the resources of a
         workload found down (:meth:`up` does this every time).
         """
+        self.plugins.require_loaded("plan")  # fail closed: no plan without every policy
         from podium.engine.desired import desired_nodes
         from podium.engine.plan import Plan, diff
 
@@ -535,6 +537,7 @@ class Platform:
         mandatory finding, :class:`~podium.errors.StalePlanError` when state moved
         on, :class:`~podium.errors.LockedError` when another run holds the lock.
         """
+        self.plugins.require_loaded("apply")
         from podium.engine.apply import ApplyResult, Executor
         from podium.engine.runtime import LeaseLock, who
 
@@ -732,6 +735,7 @@ class Platform:
 
     def rollback(self, env: str, workload: str, *, to: int | None = None) -> dict[str, Any]:
         """Redeploy an earlier release (default: the last good one before the current)."""
+        self.plugins.require_loaded("rollback")
         from podium.deployment.contract import DeployContext, Release
         from podium.engine.graph import digest, fingerprint_secrets
         from podium.engine.runtime import LeaseLock

@@ -254,3 +254,112 @@ def test_load_is_idempotent(sample_dist: SampleFactory) -> None:
 class _Event:
     def __init__(self, kind: str) -> None:
         self.kind = kind
+
+
+def test_require_loaded_refuses_a_change_naming_every_failed_plugin(
+    sample_dist: SampleFactory,
+) -> None:
+    from podium.plugins.manager import RequiredPluginError
+
+    sample_dist("good")
+    sample_dist("broken_import", version="3.0.1")
+    sample_dist("missing_dep")
+    manager = make_manager(allow=["good", "broken-import", "missing-dep"])
+    assert by_name(manager)["good"].status == "loaded"  # reading still works
+
+    with pytest.raises(RequiredPluginError) as refused:
+        manager.require_loaded("apply")
+    error = refused.value
+    assert error.exit_code == 4
+    assert (error.plugin, error.distribution, error.version) == (
+        "broken-import",
+        "podium-sample-broken-import",
+        "3.0.1",
+    )
+    assert "failed to load, so apply is refused: " in str(error)
+    assert "also plugin 'missing-dep' (podium-sample-missing-dep 1.0.0)" in str(error)
+    assert 'optional = ["broken-import", "missing-dep"]' in (error.hint or "")
+    assert [e["plugin"] for e in error.to_dict()["failed"]] == ["broken-import", "missing-dep"]
+
+
+def test_optional_plugins_and_plugins_not_meant_to_load_refuse_nothing(
+    sample_dist: SampleFactory,
+) -> None:
+    sample_dist("good")
+    sample_dist("broken_import")
+    sample_dist("missing_dep")
+    optional = make_manager(
+        allow=["good", "broken-import"],
+        settings={"optional": ["Broken_Import"]},  # names compare like distribution names
+    )
+    optional.require_loaded("plan")
+    assert by_name(optional)["broken-import"].optional
+    assert by_name(optional)["broken-import"].to_dict()["optional"] is True
+    # Strict mode refuses what is not optional, at load time: an optional failure passes.
+    make_manager(
+        allow=["good", "broken-import"], settings={"optional": ["broken-import"]}, strict=True
+    ).load()
+    # Denied, not allowed and --no-plugins plugins did not fail: nothing to refuse.
+    make_manager(allow=["good"], deny=["broken-import"]).require_loaded("plan")
+    make_manager(load_entrypoints=False).require_loaded("plan")
+
+
+def test_a_hanging_registration_hook_fails_its_plugin_after_the_timeout() -> None:
+    import threading
+    import time
+
+    from podium import hookimpl
+    from podium.provisioning.contract import Provisioner
+
+    release = threading.Event()
+
+    class Stuck:
+        PODIUM_API = ">=1.0,<2"
+
+        @hookimpl
+        def podium_provisioners(self) -> list[Provisioner]:
+            release.wait(30)
+            return []
+
+    try:
+        started = time.monotonic()
+        manager = make_manager(
+            load_entrypoints=False,
+            plugins=[("stuck", Stuck())],
+            settings={"registration_timeout": 0.2},
+        )
+        info = by_name(manager)["stuck"]
+        elapsed = time.monotonic() - started
+    finally:
+        release.set()
+    assert manager.registration_timeout == 0.2
+    assert info.status == "failed"
+    assert isinstance(info.error, PluginError)
+    assert info.error.hook == "podium_provisioners"
+    assert "did not return within 0.2s" in str(info.error)
+    assert "cannot stop a thread" in (info.error.hint or "")
+    assert elapsed < 5
+    assert make_manager(load_entrypoints=False).registration_timeout == 10.0
+
+
+def test_registration_hooks_keep_the_callers_context_in_their_thread() -> None:
+    """Log attribution and spans rely on context variables: the worker thread sees them."""
+    from podium import hookimpl
+    from podium.plugins.calls import current_hook_call
+    from podium.provisioning.contract import Provisioner
+
+    seen: list[object] = []
+
+    class Observed:
+        PODIUM_API = ">=1.0,<2"
+
+        @hookimpl
+        def podium_provisioners(self) -> list[Provisioner]:
+            seen.append(current_hook_call.get())
+            return []
+
+    manager = make_manager(load_entrypoints=False, plugins=[("observed", Observed())])
+    assert by_name(manager)["observed"].status == "loaded"
+    call = seen[0]
+    assert getattr(call, "plugin", None) == "observed"
+    assert getattr(call, "hook", None) == "podium_provisioners"

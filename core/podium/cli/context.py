@@ -6,7 +6,7 @@ import json
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 import click
 
@@ -21,7 +21,26 @@ class CliState:
     debug: bool = False
     strict_plugins: bool = False
     no_plugins: bool = False
+    #: where the JSON document goes under --json (the real stdout; see podium.cli.document)
+    document: TextIO | None = field(default=None, repr=False)
     _platform: Platform | None = field(default=None, repr=False)
+
+    def configure(
+        self,
+        *,
+        config_path: str | None,
+        json_output: bool,
+        debug: bool,
+        strict_plugins: bool,
+        no_plugins: bool,
+    ) -> None:
+        """Take the global options; a platform built with other ones is dropped."""
+        options = (config_path, strict_plugins, no_plugins)
+        if options != (self.config_path, self.strict_plugins, self.no_plugins):
+            self.close()
+        self.config_path, self.strict_plugins, self.no_plugins = options
+        self.json_output = self.json_output or json_output
+        self.debug = debug
 
     def resolved_config_path(self) -> Path | None:
         if self.config_path:
@@ -51,7 +70,11 @@ class CliState:
             self._platform = None
 
     def echo_json(self, data: Any) -> None:
-        click.echo(json.dumps(data, indent=2, sort_keys=False, default=str))
+        self.echo_document(json.dumps(data, indent=2, sort_keys=False, default=str))
+
+    def echo_document(self, text: str) -> None:
+        """Write the command's machine-readable output (kept apart from plugin writes)."""
+        click.echo(text, file=self.document)
 
     def echo_err(self, message: str) -> None:
         click.echo(message, err=True)
@@ -74,10 +97,20 @@ pass_state = click.make_pass_decorator(CliState, ensure=True)
 
 
 def plugin_cli_commands(ctx: click.Context) -> dict[str, click.Command]:
-    """Commands contributed by plugins; loading plugins is skipped for --help of built-ins."""
+    """Commands contributed by plugins, loaded as the global options say.
+
+    Called while click resolves a command name or lists commands for --help,
+    before the root callback runs: the state's options were read from the
+    command line by ``LazyGroup.parse_args`` already, so ``--no-plugins``,
+    ``--config`` (and its ``[plugins] allow``/``deny``) hold here too.
+    """
     state = get_state(ctx)
     if state.no_plugins:
         return {}
+    from podium.observability.logging import configure_cli_logging
+
+    # Before the root callback has set logging up: plugin failures go to stderr, as later.
+    configure_cli_logging(debug=state.debug, json=state.json_output)
     try:
         platform = state.platform()
     except Exception:  # a broken config must not hide built-in commands

@@ -10,14 +10,25 @@ from typing import Any
 
 import click
 
+from podium.cli.context import CliState
+from podium.cli.document import stdout_reserved_for_document
 from podium.errors import ExitCode, PodiumError
 
 
 def run_cli(cli: click.Group, argv: list[str], prog_name: str) -> Any:
-    debug = "--debug" in argv or os.environ.get("PODIUM_DEBUG") == "1"
     json_output = "--json" in argv
+    if not json_output:
+        return _run(cli, argv, prog_name, CliState(), json_output=False)
+    with stdout_reserved_for_document() as document:
+        return _run(cli, argv, prog_name, CliState(document=document), json_output=True)
+
+
+def _run(
+    cli: click.Group, argv: list[str], prog_name: str, state: CliState, json_output: bool
+) -> Any:
+    debug = "--debug" in argv or os.environ.get("PODIUM_DEBUG") == "1"
     try:
-        cli.main(args=argv, prog_name=prog_name, standalone_mode=False)
+        cli.main(args=argv, prog_name=prog_name, standalone_mode=False, obj=state)
     except click.exceptions.Abort:
         click.echo("Aborted.", err=True)
         sys.exit(130)

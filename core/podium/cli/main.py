@@ -37,8 +37,21 @@ COMMANDS: dict[str, str] = {
 }
 
 
+#: root options that decide which plugins load, as CliState fields
+GLOBAL_OPTIONS = ("config_path", "json_output", "debug", "strict_plugins", "no_plugins")
+
+
 class LazyGroup(click.Group):
     """A group whose built-in subcommands import on demand, plus plugin-provided commands."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        # click runs eager options (--help, --version) before the others and
+        # resolves the subcommand before the root callback: both may list or
+        # look up plugin commands, which loads plugins. Read the options that
+        # decide which plugins load first, so that --no-plugins, --config and
+        # its allow/deny hold for --help and a mistyped command too.
+        _read_global_options(self, ctx, args)
+        return super().parse_args(ctx, args)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         names = set(COMMANDS) | set(super().list_commands(ctx))
@@ -56,6 +69,36 @@ class LazyGroup(click.Group):
         if found is not None:
             return found
         return _plugin_commands(ctx).get(cmd_name)
+
+
+def _read_global_options(group: click.Group, ctx: click.Context, args: list[str]) -> None:
+    """Parse the root's own options (no eager ones, no subcommand) into the CLI state."""
+    from podium.cli.context import get_state
+
+    probe = click.Command(
+        ctx.info_name,
+        params=[p for p in group.params if p.name in GLOBAL_OPTIONS],
+        add_help_option=False,
+    )
+    try:
+        parsed = probe.make_context(
+            ctx.info_name,
+            list(args),
+            resilient_parsing=True,  # errors are for the real parse to report
+            allow_extra_args=True,  # the subcommand and its arguments
+            allow_interspersed_args=False,
+            ignore_unknown_options=True,  # --help, --version
+        )
+    except click.ClickException:
+        return
+    values = {name: parsed.params.get(name) for name in GLOBAL_OPTIONS}
+    get_state(ctx).configure(
+        config_path=values["config_path"],
+        json_output=bool(values["json_output"]),
+        debug=bool(values["debug"]),
+        strict_plugins=bool(values["strict_plugins"]),
+        no_plugins=bool(values["no_plugins"]),
+    )
 
 
 def _plugin_commands(ctx: click.Context) -> dict[str, click.Command]:
@@ -83,7 +126,8 @@ def _plugin_commands(ctx: click.Context) -> dict[str, click.Command]:
     "--strict-plugins",
     is_flag=True,
     envvar="PODIUM_STRICT_PLUGINS",
-    help="Fail when any plugin cannot load (for CI).",
+    help="Refuse read-only commands too while a plugin that is not optional cannot load "
+    "(for CI); commands that change something refuse even without it.",
 )
 @click.option(
     "--no-plugins",
@@ -101,11 +145,11 @@ def cli(
     no_plugins: bool,
 ) -> None:
     """Podium: plan, apply and run workloads on a platform assembled from plugins."""
-    from podium.cli.context import CliState
+    from podium.cli.context import get_state
     from podium.observability.logging import configure_cli_logging
 
     configure_cli_logging(debug=debug, json=json_output)
-    ctx.obj = CliState(
+    get_state(ctx).configure(
         config_path=config_path,
         json_output=json_output,
         debug=debug,

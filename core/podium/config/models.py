@@ -60,6 +60,12 @@ class PluginsSection(BaseModel):
         default_factory=list,
         description="Plugins whose failure to load is only a warning, even for plan/apply/up/destroy.",
     )
+    registration_timeout: float = Field(
+        10.0,
+        gt=0,
+        description="Seconds a plugin's registration hook may take; a hook still running "
+        "then fails its plugin as hung (the hung thread keeps running in the background).",
+    )
 
     @property
     def settings(self) -> dict[str, dict[str, Any]]:

@@ -3,9 +3,17 @@
 One :class:`PluginManager` per platform (no global state). Loading is lazy and
 idempotent. Every plugin loads inside its own guard: a plugin that cannot be
 imported, declares an incompatible ``PODIUM_API``, fails its pin or the lock,
-has invalid settings or registers something invalid is marked ``failed`` with a
+has invalid settings, registers something invalid or whose registration hook
+does not return in time is marked ``failed`` with a
 :class:`~podium.errors.PluginError` naming its distribution and version, and the
-other plugins keep working. Strict mode raises the first such fault instead.
+other plugins keep working for read-only use (listing, status, doctor).
+
+Fail closed: a run that changes something (plan, apply, up, destroy, rollback)
+or vouches for a change (validate) calls :meth:`PluginManager.require_loaded`
+first, which refuses while any plugin that was meant to load has failed -- a
+failed policy plugin must never mean an unchecked apply -- unless ``[plugins]
+optional`` lists it. Strict mode raises the first such fault while loading, so
+read-only commands refuse too.
 
 Name conflicts: two plugins registering the same name for one kind are a hard
 error whenever that kind is used (``registrations(kind)`` and the typed
@@ -30,6 +38,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from podium.errors import (
     ConfigError,
+    ExitCode,
     IncompatiblePluginError,
     Location,
     NotFoundError,
@@ -57,6 +66,8 @@ Source = Literal["entry-point", "python", "builtin"]
 Locate = Callable[[tuple[str | int, ...]], Location | None]
 
 _TRUE = {"1", "true", "yes", "on"}
+#: seconds a registration hook may take unless ``[plugins] registration_timeout`` says otherwise
+DEFAULT_REGISTRATION_TIMEOUT = 10.0
 
 
 def _flag(environ: Mapping[str, str], name: str) -> bool:
@@ -80,6 +91,8 @@ class PluginInfo:
     api: str | None = None
     value: str | None = None  #: the entry point's ``module:attr``
     warnings: list[str] = field(default_factory=list)
+    #: listed in ``[plugins] optional``: its failure to load refuses no change
+    optional: bool = False
     settings: Any = field(default=None, repr=False)
     obj: Any = field(default=None, repr=False)
 
@@ -100,6 +113,7 @@ class PluginInfo:
             "registrations": {k: list(v) for k, v in self.registrations.items()},
             "error": self.error_message,
             "note": self.note or None,
+            "optional": self.optional,
             "warnings": list(self.warnings),
         }
 
@@ -149,6 +163,49 @@ class PluginSettingsError(PluginError):
         return data
 
 
+class RequiredPluginError(PluginError):
+    """A change is refused because a plugin that is not optional failed to load.
+
+    Names the first failed plugin (``plugin``, ``distribution``, ``version``)
+    and lists every one in the message; ``failures`` holds each plugin's own error.
+    """
+
+    exit_code = ExitCode.PLUGIN_FAULT
+
+    def __init__(self, action: str, failed: Sequence[PluginInfo]) -> None:
+        first = failed[0]
+        reason = f"failed to load, so {action} is refused: {_reason(first)}"
+        for other in failed[1:]:
+            reason += f"; also {_describe(other)}: {_reason(other)}"
+        names = ", ".join(f'"{info.name}"' for info in failed)
+        hint = (
+            "fix or reinstall it (podium plugins list shows why it failed), deny it in "
+            f"[plugins] deny, or, if the platform is safe without it, set [plugins] optional = "
+            f"[{names}]"
+        )
+        if first.error is not None and first.error.hint:
+            hint = f"{first.error.hint}; otherwise {hint}"
+        super().__init__(
+            reason,
+            plugin=first.name,
+            distribution=first.distribution,
+            version=first.version,
+            hint=hint,
+        )
+        self.action = action
+        self.failures = [info.error for info in failed if info.error is not None]
+
+    def to_dict(self) -> dict[str, Any]:
+        data = super().to_dict()
+        failed = [error.to_dict() for error in self.failures]
+        # Where the first failure comes from a file (invalid settings): say where, as
+        # every located error does.
+        first = failed[0] if failed else {}
+        data.update({k: v for k, v in first.items() if k in ("file", "line", "field")})
+        data["failed"] = failed
+        return data
+
+
 class PluginManager:
     """Loads a platform's plugins and calls their hooks with attribution and tracing."""
 
@@ -165,9 +222,17 @@ class PluginManager:
         platform_name: str = "podium",
         tracer_provider: Any = None,
         environ: Mapping[str, str] | None = None,
+        registration_timeout: float | None = None,
     ) -> None:
         self._environ: Mapping[str, str] = os.environ if environ is None else environ
         self._settings = settings
+        self._optional = {_key(name) for name in (settings.optional if settings else ())}
+        if registration_timeout is None:
+            registration_timeout = (
+                settings.registration_timeout if settings else DEFAULT_REGISTRATION_TIMEOUT
+            )
+        #: seconds a registration hook may run before its plugin fails as hung
+        self.registration_timeout = registration_timeout
         self._entrypoints_enabled = load_entrypoints and not _flag(
             self._environ, "PODIUM_NO_PLUGINS"
         )
@@ -259,6 +324,17 @@ class PluginManager:
     @property
     def failures(self) -> list[PluginInfo]:
         return [p for p in self.plugins if p.status == "failed"]
+
+    def require_loaded(self, action: str) -> None:
+        """Refuse ``action`` (a change) while a plugin that is not optional failed to load.
+
+        Only plugins that were meant to load can fail: denied, not allowed and
+        ``--no-plugins`` plugins are not failures. Without ``[plugins] allow``
+        every installed plugin is meant to load.
+        """
+        failed = [p for p in self.failures if not p.optional]
+        if failed:
+            raise RequiredPluginError(action, failed)
 
     def _new_pluggy(self) -> pluggy.PluginManager:
         import pluggy
@@ -361,13 +437,14 @@ class PluginManager:
             )
             key = f"{info.name}@{info.distribution or info.source}"
             self._infos[key] = info
-            if self.strict:
+            if self.strict and not info.optional:
                 raise info.error
             return
         self._infos[info.name] = info
 
     def _guard(self, info: PluginInfo, action: Callable[[], None]) -> None:
         """Run one plugin's loading; turn any fault into a failed status (or raise, strict)."""
+        info.optional = _key(info.name) in self._optional
         if info.name in self._infos:
             self._remember(info)
             return
@@ -401,8 +478,12 @@ class PluginManager:
             distribution=info.distribution,
             version=info.version,
             error=error.reason,
+            effect="optional: changes go on without it"
+            if info.optional
+            else "plan, apply, up, destroy, rollback and validate refuse until it loads "
+            "(or [plugins] optional lists it)",
         )
-        if self.strict:
+        if self.strict and not info.optional:
             raise error
 
     def _error(
@@ -545,14 +626,7 @@ class PluginManager:
                 if impl.plugin is not info.obj:
                     continue
                 kwargs = {arg: arguments[arg] for arg in impl.argnames}
-                result = invoke(
-                    self._call(info, kind.hook),
-                    impl.function,
-                    (),
-                    kwargs,
-                    tracer=self._tracer,
-                    trace_to_stderr=self._trace_hooks,
-                )
+                result = self._call_registration(info, kind.hook, impl.function, kwargs)
                 for item in _as_list(result, kind, info, self):
                     if not isinstance(item, base):
                         raise self._error(
@@ -576,6 +650,38 @@ class PluginManager:
         for registered in collected:
             self._registered[registered.kind].append(registered)
         self._resolved.clear()
+
+    def _call_registration(
+        self, info: PluginInfo, hook: str, function: Callable[..., Any], kwargs: dict[str, Any]
+    ) -> Any:
+        """One registration hook call, failed as hung after ``registration_timeout``."""
+        from podium.plugins.timeouts import HookTimeoutError, call_with_timeout
+
+        call = self._call(info, hook)
+        try:
+            return call_with_timeout(
+                lambda: invoke(
+                    call,
+                    function,
+                    (),
+                    kwargs,
+                    tracer=self._tracer,
+                    trace_to_stderr=self._trace_hooks,
+                ),
+                self.registration_timeout,
+                thread_name=f"podium-plugin-{info.name}-{hook}",
+            )
+        except HookTimeoutError as exc:
+            raise PluginError(
+                str(exc),
+                plugin=info.name,
+                distribution=info.distribution,
+                version=info.version,
+                hook=hook,
+                hint="the hook is still running in a background thread (Python cannot stop "
+                "a thread): fix the plugin, deny it in [plugins] deny, or give it longer "
+                "with [plugins] registration_timeout",
+            ) from None
 
     # ------------------------------------------------------------ registrations
     def registrations(self, kind: str) -> dict[str, Registered]:
@@ -758,6 +864,19 @@ def _named(entry: object) -> tuple[str, object]:
         return own, entry
     cls = entry if isinstance(entry, type) else type(entry)
     return cls.__name__.lower(), entry
+
+
+def _key(name: str) -> str:
+    from packaging.utils import canonicalize_name
+
+    return str(canonicalize_name(name))
+
+
+def _reason(info: PluginInfo) -> str:
+    error = info.error
+    if error is None:
+        return "failed to load"
+    return f"in {error.hook}: {error.reason}" if error.hook else error.reason
 
 
 def _attribute(obj: Any, name: str) -> Any:

@@ -109,7 +109,11 @@ resources:
 
 @pytest.fixture
 def project(tmp_path: Path) -> Project:
-    config = CONFIG.replace('allow = ["torture"]', 'allow = ["torture", "faulty", "broken"]')
+    # broken is optional: the platform is declared safe without it, so its failure to
+    # import is a warning and the rest still works (fail-closed is the default).
+    config = CONFIG.replace(
+        'allow = ["torture"]', 'allow = ["torture", "faulty", "broken"]\noptional = ["broken"]'
+    )
     config = config.replace("retries = 0", "retries = 0\ntimeout = 1.0") + RULES
     project = Project(tmp_path, config)
     project.install("podium-faulty", "2.3.4", "faulty", FAULTY)
@@ -166,11 +170,25 @@ def test_a_plugin_that_fails_to_import_is_named_and_the_rest_still_works(
     (project.root / "app.score.yaml").write_text(
         WORKLOAD.split("  exploding:")[0]  # only the torture plugin's resources
     )
+    config = project.root / "podium.toml"
+    optional = config.read_text()
+    config.write_text(optional.replace('optional = ["broken"]\n', ""))
+    refused = project.run("apply", "--yes")  # not optional: the change fails closed
+    assert refused.returncode == ExitCode.PLUGIN_FAULT, refused.stderr
+    assert "podium-broken 0.0.1" in refused.stderr and refused.stdout == ""
+    assert "plan is refused" in refused.stderr and "Traceback" not in refused.stderr
+    with project.platform() as platform:
+        check_state_is_reality(platform, project.world, set())
+    config.write_text(optional)
     done = project.run("apply", "--yes")
     assert done.returncode == 0, done.stderr
     assert "podium-broken" in done.stderr and "0.0.1" in done.stderr, done.stderr
     assert "Traceback" not in done.stderr
-    strict = project.run("--strict-plugins", "apply", "--yes")
+    # Strict mode refuses what is not optional, read-only commands included.
+    lenient = project.run("--strict-plugins", "status")
+    assert lenient.returncode == 0, lenient.stderr
+    config.write_text(optional.replace('optional = ["broken"]\n', ""))
+    strict = project.run("--strict-plugins", "status")
     assert strict.returncode == ExitCode.PLUGIN_FAULT, strict.stderr
     assert "broken" in strict.stderr and "podium-broken" in strict.stderr
     assert "not installed" in strict.stderr and "Traceback" not in strict.stderr

@@ -94,6 +94,8 @@ def list_cmd(ctx: click.Context, json_flag: bool) -> None:
             click.echo(f"    error: {info.error.reason}")
             if info.error.hint:
                 click.echo(f"    hint: {info.error.hint}")
+            if info.optional:
+                click.echo("    optional: changes go on without it")
         elif info.note:
             click.echo(f"    {info.note}")
 
@@ -130,9 +132,13 @@ def info_cmd(ctx: click.Context, name: str, json_flag: bool) -> None:
 @plugins_group.command("lock")
 @click.pass_context
 def lock_cmd(ctx: click.Context) -> None:
-    """Write podium.lock: the version and file hashes of every loaded installed plugin."""
+    """Write podium.lock: the version and file hashes of every loaded installed plugin.
+
+    Each plugin's sources are compiled to checked-hash bytecode first, so the
+    lock covers the .pyc files Python will run and Python never rewrites them.
+    """
     from podium.plugins.discovery import discover
-    from podium.plugins.lock import fingerprint, write_lock
+    from podium.plugins.lock import compile_bytecode, fingerprint, write_lock
 
     state = _setup(ctx)
     # Ignore any existing lock: relocking is how an intended upgrade is accepted.
@@ -142,11 +148,17 @@ def lock_cmd(ctx: click.Context) -> None:
         for p in manager.plugins
         if p.source == "entry-point" and p.status == "loaded"
     }
-    locked = [fingerprint(c) for c in discover() if (c.name, c.distribution) in loaded]
+    candidates = [c for c in discover() if (c.name, c.distribution) in loaded]
+    problems = [f"{c.name}: {problem}" for c in candidates for problem in compile_bytecode(c)]
+    locked = [fingerprint(c) for c in candidates]
     path = _lock_path(state)
     write_lock(path, locked)
+    for problem in problems:
+        click.echo(f"  warning: {problem}", err=True)
     if state.json_output:
-        state.echo_json({"lock": str(path), "plugins": [p.to_dict() for p in locked]})
+        state.echo_json(
+            {"lock": str(path), "plugins": [p.to_dict() for p in locked], "warnings": problems}
+        )
         return
     click.echo(f"wrote {path} ({len(locked)} plugin{'s' if len(locked) != 1 else ''})")
     for entry in locked:
@@ -190,9 +202,14 @@ def doctor_cmd(ctx: click.Context) -> None:
         manager = _manager(state)
         failed = manager.failures
         loaded = [p for p in manager.plugins if p.status == "loaded"]
-        report("plugins", "fail" if failed else "ok", f"{len(loaded)} loaded, {len(failed)} failed")
+        required = [p for p in failed if not p.optional]
+        report(
+            "plugins", "fail" if required else "ok", f"{len(loaded)} loaded, {len(failed)} failed"
+        )
         for info in failed:
-            report(f"plugin {info.name}", "fail", info.error_message or "")
+            # An optional plugin's failure refuses no change: a warning, not a problem.
+            status, note = ("warning", " (optional)") if info.optional else ("fail", "")
+            report(f"plugin {info.name}", status, (info.error_message or "") + note)
     except PodiumError as exc:
         report("plugins", "fail", str(exc))
         return _finish(state, checks)

@@ -131,7 +131,8 @@ def validate_cmd(ctx: click.Context, env: str | None, files: tuple[str, ...]) ->
 @click.command("schema")
 @click.argument("which", type=click.Choice(["platform", "workload"]))
 @click.option("--out", type=click.Path(dir_okay=False), help="Write to a file instead of stdout.")
-def schema_cmd(which: str, out: str | None) -> None:
+@click.pass_context
+def schema_cmd(ctx: click.Context, which: str, out: str | None) -> None:
     """Print the JSON Schema of podium.toml (platform) or of Score files (workload)."""
     if which == "platform":
         from podium.config.loader import platform_json_schema
@@ -145,4 +146,4 @@ def schema_cmd(which: str, out: str | None) -> None:
     if out:
         Path(out).write_text(text + "\n")
     else:
-        click.echo(text)
+        get_state(ctx).echo_document(text)

@@ -57,7 +57,7 @@ def logs_cmd(
     )
     for line in lines:
         if state.json_output:
-            click.echo(
+            state.echo_document(
                 json.dumps(
                     {
                         "container": line.container,

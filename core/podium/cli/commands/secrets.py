@@ -38,8 +38,9 @@ def set_cmd(ctx: click.Context, key: str, value: str | None) -> None:
 @click.pass_context
 def get_cmd(ctx: click.Context, key: str, reveal: bool) -> None:
     """Check a secret exists; print it only with --reveal."""
-    secret = get_state(ctx).platform().secrets.get(key)
-    click.echo(secret.reveal() if reveal else f"{key} = {secret}")
+    state = get_state(ctx)
+    secret = state.platform().secrets.get(key)
+    state.echo_document(secret.reveal() if reveal else f"{key} = {secret}")
 
 
 @secrets_group.command("list")

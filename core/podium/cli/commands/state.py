@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import click
 
 from podium.cli.context import get_state
@@ -61,7 +59,7 @@ def show_cmd(ctx: click.Context, env: str | None, uid: str) -> None:
             cipher = platform.cipher(environment)
             data["outputs"] = redact(cipher.unseal(record.outputs))
             data["spec"] = redact(cipher.unseal(record.spec))
-            click.echo(json.dumps(data, indent=2, default=str))
+            state.echo_json(data)
             return
     raise NotFoundError(f"no record {uid!r} in {environment!r}")
 
