@@ -12,6 +12,7 @@ import hashlib
 import json
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -99,6 +100,9 @@ class Platform:
         self._closed = False
         #: workloads parsed from files by the latest load, by (source, path)
         self._parsed: dict[tuple[str, str], Workload] = {}
+        #: plans this platform made, by id: applied without being recomputed (weak, so a
+        #: dropped plan's id cannot be mistaken for a later object's)
+        self._own_plans: weakref.WeakValueDictionary[int, Plan] = weakref.WeakValueDictionary()
         from podium.builtin import BuiltinPlugin
         from podium.plugins.manager import PluginManager
 
@@ -282,7 +286,7 @@ class Platform:
             rules=list(self.config.rules),
             store=self.store(env),
             plugins=self.plugins,
-            cipher=self.cipher(),
+            cipher_source=self.cipher,
             engine=self.config.engine,
             emit=self.emit,
             lock_ttl=self.config.state.lock_ttl,
@@ -367,6 +371,8 @@ class Platform:
                 ],
                 destroy=destroy,
                 refresh=refresh,
+                prune=prune,
+                scope=None if scope is None else sorted(scope),
                 config_digest=self.config_digest(),
                 warnings=warnings,
             )
@@ -379,7 +385,30 @@ class Platform:
                     "policy.finding", finding.subject, finding.message, finding=finding.to_dict()
                 )
             rt.event("plan.finished", message=f"plan for {env}", counts=plan.counts)
+            with self._lock:
+                self._own_plans[id(plan)] = plan
             return plan
+
+    def verify_plan(self, plan: Plan, *, env: str | None = None) -> Plan:
+        """Recompute a saved plan from the Score sources it embeds and return the recomputation.
+
+        Raises :class:`~podium.errors.PlanVerificationError` (exit 12) when the plan
+        differs from what its own sources plan now against the current config and
+        state (an edited file), or when ``env`` names another environment than the
+        plan's; :class:`~podium.errors.StalePlanError` (exit 8) when state or config
+        moved on since it was made. :meth:`apply` calls this for every plan this
+        platform did not make itself.
+        """
+        from podium.engine.verify import verify_saved_plan
+
+        verified = verify_saved_plan(self, plan, env=env)
+        self._parsed.update({(w["source"], w.get("path") or ""): wl for w, wl in verified.parsed})
+        return verified.plan
+
+    def _made_here(self, plan: Plan) -> bool:
+        """Whether ``plan`` is an object this platform's :meth:`plan` returned (no re-check)."""
+        with self._lock:
+            return self._own_plans.get(id(plan)) is plan
 
     def _reconcile_if_needed(self, rt: EngineRuntime) -> list[str]:
         if not rt.store.pending_intents():
@@ -458,15 +487,19 @@ class Platform:
     ) -> ApplyResult:
         """Apply ``plan`` exactly; refuse it if state changed since it was made.
 
-        Raises :class:`~podium.errors.PolicyBlockedError` when the plan has a
+        A plan this platform did not make (read with ``Plan.from_dict``, or made by
+        another ``Platform``) is first verified with :meth:`verify_plan` and the
+        recomputed plan is applied. Raises :class:`~podium.errors.PlanVerificationError`
+        when it does not verify, :class:`~podium.errors.PolicyBlockedError` when the plan has a
         mandatory finding, :class:`~podium.errors.StalePlanError` when state moved
         on, :class:`~podium.errors.LockedError` when another run holds the lock.
         """
         from podium.engine.apply import ApplyResult, Executor
         from podium.engine.runtime import LeaseLock, who
 
-        if plan.platform != self.name:
-            raise StalePlanError(f"the plan is for platform {plan.platform!r}, not {self.name!r}")
+        if not self._made_here(plan):
+            # Read from a file, or built elsewhere: apply what its sources plan now, if equal.
+            plan = self.verify_plan(plan)
         blocking = plan.blocking_findings
         if blocking:
             lines = "\n  ".join(f"{f.policy}: {f.subject or ''} {f.message}" for f in blocking)

@@ -10,7 +10,7 @@ import click
 
 from podium.cli.context import CliState, get_state
 from podium.cli.options import env_option, files_option, json_option, resolve_env, resolve_files
-from podium.errors import InputError, PolicyBlockedError
+from podium.errors import InputError, Location, PolicyBlockedError
 
 if TYPE_CHECKING:
     from podium.engine.apply import ApplyResult
@@ -116,18 +116,32 @@ def apply_cmd(
     parallelism: int | None,
     yes: bool,
 ) -> None:
-    """Apply a saved plan exactly, or plan and apply the workloads."""
+    """Apply a saved plan exactly, or plan and apply the workloads.
+
+    A saved plan is verified first: it is recomputed from the Score sources it
+    embeds against the current config and state, and refused (exit 12) unless the
+    file matches; -e, when given, must name the plan's environment.
+    """
     from podium.engine.plan import Plan
 
     state = get_state(ctx)
     platform = state.platform()
     if plan_file:
+        if files:
+            raise click.UsageError("a saved plan carries its own workloads; drop -f/--file")
         try:
-            plan = Plan.from_dict(json.loads(Path(plan_file).read_text()))
+            saved = Plan.from_dict(json.loads(Path(plan_file).read_text()))
         except (ValueError, KeyError, TypeError) as exc:
             raise InputError(
                 f"not a Podium plan file: {exc}", hint="create one with 'podium plan --out FILE'"
             ) from exc
+        except InputError as exc:
+            if exc.location is not None:
+                raise
+            raise InputError(
+                exc.reason, location=Location(plan_file), field=exc.field, hint=exc.hint
+            ) from None
+        plan = platform.verify_plan(saved, env=env)
     else:
         plan = platform.plan(resolve_env(state, env), resolve_files(state, files))
     _show_plan(state, plan, verbose=False)
