@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import threading
 import time
 import weakref
@@ -272,7 +273,9 @@ class Platform:
             from_files = load_workloads(paths)
             # Kept so that applying a plan made here does not parse the same sources again
             # (parsing dominated the engine's own time on large graphs).
-            self._parsed = {(w.source, str(w.path)): w for w in from_files if w.path is not None}
+            self._parsed = {
+                (w.source, self._plan_path(w.path)): w for w in from_files if w.path is not None
+            }
             loaded.extend(from_files)
         return loaded
 
@@ -366,7 +369,7 @@ class Platform:
                 serial=serial,
                 changes=changes,
                 workloads=[
-                    {"name": w.name, "path": str(w.path) if w.path else "", "source": w.source}
+                    {"name": w.name, "path": self._plan_path(w.path), "source": w.source}
                     for w in workloads_in_plan
                 ],
                 destroy=destroy,
@@ -404,6 +407,20 @@ class Platform:
         verified = verify_saved_plan(self, plan, env=env)
         self._parsed.update({(w["source"], w.get("path") or ""): wl for w, wl in verified.parsed})
         return verified.plan
+
+    def _plan_path(self, path: Path | None) -> str:
+        """How a plan records a Score file: relative to the platform root when inside it.
+
+        So a plan saved in one checkout (a pull request's) verifies and applies in another
+        (the deploy job's) with the same layout. Files outside the root stay absolute.
+        """
+        if path is None:
+            return ""
+        absolute = Path(os.path.abspath(path))
+        for candidate in (absolute, absolute.resolve()):
+            if candidate.is_relative_to(self.root):
+                return candidate.relative_to(self.root).as_posix()
+        return str(absolute)
 
     def _made_here(self, plan: Plan) -> bool:
         """Whether ``plan`` is an object this platform's :meth:`plan` returned (no re-check)."""
@@ -599,7 +616,9 @@ class Platform:
         parsed = self._parsed
         return [
             parsed.get((w["source"], w.get("path") or ""))
-            or load_workload_text(w["source"], w.get("path") or f"<plan:{w['name']}>")
+            or load_workload_text(
+                w["source"], self.root / w["path"] if w.get("path") else f"<plan:{w['name']}>"
+            )
             for w in plan.workloads
         ]
 

@@ -204,6 +204,17 @@ def test_honest_saved_plan_applies_and_is_stale_once_state_moved_on(project: Pro
     assert_refused(again, 8, "changed since this plan was made")
 
 
+def test_a_plan_made_in_one_checkout_applies_in_another(project: Project, tmp_path: Path) -> None:
+    project.ok("plan", "--out", "plan.json")
+    assert project.saved()["workloads"][0]["path"] == "web.score.yaml"  # relative to the root
+    moved = tmp_path / "deploy-job"
+    shutil.copytree(project.root, moved)
+    project.root = moved
+    project.site = moved / "site"
+    project.ok("apply", "plan.json")
+    assert {r["uid"] for r in project.state()} == {"volume.default#web.data", "deployment:web"}
+
+
 def test_honest_refresh_destroy_and_prune_plans_apply(project: Project) -> None:
     project.ok("up")
     project.ok("plan", "--refresh", "--out", "refresh.json")

@@ -18,11 +18,12 @@ Differences are sorted into two kinds, because they ask for different actions:
   else (a removed or downgraded finding, an edited source, other params, another
   platform or environment) means the file does not say what it would do.
 
-A workload's ``path`` in the plan is a claim too: it anchors relative
-``files.*.source``, names the file in errors and (with ownership) decides who
-owns the workload. When a plan names a path, the Score file there must still
-hold exactly the embedded source, so the claim is backed by the operator's
-checkout; the embedded text is what gets applied. Workloads submitted without a
+A workload's ``path`` in the plan (relative to the platform root when the file
+is inside it, so plans move between checkouts) is a claim too: it anchors
+relative ``files.*.source``, names the file in errors and (with ownership)
+decides who owns the workload. When a plan names a path, the Score file there
+must still hold exactly the embedded source, so the claim is backed by the
+operator's checkout; the embedded text is what gets applied. Workloads submitted without a
 file (``path`` empty) apply from their embedded text alone.
 
 Messages name the fields that differ, never their values, which may be secret.
@@ -63,7 +64,7 @@ def verify_saved_plan(platform: Platform, saved: Plan, *, env: str | None = None
     """
     _check_target(platform, saved, env)
     _check_not_stale(platform, saved, platform.store(saved.environment).serial())
-    parsed = _embedded_workloads(saved)
+    parsed = _embedded_workloads(saved, platform.root)
     fresh = platform.plan(
         saved.environment,
         [workload for _, workload in parsed],
@@ -120,8 +121,8 @@ def _check_not_stale(platform: Platform, saved: Plan, serial: int) -> None:
         )
 
 
-def _embedded_workloads(saved: Plan) -> list[tuple[dict[str, str], Workload]]:
-    """Parse the embedded sources; a named path must still hold the same text."""
+def _embedded_workloads(saved: Plan, root: Path) -> list[tuple[dict[str, str], Workload]]:
+    """Parse the embedded sources; a named path (relative to ``root``) must hold the same text."""
     from podium.workload.loader import WorkloadErrors, check_group, load_workload_text
 
     parsed: list[tuple[dict[str, str], Workload]] = []
@@ -134,17 +135,18 @@ def _embedded_workloads(saved: Plan) -> list[tuple[dict[str, str], Workload]]:
         if not isinstance(source, str):
             raise PlanVerificationError(f"workloads[{name}]: the plan embeds no Score source")
         if path:
-            _check_file_holds(path, source, name)
-        parsed.append((entry, load_workload_text(source, path or f"<plan:{name}>")))
+            _check_file_holds(root / path, source, name)
+        shown = root / path if path else f"<plan:{name}>"
+        parsed.append((entry, load_workload_text(source, shown)))
     problems = check_group(workload for _, workload in parsed)
     if problems:
         raise problems[0] if len(problems) == 1 else WorkloadErrors(problems)
     return parsed
 
 
-def _check_file_holds(path: str, source: str, name: str) -> None:
+def _check_file_holds(path: Path, source: str, name: str) -> None:
     try:
-        on_disk = Path(path).read_bytes().decode("utf-8-sig")
+        on_disk = path.read_bytes().decode("utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         reason = "does not exist" if isinstance(exc, FileNotFoundError) else "cannot be read"
         raise PlanVerificationError(
