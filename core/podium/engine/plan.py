@@ -156,7 +156,7 @@ def check_format(data: object) -> None:
     if not isinstance(data, Mapping):
         raise InputError("not a Podium plan file: expected a JSON object", hint=replan)
     version = data.get("format")
-    if version == PLAN_FORMAT:
+    if type(version) is int and version == PLAN_FORMAT:  # not 2.0 or true
         return
     if version is None:
         raise InputError(

@@ -87,7 +87,8 @@ def verify_saved_plan(platform: Platform, saved: Plan, *, env: str | None = None
         raise PlanVerificationError(
             "the saved plan does not match what its own Score sources plan now "
             f"against the same state and config:\n  {shown}{more}",
-            hint="the file was edited after 'podium plan'; nothing was applied. " + REPLAN,
+            hint="the file was edited after 'podium plan' (or the plugins plan differently "
+            "now); nothing was applied. " + REPLAN,
         )
     return VerifiedPlan(fresh, parsed)
 
@@ -223,7 +224,9 @@ def _change_differences(
     by_uid = {str(c.get("uid")): c for c in theirs}
     listed = {str(c.get("uid")): c for c in mine}
     problems += [
-        f"changes[{uid}] is not what the sources plan" for uid in listed if uid not in by_uid
+        f"changes[{uid}] is in the file, not in what its sources plan"
+        for uid in listed
+        if uid not in by_uid
     ]
     problems += [f"changes[{uid}] is missing from the file" for uid in by_uid if uid not in listed]
     for uid, change in listed.items():
