@@ -215,6 +215,16 @@ def test_a_plan_made_in_one_checkout_applies_in_another(project: Project, tmp_pa
     assert {r["uid"] for r in project.state()} == {"volume.default#web.data", "deployment:web"}
 
 
+def test_honest_plan_with_findings_applies_from_a_relative_file(project: Project) -> None:
+    # prod: an advisory finding (no probes) whose location names the file as it was given
+    project.ok("plan", "-e", "prod", "-f", "web.score.yaml", "--out", "plan.json")
+    findings = project.saved()["findings"]
+    assert [f["policy"] for f in findings] == ["builtin.probes-required"]
+    assert findings[0]["location"].startswith("web.score.yaml:")
+    project.ok("apply", "plan.json")
+    assert "deployment:web" in {r["uid"] for r in project.state("prod")}
+
+
 def test_honest_refresh_destroy_and_prune_plans_apply(project: Project) -> None:
     project.ok("up")
     project.ok("plan", "--refresh", "--out", "refresh.json")

@@ -31,6 +31,7 @@ Messages name the fields that differ, never their values, which may be secret.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -44,6 +45,7 @@ if TYPE_CHECKING:
     from podium.api import Platform
     from podium.workload.model import Workload
 
+_LINE_COLUMN = re.compile(r"(:\d+){1,2}$")
 #: how many differences a refusal lists before "and N more"
 SHOWN = 6
 REPLAN = "run 'podium plan --out FILE' again and review that plan"
@@ -272,7 +274,18 @@ def _finding_differences(
 
 
 def _frozen(finding: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
-    return tuple(sorted((str(k), str(v)) for k, v in finding.items()))
+    """A finding as comparable items; its ``location`` keeps only ``:line:column``.
+
+    The file part of a location is however the Score file was named when planning
+    (``web.score.yaml`` given relative to the working directory, or another
+    checkout's absolute path); the recomputation names it from the platform root.
+    Which file a finding is about is already fixed by its subject and the workloads.
+    """
+    items = {str(k): str(v) for k, v in finding.items()}
+    if finding.get("location"):
+        found = _LINE_COLUMN.search(str(finding["location"]))
+        items["location"] = found.group(0) if found else ""
+    return tuple(sorted(items.items()))
 
 
 def _unlevelled(finding: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
