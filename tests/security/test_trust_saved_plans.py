@@ -294,6 +294,26 @@ def test_edited_source_with_injected_command_is_refused_and_never_runs(
     assert_nothing_applied(project)
 
 
+@pytest.mark.parametrize(
+    ("path", "says"),
+    [
+        ("/dev/zero", "the plan names the Score file /dev/zero, which is not a Score file here"),
+        ("../../../../../../../../etc/passwd", "the source embedded in the plan differs from"),
+        ("missing.score.yaml", "missing.score.yaml, which does not exist here"),
+    ],
+    ids=["device", "operator-file", "missing"],
+)
+def test_a_plan_naming_another_file_is_refused_without_reading_it(
+    project: Project, path: str, says: str
+) -> None:
+    project.ok("plan", "--out", "plan.json")
+    project.tamper(lambda data: data["workloads"][0].update(path=path))
+    result = project.podium("apply", "plan.json")  # reading /dev/zero whole never returns
+    assert_refused(result, 12, "workloads[web]: the ", says)
+    assert "root:" not in result.stderr  # nothing of /etc/passwd is echoed
+    assert_nothing_applied(project)
+
+
 def test_widened_rule_params_are_refused(project: Project) -> None:
     project.ok("plan", "--out", "plan.json")
     project.tamper(

@@ -32,6 +32,7 @@ Messages name the fields that differ, never their values, which may be secret.
 from __future__ import annotations
 
 import re
+import stat
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -137,10 +138,12 @@ def _embedded_workloads(saved: Plan, root: Path) -> list[tuple[dict[str, str], W
         path = entry.get("path") or ""
         if not isinstance(source, str):
             raise PlanVerificationError(f"workloads[{name}]: the plan embeds no Score source")
+        # Parsed before the file is read: only a valid Score document is ever compared with
+        # a file, so a path like /etc/shadow in an edited plan tells nothing about its content.
+        workload = load_workload_text(source, root / path if path else f"<plan:{name}>")
         if path:
             _check_file_holds(root / path, source, name)
-        shown = root / path if path else f"<plan:{name}>"
-        parsed.append((entry, load_workload_text(source, shown)))
+        parsed.append((entry, workload))
     problems = check_group(workload for _, workload in parsed)
     if problems:
         raise problems[0] if len(problems) == 1 else WorkloadErrors(problems)
@@ -148,15 +151,26 @@ def _embedded_workloads(saved: Plan, root: Path) -> list[tuple[dict[str, str], W
 
 
 def _check_file_holds(path: Path, source: str, name: str) -> None:
+    from podium.workload.source import MAX_BYTES
+
+    reason = ""
     try:
-        on_disk = path.read_bytes().decode("utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = "does not exist" if isinstance(exc, FileNotFoundError) else "cannot be read"
+        info = path.stat()
+        # Never read a device, a FIFO or a huge file an edited plan may point at.
+        if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_BYTES:
+            reason = "is not a Score file"
+        else:
+            on_disk = path.read_bytes().decode("utf-8-sig")
+    except FileNotFoundError:
+        reason = "does not exist"
+    except (OSError, UnicodeDecodeError):
+        reason = "cannot be read"
+    if reason:
         raise PlanVerificationError(
             f"workloads[{name}]: the plan names the Score file {path}, which {reason} here",
             hint="apply the plan from a checkout holding the Score files it was made from, or "
             + REPLAN,
-        ) from None
+        )
     if on_disk != source:
         raise PlanVerificationError(
             f"workloads[{name}]: the source embedded in the plan differs from {path} "
