@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -103,6 +105,9 @@ class Platform:
         self._closed = False
         #: workloads parsed from files by the latest load, by (source, path)
         self._parsed: dict[tuple[str, str], Workload] = {}
+        #: plans this platform made, by id: applied without being recomputed (weak, so a
+        #: dropped plan's id cannot be mistaken for a later object's)
+        self._own_plans: weakref.WeakValueDictionary[int, Plan] = weakref.WeakValueDictionary()
         from podium.builtin import BuiltinPlugin
         from podium.plugins.manager import PluginManager
 
@@ -307,7 +312,9 @@ class Platform:
             from_files = load_workloads(paths, private_paths=self._private_paths())
             # Kept so that applying a plan made here does not parse the same sources again
             # (parsing dominated the engine's own time on large graphs).
-            self._parsed = {(w.source, str(w.path)): w for w in from_files if w.path is not None}
+            self._parsed = {
+                (w.source, self._plan_path(w.path)): w for w in from_files if w.path is not None
+            }
             loaded.extend(from_files)
         return loaded
 
@@ -333,7 +340,9 @@ class Platform:
             rules=list(self.config.rules),
             store=self.store(env) if state else state_not_opened("the state store"),
             plugins=self.plugins,
-            cipher=self.cipher(env) if state else state_not_opened("the state key"),
+            cipher_source=(
+                (lambda: self.cipher(env)) if state else (lambda: state_not_opened("the state key"))
+            ),
             engine=self.config.engine,
             emit=self.emit,
             lock_ttl=self.config.state.lock_ttl,
@@ -432,11 +441,13 @@ class Platform:
                 serial=serial,
                 changes=changes,
                 workloads=[
-                    {"name": w.name, "path": str(w.path) if w.path else "", "source": w.source}
+                    {"name": w.name, "path": self._plan_path(w.path), "source": w.source}
                     for w in workloads_in_plan
                 ],
                 destroy=destroy,
                 refresh=refresh,
+                prune=prune,
+                scope=None if scope is None else sorted(scope),
                 config_digest=self.config_digest(),
                 warnings=warnings,
             )
@@ -449,7 +460,44 @@ class Platform:
                     "policy.finding", finding.subject, finding.message, finding=finding.to_dict()
                 )
             rt.event("plan.finished", message=f"plan for {env}", counts=plan.counts)
+            with self._lock:
+                self._own_plans[id(plan)] = plan
             return plan
+
+    def verify_plan(self, plan: Plan, *, env: str | None = None) -> Plan:
+        """Recompute a saved plan from the Score sources it embeds and return the recomputation.
+
+        Raises :class:`~podium.errors.PlanVerificationError` (exit 12) when the plan
+        differs from what its own sources plan now against the current config and
+        state (an edited file), or when ``env`` names another environment than the
+        plan's; :class:`~podium.errors.StalePlanError` (exit 8) when state or config
+        moved on since it was made. :meth:`apply` calls this for every plan this
+        platform did not make itself.
+        """
+        from podium.engine.verify import verify_saved_plan
+
+        verified = verify_saved_plan(self, plan, env=env)
+        self._parsed.update({(w["source"], w.get("path") or ""): wl for w, wl in verified.parsed})
+        return verified.plan
+
+    def _plan_path(self, path: Path | None) -> str:
+        """How a plan records a Score file: relative to the platform root when inside it.
+
+        So a plan saved in one checkout (a pull request's) verifies and applies in another
+        (the deploy job's) with the same layout. Files outside the root stay absolute.
+        """
+        if path is None:
+            return ""
+        absolute = Path(os.path.abspath(path))
+        for candidate in (absolute, absolute.resolve()):
+            if candidate.is_relative_to(self.root):
+                return candidate.relative_to(self.root).as_posix()
+        return str(absolute)
+
+    def _made_here(self, plan: Plan) -> bool:
+        """Whether ``plan`` is an object this platform's :meth:`plan` returned (no re-check)."""
+        with self._lock:
+            return self._own_plans.get(id(plan)) is plan
 
     def _reconcile_if_needed(self, rt: EngineRuntime) -> list[str]:
         if not rt.store.pending_intents():
@@ -533,7 +581,10 @@ class Platform:
     ) -> ApplyResult:
         """Apply ``plan`` exactly; refuse it if state changed since it was made.
 
-        Raises :class:`~podium.errors.PolicyBlockedError` when the plan has a
+        A plan this platform did not make (read with ``Plan.from_dict``, or made by
+        another ``Platform``) is first verified with :meth:`verify_plan` and the
+        recomputed plan is applied. Raises :class:`~podium.errors.PlanVerificationError`
+        when it does not verify, :class:`~podium.errors.PolicyBlockedError` when the plan has a
         mandatory finding, :class:`~podium.errors.StalePlanError` when state moved
         on, :class:`~podium.errors.LockedError` when another run holds the lock.
         """
@@ -541,8 +592,9 @@ class Platform:
         from podium.engine.apply import ApplyResult, Executor
         from podium.engine.runtime import LeaseLock, who
 
-        if plan.platform != self.name:
-            raise StalePlanError(f"the plan is for platform {plan.platform!r}, not {self.name!r}")
+        if not self._made_here(plan):
+            # Read from a file, or built elsewhere: apply what its sources plan now, if equal.
+            plan = self.verify_plan(plan)
         blocking = plan.blocking_findings
         if blocking:
             lines = "\n  ".join(f"{f.policy}: {f.subject or ''} {f.message}" for f in blocking)
@@ -642,7 +694,9 @@ class Platform:
         parsed = self._parsed
         return [
             parsed.get((w["source"], w.get("path") or ""))
-            or load_workload_text(w["source"], w.get("path") or f"<plan:{w['name']}>")
+            or load_workload_text(
+                w["source"], self.root / w["path"] if w.get("path") else f"<plan:{w['name']}>"
+            )
             for w in plan.workloads
         ]
 

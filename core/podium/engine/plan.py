@@ -18,7 +18,9 @@ from podium.security.secret import redact
 
 Action = Literal["create", "update", "replace", "delete", "no-op"]
 ACTIONS: tuple[Action, ...] = ("create", "update", "replace", "delete", "no-op")
-PLAN_FORMAT = 1
+#: Version of the saved plan file. 2 added ``prune`` and ``scope``, which verification
+#: needs to recompute a plan exactly (see :mod:`podium.engine.verify`).
+PLAN_FORMAT = 2
 
 
 @dataclass
@@ -67,7 +69,11 @@ class Plan:
 
     ``serial`` is the state serial the plan was computed from; applying a saved
     plan after state moved on is refused. ``workloads`` embeds the Score sources
-    so a saved plan applies exactly what was reviewed.
+    so a saved plan applies exactly what was reviewed: a plan read from a file is
+    recomputed from them and compared before it applies (:mod:`podium.engine.verify`).
+    ``prune`` and ``scope`` record how it was asked for, so the recomputation asks
+    the same: ``scope`` names the workloads it may touch (``None`` = the whole
+    environment).
     """
 
     platform: str
@@ -78,6 +84,8 @@ class Plan:
     workloads: list[dict[str, str]] = field(default_factory=list)
     destroy: bool = False
     refresh: bool = False
+    prune: bool = False
+    scope: list[str] | None = None
     config_digest: str = ""
     warnings: list[str] = field(default_factory=list)
     created_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat())
@@ -110,6 +118,8 @@ class Plan:
             "created_at": self.created_at,
             "destroy": self.destroy,
             "refresh": self.refresh,
+            "prune": self.prune,
+            "scope": self.scope,
             "config_digest": self.config_digest,
             "counts": self.counts,
             "changes": [c.to_dict() for c in self.changes],
@@ -125,6 +135,12 @@ class Plan:
     def from_dict(cls, data: Mapping[str, Any], source: str = "<plan>") -> Plan:
         """The plan in ``data`` (parsed JSON); InputError naming ``source`` when malformed."""
         try:
+            check_format(data)
+        except InputError as exc:
+            raise InputError(
+                exc.reason, location=Location(source), field=exc.field, hint=exc.hint
+            ) from None
+        try:
             return cls._from_dict(data)
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             reason = f"missing key {exc.args[0]}" if isinstance(exc, KeyError) else str(exc)
@@ -138,10 +154,6 @@ class Plan:
     def _from_dict(cls, data: Mapping[str, Any]) -> Plan:
         if not isinstance(data, Mapping):
             raise TypeError(f"expected a JSON object, found {type(data).__name__}")
-        if data.get("format") != PLAN_FORMAT:
-            raise ValueError(
-                f"unsupported plan format {data.get('format')!r} (expected {PLAN_FORMAT})"
-            )
         _check_types(data, _PLAN_TYPES, "plan")
         for item in data.get("findings", []):
             _check_types(item, _FINDING_TYPES, "finding")
@@ -159,6 +171,8 @@ class Plan:
             workloads=list(data.get("workloads", [])),
             destroy=bool(data.get("destroy", False)),
             refresh=bool(data.get("refresh", False)),
+            prune=bool(data.get("prune", False)),
+            scope=None if data.get("scope") is None else [str(n) for n in data["scope"]],
             config_digest=str(data.get("config_digest", "")),
             warnings=list(data.get("warnings", [])),
             created_at=str(data.get("created_at", "")),
@@ -200,6 +214,8 @@ _PLAN_TYPES: dict[str, tuple[type, ...]] = {
     "warnings": _LIST,
     "destroy": (bool,),
     "refresh": (bool,),
+    "prune": (bool,),
+    "scope": (list, type(None)),
     "config_digest": _TEXT,
     "created_at": _TEXT,
 }
@@ -246,6 +262,40 @@ def _check_types(data: Any, types: Mapping[str, tuple[type, ...]], what: str) ->
                 f"{what} key {key!r} must be {' or '.join(t.__name__ for t in allowed)}, "
                 f"found {type(value).__name__}"
             )
+
+
+def check_format(data: object) -> None:
+    """Refuse a plan file this Podium cannot verify: not a plan, no version, or another version.
+
+    Files without ``format`` or with format 1 predate plan verification and lack what
+    recomputing them needs; a newer format may mean something this version cannot check.
+    Either way the plan is refused (exit 3): planning again is cheap and safe.
+    """
+    replan = "run 'podium plan --out FILE' again with this Podium and apply that file"
+    if not isinstance(data, Mapping):
+        raise InputError("not a Podium plan file: expected a JSON object", hint=replan)
+    version = data.get("format")
+    if type(version) is int and version == PLAN_FORMAT:  # not 2.0 or true
+        return
+    if version is None:
+        raise InputError(
+            "the plan file has no format version: it was saved by an older Podium "
+            "and cannot be verified",
+            field="format",
+            hint=replan,
+        )
+    if isinstance(version, int) and not isinstance(version, bool) and version > PLAN_FORMAT:
+        raise InputError(
+            f"the plan file has format {version}, newer than this Podium reads "
+            f"(format {PLAN_FORMAT})",
+            field="format",
+            hint="apply it with the Podium version that saved it, or " + replan,
+        )
+    raise InputError(
+        f"the plan file has format {version!r}; this Podium reads format {PLAN_FORMAT} only",
+        field="format",
+        hint=replan,
+    )
 
 
 def changed_keys(old: Any, new: Any, prefix: str = "") -> list[str]:

@@ -34,12 +34,18 @@ class EngineRuntime:
     rules: list[RuleSection]
     store: StateStore
     plugins: PluginManager
-    cipher: StateCipher
+    #: the state key, loaded on first use: planning (and verifying a saved plan) reads no
+    #: secret, so it works without the key unless refresh or recovery must unseal one
+    cipher_source: Callable[[], StateCipher]
     engine: EngineSection
     emit: Callable[[Event], None]
     lock_ttl: float = 60.0
     tracer: Any = None
     workloads: dict[str, Workload] = field(default_factory=dict)
+
+    @property
+    def cipher(self) -> StateCipher:
+        return self.cipher_source()
 
     def event(self, kind: str, node: str | None = None, message: str = "", **data: Any) -> None:
         self.emit(

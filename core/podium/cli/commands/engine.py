@@ -119,13 +119,20 @@ def apply_cmd(
     parallelism: int | None,
     yes: bool,
 ) -> None:
-    """Apply a saved plan exactly, or plan and apply the workloads (as 'podium up' plans)."""
+    """Apply a saved plan exactly, or plan and apply the workloads.
+
+    A saved plan is verified first: it is recomputed from the Score sources it
+    embeds against the current config and state, and refused (exit 12) unless the
+    file matches; -e, when given, must name the plan's environment.
+    """
     from podium.engine.plan import load_plan_file
 
     state = get_state(ctx)
     platform = state.platform()
     if plan_file:
-        plan = load_plan_file(plan_file)
+        if files:
+            raise click.UsageError("a saved plan carries its own workloads; drop -f/--file")
+        plan = platform.verify_plan(load_plan_file(plan_file), env=env)
     else:
         plan = platform.plan(
             resolve_env(state, env), resolve_files(state, files), refresh_deployments=True
