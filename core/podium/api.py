@@ -602,6 +602,9 @@ class Platform:
                 f"{len(blocking)} mandatory policy finding(s) block apply:\n  {lines}",
                 hint="fix the workload, or set the policy's level in [policies] of podium.toml",
             )
+        # Bind the key (checked, or made for a new environment) before this run writes
+        # history or intents: afterwards a new environment looks like state whose key is lost.
+        self.cipher(plan.environment)
         workloads = self._plan_workloads(plan)
         rt = self.runtime(plan.environment, workloads)
         env_config = self.config.environments[plan.environment]

@@ -440,17 +440,17 @@ def test_a_state_dir_that_is_a_file_exits_3(attack_project: AttackProject) -> No
         ("this is not json", "invalid JSON"),
         ("[1, 2, 3]", "expected a JSON object"),
         ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
-        (json.dumps({"format": 1, "platform": "trust"}), "missing key 'environment'"),
+        (json.dumps({"format": 2, "platform": "trust"}), "missing key 'environment'"),
         (
             json.dumps(
-                {"format": 1, "platform": "t", "environment": "dev", "serial": "x", "changes": []}
+                {"format": 2, "platform": "t", "environment": "dev", "serial": "x", "changes": []}
             ),
             "'serial' must be int",
         ),
         (
             json.dumps(
                 {
-                    "format": 1,
+                    "format": 2,
                     "platform": "t",
                     "environment": "dev",
                     "serial": 0,

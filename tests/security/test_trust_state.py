@@ -227,7 +227,7 @@ def test_damaged_secret_store_is_an_error_never_a_new_store(
 
 
 # ------------------------------------------------------------------------ lost key file
-@pytest.mark.parametrize("command", ["up", "plan", "outputs", "state show deployment:shop"])
+@pytest.mark.parametrize("command", ["up", "outputs", "state show deployment:shop"])
 def test_deleted_key_file_with_existing_state_is_an_error_not_a_new_key(
     project: Project, command: str
 ) -> None:
@@ -242,6 +242,15 @@ def test_deleted_key_file_with_existing_state_is_an_error_not_a_new_key(
     assert "trust/dev is sealed with a key" in error and "PODIUM_STATE_KEY" in error
     assert not project.key_file.exists()  # never regenerated
     assert project.recorded() == created
+
+
+def test_plan_needs_no_key_and_never_makes_one_for_existing_state(project: Project) -> None:
+    # A pull-request pipeline plans without the state key (saved plans are verified at apply).
+    project.ok("up")
+    project.add_resource()
+    project.key_file.unlink()
+    project.ok("plan")
+    assert not project.key_file.exists()
 
 
 def test_deleted_key_file_with_stored_secrets_is_an_error_not_a_new_key(project: Project) -> None:
@@ -276,7 +285,7 @@ def test_wrong_env_key_is_refused_before_anything_is_created(project: Project) -
     serial = _serial(project.state_db)
     files = project.snapshot()
 
-    for command in (("up",), ("plan",), ("outputs",), ("destroy", "--yes")):
+    for command in (("up",), ("outputs",), ("destroy", "--yes")):
         error = _refused(project.podium(*command, PODIUM_STATE_KEY=wrong))
         assert "the state key from $PODIUM_STATE_KEY does not match the state of trust/dev" in error
         assert wrong not in error and right not in error  # names the source, never the key
@@ -324,12 +333,12 @@ def test_state_written_before_key_checks_gets_one_on_first_open(project: Project
     _drop_key_check(project.state_db)
     # Old state holding sealed secrets: a wrong key is still caught (it cannot open them)
     # and the wrong key is not written down as the check.
-    error = _refused(project.podium("plan", PODIUM_STATE_KEY=wrong))
+    error = _refused(project.podium("outputs", PODIUM_STATE_KEY=wrong))
     assert "$PODIUM_STATE_KEY does not match" in error
     assert _key_check(project.state_db) is None
-    project.ok("plan", PODIUM_STATE_KEY=right)
+    project.ok("outputs", PODIUM_STATE_KEY=right)
     assert _key_check(project.state_db) is not None  # migrated: the right key's check
-    error = _refused(project.podium("plan", PODIUM_STATE_KEY=wrong))
+    error = _refused(project.podium("up", PODIUM_STATE_KEY=wrong))
     assert "does not match" in error
 
 
