@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -72,6 +73,7 @@ class Platform:
         strict_plugins: bool | None = None,
         on_event: Callable[[Event], None] | None = None,
         locate: Any = None,
+        environ: Mapping[str, str] | None = None,
     ) -> None:
         if config is None:
             config = PlatformConfig()
@@ -90,6 +92,9 @@ class Platform:
         state_dir = Path(config.platform.state_dir).expanduser()
         self.state_root = state_dir if state_dir.is_absolute() else self.root / state_dir
         self.name = config.platform.name
+        #: the operator environment this platform reads (PODIUM_* variables); default os.environ
+        self.environ: Mapping[str, str] = os.environ if environ is None else environ
+        self._actor: str | None = None
         self._lock = threading.RLock()
         self._stores: dict[str, StateStore] = {}
         self._subscribers: list[Callable[[Event], None]] = [on_event] if on_event else []
@@ -113,6 +118,7 @@ class Platform:
             locate=locate,
             platform_name=self.name,
             tracer_provider=self.tracer_provider,
+            environ=self.environ,
         )
         self.plugins.load()
         self.plugins.broadcast("podium_platform_started", platform=self)
@@ -145,8 +151,18 @@ class Platform:
                 path = Path(key_file) if key_file else self.state_root / "key"
                 if not path.is_absolute():
                     path = self.root / path
-                self._cipher = load_state_cipher(path)
+                self._cipher = load_state_cipher(path, environ=self.environ)
             return self._cipher
+
+    @property
+    def actor(self) -> str:
+        """Who runs this platform's commands, for history and the lock (:func:`podium.identity.actor`)."""
+        with self._lock:
+            if self._actor is None:
+                from podium.identity import actor
+
+                self._actor = actor(self.environ, self.root)
+            return self._actor
 
     @property
     def tracer_provider(self) -> Any:
@@ -298,6 +314,9 @@ class Platform:
     def validate(self, env: str, files: Iterable[WorkloadInput]) -> list[Finding]:
         """Load workloads and run workload policies; raise on invalid input."""
         workloads = self.load_workloads(files)
+        from podium.engine.ownership import workload_owners
+
+        workload_owners(workloads, self.root, self.config.teams, required=False)
         rt = self.runtime(env, workloads)
         from podium.engine.desired import desired_nodes
 
@@ -313,18 +332,29 @@ class Platform:
         destroy: bool = False,
         prune: bool = False,
         workloads: Sequence[str] | None = None,
+        owner: str | None = None,
+        take_over: Sequence[str] = (),
     ) -> Plan:
         """Compute what apply would change in ``env`` for these workloads.
 
         Only the given workloads are planned: records of other workloads in the
-        environment are left alone, unless ``prune`` (delete everything not in
-        these files). ``destroy`` removes the given workloads, or with no files
-        and no ``workloads`` names, everything in the environment.
+        environment are left alone, unless ``prune`` (delete everything of these
+        files' owners not in these files). ``destroy`` removes the given workloads,
+        or with no files and no ``workloads`` names, everything in the environment.
+
+        A workload is owned as ``[teams]`` maps its Score file (else by the file's
+        directory); ``owner`` names the owner of workloads without a file, and of
+        a destroy by ``workloads`` names (trusted input: never take it from a
+        Score file). A plan that touches what another owner holds raises
+        :class:`~podium.errors.OwnershipError` unless ``take_over`` names it.
         """
+        from podium.engine import ownership
         from podium.engine.desired import desired_nodes
         from podium.engine.plan import Plan, diff
 
         loaded = self.load_workloads(files)
+        owners = ownership.workload_owners(loaded, self.root, self.config.teams, owner)
+        acting = ownership.acting_owners(owners, owner)
         names = {w.name for w in loaded} | set(workloads or ())
         scope = None if prune or (destroy and not names) else frozenset(names)
         workloads_in_plan = [] if destroy else loaded
@@ -338,6 +368,9 @@ class Platform:
             records = rt.store.records()
             serial = rt.store.serial()
             missing = self._refresh(rt, records) if refresh else frozenset()
+            if prune:
+                scope, notes = ownership.prune_scope(records, names, acting)
+                warnings = [*warnings, *notes]
 
             def requires_replace(node: Any, record: ResourceRecord) -> bool:
                 provisioner = self.plugins.registered("provisioners", node.provider).obj
@@ -356,6 +389,16 @@ class Platform:
                 missing=missing,
                 scope=scope,
             )
+            owned = ownership.check_changes(
+                changes,
+                records,
+                workloads_in_plan,
+                owners,
+                acting,
+                take_over=take_over,
+                rules=self.config.rules,
+                environment=env,
+            )
             plan = Plan(
                 platform=self.name,
                 environment=env,
@@ -368,7 +411,8 @@ class Platform:
                 destroy=destroy,
                 refresh=refresh,
                 config_digest=self.config_digest(),
-                warnings=warnings,
+                warnings=[*warnings, *owned.notes],
+                take_over=owned.taken_over,
             )
             findings = self._workload_findings(rt, workloads_in_plan) + self._plan_findings(
                 rt, plan
@@ -387,7 +431,7 @@ class Platform:
         from podium.engine.reconcile import reconcile
         from podium.engine.runtime import LeaseLock
 
-        with LeaseLock(rt.store, rt.lock_ttl, "reconcile"):
+        with LeaseLock(rt.store, rt.lock_ttl, "reconcile", self.actor):
             return reconcile(rt)
 
     def _refresh(self, rt: EngineRuntime, records: list[ResourceRecord]) -> frozenset[str]:
@@ -455,15 +499,19 @@ class Platform:
         *,
         parallelism: int | None = None,
         raise_on_failure: bool = False,
+        take_over: Sequence[str] = (),
     ) -> ApplyResult:
         """Apply ``plan`` exactly; refuse it if state changed since it was made.
 
         Raises :class:`~podium.errors.PolicyBlockedError` when the plan has a
         mandatory finding, :class:`~podium.errors.StalePlanError` when state moved
-        on, :class:`~podium.errors.LockedError` when another run holds the lock.
+        on, :class:`~podium.errors.LockedError` when another run holds the lock,
+        :class:`~podium.errors.OwnershipError` when the plan takes over something
+        ``take_over`` does not name (a plan file cannot grant itself a take-over).
         """
         from podium.engine.apply import ApplyResult, Executor
-        from podium.engine.runtime import LeaseLock, who
+        from podium.engine.ownership import claim_records
+        from podium.engine.runtime import LeaseLock
 
         if plan.platform != self.name:
             raise StalePlanError(f"the plan is for platform {plan.platform!r}, not {self.name!r}")
@@ -482,7 +530,7 @@ class Platform:
         started = time.perf_counter()
         with (
             self._span(f"podium.{operation}", plan.environment),
-            LeaseLock(rt.store, rt.lock_ttl, operation) as lease,
+            LeaseLock(rt.store, rt.lock_ttl, operation, self.actor) as lease,
         ):
             if rt.store.pending_intents():
                 from podium.engine.reconcile import reconcile
@@ -500,15 +548,17 @@ class Platform:
                     "the platform config changed since this plan was made",
                     hint="run 'podium plan' again",
                 )
+            claim_records(rt.store, plan, take_over)
             history_id = rt.store.add_history(
                 {
                     "run_id": lease.run_id,
                     "operation": operation,
-                    "who": who(),
+                    "who": self.actor,
                     "started_at": _now(),
                     "status": "running",
                     "counts": plan.counts,
                     "workloads": [w["name"] for w in plan.workloads],
+                    **({"take_over": plan.take_over} if plan.take_over else {}),
                 }
             )
             if lease.took_over is not None:
@@ -537,13 +587,14 @@ class Platform:
                 {
                     "run_id": lease.run_id,
                     "operation": operation,
-                    "who": who(),
+                    "who": self.actor,
                     "finished_at": _now(),
                     "status": "succeeded" if result.ok else "failed",
                     "counts": plan.counts,
                     "result": result.counts,
                     "seconds": round(result.seconds, 3),
                     "workloads": [w["name"] for w in plan.workloads],
+                    **({"take_over": plan.take_over} if plan.take_over else {}),
                     "changes": [
                         {"uid": r.uid, "action": r.action, "status": r.status, "message": r.message}
                         for r in results
@@ -577,10 +628,12 @@ class Platform:
         *,
         parallelism: int | None = None,
         prune: bool = False,
+        owner: str | None = None,
+        take_over: Sequence[str] = (),
     ) -> tuple[Plan, ApplyResult]:
-        """Plan and apply in one step (the plan is still policy-checked)."""
-        plan = self.plan(env, files, prune=prune)
-        return plan, self.apply(plan, parallelism=parallelism)
+        """Plan and apply in one step (the plan is still policy- and ownership-checked)."""
+        plan = self.plan(env, files, prune=prune, owner=owner, take_over=take_over)
+        return plan, self.apply(plan, parallelism=parallelism, take_over=take_over)
 
     def destroy(
         self,
@@ -588,10 +641,15 @@ class Platform:
         *,
         workloads: Sequence[str] | None = None,
         parallelism: int | None = None,
+        owner: str | None = None,
+        take_over: Sequence[str] = (),
     ) -> tuple[Plan, ApplyResult]:
-        """Delete the named workloads (default: everything in ``env``), dependents first."""
-        plan = self.plan(env, destroy=True, workloads=workloads)
-        return plan, self.apply(plan, parallelism=parallelism)
+        """Delete the named workloads (default: everything in ``env``), dependents first.
+
+        With ``owner``, only what that owner holds (or ``take_over`` names) may go.
+        """
+        plan = self.plan(env, destroy=True, workloads=workloads, owner=owner, take_over=take_over)
+        return plan, self.apply(plan, parallelism=parallelism, take_over=take_over)
 
     # ----------------------------------------------------------------- runtime
     def deployments(self, env: str) -> list[ResourceRecord]:
@@ -662,7 +720,7 @@ class Platform:
         store = self.store(env)
         cipher = self.cipher()
         record = self._deployment(env, workload)
-        with LeaseLock(store, self.config.state.lock_ttl, "rollback") as lease:
+        with LeaseLock(store, self.config.state.lock_ttl, "rollback", self.actor) as lease:
             releases = [cipher.unseal(r) for r in store.releases(workload)]
             current = releases[-1]["number"] if releases else 0
             if to is None:
@@ -722,7 +780,7 @@ class Platform:
                 {
                     "run_id": lease.run_id,
                     "operation": "rollback",
-                    "who": _who(),
+                    "who": self.actor,
                     "finished_at": _now(),
                     "status": "succeeded",
                     "workloads": [workload],
@@ -785,6 +843,9 @@ class Platform:
         from podium.platform.contract import ResourceRecord
 
         workloads = self.load_workloads(files)
+        from podium.engine.ownership import check_import, workload_owners
+
+        owners = workload_owners(workloads, self.root, self.config.teams)
         rt = self.runtime(env, workloads)
         nodes = {n.uid: n for n in desired_nodes(rt, workloads)}
         node = nodes.get(uid)
@@ -793,6 +854,7 @@ class Platform:
                 f"no resource {uid!r} in these workloads",
                 hint="resources: " + ", ".join(n for n, v in nodes.items() if v.kind == "resource"),
             )
+        owner = check_import(rt.store.records(), uid, owners[node.workload or ""])
         registered = self.plugins.registered("provisioners", node.provider)
         ctx = rt.resource_context(uid, node.spec, physical_name)
         outputs = self.plugins.call_instrumented(
@@ -811,6 +873,7 @@ class Platform:
             physical_name=physical_name,
             depends_on=list(node.depends_on),
             updated_at=_now(),
+            owner=owner,
         )
         rt.store.put_record(record)
         return record
@@ -871,12 +934,6 @@ def _now() -> str:
     from datetime import UTC, datetime
 
     return datetime.now(UTC).isoformat()
-
-
-def _who() -> str:
-    from podium.engine.runtime import who
-
-    return who()
 
 
 def _reveal(value: Any) -> Any:

@@ -34,6 +34,8 @@ class Change:
     workload: str | None = None
     before: dict[str, Any] | None = None  #: the applied spec, for display
     changed: list[str] = field(default_factory=list)  #: dotted keys that differ
+    #: who owns the node after the change (for deletes: who owned it); see podium.identity
+    owner: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return redact(asdict(self))  # type: ignore[no-any-return]
@@ -74,6 +76,8 @@ class Plan:
     config_digest: str = ""
     warnings: list[str] = field(default_factory=list)
     created_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat())
+    #: names (workloads, resource ids) this plan takes over from another owner
+    take_over: list[str] = field(default_factory=list)
 
     @property
     def counts(self) -> dict[str, int]:
@@ -109,6 +113,7 @@ class Plan:
             "findings": [f.to_dict() for f in self.findings],
             "warnings": list(self.warnings),
             "workloads": list(self.workloads),
+            "take_over": list(self.take_over),
         }
 
     def to_json(self) -> str:
@@ -132,6 +137,7 @@ class Plan:
             config_digest=str(data.get("config_digest", "")),
             warnings=list(data.get("warnings", [])),
             created_at=str(data.get("created_at", "")),
+            take_over=[str(name) for name in data.get("take_over", [])],
         )
 
 

@@ -9,7 +9,14 @@ from typing import TYPE_CHECKING
 import click
 
 from podium.cli.context import CliState, get_state
-from podium.cli.options import env_option, files_option, json_option, resolve_env, resolve_files
+from podium.cli.options import (
+    env_option,
+    files_option,
+    json_option,
+    resolve_env,
+    resolve_files,
+    take_over_option,
+)
 from podium.errors import InputError, PolicyBlockedError
 
 if TYPE_CHECKING:
@@ -17,14 +24,16 @@ if TYPE_CHECKING:
     from podium.engine.plan import Plan
 
 
-def _run_apply(state: CliState, plan: Plan, parallelism: int | None) -> ApplyResult:
+def _run_apply(
+    state: CliState, plan: Plan, parallelism: int | None, take_over: tuple[str, ...] = ()
+) -> ApplyResult:
     from podium.cli.render import Progress, render_result
 
     platform = state.platform()
     progress = Progress(sum(1 for c in plan.changes if c.action != "no-op"), state.interactive)
     subscription = platform.subscribe(progress) if not state.json_output else None
     try:
-        result = platform.apply(plan, parallelism=parallelism)
+        result = platform.apply(plan, parallelism=parallelism, take_over=take_over)
     finally:
         progress.finish()
         if subscription is not None:
@@ -65,6 +74,7 @@ def _show_plan(state: CliState, plan: Plan, verbose: bool) -> None:
     "--prune", is_flag=True, help="Also delete workloads in state that are not in these files."
 )
 @click.option("-v", "--verbose", is_flag=True, help="Also list unchanged nodes and create params.")
+@take_over_option
 @json_option
 @click.pass_context
 def plan_cmd(
@@ -76,6 +86,7 @@ def plan_cmd(
     destroy: bool,
     prune: bool,
     verbose: bool,
+    take_over: tuple[str, ...],
 ) -> None:
     """Show what apply would change, with the reason for each change.
 
@@ -85,7 +96,9 @@ def plan_cmd(
     state = get_state(ctx)
     environment = resolve_env(state, env)
     paths = list(files) if destroy else resolve_files(state, files)
-    plan = state.platform().plan(environment, paths, refresh=refresh, destroy=destroy, prune=prune)
+    plan = state.platform().plan(
+        environment, paths, refresh=refresh, destroy=destroy, prune=prune, take_over=take_over
+    )
     if out:
         Path(out).write_text(plan.to_json() + "\n")
     if state.json_output:
@@ -106,6 +119,7 @@ def plan_cmd(
 @files_option
 @click.option("--parallelism", "-p", type=click.IntRange(1, 256), help="Nodes applied at once.")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation on a terminal.")
+@take_over_option
 @json_option
 @click.pass_context
 def apply_cmd(
@@ -115,6 +129,7 @@ def apply_cmd(
     files: tuple[str, ...],
     parallelism: int | None,
     yes: bool,
+    take_over: tuple[str, ...],
 ) -> None:
     """Apply a saved plan exactly, or plan and apply the workloads."""
     from podium.engine.plan import Plan
@@ -129,7 +144,9 @@ def apply_cmd(
                 f"not a Podium plan file: {exc}", hint="create one with 'podium plan --out FILE'"
             ) from exc
     else:
-        plan = platform.plan(resolve_env(state, env), resolve_files(state, files))
+        plan = platform.plan(
+            resolve_env(state, env), resolve_files(state, files), take_over=take_over
+        )
     _show_plan(state, plan, verbose=False)
     if not plan.has_changes and not state.json_output:
         click.echo("Nothing to apply.")
@@ -141,7 +158,7 @@ def apply_cmd(
         and not plan.blocking_findings
     ):
         click.confirm("Apply these changes?", abort=True, default=True)
-    _run_apply(state, plan, parallelism)
+    _run_apply(state, plan, parallelism, take_over)
 
 
 @click.command("up")
@@ -151,6 +168,7 @@ def apply_cmd(
 @click.option(
     "--prune", is_flag=True, help="Also delete workloads in state that are not in these files."
 )
+@take_over_option
 @json_option
 @click.pass_context
 def up_cmd(
@@ -159,6 +177,7 @@ def up_cmd(
     files: tuple[str, ...],
     parallelism: int | None,
     prune: bool,
+    take_over: tuple[str, ...],
 ) -> None:
     """Plan and apply in one step, then show the workloads' health."""
     from podium.cli.render import render_status
@@ -167,9 +186,9 @@ def up_cmd(
     state = get_state(ctx)
     platform = state.platform()
     environment = resolve_env(state, env)
-    plan = platform.plan(environment, resolve_files(state, files), prune=prune)
+    plan = platform.plan(environment, resolve_files(state, files), prune=prune, take_over=take_over)
     _show_plan(state, plan, verbose=False)
-    _run_apply(state, plan, parallelism)
+    _run_apply(state, plan, parallelism, take_over)
     statuses = platform.status(environment)
     if not state.json_output:
         click.echo(render_status(statuses))
@@ -186,6 +205,7 @@ def up_cmd(
 @click.option("--workload", "-w", "names", multiple=True, help="Only this workload (repeatable).")
 @click.option("--parallelism", "-p", type=click.IntRange(1, 256), help="Nodes removed at once.")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation on a terminal.")
+@take_over_option
 @json_option
 @click.pass_context
 def destroy_cmd(
@@ -195,12 +215,15 @@ def destroy_cmd(
     names: tuple[str, ...],
     parallelism: int | None,
     yes: bool,
+    take_over: tuple[str, ...],
 ) -> None:
     """Remove workloads and their resources (all of the environment by default), dependents first."""
     state = get_state(ctx)
     environment = resolve_env(state, env)
-    plan = state.platform().plan(environment, list(files), destroy=True, workloads=list(names))
+    plan = state.platform().plan(
+        environment, list(files), destroy=True, workloads=list(names), take_over=take_over
+    )
     _show_plan(state, plan, verbose=False)
     if plan.has_changes and state.interactive and not yes:
         click.confirm(f"Destroy everything in {environment!r}?", abort=True, default=False)
-    _run_apply(state, plan, parallelism)
+    _run_apply(state, plan, parallelism, take_over)
