@@ -38,6 +38,9 @@ from podium.errors import (
 )
 from podium.identity import workload_owner
 
+#: Node spec keys naming the workload that declared a resource, not what it is.
+_DECLARER_KEYS = frozenset({"workload", "name"})
+
 if TYPE_CHECKING:
     from podium.config.models import RuleSection, TeamSection
     from podium.engine.plan import Change, Plan
@@ -236,6 +239,11 @@ def check_changes(
                 )
                 for sharer in sorted(sharers)
             )
+        elif holder not in users.get(change.uid, {planner}) and _only_redeclared(change):
+            # Planned only by workloads that share it: naming another declaring
+            # workload is not a change, and must not rewrite the owner's record.
+            change.action = "no-op"
+            change.reason = f"shared: owned by {holder!r}, used here"
         elif change.action != "no-op" and holder not in users.get(change.uid, {planner}):
             conflicts.append(
                 _Conflict(
@@ -258,6 +266,16 @@ def check_changes(
     for name in sorted(wanted - set(result.taken_over)):
         result.notes.append(f"--take-over {name}: nothing of another owner is named {name!r}")
     return result
+
+
+def _only_redeclared(change: Change) -> bool:
+    """An update whose only difference is which workload (and request name) declares it."""
+    return (
+        change.action == "update"
+        and bool(change.changed)
+        and set(change.changed) <= _DECLARER_KEYS
+        and change.reason.startswith("change of")
+    )
 
 
 def _shared_by_rule(change: Change, rules: Sequence[RuleSection], environment: str) -> bool:
