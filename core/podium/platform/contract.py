@@ -65,7 +65,7 @@ class IntentOutcome:
 
 @dataclass(frozen=True)
 class LockInfo:
-    owner: str  #: ``user@host``
+    owner: str  #: the actor of the run holding it (:func:`podium.identity.actor`)
     host: str
     pid: int
     run_id: str
