@@ -219,10 +219,11 @@ def test_take_over_is_explicit_and_recorded_in_history(orders_of_payments: Proje
 def test_a_saved_plan_cannot_grant_itself_a_take_over(orders_of_payments: Project) -> None:
     project = orders_of_payments
     project.write("teams/b/orders.score.yaml", score("orders", resources=ORDERS_DB))
-    project.ok(
+    shown = project.ok(
         "plan", "-e", "dev", "-f", "teams/b/orders.score.yaml", "--take-over", "orders",
         "--out", "takeover.json",
     )  # fmt: skip
+    assert "takes over from another owner: orders" in shown.stdout
     before = project.state()
     refused = project.podium("apply", "takeover.json")
     assert refused.returncode == ExitCode.OWNERSHIP
