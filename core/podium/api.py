@@ -171,12 +171,10 @@ class Platform:
             if not self._tracer_built:
                 self._tracer_built = True
                 telemetry = self.config.telemetry
-                import os
-
                 otlp = telemetry.otlp
                 if otlp is None:
-                    otlp = bool(os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT")) or bool(
-                        os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+                    otlp = bool(self.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT")) or bool(
+                        self.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
                     )
                 if telemetry.jsonl or telemetry.console or otlp:
                     from podium.observability.telemetry import make_tracer_provider
