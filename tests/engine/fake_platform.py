@@ -8,7 +8,9 @@ subprocess (``podium`` CLI) as in-process:
 * ``FAKE_TRANSIENT`` -- ``name:N``: the first N creates of ``name`` raise TransientError;
 * ``FAKE_PAUSE_AFTER_CREATE`` -- seconds to sleep after the side effect, before returning
   (the crash window between journal and outcome);
-* ``FAKE_CANARY`` -- a value returned as the secret output ``token``.
+* ``FAKE_CANARY`` -- a value returned as the secret output ``token``;
+* ``FAKE_DEPLOY_FAIL`` -- a workload name whose deploys raise;
+* ``FAKE_DEPLOY_FAIL_RELEASE`` -- a release number whose deploy raises (any workload).
 """
 
 from __future__ import annotations
@@ -100,6 +102,8 @@ class FileDeployer(Deployer):
     def deploy(self, ctx: Any, workload: Any) -> DeploymentResult:
         if os.environ.get("FAKE_DEPLOY_FAIL") == workload.name:
             raise ResourceError(f"deploy of {workload.name} failed (FAKE_DEPLOY_FAIL)")
+        if os.environ.get("FAKE_DEPLOY_FAIL_RELEASE") == str(ctx.release):
+            raise ResourceError(f"release {ctx.release} cannot start (FAKE_DEPLOY_FAIL_RELEASE)")
         path = self.file(ctx)
         path.parent.mkdir(parents=True, exist_ok=True)
         variables = {

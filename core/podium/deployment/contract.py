@@ -153,6 +153,7 @@ class Release(_Model):
     created_at: datetime
     status: str = "deployed"
     note: str = ""
+    run_id: str = Field("", description="The run that recorded this release.")
 
 
 class Deployer(ABC):

@@ -736,7 +736,10 @@ class Executor:
                 intent_id, record=_deployment_record(change, failed, "", outputs_kept)
             )
             if self.rt.env_config.rollback_on_failure and releases:
-                self._auto_rollback(registered, workload_name, releases, number)
+                note = self._auto_rollback(change, registered, workload_name, releases, number)
+                if note:
+                    # The node still fails (exit 6): the deploy's own cause first, then the rollback.
+                    raise ResourceError(f"{exc}; {note}") from exc
             raise
         outputs = {**result.outputs, "urls": list(result.urls), "release": number}
         self._record_release(
@@ -798,29 +801,66 @@ class Executor:
         )
 
     def _auto_rollback(
-        self, registered: Any, workload: str, releases: list[dict[str, Any]], failed: int
-    ) -> None:
+        self,
+        change: Change,
+        registered: Any,
+        workload: str,
+        releases: list[dict[str, Any]],
+        failed: int,
+    ) -> str:
+        """Redeploy the last good release after release ``failed`` failed; say what happened.
+
+        The rollback is a deploy like any other: journaled before the deployer is called,
+        recorded as a release, and the deployment record then describes what really runs
+        (so ``status`` is right and the next plan deploys the files' version again).
+        """
         good = [r for r in releases if r.get("status") == "deployed"]
         if not good:
-            return
+            return ""
         release = Release.model_validate(self.rt.cipher.unseal(good[-1]))
         number = failed + 1
         ctx = DeployContext(workload=workload, env=self.rt.env, release=number)
-        result = self._call(registered, "rollback", registered.obj.rollback, ctx, release)
+        intent_id = self._journal(
+            change.uid,
+            "deploy",
+            {
+                "kind": "deployment",
+                "provider": release.deployer,
+                "plugin": change.plugin,
+                "release": number,
+                "rollback_to": release.number,
+                "node_spec": change.spec,
+                "depends_on": change.depends_on,
+            },
+        )
+        try:
+            result = self._call(registered, "rollback", registered.obj.rollback, ctx, release)
+        except Exception as exc:
+            self.rt.store.complete_intent(intent_id)
+            self.rt.event(
+                "rollback.failed", change.uid, f"rollback to release {release.number} failed"
+            )
+            return f"automatic rollback to release {release.number} failed: {exc}"
+        outputs = {**result.outputs, "urls": list(result.urls), "release": number}
         self._record_release(
             workload,
             number,
             release.workload,
             release.deployer,
-            result.outputs,
+            outputs,
             "deployed",
             f"automatic rollback to release {release.number} after release {failed} failed",
         )
-        self.rt.event(
-            "rollback.finished",
-            f"deployment:{workload}",
-            f"rolled back to release {release.number}",
+        rolled_back = digest(self._fingerprint(release.workload.model_dump()))
+        record = _deployment_record(
+            change,
+            {"_digest": rolled_back, "_rolled_back_to": release.number},
+            "",  # the files still describe the failed release: the next plan deploys it
+            self.rt.cipher.seal(outputs),
         )
+        self.rt.store.complete_intent(intent_id, record=record)
+        self.rt.event("rollback.finished", change.uid, f"rolled back to release {release.number}")
+        return f"rolled back to release {release.number} (now release {number})"
 
     # --- observability ---------------------------------------------------------
     def _observability(self, change: Change) -> str:
