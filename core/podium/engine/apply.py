@@ -831,6 +831,7 @@ class Executor:
                 "rollback_to": release.number,
                 "node_spec": change.spec,
                 "depends_on": change.depends_on,
+                "owner": change.owner,
             },
         )
         try:
