@@ -390,12 +390,13 @@ class Platform:
             owned = ownership.check_changes(
                 changes,
                 records,
-                workloads_in_plan,
+                loaded,
                 owners,
                 acting,
                 take_over=take_over,
                 rules=self.config.rules,
                 environment=env,
+                legacy=ownership.legacy_sources(rt.store, records, self.root, self.config.teams),
             )
             plan = Plan(
                 platform=self.name,

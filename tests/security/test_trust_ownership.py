@@ -326,6 +326,13 @@ def test_state_from_before_owners_is_adopted_by_its_files_owner(
     with sqlite3.connect(db_path) as db:
         db.execute("ALTER TABLE records DROP COLUMN owner")
         db.execute("PRAGMA user_version = 2")
+    # Planning first does not let another team adopt it: its releases say where it came from.
+    project.write("teams/b/orders.score.yaml", score("orders"))
+    early = project.podium("up", "-e", "dev", "-f", "teams/b/orders.score.yaml")
+    assert early.returncode == ExitCode.OWNERSHIP, early.stderr
+    assert "owned by 'payments', not by 'intruders'" in early.stderr
+    assert "before Podium recorded owners" in early.stderr
+    assert len(project.dirs()) == 1 and set(project.state()[1].values()) == {None}
     plan = json.loads(
         project.ok("--json", "plan", "-e", "dev", "-f", "teams/a/orders.score.yaml").stdout
     )
@@ -336,7 +343,6 @@ def test_state_from_before_owners_is_adopted_by_its_files_owner(
     assert set(project.state()[1].values()) == {None}  # a plan writes nothing
     project.ok("up", "-e", "dev", "-f", "teams/a/orders.score.yaml")
     assert set(project.state()[1].values()) == {"payments"}
-    project.write("teams/b/orders.score.yaml", score("orders"))
     result = project.podium("up", "-e", "dev", "-f", "teams/b/orders.score.yaml")
     assert result.returncode == ExitCode.OWNERSHIP
 

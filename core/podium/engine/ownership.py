@@ -15,7 +15,10 @@ so re-planning a saved plan to verify it checks ownership again. The rules:
   the others (and records with no owner yet) alone, with a note.
 * Records written before owners were recorded have none. The first plan whose
   Score files include them adopts them for those files' owner (applying the plan
-  writes it), so honest users keep working after an upgrade without a step.
+  writes it), so honest users keep working after an upgrade without a step,
+  unless the workload's last release says it was deployed from a directory of
+  this checkout that maps to another owner: then that owner is treated as
+  recorded, so another team cannot adopt it by planning first.
 
 A run with no owner at all (a destroy by workload names without Score files)
 is the operator's own action on the command line, and is not restricted.
@@ -23,6 +26,7 @@ is the operator's own action on the command line, and is not restricted.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -36,7 +40,7 @@ from podium.errors import (
     OwnershipError,
     WorkloadError,
 )
-from podium.identity import workload_owner
+from podium.identity import owner_of_path, workload_owner
 
 #: Node spec keys naming the workload that declared a resource, not what it is.
 _DECLARER_KEYS = frozenset({"workload", "name"})
@@ -125,6 +129,42 @@ def prune_scope(
     return frozenset(scope), notes
 
 
+def legacy_sources(
+    store: StateStore,
+    records: Iterable[ResourceRecord],
+    root: Path,
+    teams: Mapping[str, TeamSection],
+) -> dict[str, tuple[Path, str]]:
+    """Where the workloads deployed before Podium recorded owners were deployed from.
+
+    For each deployment record without an owner, the directory its latest release
+    was rendered from (the ``podium.source_dir`` the engine records) and the owner
+    that directory maps to, when it is inside ``root`` (a directory elsewhere is
+    another checkout and says nothing here). A plan of such a workload from a file
+    in another directory, of another owner, is refused like one of a recorded owner:
+    right after an upgrade, another team cannot adopt a workload by planning it first.
+    """
+    found: dict[str, tuple[Path, str]] = {}
+    for record in records:
+        workload = record.spec.get("workload")
+        if record.kind != "deployment" or record.owner is not None or not isinstance(workload, str):
+            continue
+        releases = store.releases(workload)
+        rendered = releases[-1].get("workload") if releases else None
+        source = (rendered or {}).get("extensions", {}).get("podium.source_dir")
+        if not isinstance(source, str):
+            continue
+        directory = Path(source)
+        if not directory.is_absolute() or os.path.relpath(directory, root).startswith(".."):
+            continue
+        try:
+            owner = owner_of_path(directory / "score.yaml", root, teams)
+        except InputError:  # the mapping changed since: nothing to go by
+            continue
+        found[workload] = (directory, owner)
+    return found
+
+
 @dataclass
 class OwnershipCheck:
     """What :func:`check_changes` found that is not an error."""
@@ -155,13 +195,32 @@ def check_changes(
     take_over: Iterable[str] = (),
     rules: Sequence[RuleSection] = (),
     environment: str = "",
+    legacy: Mapping[str, tuple[Path, str]] | None = None,
 ) -> OwnershipCheck:
     """Set each change's owner; raise :class:`OwnershipError` if one crosses an owner.
 
-    ``owners`` maps the planned workloads to their owners; ``acting`` is who the
-    run acts for (:func:`acting_owners`). See the module doc for the rules.
+    ``workloads`` are the run's workloads (from its files, destroyed ones included),
+    ``owners`` their owners by name; ``acting`` is who the run acts for
+    (:func:`acting_owners`); ``legacy`` is :func:`legacy_sources`. See the module
+    doc for the rules.
     """
     by_uid = {r.uid: r for r in records}
+    # As the engine records podium.source_dir in releases (see legacy_sources).
+    directories = {w.name: w.path.parent.resolve() for w in workloads if w.path is not None}
+
+    def owner_of(record: ResourceRecord | None) -> tuple[str | None, str]:
+        """The record's owner, and why, for one written before owners: see legacy_sources."""
+        if record is None or record.owner is not None:
+            return (record.owner if record is not None else None), ""
+        name = str(record.spec.get("workload"))
+        source = (legacy or {}).get(name)
+        if source is None or name not in owners:
+            return None, ""  # nothing says otherwise: the run's own files adopt it
+        directory, owner = source
+        if directories.get(name) == directory or owners[name] == owner:
+            return None, ""
+        return owner, f"it was deployed from {directory} before Podium recorded owners"
+
     wanted = set(take_over)
     users: dict[str, set[str]] = {}  # shared resource uid -> owners of the workloads using it
     for workload in workloads:
@@ -181,7 +240,7 @@ def check_changes(
 
     for change in changes:
         record = by_uid.get(change.uid)
-        recorded = record.owner if record is not None else None
+        recorded, history = owner_of(record)
         workload_name = change.workload or ""
         if change.action == "delete":
             change.owner = recorded
@@ -196,6 +255,7 @@ def check_changes(
                     workload_name,
                     min(mine),
                     recorded,
+                    history,
                 )
             )
             continue
@@ -214,6 +274,7 @@ def check_changes(
                         workload_name,
                         planner,
                         recorded,
+                        history,
                     )
                 )
             change.owner = planner
@@ -376,6 +437,7 @@ __all__ = [
     "check_changes",
     "check_import",
     "claim_records",
+    "legacy_sources",
     "prune_scope",
     "workload_owners",
 ]
