@@ -210,6 +210,8 @@ def test_take_over_is_explicit_and_recorded_in_history(orders_of_payments: Proje
     assert set(project.state()[1].values()) == {"intruders"}
     [entry, *_] = project.history()
     assert entry["take_over"] == ["orders"] and entry["who"] == "mallory@intruders.test"
+    shown = project.ok("history", "-e", "dev").stdout.splitlines()[0]
+    assert "mallory@intruders.test" in shown and "took over orders" in shown
     # Now payments' own file is the one refused, naming both owners the other way round.
     result = project.podium("up", "-e", "dev", "-f", "teams/a/orders.score.yaml")
     assert result.returncode == ExitCode.OWNERSHIP

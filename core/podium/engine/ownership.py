@@ -42,14 +42,15 @@ from podium.errors import (
 )
 from podium.identity import owner_of_path, workload_owner
 
-#: Node spec keys naming the workload that declared a resource, not what it is.
-_DECLARER_KEYS = frozenset({"workload", "name"})
-
 if TYPE_CHECKING:
     from podium.config.models import RuleSection, TeamSection
     from podium.engine.plan import Change, Plan
     from podium.platform.contract import ResourceRecord, StateStore
     from podium.workload.model import Workload
+
+
+#: Node spec keys naming the workload that declared a resource, not what it is.
+_DECLARER_KEYS = frozenset({"workload", "name"})
 
 
 def workload_owners(
