@@ -441,3 +441,21 @@ def test_score_text_without_a_file_needs_an_owner_from_its_caller(tmp_path: Path
     finally:
         sys.path.remove(str(FAKE_PLUGIN.parent))
         sys.modules.pop("fake_platform", None)
+
+
+def test_import_cannot_overwrite_another_owners_record(orders_of_payments: Project) -> None:
+    project = orders_of_payments
+    intruder = project.root / project.write(
+        "teams/b/orders.score.yaml", score("orders", resources=ORDERS_DB)
+    )
+    before = project.state()
+    sys.path.insert(0, str(project.site))
+    try:
+        with Platform.from_file(project.root / "podium.toml") as platform:
+            with pytest.raises(OwnershipError) as raised:
+                platform.import_resource("dev", [intruder], "volume.default#orders.db", "elsewhere")
+            assert (raised.value.owner, raised.value.recorded_owner) == ("intruders", "payments")
+    finally:
+        sys.path.remove(str(project.site))
+        sys.modules.pop("fake_platform", None)
+    assert project.state() == before
