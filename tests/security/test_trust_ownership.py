@@ -7,6 +7,7 @@ deployments), each refused with a clear error and nothing written to state.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import shutil
@@ -72,6 +73,15 @@ ORDERS_DB = "  db:\n    type: volume\n"
 
 def ledger(size: int) -> str:
     return f"  ledger:\n    type: volume\n    id: ledger\n    params:\n      size: {size}\n"
+
+
+def fake_plugin() -> Any:
+    """The fake plugin module for in-process platforms, loaded from its file under its own name."""
+    spec = importlib.util.spec_from_file_location("ownership_fake_platform", FAKE_PLUGIN)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 class Project:
@@ -411,36 +421,29 @@ def test_owner_mapping_teams_directories_and_ambiguity(tmp_path: Path) -> None:
 
 def test_score_text_without_a_file_needs_an_owner_from_its_caller(tmp_path: Path) -> None:
     text = score("api-orders", resources=ORDERS_DB)
-    sys.path.insert(0, str(FAKE_PLUGIN.parent))
-    try:
-        import fake_platform
-
-        config = {
-            "platform": {"name": "api"},
-            "environments": {"dev": {"deployer": "fake-deployer"}},
-            "rules": [{"type": "volume", "provisioner": "fake-dir"}],
-        }
-        with Platform(
-            config, root=tmp_path, plugins=[("fake", fake_platform)], load_entrypoints=False
-        ) as platform:
-            with pytest.raises(WorkloadError, match="nothing trusted says who owns it"):
-                platform.plan("dev", [load_workload_text(text)])
-            claimed = text.replace(
-                "  name: api-orders\n",
-                "  name: api-orders\n  annotations:\n    podium.dev/owner: root\n",
-            )
-            with pytest.raises(WorkloadError, match="claims 'root'"):
-                platform.plan("dev", [load_workload_text(claimed)], owner="team-x")
-            _plan, result = platform.up("dev", [load_workload_text(text)], owner="team-x")
-            assert result.ok
-            assert {r.owner for r in platform.store("dev").records()} == {"team-x"}
-            with pytest.raises(OwnershipError) as raised:
-                platform.destroy("dev", workloads=["api-orders"], owner="team-y")
-            assert (raised.value.owner, raised.value.recorded_owner) == ("team-y", "team-x")
-            assert platform.destroy("dev", workloads=["api-orders"], owner="team-x")[1].ok
-    finally:
-        sys.path.remove(str(FAKE_PLUGIN.parent))
-        sys.modules.pop("fake_platform", None)
+    config = {
+        "platform": {"name": "api"},
+        "environments": {"dev": {"deployer": "fake-deployer"}},
+        "rules": [{"type": "volume", "provisioner": "fake-dir"}],
+    }
+    with Platform(
+        config, root=tmp_path, plugins=[("fake", fake_plugin())], load_entrypoints=False
+    ) as platform:
+        with pytest.raises(WorkloadError, match="nothing trusted says who owns it"):
+            platform.plan("dev", [load_workload_text(text)])
+        claimed = text.replace(
+            "  name: api-orders\n",
+            "  name: api-orders\n  annotations:\n    podium.dev/owner: root\n",
+        )
+        with pytest.raises(WorkloadError, match="claims 'root'"):
+            platform.plan("dev", [load_workload_text(claimed)], owner="team-x")
+        _plan, result = platform.up("dev", [load_workload_text(text)], owner="team-x")
+        assert result.ok
+        assert {r.owner for r in platform.store("dev").records()} == {"team-x"}
+        with pytest.raises(OwnershipError) as raised:
+            platform.destroy("dev", workloads=["api-orders"], owner="team-y")
+        assert (raised.value.owner, raised.value.recorded_owner) == ("team-y", "team-x")
+        assert platform.destroy("dev", workloads=["api-orders"], owner="team-x")[1].ok
 
 
 def test_import_cannot_overwrite_another_owners_record(orders_of_payments: Project) -> None:
@@ -449,13 +452,10 @@ def test_import_cannot_overwrite_another_owners_record(orders_of_payments: Proje
         "teams/b/orders.score.yaml", score("orders", resources=ORDERS_DB)
     )
     before = project.state()
-    sys.path.insert(0, str(project.site))
-    try:
-        with Platform.from_file(project.root / "podium.toml") as platform:
-            with pytest.raises(OwnershipError) as raised:
-                platform.import_resource("dev", [intruder], "volume.default#orders.db", "elsewhere")
-            assert (raised.value.owner, raised.value.recorded_owner) == ("intruders", "payments")
-    finally:
-        sys.path.remove(str(project.site))
-        sys.modules.pop("fake_platform", None)
+    with Platform.from_file(
+        project.root / "podium.toml", plugins=[("fake", fake_plugin())], load_entrypoints=False
+    ) as platform:
+        with pytest.raises(OwnershipError) as raised:
+            platform.import_resource("dev", [intruder], "volume.default#orders.db", "elsewhere")
+        assert (raised.value.owner, raised.value.recorded_owner) == ("intruders", "payments")
     assert project.state() == before
