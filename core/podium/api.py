@@ -74,6 +74,7 @@ class Platform:
         strict_plugins: bool | None = None,
         on_event: Callable[[Event], None] | None = None,
         locate: Any = None,
+        environ: Mapping[str, str] | None = None,
     ) -> None:
         if config is None:
             config = PlatformConfig()
@@ -95,6 +96,9 @@ class Platform:
 
         check_state_dir(self.state_root, locate)
         self.name = config.platform.name
+        #: the operator environment this platform reads (PODIUM_* variables); default os.environ
+        self.environ: Mapping[str, str] = os.environ if environ is None else environ
+        self._actor: str | None = None
         self._lock = threading.RLock()
         self._stores: dict[str, StateStore] = {}
         self._subscribers: list[Callable[[Event], None]] = [on_event] if on_event else []
@@ -122,6 +126,7 @@ class Platform:
             locate=locate,
             platform_name=self.name,
             tracer_provider=self.tracer_provider,
+            environ=self.environ,
         )
         self.plugins.load()
         self.plugins.broadcast("podium_platform_started", platform=self)
@@ -172,11 +177,11 @@ class Platform:
                 if not path.is_absolute():
                     path = self.root / path
                 try:
-                    self._cipher = load_state_cipher(path, create=False)
+                    self._cipher = load_state_cipher(path, create=False, environ=self.environ)
                 except KeyFileMissingError:
                     if not create or self._open_state_holds_data():
                         raise
-                    self._cipher = load_state_cipher(path, create=True)
+                    self._cipher = load_state_cipher(path, create=True, environ=self.environ)
             return self._cipher
 
     def _open_state_holds_data(self) -> bool:
@@ -189,18 +194,26 @@ class Platform:
         return any(holds_data(store) for store in self._stores.values())
 
     @property
+    def actor(self) -> str:
+        """Who runs this platform's commands, for history and the lock (:func:`podium.identity.actor`)."""
+        with self._lock:
+            if self._actor is None:
+                from podium.identity import actor
+
+                self._actor = actor(self.environ, self.root)
+            return self._actor
+
+    @property
     def tracer_provider(self) -> Any:
         """This platform's OpenTelemetry tracer provider, or ``None`` when no exporter is set."""
         with self._lock:
             if not self._tracer_built:
                 self._tracer_built = True
                 telemetry = self.config.telemetry
-                import os
-
                 otlp = telemetry.otlp
                 if otlp is None:
-                    otlp = bool(os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT")) or bool(
-                        os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+                    otlp = bool(self.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT")) or bool(
+                        self.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
                     )
                 if telemetry.jsonl or telemetry.console or otlp:
                     from podium.observability.telemetry import make_tracer_provider
@@ -359,6 +372,9 @@ class Platform:
         """Load workloads and run workload policies; raise on invalid input."""
         self.plugins.require_loaded("validate")  # a missing policy plugin is no pass
         workloads = self.load_workloads(files)
+        from podium.engine.ownership import workload_owners
+
+        workload_owners(workloads, self.root, self.config.teams, required=False)
         rt = self.runtime(env, workloads, state=False)  # validate writes nothing, reads no key
         from podium.engine.desired import desired_nodes
 
@@ -375,25 +391,36 @@ class Platform:
         prune: bool = False,
         workloads: Sequence[str] | None = None,
         refresh_deployments: bool | None = None,
+        owner: str | None = None,
+        take_over: Sequence[str] = (),
     ) -> Plan:
         """Compute what apply would change in ``env`` for these workloads.
 
         Only the given workloads are planned: records of other workloads in the
-        environment are left alone, unless ``prune`` (delete everything not in
-        these files). ``destroy`` removes the given workloads, or with no files
-        and no ``workloads`` names, everything in the environment.
+        environment are left alone, unless ``prune`` (delete everything of these
+        files' owners not in these files). ``destroy`` removes the given workloads,
+        or with no files and no ``workloads`` names, everything in the environment.
 
         Without a refresh the plan trusts state and calls no plugin. ``refresh``
         asks provisioners whether recorded resources exist and deployers whether
         recorded workloads run; ``refresh_deployments`` (default: ``refresh``) asks
         deployers only, and then provisioners only about the resources of a
         workload found down (:meth:`up` does this every time).
+
+        A workload is owned as ``[teams]`` maps its Score file (else by the file's
+        directory); ``owner`` names the owner of workloads without a file, and of
+        a destroy by ``workloads`` names (trusted input: never take it from a
+        Score file). A plan that touches what another owner holds raises
+        :class:`~podium.errors.OwnershipError` unless ``take_over`` names it.
         """
         self.plugins.require_loaded("plan")  # fail closed: no plan without every policy
+        from podium.engine import ownership
         from podium.engine.desired import desired_nodes
         from podium.engine.plan import Plan, diff
 
         loaded = self.load_workloads(files)
+        owners = ownership.workload_owners(loaded, self.root, self.config.teams, owner)
+        acting = ownership.acting_owners(owners, owner)
         names = {w.name for w in loaded} | set(workloads or ())
         scope = None if prune or (destroy and not names) else frozenset(names)
         workloads_in_plan = [] if destroy else loaded
@@ -416,6 +443,9 @@ class Platform:
                     # A workload that went down (after a reboot, say) may have lost its
                     # resources' servers too: reading them finds (and restarts) them.
                     missing = self._refresh(rt, records, only=resources_of(nodes, down))
+            if prune:
+                scope, notes = ownership.prune_scope(records, names, acting)
+                warnings = [*warnings, *notes]
 
             def requires_replace(node: Any, record: ResourceRecord) -> bool:
                 provisioner = self.plugins.registered("provisioners", node.provider).obj
@@ -435,6 +465,17 @@ class Platform:
                 scope=scope,
                 down=down,
             )
+            owned = ownership.check_changes(
+                changes,
+                records,
+                loaded,
+                owners,
+                acting,
+                take_over=take_over,
+                rules=self.config.rules,
+                environment=env,
+                legacy=ownership.legacy_sources(rt.store, records, self.root, self.config.teams),
+            )
             plan = Plan(
                 platform=self.name,
                 environment=env,
@@ -449,7 +490,8 @@ class Platform:
                 prune=prune,
                 scope=None if scope is None else sorted(scope),
                 config_digest=self.config_digest(),
-                warnings=warnings,
+                warnings=[*warnings, *owned.notes],
+                take_over=owned.taken_over,
             )
             findings = self._workload_findings(rt, workloads_in_plan) + self._plan_findings(
                 rt, plan
@@ -464,7 +506,9 @@ class Platform:
                 self._own_plans[id(plan)] = plan
             return plan
 
-    def verify_plan(self, plan: Plan, *, env: str | None = None) -> Plan:
+    def verify_plan(
+        self, plan: Plan, *, env: str | None = None, take_over: Sequence[str] = ()
+    ) -> Plan:
         """Recompute a saved plan from the Score sources it embeds and return the recomputation.
 
         Raises :class:`~podium.errors.PlanVerificationError` (exit 12) when the plan
@@ -476,7 +520,7 @@ class Platform:
         """
         from podium.engine.verify import verify_saved_plan
 
-        verified = verify_saved_plan(self, plan, env=env)
+        verified = verify_saved_plan(self, plan, env=env, take_over=take_over)
         self._parsed.update({(w["source"], w.get("path") or ""): wl for w, wl in verified.parsed})
         return verified.plan
 
@@ -505,7 +549,7 @@ class Platform:
         from podium.engine.reconcile import reconcile
         from podium.engine.runtime import LeaseLock
 
-        with LeaseLock(rt.store, rt.lock_ttl, "reconcile"):
+        with LeaseLock(rt.store, rt.lock_ttl, "reconcile", self.actor):
             return reconcile(rt)
 
     def _refresh(
@@ -578,6 +622,7 @@ class Platform:
         *,
         parallelism: int | None = None,
         raise_on_failure: bool = False,
+        take_over: Sequence[str] = (),
     ) -> ApplyResult:
         """Apply ``plan`` exactly; refuse it if state changed since it was made.
 
@@ -586,15 +631,18 @@ class Platform:
         recomputed plan is applied. Raises :class:`~podium.errors.PlanVerificationError`
         when it does not verify, :class:`~podium.errors.PolicyBlockedError` when the plan has a
         mandatory finding, :class:`~podium.errors.StalePlanError` when state moved
-        on, :class:`~podium.errors.LockedError` when another run holds the lock.
+        on, :class:`~podium.errors.LockedError` when another run holds the lock,
+        :class:`~podium.errors.OwnershipError` when the plan takes over something
+        ``take_over`` does not name (a plan file cannot grant itself a take-over).
         """
         self.plugins.require_loaded("apply")
         from podium.engine.apply import ApplyResult, Executor
-        from podium.engine.runtime import LeaseLock, who
+        from podium.engine.ownership import claim_records
+        from podium.engine.runtime import LeaseLock
 
         if not self._made_here(plan):
             # Read from a file, or built elsewhere: apply what its sources plan now, if equal.
-            plan = self.verify_plan(plan)
+            plan = self.verify_plan(plan, take_over=take_over)
         blocking = plan.blocking_findings
         if blocking:
             lines = "\n  ".join(f"{f.policy}: {f.subject or ''} {f.message}" for f in blocking)
@@ -613,7 +661,7 @@ class Platform:
         started = time.perf_counter()
         with (
             self._span(f"podium.{operation}", plan.environment),
-            LeaseLock(rt.store, rt.lock_ttl, operation) as lease,
+            LeaseLock(rt.store, rt.lock_ttl, operation, self.actor) as lease,
         ):
             if rt.store.pending_intents():
                 from podium.engine.reconcile import reconcile
@@ -631,15 +679,17 @@ class Platform:
                     "the platform config changed since this plan was made",
                     hint="run 'podium plan' again",
                 )
+            claim_records(rt.store, plan, take_over)
             history_id = rt.store.add_history(
                 {
                     "run_id": lease.run_id,
                     "operation": operation,
-                    "who": who(),
+                    "who": self.actor,
                     "started_at": _now(),
                     "status": "running",
                     "counts": plan.counts,
                     "workloads": [w["name"] for w in plan.workloads],
+                    **({"take_over": plan.take_over} if plan.take_over else {}),
                 }
             )
             if lease.took_over is not None:
@@ -668,13 +718,14 @@ class Platform:
                 {
                     "run_id": lease.run_id,
                     "operation": operation,
-                    "who": who(),
+                    "who": self.actor,
                     "finished_at": _now(),
                     "status": "succeeded" if result.ok else "failed",
                     "counts": plan.counts,
                     "result": result.counts,
                     "seconds": round(result.seconds, 3),
                     "workloads": [w["name"] for w in plan.workloads],
+                    **({"take_over": plan.take_over} if plan.take_over else {}),
                     "changes": [
                         {"uid": r.uid, "action": r.action, "status": r.status, "message": r.message}
                         for r in results
@@ -710,14 +761,18 @@ class Platform:
         *,
         parallelism: int | None = None,
         prune: bool = False,
+        owner: str | None = None,
+        take_over: Sequence[str] = (),
     ) -> tuple[Plan, ApplyResult]:
-        """Plan and apply in one step (the plan is still policy-checked).
+        """Plan and apply in one step (the plan is still policy- and ownership-checked).
 
         The plan asks deployers whether the recorded workloads still run, so a
         workload that went down (a reboot, a stopped process) is deployed again.
         """
-        plan = self.plan(env, files, prune=prune, refresh_deployments=True)
-        return plan, self.apply(plan, parallelism=parallelism)
+        plan = self.plan(
+            env, files, prune=prune, refresh_deployments=True, owner=owner, take_over=take_over
+        )
+        return plan, self.apply(plan, parallelism=parallelism, take_over=take_over)
 
     def destroy(
         self,
@@ -725,10 +780,15 @@ class Platform:
         *,
         workloads: Sequence[str] | None = None,
         parallelism: int | None = None,
+        owner: str | None = None,
+        take_over: Sequence[str] = (),
     ) -> tuple[Plan, ApplyResult]:
-        """Delete the named workloads (default: everything in ``env``), dependents first."""
-        plan = self.plan(env, destroy=True, workloads=workloads)
-        return plan, self.apply(plan, parallelism=parallelism)
+        """Delete the named workloads (default: everything in ``env``), dependents first.
+
+        With ``owner``, only what that owner holds (or ``take_over`` names) may go.
+        """
+        plan = self.plan(env, destroy=True, workloads=workloads, owner=owner, take_over=take_over)
+        return plan, self.apply(plan, parallelism=parallelism, take_over=take_over)
 
     # ----------------------------------------------------------------- runtime
     def deployments(self, env: str) -> list[ResourceRecord]:
@@ -800,7 +860,7 @@ class Platform:
         store = self.store(env)
         cipher = self.cipher(env)
         record = self._deployment(env, workload)
-        with LeaseLock(store, self.config.state.lock_ttl, "rollback") as lease:
+        with LeaseLock(store, self.config.state.lock_ttl, "rollback", self.actor) as lease:
             releases = [cipher.unseal(r) for r in store.releases(workload)]
             current = releases[-1]["number"] if releases else 0
             if to is None:
@@ -860,7 +920,7 @@ class Platform:
                 {
                     "run_id": lease.run_id,
                     "operation": "rollback",
-                    "who": _who(),
+                    "who": self.actor,
                     "finished_at": _now(),
                     "status": "succeeded",
                     "workloads": [workload],
@@ -923,6 +983,9 @@ class Platform:
         from podium.platform.contract import ResourceRecord
 
         workloads = self.load_workloads(files)
+        from podium.engine.ownership import check_import, workload_owners
+
+        owners = workload_owners(workloads, self.root, self.config.teams)
         rt = self.runtime(env, workloads)
         nodes = {n.uid: n for n in desired_nodes(rt, workloads)}
         node = nodes.get(uid)
@@ -931,6 +994,7 @@ class Platform:
                 f"no resource {uid!r} in these workloads",
                 hint="resources: " + ", ".join(n for n, v in nodes.items() if v.kind == "resource"),
             )
+        owner = check_import(rt.store.records(), uid, owners[node.workload or ""])
         registered = self.plugins.registered("provisioners", node.provider)
         ctx = rt.resource_context(uid, node.spec, physical_name)
         outputs = self.plugins.call_instrumented(
@@ -949,6 +1013,7 @@ class Platform:
             physical_name=physical_name,
             depends_on=list(node.depends_on),
             updated_at=_now(),
+            owner=owner,
         )
         rt.store.put_record(record)
         return record
@@ -1009,12 +1074,6 @@ def _now() -> str:
     from datetime import UTC, datetime
 
     return datetime.now(UTC).isoformat()
-
-
-def _who() -> str:
-    from podium.engine.runtime import who
-
-    return who()
 
 
 def _reveal(value: Any) -> Any:

@@ -53,6 +53,17 @@ def files_option(func: F) -> F:
     )(func)
 
 
+def take_over_option(func: F) -> F:
+    return click.option(
+        "--take-over",
+        "take_over",
+        multiple=True,
+        metavar="NAME",
+        help="Take over the workload (or shared resource id) NAME from its recorded owner "
+        "(repeatable; history records it).",
+    )(func)
+
+
 def resolve_env(state: CliState, env: str | None) -> str:
     if env:
         return env

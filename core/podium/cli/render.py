@@ -71,6 +71,9 @@ def render_plan(plan: Plan, *, verbose: bool = False) -> str:
     ]
     for warning in plan.warnings:
         lines.append(click.style(f"  note: {warning}", fg="cyan"))
+    if plan.take_over:
+        taken = ", ".join(plan.take_over)
+        lines.append(click.style(f"  takes over from another owner: {taken}", fg="yellow"))
     shown = [c for c in plan.changes if c.action != "no-op" or verbose]
     lines.extend(line for change in shown for line in render_change(change, verbose))
     if not plan.has_changes:

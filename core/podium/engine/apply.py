@@ -593,6 +593,7 @@ class Executor:
                 "node_spec": change.spec,
                 "spec_hash": spec_hash,
                 "depends_on": change.depends_on,
+                "owner": change.owner,
             },
             run_id=self.run_id,
         )
@@ -652,6 +653,7 @@ class Executor:
             physical_name=ctx.physical_name,
             depends_on=list(change.depends_on),
             updated_at=_now(),
+            owner=change.owner,
         )
         message = "updated" if prepared.operation == "update" else f"created {ctx.physical_name}"
         return message, _Completion(IntentOutcome(prepared.intent_id, record=record), outputs)
@@ -718,6 +720,7 @@ class Executor:
                 "release": number,
                 "node_spec": change.spec,
                 "depends_on": change.depends_on,
+                "owner": change.owner,
             },
         )
         try:
@@ -831,6 +834,7 @@ class Executor:
                 "rollback_to": release.number,
                 "node_spec": change.spec,
                 "depends_on": change.depends_on,
+                "owner": change.owner,
             },
         )
         try:
@@ -898,6 +902,7 @@ class Executor:
                 physical_name=workload_name,
                 depends_on=list(change.depends_on),
                 updated_at=_now(),
+                owner=change.owner,
             )
         )
         return (
@@ -921,6 +926,7 @@ def _deployment_record(
         physical_name=change.workload or change.uid.split(":", 1)[1],
         depends_on=list(change.depends_on),
         updated_at=_now(),
+        owner=change.owner,
     )
 
 

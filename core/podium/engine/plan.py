@@ -40,6 +40,8 @@ class Change:
     changed: list[str] = field(default_factory=list)  #: dotted keys that differ
     #: deploy even if the rendered workload is unchanged: a refresh found it down or absent
     redeploy: bool = False
+    #: who owns the node after the change (for deletes: who owned it); see podium.identity
+    owner: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return redact(asdict(self))  # type: ignore[no-any-return]
@@ -89,6 +91,8 @@ class Plan:
     config_digest: str = ""
     warnings: list[str] = field(default_factory=list)
     created_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat())
+    #: names (workloads, resource ids) this plan takes over from another owner
+    take_over: list[str] = field(default_factory=list)
 
     @property
     def counts(self) -> dict[str, int]:
@@ -126,6 +130,7 @@ class Plan:
             "findings": [f.to_dict() for f in self.findings],
             "warnings": list(self.warnings),
             "workloads": list(self.workloads),
+            "take_over": list(self.take_over),
         }
 
     def to_json(self) -> str:
@@ -176,6 +181,7 @@ class Plan:
             config_digest=str(data.get("config_digest", "")),
             warnings=list(data.get("warnings", [])),
             created_at=str(data.get("created_at", "")),
+            take_over=[str(name) for name in data.get("take_over", [])],
         )
 
 
@@ -216,6 +222,7 @@ _PLAN_TYPES: dict[str, tuple[type, ...]] = {
     "refresh": (bool,),
     "prune": (bool,),
     "scope": (list, type(None)),
+    "take_over": _LIST,
     "config_digest": _TEXT,
     "created_at": _TEXT,
 }
@@ -232,6 +239,7 @@ _CHANGE_TYPES: dict[str, tuple[type, ...]] = {
     "before": (dict, type(None)),
     "changed": _LIST,
     "redeploy": (bool,),
+    "owner": _OPTIONAL_TEXT,
 }
 _FINDING_TYPES: dict[str, tuple[type, ...]] = {
     "policy": _TEXT,

@@ -78,6 +78,7 @@ def _resource(
         physical_name=spec["physical_name"],
         depends_on=list(spec.get("depends_on") or []),
         updated_at=datetime.now(UTC).isoformat(),
+        owner=_owner(spec, record),
     )
     rt.store.complete_intent(intent.id, record=adopted)
     return f"{intent.node}: adopted {spec['physical_name']} left by an interrupted {intent.action}"
@@ -114,8 +115,17 @@ def _deployment(
         physical_name=intent.node.split(":", 1)[1],
         depends_on=list(spec.get("depends_on") or []),
         updated_at=datetime.now(UTC).isoformat(),
+        owner=_owner(spec, record),
     )
     rt.store.complete_intent(intent.id, record=stale)
     return (
         f"{intent.node}: interrupted deploy of release {spec.get('release')}; it will be redeployed"
     )
+
+
+def _owner(spec: dict[str, Any], record: ResourceRecord | None) -> str | None:
+    """The owner the interrupted run was recording (journaled), else the record's."""
+    journaled = spec.get("owner")
+    if isinstance(journaled, str):
+        return journaled
+    return record.owner if record is not None else None

@@ -114,26 +114,23 @@ def state_not_opened(what: str) -> Any:
     return _StateNotOpened(what)
 
 
-def who() -> str:
-    import getpass
-
-    try:
-        user = getpass.getuser()
-    except (KeyError, OSError):  # no passwd entry for this uid (containers)
-        user = str(os.getuid())
-    return f"{user}@{socket.gethostname()}"
-
-
 class LeaseLock:
     """Holds the state lock for one run and renews its lease in the background."""
 
-    def __init__(self, store: StateStore, ttl: float, operation: str) -> None:
+    def __init__(
+        self, store: StateStore, ttl: float, operation: str, actor: str | None = None
+    ) -> None:
+        """``actor`` names the holder (default: :func:`podium.identity.actor`)."""
+        if actor is None:
+            from podium.identity import actor as current_actor
+
+            actor = current_actor()
         self.store = store
         self.ttl = ttl
         self.run_id = uuid.uuid4().hex
         now = time.time()
         self.info = LockInfo(
-            owner=who(),
+            owner=actor,
             host=socket.gethostname(),
             pid=os.getpid(),
             run_id=self.run_id,

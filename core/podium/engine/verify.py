@@ -60,10 +60,13 @@ class VerifiedPlan:
     parsed: list[tuple[dict[str, str], Workload]]
 
 
-def verify_saved_plan(platform: Platform, saved: Plan, *, env: str | None = None) -> VerifiedPlan:
+def verify_saved_plan(
+    platform: Platform, saved: Plan, *, env: str | None = None, take_over: Sequence[str] = ()
+) -> VerifiedPlan:
     """Recompute ``saved`` on ``platform``; return the recomputation or raise.
 
-    ``env`` is the environment the operator asked for (``-e``), if any.
+    ``env`` is the environment the operator asked for (``-e``), if any; ``take_over`` the
+    take-overs the applier consents to now (a plan file cannot grant itself one).
     """
     _check_target(platform, saved, env)
     _check_not_stale(platform, saved, platform.store(saved.environment).serial())
@@ -75,6 +78,7 @@ def verify_saved_plan(platform: Platform, saved: Plan, *, env: str | None = None
         destroy=saved.destroy,
         prune=saved.prune,
         workloads=saved.scope or (),
+        take_over=take_over,
     )
     _check_not_stale(platform, saved, fresh.serial)
     problems = plan_differences(saved, fresh)
@@ -180,8 +184,10 @@ def _check_file_holds(path: Path, source: str, name: str) -> None:
 
 
 # ------------------------------------------------------------------ comparison
-_PLAN_FIELDS = ("platform", "environment", "destroy", "refresh", "prune", "scope")
+_PLAN_FIELDS = ("platform", "environment", "destroy", "refresh", "prune", "scope", "take_over")
 _CHANGE_FIELDS = (
+    "owner",
+    "redeploy",
     "kind",
     "action",
     "reason",

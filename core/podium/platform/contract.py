@@ -30,6 +30,9 @@ class ResourceRecord:
     physical_name: str | None = None
     depends_on: list[str] = field(default_factory=list)
     updated_at: str = ""
+    #: the team or directory that owns the node (see :mod:`podium.identity`); ``None``
+    #: for a record written before Podium recorded owners, until a plan adopts it
+    owner: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -62,7 +65,7 @@ class IntentOutcome:
 
 @dataclass(frozen=True)
 class LockInfo:
-    owner: str  #: ``user@host``
+    owner: str  #: the actor of the run holding it (:func:`podium.identity.actor`)
     host: str
     pid: int
     run_id: str

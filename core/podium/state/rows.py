@@ -19,8 +19,14 @@ from podium.security.secret import Secret
 
 #: The record columns, in the order of :func:`record_row` and :func:`record_from_row`.
 RECORD_COLUMNS = (
-    "uid, kind, provider, plugin, physical_name, spec, spec_hash, outputs, depends_on, updated_at"
+    "uid, kind, provider, plugin, physical_name, spec, spec_hash, outputs, depends_on, updated_at, "
+    "owner"
 )
+
+
+def record_placeholders(marker: str, extra: int = 0) -> str:
+    """The parameter markers of an INSERT of one record row (plus ``extra`` key columns)."""
+    return ", ".join([marker] * (len(RECORD_COLUMNS.split(",")) + extra))
 
 
 def now_iso() -> str:
@@ -51,12 +57,15 @@ def record_row(record: ResourceRecord) -> tuple[Any, ...]:
         dumps(record.outputs),
         dumps(list(record.depends_on)),
         record.updated_at or now_iso(),
+        record.owner,
     )
 
 
 def record_from_row(row: Sequence[Any]) -> ResourceRecord:
     """The inverse of :func:`record_row`."""
-    uid, kind, provider, plugin, physical_name, spec, spec_hash, outputs, depends_on, at = row
+    uid, kind, provider, plugin, physical_name, spec, spec_hash, outputs, depends_on, at, owner = (
+        row
+    )
     return ResourceRecord(
         uid=uid,
         kind=kind,
@@ -68,6 +77,7 @@ def record_from_row(row: Sequence[Any]) -> ResourceRecord:
         outputs=json.loads(outputs),
         depends_on=json.loads(depends_on),
         updated_at=at,
+        owner=owner,
     )
 
 

@@ -85,8 +85,14 @@ def _v2_pending_intent_index(db: sqlite3.Connection) -> None:
     db.execute("CREATE INDEX intents_completed_at ON intents (completed_at)")
 
 
+def _v3_record_owner(db: sqlite3.Connection) -> None:
+    # Who owns each node (podium.identity). Records written before stay NULL: the
+    # first plan whose Score files include them adopts them (podium.engine.ownership).
+    db.execute("ALTER TABLE records ADD COLUMN owner TEXT")
+
+
 #: Ordered: index ``i`` migrates from version ``i`` to ``i + 1``. Only ever append.
-MIGRATIONS: tuple[Migration, ...] = (_v1_initial, _v2_pending_intent_index)
+MIGRATIONS: tuple[Migration, ...] = (_v1_initial, _v2_pending_intent_index, _v3_record_owner)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

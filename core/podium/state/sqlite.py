@@ -50,6 +50,7 @@ from podium.state.rows import (
     dumps,
     now_iso,
     record_from_row,
+    record_placeholders,
     record_row,
     without,
 )
@@ -60,6 +61,7 @@ T = TypeVar("T")
 DB_FILE_NAME = "state.db"
 _SYNCHRONOUS = ("normal", "full")
 _OPTIONS = ("path", "synchronous", "busy_timeout", "intent_retention_days")
+_RECORD_VALUES = record_placeholders("?")
 
 
 class SqliteStateStore(TransactionalStateStore):
@@ -321,7 +323,7 @@ class SqliteStateStore(TransactionalStateStore):
 
     def _write_record(self, db: sqlite3.Connection, row: tuple[Any, ...]) -> None:
         db.execute(
-            f"INSERT OR REPLACE INTO records ({RECORD_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)",
+            f"INSERT OR REPLACE INTO records ({RECORD_COLUMNS}) VALUES ({_RECORD_VALUES})",
             row,
         )
         self._bump_serial(db)
@@ -379,7 +381,7 @@ class SqliteStateStore(TransactionalStateStore):
         rows = [row for _, row, _ in closing if row is not None]
         if rows:
             db.executemany(
-                f"INSERT OR REPLACE INTO records ({RECORD_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                f"INSERT OR REPLACE INTO records ({RECORD_COLUMNS}) VALUES ({_RECORD_VALUES})",
                 rows,
             )
             self._bump_serial(db)

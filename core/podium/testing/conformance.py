@@ -414,6 +414,26 @@ class StateBackendConformance:
         state_store.delete_record(record.uid)
         assert state_store.records() == []
 
+    def test_record_owner_round_trips(self, state_store: Any) -> None:
+        # Ownership checks read the owner back: a backend that drops it lets any team
+        # take over another's workloads.
+        from podium.platform.contract import Intent, IntentOutcome
+
+        state_store.put_record(self._record(owner="teams/payments"))
+        state_store.put_record(self._record("deployment:web", kind="deployment"))
+        owners = {r.uid: r.owner for r in state_store.records()}
+        assert owners == {
+            "resource:postgres.default#web.db": "teams/payments",
+            "deployment:web": None,
+        }
+        [intent_id] = state_store.begin_intents(
+            [Intent(node="deployment:web", action="deploy", spec={}, run_id="run-1")]
+        )
+        state_store.complete_intents(
+            [IntentOutcome(intent_id, record=self._record("deployment:web", owner="payments"))]
+        )
+        assert {r.uid: r.owner for r in state_store.records()}["deployment:web"] == "payments"
+
     def test_intents_stay_pending_until_completed(self, state_store: Any) -> None:
         from podium.platform.contract import Intent
 

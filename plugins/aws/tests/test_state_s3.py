@@ -31,7 +31,7 @@ def store(settings: Settings, clients: AwsClients, env: EnvironmentInfo) -> S3St
     return opened
 
 
-def record(uid: str, **outputs: Any) -> ResourceRecord:
+def record(uid: str, owner: str | None = None, **outputs: Any) -> ResourceRecord:
     return ResourceRecord(
         uid=uid,
         kind="resource",
@@ -41,6 +41,7 @@ def record(uid: str, **outputs: Any) -> ResourceRecord:
         spec_hash="h",
         outputs=dict(outputs),
         physical_name=uid.replace(":", "-"),
+        owner=owner,
     )
 
 
@@ -67,6 +68,28 @@ def test_open_refuses_a_missing_bucket_unless_asked_to_create_it(
         backend.open(env, {"bukket": "x"})
     backend.open(env, {"bucket": "made-bucket", "create_bucket": True})
     assert boto("s3").get_bucket_versioning(Bucket="made-bucket")["Status"] == "Enabled"
+
+
+def test_state_of_a_newer_format_is_refused_and_older_is_read(
+    store: S3StateStore, boto: Any
+) -> None:
+    from podium_aws.state import STATE_FORMAT
+
+    key = f"{store.prefix}/state.json"
+    old = {"serial": 1, "records": {"deployment:web": record("deployment:web").to_dict()}}
+    del old["records"]["deployment:web"]["owner"]  # as podium-aws wrote it before owners
+    old.update(intents={}, next_intent=0, generated={})
+    boto("s3").put_object(Bucket=BUCKET, Key=key, Body=json.dumps(old).encode())
+    [web] = store.records()
+    assert web.owner is None
+    store.put_record(record("deployment:web", owner="payments"))
+    stored = json.loads(boto("s3").get_object(Bucket=BUCKET, Key=key)["Body"].read())
+    assert stored["format"] == STATE_FORMAT
+    assert stored["records"]["deployment:web"]["owner"] == "payments"
+    stored["format"] = STATE_FORMAT + 1
+    boto("s3").put_object(Bucket=BUCKET, Key=key, Body=json.dumps(stored).encode())
+    with pytest.raises(StateError, match="newer podium-aws"):
+        store.records()
 
 
 def test_records_change_the_serial_and_survive_a_new_store(

@@ -154,10 +154,10 @@ def test_apply_plan_destroy_with_state_in_postgres(
         assert not list(tmp_path.rglob("state.db"))  # no SQLite: the state is in PostgreSQL
 
     # The rows are in PostgreSQL, keyed by platform and environment, secrets sealed.
-    rows = sql(f'SELECT platform, environment, uid FROM "{schema}".records ORDER BY uid')
-    assert rows == [
-        ("shop", "prod", "bucket.default#web.media"),
-        ("shop", "prod", "deployment:web"),
+    rows = sql(f'SELECT platform, environment, uid, owner FROM "{schema}".records ORDER BY uid')
+    assert rows == [  # owned by the Score file's directory, relative to the platform root
+        ("shop", "prod", "bucket.default#web.media", "."),
+        ("shop", "prod", "deployment:web", "."),
     ]
     for table in ("records", "intents", "generated", "history", "releases"):
         for (text,) in sql(f'SELECT t::text FROM "{schema}".{table} t'):
@@ -165,8 +165,13 @@ def test_apply_plan_destroy_with_state_in_postgres(
     assert sql(f'SELECT count(*) FROM "{schema}".intents WHERE completed_at IS NULL') == [(0,)]
     assert sql(f'SELECT count(*) FROM "{schema}".locks') == [(0,)]  # released after apply
 
-    # A new Platform (another machine, same database) sees the state: nothing to do.
-    with make_platform(tmp_path / "elsewhere", schema, cloud) as platform:
+    # A new Platform (another machine, same database, its own checkout) sees the state:
+    # nothing to do, and the same owner, as the file is at the same place in the checkout.
+    checkout = tmp_path / "elsewhere"
+    checkout.mkdir()
+    score = checkout / "web.score.yaml"
+    score.write_text(SCORE)
+    with make_platform(checkout, schema, cloud) as platform:
         again = platform.plan("prod", [score])
         assert not again.has_changes
         outputs = platform.outputs("prod", show_secrets=True)

@@ -391,6 +391,32 @@ def test_a_newer_schema_is_refused_clearly(
     assert [r.uid for r in opener().records()] == ["resource:a"]  # untouched
 
 
+def test_records_from_before_owners_migrate_with_no_owner(
+    dsn: str, opener: Callable[..., PostgresStateStore], sql: SQL, schema: str
+) -> None:
+    """A version-1 schema (before records had owners) with a record, as an older plugin left it."""
+    import psycopg
+
+    from podium_postgres.schema import migrate
+
+    with psycopg.connect(dsn, autocommit=True) as db:
+        assert migrate(db, schema, "test", target=1) == 0
+    sql(
+        f'INSERT INTO "{schema}".records (platform, environment, uid, kind, provider, plugin, '
+        "physical_name, spec, spec_hash, outputs, depends_on, updated_at) "
+        "VALUES ('shop', 'prod', 'deployment:web', 'deployment', 'local', 'podium-local', "
+        """'web', '{"workload": "web"}', 'h1', '{}', '[]', '2026-01-01T00:00:00Z')"""
+    )
+    store = opener()
+    assert sql(f'SELECT version FROM "{schema}".schema_version') == [(SCHEMA_VERSION,)]
+    [old] = store.records()
+    assert (old.uid, old.spec, old.owner) == ("deployment:web", {"workload": "web"}, None)
+    # The first plan that includes it adopts it; applying writes the owner.
+    old.owner = "payments"
+    store.put_record(old)
+    assert [r.owner for r in store.records()] == ["payments"]
+
+
 # ----------------------------------------------------------------- options, errors
 def test_unreachable_server_names_the_host_but_never_the_password(tmp_path: Path) -> None:
     with socket.socket() as sock:

@@ -8,7 +8,14 @@ from typing import TYPE_CHECKING
 import click
 
 from podium.cli.context import CliState, get_state
-from podium.cli.options import env_option, files_option, json_option, resolve_env, resolve_files
+from podium.cli.options import (
+    env_option,
+    files_option,
+    json_option,
+    resolve_env,
+    resolve_files,
+    take_over_option,
+)
 from podium.errors import PolicyBlockedError
 
 if TYPE_CHECKING:
@@ -16,14 +23,16 @@ if TYPE_CHECKING:
     from podium.engine.plan import Plan
 
 
-def _run_apply(state: CliState, plan: Plan, parallelism: int | None) -> ApplyResult:
+def _run_apply(
+    state: CliState, plan: Plan, parallelism: int | None, take_over: tuple[str, ...] = ()
+) -> ApplyResult:
     from podium.cli.render import Progress, render_result
 
     platform = state.platform()
     progress = Progress(sum(1 for c in plan.changes if c.action != "no-op"), state.interactive)
     subscription = platform.subscribe(progress) if not state.json_output else None
     try:
-        result = platform.apply(plan, parallelism=parallelism)
+        result = platform.apply(plan, parallelism=parallelism, take_over=take_over)
     finally:
         progress.finish()
         if subscription is not None:
@@ -68,6 +77,7 @@ def _show_plan(state: CliState, plan: Plan, verbose: bool) -> None:
     "--prune", is_flag=True, help="Also delete workloads in state that are not in these files."
 )
 @click.option("-v", "--verbose", is_flag=True, help="Also list unchanged nodes and create params.")
+@take_over_option
 @json_option
 @click.pass_context
 def plan_cmd(
@@ -79,6 +89,7 @@ def plan_cmd(
     destroy: bool,
     prune: bool,
     verbose: bool,
+    take_over: tuple[str, ...],
 ) -> None:
     """Show what apply would change, with the reason for each change.
 
@@ -88,7 +99,9 @@ def plan_cmd(
     state = get_state(ctx)
     environment = resolve_env(state, env)
     paths = list(files) if destroy else resolve_files(state, files)
-    plan = state.platform().plan(environment, paths, refresh=refresh, destroy=destroy, prune=prune)
+    plan = state.platform().plan(
+        environment, paths, refresh=refresh, destroy=destroy, prune=prune, take_over=take_over
+    )
     if out:
         Path(out).write_text(plan.to_json() + "\n")
     if state.json_output:
@@ -109,6 +122,7 @@ def plan_cmd(
 @files_option
 @click.option("--parallelism", "-p", type=click.IntRange(1, 256), help="Nodes applied at once.")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation on a terminal.")
+@take_over_option
 @json_option
 @click.pass_context
 def apply_cmd(
@@ -118,6 +132,7 @@ def apply_cmd(
     files: tuple[str, ...],
     parallelism: int | None,
     yes: bool,
+    take_over: tuple[str, ...],
 ) -> None:
     """Apply a saved plan exactly, or plan and apply the workloads.
 
@@ -132,10 +147,13 @@ def apply_cmd(
     if plan_file:
         if files:
             raise click.UsageError("a saved plan carries its own workloads; drop -f/--file")
-        plan = platform.verify_plan(load_plan_file(plan_file), env=env)
+        plan = platform.verify_plan(load_plan_file(plan_file), env=env, take_over=take_over)
     else:
         plan = platform.plan(
-            resolve_env(state, env), resolve_files(state, files), refresh_deployments=True
+            resolve_env(state, env),
+            resolve_files(state, files),
+            refresh_deployments=True,
+            take_over=take_over,
         )
     _show_plan(state, plan, verbose=False)
     if not plan.has_changes and not state.json_output:
@@ -148,7 +166,7 @@ def apply_cmd(
         and not plan.blocking_findings
     ):
         click.confirm("Apply these changes?", abort=True, default=True)
-    _run_apply(state, plan, parallelism)
+    _run_apply(state, plan, parallelism, take_over)
 
 
 @click.command("up")
@@ -158,6 +176,7 @@ def apply_cmd(
 @click.option(
     "--prune", is_flag=True, help="Also delete workloads in state that are not in these files."
 )
+@take_over_option
 @json_option
 @click.pass_context
 def up_cmd(
@@ -166,6 +185,7 @@ def up_cmd(
     files: tuple[str, ...],
     parallelism: int | None,
     prune: bool,
+    take_over: tuple[str, ...],
 ) -> None:
     """Plan and apply in one step, then show the workloads' health.
 
@@ -180,10 +200,14 @@ def up_cmd(
     environment = resolve_env(state, env)
     # Like Platform.up: workloads found down (after a reboot, say) are deployed again.
     plan = platform.plan(
-        environment, resolve_files(state, files), prune=prune, refresh_deployments=True
+        environment,
+        resolve_files(state, files),
+        prune=prune,
+        refresh_deployments=True,
+        take_over=take_over,
     )
     _show_plan(state, plan, verbose=False)
-    _run_apply(state, plan, parallelism)
+    _run_apply(state, plan, parallelism, take_over)
     statuses = platform.status(environment)
     if not state.json_output:
         click.echo(render_status(statuses))
@@ -200,6 +224,7 @@ def up_cmd(
 @click.option("--workload", "-w", "names", multiple=True, help="Only this workload (repeatable).")
 @click.option("--parallelism", "-p", type=click.IntRange(1, 256), help="Nodes removed at once.")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation on a terminal.")
+@take_over_option
 @json_option
 @click.pass_context
 def destroy_cmd(
@@ -209,12 +234,15 @@ def destroy_cmd(
     names: tuple[str, ...],
     parallelism: int | None,
     yes: bool,
+    take_over: tuple[str, ...],
 ) -> None:
     """Remove workloads and their resources (all of the environment by default), dependents first."""
     state = get_state(ctx)
     environment = resolve_env(state, env)
-    plan = state.platform().plan(environment, list(files), destroy=True, workloads=list(names))
+    plan = state.platform().plan(
+        environment, list(files), destroy=True, workloads=list(names), take_over=take_over
+    )
     _show_plan(state, plan, verbose=False)
     if plan.has_changes and state.interactive and not yes:
         click.confirm(f"Destroy everything in {environment!r}?", abort=True, default=False)
-    _run_apply(state, plan, parallelism)
+    _run_apply(state, plan, parallelism, take_over)

@@ -148,6 +148,8 @@ def history_cmd(ctx: click.Context, env: str | None, workload: str | None, limit
         when = (entry.get("finished_at") or entry.get("started_at") or "")[:19]
         counts = entry.get("counts") or {}
         summary = ", ".join(f"{v} {k}" for k, v in counts.items() if v and k != "no-op")
+        if entry.get("take_over"):
+            summary += f"; took over {', '.join(entry['take_over'])}"
         click.echo(
             f"#{entry['id']:<4} {when}  {entry.get('who', '?'):<22} {entry.get('operation', ''):<9} "
             f"{entry.get('status', ''):<10} {summary}"

@@ -39,6 +39,8 @@ T = TypeVar("T")
 #: Codes S3 answers a failed conditional write with (409 when two land at once).
 _CONFLICT = {"PreconditionFailed", "412", "ConditionalRequestConflict", "409"}
 _ATTEMPTS = 64
+#: Version of ``state.json``: 2 added each record's ``owner``. A newer one is refused.
+STATE_FORMAT = 2
 
 
 class S3StateOptions(BaseModel):
@@ -210,6 +212,13 @@ class S3StateStore(StateStore):
         found = self._get("state.json")
         if found is None:
             return _empty_state(), None
+        version = found[0].get("format", 1)
+        if not isinstance(version, int) or version > STATE_FORMAT:
+            raise StateError(
+                f"{self.where}/state.json has format {version!r}, written by a newer "
+                f"podium-aws; this one understands formats up to {STATE_FORMAT}",
+                hint="upgrade podium-aws to work with this state",
+            )
         return found[0], found[1]
 
     def _transact(self, change: Callable[[dict[str, Any]], T]) -> T:
@@ -219,6 +228,7 @@ class S3StateStore(StateStore):
             result = change(doc)
             if json.dumps(doc, sort_keys=True) == before:
                 return result
+            doc["format"] = STATE_FORMAT  # records written from now on may carry owners
             written = (
                 self._put("state.json", doc, if_none_match=True)
                 if etag is None
@@ -395,7 +405,14 @@ class S3StateStore(StateStore):
 
 
 def _empty_state() -> dict[str, Any]:
-    return {"serial": 0, "records": {}, "intents": {}, "next_intent": 0, "generated": {}}
+    return {
+        "format": STATE_FORMAT,
+        "serial": 0,
+        "records": {},
+        "intents": {},
+        "next_intent": 0,
+        "generated": {},
+    }
 
 
 def _now() -> str:

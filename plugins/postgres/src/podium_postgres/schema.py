@@ -96,8 +96,12 @@ _V1_INITIAL: Migration = (
     )""",
 )
 
+# Who owns each node (podium.identity). Records written before stay NULL: the first
+# plan whose Score files include them adopts them (podium.engine.ownership).
+_V2_RECORD_OWNER: Migration = ("ALTER TABLE {schema}.records ADD COLUMN owner TEXT",)
+
 #: Ordered: index ``i`` migrates from version ``i`` to ``i + 1``. Only ever append.
-MIGRATIONS: tuple[Migration, ...] = (_V1_INITIAL,)
+MIGRATIONS: tuple[Migration, ...] = (_V1_INITIAL, _V2_RECORD_OWNER)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -40,6 +40,7 @@ from podium.state.rows import (
     dumps,
     now_iso,
     record_from_row,
+    record_placeholders,
     record_row,
     without,
 )
@@ -241,7 +242,7 @@ class PostgresStateStore(TransactionalStateStore):
         with db.cursor() as cursor:
             cursor.executemany(
                 f"INSERT INTO {self._s}.records (platform, environment, {RECORD_COLUMNS}) "
-                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
+                f"VALUES ({record_placeholders('%s', extra=2)}) "
                 f"ON CONFLICT (platform, environment, uid) DO UPDATE SET {updates}",
                 rows,
             )
