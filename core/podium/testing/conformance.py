@@ -22,7 +22,6 @@ The fixtures ``podium_env`` and ``podium_resource_context`` come from
 from __future__ import annotations
 
 import os
-import re
 import socket
 import time
 import uuid
@@ -32,31 +31,57 @@ from typing import Any
 
 import pytest
 
-from podium.errors import LockedError, NotFoundError, PodiumError, ResourceError, TransientError
+from podium.errors import LockedError, NotFoundError, ResourceError, TransientError
 from podium.platform.context import EnvironmentInfo, validate_name
 from podium.security.secret import Secret
+from podium.testing._report import (
+    broken,
+    call,
+    describe,
+    key_list,
+    outputs_diff,
+    redact_text,
+    secret_type_problems,
+)
+from podium.testing.journal_kit import JournalConformance
+from podium.testing.telemetry_kit import TelemetrySinkConformance
 
-#: Output keys that look like they hold a secret; their values must never be plain ``str``.
-SECRET_LOOKING = re.compile(r"(password|passwd|secret|token|(^|[_-])key$|private|credential)", re.I)
-
-
-def _secret_looking_plain(outputs: Mapping[str, Any]) -> list[str]:
-    return sorted(
-        key
-        for key, value in outputs.items()
-        if SECRET_LOOKING.search(key) and isinstance(value, str) and value
-    )
+__all__ = [
+    "DeployerConformance",
+    "PolicyPackConformance",
+    "ProvisionerConformance",
+    "SecretStoreConformance",
+    "StateBackendConformance",
+    "TelemetrySinkConformance",
+    "declared_outputs",
+    "declared_secrets",
+]
 
 
 # --------------------------------------------------------------------- provisioner
+def declared_outputs(provisioner: Any) -> frozenset[str]:
+    """Every output key the provisioner declares (``outputs`` and ``secret_outputs``)."""
+    return frozenset(getattr(provisioner, "outputs", ()) or ()) | declared_secrets(provisioner)
+
+
+def declared_secrets(provisioner: Any) -> frozenset[str]:
+    return frozenset(getattr(provisioner, "secret_outputs", ()) or ())
+
+
 class ProvisionerConformance:
     """The :class:`~podium.provisioning.Provisioner` contract.
 
-    Provide ``provisioner``. Optional fixtures: ``resource_params`` (params for the
-    test resource), ``provoke_error`` (a function ``(provisioner, make_context)``
-    that makes the provisioner fail, to check the failure is typed) and
-    ``count_resources`` (a function ``(ctx) -> int`` counting real resources for
-    ``ctx``, to prove a second create made no second resource).
+    Provide ``provisioner``. Optional fixtures:
+
+    * ``resource_params``: params for the test resource;
+    * ``provoke_error``: a function ``(provisioner, make_context)`` that makes the
+      provisioner fail, to check the failure is typed;
+    * ``count_resources``: a function ``(ctx) -> int`` counting the real resources
+      for ``ctx``, to prove a second create made no second resource and that
+      ``delete`` removed it;
+    * ``interrupt_create``: a function ``(provisioner, ctx)`` that leaves the
+      half-made resource a create killed midway (SIGKILL, lost connection) would
+      leave, to check it is reported absent or adopted whole.
     """
 
     @pytest.fixture
@@ -69,6 +94,10 @@ class ProvisionerConformance:
 
     @pytest.fixture
     def count_resources(self) -> Callable[[Any], int] | None:
+        return None
+
+    @pytest.fixture
+    def interrupt_create(self) -> Callable[[Any, Any], Any] | None:
         return None
 
     @pytest.fixture
@@ -86,53 +115,194 @@ class ProvisionerConformance:
         """A context for a fresh resource, deleted after the test whatever happens."""
         ctx = make_context(f"conformance-{uuid.uuid4().hex[:6]}")
         yield ctx
-        provisioner.delete(ctx)
+        call(f"delete({ctx.uid}) in the kit's cleanup", provisioner.delete, ctx)
+
+    @staticmethod
+    def _outputs(provisioner: Any, ctx: Any, operation: str = "create") -> Mapping[str, Any]:
+        """Call ``create`` (or ``read``) and check it returned a mapping of outputs."""
+        outputs = call(f"{operation}({ctx.uid})", getattr(provisioner, operation), ctx)
+        if not isinstance(outputs, Mapping):
+            broken(
+                f"{operation}-returns-outputs",
+                f"{operation} returns the resource's outputs as a dict",
+                f"{operation} returned {describe(outputs)}",
+            )
+        return outputs
+
+    @staticmethod
+    def _count_is(count_resources: Callable[[Any], int] | None, ctx: Any, want: int) -> None:
+        if count_resources is None:
+            return
+        found = call("the count_resources fixture", count_resources, ctx)
+        if found != want:
+            rule, requires = {
+                0: ("delete-removes-the-resource", "after delete, no real resource is left"),
+                1: ("create-is-idempotent", "create makes one real resource, never a second"),
+            }[want]
+            broken(rule, requires, f"count_resources found {found} for {ctx.uid}, expected {want}")
 
     def test_registration_name_is_valid(self, provisioner: Any) -> None:
-        validate_name(provisioner.name, "provisioner")
-        assert isinstance(provisioner.resource_type, str) and provisioner.resource_type
-        assert provisioner.handles(provisioner.resource_type, "default") or (
-            "*" not in provisioner.resource_classes
-        )
+        try:
+            validate_name(getattr(provisioner, "name", None), "provisioner")
+        except ValueError as exc:
+            broken("valid-registration-name", "name is a valid registration name", str(exc))
+        rtype = getattr(provisioner, "resource_type", None)
+        if not isinstance(rtype, str) or not rtype:
+            broken(
+                "resource-type-declared",
+                "resource_type is a non-empty str (the Score resource type it provisions)",
+                f"resource_type is {rtype!r}",
+            )
+        if "*" in provisioner.resource_classes and not provisioner.handles(rtype, "default"):
+            broken(
+                "handles-its-type",
+                "a provisioner for every class handles its own resource_type",
+                f"handles({rtype!r}, 'default') returned False",
+            )
 
     def test_create_twice_is_idempotent(
         self, provisioner: Any, resource: Any, count_resources: Callable[[Any], int] | None
     ) -> None:
-        first = provisioner.create(resource)
-        second = provisioner.create(resource)
-        assert second == first, "a second create of the same resource returned other outputs"
-        if count_resources is not None:
-            assert count_resources(resource) == 1, "a second create made a second resource"
+        first = self._outputs(provisioner, resource)
+        second = self._outputs(provisioner, resource)
+        diff = outputs_diff(first, second, "the first create", "the second")
+        if diff:
+            broken(
+                "create-is-idempotent",
+                "a second create of the same resource returns the same outputs "
+                "(crash recovery calls create again)",
+                "a second create returned other outputs: " + "; ".join(diff),
+            )
+        self._count_is(count_resources, resource, 1)
 
     def test_read_after_create_returns_outputs(self, provisioner: Any, resource: Any) -> None:
-        outputs = provisioner.create(resource)
-        assert provisioner.read(resource) == outputs
+        created = self._outputs(provisioner, resource)
+        found = call(f"read({resource.uid})", provisioner.read, resource)
+        if not isinstance(found, Mapping):
+            broken(
+                "read-finds-what-create-made",
+                "read of an existing resource returns its outputs",
+                f"read after create returned {describe(found)}",
+            )
+        diff = outputs_diff(created, found, "create", "read")
+        if diff:
+            broken(
+                "read-finds-what-create-made",
+                "read returns the outputs create returned",
+                "read differs from create: " + "; ".join(diff),
+            )
 
     def test_read_of_missing_resource_is_none(
         self, provisioner: Any, make_context: Callable[..., Any]
     ) -> None:
         ctx = make_context(f"never-created-{uuid.uuid4().hex[:6]}")
-        assert provisioner.read(ctx) is None
+        found = call(f"read({ctx.uid}) of a resource never created", provisioner.read, ctx)
+        if found is not None:
+            broken(
+                "read-of-missing-is-none",
+                "read returns None for a resource that does not exist (not {} nor outputs)",
+                f"read of a resource never created returned {describe(found)}",
+            )
 
     def test_delete_of_missing_resource_succeeds(
         self, provisioner: Any, make_context: Callable[..., Any]
     ) -> None:
-        provisioner.delete(make_context(f"never-created-{uuid.uuid4().hex[:6]}"))
+        ctx = make_context(f"never-created-{uuid.uuid4().hex[:6]}")
+        call(f"delete({ctx.uid}) of a resource never created", provisioner.delete, ctx)
 
-    def test_delete_then_read_is_none(self, provisioner: Any, resource: Any) -> None:
-        provisioner.create(resource)
-        provisioner.delete(resource)
-        assert provisioner.read(resource) is None
-        provisioner.delete(resource)  # a second delete is a delete of a missing resource
+    def test_delete_then_read_is_none(
+        self, provisioner: Any, resource: Any, count_resources: Callable[[Any], int] | None
+    ) -> None:
+        self._outputs(provisioner, resource)
+        call(f"delete({resource.uid})", provisioner.delete, resource)
+        # A new context, so a provisioner caching on the context object cannot hide the resource.
+        again = replace(resource)
+        found = call(f"read({resource.uid}) after delete", provisioner.read, again)
+        if found is not None:
+            broken(
+                "delete-removes-the-resource",
+                "after delete(ctx), read(ctx) returns None: the resource is gone",
+                f"read after delete returned {describe(found)}: the resource was left behind",
+            )
+        self._count_is(count_resources, resource, 0)
+        call(f"a second delete({resource.uid})", provisioner.delete, resource)
+
+    def test_declared_outputs_are_returned(self, provisioner: Any, resource: Any) -> None:
+        declared = declared_outputs(provisioner)
+        if not declared:
+            pytest.skip("the provisioner declares no outputs (set Provisioner.outputs)")
+        for operation in ("create", "read"):
+            outputs = self._outputs(provisioner, resource, operation)
+            missing = sorted(declared - set(outputs))
+            if missing:
+                broken(
+                    "declared-outputs-are-returned",
+                    f"{operation} returns every declared output ({', '.join(sorted(declared))})",
+                    f"{operation} returned [{key_list(outputs)}]: missing {', '.join(missing)}",
+                )
 
     def test_secret_outputs_are_secret(self, provisioner: Any, resource: Any) -> None:
-        outputs = provisioner.create(resource)
-        assert isinstance(outputs, Mapping), "create must return a mapping of outputs"
-        for key in provisioner.secret_outputs:
-            assert key in outputs, f"secret output {key!r} is declared but not returned"
-            assert isinstance(outputs[key], Secret), f"secret output {key!r} is not a Secret"
-        plain = _secret_looking_plain(outputs)
-        assert not plain, f"outputs {plain} look secret but are plain str; return Secret(...)"
+        secrets = declared_secrets(provisioner)
+        for operation in ("create", "read"):
+            outputs = self._outputs(provisioner, resource, operation)
+            missing = sorted(secrets - set(outputs))
+            problems = [
+                f"{key!r} is declared in secret_outputs but not returned" for key in missing
+            ]
+            problems += secret_type_problems(outputs, secrets)
+            if problems:
+                broken(
+                    "sensitive-outputs-are-declared-secrets",
+                    "every sensitive output is a Secret and listed in secret_outputs "
+                    "(undeclared secrets are shown unredacted by tools that trust the declaration)",
+                    f"{operation} returned: " + "; ".join(problems),
+                )
+
+    def test_interrupted_create_is_absent_or_adopted(
+        self,
+        provisioner: Any,
+        resource: Any,
+        interrupt_create: Callable[[Any, Any], Any] | None,
+        count_resources: Callable[[Any], int] | None,
+    ) -> None:
+        if interrupt_create is None:
+            pytest.skip("provide an interrupt_create fixture to check interrupted creates")
+        call("the interrupt_create fixture", interrupt_create, provisioner, resource)
+        found = call(
+            f"read({resource.uid}) after an interrupted create", provisioner.read, resource
+        )
+        requires = (
+            "after a create killed midway, read returns None (absent: the engine creates it "
+            "again) or the complete outputs create then returns (the engine adopts what read "
+            "returns and never calls create)"
+        )
+        if found is not None and not isinstance(found, Mapping):
+            broken(
+                "interrupted-create-absent-or-whole", requires, f"read returned {describe(found)}"
+            )
+        outputs = self._outputs(provisioner, resource)
+        if found is not None:
+            diff = outputs_diff(outputs, found, "create", "read after the interruption")
+            if diff:
+                broken(
+                    "interrupted-create-absent-or-whole",
+                    requires,
+                    "read reported the half-made resource as existing, with outputs that "
+                    "differ from the whole resource's: " + "; ".join(diff),
+                )
+        self._count_is(count_resources, resource, 1)
+        final = call(f"read({resource.uid}) after the create", provisioner.read, resource)
+        diff = (
+            outputs_diff(outputs, final, "create", "read")
+            if isinstance(final, Mapping)
+            else ["read returned None"]
+        )
+        if diff:
+            broken(
+                "interrupted-create-absent-or-whole",
+                "create after an interruption converges: read then returns its outputs",
+                "; ".join(diff),
+            )
 
     def test_failures_are_typed(
         self,
@@ -142,11 +312,18 @@ class ProvisionerConformance:
     ) -> None:
         if provoke_error is None:
             pytest.skip("provide a provoke_error fixture to check the provisioner's errors")
-        with pytest.raises(PodiumError) as raised:
+        requires = "failures raise TransientError (retried) or ResourceError (reported as is)"
+        try:
             provoke_error(provisioner, make_context)
-        assert isinstance(raised.value, TransientError | ResourceError), (
-            f"raise TransientError (retried) or ResourceError, not {type(raised.value).__name__}"
-        )
+        except (TransientError, ResourceError):
+            return
+        except Exception as exc:
+            broken(
+                "failures-are-typed",
+                requires,
+                f"provoke_error raised {type(exc).__name__}: {redact_text(str(exc))}",
+            )
+        broken("failures-are-typed", requires, "provoke_error raised nothing")
 
 
 # ------------------------------------------------------------------------ deployer
@@ -346,8 +523,8 @@ class PolicyPackConformance:
 
 
 # ------------------------------------------------------------------- state backend
-class StateBackendConformance:
-    """The :class:`~podium.platform.StateBackend` contract.
+class StateBackendConformance(JournalConformance):
+    """The :class:`~podium.platform.StateBackend` contract, ``journal`` included.
 
     Provide ``state_backend``; override ``state_options`` for its ``[state] options``.
     """
