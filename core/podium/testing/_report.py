@@ -115,3 +115,23 @@ def secret_type_problems(outputs: Mapping[str, Any], declared_secret: frozenset[
         elif isinstance(value, str) and value and SECRET_LOOKING.search(str(key)):
             problems.append(f"{key!r} looks secret but is a plain str: return Secret(...)")
     return problems
+
+
+def expect(ok: object, rule: str, requires: str, happened: str) -> None:
+    """``broken(rule, requires, happened)`` unless ``ok``."""
+    __tracebackhide__ = True
+    if not ok:
+        broken(rule, requires, happened)
+
+
+def valid_name(name: object, what: str) -> None:
+    """The registration-name rule every kit checks."""
+    __tracebackhide__ = True
+    from podium.platform.context import validate_name
+
+    try:
+        validate_name(name, what)
+    except ValueError as exc:
+        broken(
+            "valid-registration-name", f"the {what}'s name is a valid registration name", str(exc)
+        )

@@ -27,21 +27,23 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import replace
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
 from podium.errors import LockedError, NotFoundError, ResourceError, TransientError
-from podium.platform.context import EnvironmentInfo, validate_name
+from podium.platform.context import EnvironmentInfo
 from podium.security.secret import Secret
 from podium.testing._report import (
     broken,
     call,
     describe,
+    expect,
     key_list,
     outputs_diff,
     redact_text,
     secret_type_problems,
+    valid_name,
 )
 from podium.testing.journal_kit import JournalConformance
 from podium.testing.telemetry_kit import TelemetrySinkConformance
@@ -142,10 +144,7 @@ class ProvisionerConformance:
             broken(rule, requires, f"count_resources found {found} for {ctx.uid}, expected {want}")
 
     def test_registration_name_is_valid(self, provisioner: Any) -> None:
-        try:
-            validate_name(getattr(provisioner, "name", None), "provisioner")
-        except ValueError as exc:
-            broken("valid-registration-name", "name is a valid registration name", str(exc))
+        valid_name(getattr(provisioner, "name", None), "provisioner")
         rtype = getattr(provisioner, "resource_type", None)
         if not isinstance(rtype, str) or not rtype:
             broken(
@@ -355,54 +354,98 @@ class DeployerConformance:
 
     @pytest.fixture
     def deployed(self, deployer: Any, deploy_context: Any, rendered_workload: Any) -> Iterator[Any]:
-        result = deployer.deploy(deploy_context, rendered_workload)
+        result = call("deploy(release 1)", deployer.deploy, deploy_context, rendered_workload)
         yield result
-        deployer.destroy(deploy_context)
+        call("destroy() in the kit's cleanup", deployer.destroy, deploy_context)
+
+    @staticmethod
+    def _status(deployer: Any, ctx: Any, when: str) -> Any:
+        from podium.deployment.contract import WorkloadStatus
+
+        status = call(f"status() {when}", deployer.status, ctx)
+        expect(
+            isinstance(status, WorkloadStatus),
+            "status-is-a-workload-status",
+            "status returns a WorkloadStatus",
+            f"status {when} returned {describe(status)}",
+        )
+        return status
 
     def test_registration_name_is_valid(self, deployer: Any) -> None:
-        validate_name(deployer.name, "deployer")
+        valid_name(getattr(deployer, "name", None), "deployer")
 
     def test_deploy_returns_a_result(self, deployed: Any) -> None:
         from podium.deployment.contract import DeploymentResult
 
-        assert isinstance(deployed, DeploymentResult)
+        expect(
+            isinstance(deployed, DeploymentResult),
+            "deploy-returns-a-result",
+            "deploy returns a DeploymentResult",
+            f"deploy returned {describe(deployed)}",
+        )
 
     def test_status_after_deploy_is_not_absent(
         self, deployer: Any, deploy_context: Any, deployed: Any
     ) -> None:
-        from podium.deployment.contract import WorkloadStatus
-
-        status = deployer.status(deploy_context)
-        assert isinstance(status, WorkloadStatus)
-        assert status.workload == deploy_context.workload
-        assert status.state != "absent"
+        status = self._status(deployer, deploy_context, "after deploy")
+        expect(
+            status.workload == deploy_context.workload,
+            "status-names-the-workload",
+            "status(ctx).workload is ctx.workload",
+            f"status of {deploy_context.workload!r} is about {status.workload!r}",
+        )
+        expect(
+            status.state != "absent",
+            "deployed-is-not-absent",
+            "after deploy, status is not 'absent'",
+            "status after deploy is 'absent'",
+        )
 
     def test_redeploy_is_accepted(
         self, deployer: Any, deploy_context: Any, rendered_workload: Any, deployed: Any
     ) -> None:
         next_release = replace(deploy_context, release=deploy_context.release + 1)
-        deployer.deploy(next_release, rendered_workload)
-        assert deployer.status(next_release).state != "absent"
+        call("deploy(release 2) over release 1", deployer.deploy, next_release, rendered_workload)
+        state = self._status(deployer, next_release, "after a redeploy").state
+        expect(
+            state != "absent",
+            "redeploy-is-accepted",
+            "deploying a new release over a running one leaves it deployed",
+            "status after the redeploy is 'absent'",
+        )
 
     def test_logs_is_an_iterator_of_log_lines(
         self, deployer: Any, deploy_context: Any, deployed: Any
     ) -> None:
         from podium.deployment.contract import LogLine
 
-        lines = list(deployer.logs(deploy_context, tail=10))
-        assert all(isinstance(line, LogLine) for line in lines)
+        lines = call("list(logs(tail=10))", lambda: list(deployer.logs(deploy_context, tail=10)))
+        odd = sorted({type(line).__name__ for line in lines if not isinstance(line, LogLine)})
+        expect(
+            not odd,
+            "logs-are-log-lines",
+            "logs yields LogLine values",
+            f"logs yielded {', '.join(odd)} values",
+        )
 
     def test_destroy_then_status_is_absent(
         self, deployer: Any, deploy_context: Any, rendered_workload: Any
     ) -> None:
-        deployer.deploy(deploy_context, rendered_workload)
-        deployer.destroy(deploy_context)
-        assert deployer.status(deploy_context).state == "absent"
+        call("deploy(release 1)", deployer.deploy, deploy_context, rendered_workload)
+        call("destroy()", deployer.destroy, deploy_context)
+        state = self._status(deployer, deploy_context, "after destroy").state
+        expect(
+            state == "absent",
+            "destroy-removes-the-workload",
+            "after destroy, status is 'absent'",
+            f"status after destroy is {state!r}: the workload was left behind",
+        )
 
     def test_destroy_of_nothing_succeeds(self, deployer: Any, podium_env: EnvironmentInfo) -> None:
         from podium.deployment.contract import DeployContext
 
-        deployer.destroy(DeployContext(workload=f"never-{uuid.uuid4().hex[:6]}", env=podium_env))
+        ctx = DeployContext(workload=f"never-{uuid.uuid4().hex[:6]}", env=podium_env)
+        call("destroy() of a workload never deployed", deployer.destroy, ctx)
 
 
 # -------------------------------------------------------------------- secret store
@@ -413,48 +456,94 @@ class SecretStoreConformance:
     def secret_key(self, secret_store: Any) -> Iterator[str]:
         key = f"conformance/{uuid.uuid4().hex[:8]}"
         yield key
-        secret_store.delete(key)
+        call("delete() in the kit's cleanup", secret_store.delete, key)
+
+    @staticmethod
+    def _get(store: Any, key: str, when: str) -> Secret:
+        value = call(f"get({key!r}) {when}", store.get, key)
+        expect(
+            isinstance(value, Secret),
+            "get-returns-a-secret",
+            "get returns a Secret, never a plain str",
+            f"get {when} returned a {type(value).__name__}",
+        )
+        return cast(Secret, value)
+
+    @staticmethod
+    def _get_is_not_found(store: Any, key: str, when: str) -> None:
+        requires = "get of a key that is not stored raises NotFoundError"
+        try:
+            value = store.get(key)
+        except NotFoundError:
+            return
+        except Exception as exc:
+            broken("missing-key-not-found", requires, f"get {when} raised {type(exc).__name__}")
+        broken("missing-key-not-found", requires, f"get {when} returned {describe(value)}")
 
     def test_registration_name_is_valid(self, secret_store: Any) -> None:
-        validate_name(secret_store.name, "secret store")
+        valid_name(getattr(secret_store, "name", None), "secret store")
 
     def test_put_then_get_returns_a_secret(self, secret_store: Any, secret_key: str) -> None:
-        secret_store.put(secret_key, Secret("s3cr3t value"))
-        value = secret_store.get(secret_key)
-        assert isinstance(value, Secret), "get must return a Secret, never a plain str"
-        assert value.reveal() == "s3cr3t value"
+        call("put()", secret_store.put, secret_key, Secret("s3cr3t value"))
+        value = self._get(secret_store, secret_key, "after put")
+        expect(
+            value.reveal() == "s3cr3t value",
+            "get-returns-what-was-put",
+            "get returns the value put stored",
+            "get after put returned another value (not shown)",
+        )
 
     def test_put_overwrites(self, secret_store: Any, secret_key: str) -> None:
-        secret_store.put(secret_key, Secret("first"))
-        secret_store.put(secret_key, Secret("second"))
-        assert secret_store.get(secret_key).reveal() == "second"
+        call("put()", secret_store.put, secret_key, Secret("first"))
+        call("a second put()", secret_store.put, secret_key, Secret("second"))
+        expect(
+            self._get(secret_store, secret_key, "after two puts").reveal() == "second",
+            "put-overwrites",
+            "a second put of a key replaces its value",
+            "get returned another value than the second put's (not shown)",
+        )
 
     def test_get_of_missing_key_raises_not_found(self, secret_store: Any) -> None:
-        with pytest.raises(NotFoundError):
-            secret_store.get(f"conformance/missing-{uuid.uuid4().hex[:8]}")
+        key = f"conformance/missing-{uuid.uuid4().hex[:8]}"
+        self._get_is_not_found(secret_store, key, "of a key never put")
 
     def test_delete_of_missing_key_succeeds(self, secret_store: Any) -> None:
-        secret_store.delete(f"conformance/missing-{uuid.uuid4().hex[:8]}")
+        key = f"conformance/missing-{uuid.uuid4().hex[:8]}"
+        call("delete() of a key never put", secret_store.delete, key)
 
     def test_delete_then_get_raises_not_found(self, secret_store: Any, secret_key: str) -> None:
-        secret_store.put(secret_key, Secret("short-lived"))
-        secret_store.delete(secret_key)
-        with pytest.raises(NotFoundError):
-            secret_store.get(secret_key)
+        call("put()", secret_store.put, secret_key, Secret("short-lived"))
+        call("delete()", secret_store.delete, secret_key)
+        self._get_is_not_found(secret_store, secret_key, "after delete")
 
     def test_list_is_sorted_and_holds_the_key_when_supported(
         self, secret_store: Any, secret_key: str
     ) -> None:
-        secret_store.put(secret_key, Secret("listed"))
-        keys = secret_store.list()
-        assert keys == sorted(keys)
-        if keys:  # stores that cannot list return []
-            assert secret_key in keys
+        call("put()", secret_store.put, secret_key, Secret("listed"))
+        keys = call("list()", secret_store.list)
+        requires = "list returns the stored keys sorted ([] if the store cannot list)"
+        expect(keys == sorted(keys), "list-is-sorted", requires, f"list returned {keys}")
+        expect(
+            not keys or secret_key in keys,
+            "list-holds-the-key",
+            requires,
+            f"{secret_key!r} was put but list returned {keys}",
+        )
 
     def test_values_never_show_in_repr(self, secret_store: Any, secret_key: str) -> None:
-        secret_store.put(secret_key, Secret("do-not-print-me"))
-        value = secret_store.get(secret_key)
-        assert "do-not-print-me" not in repr(value) + str(value) + f"{value}"
+        call("put()", secret_store.put, secret_key, Secret("do-not-print-me"))
+        value = call("get()", secret_store.get, secret_key)
+        shown = [
+            name
+            for name, text in (("repr", repr(value)), ("str", str(value)), ("format", f"{value}"))
+            if "do-not-print-me" in text
+        ]
+        expect(
+            not shown,
+            "values-never-printed",
+            "a stored value never shows in repr, str or f-strings of what get returns",
+            f"the value shows in {', '.join(shown)}",
+        )
 
 
 # --------------------------------------------------------------------- policy pack
@@ -490,36 +579,72 @@ class PolicyPackConformance:
         return [podium_env, prod]
 
     def _findings(self, pack: Any, workloads: list[Any], envs: list[EnvironmentInfo]) -> list[Any]:
-        return [f for w in workloads for e in envs for f in pack.check_workload(w, e)]
+        return [
+            finding
+            for w in workloads
+            for e in envs
+            for finding in call(
+                f"check_workload({w.name}, {e.environment})", pack.check_workload, w, e
+            )
+        ]
 
     def test_registration_name_is_valid(self, policy_pack: Any) -> None:
-        validate_name(policy_pack.name, "policy pack")
+        valid_name(getattr(policy_pack, "name", None), "policy pack")
 
     def test_findings_are_findings_named_after_the_pack(
         self, policy_pack: Any, policy_workloads: list[Any], policy_environments: list[Any]
     ) -> None:
         from podium.security.contract import Finding
 
+        prefix = policy_pack.name + "."
         for finding in self._findings(policy_pack, policy_workloads, policy_environments):
-            assert isinstance(finding, Finding), f"{finding!r} is not a Finding"
-            assert finding.policy.startswith(policy_pack.name + "."), (
-                f"finding policy {finding.policy!r} must start with {policy_pack.name + '.'!r}"
+            expect(
+                isinstance(finding, Finding),
+                "findings-are-findings",
+                "check_workload yields Finding values",
+                f"it yielded {describe(finding)}",
             )
-            assert finding.level in ("advisory", "mandatory")
-            assert finding.message
+            expect(
+                finding.policy.startswith(prefix),
+                "findings-named-after-the-pack",
+                f"a finding's policy starts with the pack's name and a dot ({prefix!r})",
+                f"a finding's policy is {finding.policy!r}",
+            )
+            expect(
+                finding.level in ("advisory", "mandatory"),
+                "finding-levels",
+                "a finding's level is 'advisory' or 'mandatory'",
+                f"finding {finding.policy!r} has level {finding.level!r}",
+            )
+            expect(
+                finding.message,
+                "findings-explain",
+                "a finding has a message saying what is wrong",
+                f"finding {finding.policy!r} has an empty message",
+            )
 
     def test_checks_are_repeatable(
         self, policy_pack: Any, policy_workloads: list[Any], policy_environments: list[Any]
     ) -> None:
         first = self._findings(policy_pack, policy_workloads, policy_environments)
         again = self._findings(policy_pack, policy_workloads, policy_environments)
-        assert first == again
+        expect(
+            first == again,
+            "checks-are-repeatable",
+            "checking the same workloads twice gives the same findings",
+            f"{len(first)} findings, then {len(again)} other ones",
+        )
 
     def test_findings_never_quote_secret_values(
         self, policy_pack: Any, policy_workloads: list[Any], policy_environments: list[Any]
     ) -> None:
         for finding in self._findings(policy_pack, policy_workloads, policy_environments):
-            assert "plain-text-password" not in finding.message
+            expect(
+                "plain-text-password" not in finding.message,
+                "findings-never-quote-secrets",
+                "a finding's message never quotes a secret value",
+                f"finding {finding.policy!r} quotes the sample's password",
+            )
 
 
 # ------------------------------------------------------------------- state backend
@@ -537,9 +662,9 @@ class StateBackendConformance(JournalConformance):
     def state_store(
         self, state_backend: Any, podium_env: EnvironmentInfo, state_options: dict[str, Any]
     ) -> Iterator[Any]:
-        store = state_backend.open(podium_env, dict(state_options))
+        store = call("open()", state_backend.open, podium_env, dict(state_options))
         yield store
-        store.close()
+        call("close() in the kit's cleanup", store.close)
 
     @staticmethod
     def _record(uid: str = "resource:postgres.default#web.db", **changes: Any) -> Any:
@@ -573,85 +698,276 @@ class StateBackendConformance(JournalConformance):
             expires_at=now + ttl,
         )
 
+    @staticmethod
+    def _holder(store: Any, when: str) -> str | None:
+        info = call(f"lock_info() {when}", store.lock_info)
+        return None if info is None else str(info.run_id)
+
     def test_registration_name_is_valid(self, state_backend: Any) -> None:
-        validate_name(state_backend.name, "state backend")
+        valid_name(getattr(state_backend, "name", None), "state backend")
 
     def test_records_round_trip(self, state_store: Any) -> None:
-        serial = state_store.serial()
+        serial = call("serial()", state_store.serial)
         record = self._record()
-        state_store.put_record(record)
-        assert state_store.serial() > serial
-        [stored] = state_store.records()
-        for attribute in ("uid", "kind", "provider", "plugin", "spec", "spec_hash", "outputs"):
-            assert getattr(stored, attribute) == getattr(record, attribute), attribute
-        assert stored.physical_name == record.physical_name
-        changed = self._record(outputs={"host": "10.0.0.1"})
-        state_store.put_record(changed)
-        assert [r.outputs for r in state_store.records()] == [{"host": "10.0.0.1"}]
-        state_store.delete_record(record.uid)
-        assert state_store.records() == []
+        call("put_record()", state_store.put_record, record)
+        expect(
+            call("serial()", state_store.serial) > serial,
+            "serial-increases",
+            "serial() increases with every change to records (saved plans compare it)",
+            f"serial stayed {serial} after put_record",
+        )
+        stored = call("records()", state_store.records)
+        expect(
+            [r.uid for r in stored] == [record.uid],
+            "records-round-trip",
+            "records() returns what put_record stored",
+            f"after one put_record, records() returned uids {[r.uid for r in stored]}",
+        )
+        attributes = ("uid", "kind", "provider", "plugin", "spec", "spec_hash", "outputs")
+        changed = [
+            a for a in (*attributes, "physical_name") if getattr(stored[0], a) != getattr(record, a)
+        ]
+        expect(
+            not changed,
+            "records-round-trip",
+            "records() returns every field put_record stored, unchanged",
+            f"fields {', '.join(changed)} came back changed",
+        )
+        call("put_record() of a changed record", state_store.put_record, self._record(outputs={}))
+        outputs = [r.outputs for r in call("records()", state_store.records)]
+        expect(
+            outputs == [{}],
+            "put-record-replaces",
+            "put_record of an existing uid replaces its record",
+            f"records() then held outputs {outputs}",
+        )
+        call("delete_record()", state_store.delete_record, record.uid)
+        left = [r.uid for r in call("records()", state_store.records)]
+        expect(
+            left == [],
+            "delete-record-removes",
+            "delete_record removes the record",
+            f"records() still returned {left}",
+        )
 
     def test_intents_stay_pending_until_completed(self, state_store: Any) -> None:
         from podium.platform.contract import Intent
 
         intent = Intent(node="resource:x", action="create", spec={"p": 1}, run_id="run-1")
-        intent_id = state_store.begin_intent(intent)
-        pending = state_store.pending_intents()
-        assert [(i.id, i.node, i.action) for i in pending] == [(intent_id, "resource:x", "create")]
-        state_store.complete_intent(intent_id, record=self._record("resource:x"))
-        assert state_store.pending_intents() == []
-        assert [r.uid for r in state_store.records()] == ["resource:x"]
-        second = state_store.begin_intent(
-            Intent(node="resource:x", action="delete", spec={}, run_id="run-2")
+        intent_id = call("begin_intent()", state_store.begin_intent, intent)
+        pending = [
+            (i.id, i.node, i.action) for i in call("pending_intents()", state_store.pending_intents)
+        ]
+        requires = "an intent stays pending from begin_intent until complete_intent"
+        expect(
+            pending == [(intent_id, "resource:x", "create")],
+            "intents-stay-pending",
+            requires,
+            f"after begin_intent, pending_intents (id, node, action) returned {pending}",
         )
-        state_store.complete_intent(second, delete_uid="resource:x")
-        assert state_store.pending_intents() == []
-        assert state_store.records() == []
+        call(
+            "complete_intent(record=...)",
+            state_store.complete_intent,
+            intent_id,
+            record=self._record("resource:x"),
+        )
+        left = call("pending_intents()", state_store.pending_intents)
+        expect(
+            left == [],
+            "intents-stay-pending",
+            requires,
+            f"{len(left)} pending after complete_intent",
+        )
+        uids = [r.uid for r in call("records()", state_store.records)]
+        expect(
+            uids == ["resource:x"],
+            "complete-intent-writes-the-record",
+            "complete_intent(record=...) writes the record with closing the intent",
+            f"records() returned uids {uids}",
+        )
+        second = call(
+            "begin_intent()",
+            state_store.begin_intent,
+            Intent(node="resource:x", action="delete", spec={}, run_id="run-2"),
+        )
+        call(
+            "complete_intent(delete_uid=...)",
+            state_store.complete_intent,
+            second,
+            delete_uid="resource:x",
+        )
+        left = call("pending_intents()", state_store.pending_intents)
+        expect(
+            left == [],
+            "intents-stay-pending",
+            requires,
+            f"{len(left)} pending after complete_intent",
+        )
+        uids = [r.uid for r in call("records()", state_store.records)]
+        expect(
+            uids == [],
+            "complete-intent-deletes-the-record",
+            "complete_intent(delete_uid=...) removes the record with closing the intent",
+            f"records() returned uids {uids}",
+        )
 
     def test_generated_values(self, state_store: Any) -> None:
-        assert state_store.get_generated("resource:x", "password") is None
-        state_store.put_generated("resource:x", "password", "token-1")
-        assert state_store.get_generated("resource:x", "password") == "token-1"
-        state_store.forget_generated("resource:x")
-        assert state_store.get_generated("resource:x", "password") is None
+        requires = (
+            "get_generated returns what put_generated stored, None once forgotten or never put"
+        )
+        found = call(
+            "get_generated() of a value never put",
+            state_store.get_generated,
+            "resource:x",
+            "password",
+        )
+        expect(
+            found is None,
+            "generated-values",
+            requires,
+            f"a value never put came back as {describe(found)}",
+        )
+        call("put_generated()", state_store.put_generated, "resource:x", "password", "token-1")
+        found = call("get_generated()", state_store.get_generated, "resource:x", "password")
+        expect(
+            found == "token-1", "generated-values", requires, f"get_generated returned {found!r}"
+        )
+        call("forget_generated()", state_store.forget_generated, "resource:x")
+        found = call(
+            "get_generated() after forget", state_store.get_generated, "resource:x", "password"
+        )
+        expect(found is None, "generated-values", requires, "the value survived forget_generated")
 
     def test_lock_contention_raises_locked(self, state_store: Any) -> None:
-        state_store.acquire_lock(self._lock("run-a"))
-        with pytest.raises(LockedError):
+        call("acquire_lock(run-a)", state_store.acquire_lock, self._lock("run-a"))
+        try:
             state_store.acquire_lock(self._lock("run-b"))
-        info = state_store.lock_info()
-        assert info is not None and info.run_id == "run-a"
-        state_store.release_lock("run-a")
-        assert state_store.lock_info() is None
-        state_store.acquire_lock(self._lock("run-b"))
-        state_store.release_lock("run-b")
+        except LockedError:
+            pass
+        except Exception as exc:
+            broken(
+                "lock-contention",
+                "acquire_lock of a held lock raises LockedError",
+                f"it raised {type(exc).__name__}: {redact_text(str(exc))}",
+            )
+        else:
+            broken(
+                "lock-contention",
+                "acquire_lock of a held lock raises LockedError",
+                "run-b took the lock run-a holds",
+            )
+        holder = self._holder(state_store, "while run-a holds it")
+        expect(
+            holder == "run-a",
+            "lock-info",
+            "lock_info names the holder",
+            f"lock_info named {holder!r}",
+        )
+        call("release_lock(run-a)", state_store.release_lock, "run-a")
+        holder = self._holder(state_store, "after release")
+        expect(
+            holder is None,
+            "release-lock",
+            "release_lock frees the lock",
+            f"lock_info still names {holder!r}",
+        )
+        call("acquire_lock(run-b) after release", state_store.acquire_lock, self._lock("run-b"))
+        call("release_lock(run-b)", state_store.release_lock, "run-b")
 
     def test_expired_lease_can_be_taken(self, state_store: Any) -> None:
-        state_store.acquire_lock(self._lock("run-old", ttl=-1.0))
-        state_store.acquire_lock(self._lock("run-new"))
-        info = state_store.lock_info()
-        assert info is not None and info.run_id == "run-new"
-        state_store.release_lock("run-new")
+        call(
+            "acquire_lock(run-old, expired)",
+            state_store.acquire_lock,
+            self._lock("run-old", ttl=-1.0),
+        )
+        call(
+            "acquire_lock(run-new) over an expired lease",
+            state_store.acquire_lock,
+            self._lock("run-new"),
+        )
+        holder = self._holder(state_store, "after taking an expired lease")
+        expect(
+            holder == "run-new",
+            "expired-lease",
+            "an expired lease can be taken by another run",
+            f"lock_info names {holder!r}",
+        )
+        call("release_lock(run-new)", state_store.release_lock, "run-new")
 
     def test_force_unlock_returns_the_holder(self, state_store: Any) -> None:
-        state_store.acquire_lock(self._lock("run-a"))
-        removed = state_store.force_unlock()
-        assert removed is not None and removed.run_id == "run-a"
-        assert state_store.lock_info() is None
+        call("acquire_lock(run-a)", state_store.acquire_lock, self._lock("run-a"))
+        removed = call("force_unlock()", state_store.force_unlock)
+        requires = "force_unlock removes the lock and returns the LockInfo it removed"
+        expect(
+            removed is not None and removed.run_id == "run-a",
+            "force-unlock",
+            requires,
+            f"it returned {removed!r}",
+        )
+        holder = self._holder(state_store, "after force_unlock")
+        expect(holder is None, "force-unlock", requires, f"lock_info still names {holder!r}")
 
     def test_history_is_numbered_most_recent_first(self, state_store: Any) -> None:
-        first = state_store.add_history({"operation": "apply", "status": "running"})
-        second = state_store.add_history({"operation": "destroy", "status": "running"})
-        assert second > first
-        state_store.update_history(first, {"operation": "apply", "status": "succeeded"})
-        entries = state_store.history()
-        assert [e["id"] for e in entries] == [second, first]
-        assert entries[1]["status"] == "succeeded"
-        assert len(state_store.history(limit=1)) == 1
+        first = call(
+            "add_history()", state_store.add_history, {"operation": "apply", "status": "running"}
+        )
+        second = call(
+            "add_history()", state_store.add_history, {"operation": "destroy", "status": "running"}
+        )
+        expect(
+            second > first,
+            "history-numbering",
+            "history entry ids increase",
+            f"ids {first} then {second}",
+        )
+        call(
+            "update_history()",
+            state_store.update_history,
+            first,
+            {"operation": "apply", "status": "succeeded"},
+        )
+        entries = call("history()", state_store.history)
+        ids = [e["id"] for e in entries]
+        expect(
+            ids == [second, first],
+            "history-order",
+            "history() lists entries most recent first, with their ids",
+            f"ids {ids}",
+        )
+        expect(
+            entries[1]["status"] == "succeeded",
+            "update-history",
+            "update_history replaces an entry",
+            f"the entry's status is {entries[1]['status']!r}",
+        )
+        limited = call("history(limit=1)", state_store.history, limit=1)
+        expect(
+            len(limited) == 1,
+            "history-limit",
+            "history(limit=N) returns at most N entries",
+            f"it returned {len(limited)}",
+        )
 
     def test_releases_are_numbered_per_workload(self, state_store: Any) -> None:
-        assert state_store.add_release("web", {"deployer": "x"}) == 1
-        assert state_store.add_release("web", {"deployer": "x"}) == 2
-        assert state_store.add_release("worker", {"deployer": "x"}) == 1
-        assert [r["number"] for r in state_store.releases("web")] == [1, 2]
-        assert state_store.releases("nothing") == []
+        numbers = [
+            call(f"add_release({w!r})", state_store.add_release, w, {"deployer": "x"})
+            for w in ("web", "web", "worker")
+        ]
+        requires = "release numbers count from 1 per workload"
+        expect(
+            numbers == [1, 2, 1], "release-numbering", requires, f"web, web, worker got {numbers}"
+        )
+        listed = [r["number"] for r in call("releases('web')", state_store.releases, "web")]
+        expect(
+            listed == [1, 2],
+            "release-listing",
+            "releases(workload) lists its releases oldest first",
+            f"releases('web') listed {listed}",
+        )
+        none = call("releases('nothing')", state_store.releases, "nothing")
+        expect(
+            none == [],
+            "release-listing",
+            "releases of a workload never released is []",
+            f"it returned {len(none)} entries",
+        )
