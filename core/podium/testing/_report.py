@@ -110,8 +110,9 @@ def secret_type_problems(outputs: Mapping[str, Any], declared_secret: frozenset[
                 f"{key!r} is declared in secret_outputs but is a {type(value).__name__}, "
                 "not a Secret"
             )
-        elif isinstance(value, Secret) and key not in declared_secret:
-            problems.append(f"{key!r} is a Secret but not declared in secret_outputs")
+        elif contains_secret(value) and key not in declared_secret:
+            holds = "is a Secret" if isinstance(value, Secret) else "holds a Secret"
+            problems.append(f"{key!r} {holds} but not declared in secret_outputs")
         elif isinstance(value, str) and value and SECRET_LOOKING.search(str(key)):
             problems.append(f"{key!r} looks secret but is a plain str: return Secret(...)")
     return problems
