@@ -96,3 +96,11 @@ class TestBufferedFileSink(TelemetrySinkConformance):
     @pytest.fixture
     def delivered_events(self) -> Callable[[BufferedFileSink], list[str]]:
         return delivered_lines
+
+    @pytest.fixture
+    def break_delivery(self) -> Callable[[BufferedFileSink], None]:
+        def into_a_missing_directory(sink: BufferedFileSink) -> None:
+            sink.path = sink.path.parent / "removed" / "events.jsonl"
+            sink.buffer = ["queued"] * 99  # the next emit flushes, into the missing directory
+
+        return into_a_missing_directory

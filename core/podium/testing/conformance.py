@@ -733,10 +733,11 @@ class StateBackendConformance(JournalConformance):
             "records() returns every field put_record stored, unchanged",
             f"fields {', '.join(changed)} came back changed",
         )
-        call("put_record() of a changed record", state_store.put_record, self._record(outputs={}))
+        changed_record = self._record(outputs={"host": "10.0.0.1"})
+        call("put_record() of a changed record", state_store.put_record, changed_record)
         outputs = [r.outputs for r in call("records()", state_store.records)]
         expect(
-            outputs == [{}],
+            outputs == [{"host": "10.0.0.1"}],
             "put-record-replaces",
             "put_record of an existing uid replaces its record",
             f"records() then held outputs {outputs}",
