@@ -1,7 +1,8 @@
 """Small real implementations the conformance kits are run against.
 
 ``DirectoryProvisioner`` keeps real directories, ``ProcessDeployer`` runs real
-processes; ``LeakyProvisioner`` breaks the provisioner contract on purpose.
+processes; the seeded-bug provisioners each break one rule of the provisioner
+contract on purpose (see test_testing_kit_catches_faults.py).
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ import os
 import shutil
 import signal
 import subprocess
-import uuid
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, ClassVar
@@ -26,12 +26,16 @@ from podium.deployment.contract import (
 )
 from podium.errors import ResourceError
 from podium.provisioning.contract import Provisioner, ResourceContext
+from podium.security.secret import Secret
 
 
 class DirectoryProvisioner(Provisioner):
+    """A volume kept as a directory; a ``ready`` file, written last, marks it whole."""
+
     name: ClassVar[str] = "sample-dir"
     resource_type: ClassVar[str] = "volume"
     secret_outputs: ClassVar[frozenset[str]] = frozenset({"password"})
+    outputs: ClassVar[tuple[str, ...]] = ("source", "password")
 
     def _path(self, ctx: ResourceContext) -> Path:
         return Path(ctx.env.state_dir) / "volumes" / ctx.physical_name
@@ -43,35 +47,85 @@ class DirectoryProvisioner(Provisioner):
         if int(ctx.params.get("size", 1)) < 1:
             raise ResourceError(f"size must be at least 1, not {ctx.params['size']}")
         self._path(ctx).mkdir(parents=True, exist_ok=True)
+        (self._path(ctx) / "ready").touch()
         return self._outputs(ctx)
 
     def read(self, ctx: ResourceContext) -> dict[str, Any] | None:
-        return self._outputs(ctx) if self._path(ctx).is_dir() else None
+        return self._outputs(ctx) if (self._path(ctx) / "ready").exists() else None
 
     def delete(self, ctx: ResourceContext) -> None:
         shutil.rmtree(self._path(ctx), ignore_errors=True)
 
 
-class LeakyProvisioner(Provisioner):
-    """Everything wrong: a new directory per create, {} for missing, a plain password."""
+def interrupt_directory_create(provisioner: DirectoryProvisioner, ctx: ResourceContext) -> None:
+    """What a create killed between its mkdir and its ``ready`` file leaves behind."""
+    provisioner._path(ctx).mkdir(parents=True, exist_ok=True)
 
-    name: ClassVar[str] = "leaky"
-    resource_type: ClassVar[str] = "volume"
 
-    def _root(self, ctx: ResourceContext) -> Path:
-        return Path(ctx.env.state_dir) / "leaky" / ctx.physical_name
-
-    def create(self, ctx: ResourceContext) -> dict[str, Any]:
-        path = self._root(ctx) / uuid.uuid4().hex
-        path.mkdir(parents=True)
-        return {"source": str(path), "password": "hunter2"}
-
-    def read(self, ctx: ResourceContext) -> dict[str, Any] | None:
-        found = sorted(self._root(ctx).glob("*")) if self._root(ctx).is_dir() else []
-        return {"source": str(found[0]), "password": "hunter2"} if found else {}
+# Seeded bugs: each breaks one rule of the provisioner contract; the kit must say which.
+class DeleteLeavesResource(DirectoryProvisioner):
+    """delete removes the wrong path and leaves the resource behind."""
 
     def delete(self, ctx: ResourceContext) -> None:
-        shutil.rmtree(self._root(ctx), ignore_errors=True)
+        shutil.rmtree(self._path(ctx).with_name(ctx.physical_name + ".old"), ignore_errors=True)
+
+
+class HalfMadeReportedExisting(DirectoryProvisioner):
+    """read takes a directory without its ``ready`` file for a whole resource."""
+
+    def read(self, ctx: ResourceContext) -> dict[str, Any] | None:
+        if not self._path(ctx).is_dir():
+            return None
+        outputs: dict[str, Any] = {"source": str(self._path(ctx))}
+        if (self._path(ctx) / "ready").exists():
+            outputs["password"] = ctx.generate_secret("password")
+        return outputs
+
+
+class MissingDeclaredOutput(DirectoryProvisioner):
+    """Declares a ``mount_options`` output it never returns."""
+
+    outputs: ClassVar[tuple[str, ...]] = ("source", "password", "mount_options")
+
+
+class PlainSecretLookingOutput(DirectoryProvisioner):
+    """Returns an ``api_token`` as a plain str."""
+
+    def _outputs(self, ctx: ResourceContext) -> dict[str, Any]:
+        return {**super()._outputs(ctx), "api_token": "plain-token-value"}
+
+
+class UndeclaredSecretOutput(DirectoryProvisioner):
+    """Returns a Secret ``replica_dsn`` that secret_outputs does not list."""
+
+    def _outputs(self, ctx: ResourceContext) -> dict[str, Any]:
+        return {**super()._outputs(ctx), "replica_dsn": ctx.generate_secret("replica")}
+
+
+class NonIdempotentCreate(DirectoryProvisioner):
+    """Every create rotates the ``access_key`` (a new secret value each time)."""
+
+    secret_outputs: ClassVar[frozenset[str]] = frozenset({"password", "access_key"})
+    created = 0
+
+    def create(self, ctx: ResourceContext) -> dict[str, Any]:
+        outputs = super().create(ctx)
+        NonIdempotentCreate.created += 1
+        key = Secret(f"SEEDED-ACCESS-KEY-{NonIdempotentCreate.created}")
+        (self._path(ctx) / "key").write_text(key.reveal())
+        return {**outputs, "access_key": key}
+
+    def read(self, ctx: ResourceContext) -> dict[str, Any] | None:
+        found = super().read(ctx)
+        key = self._path(ctx) / "key"
+        return None if found is None else {**found, "access_key": Secret(key.read_text())}
+
+
+class ReadRaises(DirectoryProvisioner):
+    """read fails with an untyped error where the contract expects an answer."""
+
+    def read(self, ctx: ResourceContext) -> dict[str, Any] | None:
+        raise KeyError("no such volume")
 
 
 class ProcessDeployer(Deployer):

@@ -7,7 +7,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from kit_samples import DirectoryProvisioner, ProcessDeployer, count_directories
+from kit_samples import (
+    DirectoryProvisioner,
+    ProcessDeployer,
+    count_directories,
+    interrupt_directory_create,
+)
+from sink_samples import BufferedFileSink, delivered_lines
 
 from podium.security.contract import SecretStore
 from podium.testing.conformance import (
@@ -16,6 +22,7 @@ from podium.testing.conformance import (
     ProvisionerConformance,
     SecretStoreConformance,
     StateBackendConformance,
+    TelemetrySinkConformance,
 )
 
 
@@ -31,6 +38,10 @@ class TestDirectoryProvisioner(ProvisionerConformance):
     @pytest.fixture
     def count_resources(self) -> Callable[[Any], int]:
         return lambda ctx: count_directories(Path(ctx.env.state_dir) / "volumes")
+
+    @pytest.fixture
+    def interrupt_create(self) -> Callable[[Any, Any], None]:
+        return interrupt_directory_create
 
     @pytest.fixture
     def provoke_error(self) -> Callable[..., Any]:
@@ -75,3 +86,21 @@ class TestSqliteStateBackend(StateBackendConformance):
         from podium.state import SqliteStateBackend
 
         return SqliteStateBackend()
+
+
+class TestBufferedFileSink(TelemetrySinkConformance):
+    @pytest.fixture
+    def telemetry_sink(self, tmp_path: Path) -> BufferedFileSink:
+        return BufferedFileSink(tmp_path / "events.jsonl")
+
+    @pytest.fixture
+    def delivered_events(self) -> Callable[[BufferedFileSink], list[str]]:
+        return delivered_lines
+
+    @pytest.fixture
+    def break_delivery(self) -> Callable[[BufferedFileSink], None]:
+        def into_a_missing_directory(sink: BufferedFileSink) -> None:
+            sink.path = sink.path.parent / "removed" / "events.jsonl"
+            sink.buffer = ["queued"] * 99  # the next emit flushes, into the missing directory
+
+        return into_a_missing_directory

@@ -48,6 +48,27 @@ class TestPostgres(ProvisionerConformance):
         return PostgresProvisioner()
 
     @pytest.fixture
+    def interrupt_create(self) -> Callable[[PostgresProvisioner, Any], None]:
+        def killed_after_the_role(provisioner: PostgresProvisioner, ctx: Any) -> None:
+            """What a create killed between CREATE ROLE and CREATE DATABASE leaves."""
+            from psycopg import sql
+
+            from podium_local.provisioners.postgres import identifier
+            from podium_local.servers.postgres_cluster import PostgresCluster
+
+            name = identifier(ctx.physical_name)
+            password = ctx.generate_secret("password").reveal()
+            cluster = PostgresCluster(ctx.env, provisioner.settings)
+            with cluster.locked(), cluster.admin() as (conn, _port):
+                conn.execute(
+                    sql.SQL("CREATE ROLE {} WITH LOGIN PASSWORD {}").format(
+                        sql.Identifier(name), sql.Literal(password)
+                    )
+                )
+
+        return killed_after_the_role
+
+    @pytest.fixture
     def provoke_error(self) -> Callable[..., Any]:
         return _missing_binary(Settings(postgres_bin_dir="/nonexistent"))
 
