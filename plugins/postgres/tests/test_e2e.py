@@ -212,9 +212,12 @@ def test_a_machine_with_another_state_key_is_refused_before_creating_anything(
     buckets = dict(cloud.buckets)
 
     monkeypatch.setenv("PODIUM_STATE_KEY", generate_key())  # another machine, another key
+    elsewhere = tmp_path / "elsewhere"  # its checkout, with the same layout (same owner)
+    elsewhere.mkdir()
+    score = elsewhere / "web.score.yaml"
     score.write_text(SCORE + "  archive:\n    type: bucket\n")  # a new bucket to create
     with (
-        make_platform(tmp_path / "elsewhere", schema, cloud) as platform,
+        make_platform(elsewhere, schema, cloud) as platform,
         pytest.raises(
             StateError, match=r"\$PODIUM_STATE_KEY does not match the state of shop/prod"
         ),
