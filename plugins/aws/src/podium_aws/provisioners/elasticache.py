@@ -30,7 +30,7 @@ class ElastiCacheRedisProvisioner(AwsProvisioner):
     resource_type = "redis"
     secret_outputs = frozenset({"password"})
     replace_on = frozenset({"region"})
-    outputs = ("host", "port", "username", "password", "arn")
+    outputs = ("host", "port", "username", "password", "key_prefix", "arn")
     max_name_length = REPLICATION_GROUP_MAX
     known_params = frozenset({"node_type", "replicas"})
 
@@ -120,5 +120,8 @@ class ElastiCacheRedisProvisioner(AwsProvisioner):
             "port": int(primary.get("Port", 6379)),
             "username": "default",
             "password": ctx.generate_secret("password", _auth_token),
+            # The same Score file runs on podium-local, whose shared servers give each user a
+            # key prefix; a replication group serves one resource alone, so its prefix is empty.
+            "key_prefix": "",
             "arn": group.get("ARN", ""),
         }
