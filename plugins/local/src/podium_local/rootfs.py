@@ -49,7 +49,10 @@ def write_in_root(
             f"file {target} would be written outside the container root (through a volume?); "
             "files cannot be placed inside volumes when workloads run as their own user"
         )
-    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+    try:
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+    except OSError as exc:  # ELOOP: the workload planted a symlink where the file goes
+        raise ResourceError(f"cannot write file {target}: {exc.strerror or exc}") from None
     try:
         if who is not None:
             os.fchown(fd, who.uid if private else 0, who.gid)
