@@ -41,6 +41,10 @@ class Allowlist:
     def restricted(self) -> bool:
         return self._allow is not None
 
+    def required(self) -> list[str]:
+        """The plugins ``allow`` names and ``deny`` does not (canonical names, sorted)."""
+        return sorted(set(self._allow or ()) - self._deny)
+
     def check(self, name: str) -> Verdict:
         """May the plugin called ``name`` load? Pins are checked by :meth:`check_version`."""
         key = _key(name)

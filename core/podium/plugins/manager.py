@@ -292,6 +292,7 @@ class PluginManager:
                 name, obj = _named(entry)
                 info = PluginInfo(name, "python", version=_version_of(obj))
                 self._guard(info, functools.partial(self._activate, info, obj))
+            self._fail_allowed_but_absent()
             self._loaded = True
         if self.strict:
             for kind in KINDS:
@@ -391,6 +392,32 @@ class PluginManager:
                 self._activate(info, obj)
 
             self._guard(info, load_one)
+
+    def _fail_allowed_but_absent(self) -> None:
+        """A plugin ``allow`` names that is not installed failed to load, like one that cannot
+        import: a policy plugin the platform relies on but this machine lacks must not let
+        changes through unchecked (fail closed; ``[plugins] optional`` makes it a warning)."""
+        settings = self._settings
+        if not self._entrypoints_enabled or settings is None or settings.allow is None:
+            return
+        from podium.plugins.allowlist import Allowlist
+
+        present = {_key(info.name) for info in self._infos.values()}
+        for name in Allowlist(settings.allow, settings.deny).required():
+            if name in present:
+                continue
+            info = PluginInfo(name, "entry-point")
+
+            def absent(info: PluginInfo = info) -> None:
+                raise self._error(
+                    PluginError,
+                    info,
+                    "listed in [plugins] allow but not installed",
+                    hint=f"install the distribution that provides the plugin {info.name!r}, "
+                    "remove it from [plugins] allow, or list it in [plugins] optional",
+                )
+
+            self._guard(info, absent)
 
     def _read_lock(self) -> dict[str, Any] | None:
         if self.lock_path is None or not self.lock_path.is_file():
