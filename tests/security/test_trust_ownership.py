@@ -7,17 +7,15 @@ deployments), each refused with a clear error and nothing written to state.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
-import shutil
 import sqlite3
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+from cli_project import FAKE_PLATFORM, CliProject, install_plugin, load_module
 
 from podium.api import Platform
 from podium.config.models import TeamSection
@@ -25,8 +23,6 @@ from podium.errors import ConfigError, ExitCode, OwnershipError, WorkloadError
 from podium.identity import actor, owner_of_path
 from podium.state.schema import SCHEMA_VERSION
 from podium.workload.loader import load_workload_text
-
-FAKE_PLUGIN = Path(__file__).parents[1] / "engine" / "fake_platform.py"
 
 CONFIG = """\
 [platform]
@@ -77,53 +73,21 @@ def ledger(size: int) -> str:
 
 def fake_plugin() -> Any:
     """The fake plugin module for in-process platforms, loaded from its file under its own name."""
-    spec = importlib.util.spec_from_file_location("ownership_fake_platform", FAKE_PLUGIN)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_module(FAKE_PLATFORM, "ownership_fake_platform")
 
 
-class Project:
+class Project(CliProject):
     """A platform directory: podium.toml with two teams, and the fake plugin installed."""
 
     def __init__(self, root: Path) -> None:
-        self.root = root
-        site = root / "site"
-        site.mkdir(parents=True)
-        shutil.copy(FAKE_PLUGIN, site / "fake_platform.py")
-        dist = site / "podium_fake-0.1.0.dist-info"
-        dist.mkdir()
-        (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: podium-fake\nVersion: 0.1.0\n")
-        (dist / "entry_points.txt").write_text("[podium.plugins]\nfake = fake_platform\n")
-        self.site = site
+        super().__init__(root, root / "site")
+        install_plugin(self.site, "fake", FAKE_PLATFORM.read_text(), module="fake_platform")
         (root / "podium.toml").write_text(CONFIG)
 
-    def write(self, relative: str, text: str) -> str:
-        path = self.root / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-        return relative
-
     def podium(
-        self, *args: str, actor: str = "ci@example.test"
+        self, *args: str, actor: str = "ci@example.test", **kwargs: Any
     ) -> subprocess.CompletedProcess[str]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("FAKE_", "PODIUM_"))}
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(self.site), env.get("PYTHONPATH")]))
-        env["PODIUM_ACTOR"] = actor
-        return subprocess.run(
-            [sys.executable, "-m", "podium", *args],
-            cwd=self.root,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-
-    def ok(self, *args: str, **kwargs: Any) -> subprocess.CompletedProcess[str]:
-        result = self.podium(*args, **kwargs)
-        assert result.returncode == 0, f"podium {' '.join(args)}:\n{result.stdout}{result.stderr}"
-        return result
+        return super().podium(*args, PODIUM_ACTOR=actor, **kwargs)
 
     @property
     def world(self) -> Path:
@@ -145,7 +109,7 @@ class Project:
         return int(serial), owners
 
     def history(self) -> list[dict[str, Any]]:
-        entries: list[dict[str, Any]] = json.loads(self.ok("--json", "history", "-e", "dev").stdout)
+        entries: list[dict[str, Any]] = self.json("history", "-e", "dev")
         return entries
 
 
@@ -448,9 +412,7 @@ def test_score_text_without_a_file_needs_an_owner_from_its_caller(tmp_path: Path
 
 def test_import_cannot_overwrite_another_owners_record(orders_of_payments: Project) -> None:
     project = orders_of_payments
-    intruder = project.root / project.write(
-        "teams/b/orders.score.yaml", score("orders", resources=ORDERS_DB)
-    )
+    intruder = project.write("teams/b/orders.score.yaml", score("orders", resources=ORDERS_DB))
     before = project.state()
     with Platform.from_file(
         project.root / "podium.toml", plugins=[("fake", fake_plugin())], load_entrypoints=False

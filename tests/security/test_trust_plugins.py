@@ -11,12 +11,10 @@ its distribution and version, before anything is written.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import importlib.util
 import json
 import marshal
-import os
 import shutil
 import subprocess
 import sys
@@ -25,11 +23,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cli_project import FAKE_PLATFORM, CliProject, install_plugin
 
 from podium.errors import ExitCode
-
-HERE = Path(__file__).resolve().parent
-FAKE_PLATFORM = HERE.parent / "engine" / "fake_platform.py"
 
 CONFIG = """\
 [platform]
@@ -90,19 +86,13 @@ resources:
 """
 
 
-def _record_line(site: Path, path: Path) -> str:
-    data = path.read_bytes()
-    digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
-    return f"{path.relative_to(site).as_posix()},sha256={digest},{len(data)}"
-
-
-class Platform:
+class Platform(CliProject):
     """A platform directory with plugin distributions in its own site directory."""
 
+    strip = ("PODIUM_", "OTEL_")
+
     def __init__(self, root: Path) -> None:
-        self.root = root
-        self.site = root / "site"
-        self.site.mkdir(parents=True)
+        super().__init__(root, root / "site")
         self.install("podium-fake", "0.1.0", "fake", FAKE_PLATFORM.read_text())
         self.guard = self.install("podium-guard", "1.2.0", "guard", GUARD)
         self.configure()
@@ -110,21 +100,17 @@ class Platform:
             (root / f"{name}.score.yaml").write_text(SCORE.format(name=name))
 
     def install(self, distribution: str, version: str, plugin: str, source: str) -> Path:
-        """Install a one-package distribution; return its ``__init__.py``."""
-        package = distribution.replace("-", "_")
-        module = self.site / package / "__init__.py"
-        module.parent.mkdir()
-        module.write_text(source)
-        dist_info = self.site / f"{package}-{version}.dist-info"
-        dist_info.mkdir()
-        (dist_info / "METADATA").write_text(
-            f"Metadata-Version: 2.1\nName: {distribution}\nVersion: {version}\n"
+        """Install a one-package distribution with its RECORD; return its ``__init__.py``."""
+        return install_plugin(
+            self.site,
+            plugin,
+            source,
+            module=distribution.replace("-", "_"),
+            distribution=distribution,
+            version=version,
+            package=True,
+            record=True,
         )
-        (dist_info / "entry_points.txt").write_text(f"[podium.plugins]\n{plugin} = {package}\n")
-        written = [module, dist_info / "METADATA", dist_info / "entry_points.txt"]
-        record = [_record_line(self.site, p) for p in written] + [f"{dist_info.name}/RECORD,,"]
-        (dist_info / "RECORD").write_text("\n".join(record) + "\n")
-        return module
 
     def configure(
         self, *, plugins: str = "", extra: str = "", allow: list[str] | None = None
@@ -136,25 +122,7 @@ class Platform:
         (self.root / "podium.toml").write_text(text)
 
     def env(self, **extra: str) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("PODIUM_", "OTEL_"))}
-        env["PYTHONPATH"] = os.pathsep.join(
-            filter(None, [str(self.site), os.environ.get("PYTHONPATH", "")])
-        )
-        env["NO_COLOR"] = "1"
-        env.update(extra)
-        return env
-
-    def podium(
-        self, *args: str, timeout: float = 120, **env: str
-    ) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "podium", *args],
-            cwd=self.root,
-            env=self.env(**env),
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-        )
+        return super().env(**{"NO_COLOR": "1", **extra})
 
     def up(self, name: str, *flags: str) -> subprocess.CompletedProcess[str]:
         return self.podium(*flags, "up", "-e", "dev", "-f", f"{name}.score.yaml")

@@ -14,19 +14,15 @@ would leave its marker file behind.
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import os
 import shutil
 import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-
-ENGINE_TESTS = Path(__file__).parent.parent / "engine"
+from cli_project import FAKE_PLATFORM, CliProject, install_plugin, load_module
 
 RUNNER = '''\
 """A deployer that runs each container's command once at deploy time."""
@@ -108,54 +104,27 @@ resources:
 """
 
 
-class Project:
+class Project(CliProject):
     """A platform directory whose plugins are installed for real through a site dir."""
 
+    timeout = 90
+
     def __init__(self, root: Path, image: str = "example/web:1.0") -> None:
-        self.root = root
-        self.site = root / "site"
-        self.site.mkdir(parents=True)
-        shutil.copy(ENGINE_TESTS / "fake_platform.py", self.site / "fake_platform.py")
-        (self.site / "runner_plugin.py").write_text(RUNNER)
-        for name, module in (("fake", "fake_platform"), ("runner", "runner_plugin")):
-            dist = self.site / f"podium_{name}-0.1.0.dist-info"
-            dist.mkdir()
-            (dist / "METADATA").write_text(
-                f"Metadata-Version: 2.1\nName: podium-{name}\nVersion: 0.1.0\n"
-            )
-            (dist / "entry_points.txt").write_text(f"[podium.plugins]\n{name} = {module}\n")
+        super().__init__(root, root / "site")
+        install_plugin(self.site, "fake", FAKE_PLATFORM.read_text(), module="fake_platform")
+        install_plugin(self.site, "runner", RUNNER, module="runner_plugin")
         (root / "podium.toml").write_text(CONFIG)
         self.honest = root / "honest-ran"
         self.injected = root / "INJECTED-COMMAND-RAN"
         self.score = root / "web.score.yaml"
         self.score.write_text(WEB.format(image=image, honest=self.honest))
 
-    def podium(self, *args: str, **extra: str) -> subprocess.CompletedProcess[str]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("FAKE_", "PODIUM_"))}
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(self.site), env.get("PYTHONPATH")]))
-        env.update(extra)
-        return subprocess.run(
-            [sys.executable, "-m", "podium", *args],
-            cwd=self.root,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=90,
-        )
-
-    def ok(self, *args: str, **extra: str) -> subprocess.CompletedProcess[str]:
-        result = self.podium(*args, **extra)
-        assert result.returncode == 0, (args, result.stdout, result.stderr)
-        return result
-
     def state(self, env: str = "dev") -> list[dict[str, Any]]:
-        records: list[dict[str, Any]] = json.loads(
-            self.ok("--json", "state", "list", "-e", env).stdout
-        )
+        records: list[dict[str, Any]] = self.json("state", "list", "-e", env)
         return records
 
     def history(self, env: str = "dev") -> list[dict[str, Any]]:
-        entries: list[dict[str, Any]] = json.loads(self.ok("--json", "history", "-e", env).stdout)
+        entries: list[dict[str, Any]] = self.json("history", "-e", env)
         return entries
 
     def saved(self, name: str = "plan.json") -> dict[str, Any]:
@@ -426,14 +395,6 @@ def test_plan_and_its_verification_need_no_state_key(project: Project) -> None:
 
 
 # --------------------------------------------------------- in-process (embedders)
-def _load(path: Path, name: str) -> Any:
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_only_plans_not_made_by_the_platform_are_recomputed(
     project: Project, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -443,8 +404,8 @@ def test_only_plans_not_made_by_the_platform_are_recomputed(
     from podium.errors import PlanVerificationError
 
     plugins = [
-        ("fake", _load(project.site / "fake_platform.py", "plantrust_fake")),
-        ("runner", _load(project.site / "runner_plugin.py", "plantrust_runner")),
+        ("fake", load_module(project.site / "fake_platform.py", "plantrust_fake")),
+        ("runner", load_module(project.site / "runner_plugin.py", "plantrust_runner")),
     ]
     calls: list[str] = []
     real = verify.verify_saved_plan

@@ -14,12 +14,11 @@ import shutil
 import sqlite3
 import stat
 import subprocess
-import sys
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
+from cli_project import CliProject, install_plugin
 
 from podium.security.crypto import generate_key
 from podium.security.key_check import KEY_CHECK_NAME, KEY_CHECK_NODE
@@ -69,21 +68,19 @@ EXTRA_RESOURCE = """\
 """
 
 
-class Project:
-    """A platform directory with the recording plugin installed for real (a dist-info on a path)."""
+class Project(CliProject):
+    """A platform directory with the recording plugin installed for real (a dist-info on a path).
+
+    The child keeps this process's environment but for the state key and the record file.
+    """
+
+    strip = ("PODIUM_STATE_KEY", "RECORD_FILE")
 
     def __init__(self, root: Path) -> None:
-        self.root = root
-        self.site = root.parent / f"{root.name}-site"
-        self.site.mkdir(parents=True)
+        super().__init__(root, root.parent / f"{root.name}-site")
         self.record_file = root.parent / f"{root.name}-record.txt"
-        shutil.copy(HERE / "recording_platform.py", self.site / "recording_platform.py")
-        dist = self.site / "podium_recorder-0.1.0.dist-info"
-        dist.mkdir()
-        (dist / "METADATA").write_text(
-            "Metadata-Version: 2.1\nName: podium-recorder\nVersion: 0.1.0\n"
-        )
-        (dist / "entry_points.txt").write_text("[podium.plugins]\nrecorder = recording_platform\n")
+        source = (HERE / "recording_platform.py").read_text()
+        install_plugin(self.site, "recorder", source, module="recording_platform")
         root.mkdir(parents=True)
         (root / "podium.toml").write_text(
             CONFIG.format(
@@ -105,35 +102,7 @@ class Project:
         return self.state_root / "key"
 
     def env(self, **extra: str) -> dict[str, str]:
-        env = {
-            k: v for k, v in os.environ.items() if k != "PODIUM_STATE_KEY" and k != "RECORD_FILE"
-        }
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(self.site), env.get("PYTHONPATH")]))
-        env["RECORD_FILE"] = str(self.record_file)
-        env.update(extra)
-        return env
-
-    def podium(self, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-        return self.run(args, env)
-
-    def run(
-        self, args: Sequence[str], env: dict[str, str], *, umask: int | None = None
-    ) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "podium", *args],
-            cwd=self.root,
-            env=self.env(**env),
-            capture_output=True,
-            text=True,
-            timeout=120,
-            # Only the child's umask: the point is that the result does not depend on it.
-            preexec_fn=(lambda: os.umask(umask)) if umask is not None else None,
-        )
-
-    def ok(self, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-        result = self.podium(*args, **env)
-        assert result.returncode == 0, f"podium {' '.join(args)}: {result.stderr}"
-        return result
+        return super().env(**{"RECORD_FILE": str(self.record_file), **extra})
 
     def recorded(self) -> list[str]:
         if not self.record_file.exists():
@@ -386,10 +355,11 @@ def _modes(root: Path) -> dict[str, str]:
 def test_state_root_is_private_whatever_command_runs_first(
     project: Project, first: str, umask: int
 ) -> None:
-    result = project.run(first.split(), {}, umask=umask)
+    # Only the child's umask: the point is that the result does not depend on it.
+    result = project.podium(*first.split(), umask=umask)
     assert result.returncode == 0, result.stderr
     if first != "up":
-        result = project.run(["up"], {}, umask=umask)  # then everything a deploy writes
+        result = project.podium("up", umask=umask)  # then everything a deploy writes
         assert result.returncode == 0, result.stderr
     names = {p.name for p in project.state_root.rglob("*")}
     assert {"state.db", "key", "spans.jsonl", *(["events.jsonl"] if HAS_LOCAL else [])} <= names
