@@ -27,7 +27,12 @@ from podium_local.rootfs import unreachable_part
 def usable_by_others(path: str) -> bool:
     """Whether a user other than root can execute ``path`` (all its parents open to others)."""
     real = os.path.realpath(path)
-    return unreachable_part(Path(real)) is None and bool(os.stat(real).st_mode & stat.S_IXOTH)
+    walked = unreachable_part(Path(os.path.abspath(path))) is None  # tox's .tox/ is private
+    return (
+        walked
+        and unreachable_part(Path(real)) is None
+        and bool(os.stat(real).st_mode & stat.S_IXOTH)
+    )
 
 
 def _workload_python() -> str:

@@ -68,7 +68,9 @@ def check_runnable(argv0: str, cwd: str, search_path: str, who: RunAs, where: st
     if not found:
         return  # not found at all: the launcher reports it like any missing command
     real = Path(os.path.realpath(found))
-    blocked = unreachable_part(real)
+    # Both the path the exec walks (a symlink's own directories count: tox keeps its
+    # environments in a private .tox/) and where the symlinks lead.
+    blocked = unreachable_part(Path(os.path.abspath(found))) or unreachable_part(real)
     if blocked is None and real.exists() and not real.stat().st_mode & stat.S_IXOTH:
         blocked = f"{real} (mode {stat.S_IMODE(real.stat().st_mode):04o})"
     if blocked:
