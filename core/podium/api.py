@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING, Any
 
 from podium.config.models import PlatformConfig, default_tier
 from podium.errors import (
+    ConfigError,
+    InputError,
     NotFoundError,
     PluginError,
     PolicyBlockedError,
@@ -128,6 +130,7 @@ class Platform:
             tracer_provider=self.tracer_provider,
             environ=self.environ,
         )
+        self._locate = locate
         self.plugins.load()
         self.plugins.broadcast("podium_platform_started", platform=self)
 
@@ -371,6 +374,7 @@ class Platform:
     def validate(self, env: str, files: Iterable[WorkloadInput]) -> list[Finding]:
         """Load workloads and run workload policies; raise on invalid input."""
         self.plugins.require_loaded("validate")  # a missing policy plugin is no pass
+        self.check_policy_names()
         workloads = self.load_workloads(files)
         from podium.engine.ownership import workload_owners
 
@@ -414,6 +418,7 @@ class Platform:
         :class:`~podium.errors.OwnershipError` unless ``take_over`` names it.
         """
         self.plugins.require_loaded("plan")  # fail closed: no plan without every policy
+        self.check_policy_names()
         from podium.engine import ownership
         from podium.engine.desired import desired_nodes
         from podium.engine.plan import Plan, diff
@@ -603,6 +608,37 @@ class Platform:
             )
             findings.extend(found or ())
         return findings
+
+    def check_policy_names(self) -> None:
+        """Refuse a ``[policies]`` key naming a check its (loaded) pack does not have.
+
+        A key is a pack name alone or ``<pack>.<check>``; only packs that declare their
+        ``checks`` are checked, so hook findings and silent packs keep any name.
+        """
+        from podium.config.loader import ConfigErrors, field_name
+
+        packs = self.plugins.registrations("policy_packs")
+        errors: list[ConfigError] = []
+        for key in self.config.policies:
+            pack_name, _, check = key.partition(".")
+            pack = packs.get(pack_name)
+            declared: tuple[str, ...] = tuple(getattr(pack.obj, "checks", ()) or ()) if pack else ()
+            if not check or not declared or check in declared:
+                continue
+            loc: tuple[str | int, ...] = ("policies", key)
+            known = [pack_name] + [f"{pack_name}.{name}" for name in declared]
+            errors.append(
+                ConfigError(
+                    f"unknown policy {key!r}; known: {', '.join(known)}",
+                    location=self._locate(loc) if self._locate else None,
+                    field=field_name(loc),
+                    hint="a key is a policy pack name or <pack>.<check>",
+                )
+            )
+        if len(errors) == 1:
+            raise errors[0]
+        if errors:
+            raise ConfigErrors(list[InputError](errors))
 
     def _apply_levels(self, findings: list[Finding]) -> list[Finding]:
         from dataclasses import replace

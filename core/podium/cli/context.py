@@ -45,8 +45,7 @@ class CliState:
     def resolved_config_path(self) -> Path | None:
         if self.config_path:
             return Path(self.config_path)
-        default = Path("podium.toml")
-        return default if default.is_file() else None
+        return find_config(Path.cwd())  # ./podium.toml, else the nearest parent's
 
     def platform(self) -> Platform:
         """Build the platform once per invocation, from ``--config`` or ./podium.toml."""
@@ -82,6 +81,21 @@ class CliState:
     @property
     def interactive(self) -> bool:
         return sys.stdout.isatty() and not self.json_output
+
+
+def find_config(start: Path) -> Path | None:
+    """``podium.toml`` in ``start`` or the nearest parent that has one, like git.
+
+    The search stops at the filesystem root, and after a directory holding ``.git``
+    (a repository's top is a boundary): a project never picks up a stray file above it.
+    """
+    for directory in (start, *start.parents):
+        candidate = directory / "podium.toml"
+        if candidate.is_file():
+            return Path("podium.toml") if directory == start else candidate.resolve()
+        if (directory / ".git").exists():
+            return None
+    return None
 
 
 def get_state(ctx: click.Context) -> CliState:

@@ -200,12 +200,35 @@ def _validate(data: dict[str, Any], locator: Locator) -> PlatformConfig:
     from podium.config.models import PlatformConfig
 
     try:
-        return PlatformConfig.model_validate(data)
+        config = PlatformConfig.model_validate(data)
     except ValidationError as exc:
         errors = _config_errors(exc, data, locator)
+    else:
+        errors = _rule_environment_errors(config, locator)
+        if not errors:
+            return config
     if len(errors) == 1:
         raise errors[0]
     raise ConfigErrors(list[InputError](errors))
+
+
+def _rule_environment_errors(config: PlatformConfig, locator: Locator) -> list[ConfigError]:
+    """A rule naming an environment that does not exist would silently never match."""
+    known = sorted(config.environments)
+    errors: list[ConfigError] = []
+    for index, rule in enumerate(config.rules):
+        for name in rule.environments() or ():
+            if name not in config.environments:
+                loc: tuple[str | int, ...] = ("rules", index, "environment")
+                errors.append(
+                    ConfigError(
+                        f"unknown environment {name!r}; environments: {', '.join(known)}",
+                        location=locator(loc),
+                        field=field_name(loc),
+                        hint="define it under [environments] or fix the name",
+                    )
+                )
+    return errors
 
 
 def _config_errors(

@@ -17,6 +17,7 @@ from podium.errors import (
 )
 
 if TYPE_CHECKING:
+    from podium.config.models import RuleSection
     from podium.engine.rules import RuleMatch
     from podium.engine.runtime import EngineRuntime
     from podium.workload.model import ResourceRequest, Workload
@@ -55,6 +56,17 @@ def desired_nodes(rt: EngineRuntime, workloads: Sequence[Workload]) -> list[Node
                 )
                 registered = rt.plugins.registered("provisioners", match.rule.provisioner)
             except NoMatchingRuleError as exc:
+                unmatched = _unmatched_class(rt.rules, request)
+                if unmatched is not None:
+                    problems.append(
+                        WorkloadError(
+                            unmatched,
+                            location=workload.location("resources", name, "class"),
+                            field=f"resources.{name}.class",
+                            hint=exc.hint,
+                        )
+                    )
+                    continue
                 problems.append(exc)
                 located[id(exc)] = (request.location, f"resources.{name}.type")
                 continue
@@ -159,6 +171,22 @@ def _locked_params_set(
             )
         )
     return errors
+
+
+def _unmatched_class(rules: Sequence[RuleSection], request: ResourceRequest) -> str | None:
+    """Why no rule can match the request's class in any environment, or ``None``.
+
+    Only when rules for its type exist, none of them is class-less and none names
+    its class: a typo (``class: lage``) that would otherwise fail late or not at all.
+    """
+    typed = [rule for rule in rules if rule.type == request.type]
+    if not typed or any(rule.resource_class in (None, request.resource_class) for rule in typed):
+        return None
+    classes = sorted({str(rule.resource_class) for rule in typed})
+    return (
+        f"no rule for type {request.type!r} has class {request.resource_class!r} "
+        f"(classes with rules: {', '.join(classes)})"
+    )
 
 
 def _as_input_error(problem: Exception, where: tuple[Location | None, str] | None) -> InputError:

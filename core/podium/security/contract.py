@@ -68,6 +68,10 @@ class PolicyPack(ABC):
     """
 
     name: ClassVar[str]
+    #: The check names this pack reports (``no-root`` for ``<pack>.no-root``). When given,
+    #: a ``[policies]`` key ``<pack>.<other>`` is a config error (a typo would weaken a
+    #: guardrail silently); empty means the pack does not say, and any key is accepted.
+    checks: ClassVar[tuple[str, ...]] = ()
 
     def check_workload(self, workload: Workload, env: EnvironmentInfo) -> Iterable[Finding]:
         return ()

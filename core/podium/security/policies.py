@@ -37,6 +37,7 @@ def image_is_floating(image: str) -> bool:
 
 class BuiltinPolicies(PolicyPack):
     name = "builtin"
+    checks = ("no-latest-image", "probes-required", "plaintext-secret")
 
     def check_workload(self, workload: Workload, env: EnvironmentInfo) -> Iterator[Finding]:
         for cname, container in workload.containers.items():
