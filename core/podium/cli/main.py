@@ -116,7 +116,8 @@ def _plugin_commands(ctx: click.Context) -> dict[str, click.Command]:
     "config_path",
     type=click.Path(dir_okay=False),
     envvar="PODIUM_CONFIG",
-    help="Platform config file (default: ./podium.toml, else built-in defaults).",
+    help="Platform config file (default: ./podium.toml or the nearest parent's, stopping at a "
+    "git repository's top; else built-in defaults).",
 )
 @click.option("--json", "json_output", is_flag=True, help="Machine-readable JSON output.")
 @click.option(

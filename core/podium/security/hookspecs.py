@@ -48,12 +48,14 @@ def podium_secret_stores(settings: Any, platform_name: str) -> Iterable[SecretSt
 def podium_policy_packs(settings: Any, platform_name: str) -> Iterable[PolicyPack]:  # type: ignore[empty-body]
     """Register policy packs (registration hook).
 
-    Each finding's policy is ``<pack>.<check>``; ``[policies]`` sets its level.
+    Each finding's policy is ``<pack>.<check>``; ``[policies]`` sets its level. A pack that
+    lists its ``checks`` gets a misspelt ``[policies]`` key refused at validate.
 
     Example::
 
         class ReplicaPolicy(PolicyPack):
             name = "acme"
+            checks = ("team-annotation",)
 
             def check_workload(self, workload, env):
                 if "team" not in workload.annotations:
