@@ -374,7 +374,7 @@ class Platform:
     def validate(self, env: str, files: Iterable[WorkloadInput]) -> list[Finding]:
         """Load workloads and run workload policies; raise on invalid input."""
         self.plugins.require_loaded("validate")  # a missing policy plugin is no pass
-        self.check_policy_names()
+        self._check_policy_names()
         workloads = self.load_workloads(files)
         from podium.engine.ownership import workload_owners
 
@@ -418,7 +418,7 @@ class Platform:
         :class:`~podium.errors.OwnershipError` unless ``take_over`` names it.
         """
         self.plugins.require_loaded("plan")  # fail closed: no plan without every policy
-        self.check_policy_names()
+        self._check_policy_names()
         from podium.engine import ownership
         from podium.engine.desired import desired_nodes
         from podium.engine.plan import Plan, diff
@@ -609,7 +609,7 @@ class Platform:
             findings.extend(found or ())
         return findings
 
-    def check_policy_names(self) -> None:
+    def _check_policy_names(self) -> None:
         """Refuse a ``[policies]`` key naming a check its (loaded) pack does not have.
 
         A key is a pack name alone or ``<pack>.<check>``; only packs that declare their
