@@ -438,7 +438,10 @@ class Platform:
             nodes = [] if destroy else desired_nodes(rt, workloads_in_plan)
             records = rt.store.records()
             serial = rt.store.serial()
-            missing = self._refresh(rt, records) if refresh else frozenset()
+            from podium.engine.refresh import ResourceDrift, read_resources
+
+            planned = frozenset(n.uid for n in nodes if n.kind == "resource")
+            drift = read_resources(rt, records, planned) if refresh else ResourceDrift()
             down: dict[str, str] = {}
             if refresh if refresh_deployments is None else refresh_deployments:
                 from podium.engine.refresh import down_deployments, resources_of
@@ -447,7 +450,7 @@ class Platform:
                 if down and not refresh:
                     # A workload that went down (after a reboot, say) may have lost its
                     # resources' servers too: reading them finds (and restarts) them.
-                    missing = self._refresh(rt, records, only=resources_of(nodes, down))
+                    drift = read_resources(rt, records, only=resources_of(nodes, down))
             if prune:
                 scope, notes = ownership.prune_scope(records, names, acting)
                 warnings = [*warnings, *notes]
@@ -466,9 +469,10 @@ class Platform:
                 records,
                 requires_replace=requires_replace,
                 destroy=destroy,
-                missing=missing,
+                missing=drift.missing,
                 scope=scope,
                 down=down,
+                drifted=drift.changed,
             )
             owned = ownership.check_changes(
                 changes,
@@ -556,28 +560,6 @@ class Platform:
 
         with LeaseLock(rt.store, rt.lock_ttl, "reconcile", self.actor):
             return reconcile(rt)
-
-    def _refresh(
-        self,
-        rt: EngineRuntime,
-        records: list[ResourceRecord],
-        only: frozenset[str] | None = None,
-    ) -> frozenset[str]:
-        """Ask providers whether recorded resources (all, or ``only`` these) still exist."""
-        missing: set[str] = set()
-        for record in records:
-            if record.kind != "resource" or (only is not None and record.uid not in only):
-                continue
-            registered = self.plugins.registered("provisioners", record.provider)
-            spec = rt.cipher.unseal(record.spec)
-            ctx = rt.resource_context(record.uid, spec, record.physical_name or "")
-            found = self.plugins.call_instrumented(
-                registered.plugin, f"{registered.name}.read", registered.obj.read, ctx
-            )
-            if found is None:
-                missing.add(record.uid)
-                rt.event("drift", record.uid, "recorded resource no longer exists")
-        return frozenset(missing)
 
     def _workload_findings(self, rt: EngineRuntime, workloads: Sequence[Workload]) -> list[Finding]:
         findings: list[Finding] = []

@@ -572,6 +572,7 @@ class Executor:
             and record is not None
             and record.spec.get("_digest") == applied_digest
             and record.spec_hash == spec_hash
+            and not change.redeploy  # unchanged, but a refresh found its outputs drifted
         ):
             raise Unchanged("resolved params unchanged")
         physical = (

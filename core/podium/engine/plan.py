@@ -38,7 +38,8 @@ class Change:
     workload: str | None = None
     before: dict[str, Any] | None = None  #: the applied spec, for display
     changed: list[str] = field(default_factory=list)  #: dotted keys that differ
-    #: deploy even if the rendered workload is unchanged: a refresh found it down or absent
+    #: apply even if nothing changed in the files: a refresh found the deployment down or
+    #: absent, or the resource's outputs changed behind Podium's back
     redeploy: bool = False
     #: who owns the node after the change (for deletes: who owned it); see podium.identity
     owner: str | None = None
@@ -331,6 +332,7 @@ def diff(
     missing: frozenset[str] = frozenset(),
     scope: frozenset[str] | None = None,
     down: Mapping[str, str] | None = None,
+    drifted: Mapping[str, Sequence[str]] | None = None,
 ) -> list[Change]:
     """Compare the desired nodes with state records.
 
@@ -340,10 +342,13 @@ def diff(
     deletions to records of those workloads, so one team's ``podium up`` never
     removes another team's workloads from a shared environment (``None`` = all).
     ``down`` maps the deployments a refresh found not running to the reason: they
-    are deployed again even if nothing changed.
+    are deployed again even if nothing changed. ``drifted`` maps the resources a
+    refresh found with other outputs than state records to those output keys: they
+    are updated (and their dependents re-rendered) even if nothing else changed.
     """
     by_uid = {r.uid: r for r in records}
     down = down or {}
+    drifted = drifted or {}
     changes: list[Change] = []
     wanted = {} if destroy else {n.uid: n for n in desired}
     touched: set[str] = set()
@@ -354,6 +359,12 @@ def diff(
         if redeploy:
             reason = down[node.uid] if action == "no-op" else f"{reason}; {down[node.uid]}"
             action = "update"
+        elif node.uid in drifted and action in ("no-op", "update"):
+            from podium.engine.refresh import drift_reason
+
+            drift = drift_reason(drifted[node.uid])
+            reason = drift if action == "no-op" else f"{reason}; {drift}"
+            action, redeploy = "update", True  # apply even if the params are unchanged
         if action != "no-op":
             touched.add(node.uid)
         changes.append(

@@ -1,23 +1,180 @@
-"""Refresh of deployments: ask deployers whether what state records as deployed still runs.
+"""Refresh: ask plugins whether what state records still matches reality.
 
-State says what Podium deployed; reality can disagree without any Podium run:
-the machine restarted, the process supervisor died, someone stopped a process.
-A plan that trusted state alone would say "no changes" forever while the
-workload is down, so a refresh asks each recorded deployment's deployer for
-its status and the plan redeploys those that need it, with the reason.
+State says what Podium made; reality can disagree without any Podium run: a
+resource was deleted or changed by hand, the machine restarted, the process
+supervisor died. A plan that trusted state alone would say "no changes" forever,
+so a refresh
+
+* reads every recorded resource of the plan from its provisioner, in parallel
+  (``engine.parallelism`` reads at once, at most ``max_parallel`` per provisioner
+  and ``engine.per_plugin`` per plugin): a missing one is created again, one whose
+  outputs changed is updated with the reason ``drift: <keys> changed`` (the keys
+  only; values, sensitive or not, are never shown);
+* asks each recorded deployment's deployer for its status, and the plan
+  redeploys those that need it, with the reason.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from podium.deployment.contract import DeployContext, WorkloadStatus
+from podium.engine.bounded import Task, run_bounded
+from podium.errors import PluginError
+from podium.plugins.calls import PluginCallError
+from podium.security.secret import Secret
 
 if TYPE_CHECKING:
     from podium.engine.graph import Node
     from podium.engine.runtime import EngineRuntime
     from podium.platform.contract import ResourceRecord
+    from podium.plugins.manager import Registered
+
+#: How many changed output keys a drift reason names before it counts the rest.
+SHOWN_KEYS = 5
+
+
+@dataclass(frozen=True)
+class ResourceDrift:
+    """What reading the recorded resources found."""
+
+    #: uids of resources that no longer exist (planned as creates)
+    missing: frozenset[str] = frozenset()
+    #: uid -> the output keys whose value changed behind Podium's back (planned as updates)
+    changed: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+
+def drift_reason(keys: Sequence[str]) -> str:
+    """``drift: <keys> changed``: output names only, never their values."""
+    shown = ", ".join(keys[:SHOWN_KEYS])
+    if len(keys) > SHOWN_KEYS:
+        shown += f" and {len(keys) - SHOWN_KEYS} more"
+    return f"drift: {shown} changed"
+
+
+def read_resources(
+    rt: EngineRuntime, records: Iterable[ResourceRecord], only: frozenset[str] | None = None
+) -> ResourceDrift:
+    """Read the recorded resources (all, or ``only`` these) from their provisioners.
+
+    Reads run on threads within the engine's limits. The first failing read stops
+    the others from starting and is raised as a plugin error naming the resource.
+    """
+    chosen = [r for r in records if r.kind == "resource" and (only is None or r.uid in only)]
+    reads: list[tuple[ResourceRecord, Registered]] = []
+    tasks: list[Task[Any]] = []
+    limits: dict[Hashable, int] = {}
+    for record in chosen:
+        registered = rt.plugins.registered("provisioners", record.provider)
+        spec = rt.cipher.unseal(record.spec)
+        ctx = rt.resource_context(record.uid, spec, record.physical_name or "")
+        plugin, provisioner = registered.plugin.name, registered.name
+        limits[("provisioner", provisioner)] = getattr(registered.obj, "max_parallel", None) or 0
+        limits[("plugin", plugin)] = rt.engine.per_plugin.get(plugin) or 0
+        reads.append((record, registered))
+        tasks.append(
+            Task(
+                _reader(rt, registered, ctx),
+                limits=(("provisioner", provisioner), ("plugin", plugin)),
+            )
+        )
+    outcomes = run_bounded(
+        tasks, parallelism=rt.engine.parallelism, limits=limits, thread_name="podium-refresh"
+    )
+    for (record, _), outcome in zip(reads, outcomes, strict=True):
+        if outcome.error is not None:
+            raise _naming(outcome.error, record.uid) from outcome.error
+    missing: set[str] = set()
+    changed: dict[str, tuple[str, ...]] = {}
+    for (record, registered), outcome in zip(reads, outcomes, strict=True):
+        found = _checked(outcome.value, registered, record.uid)
+        if found is None:
+            missing.add(record.uid)
+            rt.event("drift", record.uid, "recorded resource no longer exists")
+            continue
+        secret_keys: Iterable[str] = getattr(registered.obj, "secret_outputs", ())
+        keys = changed_outputs(rt.cipher.unseal(record.outputs), found, secret_keys)
+        if keys:
+            changed[record.uid] = tuple(keys)
+            rt.event("drift", record.uid, drift_reason(keys), keys=list(keys))
+    return ResourceDrift(frozenset(missing), changed)
+
+
+def _reader(rt: EngineRuntime, registered: Registered, ctx: Any) -> Callable[[], Any]:
+    def read() -> Any:
+        return rt.plugins.call_instrumented(
+            registered.plugin, f"{registered.name}.read", registered.obj.read, ctx
+        )
+
+    return read
+
+
+def _naming(error: BaseException, uid: str) -> BaseException:
+    """The read's error, its message naming the resource (the plugin is named already)."""
+    if isinstance(error, PluginCallError):
+        return PluginCallError(
+            f"reading {uid}: {error.reason}",
+            plugin=error.plugin,
+            distribution=error.distribution,
+            version=error.version,
+            hook=error.hook or "read",
+            original=error.original,
+        )
+    return error
+
+
+def _checked(found: Any, registered: Registered, uid: str) -> dict[str, Any] | None:
+    """A read's result as outputs; anything but ``None`` or a mapping is the plugin's fault."""
+    if found is None:
+        return None
+    if not isinstance(found, Mapping) or not all(isinstance(k, str) for k in found):
+        raise PluginError(
+            f"reading {uid}: {registered.name}.read returned {type(found).__name__}, "
+            "not a mapping of output names to values (or None)",
+            plugin=registered.plugin.name,
+            distribution=registered.plugin.distribution,
+            version=registered.plugin.version,
+            hook=f"{registered.name}.read",
+        )
+    return dict(found)
+
+
+def changed_outputs(
+    recorded: Mapping[str, Any], found: Mapping[str, Any], secret_keys: Iterable[str] = ()
+) -> list[str]:
+    """The output keys whose values differ between state and a read, sorted.
+
+    An output the read no longer reports, or a new one, counts as changed. Secrets
+    compare by value in constant time (:meth:`Secret.__eq__`) and are never
+    revealed; keys the provisioner declares secret compare as secrets on both
+    sides, whichever form they were recorded in. Tuples equal lists (state holds JSON).
+    """
+    secret = frozenset(secret_keys)
+    old, new = _wrapped(recorded, secret), _wrapped(found, secret)
+    return sorted(
+        key
+        for key in set(old) | set(new)
+        if key not in old or key not in new or not _same(old[key], new[key])
+    )
+
+
+def _wrapped(outputs: Mapping[str, Any], secret: frozenset[str]) -> dict[str, Any]:
+    return {
+        key: Secret(value) if key in secret and isinstance(value, str) else value
+        for key, value in outputs.items()
+    }
+
+
+def _same(old: Any, new: Any) -> bool:
+    if isinstance(old, Secret) or isinstance(new, Secret):
+        return isinstance(old, Secret) and isinstance(new, Secret) and old == new
+    if isinstance(old, Mapping) and isinstance(new, Mapping):
+        return old.keys() == new.keys() and all(_same(old[k], new[k]) for k in old)
+    if isinstance(old, list | tuple) and isinstance(new, list | tuple):
+        return len(old) == len(new) and all(map(_same, old, new))
+    return bool(old == new)
 
 
 def down_deployments(

@@ -86,7 +86,7 @@ def verify_saved_plan(
         if saved.refresh and _drift(saved) != _drift(fresh):
             raise StalePlanError(
                 f"what really exists in {saved.environment!r} changed since this plan was made "
-                "(its refresh found other resources missing than a refresh finds now)",
+                "(its refresh found other resources missing or changed than a refresh finds now)",
                 hint=REPLAN,
             )
         shown = "\n  ".join(problems[:SHOWN])
@@ -312,6 +312,6 @@ def _unlevelled(finding: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], 
     return tuple(item for item in finding if item[0] != "level")
 
 
-def _drift(plan: Plan) -> set[str]:
-    """The uids a refresh found missing in reality (created again with a drift reason)."""
-    return {c.uid for c in plan.changes if c.reason.startswith("drift:")}
+def _drift(plan: Plan) -> set[tuple[str, str]]:
+    """What a refresh found in reality: resources missing or with changed outputs, and why."""
+    return {(c.uid, c.reason) for c in plan.changes if "drift:" in c.reason}
