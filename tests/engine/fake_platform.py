@@ -12,6 +12,7 @@ subprocess (``podium`` CLI) as in-process:
 * ``FAKE_DEPLOY_FAIL`` -- a workload name whose deploys raise;
 * ``FAKE_DEPLOY_FAIL_RELEASE`` -- a release number whose deploy raises (any workload);
 * ``FAKE_STARTING`` -- comma-separated workload names whose status is ``partial`` (starting).
+* ``FAKE_READ_FAIL`` -- comma-separated resource names whose read raises (a backend outage).
 
 A file ``deployed/<workload>.down`` makes that workload's status ``down`` with the
 file's text as the message (a crash behind Podium's back); a deploy removes it.
@@ -82,6 +83,9 @@ class DirProvisioner(Provisioner):
         return outputs
 
     def read(self, ctx: ResourceContext) -> dict[str, Any] | None:
+        name = ctx.uid.rsplit(".", 1)[-1]
+        if name in os.environ.get("FAKE_READ_FAIL", "").split(","):
+            raise ConnectionError(f"cannot reach the directory service for {name}")
         path = self.path(ctx)
         password = path / "password"
         if not password.is_file():
