@@ -16,8 +16,9 @@ so a refresh
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from podium.deployment.contract import DeployContext, WorkloadStatus
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
     from podium.engine.runtime import EngineRuntime
     from podium.platform.contract import ResourceRecord
     from podium.plugins.manager import Registered
+    from podium.security.crypto import StateCipher
 
 #: How many changed output keys a drift reason names before it counts the rest.
 SHOWN_KEYS = 5
@@ -59,56 +61,64 @@ def read_resources(
 ) -> ResourceDrift:
     """Read the recorded resources (all, or ``only`` these) from their provisioners.
 
-    Reads run on threads within the engine's limits. The first failing read stops
-    the others from starting and is raised as a plugin error naming the resource.
+    Reads run on threads within the engine's limits, each comparing what it found
+    with state as well, so the work overlaps the waiting. The first failing read
+    stops the others from starting and is raised as a plugin error naming the
+    resource. Events are emitted afterwards, in the records' order.
     """
     chosen = [r for r in records if r.kind == "resource" and (only is None or r.uid in only)]
-    reads: list[tuple[ResourceRecord, Registered]] = []
-    tasks: list[Task[Any]] = []
-    limits: dict[Hashable, int] = {}
+    if not chosen:
+        return ResourceDrift()
+    cipher = rt.cipher  # loaded here, once, not by each thread
+    tasks: list[Task[_Found]] = []
+    limits: dict[Hashable, int | None] = {}
     for record in chosen:
         registered = rt.plugins.registered("provisioners", record.provider)
-        spec = rt.cipher.unseal(record.spec)
-        ctx = rt.resource_context(record.uid, spec, record.physical_name or "")
         plugin, provisioner = registered.plugin.name, registered.name
-        limits[("provisioner", provisioner)] = getattr(registered.obj, "max_parallel", None) or 0
-        limits[("plugin", plugin)] = rt.engine.per_plugin.get(plugin) or 0
-        reads.append((record, registered))
+        limits[("provisioner", provisioner)] = getattr(registered.obj, "max_parallel", None)
+        limits[("plugin", plugin)] = rt.engine.per_plugin.get(plugin)
         tasks.append(
             Task(
-                _reader(rt, registered, ctx),
+                partial(_read, rt, cipher, registered, record),
                 limits=(("provisioner", provisioner), ("plugin", plugin)),
             )
         )
     outcomes = run_bounded(
         tasks, parallelism=rt.engine.parallelism, limits=limits, thread_name="podium-refresh"
     )
-    for (record, _), outcome in zip(reads, outcomes, strict=True):
+    for record, outcome in zip(chosen, outcomes, strict=True):
         if outcome.error is not None:
             raise _naming(outcome.error, record.uid) from outcome.error
     missing: set[str] = set()
     changed: dict[str, tuple[str, ...]] = {}
-    for (record, registered), outcome in zip(reads, outcomes, strict=True):
-        found = _checked(outcome.value, registered, record.uid)
-        if found is None:
+    for record, outcome in zip(chosen, outcomes, strict=True):
+        keys = outcome.value
+        if keys is None:
             missing.add(record.uid)
             rt.event("drift", record.uid, "recorded resource no longer exists")
-            continue
-        secret_keys: Iterable[str] = getattr(registered.obj, "secret_outputs", ())
-        keys = changed_outputs(rt.cipher.unseal(record.outputs), found, secret_keys)
-        if keys:
-            changed[record.uid] = tuple(keys)
+        elif keys:
+            changed[record.uid] = keys
             rt.event("drift", record.uid, drift_reason(keys), keys=list(keys))
     return ResourceDrift(frozenset(missing), changed)
 
 
-def _reader(rt: EngineRuntime, registered: Registered, ctx: Any) -> Callable[[], Any]:
-    def read() -> Any:
-        return rt.plugins.call_instrumented(
-            registered.plugin, f"{registered.name}.read", registered.obj.read, ctx
-        )
+#: What one read found: ``None`` (the resource is gone) or the output keys that changed.
+_Found = tuple[str, ...] | None
 
-    return read
+
+def _read(
+    rt: EngineRuntime, cipher: StateCipher, registered: Registered, record: ResourceRecord
+) -> _Found:
+    spec = cipher.unseal(record.spec)
+    ctx = rt.resource_context(record.uid, spec, record.physical_name or "")
+    found = rt.plugins.call_instrumented(
+        registered.plugin, f"{registered.name}.read", registered.obj.read, ctx
+    )
+    outputs = _checked(found, registered, record.uid)
+    if outputs is None:
+        return None
+    secret_keys: Iterable[str] = getattr(registered.obj, "secret_outputs", ())
+    return tuple(changed_outputs(cipher.unseal(record.outputs), outputs, secret_keys))
 
 
 def _naming(error: BaseException, uid: str) -> BaseException:
