@@ -186,7 +186,9 @@ class TelemetrySection(_Section):
 
 
 class EngineSection(_Section):
-    parallelism: int = Field(8, ge=1, le=256, description="Nodes applied at once.")
+    parallelism: int = Field(
+        8, ge=1, le=256, description="Nodes applied, and resources a refresh reads, at once."
+    )
     retries: int = Field(3, ge=0, le=20, description="Retries of a transient failure per node.")
     retry_backoff: float = Field(
         0.5,

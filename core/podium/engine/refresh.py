@@ -6,10 +6,11 @@ supervisor died. A plan that trusted state alone would say "no changes" forever,
 so a refresh
 
 * reads every recorded resource of the plan from its provisioner, in parallel
-  (``engine.parallelism`` reads at once, at most ``max_parallel`` per provisioner
-  and ``engine.per_plugin`` per plugin): a missing one is created again, one whose
-  outputs changed is updated with the reason ``drift: <keys> changed`` (the keys
-  only; values, sensitive or not, are never shown);
+  (the environment's ``parallelism`` or ``engine.parallelism`` reads at once, at
+  most ``max_parallel`` per provisioner and ``engine.per_plugin`` per plugin): a
+  missing one is created again, one whose outputs changed is updated with the
+  reason ``drift: <keys> changed`` (the keys only; values, sensitive or not, are
+  never shown);
 * asks each recorded deployment's deployer for its status, and the plan
   redeploys those that need it, with the reason.
 """
@@ -83,8 +84,10 @@ def read_resources(
                 limits=(("provisioner", provisioner), ("plugin", plugin)),
             )
         )
+    # The environment's own parallelism, if it sets one, as for apply.
+    parallelism = rt.env_config.parallelism or rt.engine.parallelism
     outcomes = run_bounded(
-        tasks, parallelism=rt.engine.parallelism, limits=limits, thread_name="podium-refresh"
+        tasks, parallelism=parallelism, limits=limits, thread_name="podium-refresh"
     )
     for record, outcome in zip(chosen, outcomes, strict=True):
         if outcome.error is not None:
