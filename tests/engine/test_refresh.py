@@ -96,11 +96,12 @@ def counting_platform(
     *,
     parallelism: int,
     per_plugin: dict[str, int] | None = None,
+    env_parallelism: int | None = None,
 ) -> tuple[Platform, Path]:
     """A platform with one workload of ``resources`` things, applied (state filled)."""
     config = {
         "platform": {"name": "refreshtest"},
-        "environments": {"dev": {}},
+        "environments": {"dev": {"parallelism": env_parallelism}},
         "rules": [{"type": "thing", "provisioner": provisioner.name}],
         "engine": {"parallelism": parallelism, "per_plugin": per_plugin or {}},
     }
@@ -125,17 +126,19 @@ def counting_platform(
 
 @pytest.mark.filterwarnings("ignore")
 @pytest.mark.parametrize(
-    ("parallelism", "max_parallel", "per_plugin", "bound"),
+    ("parallelism", "env_parallelism", "max_parallel", "per_plugin", "bound"),
     [
-        (4, None, None, 4),  # engine.parallelism reads at once
-        (8, 2, None, 2),  # the provisioner's max_parallel bounds it
-        (8, None, {"counting": 3}, 3),  # and so does engine.per_plugin
-        (8, 5, {"counting": 3}, 3),  # the tightest limit wins
+        (4, None, None, None, 4),  # engine.parallelism reads at once
+        (8, 2, None, None, 2),  # the environment's parallelism overrides it
+        (8, None, 2, None, 2),  # the provisioner's max_parallel bounds it
+        (8, None, None, {"counting": 3}, 3),  # and so does engine.per_plugin
+        (8, None, 5, {"counting": 3}, 3),  # the tightest limit wins
     ],
 )
 def test_refresh_reads_overlap_up_to_the_tightest_limit(
     tmp_path: Path,
     parallelism: int,
+    env_parallelism: int | None,
     max_parallel: int | None,
     per_plugin: dict[str, int] | None,
     bound: int,
@@ -144,7 +147,12 @@ def test_refresh_reads_overlap_up_to_the_tightest_limit(
     provisioner.max_parallel = max_parallel
     resources = 3 * bound
     platform, score = counting_platform(
-        tmp_path, provisioner, resources, parallelism=parallelism, per_plugin=per_plugin
+        tmp_path,
+        provisioner,
+        resources,
+        parallelism=parallelism,
+        per_plugin=per_plugin,
+        env_parallelism=env_parallelism,
     )
     with platform:
         # Reads wait for one more than the bound: only a broken limit lets that many in.
@@ -204,7 +212,13 @@ def test_changed_outputs_are_planned_as_updates_with_the_keys(
         password.write_text("changed-by-hand-0451")  # behind Podium's back
         assert not platform.plan("dev", [score]).has_changes  # without refresh state is trusted
 
+        events: list[Any] = []
+        platform.subscribe(events.append)
         plan = platform.plan("dev", [score], refresh=True)
+        drift = [(e.node, e.message, e.data) for e in events if e.kind == "drift"]
+        assert drift == [
+            ("volume.default#web.data", "drift: password changed", {"keys": ["password"]})
+        ]
         change = plan.change("volume.default#web.data")
         assert (change.action, change.reason) == ("update", "drift: password changed")
         assert change.redeploy and change.changed == []
