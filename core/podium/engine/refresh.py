@@ -23,12 +23,12 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from podium.deployment.contract import DeployContext, WorkloadStatus
-from podium.engine.bounded import Task, run_bounded
 from podium.errors import PluginError
 from podium.plugins.calls import PluginCallError
 from podium.security.secret import Secret
 
 if TYPE_CHECKING:
+    from podium.engine.bounded import Task
     from podium.engine.graph import Node
     from podium.engine.runtime import EngineRuntime
     from podium.platform.contract import ResourceRecord
@@ -70,6 +70,8 @@ def read_resources(
     chosen = [r for r in records if r.kind == "resource" and (only is None or r.uid in only)]
     if not chosen:
         return ResourceDrift()
+    from podium.engine.bounded import Task, run_bounded  # threads only for a refresh
+
     cipher = rt.cipher  # loaded here, once, not by each thread
     tasks: list[Task[_Found]] = []
     limits: dict[Hashable, int | None] = {}
