@@ -82,15 +82,7 @@ HEAVY = ("pydantic", "cryptography", "opentelemetry", "structlog", "sqlite3", "y
 def test_importing_the_module_loads_no_contract_and_no_heavy_library() -> None:
     """Importing ``podium.plugin`` (e.g. for ``hookimpl``) must stay as cheap as ``import podium``."""
     modules = _modules_after("from podium.plugin import API_VERSION, hookimpl")
-    podium_modules = {m for m in modules if m == "podium" or m.startswith("podium.")}
-    assert podium_modules == {
-        "podium",
-        "podium._lazy",
-        "podium.plugin",
-        "podium.plugins",
-        "podium.plugins.markers",
-        "podium.version",
-    }
+    assert modules - _modules_after("import podium") == {"podium._lazy", "podium.plugin"}
     assert not {m.partition(".")[0] for m in modules} & set(HEAVY)
 
 
