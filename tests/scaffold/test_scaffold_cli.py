@@ -43,7 +43,7 @@ def test_it_writes_an_installable_package_with_every_chosen_domain(tmp_path: Pat
             if path.suffix == ".py":
                 ast.parse(text, filename=str(path))
     plugin = (package / "plugin.py").read_text()
-    assert 'PODIUM_API = ">=1.0,<2"' in plugin and "class Settings(BaseModel)" in plugin
+    assert 'PODIUM_API = ">=1.1,<2"' in plugin and "class Settings(BaseModel)" in plugin
     for hook in ("podium_provisioners", "podium_deployers", "podium_policy_packs",
                  "podium_telemetry_sinks"):  # fmt: skip
         assert f"def {hook}(" in plugin

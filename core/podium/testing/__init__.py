@@ -12,4 +12,24 @@ packs, state backends with their ``journal``, telemetry sinks) live in
         @pytest.fixture
         def provisioner(self):
             return BucketProvisioner()
+
+A policy pack's tests build the :class:`~podium.plugin.Workload` it checks with
+:func:`load_workload_text` (Score YAML text and the file name errors should show).
 """
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from podium.workload.loader import load_workload_text
+
+if not TYPE_CHECKING:  # loads on first use, like podium.plugin's names
+    from podium._lazy import lazy_exports
+
+    __getattr__, __dir__ = lazy_exports(
+        __name__, {"podium.workload.loader": ("load_workload_text",)}
+    )
+    del lazy_exports
+
+__all__ = ["load_workload_text"]

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from moto.server import ThreadedMotoServer
 
-from podium.platform.context import EnvironmentInfo
+from podium.plugin import EnvironmentInfo
 from podium_aws.clients import AwsClients
 from podium_aws.settings import Settings
 

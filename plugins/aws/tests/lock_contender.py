@@ -8,9 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-from podium.errors import LockedError
-from podium.platform.context import EnvironmentInfo
-from podium.platform.contract import LockInfo
+from podium.plugin import EnvironmentInfo, LockedError, LockInfo
 from podium_aws.clients import AwsClients
 from podium_aws.settings import Settings
 from podium_aws.state import S3StateBackend

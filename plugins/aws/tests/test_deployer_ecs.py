@@ -9,19 +9,19 @@ from typing import Any
 
 import pytest
 
-from podium.deployment.contract import (
+from podium.plugin import (
     DeployContext,
     DeploymentResult,
+    EnvironmentInfo,
     Release,
     RenderedContainer,
     RenderedFile,
     RenderedResource,
     RenderedWorkload,
+    ResourceError,
+    Secret,
     ServicePort,
 )
-from podium.errors import ResourceError
-from podium.platform.context import EnvironmentInfo
-from podium.security.secret import Secret
 from podium_aws.clients import AwsClients
 from podium_aws.deploy.ecs import EcsDeployer
 from podium_aws.plugin import podium_configure_telemetry

@@ -16,8 +16,7 @@ from typing import Any
 
 import pytest
 
-from podium.api import Platform
-from podium.platform.context import EnvironmentInfo
+from podium.plugin import EnvironmentInfo, Platform
 
 STATE_BUCKET = "awstest-team-state"
 

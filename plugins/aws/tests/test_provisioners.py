@@ -7,9 +7,7 @@ from typing import Any
 
 import pytest
 
-from podium.errors import ResourceError
-from podium.provisioning.contract import Provisioner
-from podium.security.secret import Secret
+from podium.plugin import Provisioner, ResourceError, Secret
 from podium_aws.clients import AwsClients
 from podium_aws.provisioners.dynamodb import DynamoDbTableProvisioner
 from podium_aws.provisioners.elasticache import ElastiCacheRedisProvisioner

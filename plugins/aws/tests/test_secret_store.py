@@ -6,8 +6,7 @@ from typing import Any
 
 import pytest
 
-from podium.errors import InputError, NotFoundError
-from podium.security.secret import Secret
+from podium.plugin import InputError, NotFoundError, Secret
 from podium_aws.clients import AwsClients
 from podium_aws.secretstore import SecretsManagerStore
 from podium_aws.settings import Settings

@@ -14,9 +14,15 @@ from typing import Any
 
 import pytest
 
-from podium.errors import ConfigError, LockedError, StateError
-from podium.platform.context import EnvironmentInfo
-from podium.platform.contract import Intent, LockInfo, ResourceRecord
+from podium.plugin import (
+    ConfigError,
+    EnvironmentInfo,
+    Intent,
+    LockedError,
+    LockInfo,
+    ResourceRecord,
+    StateError,
+)
 from podium_aws.clients import AwsClients
 from podium_aws.settings import Settings
 from podium_aws.state import S3StateBackend, S3StateStore

@@ -17,9 +17,7 @@ from typing import Any
 
 import pytest
 
-from podium.platform.context import EnvironmentInfo
-from podium.provisioning.contract import ResourceContext
-from podium.security.secret import Secret
+from podium.plugin import EnvironmentInfo, ResourceContext, Secret
 from podium_local.binaries import postgres_bin_dirs
 from podium_local.rootfs import unreachable_part
 

@@ -8,8 +8,7 @@ from typing import Any
 import pytest
 from conftest import stop_everything
 
-from podium.platform.context import EnvironmentInfo
-from podium.security.secret import Secret
+from podium.plugin import EnvironmentInfo, Secret
 from podium.testing.conformance import (
     DeployerConformance,
     ProvisionerConformance,
@@ -151,7 +150,7 @@ class TestRoute(ProvisionerConformance):
 class TestSecret(ProvisionerConformance):
     @pytest.fixture
     def provisioner(self, podium_env: EnvironmentInfo) -> Iterator[SecretProvisioner]:
-        from podium.security.local_store import LocalSecretStore
+        from podium.plugin import LocalSecretStore
 
         store = LocalSecretStore.in_state_dir(podium_env.state_dir.parent)
         store.put("conformance/token", Secret("s3cret"))

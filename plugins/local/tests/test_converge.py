@@ -26,10 +26,15 @@ from typing import Any
 import pytest
 from conftest import stop_everything
 
-from podium.deployment.contract import DeployContext, Probe, RenderedContainer, RenderedWorkload
-from podium.errors import ResourceError
-from podium.platform.context import EnvironmentInfo
-from podium.security.secret import Secret
+from podium.plugin import (
+    DeployContext,
+    EnvironmentInfo,
+    Probe,
+    RenderedContainer,
+    RenderedWorkload,
+    ResourceError,
+    Secret,
+)
 from podium_local.binaries import postgres_binary
 from podium_local.deploy.deployer import LocalDeployer
 from podium_local.network import port_is_listening, wait_until
@@ -288,7 +293,7 @@ def test_a_command_that_cannot_start_fails_up(project: Path, command: str, cause
     assert history[0]["status"] == "failed"
     assert history[0]["changes"][0]["uid"] == "deployment:broken"
     assert cause in history[0]["changes"][0]["message"]
-    from podium import Platform
+    from podium.plugin import Platform
 
     with Platform.from_file(project / "podium.toml") as platform:
         assert [r["status"] for r in platform.releases("dev", "broken")] == ["failed"]

@@ -16,20 +16,20 @@ from pathlib import Path
 import pytest
 from conftest import WORKLOAD_PYTHON
 
-from podium.deployment.contract import (
+from podium.plugin import (
     DeployContext,
+    EnvironmentInfo,
     HttpProbe,
     Probe,
     RenderedContainer,
     RenderedFile,
     RenderedVolume,
     RenderedWorkload,
+    ResourceContext,
+    ResourceError,
+    Secret,
     ServicePort,
 )
-from podium.errors import ResourceError
-from podium.platform.context import EnvironmentInfo
-from podium.provisioning.contract import ResourceContext
-from podium.security.secret import Secret
 from podium_local.deploy.deployer import LocalDeployer
 from podium_local.deploy.layout import WorkloadDir
 from podium_local.network import port_is_listening, wait_until

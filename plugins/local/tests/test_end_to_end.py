@@ -61,7 +61,7 @@ def shop() -> Iterator[Path]:
 def test_shop_lifecycle(shop: Path) -> None:
     from conftest import stop_everything
 
-    from podium import Platform
+    from podium.plugin import Platform
 
     platform = Platform.from_file(shop / "podium.toml")
     env = platform.environment("dev")
@@ -181,7 +181,7 @@ def test_cli_failing_readiness_exits_non_zero_with_probe_message(tmp_path: Path)
     )
     from conftest import stop_everything
 
-    from podium.platform.context import EnvironmentInfo
+    from podium.plugin import EnvironmentInfo
 
     env = EnvironmentInfo("sad", "dev", tmp_path / ".podium" / "dev")
     try:

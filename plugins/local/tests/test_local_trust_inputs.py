@@ -16,8 +16,7 @@ from typing import Any
 
 import pytest
 
-from podium.deployment.contract import RenderedContainer, RenderedFile, RenderedVolume
-from podium.errors import ResourceError
+from podium.plugin import RenderedContainer, RenderedFile, RenderedVolume, ResourceError
 from podium_local.provisioners.basic import EnvironmentProvisioner
 
 OPERATOR_ENV = {
@@ -171,7 +170,7 @@ def _container(**kwargs: Any) -> RenderedContainer:
 
 
 def _build(env: Any, container: RenderedContainer) -> dict[str, Any]:
-    from podium.deployment.contract import RenderedWorkload
+    from podium.plugin import RenderedWorkload
     from podium_local.deploy.layout import WorkloadDir
     from podium_local.deploy.render import build
     from podium_local.sealing import Sealer

@@ -12,10 +12,7 @@ from typing import Any
 
 import pytest
 
-from podium.errors import ResourceError
-from podium.platform.context import EnvironmentInfo
-from podium.provisioning.contract import ResourceContext
-from podium.security.secret import Secret, reveal
+from podium.plugin import EnvironmentInfo, ResourceContext, ResourceError, Secret, reveal
 from podium_local.network import port_is_listening
 from podium_local.ports import PortRegistry
 from podium_local.provisioners.basic import (
@@ -171,7 +168,7 @@ def test_service_port_is_shared_with_the_deployer(make_ctx: MakeCtx, env: Enviro
 
 
 def test_secret_comes_from_the_platform_store(make_ctx: MakeCtx, env: EnvironmentInfo) -> None:
-    from podium.security.local_store import LocalSecretStore
+    from podium.plugin import LocalSecretStore
 
     provisioner = SecretProvisioner()
     ctx = make_ctx("secret", params={"key": "stripe/api-key"})

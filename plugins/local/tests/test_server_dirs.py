@@ -19,10 +19,14 @@ from pathlib import Path
 import pytest
 from conftest import WORKLOAD_PYTHON
 
-from podium.deployment.contract import DeployContext, RenderedContainer, RenderedWorkload
-from podium.errors import ResourceError
-from podium.platform.context import EnvironmentInfo
-from podium.provisioning.contract import ResourceContext
+from podium.plugin import (
+    DeployContext,
+    EnvironmentInfo,
+    RenderedContainer,
+    RenderedWorkload,
+    ResourceContext,
+    ResourceError,
+)
 from podium_local.deploy.deployer import LocalDeployer
 from podium_local.files import socket_dir
 from podium_local.provisioners.postgres import PostgresProvisioner

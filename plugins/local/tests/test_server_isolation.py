@@ -10,9 +10,7 @@ from collections.abc import Callable
 
 import pytest
 
-from podium.platform.context import EnvironmentInfo
-from podium.provisioning.contract import ResourceContext
-from podium.security.secret import reveal
+from podium.plugin import EnvironmentInfo, ResourceContext, reveal
 from podium_local.provisioners.postgres import PostgresProvisioner
 from podium_local.provisioners.redis import RedisProvisioner
 

@@ -15,10 +15,14 @@ from pathlib import Path
 import pytest
 from conftest import WORKLOAD_PYTHON
 
-from podium.deployment.contract import DeployContext, RenderedContainer, RenderedWorkload
-from podium.errors import ResourceError
-from podium.platform.context import EnvironmentInfo
-from podium.security.secret import Secret
+from podium.plugin import (
+    DeployContext,
+    EnvironmentInfo,
+    RenderedContainer,
+    RenderedWorkload,
+    ResourceError,
+    Secret,
+)
 from podium_local.deploy.deployer import LocalDeployer
 from podium_local.servers.supervisord import Supervisor, escape
 from podium_local.settings import Settings

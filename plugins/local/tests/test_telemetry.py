@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from podium.observability.contract import Event
+from podium.plugin import Event
 from podium.testing.conformance import TelemetrySinkConformance
 from podium_local.telemetry import JsonlEventSink
 

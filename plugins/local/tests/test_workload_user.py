@@ -20,8 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from podium.platform.context import EnvironmentInfo
-from podium.provisioning.contract import ResourceContext
+from podium.plugin import EnvironmentInfo, ResourceContext
 from podium_local.isolation import runtime_dir, user_name
 from podium_local.network import wait_until
 

@@ -8,9 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-from podium.errors import LockedError
-from podium.platform.context import EnvironmentInfo
-from podium.platform.contract import LockInfo
+from podium.plugin import EnvironmentInfo, LockedError, LockInfo
 from podium_postgres.store import PostgresStateBackend
 
 

@@ -13,12 +13,18 @@ from typing import Any, ClassVar
 
 import pytest
 
-from podium import hookimpl
-from podium.api import Platform
-from podium.deployment.contract import Deployer, DeploymentResult, LogLine, WorkloadStatus
-from podium.provisioning.contract import Provisioner, ResourceContext
-from podium.security.crypto import generate_key
-from podium.security.secret import Secret
+from podium.plugin import (
+    Deployer,
+    DeploymentResult,
+    LogLine,
+    Platform,
+    Provisioner,
+    ResourceContext,
+    Secret,
+    WorkloadStatus,
+    generate_key,
+    hookimpl,
+)
 
 CANARY = "canary-e2e-Pw9-never-in-postgres"
 
@@ -198,7 +204,7 @@ def test_apply_plan_destroy_with_state_in_postgres(
 def test_a_machine_with_another_state_key_is_refused_before_creating_anything(
     tmp_path: Path, dsn: str, schema: str, sql: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from podium.errors import StateError
+    from podium.plugin import StateError
 
     monkeypatch.setenv("PODIUM_PLUGIN_POSTGRES_DSN", dsn)
     monkeypatch.setenv("PODIUM_STATE_KEY", generate_key())

@@ -14,11 +14,20 @@ from typing import Any
 
 import pytest
 
-from podium.errors import ConfigError, LockedError, NotFoundError, StateError
-from podium.platform.context import EnvironmentInfo
-from podium.platform.contract import Intent, IntentOutcome, LockInfo, ResourceRecord
-from podium.security.crypto import StateCipher, generate_key
-from podium.security.secret import Secret
+from podium.plugin import (
+    ConfigError,
+    EnvironmentInfo,
+    Intent,
+    IntentOutcome,
+    LockedError,
+    LockInfo,
+    NotFoundError,
+    ResourceRecord,
+    Secret,
+    StateCipher,
+    StateError,
+    generate_key,
+)
 from podium_postgres.schema import SCHEMA_VERSION
 from podium_postgres.store import PostgresStateBackend, PostgresStateStore
 

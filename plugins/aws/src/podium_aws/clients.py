@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from podium.errors import ConfigError, PodiumError, ResourceError, TransientError
+from podium.plugin import ConfigError, PodiumError, ResourceError, TransientError
 from podium_aws.settings import Settings
 
 #: AWS error codes worth retrying: throttling and the service being briefly unable to answer.

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from podium.platform.context import EnvironmentInfo
+from podium.plugin import EnvironmentInfo
 from podium_aws.settings import Settings
 
 #: S3 bucket names and RDS identifiers both allow at most 63 characters.

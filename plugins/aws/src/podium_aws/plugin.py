@@ -10,17 +10,21 @@ import threading
 from collections.abc import Iterable
 from typing import Any
 
-from podium.deployment.contract import Deployer, DeploymentResult, RenderedWorkload
-from podium.observability.contract import TelemetryConfig
-from podium.platform.context import EnvironmentInfo
-from podium.platform.contract import StateBackend
-from podium.plugins.markers import hookimpl
-from podium.provisioning.contract import Provisioner
-from podium.security.contract import SecretStore
+from podium.plugin import (
+    Deployer,
+    DeploymentResult,
+    EnvironmentInfo,
+    Provisioner,
+    RenderedWorkload,
+    SecretStore,
+    StateBackend,
+    TelemetryConfig,
+    hookimpl,
+)
 from podium_aws.clients import AwsClients
 from podium_aws.settings import Settings
 
-PODIUM_API = ">=1.0,<2"
+PODIUM_API = ">=1.1,<2"
 
 __all__ = ["PODIUM_API", "Settings", "clients_for"]
 

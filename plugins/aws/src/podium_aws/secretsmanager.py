@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from podium.security.secret import Secret
+from podium.plugin import Secret
 from podium_aws.clients import AwsClients, aws_errors, error_code
 from podium_aws.naming import tag_list
 

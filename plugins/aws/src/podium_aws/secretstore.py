@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import re
 
-from podium.errors import InputError, NotFoundError
-from podium.security.contract import SecretStore
-from podium.security.secret import Secret
+from podium.plugin import InputError, NotFoundError, Secret, SecretStore
 from podium_aws.clients import AwsClients
 from podium_aws.naming import store_secret_name
 from podium_aws.secretsmanager import SecretsManager

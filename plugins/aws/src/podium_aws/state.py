@@ -28,9 +28,16 @@ from urllib.parse import quote
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from podium.errors import ConfigError, StateError
-from podium.platform.context import EnvironmentInfo
-from podium.platform.contract import Intent, LockInfo, ResourceRecord, StateBackend, StateStore
+from podium.plugin import (
+    ConfigError,
+    EnvironmentInfo,
+    Intent,
+    LockInfo,
+    ResourceRecord,
+    StateBackend,
+    StateError,
+    StateStore,
+)
 from podium_aws.clients import AwsClients, aws_errors, error_code
 from podium_aws.settings import Settings
 
@@ -316,7 +323,7 @@ class S3StateStore(StateStore):
 
     # --- lease lock ---------------------------------------------------------------------
     def acquire_lock(self, info: LockInfo) -> LockInfo | None:
-        from podium.state.lease import locked_error, takeover_reason
+        from podium.plugin import locked_error, takeover_reason
 
         data = asdict(info)
         for _ in range(_ATTEMPTS):

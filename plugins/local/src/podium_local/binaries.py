@@ -6,7 +6,7 @@ import glob
 import shutil
 from pathlib import Path
 
-from podium.errors import ResourceError
+from podium.plugin import ResourceError
 
 
 def find_binary(

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from podium.platform.context import EnvironmentInfo
+from podium.plugin import EnvironmentInfo
 
 # A unix socket path must fit in sockaddr_un.sun_path (108 bytes on Linux,
 # including the terminating NUL). Stay well below it.

@@ -30,8 +30,7 @@ import re
 import shutil
 from pathlib import Path
 
-from podium.errors import ResourceError
-from podium.platform.context import EnvironmentInfo
+from podium.plugin import EnvironmentInfo, ResourceError
 from podium_local.files import file_lock, plugin_dir
 from podium_local.rootfs import RunAs
 from podium_local.servers.process import run, running_as_root

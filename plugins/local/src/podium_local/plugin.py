@@ -10,16 +10,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from podium import hookimpl
+from podium.plugin import hookimpl
 from podium_local.settings import Settings
 
 if TYPE_CHECKING:
     from podium.api import Platform
-    from podium.deployment.contract import DeploymentResult, RenderedWorkload
-    from podium.observability.contract import TelemetryConfig
-    from podium.platform.context import EnvironmentInfo
+    from podium.plugin import DeploymentResult, EnvironmentInfo, RenderedWorkload, TelemetryConfig
 
-PODIUM_API = ">=1.0,<2"
+PODIUM_API = ">=1.1,<2"
 
 __all__ = ["PODIUM_API", "Settings"]
 

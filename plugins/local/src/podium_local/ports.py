@@ -14,7 +14,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from podium.platform.context import EnvironmentInfo
+from podium.plugin import EnvironmentInfo
 from podium_local.files import file_lock, plugin_dir, write_atomic
 from podium_local.network import free_port
 

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from podium.errors import ResourceError
+from podium.plugin import ResourceError
 
 # The operator's variables a workload still inherits when it runs as its own user.
 INHERITED = re.compile(r"(LANG|LANGUAGE|LC_[A-Z]+|TZ|TERM)")

@@ -16,8 +16,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from podium.platform.context import EnvironmentInfo
-from podium.security.secret import Secret
+from podium.plugin import EnvironmentInfo, Secret
 from podium_local.files import file_lock, plugin_dir, private_dir
 
 KEY_FILE = "seal.key"

@@ -8,10 +8,15 @@ import threading
 from pathlib import Path
 from typing import Any, ClassVar
 
-from podium.deployment.contract import DeploymentResult, RenderedWorkload
-from podium.observability.contract import Event, TelemetryConfig, TelemetrySink
-from podium.platform.context import EnvironmentInfo
-from podium.security.private_files import open_private_append
+from podium.plugin import (
+    DeploymentResult,
+    EnvironmentInfo,
+    Event,
+    RenderedWorkload,
+    TelemetryConfig,
+    TelemetrySink,
+    open_private_append,
+)
 from podium_local.deploy.layout import WorkloadDir
 
 log = logging.getLogger(__name__)

@@ -7,11 +7,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from podium.platform.contract import StateBackend
-from podium.plugins.markers import hookimpl
+from podium.plugin import StateBackend, hookimpl
 from podium_postgres.settings import Settings
 
-PODIUM_API = ">=1.0,<2"
+PODIUM_API = ">=1.1,<2"
 
 __all__ = ["PODIUM_API", "Settings", "podium_state_backends"]
 

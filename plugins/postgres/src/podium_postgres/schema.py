@@ -13,7 +13,7 @@ from __future__ import annotations
 import zlib
 from typing import TYPE_CHECKING
 
-from podium.errors import StateError
+from podium.plugin import StateError
 
 if TYPE_CHECKING:
     import psycopg

@@ -24,24 +24,26 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from podium.errors import ConfigError, NotFoundError, PodiumError, StateError
-from podium.platform.context import EnvironmentInfo
-from podium.platform.contract import (
+from podium.plugin import (
+    RECORD_COLUMNS,
+    ConfigError,
+    EnvironmentInfo,
     Intent,
     IntentOutcome,
     LockInfo,
+    NotFoundError,
+    PodiumError,
     ResourceRecord,
     StateBackend,
+    StateError,
     TransactionalStateStore,
-)
-from podium.state.lease import locked_error, takeover_reason
-from podium.state.rows import (
-    RECORD_COLUMNS,
     dumps,
+    locked_error,
     now_iso,
     record_from_row,
     record_placeholders,
     record_row,
+    takeover_reason,
     without,
 )
 from podium_postgres.schema import migrate

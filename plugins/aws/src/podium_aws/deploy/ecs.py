@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from podium.deployment.contract import (
+from podium.plugin import (
     ContainerStatus,
     DeployContext,
     Deployer,
@@ -26,9 +26,9 @@ from podium.deployment.contract import (
     LogLine,
     Release,
     RenderedWorkload,
+    ResourceError,
     WorkloadStatus,
 )
-from podium.errors import ResourceError
 from podium_aws.clients import AwsClients, aws_errors, error_code, partition
 from podium_aws.deploy.iam import TRUST_POLICY, workload_policy
 from podium_aws.deploy.taskdef import container_definitions, secret_variables

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from podium.deployment.contract import RenderedWorkload
+from podium.plugin import RenderedWorkload
 
 TRUST_POLICY = {
     "Version": "2012-10-17",

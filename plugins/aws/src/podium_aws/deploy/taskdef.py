@@ -10,9 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from podium.deployment.contract import Probe, RenderedContainer, RenderedWorkload
-from podium.errors import ResourceError
-from podium.security.secret import Secret
+from podium.plugin import Probe, RenderedContainer, RenderedWorkload, ResourceError, Secret
 
 _CONDITIONS = {"started": "START", "healthy": "HEALTHY", "complete": "SUCCESS"}
 _MEMORY = re.compile(r"^(\d+(?:\.\d+)?)\s*(Ki|Mi|Gi|Ti|K|M|G|T)?$")

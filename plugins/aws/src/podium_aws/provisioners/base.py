@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from podium.errors import ResourceError
-from podium.provisioning.contract import Provisioner, ResourceContext
+from podium.plugin import Provisioner, ResourceContext, ResourceError
 from podium_aws.clients import AwsClients
 from podium_aws.naming import SAFE_NAME, physical_name, standard_tags
 from podium_aws.settings import Settings

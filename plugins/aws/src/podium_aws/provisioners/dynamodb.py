@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from podium.errors import ResourceError
-from podium.provisioning.contract import Outputs, ResourceContext
+from podium.plugin import Outputs, ResourceContext, ResourceError
 from podium_aws.clients import aws_errors, error_code
 from podium_aws.naming import DYNAMODB_MAX, tag_list
 from podium_aws.provisioners.base import AwsProvisioner, int_param

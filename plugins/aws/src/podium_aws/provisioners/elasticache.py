@@ -6,8 +6,7 @@ import secrets as _random
 import string
 from typing import Any
 
-from podium.errors import TransientError
-from podium.provisioning.contract import Outputs, ResourceContext
+from podium.plugin import Outputs, ResourceContext, TransientError
 from podium_aws.clients import aws_errors, error_code
 from podium_aws.naming import tag_list
 from podium_aws.provisioners.base import AwsProvisioner, int_param

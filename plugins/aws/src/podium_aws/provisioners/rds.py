@@ -10,9 +10,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from podium.errors import ResourceError, TransientError
-from podium.provisioning.contract import Outputs, ResourceContext
-from podium.security.secret import Secret
+from podium.plugin import Outputs, ResourceContext, ResourceError, Secret, TransientError
 from podium_aws.clients import aws_errors, error_code
 from podium_aws.naming import RDS_MAX, tag_list
 from podium_aws.provisioners.base import AwsProvisioner, bool_param, int_param

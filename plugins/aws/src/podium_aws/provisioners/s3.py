@@ -5,9 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from podium.errors import ResourceError
-from podium.provisioning.contract import Outputs, ResourceContext
-from podium.security.secret import Secret
+from podium.plugin import Outputs, ResourceContext, ResourceError, Secret
 from podium_aws.clients import aws_errors, error_code, partition
 from podium_aws.naming import S3_MAX, secret_name, tag_list
 from podium_aws.provisioners.base import AwsProvisioner, bool_param

@@ -12,8 +12,7 @@ from __future__ import annotations
 import secrets as _random
 from typing import Any
 
-from podium.errors import ResourceError
-from podium.provisioning.contract import Outputs, ResourceContext
+from podium.plugin import Outputs, ResourceContext, ResourceError
 from podium_aws.naming import secret_name, store_secret_name, tag_value
 from podium_aws.provisioners.base import AwsProvisioner, bool_param, int_param
 from podium_aws.secretsmanager import SecretsManager, StoredSecret

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from podium.provisioning.contract import Outputs, ResourceContext
+from podium.plugin import Outputs, ResourceContext
 from podium_aws.clients import aws_errors, error_code
 from podium_aws.naming import SQS_MAX, physical_name
 from podium_aws.provisioners.base import AwsProvisioner, bool_param, int_param

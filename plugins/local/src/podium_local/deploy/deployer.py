@@ -20,7 +20,8 @@ from contextlib import suppress
 from pathlib import Path
 from typing import Any, ClassVar
 
-from podium.deployment.contract import (
+from podium.plugin import (
+    REDACTED,
     ContainerStatus,
     DeployContext,
     Deployer,
@@ -28,10 +29,9 @@ from podium.deployment.contract import (
     HealthState,
     LogLine,
     RenderedWorkload,
+    ResourceError,
     WorkloadStatus,
 )
-from podium.errors import ResourceError
-from podium.security.secret import REDACTED
 from podium_local.deploy.layout import WorkloadDir, program_name
 from podium_local.deploy.render import build, materialise
 from podium_local.files import private_dir, write_atomic

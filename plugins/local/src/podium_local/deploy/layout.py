@@ -23,7 +23,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from podium.platform.context import EnvironmentInfo
+from podium.plugin import EnvironmentInfo
 from podium_local.files import plugin_dir, write_atomic
 from podium_local.isolation import prune_runtime_dir, runtime_dir
 

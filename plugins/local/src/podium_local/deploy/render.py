@@ -32,9 +32,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from podium.deployment.contract import Probe, RenderedContainer, RenderedWorkload
-from podium.errors import ResourceError
-from podium.security.secret import Secret
+from podium.plugin import Probe, RenderedContainer, RenderedWorkload, ResourceError, Secret
 from podium_local.deploy.layout import WorkloadDir, program_name
 from podium_local.isolation import run_as, runtime_dir
 from podium_local.network import HOST

@@ -9,9 +9,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
-from podium.errors import ResourceError
-from podium.provisioning.contract import Outputs, Provisioner, ResourceContext
-from podium.security.secret import Secret
+from podium.plugin import Outputs, Provisioner, ResourceContext, ResourceError, Secret
 from podium_local.files import plugin_dir
 from podium_local.isolation import ensure_runtime_dir, prune_runtime_dir, runtime_dir
 from podium_local.network import HOST

@@ -19,8 +19,7 @@ import re
 from contextlib import suppress
 from typing import ClassVar
 
-from podium.provisioning.contract import Outputs, Provisioner, ResourceContext
-from podium.security.secret import Secret
+from podium.plugin import Outputs, Provisioner, ResourceContext, Secret
 from podium_local.network import HOST
 from podium_local.servers.postgres_cluster import SYSTEM_DATABASES, PostgresCluster
 from podium_local.settings import Settings

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from podium.provisioning.contract import Outputs, Provisioner, ResourceContext
+from podium.plugin import Outputs, Provisioner, ResourceContext
 from podium_local.network import HOST
 from podium_local.servers.redis_server import RedisServer
 from podium_local.settings import Settings

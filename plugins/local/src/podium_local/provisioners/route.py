@@ -15,8 +15,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from podium.errors import ResourceError
-from podium.provisioning.contract import Outputs, Provisioner, ResourceContext
+from podium.plugin import Outputs, Provisioner, ResourceContext, ResourceError
 from podium_local.files import file_lock
 from podium_local.servers.nginx_proxy import NginxProxy
 from podium_local.servers.route_rules import check_host, check_path, check_workload

@@ -11,8 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import ClassVar
 
-from podium.errors import NotFoundError, ResourceError
-from podium.provisioning.contract import Outputs, Provisioner, ResourceContext
+from podium.plugin import NotFoundError, Outputs, Provisioner, ResourceContext, ResourceError
 from podium_local.provisioners.basic import Reference
 
 
@@ -31,7 +30,7 @@ class SecretProvisioner(Provisioner):
     replace_on: ClassVar[frozenset[str]] = frozenset()
 
     def _get(self, ctx: ResourceContext) -> Outputs:
-        from podium.security.local_store import LocalSecretStore
+        from podium.plugin import LocalSecretStore
 
         key = ctx.params.get("key")
         if not key:

@@ -24,8 +24,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from podium.errors import ResourceError
-from podium.platform.context import EnvironmentInfo
+from podium.plugin import EnvironmentInfo, ResourceError
 from podium_local.binaries import find_binary
 from podium_local.files import file_lock, plugin_dir, private_dir, write_atomic
 from podium_local.network import HOST, free_port, port_is_free, port_is_listening, wait_until

@@ -32,8 +32,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from podium.errors import ResourceError
-from podium.platform.context import EnvironmentInfo
+from podium.plugin import EnvironmentInfo, ResourceError
 from podium_local.binaries import postgres_binary
 from podium_local.files import file_lock, plugin_dir, socket_dir, write_atomic
 from podium_local.network import HOST, free_port, port_is_free

@@ -8,7 +8,7 @@ import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 
-from podium.errors import ResourceError
+from podium.plugin import ResourceError
 
 
 def running_as_root() -> bool:

@@ -24,9 +24,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from podium.errors import ResourceError
-from podium.platform.context import EnvironmentInfo
-from podium.security.secret import Secret
+from podium.plugin import EnvironmentInfo, ResourceError, Secret
 from podium_local.binaries import find_binary
 from podium_local.files import file_lock, plugin_dir, private_dir, write_atomic
 from podium_local.network import HOST, free_port, port_is_free, wait_until

@@ -17,7 +17,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from podium.errors import ResourceError
+from podium.plugin import ResourceError
 
 MAX_HOST = 253
 MAX_PATH = 1024

@@ -21,7 +21,7 @@ import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
-from podium.errors import ResourceError
+from podium.plugin import ResourceError
 
 
 def uid_of(user: str | None) -> int | None:

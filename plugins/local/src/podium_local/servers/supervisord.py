@@ -25,8 +25,7 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
-from podium.errors import ResourceError, TransientError
-from podium.platform.context import EnvironmentInfo
+from podium.plugin import EnvironmentInfo, ResourceError, TransientError
 from podium_local.files import file_lock, plugin_dir, private_dir, socket_dir, write_atomic
 from podium_local.network import wait_until
 from podium_local.servers.process import pid_alive, read_pid

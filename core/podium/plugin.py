@@ -1,0 +1,286 @@
+"""Everything a plugin author imports, in one module (plugin API 1.1).
+
+Write ``from podium.plugin import ...`` and nothing else from Podium in a plugin's
+code (its tests add :mod:`podium.testing`). Every name here is supported for the
+whole 1.x plugin API; the modules they live in are Podium's internals and may
+move. Importing this module is cheap: a name's home module (pydantic models,
+the engine, cryptography) loads the first time the name is used.
+
+The plugin module (the entry point)
+    :data:`hookimpl` marks hook implementations; ``PODIUM_API = ">=1.1,<2"`` declares
+    the plugin API range (:data:`API_VERSION` is the running core's). Hooks receive
+    an :class:`EnvironmentInfo` (platform, environment, private ``state_dir``);
+    :func:`validate_name` is the rule every registration name follows.
+    ``podium_platform_started``/``podium_platform_closing`` receive the
+    :class:`Platform`. A deprecated hook or argument warns with
+    :class:`PodiumDeprecationWarning`, naming the API version that removes it.
+
+Provisioning — ``podium_provisioners``
+    Subclass :class:`Provisioner`; its methods get a :class:`ResourceContext` and
+    return :data:`Outputs`.
+
+Deployment — ``podium_deployers``, ``podium_enrich_deployment``
+    Subclass :class:`Deployer`; it gets a :class:`DeployContext` and a
+    :class:`RenderedWorkload` (:class:`RenderedContainer`, :class:`RenderedFile`,
+    :class:`RenderedVolume`, :class:`RenderedResource`, :class:`ServicePort`,
+    :class:`Probe`, :class:`HttpProbe`) and returns :class:`DeploymentResult`,
+    :class:`WorkloadStatus` (:class:`ContainerStatus`, :data:`HealthState`,
+    :data:`ReadyCondition`), :class:`LogLine` and :class:`Release`.
+
+Observability — ``podium_telemetry_sinks``, ``podium_event``, ``podium_configure_telemetry``
+    Subclass :class:`TelemetrySink` to receive every :class:`Event`; return a
+    :class:`TelemetryConfig` for a deployed workload.
+
+Security — ``podium_secret_stores``, ``podium_policy_packs``, ``podium_validate_workload``, ``podium_check_plan``
+    Subclass :class:`SecretStore` or :class:`PolicyPack`; checks receive the
+    :class:`Workload` or the :class:`Plan` and return :class:`Finding` objects
+    (:data:`Level`). Sensitive values are :class:`Secret`; :func:`reveal`,
+    :func:`redact` and :func:`contains_secret` handle nested values
+    (:data:`REDACTED` is what a secret prints as). :class:`LocalSecretStore` is
+    the core's encrypted store, for plugins that fall back to it.
+
+State backends and CLI commands — ``podium_state_backends``, ``podium_cli_commands``
+    Subclass :class:`StateBackend`, returning a :class:`StateStore` (or a
+    :class:`TransactionalStateStore`) that keeps :class:`ResourceRecord`,
+    :class:`Intent`/:class:`IntentOutcome` and :class:`LockInfo`. Secrets arrive
+    sealed by :class:`StateCipher` (:func:`is_sealed`, :func:`generate_key`) and
+    are stored as they are. SQL backends share the core's row helpers
+    (:data:`RECORD_COLUMNS`, :func:`record_placeholders`, :func:`record_row`,
+    :func:`record_from_row`, :func:`dumps`, :func:`now_iso`, :func:`without`) and
+    lease rules (:func:`takeover_reason`, :func:`locked_error`, :func:`pid_alive`).
+    A command is a :class:`CliCommand`.
+
+Files
+    :func:`make_private_dir` and :func:`open_private_append` make directories and
+    files only the user running Podium can read, whatever the umask.
+
+Errors
+    Raise :class:`TransientError` for what is worth retrying and
+    :class:`ResourceError` for a permanent, explained failure;
+    :class:`ConfigError`, :class:`InputError` (with a :class:`Location`),
+    :class:`NotFoundError`, :class:`StateError`, :class:`LockedError` and
+    :class:`PluginError` are :class:`PodiumError` subclasses with their own exit codes.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from podium.plugins.markers import hookimpl
+from podium.version import API_VERSION
+
+if TYPE_CHECKING:
+    from podium.api import Platform
+    from podium.deployment.contract import (
+        ContainerStatus,
+        DeployContext,
+        Deployer,
+        DeploymentResult,
+        HealthState,
+        HttpProbe,
+        LogLine,
+        Probe,
+        ReadyCondition,
+        Release,
+        RenderedContainer,
+        RenderedFile,
+        RenderedResource,
+        RenderedVolume,
+        RenderedWorkload,
+        ServicePort,
+        WorkloadStatus,
+    )
+    from podium.engine.plan import Plan
+    from podium.errors import (
+        ConfigError,
+        InputError,
+        Location,
+        LockedError,
+        NotFoundError,
+        PluginError,
+        PodiumError,
+        ResourceError,
+        StateError,
+        TransientError,
+    )
+    from podium.observability.contract import Event, TelemetryConfig, TelemetrySink
+    from podium.platform.context import EnvironmentInfo, validate_name
+    from podium.platform.contract import (
+        CliCommand,
+        Intent,
+        IntentOutcome,
+        LockInfo,
+        ResourceRecord,
+        StateBackend,
+        StateStore,
+        TransactionalStateStore,
+    )
+    from podium.plugins.deprecations import PodiumDeprecationWarning
+    from podium.provisioning.contract import Outputs, Provisioner, ResourceContext
+    from podium.security.contract import Finding, Level, PolicyPack, SecretStore
+    from podium.security.crypto import StateCipher, generate_key, is_sealed
+    from podium.security.local_store import LocalSecretStore
+    from podium.security.private_files import make_private_dir, open_private_append
+    from podium.security.secret import REDACTED, Secret, contains_secret, redact, reveal
+    from podium.state.lease import locked_error, pid_alive, takeover_reason
+    from podium.state.rows import (
+        RECORD_COLUMNS,
+        dumps,
+        now_iso,
+        record_from_row,
+        record_placeholders,
+        record_row,
+        without,
+    )
+    from podium.workload.model import Workload
+
+#: Each home module and the names this module takes from it; the same names as the
+#: ``TYPE_CHECKING`` imports above (a test keeps the two in step).
+_HOMES: dict[str, tuple[str, ...]] = {
+    "podium.api": ("Platform",),
+    "podium.deployment.contract": (
+        "ContainerStatus",
+        "DeployContext",
+        "Deployer",
+        "DeploymentResult",
+        "HealthState",
+        "HttpProbe",
+        "LogLine",
+        "Probe",
+        "ReadyCondition",
+        "Release",
+        "RenderedContainer",
+        "RenderedFile",
+        "RenderedResource",
+        "RenderedVolume",
+        "RenderedWorkload",
+        "ServicePort",
+        "WorkloadStatus",
+    ),
+    "podium.engine.plan": ("Plan",),
+    "podium.errors": (
+        "ConfigError",
+        "InputError",
+        "Location",
+        "LockedError",
+        "NotFoundError",
+        "PluginError",
+        "PodiumError",
+        "ResourceError",
+        "StateError",
+        "TransientError",
+    ),
+    "podium.observability.contract": ("Event", "TelemetryConfig", "TelemetrySink"),
+    "podium.platform.context": ("EnvironmentInfo", "validate_name"),
+    "podium.platform.contract": (
+        "CliCommand",
+        "Intent",
+        "IntentOutcome",
+        "LockInfo",
+        "ResourceRecord",
+        "StateBackend",
+        "StateStore",
+        "TransactionalStateStore",
+    ),
+    "podium.plugins.deprecations": ("PodiumDeprecationWarning",),
+    "podium.provisioning.contract": ("Outputs", "Provisioner", "ResourceContext"),
+    "podium.security.contract": ("Finding", "Level", "PolicyPack", "SecretStore"),
+    "podium.security.crypto": ("StateCipher", "generate_key", "is_sealed"),
+    "podium.security.local_store": ("LocalSecretStore",),
+    "podium.security.private_files": ("make_private_dir", "open_private_append"),
+    "podium.security.secret": ("REDACTED", "Secret", "contains_secret", "redact", "reveal"),
+    "podium.state.lease": ("locked_error", "pid_alive", "takeover_reason"),
+    "podium.state.rows": (
+        "RECORD_COLUMNS",
+        "dumps",
+        "now_iso",
+        "record_from_row",
+        "record_placeholders",
+        "record_row",
+        "without",
+    ),
+    "podium.workload.model": ("Workload",),
+}
+
+if not TYPE_CHECKING:  # type checkers see the precise imports above, and no catch-all
+    from podium._lazy import lazy_exports
+
+    __getattr__, __dir__ = lazy_exports(__name__, _HOMES)
+    del lazy_exports
+
+__all__ = [
+    "API_VERSION",
+    "RECORD_COLUMNS",
+    "REDACTED",
+    "CliCommand",
+    "ConfigError",
+    "ContainerStatus",
+    "DeployContext",
+    "Deployer",
+    "DeploymentResult",
+    "EnvironmentInfo",
+    "Event",
+    "Finding",
+    "HealthState",
+    "HttpProbe",
+    "InputError",
+    "Intent",
+    "IntentOutcome",
+    "Level",
+    "LocalSecretStore",
+    "Location",
+    "LockInfo",
+    "LockedError",
+    "LogLine",
+    "NotFoundError",
+    "Outputs",
+    "Plan",
+    "Platform",
+    "PluginError",
+    "PodiumDeprecationWarning",
+    "PodiumError",
+    "PolicyPack",
+    "Probe",
+    "Provisioner",
+    "ReadyCondition",
+    "Release",
+    "RenderedContainer",
+    "RenderedFile",
+    "RenderedResource",
+    "RenderedVolume",
+    "RenderedWorkload",
+    "ResourceContext",
+    "ResourceError",
+    "ResourceRecord",
+    "Secret",
+    "SecretStore",
+    "ServicePort",
+    "StateBackend",
+    "StateCipher",
+    "StateError",
+    "StateStore",
+    "TelemetryConfig",
+    "TelemetrySink",
+    "TransactionalStateStore",
+    "TransientError",
+    "Workload",
+    "WorkloadStatus",
+    "contains_secret",
+    "dumps",
+    "generate_key",
+    "hookimpl",
+    "is_sealed",
+    "locked_error",
+    "make_private_dir",
+    "now_iso",
+    "open_private_append",
+    "pid_alive",
+    "record_from_row",
+    "record_placeholders",
+    "record_row",
+    "redact",
+    "reveal",
+    "takeover_reason",
+    "validate_name",
+    "without",
+]
