@@ -24,7 +24,6 @@ from podium.errors import (
     ConfigError,
     InputError,
     NotFoundError,
-    PluginError,
     PolicyBlockedError,
     StalePlanError,
 )
@@ -103,7 +102,6 @@ class Platform:
         self._actor: str | None = None
         self._lock = threading.RLock()
         self._stores: dict[str, StateStore] = {}
-        self._subscribers: list[Callable[[Event], None]] = [on_event] if on_event else []
         self._cipher: StateCipher | None = None
         self._key_checked: set[str] = set()  # environments whose key check passed
         self._tracer_provider: Any = None
@@ -131,6 +129,12 @@ class Platform:
             environ=self.environ,
         )
         self._locate = locate
+        from podium.observability.channel import EventChannel
+
+        #: subscribers, plugins' podium_event and sinks: one isolated path (see EventChannel)
+        self._events = EventChannel(self.plugins, config.telemetry.sinks)
+        if on_event is not None:
+            self._events.subscribe(on_event)
         self.plugins.load()
         self.plugins.broadcast("podium_platform_started", platform=self)
 
@@ -288,32 +292,20 @@ class Platform:
 
     # ------------------------------------------------------------------ events
     def subscribe(self, callback: Callable[[Event], None]) -> Subscription:
-        """Receive every :class:`~podium.observability.Event` of this platform (any thread)."""
-        with self._lock:
-            self._subscribers.append(callback)
+        """Receive every :class:`~podium.observability.Event` of this platform (any thread).
+
+        A callback that raises is logged (logger ``podium.events``, with the traceback)
+        and never fails or stops the run; the other receivers still get the event.
+        """
+        self._events.subscribe(callback)
         return Subscription(self, callback)
 
     def _unsubscribe(self, callback: Callable[[Event], None]) -> None:
-        with self._lock:
-            if callback in self._subscribers:
-                self._subscribers.remove(callback)
+        self._events.unsubscribe(callback)
 
     def emit(self, event: Event) -> None:
-        for callback in list(self._subscribers):
-            callback(event)
-        self.plugins.broadcast(
-            "podium_event",
-            event=event,
-            on_error=lambda err: _log().warning("event hook failed", error=str(err)),
-        )
-        for name in self.config.telemetry.sinks:
-            sink = self.plugins.registered("telemetry_sinks", name)
-            try:
-                self.plugins.call_instrumented(sink.plugin, f"{name}.emit", sink.obj.emit, event)
-            except (
-                PluginError
-            ) as exc:  # a sink's delivery problem must not fail the platform's work
-                _log().warning("telemetry sink failed", sink=name, error=str(exc))
+        """Deliver ``event`` to subscribers, plugins' ``podium_event`` and the selected sinks."""
+        self._events.emit(event)
 
     # --------------------------------------------------------------- workloads
     def load_workloads(self, files: Iterable[WorkloadInput]) -> list[Workload]:
@@ -1080,11 +1072,7 @@ class Platform:
                 for store in self._stores.values():
                     store.close()
                 self._stores.clear()
-                for name in self.config.telemetry.sinks:
-                    try:
-                        self.plugins.registered("telemetry_sinks", name).obj.close()
-                    except Exception as exc:
-                        _log().warning("telemetry sink failed to close", sink=name, error=str(exc))
+                self._events.close()
                 if self._tracer_provider is not None:
                     self._tracer_provider.shutdown()
 
