@@ -76,6 +76,7 @@ class Platform:
         on_event: Callable[[Event], None] | None = None,
         locate: Any = None,
         environ: Mapping[str, str] | None = None,
+        pause_gc: bool = False,
     ) -> None:
         if config is None:
             config = PlatformConfig()
@@ -97,8 +98,12 @@ class Platform:
 
         check_state_dir(self.state_root, locate)
         self.name = config.platform.name
-        #: the operator environment this platform reads (PODIUM_* variables); default os.environ
+        #: the operator environment this platform reads (every PODIUM_* and OTEL_* variable
+        #: the core reads comes from here, never from the process); default os.environ
         self.environ: Mapping[str, str] = os.environ if environ is None else environ
+        #: switch the cyclic garbage collector off while planning (process-wide, so only
+        #: when the embedder owns the process and asks: the ``podium`` CLI does)
+        self.pause_gc = pause_gc
         self._actor: str | None = None
         self._lock = threading.RLock()
         self._stores: dict[str, StateStore] = {}
@@ -106,6 +111,7 @@ class Platform:
         self._key_checked: set[str] = set()  # environments whose key check passed
         self._tracer_provider: Any = None
         self._tracer_built = False
+        self._engine_tracer: Any = None
         self._closed = False
         #: workloads parsed from files by the latest load, by (source, path)
         self._parsed: dict[tuple[str, str], Workload] = {}
@@ -230,6 +236,7 @@ class Platform:
                         jsonl_path=self.state_root / "spans.jsonl" if telemetry.jsonl else None,
                         console=telemetry.console,
                         otlp=otlp,
+                        environ=self.environ,
                         # Spans never create the state root: validate of a new project writes nothing.
                         create_jsonl_dir=False,
                     )
@@ -239,9 +246,13 @@ class Platform:
         provider = self.tracer_provider
         if provider is None:
             return None
-        from podium.version import __version__
+        with self._lock:
+            if self._engine_tracer is None:
+                from podium.observability.tracers import get_tracer
+                from podium.version import __version__
 
-        return provider.get_tracer("podium.engine", __version__)
+                self._engine_tracer = get_tracer(provider, "podium.engine", __version__)
+            return self._engine_tracer
 
     @property
     def environments(self) -> list[str]:
@@ -309,10 +320,24 @@ class Platform:
 
     # --------------------------------------------------------------- workloads
     def load_workloads(self, files: Iterable[WorkloadInput]) -> list[Workload]:
-        """Load and validate Score files (or pass through loaded workloads)."""
+        """Load and validate Score files (or pass through loaded workloads).
+
+        ``files`` is a list: a bare string or path raises :class:`~podium.errors.InputError`
+        (it would otherwise be read as one file per character). Score text your program
+        holds is loaded with :func:`podium.workload.load_workload_text` and passed as a
+        :class:`~podium.workload.Workload`.
+        """
         from podium.workload.loader import load_workloads
         from podium.workload.model import Workload
 
+        if isinstance(files, str | bytes | os.PathLike | Workload):
+            raise InputError(
+                f"files must be a list of Score files or workloads, not one "
+                f"{type(files).__name__} ({str(files)[:80]!r})",
+                field="files",
+                hint="pass a list: plan(env, [path]); for Score text, "
+                "plan(env, [podium.workload.load_workload_text(text)])",
+            )
         given = list(files)
         loaded = [w for w in given if isinstance(w, Workload)]
         paths = [Path(p) for p in given if not isinstance(p, Workload)]
@@ -424,7 +449,7 @@ class Platform:
         rt = self.runtime(env, workloads_in_plan)
         from podium.engine.gc_pause import gc_paused
 
-        with self._span("podium.plan", env), gc_paused():
+        with self._span("podium.plan", env), gc_paused(self.pause_gc):
             rt.event("plan.started", message=f"planning {env}")
             warnings = self._reconcile_if_needed(rt)
             nodes = [] if destroy else desired_nodes(rt, workloads_in_plan)
