@@ -23,7 +23,7 @@ def test_a_raising_subscriber_is_logged_and_the_run_finishes(
     platform.subscribe(broken)
     platform.subscribe(lambda event: seen.append(event.kind))
     with caplog.at_level(logging.WARNING, logger="podium"):
-        plan, result = platform.up("dev", [score])
+        _, result = platform.up("dev", [score])
     assert result.ok, result.to_dict()
     # Later subscribers still got every event, the failing one included.
     assert "node.succeeded" in seen and seen[-1] == "apply.finished"

@@ -21,11 +21,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from embedding_project import ENGINE_TESTS
 
 from podium import hookimpl
 from podium.observability.telemetry import read_spans
-
-from embedding_project import ENGINE_TESTS
 
 
 class BrokenEventHook:
@@ -237,4 +236,3 @@ def test_host_podium_variables_do_not_reach_a_platform_given_environ(
     platform = make_platform(environ={"PODIUM_ACTOR": "portal"})
     assert platform.actor == "portal"
     assert "fake" in {p.name for p in platform.plugins.plugins}
-

@@ -82,9 +82,7 @@ class OtlpHttpSpanExporter(SpanExporter):
 
     def __init__(self, settings: OtlpSettings) -> None:
         self.settings = settings
-        handlers: list[urllib.request.BaseHandler] = [
-            urllib.request.ProxyHandler(settings.proxies)
-        ]
+        handlers: list[urllib.request.BaseHandler] = [urllib.request.ProxyHandler(settings.proxies)]
         if settings.endpoint.startswith("https"):
             context = ssl.create_default_context(cafile=settings.certificate)
             if settings.client_certificate:
