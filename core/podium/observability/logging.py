@@ -158,10 +158,12 @@ class _CliFormatter(logging.Formatter):
             return super().format(record)
         if self._render is None:
             self._render = _renderer(self._json)
+        fields: dict[str, Any] = getattr(record, "podium_fields", {})
+        # The key order structlog's own pipeline gave (JSON lines stay as they were).
         event_dict: dict[str, Any] = {
-            "event": record.podium_event,
-            **record.podium_fields,
             "logger": record.name,
+            **fields,
+            "event": getattr(record, "podium_event", ""),
             "level": record.levelname.lower(),
         }
         if record.exc_info:

@@ -67,7 +67,7 @@ class OtlpSettings:
         }
         return cls(
             endpoint=endpoint,
-            headers=parse_env_headers(_setting(environ, "HEADERS") or "", liberal=True),
+            headers=dict(parse_env_headers(_setting(environ, "HEADERS") or "", liberal=True)),
             timeout=timeout,
             gzip=(_setting(environ, "COMPRESSION") or "").strip().lower() == "gzip",
             certificate=_setting(environ, "CERTIFICATE"),
