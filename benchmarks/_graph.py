@@ -156,6 +156,7 @@ def make_platform(
         root=root,
         plugins=[("bench", module)],
         load_entrypoints=False,
+        pause_gc=True,  # a benchmark owns its process, as the CLI does
     )
     return platform, provisioner
 

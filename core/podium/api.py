@@ -24,7 +24,6 @@ from podium.errors import (
     ConfigError,
     InputError,
     NotFoundError,
-    PluginError,
     PolicyBlockedError,
     StalePlanError,
 )
@@ -77,6 +76,7 @@ class Platform:
         on_event: Callable[[Event], None] | None = None,
         locate: Any = None,
         environ: Mapping[str, str] | None = None,
+        pause_gc: bool = False,
     ) -> None:
         if config is None:
             config = PlatformConfig()
@@ -98,16 +98,20 @@ class Platform:
 
         check_state_dir(self.state_root, locate)
         self.name = config.platform.name
-        #: the operator environment this platform reads (PODIUM_* variables); default os.environ
+        #: the operator environment this platform reads (every PODIUM_* and OTEL_* variable
+        #: the core reads comes from here, never from the process); default os.environ
         self.environ: Mapping[str, str] = os.environ if environ is None else environ
+        #: switch the cyclic garbage collector off while planning (process-wide, so only
+        #: when the embedder owns the process and asks: the ``podium`` CLI does)
+        self.pause_gc = pause_gc
         self._actor: str | None = None
         self._lock = threading.RLock()
         self._stores: dict[str, StateStore] = {}
-        self._subscribers: list[Callable[[Event], None]] = [on_event] if on_event else []
         self._cipher: StateCipher | None = None
         self._key_checked: set[str] = set()  # environments whose key check passed
         self._tracer_provider: Any = None
         self._tracer_built = False
+        self._engine_tracer: Any = None
         self._closed = False
         #: workloads parsed from files by the latest load, by (source, path)
         self._parsed: dict[tuple[str, str], Workload] = {}
@@ -131,6 +135,12 @@ class Platform:
             environ=self.environ,
         )
         self._locate = locate
+        from podium.observability.channel import EventChannel
+
+        #: subscribers, plugins' podium_event and sinks: one isolated path (see EventChannel)
+        self._events = EventChannel(self.plugins, config.telemetry.sinks)
+        if on_event is not None:
+            self._events.subscribe(on_event)
         self.plugins.load()
         self.plugins.broadcast("podium_platform_started", platform=self)
 
@@ -226,6 +236,7 @@ class Platform:
                         jsonl_path=self.state_root / "spans.jsonl" if telemetry.jsonl else None,
                         console=telemetry.console,
                         otlp=otlp,
+                        environ=self.environ,
                         # Spans never create the state root: validate of a new project writes nothing.
                         create_jsonl_dir=False,
                     )
@@ -235,9 +246,13 @@ class Platform:
         provider = self.tracer_provider
         if provider is None:
             return None
-        from podium.version import __version__
+        with self._lock:
+            if self._engine_tracer is None:
+                from podium.observability.tracers import get_tracer
+                from podium.version import __version__
 
-        return provider.get_tracer("podium.engine", __version__)
+                self._engine_tracer = get_tracer(provider, "podium.engine", __version__)
+            return self._engine_tracer
 
     @property
     def environments(self) -> list[str]:
@@ -288,39 +303,41 @@ class Platform:
 
     # ------------------------------------------------------------------ events
     def subscribe(self, callback: Callable[[Event], None]) -> Subscription:
-        """Receive every :class:`~podium.observability.Event` of this platform (any thread)."""
-        with self._lock:
-            self._subscribers.append(callback)
+        """Receive every :class:`~podium.observability.Event` of this platform (any thread).
+
+        A callback that raises is logged (logger ``podium.events``, with the traceback)
+        and never fails or stops the run; the other receivers still get the event.
+        """
+        self._events.subscribe(callback)
         return Subscription(self, callback)
 
     def _unsubscribe(self, callback: Callable[[Event], None]) -> None:
-        with self._lock:
-            if callback in self._subscribers:
-                self._subscribers.remove(callback)
+        self._events.unsubscribe(callback)
 
     def emit(self, event: Event) -> None:
-        for callback in list(self._subscribers):
-            callback(event)
-        self.plugins.broadcast(
-            "podium_event",
-            event=event,
-            on_error=lambda err: _log().warning("event hook failed", error=str(err)),
-        )
-        for name in self.config.telemetry.sinks:
-            sink = self.plugins.registered("telemetry_sinks", name)
-            try:
-                self.plugins.call_instrumented(sink.plugin, f"{name}.emit", sink.obj.emit, event)
-            except (
-                PluginError
-            ) as exc:  # a sink's delivery problem must not fail the platform's work
-                _log().warning("telemetry sink failed", sink=name, error=str(exc))
+        """Deliver ``event`` to subscribers, plugins' ``podium_event`` and the selected sinks."""
+        self._events.emit(event)
 
     # --------------------------------------------------------------- workloads
     def load_workloads(self, files: Iterable[WorkloadInput]) -> list[Workload]:
-        """Load and validate Score files (or pass through loaded workloads)."""
+        """Load and validate Score files (or pass through loaded workloads).
+
+        ``files`` is a list: a bare string or path raises :class:`~podium.errors.InputError`
+        (it would otherwise be read as one file per character). Score text your program
+        holds is loaded with :func:`podium.workload.load_workload_text` and passed as a
+        :class:`~podium.workload.Workload`.
+        """
         from podium.workload.loader import load_workloads
         from podium.workload.model import Workload
 
+        if isinstance(files, str | bytes | os.PathLike | Workload):
+            raise InputError(
+                f"files must be a list of Score files or workloads, not one "
+                f"{type(files).__name__} ({str(files)[:80]!r})",
+                field="files",
+                hint="pass a list: plan(env, [path]); for Score text, "
+                "plan(env, [podium.workload.load_workload_text(text)])",
+            )
         given = list(files)
         loaded = [w for w in given if isinstance(w, Workload)]
         paths = [Path(p) for p in given if not isinstance(p, Workload)]
@@ -432,7 +449,7 @@ class Platform:
         rt = self.runtime(env, workloads_in_plan)
         from podium.engine.gc_pause import gc_paused
 
-        with self._span("podium.plan", env), gc_paused():
+        with self._span("podium.plan", env), gc_paused(self.pause_gc):
             rt.event("plan.started", message=f"planning {env}")
             warnings = self._reconcile_if_needed(rt)
             nodes = [] if destroy else desired_nodes(rt, workloads_in_plan)
@@ -1062,11 +1079,7 @@ class Platform:
                 for store in self._stores.values():
                     store.close()
                 self._stores.clear()
-                for name in self.config.telemetry.sinks:
-                    try:
-                        self.plugins.registered("telemetry_sinks", name).obj.close()
-                    except Exception as exc:
-                        _log().warning("telemetry sink failed to close", sink=name, error=str(exc))
+                self._events.close()
                 if self._tracer_provider is not None:
                     self._tracer_provider.shutdown()
 

@@ -174,10 +174,12 @@ class NotFoundError(PodiumError):
     exit_code = ExitCode.NOT_FOUND
 
 
-class NoMatchingRuleError(PodiumError):
-    """No provisioner rule matches a resource request."""
+class NoMatchingRuleError(InputError):
+    """No provisioner rule matches a resource request.
 
-    exit_code = ExitCode.INVALID_INPUT
+    An input error (exit 3): ``location`` is the resource in the Score file, ``field``
+    its ``resources.<name>.type``.
+    """
 
 
 class PolicyBlockedError(PodiumError):
@@ -231,7 +233,13 @@ class PlanVerificationError(PodiumError):
 
 
 class ApplyFailedError(PodiumError):
+    """Apply finished with failed nodes; ``result`` is the ApplyResult (every node's outcome)."""
+
     exit_code = ExitCode.APPLY_FAILED
+
+    def __init__(self, message: str, *, result: Any = None, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.result = result
 
 
 class UnhealthyError(PodiumError):

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
-import structlog
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from plugin_samples import SampleFactory, make_manager
 
 from podium.errors import ExitCode, PluginError, TransientError
-from podium.observability.logging import merge_hook_context
 from podium.plugins.calls import PluginCallError, current_hook_call
 
 
@@ -57,22 +57,23 @@ def test_no_spans_without_a_recording_provider(sample_dist: SampleFactory) -> No
     assert manager.broadcast("podium_event", event=Event("x"))[0].value == "good saw x"
 
 
-def test_logs_inside_a_hook_carry_the_plugin(sample_dist: SampleFactory) -> None:
+def test_logs_inside_a_hook_carry_the_plugin(
+    sample_dist: SampleFactory, caplog: pytest.LogCaptureFixture
+) -> None:
     sample_dist("good", version="2.1.0")
     manager = make_manager(allow=["good"])
     manager.load()
-    capture = structlog.testing.LogCapture()
-    structlog.configure(processors=[merge_hook_context, capture])
-    try:
+    # Podium logs through stdlib logging: a host sees plugin records like any library's.
+    with caplog.at_level(logging.INFO, logger="sample.good"):
         manager.broadcast("podium_event", event=Event("apply.started"))
-    finally:
-        structlog.reset_defaults()
-    [entry] = [e for e in capture.entries if e["event"] == "event seen"]
-    assert entry["plugin"] == "good"
-    assert entry["distribution"] == "podium-sample-good"
-    assert entry["version"] == "2.1.0"
-    assert entry["hook"] == "podium_event"
-    assert entry["kind"] == "apply.started"
+    [record] = [r for r in caplog.records if getattr(r, "podium_event", None) == "event seen"]
+    fields = record.podium_fields  # type: ignore[attr-defined]
+    assert fields["plugin"] == "good"
+    assert fields["distribution"] == "podium-sample-good"
+    assert fields["version"] == "2.1.0"
+    assert fields["hook"] == "podium_event"
+    assert fields["kind"] == "apply.started"
+    assert "plugin='good'" in record.getMessage()
     assert current_hook_call.get() is None  # reset after the call
 
 

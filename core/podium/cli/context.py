@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,6 +57,9 @@ class CliState:
             options: dict[str, Any] = {
                 "strict_plugins": self.strict_plugins or None,
                 "load_entrypoints": not self.no_plugins,
+                # The command owns its process: its environment, and its collector to pause.
+                "environ": os.environ,
+                "pause_gc": True,
             }
             if path is not None:
                 self._platform = Platform.from_file(path, **options)

@@ -18,9 +18,24 @@ from podium.errors import ExitCode, PodiumError
 def run_cli(cli: click.Group, argv: list[str], prog_name: str) -> Any:
     json_output = "--json" in argv
     if not json_output:
-        return _run(cli, argv, prog_name, CliState(), json_output=False)
+        return _run_and_close(cli, argv, prog_name, CliState(), json_output=False)
     with stdout_reserved_for_document() as document:
-        return _run(cli, argv, prog_name, CliState(document=document), json_output=True)
+        return _run_and_close(cli, argv, prog_name, CliState(document=document), json_output=True)
+
+
+def _run_and_close(
+    cli: click.Group, argv: list[str], prog_name: str, state: CliState, json_output: bool
+) -> Any:
+    """Run the command, then close its platform: that flushes spans (Podium has no exit hook)."""
+    try:
+        return _run(cli, argv, prog_name, state, json_output)
+    finally:
+        try:
+            state.close()
+        except Exception as exc:  # the command's outcome stands; say what failed to close
+            from podium.observability.logging import get_logger
+
+            get_logger("podium.cli").warning("closing the platform failed", error=str(exc))
 
 
 def _run(

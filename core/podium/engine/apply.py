@@ -108,7 +108,9 @@ class ApplyResult:
         if not self.ok:
             failed = ", ".join(f"{r.uid} ({r.message})" for r in self.failed) or "none"
             skipped = sum(1 for r in self.results if r.status == "skipped")
-            raise ApplyFailedError(f"apply failed: {failed}; {skipped} dependent change(s) skipped")
+            raise ApplyFailedError(
+                f"apply failed: {failed}; {skipped} dependent change(s) skipped", result=self
+            )
 
 
 class Unchanged(Exception):

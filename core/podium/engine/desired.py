@@ -11,7 +11,6 @@ from podium.errors import (
     ConfigError,
     InputError,
     InputErrors,
-    Location,
     NoMatchingRuleError,
     WorkloadError,
 )
@@ -35,8 +34,6 @@ def desired_nodes(rt: EngineRuntime, workloads: Sequence[Workload]) -> list[Node
     """Every node the workloads need in this environment, in dependency order."""
     nodes: dict[str, Node] = {}
     problems: list[Exception] = []
-    #: where in a Score file each unmatched request is, for the combined report
-    located: dict[int, tuple[Location | None, str]] = {}
     monitors = [p.name for p in rt.plugins.plugins if "podium_configure_telemetry" in p.hooks]
     deployer_name = rt.env_config.deployer
     for workload in workloads:
@@ -67,8 +64,14 @@ def desired_nodes(rt: EngineRuntime, workloads: Sequence[Workload]) -> list[Node
                         )
                     )
                     continue
-                problems.append(exc)
-                located[id(exc)] = (request.location, f"resources.{name}.type")
+                problems.append(
+                    NoMatchingRuleError(
+                        exc.reason,
+                        location=request.location,
+                        field=f"resources.{name}.type",
+                        hint=exc.hint,
+                    )
+                )
                 continue
             locked = _locked_params_set(workload, request, match, registered.obj.platform_params)
             if locked:
@@ -133,7 +136,7 @@ def desired_nodes(rt: EngineRuntime, workloads: Sequence[Workload]) -> list[Node
     if problems:
         if len(problems) == 1:
             raise problems[0]
-        raise InputErrors([_as_input_error(p, located.get(id(p))) for p in problems])
+        raise InputErrors([_as_input_error(p) for p in problems])
     try:
         order = topological_order({uid: node.depends_on for uid, node in nodes.items()})
     except CycleError as exc:
@@ -189,13 +192,10 @@ def _unmatched_class(rules: Sequence[RuleSection], request: ResourceRequest) -> 
     )
 
 
-def _as_input_error(problem: Exception, where: tuple[Location | None, str] | None) -> InputError:
-    """One problem of several, keeping the Score file line of the request it is about."""
+def _as_input_error(problem: Exception) -> InputError:
+    """One problem of several, as an input error (unmatched requests already carry their line)."""
     if isinstance(problem, InputError):
         return problem
     hint = getattr(problem, "hint", None)
     message = getattr(problem, "message", str(problem))
-    if where is None:
-        return ConfigError(message, hint=hint)
-    location, field = where
-    return WorkloadError(message, location=location, field=field, hint=hint)
+    return ConfigError(message, hint=hint)

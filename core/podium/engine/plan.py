@@ -48,10 +48,14 @@ class Change:
         return redact(asdict(self))  # type: ignore[no-any-return]
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Change:
-        _check_types(data, _CHANGE_TYPES, "change")
+    def from_dict(cls, data: Mapping[str, Any], path: str = "change") -> Change:
+        _check_types(data, _CHANGE_TYPES, "change", path)
         if data["action"] not in ACTIONS:
-            raise ValueError(f"change {data['uid']!r} has unknown action {data['action']!r}")
+            raise PlanShapeError(
+                f"{path}.action",
+                f"change {data['uid']!r} has unknown action {data['action']!r}; "
+                f"one of {', '.join(ACTIONS)}",
+            )
         return cls(**dict(data))
 
     def node(self) -> Node:
@@ -138,8 +142,18 @@ class Plan:
         return json.dumps(self.to_dict(), indent=2, default=str)
 
     @classmethod
+    def load(cls, path: Path | str) -> Plan:
+        """Read a plan saved with ``to_json()`` (or ``podium plan --out``); see :meth:`from_dict`."""
+        return load_plan_file(path)
+
+    @classmethod
     def from_dict(cls, data: Mapping[str, Any], source: str = "<plan>") -> Plan:
-        """The plan in ``data`` (parsed JSON); InputError naming ``source`` when malformed."""
+        """The plan in ``data`` (parsed JSON), checked key by key before anything uses it.
+
+        Anything malformed raises :class:`~podium.errors.InputError` naming ``source``
+        and, in ``field``, the key path of the first problem (``changes[2].action``);
+        never a bare ``KeyError`` or ``TypeError``.
+        """
         try:
             check_format(data)
         except InputError as exc:
@@ -148,6 +162,13 @@ class Plan:
             ) from None
         try:
             return cls._from_dict(data)
+        except PlanShapeError as exc:
+            raise InputError(
+                f"not a valid Podium plan file: {exc.reason}",
+                location=Location(source),
+                field=exc.path,
+                hint="create one with 'podium plan --out FILE'",
+            ) from None
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             reason = f"missing key {exc.args[0]}" if isinstance(exc, KeyError) else str(exc)
             raise InputError(
@@ -160,19 +181,27 @@ class Plan:
     def _from_dict(cls, data: Mapping[str, Any]) -> Plan:
         if not isinstance(data, Mapping):
             raise TypeError(f"expected a JSON object, found {type(data).__name__}")
-        _check_types(data, _PLAN_TYPES, "plan")
-        for item in data.get("findings", []):
-            _check_types(item, _FINDING_TYPES, "finding")
-        for item in data.get("workloads", []):
+        _check_types(data, _PLAN_TYPES, "plan", "")
+        for index, item in enumerate(data.get("findings", [])):
+            _check_types(item, _FINDING_TYPES, "finding", f"findings[{index}]")
+        for index, item in enumerate(data.get("workloads", [])):
             if not isinstance(item, Mapping) or not all(
                 isinstance(v, str | None) for v in item.values()
             ):
-                raise TypeError("each embedded workload must map names to text")
+                raise PlanShapeError(
+                    f"workloads[{index}]", "each embedded workload must map names to text"
+                )
+        for key in ("warnings", "scope", "take_over"):
+            for index, item in enumerate(data.get(key) or []):
+                if not isinstance(item, str):
+                    raise PlanShapeError(
+                        f"{key}[{index}]", f"must be a string, found {type(item).__name__}"
+                    )
         return cls(
             platform=data["platform"],
             environment=data["environment"],
             serial=int(data["serial"]),
-            changes=[Change.from_dict(c) for c in data["changes"]],
+            changes=[Change.from_dict(c, f"changes[{i}]") for i, c in enumerate(data["changes"])],
             findings=[Finding(**f) for f in data.get("findings", [])],
             workloads=list(data.get("workloads", [])),
             destroy=bool(data.get("destroy", False)),
@@ -253,23 +282,40 @@ _REQUIRED = {"platform", "environment", "serial", "changes", "uid", "kind", "act
 _REQUIRED |= {"reason", "provider", "plugin", "spec", "policy", "message"}
 
 
-def _check_types(data: Any, types: Mapping[str, tuple[type, ...]], what: str) -> None:
+class PlanShapeError(ValueError):
+    """A saved plan's key at ``path`` (``changes[2].action``) is missing or malformed."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(f"{path}: {reason}" if path else reason)
+        self.path = path or None
+        self.reason = reason
+
+
+def _check_types(data: Any, types: Mapping[str, tuple[type, ...]], what: str, path: str) -> None:
+    def at(key: str) -> str:
+        return f"{path}.{key}" if path else key
+
     if not isinstance(data, Mapping):
-        raise TypeError(f"each {what} must be a JSON object, found {type(data).__name__}")
+        raise PlanShapeError(
+            path, f"each {what} must be a JSON object, found {type(data).__name__}"
+        )
     unknown = sorted(set(data) - set(types) - {"format", "counts"})
     if unknown and what != "plan":
-        raise ValueError(f"unknown key(s) in a {what}: {', '.join(map(str, unknown))}")
+        raise PlanShapeError(
+            at(str(unknown[0])), f"unknown key(s) in a {what}: {', '.join(map(str, unknown))}"
+        )
     for key, allowed in types.items():
         if key not in data:
             if key in _REQUIRED:
-                raise KeyError(f"{key!r} in a {what}")
+                raise PlanShapeError(at(key), f"missing key {key!r} in a {what}")
             continue
         value = data[key]
         # bool is an int in Python; a serial of true is still wrong.
         if not isinstance(value, allowed) or (isinstance(value, bool) and bool not in allowed):
-            raise TypeError(
+            raise PlanShapeError(
+                at(key),
                 f"{what} key {key!r} must be {' or '.join(t.__name__ for t in allowed)}, "
-                f"found {type(value).__name__}"
+                f"found {type(value).__name__}",
             )
 
 

@@ -1,5 +1,5 @@
 """Observability domain: events, telemetry sinks, monitoring of deployed workloads."""
 
-from podium.observability.contract import Event, TelemetryConfig, TelemetrySink
+from podium.observability.contract import Event, EventKind, TelemetryConfig, TelemetrySink
 
-__all__ = ["Event", "TelemetryConfig", "TelemetrySink"]
+__all__ = ["Event", "EventKind", "TelemetryConfig", "TelemetrySink"]

@@ -5,7 +5,40 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any, ClassVar
+
+
+class EventKind(StrEnum):
+    """The kinds of event the core emits (a ``str``: ``EventKind.NODE_FAILED == "node.failed"``).
+
+    ``data`` per kind: ``plan.finished``, ``apply.started``, ``destroy.started``: ``counts``
+    (changes by action); ``apply.finished``, ``destroy.finished``: ``ok`` and ``counts``
+    (results by status); ``node.*``: ``action``; ``node.retrying``: ``attempt``;
+    ``policy.finding``: ``finding`` (the finding as a dict). Other kinds carry no data.
+    """
+
+    PLAN_STARTED = "plan.started"
+    PLAN_FINISHED = "plan.finished"
+    APPLY_STARTED = "apply.started"
+    APPLY_FINISHED = "apply.finished"
+    DESTROY_STARTED = "destroy.started"
+    DESTROY_FINISHED = "destroy.finished"
+    NODE_STARTED = "node.started"
+    NODE_RETRYING = "node.retrying"
+    NODE_SUCCEEDED = "node.succeeded"
+    NODE_FAILED = "node.failed"
+    NODE_SKIPPED = "node.skipped"
+    ROLLBACK_FINISHED = "rollback.finished"
+    ROLLBACK_FAILED = "rollback.failed"
+    POLICY_FINDING = "policy.finding"
+    DRIFT = "drift"
+    RECONCILE = "reconcile"
+    LOCK_RECOVERED = "lock.recovered"
+    PLUGIN_FAILED = "plugin.failed"
+
+
+_KINDS = {kind.value: kind for kind in EventKind}
 
 
 @dataclass(frozen=True)
@@ -14,13 +47,12 @@ class Event:
 
     ``data`` never holds secret values: the engine redacts before emitting.
 
-    Kinds: ``plan.started``, ``plan.finished``, ``apply.started``, ``node.started``,
-    ``node.retrying``, ``node.succeeded``, ``node.failed``, ``node.skipped``,
-    ``apply.finished``, ``destroy.started``, ``destroy.finished``,
-    ``rollback.finished``, ``plugin.failed``, ``policy.finding``.
+    A kind the core emits is an :class:`EventKind` (see it for each kind's ``data``);
+    a plugin's own kinds, or a newer core's, stay plain strings: receivers must
+    ignore kinds they do not know.
     """
 
-    kind: str
+    kind: EventKind | str
     platform: str
     environment: str | None = None
     node: str | None = None
@@ -28,9 +60,14 @@ class Event:
     data: dict[str, Any] = field(default_factory=dict)
     timestamp: datetime = field(default_factory=lambda: datetime.now(UTC))
 
+    def __post_init__(self) -> None:
+        known = _KINDS.get(self.kind)
+        if known is not None:
+            object.__setattr__(self, "kind", known)
+
     def to_dict(self) -> dict[str, Any]:
         return {
-            "kind": self.kind,
+            "kind": str(self.kind),
             "platform": self.platform,
             "environment": self.environment,
             "node": self.node,

@@ -38,11 +38,15 @@ def make_tracer_provider(
 ) -> TracerProvider | None:
     """A TracerProvider exporting to the chosen places, or ``None`` when none is chosen.
 
-    ``otlp=None`` means "when ``OTEL_EXPORTER_OTLP_ENDPOINT`` is set"; the OTLP/HTTP
-    exporter reads the standard ``OTEL_EXPORTER_OTLP_*`` variables itself.
-    ``create_jsonl_dir=False``: spans are written only once ``jsonl_path``'s
-    directory exists (a platform's spans live in its state directory, which
-    telemetry never creates by itself).
+    Every ``OTEL_*`` setting is read from ``environ`` (default ``os.environ``), never
+    from the process behind the caller's back: ``otlp=None`` means "when
+    ``OTEL_EXPORTER_OTLP_ENDPOINT`` is set there"; the OTLP exporter's endpoint,
+    headers, timeout, compression and certificates, ``OTEL_RESOURCE_ATTRIBUTES``,
+    ``OTEL_TRACES_SAMPLER(_ARG)``, ``OTEL_BSP_*`` and the span limits come from it too.
+    The provider registers no exit hook: call its ``shutdown()`` (``Platform.close()``
+    does) to flush. ``create_jsonl_dir=False``: spans are written only once
+    ``jsonl_path``'s directory exists (a platform's spans live in its state directory,
+    which telemetry never creates by itself).
     """
     env = os.environ if environ is None else environ
     if otlp is None:
@@ -50,22 +54,28 @@ def make_tracer_provider(
     if jsonl_path is None and not console and not otlp:
         return None
 
-    from opentelemetry.sdk.resources import Resource
     from opentelemetry.sdk.trace import TracerProvider
-    from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 
-    attributes: dict[str, str] = {"service.name": service_name}
-    attributes.update(resource_attributes or {})
-    # shutdown_on_exit: flush pending spans when the interpreter exits.
-    provider = TracerProvider(resource=Resource.create(attributes), shutdown_on_exit=True)
+    from podium.observability.otel_environ import batch_processor, resource, sampler, span_limits
+
+    provider = TracerProvider(
+        sampler=sampler(env),
+        resource=resource(service_name, env, resource_attributes or {}),
+        span_limits=span_limits(env),
+        shutdown_on_exit=False,  # no atexit hook per platform: close() flushes
+    )
+    # The SDK reads OTEL_SDK_DISABLED from the process; only ``environ`` may disable it.
+    if hasattr(provider, "_disabled"):
+        provider._disabled = (env.get("OTEL_SDK_DISABLED") or "").strip().lower() == "true"
     if jsonl_path is not None:
         exporter = JsonlSpanExporter(jsonl_path, create_parent=create_jsonl_dir)
-        provider.add_span_processor(BatchSpanProcessor(exporter))
+        provider.add_span_processor(batch_processor(exporter, env))
     if console:
         provider.add_span_processor(SimpleSpanProcessor(JsonlSpanExporter(stream=sys.stderr)))
     if otlp:
         try:
-            from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+            import opentelemetry.exporter.otlp.proto.common.trace_encoder  # noqa: F401
         except ImportError:
             from podium.errors import ConfigError
 
@@ -74,7 +84,10 @@ def make_tracer_provider(
                 field="telemetry.otlp",
                 hint="pip install 'podium[otlp]'",
             ) from None
-        provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+        from podium.observability.otlp import OtlpHttpSpanExporter, OtlpSettings
+
+        otlp_exporter = OtlpHttpSpanExporter(OtlpSettings.from_environ(env))
+        provider.add_span_processor(batch_processor(otlp_exporter, env))
     return provider
 
 

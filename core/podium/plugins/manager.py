@@ -257,7 +257,9 @@ class PluginManager:
             from podium.observability.telemetry import is_recording
 
             if is_recording(tracer_provider):
-                self._tracer = tracer_provider.get_tracer("podium.plugins", __version__)
+                from podium.observability.tracers import get_tracer
+
+                self._tracer = get_tracer(tracer_provider, "podium.plugins", __version__)
         self._lock = threading.RLock()
         self._loaded = False
         self._pm: pluggy.PluginManager | None = None
