@@ -29,8 +29,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -120,18 +119,8 @@ class SqliteDialect(SqlDialect):
                 raise StateError(f"state database cannot use WAL journaling (got {mode!r})")
             return
 
-    @contextmanager
-    def transaction(self, db: sqlite3.Connection, write: bool) -> Iterator[None]:
-        # Writes take the write lock up front and wait (busy_timeout) for another
-        # process, rather than fail halfway; reads get a consistent snapshot.
-        db.execute("BEGIN IMMEDIATE" if write else "BEGIN")
-        try:
-            yield
-            db.execute("COMMIT")
-        except BaseException:
-            if db.in_transaction:
-                db.execute("ROLLBACK")
-            raise
+    def transaction(self, db: sqlite3.Connection, write: bool) -> _Transaction:
+        return _Transaction(db, write)
 
     def upsert(self, table: str, columns: Sequence[str], keys: Sequence[str]) -> str:
         # No foreign keys or triggers on these tables: REPLACE is an upsert.
@@ -141,10 +130,23 @@ class SqliteDialect(SqlDialect):
     def insert_returning_id(
         self, db: sqlite3.Connection, table: str, columns: Sequence[str], row: Sequence[Any]
     ) -> int:
+        return self.insert_returning_ids(db, table, columns, [row])[0]
+
+    def insert_returning_ids(
+        self,
+        db: sqlite3.Connection,
+        table: str,
+        columns: Sequence[str],
+        rows: Sequence[Sequence[Any]],
+    ) -> list[int]:
         marks = ", ".join("?" * len(columns))
-        cursor = db.execute(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", row)
-        assert cursor.lastrowid is not None
-        return cursor.lastrowid
+        sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"
+        ids = []
+        for row in rows:
+            cursor = db.execute(sql, row)
+            assert cursor.lastrowid is not None
+            ids.append(cursor.lastrowid)
+        return ids
 
     def error(self, exc: BaseException, doing: str) -> StateError:
         if isinstance(exc, sqlite3.OperationalError) and (
@@ -157,6 +159,39 @@ class SqliteDialect(SqlDialect):
         if type(exc) is sqlite3.DatabaseError:  # "not a database", "malformed"
             return database_file.damaged(self.path, str(exc))
         return StateError(f"state database {self.path}: {exc}")
+
+
+class _Transaction:
+    """``BEGIN`` ... ``COMMIT``, or ``ROLLBACK`` if the block raises.
+
+    Writes begin ``IMMEDIATE``: they take the write lock up front and wait
+    (``busy_timeout``) for another process rather than fail halfway. Reads get a
+    consistent snapshot. A class rather than a generator: this runs twice per
+    node on the journal's hot path.
+    """
+
+    __slots__ = ("db", "write")
+
+    def __init__(self, db: sqlite3.Connection, write: bool) -> None:
+        self.db = db
+        self.write = write
+
+    def __enter__(self) -> None:
+        self.db.execute("BEGIN IMMEDIATE" if self.write else "BEGIN")
+
+    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
+        try:
+            if kind is None:
+                self.db.execute("COMMIT")
+                return
+        except BaseException:
+            self._roll_back()
+            raise
+        self._roll_back()
+
+    def _roll_back(self) -> None:
+        if self.db.in_transaction:
+            self.db.execute("ROLLBACK")
 
 
 class SqliteStateStore(SqlStateStore):
