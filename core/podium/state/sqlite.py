@@ -62,6 +62,8 @@ class SqliteDialect(SqlDialect):
         self.where = where
         self.synchronous = synchronous
         self.busy_timeout = busy_timeout
+        # The journal inserts intents on every call: build each INSERT once.
+        self._inserts: dict[tuple[str, tuple[str, ...]], str] = {}
 
     def table(self, name: str) -> str:
         return _TABLES.get(name, name)
@@ -139,14 +141,20 @@ class SqliteDialect(SqlDialect):
         columns: Sequence[str],
         rows: Sequence[Sequence[Any]],
     ) -> list[int]:
-        marks = ", ".join("?" * len(columns))
-        sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"
+        sql = self._inserts.get((table, tuple(columns)))
+        if sql is None:
+            marks = ", ".join("?" * len(columns))
+            sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"
+            self._inserts[(table, tuple(columns))] = sql
         ids = []
         for row in rows:
             cursor = db.execute(sql, row)
             assert cursor.lastrowid is not None
             ids.append(cursor.lastrowid)
         return ids
+
+    def executemany(self, db: sqlite3.Connection, sql: str, rows: Sequence[Sequence[Any]]) -> int:
+        return db.executemany(sql, rows).rowcount
 
     def error(self, exc: BaseException, doing: str) -> StateError:
         if isinstance(exc, sqlite3.OperationalError) and (

@@ -115,6 +115,15 @@ class SqlDialect(ABC):
         """Insert ``rows`` in order; their ids in the same order."""
         return [self.insert_returning_id(db, table, columns, row) for row in rows]
 
+    def executemany(self, db: Connection, sql: str, rows: Sequence[Sequence[Any]]) -> int:
+        """Run ``sql`` once per row; the number of rows it changed in all."""
+        cursor = db.cursor()
+        try:
+            cursor.executemany(sql, rows)
+            return int(cursor.rowcount)
+        finally:
+            cursor.close()
+
     # --- errors ---------------------------------------------------------------
     #: The driver's exception classes the store turns into StateErrors.
     errors: tuple[type[BaseException], ...]

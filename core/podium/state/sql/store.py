@@ -259,16 +259,6 @@ class SqlStateStore(TransactionalStateStore):
     def _execute(db: Connection, sql: str, params: Sequence[Any] = ()) -> Any:
         return db.execute(sql, params)
 
-    @staticmethod
-    def _executemany(db: Connection, sql: str, rows: Sequence[Sequence[Any]]) -> int:
-        """Run ``sql`` once per row; the number of rows it changed in all."""
-        cursor = db.cursor()
-        try:
-            cursor.executemany(sql, rows)
-            return int(cursor.rowcount)
-        finally:
-            cursor.close()
-
     # --- version --------------------------------------------------------------
     def serial(self) -> int:
         with self._read() as db:
@@ -321,9 +311,9 @@ class SqlStateStore(TransactionalStateStore):
                 self._close_intents(db, closing, now)
             changed = False
             if records:
-                self._executemany(db, self._sql.put_record, records)
+                self.dialect.executemany(db, self._sql.put_record, records)
                 changed = True
-            if deletes and self._executemany(db, self._sql.delete_record, deletes):
+            if deletes and self.dialect.executemany(db, self._sql.delete_record, deletes):
                 changed = True
             if changed:
                 self._bump_serial(db)  # once: one transaction is one change for readers
@@ -337,7 +327,7 @@ class SqlStateStore(TransactionalStateStore):
 
     def _close_intents(self, db: Connection, closing: list[int], now: str) -> None:
         scope = self._scope["intents"]
-        closed = self._executemany(
+        closed = self.dialect.executemany(
             db, self._sql.close_intent, [(now, *scope, intent_id) for intent_id in closing]
         )
         if closed != len(closing):  # rare: find which, for the message
