@@ -47,7 +47,9 @@ State backends and CLI commands — ``podium_state_backends``, ``podium_cli_comm
     are stored as they are. SQL backends share the core's row helpers
     (:data:`RECORD_COLUMNS`, :func:`record_placeholders`, :func:`record_row`,
     :func:`record_from_row`, :func:`dumps`, :func:`now_iso`, :func:`without`) and
-    lease rules (:func:`takeover_reason`, :func:`locked_error`, :func:`pid_alive`).
+    lease rules (:func:`takeover_reason`, :func:`locked_error`, :func:`pid_alive`);
+    a SQL backend is usually just a :class:`SqlDialect` run by the shared
+    :class:`SqlStateStore` (its rows selected by a :class:`Scope`).
     A command is a :class:`CliCommand`.
 
 Files
@@ -132,6 +134,7 @@ if TYPE_CHECKING:
         record_row,
         without,
     )
+    from podium.state.sql import Scope, SqlDialect, SqlStateStore
     from podium.workload.model import Workload
 
 #: Each home module and the names this module takes from it; the same names as the
@@ -199,6 +202,7 @@ _HOMES: dict[str, tuple[str, ...]] = {
         "record_row",
         "without",
     ),
+    "podium.state.sql": ("Scope", "SqlDialect", "SqlStateStore"),
     "podium.workload.model": ("Workload",),
 }
 
@@ -252,9 +256,12 @@ __all__ = [
     "ResourceContext",
     "ResourceError",
     "ResourceRecord",
+    "Scope",
     "Secret",
     "SecretStore",
     "ServicePort",
+    "SqlDialect",
+    "SqlStateStore",
     "StateBackend",
     "StateCipher",
     "StateError",

@@ -462,3 +462,27 @@ def test_bad_options_are_config_errors_naming_the_field(
     with pytest.raises(ConfigError) as raised:
         PostgresStateBackend().open(env_info(tmp_path), options)
     assert raised.value.field == field
+
+
+def test_the_store_is_the_core_sql_layer_plus_a_dialect(dsn: str, schema: str) -> None:
+    """Bookkeeping is written once, in podium.state.sql; the plugin supplies the dialect."""
+    import inspect
+
+    from podium.plugin import Scope, SqlStateStore, StateStore, TransactionalStateStore
+    from podium_postgres.store import PostgresDialect
+
+    contract = {
+        name
+        for cls in (StateStore, TransactionalStateStore)
+        for name, member in vars(cls).items()
+        if inspect.isfunction(member) and not name.startswith("_")
+    }
+    assert issubclass(PostgresStateStore, SqlStateStore)
+    assert not contract & set(vars(PostgresStateStore))
+    store = PostgresStateStore(dsn, platform="p", environment="dev", schema=schema)
+    try:
+        assert isinstance(store.dialect, PostgresDialect)
+        assert store.dialect.scope("records") == Scope(("platform", "environment"), ("p", "dev"))
+        assert store.dialect.table("lock") == f'"{schema}".locks'
+    finally:
+        store.close()
