@@ -3,10 +3,13 @@
 One :class:`PluginManager` per platform (no global state). Loading is lazy and
 idempotent. Every plugin loads inside its own guard: a plugin that cannot be
 imported, declares an incompatible ``PODIUM_API``, fails its pin or the lock,
-has invalid settings, registers something invalid or whose registration hook
-does not return in time is marked ``failed`` with a
-:class:`~podium.errors.PluginError` naming its distribution and version, and the
-other plugins keep working for read-only use (listing, status, doctor).
+registers something invalid or whose registration hook does not return in time
+is marked ``failed`` with a :class:`~podium.errors.PluginError` naming its
+distribution and version, and the other plugins keep working for read-only use
+(listing, status, doctor). Invalid ``[plugins.<name>]`` settings are different:
+they are a mistake in the config, so :meth:`PluginManager.load` raises
+:class:`PluginSettingsError` (a :class:`~podium.errors.ConfigError`, exit 3, with
+the file, line and key), for optional plugins too.
 
 Fail closed: a run that changes something (plan, apply, up, destroy, rollback)
 or vouches for a change (validate) calls :meth:`PluginManager.require_loaded`
@@ -136,8 +139,13 @@ class HookResult:
     value: Any
 
 
-class PluginSettingsError(PluginError):
-    """A plugin's ``[plugins.<name>]`` settings are invalid; ``errors`` point at each key."""
+class PluginSettingsError(PluginError, ConfigError):
+    """A plugin's ``[plugins.<name>]`` settings are invalid; ``errors`` point at each key.
+
+    A config error (exit 3) as much as a plugin error: the platform team wrote those
+    settings, so loading stops with it -- for an ``optional`` plugin too -- instead of
+    going on without the plugin and failing later for a misleading reason.
+    """
 
     exit_code = ConfigError.exit_code
 
@@ -153,6 +161,7 @@ class PluginSettingsError(PluginError):
         self.config_error = error
         self.field = error.field
         self.location = error.location
+        self.reason = f"invalid settings: {error.message}"
 
     def to_dict(self) -> dict[str, Any]:
         data = super().to_dict()
@@ -478,6 +487,11 @@ class PluginManager:
         self._infos[info.name] = info
         try:
             action()
+        except PluginSettingsError:
+            # The config is invalid, not the plugin: stop loading, whatever optional and
+            # strict say (load() starts clean when called again).
+            info.status = "failed"
+            raise
         except PluginError as exc:
             self._fail(info, exc)
         except Exception as exc:  # a bug in plugin code that escaped the narrower guards
