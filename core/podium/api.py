@@ -115,6 +115,7 @@ class Platform:
         #: dropped plan's id cannot be mistaken for a later object's)
         self._own_plans: weakref.WeakValueDictionary[int, Plan] = weakref.WeakValueDictionary()
         from podium.builtin import BuiltinPlugin
+        from podium.platform.context import PlatformInfo
         from podium.plugins.manager import PluginManager
 
         lock_path = (self.config_path.parent if self.config_path else self.root) / "podium.lock"
@@ -127,6 +128,7 @@ class Platform:
             lock_path=lock_path,
             locate=locate,
             platform_name=self.name,
+            platform_info=PlatformInfo(self.name, self.root, self.state_root, self.config_path),
             tracer_provider=self.tracer_provider,
             environ=self.environ,
         )

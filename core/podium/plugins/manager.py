@@ -58,6 +58,7 @@ if TYPE_CHECKING:
     from podium.config.models import PluginsSection
     from podium.deployment.contract import Deployer
     from podium.observability.contract import TelemetrySink
+    from podium.platform.context import PlatformInfo
     from podium.platform.contract import CliCommand, StateBackend
     from podium.plugins.discovery import Candidate
     from podium.provisioning.contract import Provisioner
@@ -232,6 +233,7 @@ class PluginManager:
         tracer_provider: Any = None,
         environ: Mapping[str, str] | None = None,
         registration_timeout: float | None = None,
+        platform_info: PlatformInfo | None = None,
     ) -> None:
         self._environ: Mapping[str, str] = os.environ if environ is None else environ
         self._settings = settings
@@ -259,7 +261,13 @@ class PluginManager:
         self.strict = strict
         self.lock_path = Path(lock_path) if lock_path is not None else None
         self._locate = locate
-        self.platform_name = platform_name
+        if platform_info is None:
+            from podium.platform.context import PlatformInfo
+
+            platform_info = PlatformInfo.here(platform_name)
+        #: what registration hooks get as ``platform``; its root resolves path settings
+        self.platform_info = platform_info
+        self.platform_name = platform_info.name
         self._trace_hooks = _flag(self._environ, "PODIUM_TRACE_HOOKS")
         self._tracer: Any = None
         if tracer_provider is not None:
@@ -603,7 +611,14 @@ class PluginManager:
         from podium.plugins.settings import resolve
 
         try:
-            return resolve(info.name, model, table, self._environ, self._locate)
+            return resolve(
+                info.name,
+                model,
+                table,
+                self._environ,
+                self._locate,
+                base_dir=self.platform_info.root,
+            )
         except ConfigError as exc:
             raise PluginSettingsError(
                 exc, plugin=info.name, distribution=info.distribution, version=info.version
@@ -656,7 +671,11 @@ class PluginManager:
 
         pm = self._pm
         assert pm is not None
-        arguments = {"settings": info.settings, "platform_name": self.platform_name}
+        arguments = {
+            "settings": info.settings,
+            "platform_name": self.platform_name,
+            "platform": self.platform_info,
+        }
         collected: list[Registered] = []
         for kind in KINDS.values():
             if kind.hook not in info.hooks:
