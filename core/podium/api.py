@@ -30,6 +30,14 @@ from podium.errors import (
 )
 from podium.observability.contract import Event
 from podium.platform.context import EnvironmentInfo
+from podium.plugins.kinds import (
+    DEPLOYERS,
+    POLICY_PACKS,
+    PROVISIONERS,
+    SECRET_STORES,
+    STATE_BACKENDS,
+    TELEMETRY_SINKS,
+)
 from podium.security.secret import Secret, redact
 
 if TYPE_CHECKING:
@@ -265,7 +273,7 @@ class Platform:
         )
 
     def _secret_store_or_none(self) -> SecretStore | None:
-        store = self.plugins.registrations("secret_stores").get(self.config.secrets.store)
+        store = self.plugins.registrations(SECRET_STORES).get(self.config.secrets.store)
         return store.obj if store is not None else None
 
     def store(self, env: str) -> StateStore:
@@ -277,7 +285,7 @@ class Platform:
                 from podium.security.private_files import make_private_dir
 
                 make_private_dir(info.state_dir)  # the state root too: 0700 whatever runs first
-                backend = self.plugins.registered("state_backends", self.config.state.backend)
+                backend = self.plugins.registered(STATE_BACKENDS, self.config.state.backend)
                 store = self.plugins.call_instrumented(
                     backend.plugin,
                     f"{backend.name}.open",
@@ -309,7 +317,7 @@ class Platform:
             on_error=lambda err: _log().warning("event hook failed", error=str(err)),
         )
         for name in self.config.telemetry.sinks:
-            sink = self.plugins.registered("telemetry_sinks", name)
+            sink = self.plugins.registered(TELEMETRY_SINKS, name)
             try:
                 self.plugins.call_instrumented(sink.plugin, f"{name}.emit", sink.obj.emit, event)
             except (
@@ -455,7 +463,7 @@ class Platform:
                 warnings = [*warnings, *notes]
 
             def requires_replace(node: Any, record: ResourceRecord) -> bool:
-                provisioner = self.plugins.registered("provisioners", node.provider).obj
+                provisioner = self.plugins.registered(PROVISIONERS, node.provider).obj
                 old = {
                     **(record.spec.get("rule_params") or {}),
                     **(record.spec.get("params") or {}),
@@ -570,7 +578,7 @@ class Platform:
         for record in records:
             if record.kind != "resource" or (only is not None and record.uid not in only):
                 continue
-            registered = self.plugins.registered("provisioners", record.provider)
+            registered = self.plugins.registered(PROVISIONERS, record.provider)
             spec = rt.cipher.unseal(record.spec)
             ctx = rt.resource_context(record.uid, spec, record.physical_name or "")
             found = self.plugins.call_instrumented(
@@ -583,7 +591,7 @@ class Platform:
 
     def _workload_findings(self, rt: EngineRuntime, workloads: Sequence[Workload]) -> list[Finding]:
         findings: list[Finding] = []
-        packs = self.plugins.registrations("policy_packs")
+        packs = self.plugins.registrations(POLICY_PACKS)
         for workload in workloads:
             for result in self.plugins.broadcast(
                 "podium_validate_workload", workload=workload, env=rt.env
@@ -604,7 +612,7 @@ class Platform:
         findings: list[Finding] = []
         for result in self.plugins.broadcast("podium_check_plan", plan=plan, env=rt.env):
             findings.extend(result.value)
-        for pack in self.plugins.registrations("policy_packs").values():
+        for pack in self.plugins.registrations(POLICY_PACKS).values():
             found = self.plugins.call_instrumented(
                 pack.plugin, f"{pack.name}.check_plan", pack.obj.check_plan, plan, rt.env
             )
@@ -619,7 +627,7 @@ class Platform:
         """
         from podium.config.loader import ConfigErrors, field_name
 
-        packs = self.plugins.registrations("policy_packs")
+        packs = self.plugins.registrations(POLICY_PACKS)
         errors: list[ConfigError] = []
         for key in self.config.policies:
             pack_name, _, check = key.partition(".")
@@ -849,7 +857,7 @@ class Platform:
         info = self.environment(env)
         statuses = []
         for record in records:
-            registered = self.plugins.registered("deployers", record.provider)
+            registered = self.plugins.registered(DEPLOYERS, record.provider)
             ctx = DeployContext(workload=record.uid.split(":", 1)[1], env=info)
             statuses.append(
                 self.plugins.call_instrumented(
@@ -870,7 +878,7 @@ class Platform:
         from podium.deployment.contract import DeployContext
 
         record = self._deployment(env, workload)
-        registered = self.plugins.registered("deployers", record.provider)
+        registered = self.plugins.registered(DEPLOYERS, record.provider)
         ctx = DeployContext(workload=workload, env=self.environment(env))
         lines: Iterator[LogLine] = self.plugins.call_instrumented(
             registered.plugin,
@@ -917,7 +925,7 @@ class Platform:
                     )
                 target = found[0]
             release = Release.model_validate({k: v for k, v in target.items() if k != "run_id"})
-            registered = self.plugins.registered("deployers", release.deployer)
+            registered = self.plugins.registered(DEPLOYERS, release.deployer)
             number = current + 1
             ctx = DeployContext(workload=workload, env=self.environment(env), release=number)
             result = self.plugins.call_instrumented(
@@ -1033,7 +1041,7 @@ class Platform:
                 hint="resources: " + ", ".join(n for n, v in nodes.items() if v.kind == "resource"),
             )
         owner = check_import(rt.store.records(), uid, owners[node.workload or ""])
-        registered = self.plugins.registered("provisioners", node.provider)
+        registered = self.plugins.registered(PROVISIONERS, node.provider)
         ctx = rt.resource_context(uid, node.spec, physical_name)
         outputs = self.plugins.call_instrumented(
             registered.plugin, f"{registered.name}.read", registered.obj.read, ctx
@@ -1060,7 +1068,7 @@ class Platform:
     @property
     def secrets(self) -> SecretStore:
         """The secret store selected by ``[secrets] store``."""
-        return self.plugins.registered("secret_stores", self.config.secrets.store).obj  # type: ignore[no-any-return]
+        return self.plugins.registered(SECRET_STORES, self.config.secrets.store).obj
 
     def set_secret(self, key: str, value: str | Secret) -> None:
         self.secrets.put(key, value if isinstance(value, Secret) else Secret(value))
@@ -1084,7 +1092,7 @@ class Platform:
                 self._stores.clear()
                 for name in self.config.telemetry.sinks:
                     try:
-                        self.plugins.registered("telemetry_sinks", name).obj.close()
+                        self.plugins.registered(TELEMETRY_SINKS, name).obj.close()
                     except Exception as exc:
                         _log().warning("telemetry sink failed to close", sink=name, error=str(exc))
                 if self._tracer_provider is not None:

@@ -15,6 +15,7 @@ from podium.errors import (
     NoMatchingRuleError,
     WorkloadError,
 )
+from podium.plugins.kinds import DEPLOYERS, PROVISIONERS
 
 if TYPE_CHECKING:
     from podium.config.models import RuleSection
@@ -54,7 +55,7 @@ def desired_nodes(rt: EngineRuntime, workloads: Sequence[Workload]) -> list[Node
                     environment=rt.env.environment,
                     uid=request.uid,
                 )
-                registered = rt.plugins.registered("provisioners", match.rule.provisioner)
+                registered = rt.plugins.registered(PROVISIONERS, match.rule.provisioner)
             except NoMatchingRuleError as exc:
                 unmatched = _unmatched_class(rt.rules, request)
                 if unmatched is not None:
@@ -104,7 +105,7 @@ def desired_nodes(rt: EngineRuntime, workloads: Sequence[Workload]) -> list[Node
             )
         if deployer_name is None:
             continue
-        deployer = rt.plugins.registered("deployers", deployer_name)
+        deployer = rt.plugins.registered(DEPLOYERS, deployer_name)
         deploy = Node(
             uid=deployment_uid(workload.name),
             kind="deployment",

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from podium.deployment.contract import DeployContext, WorkloadStatus
+from podium.plugins.kinds import DEPLOYERS
 
 if TYPE_CHECKING:
     from podium.engine.graph import Node
@@ -37,7 +38,7 @@ def down_deployments(
             continue
         if record.spec.get("_failed") is not None:
             continue
-        registered = rt.plugins.registered("deployers", record.provider)
+        registered = rt.plugins.registered(DEPLOYERS, record.provider)
         ctx = DeployContext(workload=record.uid.split(":", 1)[1], env=rt.env)
         status: WorkloadStatus = rt.plugins.call_instrumented(
             registered.plugin, f"{registered.name}.status", registered.obj.status, ctx

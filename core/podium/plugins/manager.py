@@ -37,7 +37,7 @@ import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, overload
 
 from podium.errors import (
     ConfigError,
@@ -49,7 +49,18 @@ from podium.errors import (
     PluginError,
 )
 from podium.plugins.calls import HookCall, PluginCallError, describe_exception, invoke
-from podium.plugins.kinds import HOOKSPEC_MODULES, KINDS, Kind
+from podium.plugins.kinds import (
+    CLI_COMMANDS,
+    DEPLOYERS,
+    HOOKSPEC_MODULES,
+    KINDS,
+    POLICY_PACKS,
+    PROVISIONERS,
+    SECRET_STORES,
+    STATE_BACKENDS,
+    TELEMETRY_SINKS,
+    Kind,
+)
 from podium.version import API_VERSION, __version__
 
 if TYPE_CHECKING:
@@ -60,6 +71,7 @@ if TYPE_CHECKING:
     from podium.observability.contract import TelemetrySink
     from podium.platform.context import PlatformInfo
     from podium.platform.contract import CliCommand, StateBackend
+    from podium.plugins.deprecations import HookDeprecations
     from podium.plugins.discovery import Candidate
     from podium.provisioning.contract import Provisioner
     from podium.security.contract import PolicyPack, SecretStore
@@ -123,12 +135,16 @@ class PluginInfo:
 
 
 @dataclass(frozen=True)
-class Registered:
-    """One registered object (a provisioner, a deployer...) and the plugin that provided it."""
+class Registered(Generic[T]):
+    """One registered object (a provisioner, a deployer...) and the plugin that provided it.
+
+    ``Registered[Provisioner]`` (what ``registered(PROVISIONERS, name)`` returns) has
+    ``obj: Provisioner``.
+    """
 
     name: str
     kind: str
-    obj: Any
+    obj: T
     plugin: PluginInfo
 
 
@@ -279,9 +295,10 @@ class PluginManager:
         self._loaded = False
         self._pm: pluggy.PluginManager | None = None
         self._infos: dict[str, PluginInfo] = {}
-        self._registered: dict[str, list[Registered]] = {kind: [] for kind in KINDS}
-        self._resolved: dict[str, dict[str, Registered]] = {}
+        self._registered: dict[str, list[Registered[Any]]] = {kind: [] for kind in KINDS}
+        self._resolved: dict[str, dict[str, Registered[Any]]] = {}
         self._calls: dict[tuple[str, str], HookCall] = {}
+        self._deprecations: dict[str, HookDeprecations] = {}
         self._broadcast_plans: dict[
             str, list[tuple[Any, tuple[str, ...], HookCall, PluginInfo]]
         ] = {}
@@ -357,11 +374,15 @@ class PluginManager:
     def _new_pluggy(self) -> pluggy.PluginManager:
         import pluggy
 
+        from podium.plugins.deprecations import take_declared
         from podium.plugins.markers import PROJECT_NAME
 
         pm = pluggy.PluginManager(PROJECT_NAME)
         for module in HOOKSPEC_MODULES:
             pm.add_hookspecs(importlib.import_module(module))
+        # Declared on the hookspecs with pluggy's warn_on_impl(_args); warned by _register,
+        # which can name the plugin (see podium.plugins.deprecations).
+        self._deprecations = take_declared(pm)
         return pm
 
     def _load_entry_points(self) -> None:
@@ -627,11 +648,7 @@ class PluginManager:
     def _register(self, info: PluginInfo, obj: Any) -> None:
         import pluggy
 
-        from podium.plugins.deprecations import (
-            PodiumDeprecationWarning,
-            deprecations_for,
-            message_for,
-        )
+        from podium.plugins.deprecations import warn_for
 
         pm = self._pm
         assert pm is not None
@@ -656,12 +673,10 @@ class PluginManager:
                     raise self._error(
                         PluginError, info, f"{caller.name}: hook wrappers are not supported"
                     )
-                for deprecation in deprecations_for(caller.name, tuple(impl.argnames)):
-                    warnings.warn(
-                        message_for(deprecation, info.name, info.distribution),
-                        PodiumDeprecationWarning,
-                        stacklevel=2,
-                    )
+                declared = self._deprecations.get(caller.name)
+                argnames = (*impl.argnames, *impl.kwargnames)
+                for warning in declared.for_implementation(argnames) if declared else ():
+                    warn_for(warning, impl.function, info.name, info.distribution)
             hooks.append(caller.name)
         info.hooks = sorted(hooks)
         self._broadcast_plans.clear()
@@ -676,7 +691,7 @@ class PluginManager:
             "platform_name": self.platform_name,
             "platform": self.platform_info,
         }
-        collected: list[Registered] = []
+        collected: list[Registered[Any]] = []
         for kind in KINDS.values():
             if kind.hook not in info.hooks:
                 continue
@@ -744,21 +759,30 @@ class PluginManager:
             ) from None
 
     # ------------------------------------------------------------ registrations
-    def registrations(self, kind: str) -> dict[str, Registered]:
-        """Everything registered of ``kind`` by name, sorted; conflicts raise."""
-        if kind not in KINDS:
-            raise ValueError(f"unknown registration kind {kind!r}; kinds: {', '.join(KINDS)}")
+    @overload
+    def registrations(self, kind: Kind[T]) -> dict[str, Registered[T]]: ...
+    @overload
+    def registrations(self, kind: str) -> dict[str, Registered[Any]]: ...
+    def registrations(self, kind: Kind[Any] | str) -> dict[str, Registered[Any]]:
+        """Everything registered of ``kind`` by name, sorted; conflicts raise.
+
+        ``kind`` is a typed key from :mod:`podium.plugins.kinds` (``PROVISIONERS``...),
+        or its plural name (``"provisioners"``, untyped, kept for compatibility).
+        """
+        key = kind if isinstance(kind, str) else kind.name
+        if key not in KINDS:
+            raise ValueError(f"unknown registration kind {key!r}; kinds: {', '.join(KINDS)}")
         self.load()
-        resolved = self._resolved.get(kind)
+        resolved = self._resolved.get(key)
         if resolved is not None:
             return resolved
         with self._lock:
-            by_name: dict[str, Registered] = {}
-            for registered in self._registered[kind]:
+            by_name: dict[str, Registered[Any]] = {}
+            for registered in self._registered[key]:
                 other = by_name.get(registered.name)
                 if other is not None:
                     raise PluginConflictError(
-                        f"{KINDS[kind].label} {registered.name!r} is registered by both "
+                        f"{KINDS[key].label} {registered.name!r} is registered by both "
                         f"{_describe(other.plugin)} and {_describe(registered.plugin)}",
                         plugin=registered.plugin.name,
                         distribution=registered.plugin.distribution,
@@ -767,15 +791,19 @@ class PluginManager:
                     )
                 by_name[registered.name] = registered
             resolved = dict(sorted(by_name.items()))
-            self._resolved[kind] = resolved
+            self._resolved[key] = resolved
             return resolved
 
-    def registered(self, kind: str, name: str) -> Registered:
+    @overload
+    def registered(self, kind: Kind[T], name: str) -> Registered[T]: ...
+    @overload
+    def registered(self, kind: str, name: str) -> Registered[Any]: ...
+    def registered(self, kind: Kind[Any] | str, name: str) -> Registered[Any]:
         """One registration with its plugin, or NotFoundError listing what exists."""
         found = self.registrations(kind)
         if name in found:
             return found[name]
-        label = KINDS[kind].label
+        label = KINDS[kind if isinstance(kind, str) else kind.name].label
         available = ", ".join(found) or "none"
         raise NotFoundError(
             f"no {label} named {name!r}; available: {available}",
@@ -783,25 +811,25 @@ class PluginManager:
         )
 
     def provisioner(self, name: str) -> Provisioner:
-        return self.registered("provisioners", name).obj  # type: ignore[no-any-return]
+        return self.registered(PROVISIONERS, name).obj
 
     def deployer(self, name: str) -> Deployer:
-        return self.registered("deployers", name).obj  # type: ignore[no-any-return]
+        return self.registered(DEPLOYERS, name).obj
 
     def secret_store(self, name: str) -> SecretStore:
-        return self.registered("secret_stores", name).obj  # type: ignore[no-any-return]
+        return self.registered(SECRET_STORES, name).obj
 
     def policy_pack(self, name: str) -> PolicyPack:
-        return self.registered("policy_packs", name).obj  # type: ignore[no-any-return]
+        return self.registered(POLICY_PACKS, name).obj
 
     def telemetry_sink(self, name: str) -> TelemetrySink:
-        return self.registered("telemetry_sinks", name).obj  # type: ignore[no-any-return]
+        return self.registered(TELEMETRY_SINKS, name).obj
 
     def state_backend(self, name: str) -> StateBackend:
-        return self.registered("state_backends", name).obj  # type: ignore[no-any-return]
+        return self.registered(STATE_BACKENDS, name).obj
 
     def cli_command(self, name: str) -> CliCommand:
-        return self.registered("cli_commands", name).obj  # type: ignore[no-any-return]
+        return self.registered(CLI_COMMANDS, name).obj
 
     # -------------------------------------------------------------------- calls
     def broadcast(
@@ -959,7 +987,7 @@ def _describe(info: PluginInfo) -> str:
     return f"plugin {info.name!r} ({info.source})"
 
 
-def _as_list(result: Any, kind: Kind, info: PluginInfo, manager: PluginManager) -> list[Any]:
+def _as_list(result: Any, kind: Kind[Any], info: PluginInfo, manager: PluginManager) -> list[Any]:
     if result is None:
         return []
     if isinstance(result, str | bytes) or not isinstance(result, Iterable):
