@@ -374,6 +374,7 @@ class Platform:
             lock_ttl=self.config.state.lock_ttl,
             tracer=self._tracer(),
             workloads={w.name: w for w in workloads},
+            locate=self._locate,
         )
 
     def config_digest(self) -> str:

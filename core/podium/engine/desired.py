@@ -102,6 +102,7 @@ def desired_nodes(rt: EngineRuntime, workloads: Sequence[Workload]) -> list[Node
                 spec=spec,
                 depends_on=sorted(workload.resources[d].uid for d in request.depends_on()),
                 workload=workload.name,
+                rule=match.explain(rt.locate),
             )
         if deployer_name is None:
             continue
