@@ -29,6 +29,13 @@ from podium.errors import (
 )
 from podium.observability.contract import Event
 from podium.platform.context import EnvironmentInfo
+from podium.plugins.kinds import (
+    DEPLOYERS,
+    POLICY_PACKS,
+    PROVISIONERS,
+    SECRET_STORES,
+    STATE_BACKENDS,
+)
 from podium.security.secret import Secret, redact
 
 if TYPE_CHECKING:
@@ -119,6 +126,7 @@ class Platform:
         #: dropped plan's id cannot be mistaken for a later object's)
         self._own_plans: weakref.WeakValueDictionary[int, Plan] = weakref.WeakValueDictionary()
         from podium.builtin import BuiltinPlugin
+        from podium.platform.context import PlatformInfo
         from podium.plugins.manager import PluginManager
 
         lock_path = (self.config_path.parent if self.config_path else self.root) / "podium.lock"
@@ -131,6 +139,7 @@ class Platform:
             lock_path=lock_path,
             locate=locate,
             platform_name=self.name,
+            platform_info=PlatformInfo(self.name, self.root, self.state_root, self.config_path),
             tracer_provider=self.tracer_provider,
             environ=self.environ,
         )
@@ -278,7 +287,7 @@ class Platform:
         )
 
     def _secret_store_or_none(self) -> SecretStore | None:
-        store = self.plugins.registrations("secret_stores").get(self.config.secrets.store)
+        store = self.plugins.registrations(SECRET_STORES).get(self.config.secrets.store)
         return store.obj if store is not None else None
 
     def store(self, env: str) -> StateStore:
@@ -290,7 +299,7 @@ class Platform:
                 from podium.security.private_files import make_private_dir
 
                 make_private_dir(info.state_dir)  # the state root too: 0700 whatever runs first
-                backend = self.plugins.registered("state_backends", self.config.state.backend)
+                backend = self.plugins.registered(STATE_BACKENDS, self.config.state.backend)
                 store = self.plugins.call_instrumented(
                     backend.plugin,
                     f"{backend.name}.open",
@@ -381,6 +390,7 @@ class Platform:
             lock_ttl=self.config.state.lock_ttl,
             tracer=self._tracer(),
             workloads={w.name: w for w in workloads},
+            locate=self._locate,
         )
 
     def config_digest(self) -> str:
@@ -473,7 +483,7 @@ class Platform:
                 warnings = [*warnings, *notes]
 
             def requires_replace(node: Any, record: ResourceRecord) -> bool:
-                provisioner = self.plugins.registered("provisioners", node.provider).obj
+                provisioner = self.plugins.registered(PROVISIONERS, node.provider).obj
                 old = {
                     **(record.spec.get("rule_params") or {}),
                     **(record.spec.get("params") or {}),
@@ -580,7 +590,7 @@ class Platform:
 
     def _workload_findings(self, rt: EngineRuntime, workloads: Sequence[Workload]) -> list[Finding]:
         findings: list[Finding] = []
-        packs = self.plugins.registrations("policy_packs")
+        packs = self.plugins.registrations(POLICY_PACKS)
         for workload in workloads:
             for result in self.plugins.broadcast(
                 "podium_validate_workload", workload=workload, env=rt.env
@@ -601,7 +611,7 @@ class Platform:
         findings: list[Finding] = []
         for result in self.plugins.broadcast("podium_check_plan", plan=plan, env=rt.env):
             findings.extend(result.value)
-        for pack in self.plugins.registrations("policy_packs").values():
+        for pack in self.plugins.registrations(POLICY_PACKS).values():
             found = self.plugins.call_instrumented(
                 pack.plugin, f"{pack.name}.check_plan", pack.obj.check_plan, plan, rt.env
             )
@@ -616,7 +626,7 @@ class Platform:
         """
         from podium.config.loader import ConfigErrors, field_name
 
-        packs = self.plugins.registrations("policy_packs")
+        packs = self.plugins.registrations(POLICY_PACKS)
         errors: list[ConfigError] = []
         for key in self.config.policies:
             pack_name, _, check = key.partition(".")
@@ -846,7 +856,7 @@ class Platform:
         info = self.environment(env)
         statuses = []
         for record in records:
-            registered = self.plugins.registered("deployers", record.provider)
+            registered = self.plugins.registered(DEPLOYERS, record.provider)
             ctx = DeployContext(workload=record.uid.split(":", 1)[1], env=info)
             statuses.append(
                 self.plugins.call_instrumented(
@@ -867,7 +877,7 @@ class Platform:
         from podium.deployment.contract import DeployContext
 
         record = self._deployment(env, workload)
-        registered = self.plugins.registered("deployers", record.provider)
+        registered = self.plugins.registered(DEPLOYERS, record.provider)
         ctx = DeployContext(workload=workload, env=self.environment(env))
         lines: Iterator[LogLine] = self.plugins.call_instrumented(
             registered.plugin,
@@ -914,7 +924,7 @@ class Platform:
                     )
                 target = found[0]
             release = Release.model_validate({k: v for k, v in target.items() if k != "run_id"})
-            registered = self.plugins.registered("deployers", release.deployer)
+            registered = self.plugins.registered(DEPLOYERS, release.deployer)
             number = current + 1
             ctx = DeployContext(workload=workload, env=self.environment(env), release=number)
             result = self.plugins.call_instrumented(
@@ -1030,7 +1040,7 @@ class Platform:
                 hint="resources: " + ", ".join(n for n, v in nodes.items() if v.kind == "resource"),
             )
         owner = check_import(rt.store.records(), uid, owners[node.workload or ""])
-        registered = self.plugins.registered("provisioners", node.provider)
+        registered = self.plugins.registered(PROVISIONERS, node.provider)
         ctx = rt.resource_context(uid, node.spec, physical_name)
         outputs = self.plugins.call_instrumented(
             registered.plugin, f"{registered.name}.read", registered.obj.read, ctx
@@ -1057,7 +1067,7 @@ class Platform:
     @property
     def secrets(self) -> SecretStore:
         """The secret store selected by ``[secrets] store``."""
-        return self.plugins.registered("secret_stores", self.config.secrets.store).obj  # type: ignore[no-any-return]
+        return self.plugins.registered(SECRET_STORES, self.config.secrets.store).obj
 
     def set_secret(self, key: str, value: str | Secret) -> None:
         self.secrets.put(key, value if isinstance(value, Secret) else Secret(value))

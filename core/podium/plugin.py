@@ -10,6 +10,8 @@ The plugin module (the entry point)
     :data:`hookimpl` marks hook implementations; ``PODIUM_API = ">=1.1,<2"`` declares
     the plugin API range (:data:`API_VERSION` is the running core's). Hooks receive
     an :class:`EnvironmentInfo` (platform, environment, private ``state_dir``);
+    registration hooks may take a :class:`PlatformInfo` (name, root directory,
+    state root, config path);
     :func:`validate_name` is the rule every registration name follows.
     ``podium_platform_started``/``podium_platform_closing`` receive the
     :class:`Platform`. A deprecated hook or argument warns with
@@ -106,7 +108,7 @@ if TYPE_CHECKING:
         TransientError,
     )
     from podium.observability.contract import Event, TelemetryConfig, TelemetrySink
-    from podium.platform.context import EnvironmentInfo, validate_name
+    from podium.platform.context import EnvironmentInfo, PlatformInfo, validate_name
     from podium.platform.contract import (
         CliCommand,
         Intent,
@@ -174,7 +176,7 @@ _HOMES: dict[str, tuple[str, ...]] = {
         "TransientError",
     ),
     "podium.observability.contract": ("Event", "TelemetryConfig", "TelemetrySink"),
-    "podium.platform.context": ("EnvironmentInfo", "validate_name"),
+    "podium.platform.context": ("EnvironmentInfo", "PlatformInfo", "validate_name"),
     "podium.platform.contract": (
         "CliCommand",
         "Intent",
@@ -240,6 +242,7 @@ __all__ = [
     "Outputs",
     "Plan",
     "Platform",
+    "PlatformInfo",
     "PluginError",
     "PodiumDeprecationWarning",
     "PodiumError",

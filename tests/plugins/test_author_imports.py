@@ -22,13 +22,7 @@ ALLOWED = frozenset({"podium.plugin", "podium.testing", "podium.testing.conforma
 
 #: Reach-ins being removed by other work, as (file relative to the repository, module).
 #: A listed reach-in that no longer exists fails the test, so the list only shrinks.
-KNOWN_REACH_INS = frozenset(
-    {
-        # podium-local learns the platform's state directory from the whole Platform;
-        # the registration context (PlatformInfo, issue 11 item 2) replaces it.
-        ("plugins/local/src/podium_local/plugin.py", "podium.api"),
-    }
-)
+KNOWN_REACH_INS: frozenset[tuple[str, str]] = frozenset()
 
 
 def podium_imports(path: Path) -> Iterator[tuple[int, str]]:

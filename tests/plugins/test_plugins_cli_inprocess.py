@@ -83,24 +83,56 @@ def test_plugin_new_is_a_clear_error_for_a_bad_name(runner: CliRunner) -> None:
 def test_deprecated_hook_arguments_warn_naming_the_plugin(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    """Declared with pluggy's warn_on_impl(_args); warned once each, naming plugin and place."""
+    import inspect
+    import warnings
+
+    import deprecated_hookspecs
     from plugin_samples import make_manager
 
     from podium import hookimpl
-    from podium.plugins import deprecations
+    from podium.plugins import manager as manager_module
+    from podium.plugins.deprecations import PodiumDeprecationWarning
 
     monkeypatch.setattr(
-        deprecations,
-        "DEPRECATIONS",
-        [deprecations.Deprecation("podium_provisioners", "platform_name", "1.1", "use settings")],
+        manager_module,
+        "HOOKSPEC_MODULES",
+        (*manager_module.HOOKSPEC_MODULES, deprecated_hookspecs.__name__),
     )
 
     class Old:
         PODIUM_API = ">=1"
 
         @hookimpl
-        def podium_provisioners(self, platform_name: str) -> list[object]:
-            return []
+        def podium_test_hook(self, new: str, legacy: str) -> None:
+            pass
 
-    with pytest.warns(deprecations.PodiumDeprecationWarning, match="plugin 'old'.*platform_name"):
-        make_manager(load_entrypoints=False, plugins=[("old", Old())]).load()
-    assert deprecations.warn_on_impl_args("podium_provisioners")["platform_name"]
+        @hookimpl
+        def podium_test_gone(self) -> None:
+            pass
+
+    class Current:
+        PODIUM_API = ">=1"
+
+        @hookimpl
+        def podium_test_hook(self, new: str) -> None:
+            pass
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        manager = make_manager(load_entrypoints=False, plugins=[("old", Old()), ("new", Current())])
+        manager.load()
+    deprecations = [w for w in caught if issubclass(w.category, PodiumDeprecationWarning)]
+    messages = sorted(str(w.message) for w in deprecations)
+    assert messages == [
+        "plugin 'old': argument 'legacy' of podium_test_hook is deprecated since plugin API 1.1 "
+        "and will be removed in API 2.0: use 'new'",
+        "plugin 'old': hook podium_test_gone is deprecated since plugin API 1.1 and will be "
+        "removed in API 2.0: implement podium_test_hook",
+    ]  # one each: pluggy did not warn a second, anonymous time; 'new' not at all
+    here = inspect.getsourcefile(Old)
+    # At the implementing function, where pluggy itself would point.
+    lines = {inspect.getsourcelines(f)[1] for f in (Old.podium_test_hook, Old.podium_test_gone)}
+    assert {w.lineno for w in deprecations} == lines
+    assert {w.filename for w in deprecations} == {here}
+    assert manager.plugin("old").hooks == ["podium_test_gone", "podium_test_hook"]

@@ -44,16 +44,23 @@ def test_invalid_setting_names_the_field_and_location(sample_dist: SampleFactory
         return Location("/etc/podium.toml", 12, 1)
 
     manager = make_manager(allow=["good"], settings={"good": {"replicas": "many"}}, locate=locate)
-    info = by_name(manager)["good"]
-    assert info.status == "failed"
-    error = info.error
-    assert isinstance(error, PluginSettingsError)
+    with pytest.raises(PluginSettingsError) as raised:
+        manager.load()
+    error = raised.value
+    # A config error (exit 3) that still names the plugin, for callers catching either.
+    assert isinstance(error, ConfigError) and error.exit_code == 3
     assert error.field == "plugins.good.replicas"
     assert str(error.location) == "/etc/podium.toml:12:1"
     assert asked == [("plugins", "good", "replicas")]
     assert "podium-sample-good 1.0.0" in str(error)
     assert "/etc/podium.toml:12:1: plugins.good.replicas:" in str(error)
     assert isinstance(error.__cause__, ConfigError)
+    data = error.to_dict()
+    assert (data["file"], data["line"], data["field"]) == (
+        "/etc/podium.toml",
+        12,
+        "plugins.good.replicas",
+    )
 
 
 def test_unknown_and_env_errors(sample_dist: SampleFactory) -> None:
@@ -63,9 +70,9 @@ def test_unknown_and_env_errors(sample_dist: SampleFactory) -> None:
         settings={"good": {"colour": "red"}},
         environ={"PODIUM_PLUGIN_GOOD_REPLICAS": "lots"},
     )
-    error = by_name(manager)["good"].error
-    assert isinstance(error, PluginSettingsError)
-    config_error = error.config_error
+    with pytest.raises(PluginSettingsError) as raised:
+        manager.load()
+    config_error = raised.value.config_error
     assert isinstance(config_error, SettingsError)
     fields = {e.field: e for e in config_error.errors}
     assert set(fields) == {"plugins.good.colour", "plugins.good.replicas"}
@@ -74,10 +81,18 @@ def test_unknown_and_env_errors(sample_dist: SampleFactory) -> None:
     )
 
 
-def test_strict_settings_error_is_raised(sample_dist: SampleFactory) -> None:
+@pytest.mark.parametrize("strict", [False, True])
+def test_a_settings_error_stops_loading_even_for_an_optional_plugin(
+    sample_dist: SampleFactory, strict: bool
+) -> None:
+    """The team wrote the settings: going on without the plugin would fail later, misleadingly."""
     sample_dist("good")
+    section = {"good": {"replicas": []}, "optional": ["good"]}
+    manager = make_manager(allow=["good"], settings=section, strict=strict)
     with pytest.raises(PluginSettingsError, match=r"plugins\.good\.replicas"):
-        make_manager(allow=["good"], settings={"good": {"replicas": []}}, strict=True).load()
+        manager.load()
+    with pytest.raises(PluginSettingsError):  # every later use says the same, nothing half-loaded
+        manager.provisioner("sample-echo")
 
 
 def test_env_prefix() -> None:

@@ -6,7 +6,8 @@ a pip install): ``fake`` (tests/engine/fake_platform.py: directories as
 resources, a JSON-file deployer) and ``guard``, a policy pack that blocks any
 workload named ``forbidden-*``. Each attack breaks ``guard`` one way, then tries
 to deploy ``forbidden-app``: the run must stop with exit 4 naming the plugin,
-its distribution and version, before anything is written.
+its distribution and version, before anything is written. Invalid settings stop
+it too, as a config error (exit 3).
 """
 
 from __future__ import annotations
@@ -195,7 +196,6 @@ def _break_by_lock(platform: Platform) -> str:
 BREAKS = {
     "import-error": _break_by_import,
     "failed-pin": _break_by_pin,
-    "invalid-settings": _break_by_settings,
     "changed-since-lock": _break_by_lock,
 }
 
@@ -222,8 +222,6 @@ def test_a_policy_plugin_that_fails_to_load_refuses_up_and_applies_nothing(
         "1.2.0",
     )
     assert error["error"] == "RequiredPluginError" and error["exit_code"] == 4
-    if how == "invalid-settings":
-        assert (error["file"], error["line"]) == ("podium.toml", 8)
     assert as_json.stdout == ""
     for command in (
         ("plan", "-e", "dev", "-f", "honest-app.score.yaml"),
@@ -234,6 +232,38 @@ def test_a_policy_plugin_that_fails_to_load_refuses_up_and_applies_nothing(
         assert other.returncode == ExitCode.PLUGIN_FAULT, other.stderr
         assert "plugin 'guard' (podium-guard 1.2.0)" in other.stderr
     assert platform.state_snapshot() == before
+
+
+@pytest.mark.parametrize("optional", [False, True])
+def test_invalid_plugin_settings_are_a_config_error_before_anything_runs(
+    platform: Platform, optional: bool
+) -> None:
+    """Issue 11 item 3: exit 3 at the file line and key, not a plugin fault or "no ... named"."""
+    why = _break_by_settings(platform)
+    if optional:  # the team wrote these settings: optional does not excuse them
+        platform.configure(plugins='optional = ["guard"]\n[plugins.guard]\nprefix = 42\n')
+    before = platform.state_snapshot()
+    for command in (
+        ("up", "-e", "dev", "-f", "forbidden-app.score.yaml"),
+        ("plan", "-e", "dev", "-f", "honest-app.score.yaml"),
+        ("validate", "-e", "dev", "-f", "forbidden-app.score.yaml"),
+        ("plugins", "list"),
+    ):
+        result = platform.podium(*command)
+        assert result.returncode == ExitCode.INVALID_INPUT, result.stderr
+        assert why in result.stderr, result.stderr
+        assert "plugin 'guard' (podium-guard 1.2.0)" in result.stderr
+        assert "Traceback" not in result.stderr
+    as_json = platform.up("forbidden-app", "--json")
+    error = json.loads(as_json.stderr.strip().splitlines()[-1])
+    assert error["exit_code"] == 3 and error["error"] == "PluginSettingsError"
+    assert (error["file"], error["line"], error["field"]) == (
+        "podium.toml",
+        8,
+        "plugins.guard.prefix",
+    )
+    assert platform.state_snapshot() == before
+    assert platform.deployed() == ["honest-app"]
 
 
 def test_without_an_allow_list_every_installed_plugin_must_load(platform: Platform) -> None:

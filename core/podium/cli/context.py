@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 import click
 
+from podium.plugins.kinds import CLI_COMMANDS
+
 if TYPE_CHECKING:
     from podium.api import Platform
 
@@ -134,6 +136,6 @@ def plugin_cli_commands(ctx: click.Context) -> dict[str, click.Command]:
     except Exception:  # a broken config must not hide built-in commands
         return {}
     commands: dict[str, click.Command] = {}
-    for name, registered in platform.plugins.registrations("cli_commands").items():
+    for name, registered in platform.plugins.registrations(CLI_COMMANDS).items():
         commands[name] = registered.obj.command
     return commands

@@ -58,7 +58,23 @@ def render_change(change: Change, verbose: bool) -> list[str]:
         params = {**(change.spec.get("rule_params") or {}), **(change.spec.get("params") or {})}
         if params:
             lines.append(f"        params: {_value(params)}")
+    if verbose and change.rule:
+        lines.append(render_rule(change.rule))
     return lines
+
+
+def render_rule(rule: dict[str, Any]) -> str:
+    """``rule: rules[2] at podium.toml:24 (type=postgres, environment=prod): why it won``."""
+    where = f" at {rule['file']}:{rule['line']}" if rule.get("file") and rule.get("line") else ""
+    criteria = ", ".join(f"{k}={_criterion(v)}" for k, v in (rule.get("criteria") or {}).items())
+    return click.style(
+        f"        rule: rules[{rule.get('index')}]{where} ({criteria}): {rule.get('why', '')}",
+        dim=True,
+    )
+
+
+def _criterion(value: Any) -> str:
+    return ",".join(map(str, value)) if isinstance(value, list) else str(value)
 
 
 def render_plan(plan: Plan, *, verbose: bool = False) -> str:

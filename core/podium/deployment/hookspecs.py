@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+
+from pydantic import BaseModel
 
 from podium.deployment.contract import Deployer, RenderedWorkload
-from podium.platform.context import EnvironmentInfo
+from podium.platform.context import EnvironmentInfo, PlatformInfo
 from podium.plugins.markers import hookspec
 
 
 @hookspec
-def podium_deployers(settings: Any, platform_name: str) -> Iterable[Deployer]:  # type: ignore[empty-body]
+def podium_deployers(  # type: ignore[empty-body]
+    settings: BaseModel | None, platform_name: str, platform: PlatformInfo
+) -> Iterable[Deployer]:
     """Register deployers (registration hook).
 
     ``[environments.<env>] deployer = "<name>"`` picks the deployer for an environment.

@@ -38,6 +38,7 @@ from podium.errors import (
     TransientError,
 )
 from podium.platform.contract import Intent, IntentOutcome, ResourceRecord
+from podium.plugins.kinds import DEPLOYERS, PROVISIONERS
 from podium.provisioning.contract import ResourceContext
 from podium.security.secret import Secret
 
@@ -396,9 +397,9 @@ class Executor:
     def _registered(self, change: Change) -> Any:
         try:
             if change.kind == "resource":
-                return self.rt.plugins.registered("provisioners", change.provider)
+                return self.rt.plugins.registered(PROVISIONERS, change.provider)
             if change.kind == "deployment":
-                return self.rt.plugins.registered("deployers", change.provider)
+                return self.rt.plugins.registered(DEPLOYERS, change.provider)
         except PodiumError:
             return None
         return None
@@ -547,7 +548,7 @@ class Executor:
         in :meth:`run` journals intents and outcomes of many changes together)."""
         record = self.records.get(change.uid)
         if change.action == "replace" and record is not None:
-            old = self.rt.plugins.registered("provisioners", record.provider)
+            old = self.rt.plugins.registered(PROVISIONERS, record.provider)
             self._run_prepared_now(self._prepare_delete(change, old, record))
         prepared = self._prepare(change)
         return self._run_prepared_now(prepared)
@@ -561,7 +562,7 @@ class Executor:
 
     def _prepare(self, change: Change) -> _Prepared:
         """Resolve params and build the intent of a create or update (raises Unchanged)."""
-        registered = self.rt.plugins.registered("provisioners", change.provider)
+        registered = self.rt.plugins.registered(PROVISIONERS, change.provider)
         record = self.records.get(change.uid)
         if change.action == "delete":
             assert record is not None
@@ -687,7 +688,7 @@ class Executor:
 
     # --- deployments ---------------------------------------------------------
     def _deployment(self, change: Change) -> str:
-        registered = self.rt.plugins.registered("deployers", change.provider)
+        registered = self.rt.plugins.registered(DEPLOYERS, change.provider)
         deployer = registered.obj
         record = self.records.get(change.uid)
         workload_name = change.workload or change.uid.split(":", 1)[1]

@@ -14,6 +14,7 @@ from podium.errors import (
     NoMatchingRuleError,
     WorkloadError,
 )
+from podium.plugins.kinds import DEPLOYERS, PROVISIONERS
 
 if TYPE_CHECKING:
     from podium.config.models import RuleSection
@@ -51,7 +52,7 @@ def desired_nodes(rt: EngineRuntime, workloads: Sequence[Workload]) -> list[Node
                     environment=rt.env.environment,
                     uid=request.uid,
                 )
-                registered = rt.plugins.registered("provisioners", match.rule.provisioner)
+                registered = rt.plugins.registered(PROVISIONERS, match.rule.provisioner)
             except NoMatchingRuleError as exc:
                 unmatched = _unmatched_class(rt.rules, request)
                 if unmatched is not None:
@@ -104,10 +105,11 @@ def desired_nodes(rt: EngineRuntime, workloads: Sequence[Workload]) -> list[Node
                 spec=spec,
                 depends_on=sorted(workload.resources[d].uid for d in request.depends_on()),
                 workload=workload.name,
+                rule=match.explain(rt.locate),
             )
         if deployer_name is None:
             continue
-        deployer = rt.plugins.registered("deployers", deployer_name)
+        deployer = rt.plugins.registered(DEPLOYERS, deployer_name)
         deploy = Node(
             uid=deployment_uid(workload.name),
             kind="deployment",

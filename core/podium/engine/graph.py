@@ -27,6 +27,9 @@ class Node:
     spec: dict[str, Any]
     depends_on: list[str] = field(default_factory=list)
     workload: str | None = None
+    #: for a resource, the [[rules]] entry it matched and why (display only: not in the spec,
+    #: so reordering podium.toml changes no resource); see RuleMatch.explain
+    rule: dict[str, Any] | None = None
 
     @property
     def spec_hash(self) -> str:

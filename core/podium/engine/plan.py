@@ -43,6 +43,8 @@ class Change:
     redeploy: bool = False
     #: who owns the node after the change (for deletes: who owned it); see podium.identity
     owner: str | None = None
+    #: a resource's matching [[rules]] entry and why it won (what ``plan -v`` shows)
+    rule: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return redact(asdict(self))  # type: ignore[no-any-return]
@@ -67,6 +69,7 @@ class Change:
             spec=self.spec,
             depends_on=list(self.depends_on),
             workload=self.workload,
+            rule=self.rule,
         )
 
 
@@ -270,6 +273,7 @@ _CHANGE_TYPES: dict[str, tuple[type, ...]] = {
     "changed": _LIST,
     "redeploy": (bool,),
     "owner": _OPTIONAL_TEXT,
+    "rule": (dict, type(None)),
 }
 _FINDING_TYPES: dict[str, tuple[type, ...]] = {
     "policy": _TEXT,
@@ -427,6 +431,7 @@ def diff(
                 before=record.spec if record is not None else None,
                 changed=keys,
                 redeploy=redeploy,
+                rule=node.rule,
             )
         )
     # A changed resource may change the values a dependent renders; apply re-renders

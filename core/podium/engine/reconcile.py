@@ -19,6 +19,7 @@ from typing import Any
 
 from podium.engine.runtime import EngineRuntime
 from podium.platform.contract import Intent, ResourceRecord
+from podium.plugins.kinds import DEPLOYERS, PROVISIONERS
 
 
 def reconcile(rt: EngineRuntime) -> list[str]:
@@ -45,7 +46,7 @@ def _resource(
     rt: EngineRuntime, intent: Intent, spec: dict[str, Any], record: ResourceRecord | None
 ) -> str:
     assert intent.id is not None
-    registered = rt.plugins.registered("provisioners", spec["provider"])
+    registered = rt.plugins.registered(PROVISIONERS, spec["provider"])
     node_spec = spec.get("node_spec") or {}
     params = spec.get("params") or {
         **(node_spec.get("rule_params") or {}),
@@ -89,7 +90,7 @@ def _deployment(
 ) -> str:
     assert intent.id is not None
     if intent.action == "destroy":
-        registered = rt.plugins.registered("deployers", spec["provider"])
+        registered = rt.plugins.registered(DEPLOYERS, spec["provider"])
         from podium.deployment.contract import DeployContext
 
         workload = intent.node.split(":", 1)[1]

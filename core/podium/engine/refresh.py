@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from podium.deployment.contract import DeployContext, WorkloadStatus
 from podium.errors import PluginError
 from podium.plugins.calls import PluginCallError
+from podium.plugins.kinds import DEPLOYERS, PROVISIONERS
 from podium.security.secret import Secret
 
 if TYPE_CHECKING:
@@ -76,7 +77,7 @@ def read_resources(
     tasks: list[Task[_Found]] = []
     limits: dict[Hashable, int | None] = {}
     for record in chosen:
-        registered = rt.plugins.registered("provisioners", record.provider)
+        registered = rt.plugins.registered(PROVISIONERS, record.provider)
         plugin, provisioner = registered.plugin.name, registered.name
         limits[("provisioner", provisioner)] = getattr(registered.obj, "max_parallel", None)
         limits[("plugin", plugin)] = rt.engine.per_plugin.get(plugin)
@@ -209,7 +210,7 @@ def down_deployments(
             continue
         if record.spec.get("_failed") is not None:
             continue
-        registered = rt.plugins.registered("deployers", record.provider)
+        registered = rt.plugins.registered(DEPLOYERS, record.provider)
         ctx = DeployContext(workload=record.uid.split(":", 1)[1], env=rt.env)
         status: WorkloadStatus = rt.plugins.call_instrumented(
             registered.plugin, f"{registered.name}.status", registered.obj.status, ctx

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from podium.observability.contract import Event
 from podium.observability.logging import get_logger
+from podium.plugins.kinds import TELEMETRY_SINKS
 
 if TYPE_CHECKING:
     from podium.plugins.manager import PluginManager
@@ -63,7 +64,7 @@ class EventChannel:
         )
         for name in self._sinks:
             try:
-                sink = self._plugins.registered("telemetry_sinks", name)
+                sink = self._plugins.registered(TELEMETRY_SINKS, name)
                 self._plugins.call_instrumented(sink.plugin, f"{name}.emit", sink.obj.emit, event)
             except Exception as exc:  # a sink's delivery problem must not fail the platform's work
                 _log.warning("telemetry sink failed", sink=name, error=str(exc))
@@ -72,7 +73,7 @@ class EventChannel:
         """Close the selected sinks (each failure logged, the others still closed)."""
         for name in self._sinks:
             try:
-                self._plugins.registered("telemetry_sinks", name).obj.close()
+                self._plugins.registered(TELEMETRY_SINKS, name).obj.close()
             except Exception as exc:
                 _log.warning("telemetry sink failed to close", sink=name, error=str(exc))
 

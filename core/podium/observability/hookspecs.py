@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+
+from pydantic import BaseModel
 
 from podium.deployment.contract import DeploymentResult, RenderedWorkload
 from podium.observability.contract import Event, TelemetryConfig, TelemetrySink
-from podium.platform.context import EnvironmentInfo
+from podium.platform.context import EnvironmentInfo, PlatformInfo
 from podium.plugins.markers import hookspec
 
 
 @hookspec
-def podium_telemetry_sinks(settings: Any, platform_name: str) -> Iterable[TelemetrySink]:  # type: ignore[empty-body]
+def podium_telemetry_sinks(  # type: ignore[empty-body]
+    settings: BaseModel | None, platform_name: str, platform: PlatformInfo
+) -> Iterable[TelemetrySink]:
     """Register telemetry sinks (registration hook); ``[telemetry] sinks`` selects them.
 
     Example::

@@ -1,6 +1,6 @@
 """Platform domain: lifecycle, state backends and CLI commands."""
 
-from podium.platform.context import EnvironmentInfo
+from podium.platform.context import EnvironmentInfo, PlatformInfo
 from podium.platform.contract import (
     CliCommand,
     Intent,
@@ -18,6 +18,7 @@ __all__ = [
     "Intent",
     "IntentOutcome",
     "LockInfo",
+    "PlatformInfo",
     "ResourceRecord",
     "StateBackend",
     "StateStore",

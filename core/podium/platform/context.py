@@ -22,6 +22,35 @@ def validate_name(name: object, what: str) -> str:
 
 
 @dataclass(frozen=True)
+class PlatformInfo:
+    """Where a platform lives: what a registration hook may accept as ``platform``.
+
+    ``root`` is the directory of ``podium.toml`` (or the root an embedder gave
+    :class:`~podium.Platform`): relative paths in the config mean paths under it,
+    and settings fields typed as paths are already resolved against it.
+    ``state_root`` is the platform's state directory (``[platform] state_dir``,
+    made absolute), with one subdirectory per environment. ``config_path`` is the
+    config file, or ``None`` for a platform built from a dict.
+    """
+
+    name: str
+    root: Path
+    state_root: Path
+    config_path: Path | None = None
+
+    def resolve(self, path: str | Path) -> Path:
+        """``path`` as the config means it: ``~`` expanded, relative to :attr:`root`."""
+        given = Path(path).expanduser()
+        return given if given.is_absolute() else self.root / given
+
+    @classmethod
+    def here(cls, name: str) -> PlatformInfo:
+        """A platform with no config file, rooted in the working directory (tests, embedding)."""
+        root = Path.cwd().resolve()
+        return cls(name=name, root=root, state_root=root / ".podium")
+
+
+@dataclass(frozen=True)
 class EnvironmentInfo:
     """The platform and environment an operation runs in.
 

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from pydantic import BaseModel
+
+from podium.platform.context import PlatformInfo
 from podium.platform.contract import CliCommand, StateBackend
 from podium.plugins.markers import hookspec
 
@@ -13,7 +16,9 @@ if TYPE_CHECKING:
 
 
 @hookspec
-def podium_state_backends(settings: Any, platform_name: str) -> Iterable[StateBackend]:  # type: ignore[empty-body]
+def podium_state_backends(  # type: ignore[empty-body]
+    settings: BaseModel | None, platform_name: str, platform: PlatformInfo
+) -> Iterable[StateBackend]:
     """Register state backends (registration hook); ``[state] backend`` selects one.
 
     Example::
@@ -31,7 +36,9 @@ def podium_state_backends(settings: Any, platform_name: str) -> Iterable[StateBa
 
 
 @hookspec
-def podium_cli_commands() -> Iterable[CliCommand]:  # type: ignore[empty-body]
+def podium_cli_commands(  # type: ignore[empty-body]
+    settings: BaseModel | None, platform_name: str, platform: PlatformInfo
+) -> Iterable[CliCommand]:
     """Add commands to the ``podium`` CLI (registration hook).
 
     Example::

@@ -1,56 +1,93 @@
-"""Every deprecation in the plugin API, in one place.
+"""Deprecations in the plugin API, declared on the hookspecs with pluggy's own options.
 
-When a hook argument or a hook is deprecated, add it here; the manager warns
-once per plugin that still uses it, naming the plugin and its distribution, so
-the author sees it in their test run (``-W error::DeprecationWarning`` fails it).
+A hookspec declares what is deprecated where it is defined::
+
+    @hookspec(
+        warn_on_impl_args={
+            "platform_name": deprecated(
+                "argument 'platform_name' of podium_provisioners",
+                since="1.2", removal="2.0", instead="accept 'platform' and use platform.name",
+            )
+        }
+    )
+    def podium_provisioners(settings, platform_name, platform): ...
+
+(``warn_on_impl=deprecated(...)`` deprecates a whole hook.) pluggy itself would
+emit the warning while a plugin registers, but it cannot say *which* plugin: the
+warning object is fixed when the spec is declared, and pluggy only points at the
+implementing function's file and line. So the plugin manager takes the options off
+its own hookspecs (:func:`take_declared`) and warns itself, at that same file and
+line, with the plugin's name and distribution in front (:func:`warn_for`). The
+author sees it in their test run (``-W error::DeprecationWarning`` fails it).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import types
+import warnings
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pluggy
 
 
 class PodiumDeprecationWarning(DeprecationWarning):
     """A plugin uses something that will be removed in a later API version."""
 
 
+def deprecated(what: str, *, since: str, removal: str, instead: str) -> PodiumDeprecationWarning:
+    """The warning a hookspec declares in ``warn_on_impl`` or ``warn_on_impl_args``."""
+    return PodiumDeprecationWarning(
+        f"{what} is deprecated since plugin API {since} and will be removed in API "
+        f"{removal}: {instead}"
+    )
+
+
 @dataclass(frozen=True)
-class Deprecation:
-    hook: str
-    argument: str | None  #: ``None``: the whole hook is deprecated
-    since: str  #: API version that deprecated it
-    message: str  #: what to do instead
+class HookDeprecations:
+    """What one hook declares deprecated: the whole hook, and single arguments."""
+
+    hook: Warning | None = None
+    arguments: Mapping[str, Warning] = field(default_factory=dict)
+
+    def for_implementation(self, argnames: tuple[str, ...]) -> list[Warning]:
+        """The warnings an implementation taking ``argnames`` runs into."""
+        found = [self.hook] if self.hook is not None else []
+        return found + [self.arguments[name] for name in argnames if name in self.arguments]
 
 
-#: Deprecated hooks and hook arguments. Empty while API 1.x has removed nothing.
-DEPRECATIONS: list[Deprecation] = []
+def take_declared(pm: pluggy.PluginManager) -> dict[str, HookDeprecations]:
+    """The deprecations declared on ``pm``'s hookspecs, removed from the specs.
 
-
-def deprecations_for(hook: str, argnames: tuple[str, ...]) -> list[Deprecation]:
-    """The deprecations a hook implementation with these argument names runs into."""
-    return [
-        d for d in DEPRECATIONS if d.hook == hook and (d.argument is None or d.argument in argnames)
-    ]
-
-
-def warn_on_impl_args(hook: str) -> dict[str, PodiumDeprecationWarning]:
-    """Warnings for ``pluggy``'s ``HookspecMarker(warn_on_impl_args=...)`` on ``hook``.
-
-    A hookspec module may pass this when declaring a spec; the manager's own
-    check (:func:`deprecations_for`) covers specs declared without it.
+    Only this manager's own spec objects change (pluggy makes them per manager), so
+    pluggy does not also warn anonymously; :func:`warn_for` warns instead.
     """
-    return {
-        d.argument: PodiumDeprecationWarning(_text(d))
-        for d in DEPRECATIONS
-        if d.hook == hook and d.argument is not None
-    }
+    declared: dict[str, HookDeprecations] = {}
+    for name, caller in vars(pm.hook).items():
+        spec = getattr(caller, "spec", None)
+        if spec is None or not (spec.warn_on_impl or spec.warn_on_impl_args):
+            continue
+        declared[name] = HookDeprecations(spec.warn_on_impl, dict(spec.warn_on_impl_args or {}))
+        spec.warn_on_impl = None
+        spec.warn_on_impl_args = None
+    return declared
 
 
-def message_for(deprecation: Deprecation, plugin: str, distribution: str | None) -> str:
+def warn_for(
+    warning: Warning, function: Callable[..., object], plugin: str, distribution: str | None
+) -> None:
+    """Emit ``warning`` naming the plugin, at the implementing function (as pluggy would)."""
     source = f"plugin {plugin!r}" + (f" ({distribution})" if distribution else "")
-    return f"{source}: {_text(deprecation)}"
-
-
-def _text(d: Deprecation) -> str:
-    what = f"argument {d.argument!r} of {d.hook}" if d.argument else f"hook {d.hook}"
-    return f"{what} is deprecated since plugin API {d.since}: {d.message}"
+    code = getattr(function, "__code__", None)
+    if not isinstance(code, types.CodeType):  # a callable object: no file and line to show
+        warnings.warn(f"{source}: {warning}", type(warning), stacklevel=3)
+        return
+    warnings.warn_explicit(
+        f"{source}: {warning}",
+        type(warning),
+        filename=code.co_filename,
+        lineno=code.co_firstlineno,
+        module=getattr(function, "__module__", None),
+    )

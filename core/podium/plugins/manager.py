@@ -3,10 +3,13 @@
 One :class:`PluginManager` per platform (no global state). Loading is lazy and
 idempotent. Every plugin loads inside its own guard: a plugin that cannot be
 imported, declares an incompatible ``PODIUM_API``, fails its pin or the lock,
-has invalid settings, registers something invalid or whose registration hook
-does not return in time is marked ``failed`` with a
-:class:`~podium.errors.PluginError` naming its distribution and version, and the
-other plugins keep working for read-only use (listing, status, doctor).
+registers something invalid or whose registration hook does not return in time
+is marked ``failed`` with a :class:`~podium.errors.PluginError` naming its
+distribution and version, and the other plugins keep working for read-only use
+(listing, status, doctor). Invalid ``[plugins.<name>]`` settings are different:
+they are a mistake in the config, so :meth:`PluginManager.load` raises
+:class:`PluginSettingsError` (a :class:`~podium.errors.ConfigError`, exit 3, with
+the file, line and key), for optional plugins too.
 
 Fail closed: a run that changes something (plan, apply, up, destroy, rollback)
 or vouches for a change (validate) calls :meth:`PluginManager.require_loaded`
@@ -34,7 +37,7 @@ import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, overload
 
 from podium.errors import (
     ConfigError,
@@ -46,7 +49,18 @@ from podium.errors import (
     PluginError,
 )
 from podium.plugins.calls import HookCall, PluginCallError, describe_exception, invoke
-from podium.plugins.kinds import HOOKSPEC_MODULES, KINDS, Kind
+from podium.plugins.kinds import (
+    CLI_COMMANDS,
+    DEPLOYERS,
+    HOOKSPEC_MODULES,
+    KINDS,
+    POLICY_PACKS,
+    PROVISIONERS,
+    SECRET_STORES,
+    STATE_BACKENDS,
+    TELEMETRY_SINKS,
+    Kind,
+)
 from podium.version import API_VERSION, __version__
 
 if TYPE_CHECKING:
@@ -55,7 +69,9 @@ if TYPE_CHECKING:
     from podium.config.models import PluginsSection
     from podium.deployment.contract import Deployer
     from podium.observability.contract import TelemetrySink
+    from podium.platform.context import PlatformInfo
     from podium.platform.contract import CliCommand, StateBackend
+    from podium.plugins.deprecations import HookDeprecations
     from podium.plugins.discovery import Candidate
     from podium.provisioning.contract import Provisioner
     from podium.security.contract import PolicyPack, SecretStore
@@ -119,12 +135,16 @@ class PluginInfo:
 
 
 @dataclass(frozen=True)
-class Registered:
-    """One registered object (a provisioner, a deployer...) and the plugin that provided it."""
+class Registered(Generic[T]):
+    """One registered object (a provisioner, a deployer...) and the plugin that provided it.
+
+    ``Registered[Provisioner]`` (what ``registered(PROVISIONERS, name)`` returns) has
+    ``obj: Provisioner``.
+    """
 
     name: str
     kind: str
-    obj: Any
+    obj: T
     plugin: PluginInfo
 
 
@@ -136,8 +156,13 @@ class HookResult:
     value: Any
 
 
-class PluginSettingsError(PluginError):
-    """A plugin's ``[plugins.<name>]`` settings are invalid; ``errors`` point at each key."""
+class PluginSettingsError(PluginError, ConfigError):
+    """A plugin's ``[plugins.<name>]`` settings are invalid; ``errors`` point at each key.
+
+    A config error (exit 3) as much as a plugin error: the platform team wrote those
+    settings, so loading stops with it -- for an ``optional`` plugin too -- instead of
+    going on without the plugin and failing later for a misleading reason.
+    """
 
     exit_code = ConfigError.exit_code
 
@@ -153,6 +178,7 @@ class PluginSettingsError(PluginError):
         self.config_error = error
         self.field = error.field
         self.location = error.location
+        self.reason = f"invalid settings: {error.message}"
 
     def to_dict(self) -> dict[str, Any]:
         data = super().to_dict()
@@ -223,6 +249,7 @@ class PluginManager:
         tracer_provider: Any = None,
         environ: Mapping[str, str] | None = None,
         registration_timeout: float | None = None,
+        platform_info: PlatformInfo | None = None,
     ) -> None:
         self._environ: Mapping[str, str] = os.environ if environ is None else environ
         self._settings = settings
@@ -250,7 +277,13 @@ class PluginManager:
         self.strict = strict
         self.lock_path = Path(lock_path) if lock_path is not None else None
         self._locate = locate
-        self.platform_name = platform_name
+        if platform_info is None:
+            from podium.platform.context import PlatformInfo
+
+            platform_info = PlatformInfo.here(platform_name)
+        #: what registration hooks get as ``platform``; its root resolves path settings
+        self.platform_info = platform_info
+        self.platform_name = platform_info.name
         self._trace_hooks = _flag(self._environ, "PODIUM_TRACE_HOOKS")
         self._tracer: Any = None
         if tracer_provider is not None:
@@ -264,9 +297,10 @@ class PluginManager:
         self._loaded = False
         self._pm: pluggy.PluginManager | None = None
         self._infos: dict[str, PluginInfo] = {}
-        self._registered: dict[str, list[Registered]] = {kind: [] for kind in KINDS}
-        self._resolved: dict[str, dict[str, Registered]] = {}
+        self._registered: dict[str, list[Registered[Any]]] = {kind: [] for kind in KINDS}
+        self._resolved: dict[str, dict[str, Registered[Any]]] = {}
         self._calls: dict[tuple[str, str], HookCall] = {}
+        self._deprecations: dict[str, HookDeprecations] = {}
         self._broadcast_plans: dict[
             str, list[tuple[Any, tuple[str, ...], HookCall, PluginInfo]]
         ] = {}
@@ -342,11 +376,15 @@ class PluginManager:
     def _new_pluggy(self) -> pluggy.PluginManager:
         import pluggy
 
+        from podium.plugins.deprecations import take_declared
         from podium.plugins.markers import PROJECT_NAME
 
         pm = pluggy.PluginManager(PROJECT_NAME)
         for module in HOOKSPEC_MODULES:
             pm.add_hookspecs(importlib.import_module(module))
+        # Declared on the hookspecs with pluggy's warn_on_impl(_args); warned by _register,
+        # which can name the plugin (see podium.plugins.deprecations).
+        self._deprecations = take_declared(pm)
         return pm
 
     def _load_entry_points(self) -> None:
@@ -480,6 +518,11 @@ class PluginManager:
         self._infos[info.name] = info
         try:
             action()
+        except PluginSettingsError:
+            # The config is invalid, not the plugin: stop loading, whatever optional and
+            # strict say (load() starts clean when called again).
+            info.status = "failed"
+            raise
         except PluginError as exc:
             self._fail(info, exc)
         except Exception as exc:  # a bug in plugin code that escaped the narrower guards
@@ -591,7 +634,14 @@ class PluginManager:
         from podium.plugins.settings import resolve
 
         try:
-            return resolve(info.name, model, table, self._environ, self._locate)
+            return resolve(
+                info.name,
+                model,
+                table,
+                self._environ,
+                self._locate,
+                base_dir=self.platform_info.root,
+            )
         except ConfigError as exc:
             raise PluginSettingsError(
                 exc, plugin=info.name, distribution=info.distribution, version=info.version
@@ -600,11 +650,7 @@ class PluginManager:
     def _register(self, info: PluginInfo, obj: Any) -> None:
         import pluggy
 
-        from podium.plugins.deprecations import (
-            PodiumDeprecationWarning,
-            deprecations_for,
-            message_for,
-        )
+        from podium.plugins.deprecations import warn_for
 
         pm = self._pm
         assert pm is not None
@@ -629,12 +675,10 @@ class PluginManager:
                     raise self._error(
                         PluginError, info, f"{caller.name}: hook wrappers are not supported"
                     )
-                for deprecation in deprecations_for(caller.name, tuple(impl.argnames)):
-                    warnings.warn(
-                        message_for(deprecation, info.name, info.distribution),
-                        PodiumDeprecationWarning,
-                        stacklevel=2,
-                    )
+                declared = self._deprecations.get(caller.name)
+                argnames = (*impl.argnames, *impl.kwargnames)
+                for warning in declared.for_implementation(argnames) if declared else ():
+                    warn_for(warning, impl.function, info.name, info.distribution)
             hooks.append(caller.name)
         info.hooks = sorted(hooks)
         self._broadcast_plans.clear()
@@ -644,8 +688,12 @@ class PluginManager:
 
         pm = self._pm
         assert pm is not None
-        arguments = {"settings": info.settings, "platform_name": self.platform_name}
-        collected: list[Registered] = []
+        arguments = {
+            "settings": info.settings,
+            "platform_name": self.platform_name,
+            "platform": self.platform_info,
+        }
+        collected: list[Registered[Any]] = []
         for kind in KINDS.values():
             if kind.hook not in info.hooks:
                 continue
@@ -713,21 +761,30 @@ class PluginManager:
             ) from None
 
     # ------------------------------------------------------------ registrations
-    def registrations(self, kind: str) -> dict[str, Registered]:
-        """Everything registered of ``kind`` by name, sorted; conflicts raise."""
-        if kind not in KINDS:
-            raise ValueError(f"unknown registration kind {kind!r}; kinds: {', '.join(KINDS)}")
+    @overload
+    def registrations(self, kind: Kind[T]) -> dict[str, Registered[T]]: ...
+    @overload
+    def registrations(self, kind: str) -> dict[str, Registered[Any]]: ...
+    def registrations(self, kind: Kind[Any] | str) -> dict[str, Registered[Any]]:
+        """Everything registered of ``kind`` by name, sorted; conflicts raise.
+
+        ``kind`` is a typed key from :mod:`podium.plugins.kinds` (``PROVISIONERS``...),
+        or its plural name (``"provisioners"``, untyped, kept for compatibility).
+        """
+        key = kind if isinstance(kind, str) else kind.name
+        if key not in KINDS:
+            raise ValueError(f"unknown registration kind {key!r}; kinds: {', '.join(KINDS)}")
         self.load()
-        resolved = self._resolved.get(kind)
+        resolved = self._resolved.get(key)
         if resolved is not None:
             return resolved
         with self._lock:
-            by_name: dict[str, Registered] = {}
-            for registered in self._registered[kind]:
+            by_name: dict[str, Registered[Any]] = {}
+            for registered in self._registered[key]:
                 other = by_name.get(registered.name)
                 if other is not None:
                     raise PluginConflictError(
-                        f"{KINDS[kind].label} {registered.name!r} is registered by both "
+                        f"{KINDS[key].label} {registered.name!r} is registered by both "
                         f"{_describe(other.plugin)} and {_describe(registered.plugin)}",
                         plugin=registered.plugin.name,
                         distribution=registered.plugin.distribution,
@@ -736,15 +793,19 @@ class PluginManager:
                     )
                 by_name[registered.name] = registered
             resolved = dict(sorted(by_name.items()))
-            self._resolved[kind] = resolved
+            self._resolved[key] = resolved
             return resolved
 
-    def registered(self, kind: str, name: str) -> Registered:
+    @overload
+    def registered(self, kind: Kind[T], name: str) -> Registered[T]: ...
+    @overload
+    def registered(self, kind: str, name: str) -> Registered[Any]: ...
+    def registered(self, kind: Kind[Any] | str, name: str) -> Registered[Any]:
         """One registration with its plugin, or NotFoundError listing what exists."""
         found = self.registrations(kind)
         if name in found:
             return found[name]
-        label = KINDS[kind].label
+        label = KINDS[kind if isinstance(kind, str) else kind.name].label
         available = ", ".join(found) or "none"
         raise NotFoundError(
             f"no {label} named {name!r}; available: {available}",
@@ -752,25 +813,25 @@ class PluginManager:
         )
 
     def provisioner(self, name: str) -> Provisioner:
-        return self.registered("provisioners", name).obj  # type: ignore[no-any-return]
+        return self.registered(PROVISIONERS, name).obj
 
     def deployer(self, name: str) -> Deployer:
-        return self.registered("deployers", name).obj  # type: ignore[no-any-return]
+        return self.registered(DEPLOYERS, name).obj
 
     def secret_store(self, name: str) -> SecretStore:
-        return self.registered("secret_stores", name).obj  # type: ignore[no-any-return]
+        return self.registered(SECRET_STORES, name).obj
 
     def policy_pack(self, name: str) -> PolicyPack:
-        return self.registered("policy_packs", name).obj  # type: ignore[no-any-return]
+        return self.registered(POLICY_PACKS, name).obj
 
     def telemetry_sink(self, name: str) -> TelemetrySink:
-        return self.registered("telemetry_sinks", name).obj  # type: ignore[no-any-return]
+        return self.registered(TELEMETRY_SINKS, name).obj
 
     def state_backend(self, name: str) -> StateBackend:
-        return self.registered("state_backends", name).obj  # type: ignore[no-any-return]
+        return self.registered(STATE_BACKENDS, name).obj
 
     def cli_command(self, name: str) -> CliCommand:
-        return self.registered("cli_commands", name).obj  # type: ignore[no-any-return]
+        return self.registered(CLI_COMMANDS, name).obj
 
     # -------------------------------------------------------------------- calls
     def broadcast(
@@ -928,7 +989,7 @@ def _describe(info: PluginInfo) -> str:
     return f"plugin {info.name!r} ({info.source})"
 
 
-def _as_list(result: Any, kind: Kind, info: PluginInfo, manager: PluginManager) -> list[Any]:
+def _as_list(result: Any, kind: Kind[Any], info: PluginInfo, manager: PluginManager) -> list[Any]:
     if result is None:
         return []
     if isinstance(result, str | bytes) or not isinstance(result, Iterable):

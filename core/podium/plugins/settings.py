@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 from podium.errors import ConfigError, Location
@@ -54,9 +55,22 @@ def resolve(
     table: Mapping[str, Any] | None,
     environ: Mapping[str, str],
     locate: Locate | None = None,
+    base_dir: Path | None = None,
 ) -> Any:
-    """Validate a plugin's settings with its pydantic ``model``; raise ConfigError per bad key."""
+    """Validate a plugin's settings with its pydantic ``model``; raise ConfigError per bad key.
+
+    With ``base_dir`` (the directory of ``podium.toml``), fields typed as paths are
+    resolved against it (see :mod:`podium.plugins.setting_paths`).
+    """
     from pydantic import ValidationError
+
+    def validate(values: dict[str, Any]) -> Any:
+        if base_dir is None:
+            return model.model_validate(values)
+        from podium.plugins.setting_paths import resolve_defaults, resolve_inputs
+
+        inputs = resolve_inputs(model, values, base_dir)
+        return resolve_defaults(model.model_validate(inputs), base_dir)
 
     values: dict[str, Any] = dict(table or {})
     from_env: dict[str, str] = {}
@@ -69,7 +83,7 @@ def resolve(
         raw_env[name] = environ[variable]
     try:
         try:
-            return model.model_validate(values)
+            return validate(values)
         except ValidationError as first:
             # A value that parsed as JSON may be meant as text ("8080" for a str
             # field): retry those keys with the raw string before giving up.
@@ -77,7 +91,7 @@ def resolve(
             retry = {k for k in retry if values[k] != raw_env[k]}
             if not retry:
                 raise
-            return model.model_validate({**values, **{k: raw_env[k] for k in retry}})
+            return validate({**values, **{k: raw_env[k] for k in retry}})
     except ValidationError as exc:
         errors: list[ConfigError] = []
         for error in exc.errors():

@@ -2,20 +2,26 @@
 
 Registration hooks are called once per platform with opt-in arguments: an
 implementation may accept any subset of ``settings`` (the plugin's validated
-settings model, or ``None`` if it declares none) and ``platform_name``.
+settings model, or ``None`` if it declares none), ``platform`` (a frozen
+:class:`~podium.platform.PlatformInfo`: the platform's name, root directory, state
+root and config path) and ``platform_name`` (the same as ``platform.name``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
 
+from pydantic import BaseModel
+
+from podium.platform.context import PlatformInfo
 from podium.plugins.markers import hookspec
 from podium.provisioning.contract import Provisioner
 
 
 @hookspec
-def podium_provisioners(settings: Any, platform_name: str) -> Iterable[Provisioner]:  # type: ignore[empty-body]
+def podium_provisioners(  # type: ignore[empty-body]
+    settings: BaseModel | None, platform_name: str, platform: PlatformInfo
+) -> Iterable[Provisioner]:
     """Register resource provisioners (registration hook; every plugin may implement it).
 
     Each returned object is a :class:`~podium.provisioning.Provisioner` with a unique

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from podium.platform.context import EnvironmentInfo
+from pydantic import BaseModel
+
+from podium.platform.context import EnvironmentInfo, PlatformInfo
 from podium.plugins.markers import hookspec
 from podium.security.contract import Finding, PolicyPack, SecretStore
 
@@ -15,7 +17,9 @@ if TYPE_CHECKING:
 
 
 @hookspec
-def podium_secret_stores(settings: Any, platform_name: str) -> Iterable[SecretStore]:  # type: ignore[empty-body]
+def podium_secret_stores(  # type: ignore[empty-body]
+    settings: BaseModel | None, platform_name: str, platform: PlatformInfo
+) -> Iterable[SecretStore]:
     """Register secret stores (registration hook).
 
     ``[secrets] store = "<name>"`` selects the store behind ``podium secrets`` and
@@ -45,7 +49,9 @@ def podium_secret_stores(settings: Any, platform_name: str) -> Iterable[SecretSt
 
 
 @hookspec
-def podium_policy_packs(settings: Any, platform_name: str) -> Iterable[PolicyPack]:  # type: ignore[empty-body]
+def podium_policy_packs(  # type: ignore[empty-body]
+    settings: BaseModel | None, platform_name: str, platform: PlatformInfo
+) -> Iterable[PolicyPack]:
     """Register policy packs (registration hook).
 
     Each finding's policy is ``<pack>.<check>``; ``[policies]`` sets its level. A pack that

@@ -38,16 +38,33 @@ def _read_config(state: CliState) -> PlatformConfig:
 
 
 def _direct_manager(state: CliState, *, use_lock: bool = True) -> PluginManager:
-    """A manager built straight from the config (without a Platform)."""
+    """A manager built straight from the config (without a Platform).
+
+    Plugins see the same :class:`~podium.platform.PlatformInfo` (path settings resolve
+    against the config's directory) and settings errors point at the file, as with one.
+    """
+    from podium.config.loader import load_config_file
+    from podium.platform.context import PlatformInfo
     from podium.plugins.manager import PluginManager
 
-    config = _read_config(state)
+    path = state.resolved_config_path()
+    if path is None:
+        config, locate = _read_config(state), None
+        info = PlatformInfo.here(config.platform.name)
+    else:
+        config, locate = load_config_file(path)
+        config_path = Path(path).resolve()
+        state_dir = Path(config.platform.state_dir).expanduser()
+        info = PlatformInfo(
+            config.platform.name, config_path.parent, config_path.parent / state_dir, config_path
+        )
     return PluginManager(
         config.plugins,
         load_entrypoints=not state.no_plugins,
         strict=state.strict_plugins or None,
         lock_path=_lock_path(state) if use_lock else None,
-        platform_name=config.platform.name,
+        locate=locate,
+        platform_info=info,
     )
 
 

@@ -99,7 +99,10 @@ def _values(name: str, domains: Sequence[str]) -> dict[str, str]:
 
     def fragment(domain: str, part: str) -> str:
         path = f"fragments/{domain}.{part}"
-        return _render(root.joinpath(*path.split("/")).read_text("utf-8"), base, path)
+        file = root.joinpath(*path.split("/"))
+        if part == "imports" and not file.is_file():  # only domains that need one have it
+            return ""
+        return _render(file.read_text("utf-8"), base, path)
 
     registrations = {d.kind: [_render(d.registration, base, "DOMAINS")] for d in chosen}
     table = ["| kind | name | what it does |", "|---|---|---|"] + [
@@ -113,6 +116,7 @@ def _values(name: str, domains: Sequence[str]) -> dict[str, str]:
         "env_name": name.upper().replace("-", "_"),
         "summary": "; ".join(d.what.split(":")[0].split(",")[0] for d in chosen),
         "podium_requirement": _podium_requirement(),
+        "imports": "".join(fragment(d, "imports") for d in domains),
         "settings_fields": "".join(fragment(d, "settings") for d in domains).rstrip("\n")
         or "    pass",
         "hooks": "".join(fragment(d, "hooks") for d in domains).rstrip("\n") + "\n",

@@ -14,8 +14,13 @@ from podium.plugin import hookimpl
 from podium_local.settings import Settings
 
 if TYPE_CHECKING:
-    from podium.api import Platform
-    from podium.plugin import DeploymentResult, EnvironmentInfo, RenderedWorkload, TelemetryConfig
+    from podium.plugin import (
+        DeploymentResult,
+        EnvironmentInfo,
+        PlatformInfo,
+        RenderedWorkload,
+        TelemetryConfig,
+    )
 
 PODIUM_API = ">=1.1,<2"
 
@@ -60,25 +65,12 @@ def podium_deployers(settings: Settings | None) -> list[Any]:
 
 
 @hookimpl
-def podium_telemetry_sinks() -> list[Any]:
+def podium_telemetry_sinks(platform: PlatformInfo) -> list[Any]:
+    # Events land next to the platform's state. Each platform gets its own sink
+    # object, so several platforms in one process stay apart.
     from podium_local.telemetry import JsonlEventSink
 
-    return [JsonlEventSink()]
-
-
-@hookimpl
-def podium_platform_started(platform: Platform) -> None:
-    # The sink is registered before the platform is complete; tell it where the
-    # platform keeps state so events land next to it. Each platform has its own
-    # sink object, so several platforms in one process stay apart.
-    from podium_local.telemetry import JsonlEventSink
-
-    try:
-        sink = platform.plugins.registered("telemetry_sinks", JsonlEventSink.name).obj
-    except Exception:  # not registered (denied, or another plugin's name won): nothing to do
-        return
-    if isinstance(sink, JsonlEventSink):
-        sink.state_root = platform.state_root
+    return [JsonlEventSink(platform.state_root)]
 
 
 @hookimpl

@@ -25,9 +25,10 @@ log = logging.getLogger(__name__)
 class JsonlEventSink(TelemetrySink):
     """Appends every platform event as one JSON line to ``<state_dir>/<env>/events.jsonl``.
 
-    The platform's state directory is learned in ``podium_platform_started``
-    (see :mod:`podium_local.plugin`); until then, or for events outside an
-    environment, lines go to ``<state_dir>/events.jsonl``.
+    ``state_root`` is the platform's state directory, from the
+    :class:`~podium.platform.PlatformInfo` the registration hook receives (see
+    :mod:`podium_local.plugin`); events outside an environment go to
+    ``<state_dir>/events.jsonl``, and without a ``state_root`` nothing is written.
     """
 
     name: ClassVar[str] = "local-events"
