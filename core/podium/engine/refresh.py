@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from podium.engine.runtime import EngineRuntime
     from podium.platform.contract import ResourceRecord
     from podium.plugins.manager import Registered
+    from podium.provisioning.contract import Provisioner
     from podium.security.crypto import StateCipher
 
 #: How many changed output keys a drift reason names before it counts the rest.
@@ -113,7 +114,10 @@ _Found = tuple[str, ...] | None
 
 
 def _read(
-    rt: EngineRuntime, cipher: StateCipher, registered: Registered, record: ResourceRecord
+    rt: EngineRuntime,
+    cipher: StateCipher,
+    registered: Registered[Provisioner],
+    record: ResourceRecord,
 ) -> _Found:
     spec = cipher.unseal(record.spec)
     ctx = rt.resource_context(record.uid, spec, record.physical_name or "")
@@ -141,7 +145,7 @@ def _naming(error: BaseException, uid: str) -> BaseException:
     return error
 
 
-def _checked(found: Any, registered: Registered, uid: str) -> dict[str, Any] | None:
+def _checked(found: Any, registered: Registered[Provisioner], uid: str) -> dict[str, Any] | None:
     """A read's result as outputs; anything but ``None`` or a mapping is the plugin's fault."""
     if found is None:
         return None
