@@ -133,7 +133,7 @@ class Platform:
         self._closed = False
         from podium.engine.runs import ActiveRuns
 
-        #: the operations running now, by thread: what cancel() stops and close() waits for
+        #: the operations running now: what cancel() stops and close() waits for
         self._runs = ActiveRuns(self.name)
         #: workloads parsed from files by the latest load, by (source, path)
         self._parsed: dict[tuple[str, str], Workload] = {}
