@@ -16,13 +16,15 @@ import time
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from functools import wraps
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
 from podium.config.models import PlatformConfig, default_tier
 from podium.errors import (
     ConfigError,
     InputError,
+    LockedError,
     NotFoundError,
     PolicyBlockedError,
     StalePlanError,
@@ -50,6 +52,22 @@ if TYPE_CHECKING:
     from podium.workload.model import Workload
 
 WorkloadInput = str | Path | Any  # a path, or a loaded Workload
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def _operation(
+    method: Callable[Concatenate[Platform, _P], _R],
+) -> Callable[Concatenate[Platform, _P], _R]:
+    """Run ``method`` as one of the platform's operations: ``cancel()`` reaches it, ``close()``
+    waits for it, and once the platform is closed it raises :class:`~podium.errors.ClosedError`."""
+
+    @wraps(method)
+    def run(self: Platform, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
+        with self._runs.run():
+            return method(self, *args, **kwargs)
+
+    return run
 
 
 @dataclass(frozen=True)
@@ -120,6 +138,10 @@ class Platform:
         self._tracer_built = False
         self._engine_tracer: Any = None
         self._closed = False
+        from podium.engine.runs import ActiveRuns
+
+        #: the operations running now: what cancel() stops and close() waits for
+        self._runs = ActiveRuns(self.name)
         #: workloads parsed from files by the latest load, by (source, path)
         self._parsed: dict[tuple[str, str], Workload] = {}
         #: plans this platform made, by id: applied without being recomputed (weak, so a
@@ -293,6 +315,8 @@ class Platform:
     def store(self, env: str) -> StateStore:
         """The state store of environment ``env`` (opened once, shared by threads)."""
         with self._lock:
+            if self._closed:
+                raise self._runs.closed_error()
             store = self._stores.get(env)
             if store is None:
                 info = self.environment(env)
@@ -375,6 +399,9 @@ class Platform:
         """What the engine needs for ``env``; ``state=False`` opens no state and loads no key."""
         from podium.engine.runtime import EngineRuntime, state_not_opened
 
+        if self._closed:
+            raise self._runs.closed_error()
+
         return EngineRuntime(
             platform=self.name,
             env=self.environment(env),
@@ -412,6 +439,7 @@ class Platform:
         desired_nodes(rt, workloads)
         return self._workload_findings(rt, workloads)
 
+    @_operation
     def plan(
         self,
         env: str,
@@ -424,6 +452,7 @@ class Platform:
         refresh_deployments: bool | None = None,
         owner: str | None = None,
         take_over: Sequence[str] = (),
+        lock_timeout: float = 0.0,
     ) -> Plan:
         """Compute what apply would change in ``env`` for these workloads.
 
@@ -443,6 +472,12 @@ class Platform:
         a destroy by ``workloads`` names (trusted input: never take it from a
         Score file). A plan that touches what another owner holds raises
         :class:`~podium.errors.OwnershipError` unless ``take_over`` names it.
+
+        Planning never takes the state lock. While another run holds it, the changes
+        that run has in flight are reported in ``warnings`` (the plan shows state from
+        before they finish, and is stale once they are recorded); ``lock_timeout``
+        seconds > 0 waits first for that run to finish (:class:`~podium.errors.LockedError`
+        if it has not by then).
         """
         self.plugins.require_loaded("plan")  # fail closed: no plan without every policy
         self._check_policy_names()
@@ -461,10 +496,14 @@ class Platform:
 
         with self._span("podium.plan", env), gc_paused(self.pause_gc):
             rt.event("plan.started", message=f"planning {env}")
+            if lock_timeout > 0:
+                self._wait_until_unlocked(rt, lock_timeout)
             warnings = self._reconcile_if_needed(rt)
             nodes = [] if destroy else desired_nodes(rt, workloads_in_plan)
-            records = rt.store.records()
+            # The serial before the records: a run recording changes in between then
+            # makes this plan stale, instead of stamping old records with a new serial.
             serial = rt.store.serial()
+            records = rt.store.records()
             from podium.engine.refresh import ResourceDrift, read_resources
 
             planned = frozenset(n.uid for n in nodes if n.kind == "resource")
@@ -580,13 +619,52 @@ class Platform:
             return self._own_plans.get(id(plan)) is plan
 
     def _reconcile_if_needed(self, rt: EngineRuntime) -> list[str]:
-        if not rt.store.pending_intents():
+        """Resolve intents a dead run left pending; only report those of a live run.
+
+        A plan never waits for nor fails on the lease: intents pending under another
+        run's live lease are changes in flight, not leftovers.
+        """
+        pending = rt.store.pending_intents()
+        if not pending:
             return []
         from podium.engine.reconcile import reconcile
         from podium.engine.runtime import LeaseLock
 
-        with LeaseLock(rt.store, rt.lock_ttl, "reconcile", self.actor):
+        lease = LeaseLock(rt.store, rt.lock_ttl, "reconcile", self.actor)
+        try:
+            lease.__enter__()
+        except LockedError:
+            held = rt.store.lock_info()
+            holder = (
+                f"{held.owner} (run {held.run_id}, {held.operation})" if held else "another run"
+            )
+            return [
+                f"{len(pending)} operation(s) in flight under the lease held by {holder}: this "
+                "plan shows state from before they finish; plan again once that run ends"
+            ]
+        try:
             return reconcile(rt)
+        finally:
+            lease.__exit__(None, None, None)
+
+    def _wait_until_unlocked(self, rt: EngineRuntime, timeout: float) -> None:
+        from podium.engine.runtime import wait_until_unlocked
+
+        where = f"{self.name}/{rt.env.environment}"
+        wait_until_unlocked(
+            rt.store, where, timeout, self._runs.current_stop(), self._waiting(rt, timeout)
+        )
+
+    @staticmethod
+    def _waiting(rt: EngineRuntime, timeout: float) -> Callable[[LockedError], None]:
+        def tell(locked: LockedError) -> None:
+            rt.event(
+                "lock.waiting",
+                message=f"waiting up to {timeout:g}s: {locked.message}",
+                timeout=timeout,
+            )
+
+        return tell
 
     def _workload_findings(self, rt: EngineRuntime, workloads: Sequence[Workload]) -> list[Finding]:
         findings: list[Finding] = []
@@ -661,6 +739,7 @@ class Platform:
             out.append(replace(finding, level=level) if level else finding)
         return out
 
+    @_operation
     def apply(
         self,
         plan: Plan,
@@ -668,6 +747,7 @@ class Platform:
         parallelism: int | None = None,
         raise_on_failure: bool = False,
         take_over: Sequence[str] = (),
+        lock_timeout: float = 0.0,
     ) -> ApplyResult:
         """Apply ``plan`` exactly; refuse it if state changed since it was made.
 
@@ -679,6 +759,12 @@ class Platform:
         on, :class:`~podium.errors.LockedError` when another run holds the lock,
         :class:`~podium.errors.OwnershipError` when the plan takes over something
         ``take_over`` does not name (a plan file cannot grant itself a take-over).
+
+        ``lock_timeout``: seconds to wait for the lock another run holds (default 0:
+        fail at once). :meth:`cancel` (or :meth:`close`) stops the run: changes already
+        running finish and are recorded, the others are skipped, the lock is released and
+        history records the run ``cancelled`` (``result.cancelled``; ``raise_on_failure``
+        raises :class:`~podium.errors.CancelledError`).
         """
         self.plugins.require_loaded("apply")
         from podium.engine.apply import ApplyResult, Executor
@@ -704,9 +790,19 @@ class Platform:
         width = parallelism or env_config.parallelism or self.config.engine.parallelism
         operation = "destroy" if plan.destroy else "apply"
         started = time.perf_counter()
+        stop = self._runs.current_stop()
+        waiting = self._waiting(rt, lock_timeout)
         with (
             self._span(f"podium.{operation}", plan.environment),
-            LeaseLock(rt.store, rt.lock_ttl, operation, self.actor) as lease,
+            LeaseLock(
+                rt.store,
+                rt.lock_ttl,
+                operation,
+                self.actor,
+                timeout=lock_timeout,
+                stop=stop,
+                on_wait=waiting,
+            ) as lease,
         ):
             if rt.store.pending_intents():
                 from podium.engine.reconcile import reconcile
@@ -748,7 +844,7 @@ class Platform:
                 message=f"{operation} {plan.environment}",
                 counts=plan.counts,
             )
-            executor = Executor(rt, plan, lease.run_id, width, lease)
+            executor = Executor(rt, plan, lease.run_id, width, lease, stop)
             results = executor.run()
             result = ApplyResult(
                 platform=self.name,
@@ -757,6 +853,7 @@ class Platform:
                 results=results,
                 seconds=time.perf_counter() - started,
                 history_id=history_id,
+                cancelled=executor.cancelled,
             )
             rt.store.update_history(
                 history_id,
@@ -765,7 +862,7 @@ class Platform:
                     "operation": operation,
                     "who": self.actor,
                     "finished_at": _now(),
-                    "status": "succeeded" if result.ok else "failed",
+                    "status": _run_status(result),
                     "counts": plan.counts,
                     "result": result.counts,
                     "seconds": round(result.seconds, 3),
@@ -782,6 +879,7 @@ class Platform:
             message=f"{operation} {plan.environment}",
             ok=result.ok,
             counts=result.counts,
+            cancelled=result.cancelled,
         )
         if raise_on_failure:
             result.raise_for_failures()
@@ -799,6 +897,7 @@ class Platform:
             for w in plan.workloads
         ]
 
+    @_operation
     def up(
         self,
         env: str,
@@ -808,6 +907,7 @@ class Platform:
         prune: bool = False,
         owner: str | None = None,
         take_over: Sequence[str] = (),
+        lock_timeout: float = 0.0,
     ) -> tuple[Plan, ApplyResult]:
         """Plan and apply in one step (the plan is still policy- and ownership-checked).
 
@@ -815,10 +915,20 @@ class Platform:
         workload that went down (a reboot, a stopped process) is deployed again.
         """
         plan = self.plan(
-            env, files, prune=prune, refresh_deployments=True, owner=owner, take_over=take_over
+            env,
+            files,
+            prune=prune,
+            refresh_deployments=True,
+            owner=owner,
+            take_over=take_over,
+            lock_timeout=lock_timeout,
         )
-        return plan, self.apply(plan, parallelism=parallelism, take_over=take_over)
+        applied = self.apply(
+            plan, parallelism=parallelism, take_over=take_over, lock_timeout=lock_timeout
+        )
+        return plan, applied
 
+    @_operation
     def destroy(
         self,
         env: str,
@@ -827,13 +937,24 @@ class Platform:
         parallelism: int | None = None,
         owner: str | None = None,
         take_over: Sequence[str] = (),
+        lock_timeout: float = 0.0,
     ) -> tuple[Plan, ApplyResult]:
         """Delete the named workloads (default: everything in ``env``), dependents first.
 
         With ``owner``, only what that owner holds (or ``take_over`` names) may go.
         """
-        plan = self.plan(env, destroy=True, workloads=workloads, owner=owner, take_over=take_over)
-        return plan, self.apply(plan, parallelism=parallelism, take_over=take_over)
+        plan = self.plan(
+            env,
+            destroy=True,
+            workloads=workloads,
+            owner=owner,
+            take_over=take_over,
+            lock_timeout=lock_timeout,
+        )
+        applied = self.apply(
+            plan, parallelism=parallelism, take_over=take_over, lock_timeout=lock_timeout
+        )
+        return plan, applied
 
     # ----------------------------------------------------------------- runtime
     def deployments(self, env: str) -> list[ResourceRecord]:
@@ -895,8 +1016,14 @@ class Platform:
         cipher = self.cipher(env)
         return [redact(cipher.unseal(r)) for r in self.store(env).releases(workload)]
 
-    def rollback(self, env: str, workload: str, *, to: int | None = None) -> dict[str, Any]:
-        """Redeploy an earlier release (default: the last good one before the current)."""
+    @_operation
+    def rollback(
+        self, env: str, workload: str, *, to: int | None = None, lock_timeout: float = 0.0
+    ) -> dict[str, Any]:
+        """Redeploy an earlier release (default: the last good one before the current).
+
+        ``lock_timeout``: seconds to wait for the lock another run holds (default: fail at once).
+        """
         self.plugins.require_loaded("rollback")
         from podium.deployment.contract import DeployContext, Release
         from podium.engine.graph import digest, fingerprint_secrets
@@ -905,7 +1032,14 @@ class Platform:
         store = self.store(env)
         cipher = self.cipher(env)
         record = self._deployment(env, workload)
-        with LeaseLock(store, self.config.state.lock_ttl, "rollback", self.actor) as lease:
+        with LeaseLock(
+            store,
+            self.config.state.lock_ttl,
+            "rollback",
+            self.actor,
+            timeout=lock_timeout,
+            stop=self._runs.current_stop(),
+        ) as lease:
             releases = [cipher.unseal(r) for r in store.releases(workload)]
             current = releases[-1]["number"] if releases else 0
             if to is None:
@@ -1019,6 +1153,7 @@ class Platform:
         store.delete_record(uid)
         store.forget_generated(uid)
 
+    @_operation
     def import_resource(
         self, env: str, files: Iterable[WorkloadInput], uid: str, physical_name: str
     ) -> ResourceRecord:
@@ -1073,8 +1208,29 @@ class Platform:
         self.secrets.put(key, value if isinstance(value, Secret) else Secret(value))
 
     # ------------------------------------------------------------------ close
+    def cancel(self) -> int:
+        """Stop this platform's running operations (safe from any thread, a signal handler too).
+
+        Each running apply, up, destroy or rollback starts no new change: changes
+        already running finish and are journaled, the lock is released and history
+        records the run ``cancelled``; a wait for the lock ends with
+        :class:`~podium.errors.CancelledError`. Operations started afterwards are not
+        affected. Returns how many operations were running.
+        """
+        return self._runs.cancel()
+
     def close(self) -> None:
-        """Close state stores and flush telemetry. The platform is unusable afterwards."""
+        """Close state stores and flush telemetry. The platform is unusable afterwards.
+
+        A run in progress (another thread's apply, say) is cancelled as by :meth:`cancel`,
+        and close() waits for it to finish cleanly before closing the stores (called from
+        inside a run, an event callback, it returns at once and the closing happens when
+        that run ends). Afterwards every method that needs state or plugins raises
+        :class:`~podium.errors.ClosedError`.
+        """
+        self._runs.close(self._close_now)
+
+    def _close_now(self) -> None:
         with self._lock:
             if self._closed:
                 return
@@ -1109,6 +1265,13 @@ def _log() -> Any:
     from podium.observability.logging import get_logger
 
     return get_logger("podium.platform")
+
+
+def _run_status(result: ApplyResult) -> str:
+    """How history records a finished run."""
+    if result.cancelled:
+        return "cancelled"
+    return "succeeded" if result.ok else "failed"
 
 
 def _now() -> str:

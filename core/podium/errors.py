@@ -25,6 +25,7 @@ class ExitCode(IntEnum):
     UNHEALTHY = 10  #: deployed workloads are not ready
     OWNERSHIP = 11  #: the change touches a workload or resource another owner holds
     UNVERIFIED_PLAN = 12  #: a saved plan does not match what its own sources plan to now
+    CANCELLED = 130  #: the run was cancelled (Ctrl-C): in-flight changes finished and were recorded
 
 
 class PodiumError(Exception):
@@ -259,3 +260,21 @@ class ResourceError(PodiumError):
 
 class StateError(PodiumError):
     """State could not be read or written, or is inconsistent."""
+
+
+class ClosedError(StateError):
+    """The platform was closed: build a new one to go on (a ``StateError``, as before)."""
+
+
+class CancelledError(PodiumError):
+    """The run was cancelled (``Platform.cancel()``, ``close()`` or Ctrl-C).
+
+    Changes already running finished and were recorded; the others did not start.
+    ``result`` is the :class:`~podium.engine.apply.ApplyResult` when the run had begun.
+    """
+
+    exit_code = ExitCode.CANCELLED
+
+    def __init__(self, message: str, *, result: Any = None, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.result = result

@@ -31,6 +31,7 @@ from podium.engine.plan import Change, Plan
 from podium.engine.runtime import EngineRuntime, LeaseLock
 from podium.errors import (
     ApplyFailedError,
+    CancelledError,
     PluginError,
     PodiumError,
     ResourceError,
@@ -77,6 +78,8 @@ class ApplyResult:
     seconds: float
     history_id: int | None = None
     outputs: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)
+    #: the run was cancelled: changes that had not started were skipped
+    cancelled: bool = False
 
     @property
     def ok(self) -> bool:
@@ -102,10 +105,20 @@ class ApplyResult:
             "counts": self.counts,
             "seconds": round(self.seconds, 3),
             "history_id": self.history_id,
+            "cancelled": self.cancelled,
             "results": [r.to_dict() for r in self.results],
         }
 
     def raise_for_failures(self) -> None:
+        """Raise :class:`ApplyFailedError`, or :class:`CancelledError` for a cancelled run."""
+        if self.cancelled:
+            done = sum(1 for r in self.results if r.status in ("succeeded", "unchanged"))
+            raise CancelledError(
+                f"{self.environment}: cancelled after {done} change(s); the changes that were "
+                "running finished and are recorded, the others did not start",
+                result=self,
+                hint="run 'podium plan' to see what is left to do",
+            )
         if not self.ok:
             failed = ", ".join(f"{r.uid} ({r.message})" for r in self.failed) or "none"
             skipped = sum(1 for r in self.results if r.status == "skipped")
@@ -165,9 +178,14 @@ class Executor:
         run_id: str,
         parallelism: int,
         lease: LeaseLock | None = None,
+        stop: threading.Event | None = None,
     ) -> None:
         self.rt = rt
         self.lease = lease
+        #: set by Platform.cancel()/close(): start nothing new, let running changes finish
+        self.stop = stop
+        #: whether the stop skipped any change (the run is then recorded as cancelled)
+        self.cancelled = False
         self.plan = plan
         self.run_id = run_id
         self.parallelism = max(1, parallelism)
@@ -283,8 +301,25 @@ class Executor:
                     submit(change, item if isinstance(item, _Prepared) else None)
                 startable.extendleft(reversed(held))
 
+            def cancel_unstarted() -> None:
+                # Intents journaled for changes that will not start are closed now: nothing
+                # happened, so no pending intent is left for the next run to reconcile.
+                never_run = [i.intent_id for i in startable if isinstance(i, _Prepared)]
+                unstarted = [i.change if isinstance(i, _Prepared) else i for i in startable]
+                unstarted += [work[uid] for uid in ready]
+                startable.clear()
+                ready.clear()
+                for change in unstarted:
+                    if change.uid not in results:
+                        self._skip_cancelled(change, results)
+                ids = [i for i in never_run if i]
+                if ids:
+                    self.rt.store.complete_intents([IntentOutcome(i) for i in ids])
+
             lookahead = 2 * self.parallelism
             while True:
+                if self.stop is not None and self.stop.is_set():
+                    cancel_unstarted()
                 fill()
                 to_journal: list[_Prepared] = []
                 plain: list[Change] = []  # not journaled here: they start after the commit
@@ -350,7 +385,17 @@ class Executor:
                         release(uid)
                     else:
                         finish(uid, result)
+        if self.stop is not None and self.stop.is_set():
+            for uid, change in work.items():  # what waited on a dependency never ran
+                if uid not in results:
+                    self._skip_cancelled(change, results)
         return [results[c.uid] for c in self.plan.changes if c.uid in results]
+
+    def _skip_cancelled(self, change: Change, results: dict[str, NodeResult]) -> None:
+        self.cancelled = True
+        message = "cancelled before it started"
+        results[change.uid] = NodeResult(change.uid, change.action, "skipped", message)
+        self.rt.event("node.skipped", change.uid, message, action=change.action)
 
     @staticmethod
     def _batchable(change: Change) -> bool:

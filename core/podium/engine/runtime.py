@@ -9,10 +9,10 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from podium.config.models import EngineSection, EnvironmentSection, RuleSection
-from podium.errors import Location
+from podium.errors import CancelledError, Location, LockedError
 from podium.observability.contract import Event
 from podium.platform.context import EnvironmentInfo
 from podium.platform.contract import LockInfo, StateStore
@@ -23,6 +23,8 @@ if TYPE_CHECKING:
     from podium.plugins.manager import PluginManager
     from podium.security.crypto import StateCipher
     from podium.workload.model import Workload
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -121,9 +123,21 @@ class LeaseLock:
     """Holds the state lock for one run and renews its lease in the background."""
 
     def __init__(
-        self, store: StateStore, ttl: float, operation: str, actor: str | None = None
+        self,
+        store: StateStore,
+        ttl: float,
+        operation: str,
+        actor: str | None = None,
+        *,
+        timeout: float = 0.0,
+        stop: threading.Event | None = None,
+        on_wait: Callable[[LockedError], None] | None = None,
     ) -> None:
-        """``actor`` names the holder (default: :func:`podium.identity.actor`)."""
+        """``actor`` names the holder (default: :func:`podium.identity.actor`).
+
+        ``timeout``: seconds to wait for a lease another run holds (0: fail at once);
+        ``stop`` cancels the wait; ``on_wait`` is told once when waiting begins.
+        """
         if actor is None:
             from podium.identity import actor as current_actor
 
@@ -141,6 +155,9 @@ class LeaseLock:
             expires_at=now + ttl,
             operation=operation,
         )
+        self.timeout = timeout
+        self._cancel = stop
+        self._on_wait = on_wait
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         #: set when renewal failed (another run took the lease): stop starting new work
@@ -149,7 +166,9 @@ class LeaseLock:
         self.took_over: LockInfo | None = None
 
     def __enter__(self) -> LeaseLock:
-        self.took_over = self.store.acquire_lock(self.info)
+        self.took_over = wait_for_lease(
+            lambda: self.store.acquire_lock(self.info), self.timeout, self._cancel, self._on_wait
+        )
         self._thread = threading.Thread(target=self._renew, name="podium-lease", daemon=True)
         self._thread.start()
         return self
@@ -168,3 +187,67 @@ class LeaseLock:
             self._thread.join(timeout=5)
         if self.lost is None:
             self.store.release_lock(self.run_id)
+
+
+_FIRST_POLL = 0.05  # seconds; doubles up to _LAST_POLL while the lease stays held
+_LAST_POLL = 1.0
+LOCK_TIMEOUT_HINT = (
+    "wait for that run to finish (--lock-timeout SECONDS, or lock_timeout= in the API, waits "
+    "for it); if it is gone for good, run 'podium state unlock'"
+)
+
+
+def wait_for_lease(
+    attempt: Callable[[], T],
+    timeout: float,
+    stop: threading.Event | None = None,
+    on_wait: Callable[[LockedError], None] | None = None,
+) -> T:
+    """Call ``attempt`` until it stops raising :class:`LockedError` or ``timeout`` seconds pass.
+
+    Polls with a doubling delay (another run's lease is usually held for seconds to
+    minutes, so there is no point in hammering the state). ``stop`` cancels the wait
+    with :class:`~podium.errors.CancelledError`. The error raised at the end says how
+    long it waited and how to wait longer.
+    """
+    deadline = time.monotonic() + max(0.0, timeout)
+    delay = _FIRST_POLL
+    told = False
+    while True:
+        try:
+            return attempt()
+        except LockedError as exc:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                waited = f" (waited {timeout:g}s)" if timeout > 0 else ""
+                raise LockedError(exc.message + waited, hint=LOCK_TIMEOUT_HINT) from None
+            if not told and on_wait is not None:
+                told = True
+                on_wait(exc)
+            pause = min(delay, remaining)
+            if stop is None:
+                time.sleep(pause)
+            elif stop.wait(pause):
+                raise CancelledError("cancelled while waiting for the state lock") from None
+            delay = min(delay * 2, _LAST_POLL)
+
+
+def wait_until_unlocked(
+    store: StateStore,
+    where: str,
+    timeout: float,
+    stop: threading.Event | None = None,
+    on_wait: Callable[[LockedError], None] | None = None,
+) -> None:
+    """Wait up to ``timeout`` seconds until no live run holds the lease (without taking it).
+
+    For a plan that should reflect what a running apply is about to record.
+    """
+    from podium.state.lease import locked_error, takeover_reason
+
+    def free() -> None:
+        held = store.lock_info()
+        if held is not None and takeover_reason(held) is None:
+            raise locked_error(held, where)
+
+    wait_for_lease(free, timeout, stop, on_wait)

@@ -14,8 +14,9 @@ class EventKind(StrEnum):
 
     ``data`` per kind: ``plan.finished``, ``apply.started``, ``destroy.started``: ``counts``
     (changes by action); ``apply.finished``, ``destroy.finished``: ``ok`` and ``counts``
-    (results by status); ``node.*``: ``action``; ``node.retrying``: ``attempt``;
-    ``policy.finding``: ``finding`` (the finding as a dict). Other kinds carry no data.
+    (results by status) and ``cancelled``; ``node.*``: ``action``; ``node.retrying``: ``attempt``;
+    ``policy.finding``: ``finding`` (the finding as a dict); ``lock.waiting``: ``timeout``
+    (seconds it waits at most for the run holding the lease). Other kinds carry no data.
     """
 
     PLAN_STARTED = "plan.started"
@@ -35,6 +36,7 @@ class EventKind(StrEnum):
     DRIFT = "drift"
     RECONCILE = "reconcile"
     LOCK_RECOVERED = "lock.recovered"
+    LOCK_WAITING = "lock.waiting"
     PLUGIN_FAILED = "plugin.failed"
 
 

@@ -16,6 +16,7 @@ from podium.cli.options import (
     resolve_files,
     take_over_option,
 )
+from podium.cli.run_control import controlled_run, lock_timeout_option
 from podium.errors import PolicyBlockedError
 
 if TYPE_CHECKING:
@@ -24,7 +25,11 @@ if TYPE_CHECKING:
 
 
 def _run_apply(
-    state: CliState, plan: Plan, parallelism: int | None, take_over: tuple[str, ...] = ()
+    state: CliState,
+    plan: Plan,
+    parallelism: int | None,
+    take_over: tuple[str, ...] = (),
+    lock_timeout: float = 0.0,
 ) -> ApplyResult:
     from podium.cli.render import Progress, render_result
 
@@ -32,7 +37,10 @@ def _run_apply(
     progress = Progress(sum(1 for c in plan.changes if c.action != "no-op"), state.interactive)
     subscription = platform.subscribe(progress) if not state.json_output else None
     try:
-        result = platform.apply(plan, parallelism=parallelism, take_over=take_over)
+        with controlled_run(platform, quiet=state.json_output):
+            result = platform.apply(
+                plan, parallelism=parallelism, take_over=take_over, lock_timeout=lock_timeout
+            )
     finally:
         progress.finish()
         if subscription is not None:
@@ -123,6 +131,7 @@ def plan_cmd(
 @click.option("--parallelism", "-p", type=click.IntRange(1, 256), help="Nodes applied at once.")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation on a terminal.")
 @take_over_option
+@lock_timeout_option
 @json_option
 @click.pass_context
 def apply_cmd(
@@ -133,6 +142,7 @@ def apply_cmd(
     parallelism: int | None,
     yes: bool,
     take_over: tuple[str, ...],
+    lock_timeout: float,
 ) -> None:
     """Apply a saved plan exactly, or plan and apply the workloads.
 
@@ -149,12 +159,15 @@ def apply_cmd(
             raise click.UsageError("a saved plan carries its own workloads; drop -f/--file")
         plan = platform.verify_plan(load_plan_file(plan_file), env=env, take_over=take_over)
     else:
-        plan = platform.plan(
-            resolve_env(state, env),
-            resolve_files(state, files),
-            refresh_deployments=True,
-            take_over=take_over,
-        )
+        with controlled_run(platform, quiet=state.json_output) as control:
+            plan = platform.plan(
+                resolve_env(state, env),
+                resolve_files(state, files),
+                refresh_deployments=True,
+                take_over=take_over,
+                lock_timeout=lock_timeout,
+            )
+        control.check()  # Ctrl-C while planning: change nothing
     _show_plan(state, plan, verbose=False)
     if not plan.has_changes and not state.json_output:
         click.echo("Nothing to apply.")
@@ -166,7 +179,7 @@ def apply_cmd(
         and not plan.blocking_findings
     ):
         click.confirm("Apply these changes?", abort=True, default=True)
-    _run_apply(state, plan, parallelism, take_over)
+    _run_apply(state, plan, parallelism, take_over, lock_timeout)
 
 
 @click.command("up")
@@ -177,6 +190,7 @@ def apply_cmd(
     "--prune", is_flag=True, help="Also delete workloads in state that are not in these files."
 )
 @take_over_option
+@lock_timeout_option
 @json_option
 @click.pass_context
 def up_cmd(
@@ -186,6 +200,7 @@ def up_cmd(
     parallelism: int | None,
     prune: bool,
     take_over: tuple[str, ...],
+    lock_timeout: float,
 ) -> None:
     """Plan and apply in one step, then show the workloads' health.
 
@@ -199,15 +214,18 @@ def up_cmd(
     platform = state.platform()
     environment = resolve_env(state, env)
     # Like Platform.up: workloads found down (after a reboot, say) are deployed again.
-    plan = platform.plan(
-        environment,
-        resolve_files(state, files),
-        prune=prune,
-        refresh_deployments=True,
-        take_over=take_over,
-    )
+    with controlled_run(platform, quiet=state.json_output) as control:
+        plan = platform.plan(
+            environment,
+            resolve_files(state, files),
+            prune=prune,
+            refresh_deployments=True,
+            take_over=take_over,
+            lock_timeout=lock_timeout,
+        )
+    control.check()  # Ctrl-C while planning: change nothing
     _show_plan(state, plan, verbose=False)
-    _run_apply(state, plan, parallelism, take_over)
+    _run_apply(state, plan, parallelism, take_over, lock_timeout)
     statuses = platform.status(environment)
     if not state.json_output:
         click.echo(render_status(statuses))
@@ -225,6 +243,7 @@ def up_cmd(
 @click.option("--parallelism", "-p", type=click.IntRange(1, 256), help="Nodes removed at once.")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation on a terminal.")
 @take_over_option
+@lock_timeout_option
 @json_option
 @click.pass_context
 def destroy_cmd(
@@ -235,14 +254,22 @@ def destroy_cmd(
     parallelism: int | None,
     yes: bool,
     take_over: tuple[str, ...],
+    lock_timeout: float,
 ) -> None:
     """Remove workloads and their resources (all of the environment by default), dependents first."""
     state = get_state(ctx)
     environment = resolve_env(state, env)
-    plan = state.platform().plan(
-        environment, list(files), destroy=True, workloads=list(names), take_over=take_over
-    )
+    with controlled_run(state.platform(), quiet=state.json_output) as control:
+        plan = state.platform().plan(
+            environment,
+            list(files),
+            destroy=True,
+            workloads=list(names),
+            take_over=take_over,
+            lock_timeout=lock_timeout,
+        )
+    control.check()  # Ctrl-C while planning: change nothing
     _show_plan(state, plan, verbose=False)
     if plan.has_changes and state.interactive and not yes:
         click.confirm(f"Destroy everything in {environment!r}?", abort=True, default=False)
-    _run_apply(state, plan, parallelism, take_over)
+    _run_apply(state, plan, parallelism, take_over, lock_timeout)

@@ -6,6 +6,7 @@ import click
 
 from podium.cli.context import get_state
 from podium.cli.options import env_option, json_option, resolve_env
+from podium.cli.run_control import controlled_run, lock_timeout_option
 
 
 @click.command("status")
@@ -103,12 +104,19 @@ def outputs_cmd(ctx: click.Context, env: str | None, uid: str | None, show_secre
 @env_option
 @click.argument("workload")
 @click.option("--to", "to", type=int, help="Release number (default: the previous good release).")
+@lock_timeout_option
 @json_option
 @click.pass_context
-def rollback_cmd(ctx: click.Context, env: str | None, workload: str, to: int | None) -> None:
+def rollback_cmd(
+    ctx: click.Context, env: str | None, workload: str, to: int | None, lock_timeout: float
+) -> None:
     """Redeploy an earlier release of a workload."""
     state = get_state(ctx)
-    result = state.platform().rollback(resolve_env(state, env), workload, to=to)
+    platform = state.platform()
+    with controlled_run(platform, quiet=state.json_output):
+        result = platform.rollback(
+            resolve_env(state, env), workload, to=to, lock_timeout=lock_timeout
+        )
     if state.json_output:
         state.echo_json(result)
     else:
