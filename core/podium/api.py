@@ -442,6 +442,11 @@ class Platform:
             rt.event("plan.started", message=f"planning {env}")
             warnings = self._reconcile_if_needed(rt)
             nodes = [] if destroy else desired_nodes(rt, workloads_in_plan)
+            from podium.engine.secret_versions import stamp_secret_versions
+
+            stamp_secret_versions(
+                nodes, rt.env.secret_store, lambda value: rt.cipher.fingerprint(value)
+            )
             records = rt.store.records()
             serial = rt.store.serial()
             from podium.engine.refresh import ResourceDrift, read_resources
@@ -902,6 +907,10 @@ class Platform:
                         f"{workload!r} has no release {to}", hint=f"releases: {numbers}"
                     )
                 target = found[0]
+            from podium.engine.release_secrets import RELEASE_KEY, with_current_secrets
+
+            # Never with a secret value rotated since: the current versions replace them.
+            target, used = with_current_secrets(target, self.environment(env).secret_store)
             release = Release.model_validate({k: v for k, v in target.items() if k != "run_id"})
             registered = self.plugins.registered("deployers", release.deployer)
             number = current + 1
@@ -926,6 +935,7 @@ class Platform:
                         "status": "deployed",
                         "note": f"rollback to release {release.number}",
                         "run_id": lease.run_id,
+                        RELEASE_KEY: used,
                     }
                 ),
             )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -79,7 +80,7 @@ class SecretStore(ABC):
     def delete_in(self, key: str, env: str | None) -> None:
         self.delete(self._platform_only(env, key))
 
-    def versions(self, env: str | None) -> list[SecretVersion]:
+    def versions(self, env: str | None) -> builtins.list[SecretVersion]:
         """The secrets stored in exactly this scope, sorted by key (never values)."""
         self._platform_only(env)
         return [SecretVersion(key, 0) for key in self.list()]

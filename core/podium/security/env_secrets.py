@@ -9,6 +9,7 @@ platform-wide value.
 
 from __future__ import annotations
 
+import builtins
 import warnings
 from typing import ClassVar
 
@@ -80,7 +81,7 @@ class EnvironmentSecrets(SecretStore):
     def delete_in(self, key: str, env: str | None) -> None:
         self.store.delete_in(key, env)
 
-    def versions(self, env: str | None) -> list[SecretVersion]:
+    def versions(self, env: str | None) -> builtins.list[SecretVersion]:
         return self.store.versions(env)
 
     def close(self) -> None:

@@ -7,6 +7,7 @@ key's row fails to decrypt instead of silently answering with the wrong secret.
 
 from __future__ import annotations
 
+import builtins
 import json
 import re
 import sqlite3
@@ -164,7 +165,7 @@ class LocalSecretStore(SecretStore):
         with self._tx(write=True) as db:
             db.execute(f"DELETE FROM {table} WHERE {where}", args)
 
-    def versions(self, env: str | None) -> list[SecretVersion]:
+    def versions(self, env: str | None) -> builtins.list[SecretVersion]:
         with self._tx(write=False) as db:
             if env is None:
                 rows = db.execute("SELECT key, version FROM secrets ORDER BY key").fetchall()
