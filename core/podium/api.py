@@ -1081,6 +1081,8 @@ class Platform:
         environment it affects: ``env``, or all of them for a platform-wide secret."""
         scope = env or "platform-wide"
         for name in [env] if env is not None else self.environments:
+            # Bind the state key first: state written without it could never get one later.
+            self.cipher(name)
             self.store(name).add_history(
                 {
                     "run_id": "",
