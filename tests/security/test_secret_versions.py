@@ -19,6 +19,7 @@ import pytest
 from podium import hookimpl
 from podium.api import Platform
 from podium.errors import InputError, NotFoundError, StateError
+from podium.plugins.deprecations import PodiumDeprecationWarning
 from podium.provisioning import Provisioner, ResourceContext
 from podium.security.contract import SecretStore, SecretVersion
 from podium.security.crypto import StateCipher, generate_key
@@ -179,10 +180,10 @@ def test_a_0_1_secret_store_keeps_working_and_rotation_is_still_noticed(tmp_path
     store = LegacyStore()
     with legacy_platform(tmp_path, store) as platform:
         assert platform.set_secret("api-token", "first-value") == 0  # no version numbers
-        with pytest.warns(DeprecationWarning, match="support for it ends in plugin API 2.0"):
+        with pytest.warns(PodiumDeprecationWarning, match="support for it ends in plugin API 2.0"):
             platform.environment("dev")
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DeprecationWarning)
+            warnings.simplefilter("ignore", PodiumDeprecationWarning)
             plan, result = platform.up("dev", [score])
             assert result.ok
             uid = "secret.default#app.token"

@@ -14,6 +14,7 @@ import warnings
 from typing import ClassVar
 
 from podium.errors import NotFoundError
+from podium.plugins.deprecations import PodiumDeprecationWarning
 from podium.security.contract import SecretStore, SecretVersion
 from podium.security.secret import Secret
 
@@ -40,7 +41,7 @@ class EnvironmentSecrets(SecretStore):
                 f"secret store {store.name!r} implements the 0.1 SecretStore contract "
                 "(no environments, no versions); it keeps working with platform-wide "
                 f"secrets, and support for it ends in {LEGACY_STORE_REMOVAL}",
-                DeprecationWarning,
+                PodiumDeprecationWarning,
                 stacklevel=2,
             )
 
