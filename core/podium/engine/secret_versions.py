@@ -52,6 +52,8 @@ def _stamp(
     if entry is None:
         return {"key": key, "scope": None, "version": None}  # not set: apply says so
     stamp: dict[str, Any] = {"key": key, "scope": entry.scope, "version": entry.version}
+    if entry.revision:
+        stamp["revision"] = entry.revision
     if entry.version == 0:  # a 0.1 store numbers no versions: notice a new value instead
         try:
             stamp["fingerprint"] = fingerprint(secrets.get(key))

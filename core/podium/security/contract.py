@@ -30,6 +30,10 @@ class SecretVersion:
     key: str
     version: int
     environment: str | None = None
+    #: The store's own id of the current value, where it has one (Secrets Manager's
+    #: VersionId); compared by plans with ``version``, so a rotation is never missed
+    #: when a store's numbers restart (after a delete, say).
+    revision: str = ""
 
     @property
     def scope(self) -> str:
