@@ -910,18 +910,27 @@ class Platform:
             from podium.engine.release_secrets import RELEASE_KEY, with_current_secrets
 
             # Never with a secret value rotated since: the current versions replace them.
-            target, used = with_current_secrets(target, self.environment(env).secret_store)
+            target, used, rotated = with_current_secrets(target, self.environment(env).secret_store)
             release = Release.model_validate({k: v for k, v in target.items() if k != "run_id"})
             registered = self.plugins.registered("deployers", release.deployer)
             number = current + 1
             ctx = DeployContext(workload=workload, env=self.environment(env), release=number)
-            result = self.plugins.call_instrumented(
-                registered.plugin,
-                f"{registered.name}.rollback",
-                registered.obj.rollback,
-                ctx,
-                release,
-            )
+            if rotated:  # what the deployer made then holds the old values: deploy anew
+                result = self.plugins.call_instrumented(
+                    registered.plugin,
+                    f"{registered.name}.deploy",
+                    registered.obj.deploy,
+                    ctx,
+                    release.workload,
+                )
+            else:
+                result = self.plugins.call_instrumented(
+                    registered.plugin,
+                    f"{registered.name}.rollback",
+                    registered.obj.rollback,
+                    ctx,
+                    release,
+                )
             outputs = {**result.outputs, "urls": list(result.urls), "release": number}
             store.add_release(
                 workload,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, ClassVar
@@ -18,6 +19,15 @@ import pytest
 
 from podium import hookimpl
 from podium.api import Platform
+from podium.deployment.contract import (
+    DeployContext,
+    Deployer,
+    DeploymentResult,
+    LogLine,
+    Release,
+    RenderedWorkload,
+    WorkloadStatus,
+)
 from podium.errors import InputError, NotFoundError, StateError
 from podium.plugins.deprecations import PodiumDeprecationWarning
 from podium.provisioning import Provisioner, ResourceContext
@@ -201,3 +211,96 @@ def test_a_0_1_secret_store_keeps_working_and_rotation_is_still_noticed(tmp_path
                 platform.set_secret("api-token", "prod-value", env="prod")
             with pytest.raises(NotFoundError, match="no environment 'staging'"):
                 platform.set_secret("api-token", "x", env="staging")
+
+
+class RecordingDeployer(Deployer):
+    """Remembers each call and the token and image it was given."""
+
+    name = "rec"
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str, str]] = []
+
+    def _seen(self, how: str, workload: RenderedWorkload) -> DeploymentResult:
+        container = workload.containers["main"]
+        token = container.variables["TOKEN"]
+        assert isinstance(token, Secret)
+        self.calls.append((how, container.image, token.reveal()))
+        return DeploymentResult(outputs={"how": how})
+
+    def deploy(self, ctx: DeployContext, workload: RenderedWorkload) -> DeploymentResult:
+        return self._seen("deploy", workload)
+
+    def rollback(self, ctx: DeployContext, release: Release) -> DeploymentResult:
+        return self._seen("rollback", release.workload)
+
+    def status(self, ctx: DeployContext) -> WorkloadStatus:
+        return WorkloadStatus(workload=ctx.workload, state="ready")
+
+    def logs(self, ctx: DeployContext, **kwargs: Any) -> Iterator[LogLine]:
+        return iter(())
+
+    def destroy(self, ctx: DeployContext) -> None:
+        pass
+
+
+APP = """\
+apiVersion: score.dev/v1b1
+metadata:
+  name: app
+containers:
+  main:
+    image: x:@N@
+    variables:
+      TOKEN: "Bearer ${resources.token.value}"
+resources:
+  token:
+    type: secret
+    params:
+      key: api-token
+"""
+
+
+def test_rollback_redeploys_the_old_release_with_the_current_secret(tmp_path: Path) -> None:
+    deployer = RecordingDeployer()
+    plugin = SimpleNamespace(
+        PODIUM_API=">=1.0,<2",
+        podium_provisioners=hookimpl(lambda: [StoreSecret()]),
+        podium_deployers=hookimpl(lambda: [deployer]),
+    )
+    score = tmp_path / "score.yaml"
+    with Platform(
+        {
+            "environments": {"dev": {"deployer": "rec"}},
+            "rules": [{"type": "secret", "provisioner": "store-secret"}],
+            "telemetry": {"jsonl": False},
+        },
+        root=tmp_path,
+        plugins=[("rec", plugin)],
+        load_entrypoints=False,
+    ) as platform:
+        assert platform.set_secret("api-token", "old-key") == 1
+        for release in ("1", "2"):
+            score.write_text(APP.replace("@N@", release))
+            assert platform.up("dev", [score])[1].ok
+        platform.rollback("dev", "app", to=1)  # nothing rotated: the deployer's own rollback
+        assert deployer.calls[-1] == ("rollback", "x:1", "Bearer old-key")
+
+        assert platform.set_secret("api-token", "new-key") == 2
+        plan = platform.plan("dev", [score])
+        # Still marked rolled back (release 2 is in the files), and now rotated too.
+        assert plan.change("deployment:app").reason.endswith("; secret api-token rotated")
+        assert platform.apply(plan).ok
+        assert deployer.calls[-1] == ("deploy", "x:2", "Bearer new-key")
+        # Release 1 ran with the revoked key: rolled back to, it gets the current one, and is
+        # deployed anew (what the deployer kept of release 1 would hold the old value).
+        platform.rollback("dev", "app", to=1)
+        assert deployer.calls[-1] == ("deploy", "x:1", "Bearer new-key")
+        assert all(
+            "old-key" not in json.dumps(r, default=str) for r in platform.releases("dev", "app")
+        )
+        platform.delete_secret("api-token")  # revoked outright: no rollback may bring it back
+        with pytest.raises(NotFoundError, match="has been deleted since"):
+            platform.rollback("dev", "app", to=2)
+        history = json.dumps(platform.history("dev"))
+        assert "secrets set" in history and "secrets delete" in history and "new-key" not in history

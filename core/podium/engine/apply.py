@@ -843,7 +843,7 @@ class Executor:
         if not good:
             return ""
         try:  # never with a secret value rotated since that release
-            data, used = with_current_secrets(
+            data, used, rotated = with_current_secrets(
                 self.rt.cipher.unseal(good[-1]), self.rt.env.secret_store
             )
         except NotFoundError as exc:
@@ -866,7 +866,12 @@ class Executor:
             },
         )
         try:
-            result = self._call(registered, "rollback", registered.obj.rollback, ctx, release)
+            if rotated:  # what the deployer made then holds the old values: deploy anew
+                result = self._call(
+                    registered, "deploy", registered.obj.deploy, ctx, release.workload
+                )
+            else:
+                result = self._call(registered, "rollback", registered.obj.rollback, ctx, release)
         except Exception as exc:
             self.rt.store.complete_intent(intent_id)
             self.rt.event(

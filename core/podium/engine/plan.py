@@ -390,12 +390,15 @@ def diff(
     # A rotated secret names itself in its dependents' reasons, all the way down.
     rotations = {c.uid: c.reason for c in changes if c.reason.startswith("secret ")}
     for change in changes:  # nodes are in dependency order, so one pass propagates
-        if change.action != "no-op":
-            continue
         moved = [d for d in change.depends_on if d in touched]
+        rotated = sorted({rotations[d] for d in moved if d in rotations})
+        if change.action != "no-op":
+            if rotated and change.action == "update":  # updated anyway: say it rotates too
+                change.reason = "; ".join([change.reason, *rotated])
+                rotations[change.uid] = "; ".join(rotated)
+            continue
         if moved:
             change.action = "update"
-            rotated = sorted({rotations[d] for d in moved if d in rotations})
             if rotated:
                 change.reason = "; ".join(rotated)
                 rotations[change.uid] = change.reason

@@ -45,14 +45,18 @@ def secrets_used(
 
 def with_current_secrets(
     release: dict[str, Any], secrets: EnvironmentSecrets | None
-) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+) -> tuple[dict[str, Any], list[dict[str, Any]], list[str]]:
     """``release`` (unsealed) without its secrets list, rotated values replaced by the
-    current ones; and the secrets list for the release that redeploys it."""
+    current ones; the secrets list for the release that redeploys it; and the keys
+    rotated since. When some were, the deployer must deploy the release's workload
+    again rather than reuse what it made then (an ECS task definition pins the old
+    secret version, for one)."""
     data = dict(release)
     used = data.pop(RELEASE_KEY, None) or []
     if not used or secrets is None:
-        return data, list(used)
+        return data, list(used), []
     current: list[dict[str, Any]] = []
+    rotated: list[str] = []
     workload = data["workload"]
     for entry in used:
         key = str(entry["key"])
@@ -65,11 +69,13 @@ def with_current_secrets(
             )
         old = entry.get("value")
         value = secrets.get(key)
-        if isinstance(old, Secret) and old.reveal() and old != value:
-            workload = _swap(workload, old.reveal(), value.reveal())
+        if isinstance(old, Secret) and old != value:
+            rotated.append(key)
+            if old.reveal():
+                workload = _swap(workload, old.reveal(), value.reveal())
         current.append({"key": key, "scope": now.scope, "version": now.version, "value": value})
     data["workload"] = workload
-    return data, current
+    return data, current, rotated
 
 
 def _swap(value: Any, old: str, new: str) -> Any:
