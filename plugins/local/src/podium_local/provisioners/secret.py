@@ -31,6 +31,7 @@ class SecretProvisioner(Provisioner):
     replace_on: ClassVar[frozenset[str]] = frozenset()
 
     def _get(self, ctx: ResourceContext) -> Outputs:
+        from podium.security.env_secrets import EnvironmentSecrets
         from podium.security.local_store import LocalSecretStore
 
         key = ctx.params.get("key")
@@ -42,8 +43,11 @@ class SecretProvisioner(Provisioner):
         store = (
             LocalSecretStore.in_state_dir(platform_state_dir(ctx)) if own else ctx.env.secret_store
         )
+        # The environment's own value first, then the platform-wide one (the platform's
+        # store comes as that view already).
+        view = EnvironmentSecrets(store, ctx.env.environment) if own else store
         try:
-            return {"value": store.get(str(key))}
+            return {"value": view.get(str(key))}
         except NotFoundError:
             raise ResourceError(
                 f"{ctx.uid}: secret {key!r} is not set",
