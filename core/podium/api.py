@@ -47,7 +47,7 @@ if TYPE_CHECKING:
     from podium.engine.runtime import EngineRuntime
     from podium.platform.contract import ResourceRecord, StateStore
     from podium.plugins.manager import PluginManager
-    from podium.security.contract import Finding, SecretStore
+    from podium.security.contract import Finding, SecretStore, SecretVersion
     from podium.security.crypto import StateCipher
     from podium.workload.model import Workload
 
@@ -305,12 +305,18 @@ class Platform:
             state_dir=self.state_root / name,
             settings=dict(section.settings),
             tier=section.tier or default_tier(name),
-            secret_store=self._secret_store_or_none(),
+            secret_store=self._secret_store_or_none(name),
         )
 
-    def _secret_store_or_none(self) -> SecretStore | None:
+    def _secret_store_or_none(self, env: str | None = None) -> SecretStore | None:
+        """The selected store; with ``env``, as that environment sees it (its own values
+        override platform-wide ones)."""
         store = self.plugins.registrations(SECRET_STORES).get(self.config.secrets.store)
-        return store.obj if store is not None else None
+        if store is None or env is None:
+            return store.obj if store is not None else None
+        from podium.security.env_secrets import EnvironmentSecrets
+
+        return EnvironmentSecrets(store.obj, env)
 
     def store(self, env: str) -> StateStore:
         """The state store of environment ``env`` (opened once, shared by threads)."""
@@ -502,6 +508,11 @@ class Platform:
             nodes = [] if destroy else desired_nodes(rt, workloads_in_plan)
             # The serial before the records: a run recording changes in between then
             # makes this plan stale, instead of stamping old records with a new serial.
+            from podium.engine.secret_versions import stamp_secret_versions
+
+            stamp_secret_versions(
+                nodes, rt.env.secret_store, lambda value: rt.cipher.fingerprint(value)
+            )
             serial = rt.store.serial()
             records = rt.store.records()
             from podium.engine.refresh import ResourceDrift, read_resources
@@ -1057,17 +1068,30 @@ class Platform:
                         f"{workload!r} has no release {to}", hint=f"releases: {numbers}"
                     )
                 target = found[0]
+            from podium.engine.release_secrets import RELEASE_KEY, with_current_secrets
+
+            # Never with a secret value rotated since: the current versions replace them.
+            target, used, rotated = with_current_secrets(target, self.environment(env).secret_store)
             release = Release.model_validate({k: v for k, v in target.items() if k != "run_id"})
             registered = self.plugins.registered(DEPLOYERS, release.deployer)
             number = current + 1
             ctx = DeployContext(workload=workload, env=self.environment(env), release=number)
-            result = self.plugins.call_instrumented(
-                registered.plugin,
-                f"{registered.name}.rollback",
-                registered.obj.rollback,
-                ctx,
-                release,
-            )
+            if rotated:  # what the deployer made then holds the old values: deploy anew
+                result = self.plugins.call_instrumented(
+                    registered.plugin,
+                    f"{registered.name}.deploy",
+                    registered.obj.deploy,
+                    ctx,
+                    release.workload,
+                )
+            else:
+                result = self.plugins.call_instrumented(
+                    registered.plugin,
+                    f"{registered.name}.rollback",
+                    registered.obj.rollback,
+                    ctx,
+                    release,
+                )
             outputs = {**result.outputs, "urls": list(result.urls), "release": number}
             store.add_release(
                 workload,
@@ -1081,6 +1105,7 @@ class Platform:
                         "status": "deployed",
                         "note": f"rollback to release {release.number}",
                         "run_id": lease.run_id,
+                        RELEASE_KEY: used,
                     }
                 ),
             )
@@ -1204,8 +1229,59 @@ class Platform:
         """The secret store selected by ``[secrets] store``."""
         return self.plugins.registered(SECRET_STORES, self.config.secrets.store).obj
 
-    def set_secret(self, key: str, value: str | Secret) -> None:
-        self.secrets.put(key, value if isinstance(value, Secret) else Secret(value))
+    def set_secret(self, key: str, value: str | Secret, *, env: str | None = None) -> int:
+        """Store a new version of ``key``: platform-wide, or for ``env`` only (overriding
+        the platform-wide value there). Returns the version (0: the store numbers none).
+        The next plan updates the workloads using it (``secret KEY rotated``)."""
+        if env is not None:
+            self.environment(env)  # an unknown environment is an error, not a new scope
+        secret = value if isinstance(value, Secret) else Secret(value)
+        version = self.secrets.put_in(key, secret, env)
+        self._record_secret_change("set", key, env, f"version {version}" if version else "set")
+        return version
+
+    def delete_secret(self, key: str, *, env: str | None = None) -> None:
+        """Delete ``key`` platform-wide or in ``env`` only (missing is fine)."""
+        if env is not None:
+            self.environment(env)
+        self.secrets.delete_in(key, env)
+        self._record_secret_change("delete", key, env, "deleted")
+
+    def _record_secret_change(self, action: str, key: str, env: str | None, what: str) -> None:
+        """Audit a secret change (key and version, never the value) in the history of each
+        environment it affects: ``env``, or all of them for a platform-wide secret."""
+        scope = env or "platform-wide"
+        for name in [env] if env is not None else self.environments:
+            # Bind the state key first: state written without it could never get one later.
+            self.cipher(name)
+            self.store(name).add_history(
+                {
+                    "run_id": "",
+                    "operation": f"secrets {action}",
+                    "who": self.actor,
+                    "finished_at": _now(),
+                    "status": "succeeded",
+                    "workloads": [],
+                    "changes": [
+                        {
+                            "uid": f"secret:{key}",
+                            "action": action,
+                            "status": "succeeded",
+                            "message": f"{key} ({scope}): {what}",
+                        }
+                    ],
+                }
+            )
+
+    def secret_versions(self, env: str | None = None) -> list[SecretVersion]:
+        """Stored secrets without values: platform-wide, or as ``env`` sees them (one entry
+        per key: its own if set, else the platform-wide one)."""
+        if env is None:
+            return self.secrets.versions(None)
+        from podium.security.env_secrets import EnvironmentSecrets
+
+        view = EnvironmentSecrets(self.secrets, self.environment(env).environment)
+        return [entry for key in view.list() if (entry := view.resolve(key)) is not None]
 
     # ------------------------------------------------------------------ close
     def cancel(self) -> int:

@@ -39,7 +39,9 @@ Security — ``podium_secret_stores``, ``podium_policy_packs``, ``podium_validat
     (:data:`Level`). Sensitive values are :class:`Secret`; :func:`reveal`,
     :func:`redact` and :func:`contains_secret` handle nested values
     (:data:`REDACTED` is what a secret prints as). :class:`LocalSecretStore` is
-    the core's encrypted store, for plugins that fall back to it.
+    the core's encrypted store, for plugins that fall back to it;
+    :class:`EnvironmentSecrets` is a store as one environment sees it, and
+    :class:`SecretVersion` describes a stored secret without its value.
 
 State backends and CLI commands — ``podium_state_backends``, ``podium_cli_commands``
     Subclass :class:`StateBackend`, returning a :class:`StateStore` (or a
@@ -121,8 +123,9 @@ if TYPE_CHECKING:
     )
     from podium.plugins.deprecations import PodiumDeprecationWarning
     from podium.provisioning.contract import Outputs, Provisioner, ResourceContext
-    from podium.security.contract import Finding, Level, PolicyPack, SecretStore
+    from podium.security.contract import Finding, Level, PolicyPack, SecretStore, SecretVersion
     from podium.security.crypto import StateCipher, generate_key, is_sealed
+    from podium.security.env_secrets import EnvironmentSecrets
     from podium.security.local_store import LocalSecretStore
     from podium.security.private_files import make_private_dir, open_private_append
     from podium.security.secret import REDACTED, Secret, contains_secret, redact, reveal
@@ -189,7 +192,8 @@ _HOMES: dict[str, tuple[str, ...]] = {
     ),
     "podium.plugins.deprecations": ("PodiumDeprecationWarning",),
     "podium.provisioning.contract": ("Outputs", "Provisioner", "ResourceContext"),
-    "podium.security.contract": ("Finding", "Level", "PolicyPack", "SecretStore"),
+    "podium.security.contract": ("Finding", "Level", "PolicyPack", "SecretStore", "SecretVersion"),
+    "podium.security.env_secrets": ("EnvironmentSecrets",),
     "podium.security.crypto": ("StateCipher", "generate_key", "is_sealed"),
     "podium.security.local_store": ("LocalSecretStore",),
     "podium.security.private_files": ("make_private_dir", "open_private_append"),
@@ -225,6 +229,7 @@ __all__ = [
     "Deployer",
     "DeploymentResult",
     "EnvironmentInfo",
+    "EnvironmentSecrets",
     "Event",
     "Finding",
     "HealthState",
@@ -262,6 +267,7 @@ __all__ = [
     "Scope",
     "Secret",
     "SecretStore",
+    "SecretVersion",
     "ServicePort",
     "SqlDialect",
     "SqlStateStore",

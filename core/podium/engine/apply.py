@@ -28,10 +28,13 @@ from typing import Any, Literal
 from podium.deployment.contract import DeployContext, Release, RenderedResource
 from podium.engine.graph import digest, fingerprint_secrets
 from podium.engine.plan import Change, Plan
+from podium.engine.release_secrets import RELEASE_KEY as RELEASE_SECRETS
+from podium.engine.release_secrets import secrets_used, with_current_secrets
 from podium.engine.runtime import EngineRuntime, LeaseLock
 from podium.errors import (
     ApplyFailedError,
     CancelledError,
+    NotFoundError,
     PluginError,
     PodiumError,
     ResourceError,
@@ -835,7 +838,10 @@ class Executor:
         outputs: dict[str, Any],
         status: str,
         note: str,
+        platform_secrets: list[dict[str, Any]] | None = None,
     ) -> None:
+        if platform_secrets is None:
+            platform_secrets = self._platform_secrets(workload)
         self.rt.store.add_release(
             workload,
             self.rt.cipher.seal(
@@ -848,9 +854,24 @@ class Executor:
                     "status": status,
                     "note": note[:500],
                     "run_id": self.run_id,
+                    RELEASE_SECRETS: platform_secrets,
                 }
             ),
         )
+
+    def _platform_secrets(self, workload_name: str) -> list[dict[str, Any]]:
+        """The platform secrets (key, version, value) a workload is rendered with."""
+        workload = self.rt.workloads.get(workload_name)
+        if workload is None:
+            return []
+        planned = {c.uid: c.spec for c in self.plan.changes}
+        specs = {}
+        for request in workload.resources.values():
+            record = self.records.get(request.uid)
+            spec = planned.get(request.uid) or (record.spec if record is not None else None)
+            if spec is not None:
+                specs[request.uid] = spec
+        return secrets_used(specs, self.outputs_of)
 
     def _auto_rollback(
         self,
@@ -869,7 +890,13 @@ class Executor:
         good = [r for r in releases if r.get("status") == "deployed"]
         if not good:
             return ""
-        release = Release.model_validate(self.rt.cipher.unseal(good[-1]))
+        try:  # never with a secret value rotated since that release
+            data, used, rotated = with_current_secrets(
+                self.rt.cipher.unseal(good[-1]), self.rt.env.secret_store
+            )
+        except NotFoundError as exc:
+            return f"no automatic rollback: {exc}"
+        release = Release.model_validate(data)
         number = failed + 1
         ctx = DeployContext(workload=workload, env=self.rt.env, release=number)
         intent_id = self._journal(
@@ -887,7 +914,12 @@ class Executor:
             },
         )
         try:
-            result = self._call(registered, "rollback", registered.obj.rollback, ctx, release)
+            if rotated:  # what the deployer made then holds the old values: deploy anew
+                result = self._call(
+                    registered, "deploy", registered.obj.deploy, ctx, release.workload
+                )
+            else:
+                result = self._call(registered, "rollback", registered.obj.rollback, ctx, release)
         except Exception as exc:
             self.rt.store.complete_intent(intent_id)
             self.rt.event(
@@ -903,6 +935,7 @@ class Executor:
             outputs,
             "deployed",
             f"automatic rollback to release {release.number} after release {failed} failed",
+            used,
         )
         rolled_back = digest(self._fingerprint(release.workload.model_dump()))
         record = _deployment_record(

@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from podium.engine.graph import Node
+from podium.engine.secret_versions import SPEC_KEY as SECRET_SPEC_KEY
+from podium.engine.secret_versions import rotation_reason
 from podium.errors import InputError, Location
 from podium.platform.contract import ResourceRecord
 from podium.security.contract import Finding
@@ -436,13 +438,23 @@ def diff(
         )
     # A changed resource may change the values a dependent renders; apply re-renders
     # such dependents and leaves them alone if their rendered form did not change.
+    # A rotated secret names itself in its dependents' reasons, all the way down.
+    rotations = {c.uid: c.reason for c in changes if c.reason.startswith("secret ")}
     for change in changes:  # nodes are in dependency order, so one pass propagates
-        if change.action != "no-op":
-            continue
         moved = [d for d in change.depends_on if d in touched]
+        rotated = sorted({rotations[d] for d in moved if d in rotations})
+        if change.action != "no-op":
+            if rotated and change.action == "update":  # updated anyway: say it rotates too
+                change.reason = "; ".join([change.reason, *rotated])
+                rotations[change.uid] = "; ".join(rotated)
+            continue
         if moved:
             change.action = "update"
-            change.reason = f"re-render: {', '.join(moved[:3])} changes"
+            if rotated:
+                change.reason = "; ".join(rotated)
+                rotations[change.uid] = change.reason
+            else:
+                change.reason = f"re-render: {', '.join(moved[:3])} changes"
             touched.add(change.uid)
     in_scope = _scoped(by_uid, wanted, scope)
     for record in by_uid.values():
@@ -485,6 +497,9 @@ def _compare(
         )
     if record.spec_hash != node.spec_hash:
         keys = changed_keys(record.spec, node.spec)
+        rotated = rotation_reason(record.spec, node.spec)
+        if rotated is not None and all(k.split(".")[0] == SECRET_SPEC_KEY for k in keys):
+            return "update", rotated, keys
         if node.kind == "resource" and requires_replace(node, record):
             return "replace", "immutable change of " + ", ".join(keys[:5]), keys
         return "update", "change of " + ", ".join(keys[:5]), keys

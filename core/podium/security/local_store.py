@@ -7,6 +7,7 @@ key's row fails to decrypt instead of silently answering with the wrong secret.
 
 from __future__ import annotations
 
+import builtins
 import json
 import re
 import sqlite3
@@ -17,7 +18,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from podium.errors import InputError, NotFoundError, StateError
-from podium.security.contract import SecretStore
+from podium.security.contract import SecretStore, SecretVersion
 from podium.security.crypto import KEY_FILE_NAME, StateCipher, load_state_cipher
 from podium.security.key_check import (
     KeyLoader,
@@ -94,33 +95,85 @@ class LocalSecretStore(SecretStore):
         )
 
     # --- SecretStore ---------------------------------------------------------
+    scoped: ClassVar[bool] = True
+
     def get(self, key: str) -> Secret:
-        validate_secret_key(key)
-        with self._tx(write=False) as db:
-            row = db.execute("SELECT token FROM secrets WHERE key = ?", (key,)).fetchone()
-        if row is None:
-            raise NotFoundError(
-                f"no secret {key!r} in the local secret store",
-                hint="list keys with 'podium secrets list'; set one with 'podium secrets set'",
-            )
-        return Secret(self._open_token(key, str(row[0])))
+        return self.get_in(key, None)
 
     def put(self, key: str, value: Secret) -> None:
-        validate_secret_key(key)
-        if not isinstance(value, Secret):
-            value = Secret(value)
-        token = self.cipher.encrypt(json.dumps({"k": key, "v": value.reveal()}))
-        with self._tx(write=True) as db:
-            db.execute("INSERT OR REPLACE INTO secrets (key, token) VALUES (?, ?)", (key, token))
+        self.put_in(key, value, None)
 
     def delete(self, key: str) -> None:
-        validate_secret_key(key)
-        with self._tx(write=True) as db:
-            db.execute("DELETE FROM secrets WHERE key = ?", (key,))
+        self.delete_in(key, None)
 
     def list(self) -> list[str]:
+        return [entry.key for entry in self.versions(None)]
+
+    def get_in(self, key: str, env: str | None) -> Secret:
+        validate_secret_key(key)
+        table, where, args = _scope(key, env)
         with self._tx(write=False) as db:
-            return [str(k) for (k,) in db.execute("SELECT key FROM secrets ORDER BY key")]
+            row = db.execute(f"SELECT token FROM {table} WHERE {where}", args).fetchone()
+        if row is None:
+            scope = "platform-wide" if env is None else f"for environment {env!r}"
+            raise NotFoundError(
+                f"no secret {key!r} {scope} in the local secret store",
+                hint="list keys with 'podium secrets list'; set one with 'podium secrets set'",
+            )
+        return Secret(self._open_token(key, str(row[0]), env))
+
+    def put_in(self, key: str, value: Secret, env: str | None) -> int:
+        validate_secret_key(key)
+        if env is not None:
+            validate_secret_key(env)
+        if not isinstance(value, Secret):
+            value = Secret(value)
+        bound: dict[str, str] = {"k": key, "v": value.reveal()}
+        if env is not None:
+            bound["e"] = env  # a token copied to another environment's row fails to open
+        token = self.cipher.encrypt(json.dumps(bound))
+        table, where, args = _scope(key, env)
+        with self._tx(write=True) as db:
+            # Versions only grow, also across a delete: a plan compares them with the
+            # version a deployment was rendered with, so a reused number would hide a change.
+            row = db.execute(
+                "SELECT version FROM secret_versions WHERE scope = ? AND key = ?",
+                (env or "", key),
+            ).fetchone()
+            stored = db.execute(f"SELECT version FROM {table} WHERE {where}", args).fetchone()
+            version = max(int(row[0]) if row else 0, int(stored[0]) if stored else 0) + 1
+            db.execute(
+                "INSERT OR REPLACE INTO secret_versions (scope, key, version) VALUES (?, ?, ?)",
+                (env or "", key, version),
+            )
+            if env is None:
+                db.execute(
+                    "INSERT OR REPLACE INTO secrets (key, token, version) VALUES (?, ?, ?)",
+                    (key, token, version),
+                )
+            else:
+                db.execute(
+                    "INSERT OR REPLACE INTO env_secrets (env, key, token, version) "
+                    "VALUES (?, ?, ?, ?)",
+                    (env, key, token, version),
+                )
+        return version
+
+    def delete_in(self, key: str, env: str | None) -> None:
+        validate_secret_key(key)
+        table, where, args = _scope(key, env)
+        with self._tx(write=True) as db:
+            db.execute(f"DELETE FROM {table} WHERE {where}", args)
+
+    def versions(self, env: str | None) -> builtins.list[SecretVersion]:
+        with self._tx(write=False) as db:
+            if env is None:
+                rows = db.execute("SELECT key, version FROM secrets ORDER BY key").fetchall()
+            else:
+                rows = db.execute(
+                    "SELECT key, version FROM env_secrets WHERE env = ? ORDER BY key", (env,)
+                ).fetchall()
+        return [SecretVersion(str(key), int(version), env) for key, version in rows]
 
     def close(self) -> None:
         with self._mutex:
@@ -149,6 +202,7 @@ class LocalSecretStore(SecretStore):
             with self._tx(write=False) as db:
                 return bool(
                     db.execute("SELECT 1 FROM secrets").fetchone()
+                    or db.execute("SELECT 1 FROM env_secrets").fetchone()
                     or db.execute("SELECT 1 FROM meta WHERE key = ?", (_KEY_CHECK,)).fetchone()
                 )
 
@@ -156,7 +210,9 @@ class LocalSecretStore(SecretStore):
         where = f"the secret store {self.path}"
         with self._tx(write=False) as db:
             row = db.execute("SELECT value FROM meta WHERE key = ?", (_KEY_CHECK,)).fetchone()
-            sample = db.execute("SELECT token FROM secrets LIMIT 1").fetchone()
+            sample = db.execute(
+                "SELECT token FROM secrets UNION ALL SELECT token FROM env_secrets LIMIT 1"
+            ).fetchone()
         existing = row is not None or sample is not None
         if self._given is not None:
             cipher = self._given
@@ -181,9 +237,14 @@ class LocalSecretStore(SecretStore):
             )
         return cipher
 
-    def _open_token(self, key: str, token: str) -> str:
+    def _open_token(self, key: str, token: str, env: str | None = None) -> str:
         data = json.loads(self.cipher.decrypt(token))
-        if not isinstance(data, dict) or data.get("k") != key or not isinstance(data.get("v"), str):
+        if (
+            not isinstance(data, dict)
+            or data.get("k") != key
+            or data.get("e") != env
+            or not isinstance(data.get("v"), str)
+        ):
             raise StateError(
                 f"secret {key!r} in {self.path} was not stored under that key; "
                 "the secret store has been tampered with"
@@ -223,6 +284,33 @@ class LocalSecretStore(SecretStore):
                 raise StateError(f"local secret store {self.path}: {exc}") from None
 
 
+def _scope(key: str, env: str | None) -> tuple[str, str, tuple[str, ...]]:
+    """The table and row of ``key`` in a scope: platform-wide rows stay in ``secrets``,
+    where stores written before environments existed keep them."""
+    if env is None:
+        return "secrets", "key = ?", (key,)
+    return "env_secrets", "env = ? AND key = ?", (env, key)
+
+
 def _create_tables(db: sqlite3.Connection) -> None:
-    db.execute("CREATE TABLE IF NOT EXISTS secrets (key TEXT PRIMARY KEY, token TEXT NOT NULL)")
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS secrets "
+        "(key TEXT PRIMARY KEY, token TEXT NOT NULL, version INTEGER NOT NULL DEFAULT 1)"
+    )
+    columns = {str(row[1]) for row in db.execute("PRAGMA table_info(secrets)")}
+    if "version" not in columns:  # a store made before versions: its secrets are version 1
+        try:
+            db.execute("ALTER TABLE secrets ADD COLUMN version INTEGER NOT NULL DEFAULT 1")
+        except sqlite3.OperationalError as exc:  # another process migrated it first
+            if "duplicate column" not in str(exc):
+                raise
     db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS env_secrets (env TEXT NOT NULL, key TEXT NOT NULL, "
+        "token TEXT NOT NULL, version INTEGER NOT NULL, PRIMARY KEY (env, key))"
+    )
+    # The highest version each (scope, key) has had, kept after a delete ('' = platform-wide).
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS secret_versions (scope TEXT NOT NULL, key TEXT NOT NULL, "
+        "version INTEGER NOT NULL, PRIMARY KEY (scope, key))"
+    )

@@ -283,6 +283,14 @@ def test_secret_resource_generates_or_resolves_the_store_key_and_keeps_operator_
     store.put("stripe-key", Secret("sk_live_123"))
     resolved = provisioner.create(missing)
     assert resolved["value"].reveal() == "sk_live_123"
+    # The environment's own value wins over the platform-wide one.
+    env = missing.env.environment
+    store.put_in("stripe-key", Secret("sk_env_456"), env)
+    assert provisioner.read(missing)["value"].reveal() == "sk_env_456"
+    provisioner.delete(missing)
+    assert store.get_in("stripe-key", env).reveal() == "sk_env_456"
+    store.delete_in("stripe-key", env)
+    assert provisioner.create(missing)["value"].reveal() == "sk_live_123"
     provisioner.delete(missing)
     assert store.get("stripe-key").reveal() == "sk_live_123", "an operator's secret was deleted"
 

@@ -49,3 +49,30 @@ def test_invalid_keys_are_refused_before_calling_aws(
 ) -> None:
     with pytest.raises(InputError, match="not valid"):
         SecretsManagerStore(settings, clients, "shop").put("has space", Secret("x"))
+
+
+def test_environment_values_and_versions(settings: Settings, clients: AwsClients) -> None:
+    from podium.plugin import EnvironmentSecrets, SecretVersion
+
+    store = SecretsManagerStore(settings, clients, "shop")
+    assert store.scoped
+    assert store.put_in("token", Secret("everywhere"), None) == 1
+    assert store.put_in("token", Secret("rotated"), None) == 2
+    assert store.put_in("token", Secret("rotated"), None) == 2  # same value: no new version
+    assert store.put_in("token", Secret("prod-only"), "prod") == 1
+    assert store.versions(None) == [SecretVersion("token", 2)]
+    assert store.versions("prod") == [SecretVersion("token", 1, "prod")]
+    assert store.list() == ["token"]  # platform-wide keys only
+    prod, dev = EnvironmentSecrets(store, "prod"), EnvironmentSecrets(store, "dev")
+    assert prod.get("token").reveal() == "prod-only" and dev.get("token").reveal() == "rotated"
+    before = prod.resolve("token")
+    assert before is not None and before.environment == "prod" and before.revision
+    store.delete_in("token", "prod")
+    store.put_in("token", Secret("prod-again"), "prod")
+    after = prod.resolve("token")
+    # The number restarts after a delete, but the revision tells the values apart.
+    assert after is not None and after.version == 1 and after.revision != before.revision
+    store.delete_in("token", "prod")
+    assert prod.get("token").reveal() == "rotated"  # back to the platform-wide value
+    with pytest.raises(InputError, match="environment name"):
+        store.put_in("token", Secret("x"), "bad/env")

@@ -1,13 +1,29 @@
-"""``podium secrets``: the platform's secret store."""
+"""``podium secrets``: the platform's secret store, platform-wide or per environment."""
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import click
 
 from podium.cli.context import get_state
 from podium.cli.options import json_option
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def scope_option(func: F) -> F:
+    # No PODIUM_ENV fallback: a secret lands platform-wide only when -e is left out on purpose.
+    return click.option(
+        "-e",
+        "--env",
+        "env",
+        default=None,
+        help="The environment whose own value to use (overrides the platform-wide one "
+        "there); without it, the platform-wide secret.",
+    )(func)
 
 
 @click.group("secrets")
@@ -18,9 +34,13 @@ def secrets_group() -> None:
 @secrets_group.command("set")
 @click.argument("key")
 @click.option("--value", help="The value (visible in shell history: prefer stdin or the prompt).")
+@scope_option
 @click.pass_context
-def set_cmd(ctx: click.Context, key: str, value: str | None) -> None:
-    """Store a secret: from --value, piped stdin, or a hidden prompt."""
+def set_cmd(ctx: click.Context, key: str, value: str | None, env: str | None) -> None:
+    """Store a new version of a secret: from --value, piped stdin, or a hidden prompt.
+
+    The next plan updates the workloads that use it (reason: secret KEY rotated).
+    """
     from podium.security.secret import Secret
 
     if value is None:
@@ -28,39 +48,55 @@ def set_cmd(ctx: click.Context, key: str, value: str | None) -> None:
             value = click.prompt(f"Value for {key}", hide_input=True, confirmation_prompt=True)
         else:
             value = sys.stdin.read().rstrip("\n")
-    get_state(ctx).platform().secrets.put(key, Secret(value))
-    click.echo(f"stored {key}")
+    version = get_state(ctx).platform().set_secret(key, Secret(value), env=env)
+    scope = f" for {env}" if env else ""
+    click.echo(f"stored {key}{scope}" + (f" (version {version})" if version else ""))
 
 
 @secrets_group.command("get")
 @click.argument("key")
 @click.option("--reveal", is_flag=True, help="Print the value (otherwise only whether it exists).")
+@scope_option
 @click.pass_context
-def get_cmd(ctx: click.Context, key: str, reveal: bool) -> None:
-    """Check a secret exists; print it only with --reveal."""
+def get_cmd(ctx: click.Context, key: str, reveal: bool, env: str | None) -> None:
+    """Check a secret exists; print it only with --reveal.
+
+    With -e, the value that environment uses: its own, else the platform-wide one.
+    """
     state = get_state(ctx)
-    secret = state.platform().secrets.get(key)
+    platform = state.platform()
+    store = platform.environment(env).secret_store if env else platform.secrets
+    secret = store.get(key)
     state.echo_document(secret.reveal() if reveal else f"{key} = {secret}")
 
 
 @secrets_group.command("list")
 @json_option
+@scope_option
 @click.pass_context
-def list_cmd(ctx: click.Context) -> None:
-    """List secret keys (never values)."""
+def list_cmd(ctx: click.Context, env: str | None) -> None:
+    """List secret keys with their scope and version (never values).
+
+    With -e, the keys that environment sees (its own and the platform-wide ones).
+    """
     state = get_state(ctx)
-    keys = state.platform().secrets.list()
+    entries = state.platform().secret_versions(env)
     if state.json_output:
-        state.echo_json(keys)
+        state.echo_json([entry.key for entry in entries])
     else:
-        for key in keys:
-            click.echo(key)
+        for entry in entries:
+            version = f"version {entry.version}" if entry.version else "unversioned"
+            click.echo(f"{entry.key}  {entry.scope}  {version}")
 
 
 @secrets_group.command("delete")
 @click.argument("key")
+@scope_option
 @click.pass_context
-def delete_cmd(ctx: click.Context, key: str) -> None:
-    """Delete a secret (deleting a missing key succeeds)."""
-    get_state(ctx).platform().secrets.delete(key)
-    click.echo(f"deleted {key}")
+def delete_cmd(ctx: click.Context, key: str, env: str | None) -> None:
+    """Delete a secret (deleting a missing key succeeds).
+
+    With -e, only that environment's own value: it falls back to the platform-wide one.
+    """
+    get_state(ctx).platform().delete_secret(key, env=env)
+    click.echo(f"deleted {key}" + (f" for {env}" if env else ""))

@@ -71,6 +71,11 @@ def secret_name(settings: Settings, platform: str, *parts: str) -> str:
     return "/".join([settings.secrets_prefix, platform, *parts])
 
 
-def store_secret_name(settings: Settings, platform: str, key: str) -> str:
-    """Where the ``aws-secretsmanager`` store (and keyed ``secret`` resources) keep ``key``."""
-    return secret_name(settings, platform, "store", key)
+def store_secret_name(
+    settings: Settings, platform: str, key: str, environment: str | None = None
+) -> str:
+    """Where the ``aws-secretsmanager`` store (and keyed ``secret`` resources) keep ``key``:
+    platform-wide under ``store/``, one environment's own value under ``env-store/<env>/``."""
+    if environment is None:
+        return secret_name(settings, platform, "store", key)
+    return secret_name(settings, platform, "env-store", environment, key)

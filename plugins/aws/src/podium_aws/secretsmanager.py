@@ -49,6 +49,24 @@ class SecretsManager:
             value = got["SecretBinary"].decode()
         return StoredSecret(name, got["ARN"], got["VersionId"], Secret(value), tags)
 
+    def describe(self, name: str) -> tuple[dict[str, str], str] | None:
+        """Tags and current version id of ``name`` without reading its value, or ``None``."""
+        from botocore.exceptions import ClientError
+
+        with aws_errors(f"secretsmanager:DescribeSecret {name}"):
+            try:
+                described = self._sm.describe_secret(SecretId=name)
+            except ClientError as exc:
+                if error_code(exc) == _NOT_FOUND or _is_pending_deletion(exc):
+                    return None
+                raise
+        if described.get("DeletedDate"):
+            return None
+        tags = {t["Key"]: t["Value"] for t in described.get("Tags", [])}
+        stages = described.get("VersionIdsToStages", {})
+        current = next((v for v, s in stages.items() if "AWSCURRENT" in s), "")
+        return tags, current
+
     def write(
         self, name: str, value: Secret, *, tags: dict[str, str], description: str = ""
     ) -> StoredSecret:
@@ -94,16 +112,19 @@ class SecretsManager:
                     raise
 
     def names(self, prefix: str) -> list[str]:
+        return sorted(self.tagged(prefix))
+
+    def tagged(self, prefix: str) -> dict[str, dict[str, str]]:
+        """Each live secret whose name starts with ``prefix``, with its tags (one listing)."""
         with aws_errors("secretsmanager:ListSecrets"):
             paginator = self._sm.get_paginator("list_secrets")
-            found: list[str] = []
+            found: dict[str, dict[str, str]] = {}
             for page in paginator.paginate(Filters=[{"Key": "name", "Values": [prefix]}]):
-                found.extend(
-                    s["Name"]
-                    for s in page.get("SecretList", [])
-                    if s["Name"].startswith(prefix) and not s.get("DeletedDate")
-                )
-        return sorted(found)
+                for entry in page.get("SecretList", []):
+                    if entry["Name"].startswith(prefix) and not entry.get("DeletedDate"):
+                        tags = {t["Key"]: t["Value"] for t in entry.get("Tags", [])}
+                        found[entry["Name"]] = tags
+        return found
 
 
 def _is_pending_deletion(exc: BaseException) -> bool:

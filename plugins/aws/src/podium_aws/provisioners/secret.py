@@ -1,8 +1,8 @@
 """``secret``: a value in Secrets Manager.
 
 With ``params.key`` the resource resolves the platform secret an operator set
-with ``podium secrets set <key>`` (the ``aws-secretsmanager`` store uses the same
-names); if it is missing and ``generate`` is true a random value is created.
+with ``podium secrets set [-e ENV] <key>`` (the ``aws-secretsmanager`` store uses the
+same names; the environment's own value wins); if it is missing and ``generate`` is true a random value is created.
 Without ``key`` the secret is private to this resource and environment and is
 always generated. Only secrets this resource created are deleted with it.
 """
@@ -69,6 +69,11 @@ class SecretsManagerSecretProvisioner(AwsProvisioner):
     def _secret_name(self, ctx: ResourceContext) -> str:
         key = ctx.params.get("key")
         if key:
+            # The environment's own value overrides the platform-wide one (podium secrets
+            # set -e ENV KEY), as in every secret store.
+            own = store_secret_name(self.settings, ctx.env.platform, str(key), ctx.env.environment)
+            if self._store(ctx).describe(own) is not None:
+                return own
             return store_secret_name(self.settings, ctx.env.platform, str(key))
         return secret_name(
             self.settings, ctx.env.platform, ctx.env.environment, "resources", self.name_for(ctx)

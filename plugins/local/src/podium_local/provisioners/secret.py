@@ -30,7 +30,7 @@ class SecretProvisioner(Provisioner):
     replace_on: ClassVar[frozenset[str]] = frozenset()
 
     def _get(self, ctx: ResourceContext) -> Outputs:
-        from podium.plugin import LocalSecretStore
+        from podium.plugin import EnvironmentSecrets, LocalSecretStore
 
         key = ctx.params.get("key")
         if not key:
@@ -41,8 +41,11 @@ class SecretProvisioner(Provisioner):
         store = (
             LocalSecretStore.in_state_dir(platform_state_dir(ctx)) if own else ctx.env.secret_store
         )
+        # The environment's own value first, then the platform-wide one (the platform's
+        # store comes as that view already).
+        view = EnvironmentSecrets(store, ctx.env.environment) if own else store
         try:
-            return {"value": store.get(str(key))}
+            return {"value": view.get(str(key))}
         except NotFoundError:
             raise ResourceError(
                 f"{ctx.uid}: secret {key!r} is not set",
