@@ -364,6 +364,7 @@ class Platform:
             lock_ttl=self.config.state.lock_ttl,
             tracer=self._tracer(),
             workloads={w.name: w for w in workloads},
+            locate_config=self._locate,
         )
 
     def config_digest(self) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from podium.engine import resource_checks
 from podium.engine.graph import CycleError, Node, topological_order
 from podium.engine.rules import match_rule
 from podium.errors import (
@@ -39,6 +40,9 @@ def desired_nodes(rt: EngineRuntime, workloads: Sequence[Workload]) -> list[Node
     located: dict[int, tuple[Location | None, str]] = {}
     monitors = [p.name for p in rt.plugins.plugins if "podium_configure_telemetry" in p.hooks]
     deployer_name = rt.env_config.deployer
+    #: the provisioner (and schema) each resource matched, for checking placeholders
+    provided: dict[str, resource_checks.Provided] = {}
+    schemas: dict[str, resource_checks.Provided] = {}  # by provisioner name
     for workload in workloads:
         resource_uids: list[str] = []
         for name, request in workload.resources.items():
@@ -70,7 +74,9 @@ def desired_nodes(rt: EngineRuntime, workloads: Sequence[Workload]) -> list[Node
                 problems.append(exc)
                 located[id(exc)] = (request.location, f"resources.{name}.type")
                 continue
-            locked = _locked_params_set(workload, request, match, registered.obj.platform_params)
+            provided[request.uid] = resource_checks.provided(registered, schemas)
+            schema = provided[request.uid].schema
+            locked = _locked_params_set(workload, request, match, schema.platform_only)
             if locked:
                 problems.extend(locked)
                 continue
@@ -83,6 +89,17 @@ def desired_nodes(rt: EngineRuntime, workloads: Sequence[Workload]) -> list[Node
                     )
                 )
                 continue
+            problems.extend(
+                resource_checks.param_errors(
+                    rt.plugins,
+                    registered,
+                    schema,
+                    workload,
+                    request,
+                    match,
+                    rt.locate_config,
+                )
+            )
             spec: dict[str, Any] = {
                 "type": request.type,
                 "class": request.resource_class,
@@ -102,6 +119,7 @@ def desired_nodes(rt: EngineRuntime, workloads: Sequence[Workload]) -> list[Node
                 depends_on=sorted(workload.resources[d].uid for d in request.depends_on()),
                 workload=workload.name,
             )
+        problems.extend(resource_checks.reference_errors(workload, provided))
         if deployer_name is None:
             continue
         deployer = rt.plugins.registered("deployers", deployer_name)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from podium.config.models import EngineSection, EnvironmentSection, RuleSection
+from podium.errors import Location
 from podium.observability.contract import Event
 from podium.platform.context import EnvironmentInfo
 from podium.platform.contract import LockInfo, StateStore
@@ -42,6 +43,8 @@ class EngineRuntime:
     lock_ttl: float = 60.0
     tracer: Any = None
     workloads: dict[str, Workload] = field(default_factory=dict)
+    #: where a ``podium.toml`` key is (``locate(("rules", 0, "params"))``), for located errors
+    locate_config: Callable[[tuple[str | int, ...]], Location | None] | None = None
 
     @property
     def cipher(self) -> StateCipher:

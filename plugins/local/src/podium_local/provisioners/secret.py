@@ -13,7 +13,8 @@ from typing import ClassVar
 
 from podium.errors import NotFoundError, ResourceError
 from podium.provisioning.contract import Outputs, Provisioner, ResourceContext
-from podium_local.provisioners.basic import Reference
+from podium.provisioning.schema import Output, Param
+from podium_local.provisioners.basic import LocalParams, Reference
 
 
 def platform_state_dir(ctx: ResourceContext) -> Path:
@@ -23,12 +24,22 @@ def platform_state_dir(ctx: ResourceContext) -> Path:
     return Path(str(explicit)) if explicit else ctx.env.state_dir.parent
 
 
+class SecretParams(LocalParams):
+    key: str = Param(description="The secret's key in the platform's store.")
+    secret_store_dir: str | None = Param(
+        None,
+        description="Where the local store is when the platform has none "
+        "(default: the platform's state directory).",
+    )
+
+
 class SecretProvisioner(Provisioner):
     name: ClassVar[str] = "local-secret"
     resource_type: ClassVar[str] = "secret"
-    secret_outputs: ClassVar[frozenset[str]] = frozenset({"value"})
-    outputs: ClassVar[tuple[str, ...]] = ("value",)
-    replace_on: ClassVar[frozenset[str]] = frozenset()
+    params_model = SecretParams
+    output_fields: ClassVar[dict[str, Output]] = {
+        "value": Output("The secret's value.", sensitive=True),
+    }
 
     def _get(self, ctx: ResourceContext) -> Outputs:
         from podium.security.local_store import LocalSecretStore
