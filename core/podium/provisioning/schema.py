@@ -167,6 +167,17 @@ class ResourceSchema:
     platform_only: frozenset[str] = frozenset()
 
     @property
+    def unknown_params(self) -> str:
+        """What happens to a param the model does not name: refused, ignored or kept.
+
+        ``unchecked`` when there is no model.
+        """
+        if self.params_model is None:
+            return "unchecked"
+        extra = self.params_model.model_config.get("extra") or "ignore"
+        return {"forbid": "refused", "allow": "kept"}.get(str(extra), "ignored")
+
+    @property
     def sensitive_outputs(self) -> frozenset[str]:
         return frozenset(name for name, out in self.outputs.items() if out.sensitive)
 

@@ -217,9 +217,7 @@ class ProvisionerConformance:
         for operation in ("create", "read"):
             outputs = self._outputs(provisioner, resource, operation)
             missing = sorted((secrets & required) - set(outputs))
-            problems = [
-                f"{key!r} is declared sensitive but not returned" for key in missing
-            ]
+            problems = [f"{key!r} is declared sensitive but not returned" for key in missing]
             problems += secret_type_problems(outputs, secrets)
             if problems:
                 broken(
