@@ -237,29 +237,37 @@ class ResourceSchema:
         return []
 
     def _problems(self, exc: Any, params: Mapping[str, Any]) -> list[ParamProblem]:
-        grouped: dict[ParamPath, list[str]] = {}
+        #: per path into the params: whole messages, and pydantic's "why" texts
+        grouped: dict[ParamPath, tuple[list[str], list[str]]] = {}
+        found: dict[ParamPath, Any] = {}
         for error in exc.errors(include_url=False):
-            path = _input_path(tuple(error.get("loc", ())), params)
+            kind = error.get("type", "")
+            path = _input_path(tuple(error.get("loc", ())), params, kind in _KEY_ERRORS)
             if _holds_placeholder(params, path):
                 continue
-            message = self._message(error, path)
-            messages = grouped.setdefault(path, [])
-            if message not in messages:
-                messages.append(message)
-        return [ParamProblem(path, "; ".join(messages)) for path, messages in grouped.items()]
-
-    def _message(self, error: Mapping[str, Any], path: ParamPath) -> str:
-        kind = error.get("type", "")
-        shown = ".".join(str(part) for part in path) or "params"
-        if kind == "extra_forbidden":
-            known = [p.name for p in self.params()]
-            return f"unknown param {shown!r}" + suggestion(str(path[-1]), known)
-        if kind == "missing":
-            return f"missing required param {shown!r}"
-        message = str(error.get("msg", "invalid value")).removeprefix("Value error, ")
-        if "input" in error and not isinstance(error["input"], dict | list):
-            message += f" (found {error['input']!r})"
-        return f"param {shown!r}: {message}"
+            whole, why = grouped.setdefault(path, ([], []))
+            shown = ".".join(str(part) for part in path) or "params"
+            if kind == "extra_forbidden":
+                known = [p.name for p in self.params()]
+                whole.append(f"unknown param {shown!r}" + suggestion(str(path[-1]), known))
+            elif kind == "missing":
+                whole.append(f"missing required param {shown!r}")
+            else:
+                text = str(error.get("msg", "invalid value")).removeprefix("Value error, ")
+                if text not in why:
+                    why.append(text)
+                if "input" in error and not isinstance(error["input"], dict | list):
+                    found[path] = error["input"]
+        problems: list[ParamProblem] = []
+        for path, (whole, why) in grouped.items():
+            if why:
+                shown = ".".join(str(part) for part in path) or "params"
+                text = f"param {shown!r}: {_merge(why)}"
+                if path in found:
+                    text += f" (found {found[path]!r})"
+                whole.append(text)
+            problems.append(ParamProblem(path, "; ".join(whole)))
+        return problems
 
     # ------------------------------------------------------------------ outputs
     def unknown_output(self, key: str) -> str | None:
@@ -366,6 +374,17 @@ def legacy_declarations(
     )
 
 
+_KEY_ERRORS = ("missing", "extra_forbidden")
+
+
+def _merge(reasons: list[str]) -> str:
+    """A union's members fail separately: 'Input should be a valid integer or a valid string'."""
+    prefix = "Input should be "
+    if len(reasons) > 1 and all(reason.startswith(prefix) for reason in reasons):
+        return prefix + " or ".join(reason[len(prefix) :] for reason in reasons)
+    return "; ".join(reasons)
+
+
 def suggestion(wrong: str, known: list[str]) -> str:
     """``"; did you mean 'access_key'? available: access_key, bucket"`` (or what exists)."""
     if not known:
@@ -389,13 +408,17 @@ def _model_flags(model: Any) -> dict[str, frozenset[str]]:
     return {flag: frozenset(keys) for flag, keys in flags.items()}
 
 
-def _input_path(loc: tuple[Any, ...], data: Any) -> ParamPath:
-    """pydantic's error location as a path into the input (union member tags dropped)."""
+def _input_path(loc: tuple[Any, ...], data: Any, names_a_key: bool) -> ParamPath:
+    """pydantic's error location as a path into the input (union member tags dropped).
+
+    ``names_a_key``: the error is about a key (missing, or not allowed), so its last
+    part is a key the input may lack rather than a tag.
+    """
     path: list[str | int] = []
     current: Any = data
     for index, part in enumerate(loc):
         if isinstance(current, Mapping):
-            if part in current or index == len(loc) - 1:
+            if part in current or (names_a_key and index == len(loc) - 1):
                 path.append(part)
                 current = current.get(part)
                 continue
