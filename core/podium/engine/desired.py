@@ -45,6 +45,8 @@ def desired_nodes(rt: EngineRuntime, workloads: Sequence[Workload]) -> list[Node
     schemas: dict[str, resource_checks.Provided] = {}  # by provisioner name
     for workload in workloads:
         resource_uids: list[str] = []
+        #: params and placeholders that do not fit the schemas, reported in file order
+        misfits: list[InputError] = []
         for name, request in workload.resources.items():
             resource_uids.append(request.uid)
             if request.uid in nodes:  # a shared resource (same id) seen in another workload
@@ -89,7 +91,7 @@ def desired_nodes(rt: EngineRuntime, workloads: Sequence[Workload]) -> list[Node
                     )
                 )
                 continue
-            problems.extend(
+            misfits.extend(
                 resource_checks.param_errors(
                     rt.plugins,
                     registered,
@@ -119,7 +121,8 @@ def desired_nodes(rt: EngineRuntime, workloads: Sequence[Workload]) -> list[Node
                 depends_on=sorted(workload.resources[d].uid for d in request.depends_on()),
                 workload=workload.name,
             )
-        problems.extend(resource_checks.reference_errors(workload, provided))
+        misfits.extend(resource_checks.reference_errors(workload, provided))
+        problems.extend(resource_checks.in_file_order(misfits))
         if deployer_name is None:
             continue
         deployer = rt.plugins.registered("deployers", deployer_name)

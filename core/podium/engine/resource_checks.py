@@ -131,4 +131,16 @@ def reference_errors(
     return errors
 
 
-__all__ = ["Provided", "param_errors", "provided", "reference_errors"]
+def in_file_order(errors: list[InputError]) -> list[InputError]:
+    """Errors sorted as a reader meets them: by file, line and column (unlocated last)."""
+
+    def position(error: InputError) -> tuple[int, str, int, int]:
+        where = error.location
+        if where is None:
+            return (1, "", 0, 0)
+        return (0, where.path, where.line or 0, where.column or 0)
+
+    return sorted(errors, key=position)
+
+
+__all__ = ["Provided", "in_file_order", "param_errors", "provided", "reference_errors"]
