@@ -175,3 +175,33 @@ def test_validate_through_the_api_lists_every_problem(tmp_path: Path) -> None:
     fields = sorted(str(e.field) for e in errors)
     assert fields == ["containers.web.variables.KEY", "resources.store.params.tier"]
     assert all(e.location is not None and e.location.line for e in errors)
+
+
+def test_a_declaration_of_the_wrong_kind_fails_where_the_class_is_defined() -> None:
+    with pytest.raises(TypeError, match="output_fields must map output names to Output"):
+
+        class Listed(legacy_plugin.OpaqueProvisioner):
+            output_fields = ("host", "port")  # type: ignore[assignment]
+
+    with pytest.raises(TypeError, match="params_model must be a pydantic model class"):
+
+        class Dict(legacy_plugin.OpaqueProvisioner):
+            params_model = {"size": int}  # type: ignore[assignment]
+
+
+def test_every_place_naming_a_missing_output_is_reported(tmp_path: Path) -> None:
+    score = tmp_path / "score.yaml"
+    score.write_text(
+        WORKLOAD.replace(
+            "KEY: ${resources.store.access_key}",
+            "KEY: ${resources.store.acess_key}\n      AGAIN: ${resources.store.acess_key}",
+        )
+    )
+    with platform_with_store(tmp_path) as platform, pytest.raises(InputError) as caught:
+        platform.validate("dev", [score])
+    errors = getattr(caught.value, "errors", [caught.value])
+    assert [e.field for e in errors] == [
+        "containers.web.variables.KEY",
+        "containers.web.variables.AGAIN",
+    ]
+    assert [e.location.line for e in errors if e.location] == [8, 9]

@@ -12,10 +12,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from podium.errors import ConfigError, InputError, Location, WorkloadError
+from podium.errors import ConfigError, InputError, Location, PluginError, WorkloadError
 from podium.provisioning.schema import ResourceSchema, resource_schema
 from podium.workload.checks import expandable_fields
-from podium.workload.placeholders import raw_references, split_path
+from podium.workload.placeholders import PATTERN, split_path
 
 if TYPE_CHECKING:
     from podium.engine.rules import RuleMatch
@@ -40,7 +40,16 @@ def provided(registered: Registered, known: dict[str, Provided]) -> Provided:
     """
     found = known.get(registered.name)
     if found is None:
-        found = known[registered.name] = Provided(registered.name, resource_schema(registered.obj))
+        try:
+            schema = resource_schema(registered.obj)
+        except TypeError as exc:  # a declaration of the wrong kind: the plugin's fault
+            raise PluginError(
+                f"provisioner {registered.name!r} declares an invalid schema: {exc}",
+                plugin=registered.plugin.name,
+                distribution=registered.plugin.distribution,
+                version=registered.plugin.version,
+            ) from exc
+        found = known[registered.name] = Provided(registered.name, schema)
     return found
 
 
@@ -106,21 +115,16 @@ def reference_errors(
     if not checked:
         return []
     errors: list[InputError] = []
-    for field_path, template in expandable_fields(workload.spec):
-        if "${" not in template:
+    for (name, key), places in output_references(workload).items():
+        found = checked.get(name)
+        why = found.schema.unknown_output(key) if found is not None else None
+        if found is None or why is None:
             continue
-        for inner in raw_references(template):
-            parts = split_path(inner)
-            if len(parts) < 3 or parts[0] != "resources" or parts[1] not in checked:
-                continue
-            found = checked[parts[1]]
-            why = found.schema.unknown_output(parts[2])
-            if why is None:
-                continue
-            request = workload.resources[parts[1]]
+        request = workload.resources[name]
+        for field_path, inner in places:
             errors.append(
                 WorkloadError(
-                    f"placeholder ${{{inner}}}: resource {parts[1]!r} "
+                    f"placeholder ${{{inner}}}: resource {name!r} "
                     f"({request.type}, provisioner {found.provisioner!r}) {why}",
                     location=workload.location(*field_path),
                     field=".".join(str(p) for p in field_path),
@@ -129,6 +133,35 @@ def reference_errors(
                 )
             )
     return errors
+
+
+#: (resource name, output key) -> every (field path, placeholder as written) naming it
+OutputReferences = dict[tuple[str, str], list[tuple[tuple[str | int, ...], str]]]
+
+
+def output_references(workload: Workload) -> OutputReferences:
+    """Every ``(resource, output)`` the workload's placeholders name, and where.
+
+    Found once per loaded workload: plan, verify and apply of the same files ask
+    again, and a loaded workload never changes.
+    """
+    cached: OutputReferences | None = workload.__dict__.get("_output_references")
+    if cached is not None:
+        return cached
+    found: OutputReferences = {}
+    for field_path, template in expandable_fields(workload.spec):
+        if "${resources." not in template:
+            continue
+        for match in PATTERN.finditer(template):
+            inner = match.group(2)
+            if inner is None or match.group(1).startswith("$"):
+                continue  # "$$", or an escaped "$${...}"
+            # split_path handles "\." (a dot inside a key); most paths have none.
+            parts = split_path(inner) if "\\" in inner else inner.split(".", 3)
+            if len(parts) >= 3 and parts[0] == "resources":
+                found.setdefault((parts[1], parts[2]), []).append((field_path, inner))
+    workload.__dict__["_output_references"] = found
+    return found
 
 
 def in_file_order(errors: list[InputError]) -> list[InputError]:
@@ -143,4 +176,11 @@ def in_file_order(errors: list[InputError]) -> list[InputError]:
     return sorted(errors, key=position)
 
 
-__all__ = ["Provided", "in_file_order", "param_errors", "provided", "reference_errors"]
+__all__ = [
+    "Provided",
+    "in_file_order",
+    "output_references",
+    "param_errors",
+    "provided",
+    "reference_errors",
+]

@@ -327,10 +327,22 @@ def resource_schema(provisioner: Any) -> ResourceSchema:
     ``params_model`` and ``output_fields`` are read first; the 0.1 attributes add to
     them: ``outputs`` declares outputs, ``secret_outputs`` makes them sensitive,
     ``replace_on`` and ``platform_params`` flag params. A model field's
-    ``x-podium-forces-replacement`` / ``x-podium-platform-only`` count too.
+    ``x-podium-forces-replacement`` / ``x-podium-platform-only`` count too. Raises
+    TypeError for a declaration of the wrong kind.
     """
     model = getattr(provisioner, "params_model", None)
-    fields: dict[str, Output] = dict(getattr(provisioner, "output_fields", None) or {})
+    if model is not None and not (
+        isinstance(model, type)
+        and hasattr(model, "model_validate")
+        and hasattr(model, "model_fields")
+    ):
+        raise TypeError(f"params_model must be a pydantic model class, not {model!r}")
+    declared = getattr(provisioner, "output_fields", None) or {}
+    if not isinstance(declared, Mapping) or not all(
+        isinstance(key, str) and isinstance(value, Output) for key, value in declared.items()
+    ):
+        raise TypeError("output_fields must map output names to Output(...) declarations")
+    fields: dict[str, Output] = dict(declared)
     legacy = tuple(getattr(provisioner, "outputs", None) or ())
     secrets = frozenset(getattr(provisioner, "secret_outputs", None) or ())
     for key in legacy:
