@@ -45,8 +45,8 @@ def desired_nodes(rt: EngineRuntime, workloads: Sequence[Workload]) -> list[Node
     schemas: dict[str, resource_checks.Provided] = {}  # by provisioner name
     for workload in workloads:
         resource_uids: list[str] = []
-        #: params and placeholders that do not fit the schemas, reported in file order
-        misfits: list[InputError] = []
+        #: the workload's requests and what fulfils them, for the schema checks
+        matched: list[resource_checks.Matched] = []
         for name, request in workload.resources.items():
             resource_uids.append(request.uid)
             if request.uid in nodes:  # a shared resource (same id) seen in another workload
@@ -91,17 +91,7 @@ def desired_nodes(rt: EngineRuntime, workloads: Sequence[Workload]) -> list[Node
                     )
                 )
                 continue
-            misfits.extend(
-                resource_checks.param_errors(
-                    rt.plugins,
-                    registered,
-                    schema,
-                    workload,
-                    request,
-                    match,
-                    rt.locate_config,
-                )
-            )
+            matched.append(resource_checks.Matched(request, registered, schema, match))
             spec: dict[str, Any] = {
                 "type": request.type,
                 "class": request.resource_class,
@@ -121,8 +111,11 @@ def desired_nodes(rt: EngineRuntime, workloads: Sequence[Workload]) -> list[Node
                 depends_on=sorted(workload.resources[d].uid for d in request.depends_on()),
                 workload=workload.name,
             )
-        misfits.extend(resource_checks.reference_errors(workload, provided))
-        problems.extend(resource_checks.in_file_order(misfits))
+        problems.extend(
+            resource_checks.workload_errors(
+                rt.plugins, workload, matched, provided, rt.locate_config
+            )
+        )
         if deployer_name is None:
             continue
         deployer = rt.plugins.registered("deployers", deployer_name)

@@ -8,12 +8,12 @@ Errors point at the Score file (or, for a rule's param, at ``podium.toml``).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from podium.errors import ConfigError, InputError, Location, PluginError, WorkloadError
-from podium.provisioning.schema import ResourceSchema, resource_schema
+from podium.provisioning.schema import ParamProblem, ResourceSchema, resource_schema
 from podium.workload.checks import expandable_fields
 from podium.workload.placeholders import PATTERN, split_path
 
@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from podium.workload.model import ResourceRequest, Workload
 
 Locate = Callable[[tuple[str | int, ...]], Location | None]
+FieldPath = tuple[str | int, ...]
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,16 @@ class Provided:
 
     provisioner: str
     schema: ResourceSchema
+
+
+@dataclass(frozen=True)
+class Matched:
+    """One resource request of a workload and what fulfils it."""
+
+    request: ResourceRequest
+    registered: Registered
+    schema: ResourceSchema
+    match: RuleMatch
 
 
 def provided(registered: Registered, known: dict[str, Provided]) -> Provided:
@@ -53,50 +64,71 @@ def provided(registered: Registered, known: dict[str, Provided]) -> Provided:
     return found
 
 
-def param_errors(
+def workload_errors(
     plugins: PluginManager,
-    registered: Registered,
-    schema: ResourceSchema,
     workload: Workload,
-    request: ResourceRequest,
-    match: RuleMatch,
+    matched: Sequence[Matched],
+    provided_by_uid: Mapping[str, Provided],
     locate_config: Locate | None,
 ) -> list[InputError]:
-    """The request's params, merged over its rule's, checked against the params model."""
-    if schema.params_model is None:
-        return []
-    rule_params: Mapping[str, Any] = match.rule.params or {}
-    merged = {**rule_params, **request.params}
-    # The model is plugin code: a validator that crashes is the plugin's fault, said so.
-    problems = plugins.call_attributed(
-        registered.plugin, f"{registered.name}.params_model", schema.check_params, merged
-    )
+    """Every param and placeholder of ``workload`` that does not fit, in file order."""
+    errors = param_errors(plugins, workload, matched, locate_config)
+    errors += reference_errors(workload, provided_by_uid)
+    return in_file_order(errors)
+
+
+def param_errors(
+    plugins: PluginManager,
+    workload: Workload,
+    matched: Sequence[Matched],
+    locate_config: Locate | None,
+) -> list[InputError]:
+    """Each request's params, merged over its rule's, checked against its params model."""
+    by_provisioner: dict[str, list[Matched]] = {}
+    for item in matched:
+        if item.schema.params_model is not None:
+            by_provisioner.setdefault(item.registered.name, []).append(item)
     errors: list[InputError] = []
-    where = f"resource {request.name!r} ({request.type}, provisioner {registered.name!r})"
-    for problem in problems:
-        head = problem.path[0] if problem.path else None
-        if head is not None and head not in request.params and head in rule_params:
-            loc: tuple[str | int, ...] = ("rules", match.index, "params", *problem.path)
-            errors.append(
-                ConfigError(
-                    f"rules[{match.index}] sets a bad param for {where} in "
-                    f"{workload.display_path}: {problem.message}",
-                    location=locate_config(loc) if locate_config else None,
-                    field=".".join(str(p) for p in loc),
-                )
-            )
-            continue
-        field_path: tuple[str | int, ...] = ("resources", request.name, "params", *problem.path)
-        errors.append(
-            WorkloadError(
-                f"{where}: {problem.message}",
-                location=workload.location(*field_path),
-                field=".".join(str(p) for p in field_path),
-                hint=f"podium schema resource {request.type} --provisioner {registered.name} "
-                "shows its params",
-            )
+    for name, items in by_provisioner.items():
+        merged = [{**(item.match.rule.params or {}), **item.request.params} for item in items]
+        # The model is plugin code: a validator that crashes is the plugin's fault, said
+        # so. One attributed call per provisioner and workload keeps large graphs cheap.
+        results: list[list[ParamProblem]] = plugins.call_attributed(
+            items[0].registered.plugin, f"{name}.params_model", _check_all, items[0].schema, merged
         )
+        for item, problems in zip(items, results, strict=True):
+            errors += [_param_error(workload, item, problem, locate_config) for problem in problems]
     return errors
+
+
+def _check_all(
+    schema: ResourceSchema, params: Sequence[Mapping[str, Any]]
+) -> list[list[ParamProblem]]:
+    return [schema.check_params(one) for one in params]
+
+
+def _param_error(
+    workload: Workload, item: Matched, problem: ParamProblem, locate_config: Locate | None
+) -> InputError:
+    request, match, provisioner = item.request, item.match, item.registered.name
+    where = f"resource {request.name!r} ({request.type}, provisioner {provisioner!r})"
+    rule_params: Mapping[str, Any] = match.rule.params or {}
+    head = problem.path[0] if problem.path else None
+    if head is not None and head not in request.params and head in rule_params:
+        loc: FieldPath = ("rules", match.index, "params", *problem.path)
+        return ConfigError(
+            f"rules[{match.index}] sets a bad param for {where} in "
+            f"{workload.display_path}: {problem.message}",
+            location=locate_config(loc) if locate_config else None,
+            field=".".join(str(p) for p in loc),
+        )
+    field_path: FieldPath = ("resources", request.name, "params", *problem.path)
+    return WorkloadError(
+        f"{where}: {problem.message}",
+        location=workload.location(*field_path),
+        field=".".join(str(p) for p in field_path),
+        hint=f"podium schema resource {request.type} --provisioner {provisioner} shows its params",
+    )
 
 
 def reference_errors(
@@ -114,54 +146,81 @@ def reference_errors(
     }
     if not checked:
         return []
-    errors: list[InputError] = []
-    for (name, key), places in output_references(workload).items():
+    unknown: dict[tuple[str, str], str] = {}
+    for name, key in _named_outputs(workload):
         found = checked.get(name)
         why = found.schema.unknown_output(key) if found is not None else None
-        if found is None or why is None:
+        if why is not None:
+            unknown[(name, key)] = why
+    if not unknown:
+        return []
+    # Rare: walk the file again for where each unknown output is named.
+    errors: list[InputError] = []
+    for field_path, inner, name, key in _placeholders_with_fields(workload):
+        why = unknown.get((name, key))
+        if why is None:
             continue
-        request = workload.resources[name]
-        for field_path, inner in places:
-            errors.append(
-                WorkloadError(
-                    f"placeholder ${{{inner}}}: resource {name!r} "
-                    f"({request.type}, provisioner {found.provisioner!r}) {why}",
-                    location=workload.location(*field_path),
-                    field=".".join(str(p) for p in field_path),
-                    hint=f"podium schema resource {request.type} --provisioner "
-                    f"{found.provisioner} lists its outputs",
-                )
+        request, found = workload.resources[name], checked[name]
+        errors.append(
+            WorkloadError(
+                f"placeholder ${{{inner}}}: resource {name!r} "
+                f"({request.type}, provisioner {found.provisioner!r}) {why}",
+                location=workload.location(*field_path),
+                field=".".join(str(p) for p in field_path),
+                hint=f"podium schema resource {request.type} --provisioner "
+                f"{found.provisioner} lists its outputs",
             )
+        )
     return errors
 
 
-#: (resource name, output key) -> every (field path, placeholder as written) naming it
-OutputReferences = dict[tuple[str, str], list[tuple[tuple[str | int, ...], str]]]
+def _named_outputs(workload: Workload) -> set[tuple[str, str]]:
+    """Every ``(resource, output)`` the workload's placeholders name.
 
-
-def output_references(workload: Workload) -> OutputReferences:
-    """Every ``(resource, output)`` the workload's placeholders name, and where.
-
-    Found once per loaded workload: plan, verify and apply of the same files ask
-    again, and a loaded workload never changes.
+    Resource params reuse the placeholders their requests parsed already (for the
+    dependency graph); only the containers' strings are read here.
     """
-    cached: OutputReferences | None = workload.__dict__.get("_output_references")
-    if cached is not None:
-        return cached
-    found: OutputReferences = {}
-    for field_path, template in expandable_fields(workload.spec):
+    named = {
+        (ref[1], ref[2])
+        for request in workload.resources.values()
+        for ref in request.references()
+        if len(ref) >= 3 and ref[0] == "resources"
+    }
+    for _field, inner in _resource_placeholders(_container_strings(workload.spec)):
+        parts = _split(inner)
+        if len(parts) >= 3 and parts[0] == "resources":
+            named.add((parts[1], parts[2]))
+    return named
+
+
+def _placeholders_with_fields(workload: Workload) -> Iterator[tuple[FieldPath, str, str, str]]:
+    """``(field path, placeholder as written, resource, output)`` for each output named."""
+    for field_path, inner in _resource_placeholders(expandable_fields(workload.spec)):
+        parts = _split(inner)
+        if len(parts) >= 3 and parts[0] == "resources":
+            yield field_path, inner, parts[1], parts[2]
+
+
+def _container_strings(spec: Mapping[str, Any]) -> Iterator[tuple[FieldPath, str]]:
+    """The expandable strings outside ``resources`` (whose params are parsed already)."""
+    return expandable_fields({"containers": spec.get("containers", {})})
+
+
+def _resource_placeholders(
+    strings: Iterator[tuple[FieldPath, str]],
+) -> Iterator[tuple[FieldPath, str]]:
+    """The inside of every real placeholder that may name a resource's output."""
+    for field_path, template in strings:
         if "${resources." not in template:
             continue
         for match in PATTERN.finditer(template):
-            inner = match.group(2)
-            if inner is None or match.group(1).startswith("$"):
-                continue  # "$$", or an escaped "$${...}"
-            # split_path handles "\." (a dot inside a key); most paths have none.
-            parts = split_path(inner) if "\\" in inner else inner.split(".", 3)
-            if len(parts) >= 3 and parts[0] == "resources":
-                found.setdefault((parts[1], parts[2]), []).append((field_path, inner))
-    workload.__dict__["_output_references"] = found
-    return found
+            if not match.group(1).startswith("$"):  # "$$" and "$${...}" are escapes
+                yield field_path, match.group(2)
+
+
+def _split(inner: str) -> list[str]:
+    # split_path handles "\." (a dot inside a key); most paths have none.
+    return split_path(inner) if "\\" in inner else inner.split(".", 3)
 
 
 def in_file_order(errors: list[InputError]) -> list[InputError]:
@@ -176,11 +235,4 @@ def in_file_order(errors: list[InputError]) -> list[InputError]:
     return sorted(errors, key=position)
 
 
-__all__ = [
-    "Provided",
-    "in_file_order",
-    "output_references",
-    "param_errors",
-    "provided",
-    "reference_errors",
-]
+__all__ = ["Matched", "Provided", "in_file_order", "provided", "workload_errors"]
