@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from podium.errors import ConfigError, InputError, Location, PluginError, WorkloadError
-from podium.provisioning.schema import ParamProblem, ResourceSchema, resource_schema
+from podium.provisioning.param_problems import ParamProblem
+from podium.provisioning.schema import ResourceSchema, resource_schema
 from podium.workload.checks import expandable_fields
 from podium.workload.placeholders import PATTERN, split_path
 

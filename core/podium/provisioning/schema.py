@@ -34,14 +34,14 @@ from __future__ import annotations
 import builtins
 import difflib
 import functools
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from podium.workload.placeholders import PATTERN
-
 if TYPE_CHECKING:
     from pydantic import BaseModel
+
+    from podium.provisioning.param_problems import ParamProblem
 
 #: JSON Schema keyword marking a param whose change needs a new resource (``replace_on``).
 FORCES_REPLACEMENT = "x-podium-forces-replacement"
@@ -58,8 +58,6 @@ _JSON_TYPES: dict[Any, str] = {
     list: "array",
     dict: "object",
 }
-
-ParamPath = tuple[str | int, ...]
 
 
 def Param(
@@ -125,14 +123,6 @@ class Output:
     @property
     def type_name(self) -> str:
         return _JSON_TYPES.get(self.type, "any")
-
-
-@dataclass(frozen=True)
-class ParamProblem:
-    """One param that does not fit the model: ``path`` into the params, and why."""
-
-    path: ParamPath
-    message: str
 
 
 @dataclass(frozen=True)
@@ -233,41 +223,10 @@ class ResourceSchema:
         try:
             self.params_model.model_validate(dict(params))
         except ValidationError as exc:
-            return self._problems(exc, params)
-        return []
+            from podium.provisioning.param_problems import param_problems
 
-    def _problems(self, exc: Any, params: Mapping[str, Any]) -> list[ParamProblem]:
-        #: per path into the params: whole messages, and pydantic's "why" texts
-        grouped: dict[ParamPath, tuple[list[str], list[str]]] = {}
-        found: dict[ParamPath, Any] = {}
-        for error in exc.errors(include_url=False):
-            kind = error.get("type", "")
-            path = _input_path(tuple(error.get("loc", ())), params, kind in _KEY_ERRORS)
-            if _holds_placeholder(params, path):
-                continue
-            whole, why = grouped.setdefault(path, ([], []))
-            shown = ".".join(str(part) for part in path) or "params"
-            if kind == "extra_forbidden":
-                known = [p.name for p in self.params()]
-                whole.append(f"unknown param {shown!r}" + suggestion(str(path[-1]), known))
-            elif kind == "missing":
-                whole.append(f"missing required param {shown!r}")
-            else:
-                text = str(error.get("msg", "invalid value")).removeprefix("Value error, ")
-                if text not in why:
-                    why.append(text)
-                if "input" in error and not isinstance(error["input"], dict | list):
-                    found[path] = error["input"]
-        problems: list[ParamProblem] = []
-        for path, (whole, why) in grouped.items():
-            if why:
-                shown = ".".join(str(part) for part in path) or "params"
-                text = f"param {shown!r}: {_merge(why)}"
-                if path in found:
-                    text += f" (found {found[path]!r})"
-                whole.append(text)
-            problems.append(ParamProblem(path, "; ".join(whole)))
-        return problems
+            return param_problems(exc, params, [p.name for p in self.params()])
+        return []
 
     # ------------------------------------------------------------------ outputs
     def unknown_output(self, key: str) -> str | None:
@@ -386,17 +345,6 @@ def legacy_declarations(
     )
 
 
-_KEY_ERRORS = ("missing", "extra_forbidden")
-
-
-def _merge(reasons: list[str]) -> str:
-    """A union's members fail separately: 'Input should be a valid integer or a valid string'."""
-    prefix = "Input should be "
-    if len(reasons) > 1 and all(reason.startswith(prefix) for reason in reasons):
-        return prefix + " or ".join(reason[len(prefix) :] for reason in reasons)
-    return "; ".join(reasons)
-
-
 def suggestion(wrong: str, known: list[str]) -> str:
     """``"; did you mean 'access_key'? available: access_key, bucket"`` (or what exists)."""
     if not known:
@@ -420,60 +368,6 @@ def _model_flags(model: Any) -> dict[str, frozenset[str]]:
     return {flag: frozenset(keys) for flag, keys in flags.items()}
 
 
-def _input_path(loc: tuple[Any, ...], data: Any, names_a_key: bool) -> ParamPath:
-    """pydantic's error location as a path into the input (union member tags dropped).
-
-    ``names_a_key``: the error is about a key (missing, or not allowed), so its last
-    part is a key the input may lack rather than a tag.
-    """
-    path: list[str | int] = []
-    current: Any = data
-    for index, part in enumerate(loc):
-        if isinstance(current, Mapping):
-            if part in current or (names_a_key and index == len(loc) - 1):
-                path.append(part)
-                current = current.get(part)
-                continue
-            break
-        if isinstance(current, list):
-            if isinstance(part, int) and 0 <= part < len(current):
-                path.append(part)
-                current = current[part]
-            continue  # a union tag inside a list: the index follows
-        break  # a scalar has no children: the rest are tags
-    return tuple(path)
-
-
-def _holds_placeholder(params: Mapping[str, Any], path: ParamPath) -> bool:
-    """Whether the value at ``path`` (or on the way to it) is, or holds, a placeholder."""
-    current: Any = params
-    for part in path:
-        if isinstance(current, str):
-            break
-        try:
-            current = current[part]
-        except (KeyError, IndexError, TypeError):
-            return False
-    return any(_has_placeholder(text) for text in _strings(current))
-
-
-def _strings(value: Any) -> Iterator[str]:
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, Mapping):
-        for item in value.values():
-            yield from _strings(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from _strings(item)
-
-
-def _has_placeholder(text: str) -> bool:
-    return "${" in text and any(
-        not match.group(1).startswith("$") for match in PATTERN.finditer(text)
-    )
-
-
 def _annotation_text(annotation: Any) -> str:
     text = getattr(annotation, "__name__", None) if isinstance(annotation, type) else None
     return text or str(annotation).replace("typing.", "")
@@ -495,7 +389,6 @@ __all__ = [
     "Output",
     "Param",
     "ParamInfo",
-    "ParamProblem",
     "ResourceSchema",
     "legacy_declarations",
     "resource_schema",
