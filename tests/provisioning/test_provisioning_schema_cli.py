@@ -1,13 +1,13 @@
 """Resource schemas through the real ``podium`` CLI: validate and plan refuse, with
 file:line:column and the valid names, a placeholder naming an undeclared output and a
-param of the wrong type -- for podium-local, a third-party plugin with a schema and a
-0.1 plugin -- and ``podium schema resource`` prints what they declare.
+param of the wrong type -- for a third-party plugin with a schema and a 0.1 plugin (the
+first-party ones: plugins/*/tests) -- and ``podium schema resource`` prints what they
+declare.
 """
 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import jsonschema
 import pytest
@@ -222,83 +222,3 @@ def test_schema_resource_errors(project: SchemaProject) -> None:
     wrong = project.podium("schema", "resource", "queue", "--provisioner", "objstore")
     assert wrong.returncode == 9
     assert "its provisioners: legacy-queue" in wrong.stderr
-
-
-LOCAL_CONFIG = """\
-[platform]
-name = "localschemas"
-
-[plugins]
-allow = ["local"]
-
-[environments.dev]
-deployer = "local"
-
-[[rules]]
-type = "postgres"
-provisioner = "local-postgres"
-
-[[rules]]
-type = "dns"
-provisioner = "local-dns"
-"""
-
-LOCAL_WORKLOAD = """\
-apiVersion: score.dev/v1b1
-metadata:
-  name: web
-containers:
-  web:
-    image: python:3.12-slim
-    variables:
-      DB_URL: ${resources.db.uri}
-      DB_PASSWORD: ${resources.db.pasword}
-      HOST: ${resources.dns.host}
-resources:
-  db:
-    type: postgres
-  dns:
-    type: dns
-    params:
-      name: [shop, api]
-"""
-
-
-@pytest.fixture
-def local_project(tmp_path: Path) -> SchemaProject:
-    project = SchemaProject(tmp_path / "local", LOCAL_CONFIG)
-    return project
-
-
-def test_podium_local_refuses_an_undeclared_output_and_a_wrong_type(
-    local_project: SchemaProject,
-) -> None:
-    local_project.write("score.yaml", LOCAL_WORKLOAD)
-    for command in ("validate", "plan"):
-        result = local_project.podium(command, "-f", "score.yaml")
-        assert result.returncode == 3, result.stdout + result.stderr
-        assert (
-            "score.yaml:9:7: containers.web.variables.DB_PASSWORD: placeholder "
-            "${resources.db.pasword}: resource 'db' (postgres, provisioner 'local-postgres') "
-            "has no output 'pasword'; did you mean 'password'? "
-            "available: database, host, name, password, port, uri, username"
-        ) in result.stderr, result.stderr
-        assert (
-            "score.yaml:17:7: resources.dns.params.name: resource 'dns' (dns, provisioner "
-            "'local-dns'): param 'name': Input should be a valid string"
-        ) in result.stderr, result.stderr
-    fixed = LOCAL_WORKLOAD.replace("pasword", "password").replace("[shop, api]", "shop")
-    local_project.write("score.yaml", fixed)
-    assert local_project.podium("validate", "-f", "score.yaml").returncode == 0
-
-
-def test_podium_local_schema_resource(local_project: SchemaProject) -> None:
-    text = local_project.ok("schema", "resource", "postgres").stdout
-    assert "postgres: provisioner local-postgres (plugin local; classes: all)" in text
-    assert "params (unknown ones are ignored):" in text
-    rows = {line.split()[0]: line for line in lines_of(text) if line.startswith("    ")}
-    assert "sensitive" in rows["password"] and "sensitive" in rows["uri"]
-    assert "integer" in rows["port"]
-    environment = local_project.ok("schema", "resource", "environment").stdout
-    assert "platform only" in environment  # allow, prefix and file
-    assert "outputs: not declared" in environment  # the offered variables, whatever names

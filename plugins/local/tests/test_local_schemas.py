@@ -3,6 +3,11 @@ models that catch at validate what create would refuse, and portable Score files
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -82,3 +87,98 @@ def test_numbers_are_taken_where_text_is_read() -> None:
     assert resource_schema(ServicePortProvisioner).check_params({"workload": "a", "port": 1}) == []
     placeholder = {"host": "${resources.dns.host}", "port": "${resources.api.port}"}
     assert resource_schema(RouteProvisioner).check_params(placeholder) == []
+
+
+CONFIG = """\
+[platform]
+name = "localschemas"
+
+[plugins]
+allow = ["local"]
+
+[environments.dev]
+deployer = "local"
+
+[[rules]]
+type = "postgres"
+provisioner = "local-postgres"
+
+[[rules]]
+type = "dns"
+provisioner = "local-dns"
+"""
+
+WORKLOAD = """\
+apiVersion: score.dev/v1b1
+metadata:
+  name: web
+containers:
+  web:
+    image: python:3.12-slim
+    variables:
+      DB_URL: ${resources.db.uri}
+      DB_PASSWORD: ${resources.db.pasword}
+      HOST: ${resources.dns.host}
+resources:
+  db:
+    type: postgres
+  dns:
+    type: dns
+    params:
+      name: [shop, api]
+"""
+
+
+def podium(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """The real ``podium`` CLI in ``root``, without the operator's PODIUM_* variables."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PODIUM_")}
+    return subprocess.run(
+        [sys.executable, "-m", "podium", *args],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_validate_and_plan_refuse_an_undeclared_output_and_a_wrong_type(tmp_path: Path) -> None:
+    (tmp_path / "podium.toml").write_text(CONFIG)
+    (tmp_path / "score.yaml").write_text(WORKLOAD)
+    for command in ("validate", "plan"):
+        result = podium(tmp_path, command, "-f", "score.yaml")
+        assert result.returncode == 3, result.stdout + result.stderr
+        assert (
+            "score.yaml:9:7: containers.web.variables.DB_PASSWORD: placeholder "
+            "${resources.db.pasword}: resource 'db' (postgres, provisioner 'local-postgres') "
+            "has no output 'pasword'; did you mean 'password'? "
+            "available: database, host, name, password, port, uri, username"
+        ) in result.stderr, result.stderr
+        assert (
+            "score.yaml:17:7: resources.dns.params.name: resource 'dns' (dns, provisioner "
+            "'local-dns'): param 'name': Input should be a valid string"
+        ) in result.stderr, result.stderr
+    assert not (tmp_path / ".podium" / "dev" / "local").exists()  # nothing was started
+    fixed = WORKLOAD.replace("pasword", "password").replace("[shop, api]", "shop")
+    (tmp_path / "score.yaml").write_text(fixed)
+    result = podium(tmp_path, "validate", "-f", "score.yaml")
+    assert result.returncode == 0, result.stderr
+
+
+def test_schema_resource_shows_podium_locals_declarations(tmp_path: Path) -> None:
+    (tmp_path / "podium.toml").write_text(CONFIG)
+    result = podium(tmp_path, "schema", "resource", "postgres")
+    assert result.returncode == 0, result.stderr
+    text = result.stdout
+    assert "postgres: provisioner local-postgres (plugin local; classes: all)" in text
+    assert "params (unknown ones are ignored):" in text
+    rows = {line.split()[0]: line for line in text.splitlines() if line.startswith("    ")}
+    assert "sensitive" in rows["password"] and "sensitive" in rows["uri"]
+    assert "integer" in rows["port"]
+    environment = podium(tmp_path, "schema", "resource", "environment").stdout
+    assert "platform only" in environment  # allow, prefix and file
+    assert "outputs: not declared" in environment  # the offered variables, whatever names
+    document = json.loads(podium(tmp_path, "--json", "schema", "resource", "redis").stdout)
+    [schema] = document["provisioners"]
+    assert schema["x-podium-provisioner"] == "local-redis"
+    assert schema["properties"]["outputs"]["properties"]["password"]["x-podium-sensitive"]
