@@ -19,7 +19,10 @@ The plugin module (the entry point)
 
 Provisioning — ``podium_provisioners``
     Subclass :class:`Provisioner`; its methods get a :class:`ResourceContext` and
-    return :data:`Outputs`.
+    return :data:`Outputs`. Declare the resource's schema with a pydantic
+    ``params_model`` (fields made with :func:`Param`) and ``output_fields``
+    (:class:`Output`); :func:`resource_schema` returns the :class:`ResourceSchema`
+    the core checks workloads against.
 
 Deployment — ``podium_deployers``, ``podium_enrich_deployment``
     Subclass :class:`Deployer`; it gets a :class:`DeployContext` and a
@@ -123,6 +126,7 @@ if TYPE_CHECKING:
     )
     from podium.plugins.deprecations import PodiumDeprecationWarning
     from podium.provisioning.contract import Outputs, Provisioner, ResourceContext
+    from podium.provisioning.schema import Output, Param, ResourceSchema, resource_schema
     from podium.security.contract import Finding, Level, PolicyPack, SecretStore, SecretVersion
     from podium.security.crypto import StateCipher, generate_key, is_sealed
     from podium.security.env_secrets import EnvironmentSecrets
@@ -192,6 +196,7 @@ _HOMES: dict[str, tuple[str, ...]] = {
     ),
     "podium.plugins.deprecations": ("PodiumDeprecationWarning",),
     "podium.provisioning.contract": ("Outputs", "Provisioner", "ResourceContext"),
+    "podium.provisioning.schema": ("Output", "Param", "ResourceSchema", "resource_schema"),
     "podium.security.contract": ("Finding", "Level", "PolicyPack", "SecretStore", "SecretVersion"),
     "podium.security.env_secrets": ("EnvironmentSecrets",),
     "podium.security.crypto": ("StateCipher", "generate_key", "is_sealed"),
@@ -244,7 +249,9 @@ __all__ = [
     "LockedError",
     "LogLine",
     "NotFoundError",
+    "Output",
     "Outputs",
+    "Param",
     "Plan",
     "Platform",
     "PlatformInfo",
@@ -264,6 +271,7 @@ __all__ = [
     "ResourceContext",
     "ResourceError",
     "ResourceRecord",
+    "ResourceSchema",
     "Scope",
     "Secret",
     "SecretStore",
@@ -295,6 +303,7 @@ __all__ = [
     "record_placeholders",
     "record_row",
     "redact",
+    "resource_schema",
     "reveal",
     "takeover_reason",
     "validate_name",

@@ -7,6 +7,7 @@ when a command, option, config key or exit code changes, the page changes with i
 
 from __future__ import annotations
 
+import functools
 import inspect
 import re
 import tomllib
@@ -522,8 +523,9 @@ def _settings_table(model: Any) -> list[str]:
     return lines
 
 
-def _registrations(name: str, module: Any) -> dict[str, list[str]]:
-    """What the plugin registers, read by loading it alone, through its entry point."""
+@functools.cache
+def _loaded_alone(name: str) -> Any:
+    """A plugin manager that loaded only the plugin ``name``, through its entry point."""
     from podium.config.models import PluginsSection
     from podium.plugins.manager import PluginManager
 
@@ -533,6 +535,13 @@ def _registrations(name: str, module: Any) -> dict[str, list[str]]:
         info = manager.plugin(name)
     if info.status != "loaded":
         raise RuntimeError(info.error_message or info.status)
+    return manager
+
+
+def _registrations(name: str, module: Any) -> dict[str, list[str]]:
+    """What the plugin registers, read by loading it alone, through its entry point."""
+    manager = _loaded_alone(name)
+    info = manager.plugin(name)
     shown: dict[str, list[str]] = {}
     for kind, names in info.registrations.items():
         if not names:
@@ -601,6 +610,7 @@ def plugin_markdown(package: PluginPackage) -> str:
             for kind, names in registrations.items():
                 lines.append(f"| {kind.replace('_', ' ')} | {', '.join(names)} |")
             lines.append("")
+        lines += resource_schemas_markdown(name)
     readme = package.directory / "README.md"
     text = readme.read_text(encoding="utf-8") if readme.is_file() else ""
     if text.strip():
@@ -608,6 +618,84 @@ def plugin_markdown(package: PluginPackage) -> str:
     else:
         lines += ["*This plugin has no README yet.*", ""]
     return "\n".join(lines) + "\n"
+
+
+def provisioner_schemas(plugin: str) -> dict[str, Any]:
+    """The schema of every provisioner the plugin registers, by registration name."""
+    from podium.provisioning.schema import resource_schema
+
+    manager = _loaded_alone(plugin)
+    return {
+        name: resource_schema(registered.obj)
+        for name, registered in manager.registrations("provisioners").items()
+        if registered.plugin.name == plugin
+    }
+
+
+def _cell(text: str) -> str:
+    """Table text that may hold ``<name>``: shown as written, not taken for an HTML tag."""
+    return _clean(text).replace("<", "&lt;")
+
+
+def resource_schemas_markdown(plugin: str) -> list[str]:
+    """Each provisioner's params and outputs, from the same schema the core checks."""
+    schemas = provisioner_schemas(plugin)
+    if not schemas:
+        return []
+    lines = [
+        "### Resource schemas",
+        "",
+        "What each provisioner accepts as params and returns as outputs (the names "
+        "`${resources.<name>.<output>}` may use). `validate` and `plan` check Score files "
+        "against them; `podium schema resource TYPE` prints them, `--json` as JSON Schema. "
+        "See [Resource schemas](../guides/resource-schemas.md).",
+        "",
+    ]
+    for name, schema in schemas.items():
+        lines += [f"#### `{name}` (type `{schema.resource_type}`)", ""]
+        params = schema.params()
+        if schema.params_model is None:
+            lines += ["Params are not declared (not checked).", ""]
+        elif not params:
+            lines += [f"No params of its own (others are {schema.unknown_params}).", ""]
+        else:
+            lines += [
+                f"Params (unknown ones are {schema.unknown_params}):",
+                "",
+                "| param | type | default | flags | description |",
+                "|---|---|---|---|---|",
+            ]
+            for param in params:
+                flags = [
+                    flag
+                    for flag, on in (
+                        ("forces replacement", param.forces_replacement),
+                        ("platform only", param.platform_only),
+                    )
+                    if on
+                ]
+                default = "required" if param.required else f"`{param.default!r}`"
+                lines.append(
+                    f"| `{param.name}` | {_clean(param.type)} | {_clean(default)} | "
+                    f"{', '.join(flags)} | {_cell(param.description)} |"
+                )
+            lines.append("")
+        if not schema.outputs_declared:
+            lines += ["Outputs are not declared (placeholders naming them are not checked).", ""]
+            continue
+        lines += ["| output | type | flags | description |", "|---|---|---|---|"]
+        for output_name, output in schema.outputs.items():
+            flags = [
+                f
+                for f, on in (("sensitive", output.sensitive), ("optional", output.optional))
+                if on
+            ]
+            lines.append(
+                f"| `{output_name}` | {output.type_name} | {', '.join(flags)} | "
+                f"{_cell(output.description)} |"
+            )
+        lines.append("")
+    return lines
 
 
 def plugins_index_markdown(packages: list[PluginPackage]) -> str:

@@ -189,3 +189,36 @@ def test_every_plugin_has_a_page_with_its_readme_and_settings(site: Path) -> Non
                 if key not in text:
                     problems.append(f"{package.distribution}: setting {name}.{key} undocumented")
     assert not problems, "\n".join(problems)
+
+
+def test_every_first_party_provisioner_shows_its_schema(site: Path) -> None:
+    """Each plugin page lists every param and output its provisioners declare."""
+    import reference
+
+    from podium.config.models import PluginsSection
+    from podium.plugins.manager import PluginManager
+    from podium.provisioning.schema import resource_schema
+
+    problems = []
+    checked = 0
+    for package in reference.plugin_packages():
+        text = _text(page_text(site, f"plugins/{package.slug}"))
+        for plugin in package.entry_points:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                manager = PluginManager(PluginsSection(allow=[plugin])).load()
+            if manager.plugin(plugin).status != "loaded":
+                continue  # not installed here: the page says so
+            for name, registered in manager.registrations("provisioners").items():
+                schema = resource_schema(registered.obj)
+                names = [p.name for p in schema.params()] + list(schema.outputs)
+                checked += 1
+                if f"{name} (type {schema.resource_type})" not in text:
+                    problems.append(f"{package.distribution}: no schema section for {name}")
+                problems += [
+                    f"{package.distribution}: {name}'s {key!r} is not on the page"
+                    for key in names
+                    if key not in text
+                ]
+    assert checked >= 14, "the walk found suspiciously few provisioners"
+    assert not problems, "\n".join(problems)

@@ -26,6 +26,7 @@ from podium.deployment.contract import (
 )
 from podium.errors import ResourceError
 from podium.provisioning.contract import Provisioner, ResourceContext
+from podium.provisioning.schema import Output
 from podium.security.secret import Secret
 
 
@@ -119,6 +120,34 @@ class NonIdempotentCreate(DirectoryProvisioner):
         found = super().read(ctx)
         key = self._path(ctx) / "key"
         return None if found is None else {**found, "access_key": Secret(key.read_text())}
+
+
+class SchemaDirectoryProvisioner(DirectoryProvisioner):
+    """The same volume, its outputs declared with ``output_fields``; ``quota`` is optional
+    and never returned."""
+
+    output_fields: ClassVar[dict[str, Output]] = {
+        "source": Output("The directory."),
+        "password": Output("A generated password.", sensitive=True),
+        "quota": Output("Only when a quota was asked for.", type=int, optional=True),
+    }
+
+
+class SchemaMissingOutput(SchemaDirectoryProvisioner):
+    """Declares (in ``output_fields``) a ``mount_options`` output it never returns."""
+
+    output_fields: ClassVar[dict[str, Output]] = {
+        **SchemaDirectoryProvisioner.output_fields,
+        "mount_options": Output("Never returned."),
+    }
+
+
+class SchemaSensitiveReturnedPlain(SchemaDirectoryProvisioner):
+    """Returns the ``password`` it declares sensitive as a plain str."""
+
+    def _outputs(self, ctx: ResourceContext) -> dict[str, Any]:
+        outputs = super()._outputs(ctx)
+        return {**outputs, "password": outputs["password"].reveal()}
 
 
 class ReadRaises(DirectoryProvisioner):

@@ -128,7 +128,25 @@ SEEDED = [
         frozenset({"test_secret_outputs_are_secret"}),
         (
             "contract rule 'sensitive-outputs-are-declared-secrets' is broken",
-            "'replica_dsn' is a Secret but not declared in secret_outputs",
+            "'replica_dsn' is a Secret but is not declared sensitive",
+        ),
+    ),
+    Seeded(
+        "SchemaMissingOutput",
+        PROVISIONER_TEST,
+        frozenset({"test_declared_outputs_are_returned"}),
+        (
+            "contract rule 'declared-outputs-are-returned' is broken",
+            "missing mount_options",
+        ),
+    ),
+    Seeded(
+        "SchemaSensitiveReturnedPlain",
+        PROVISIONER_TEST,
+        frozenset({"test_secret_outputs_are_secret"}),
+        (
+            "contract rule 'sensitive-outputs-are-declared-secrets' is broken",
+            "'password' is declared sensitive but is a str, not a Secret",
         ),
     ),
     Seeded(
@@ -234,3 +252,14 @@ def test_plugin_exceptions_name_the_operation(pytester: pytest.Pytester) -> None
     assert "raised KeyError: 'no such volume'" in output
     assert 'raise KeyError("no such volume")' in output  # the plugin's frame, as the cause
     assert result.ret == pytest.ExitCode.TESTS_FAILED
+
+
+def test_a_schema_declared_sample_passes_and_optional_outputs_may_be_absent(
+    pytester: pytest.Pytester,
+) -> None:
+    """Outputs declared with ``output_fields`` are the kit's source; optional ones are not required."""
+    pytester.makepyfile(
+        test_provisioner=PROVISIONER_TEST.format(sample="SchemaDirectoryProvisioner")
+    )
+    result = pytester.runpytest("-rfEs", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=10)

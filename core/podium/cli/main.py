@@ -19,7 +19,7 @@ from podium.version import __version__
 COMMANDS: dict[str, str] = {
     "init": "project:init_cmd",
     "validate": "project:validate_cmd",
-    "schema": "project:schema_cmd",
+    "schema": "schema:schema_group",
     "plan": "engine:plan_cmd",
     "apply": "engine:apply_cmd",
     "up": "engine:up_cmd",

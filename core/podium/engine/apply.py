@@ -44,6 +44,7 @@ from podium.errors import (
 from podium.platform.contract import Intent, IntentOutcome, ResourceRecord
 from podium.plugins.kinds import DEPLOYERS, PROVISIONERS
 from podium.provisioning.contract import ResourceContext
+from podium.provisioning.schema import resource_schema
 from podium.security.secret import Secret
 
 NodeStatus = Literal["succeeded", "unchanged", "failed", "skipped"]
@@ -724,8 +725,11 @@ class Executor:
         return self.rt.store.begin_intent(intent)
 
     def _check_outputs(self, registered: Any, outputs: dict[str, Any]) -> dict[str, Any]:
-        """Wrap outputs the provisioner declares secret, so they can never leak as plain text."""
-        for key in getattr(registered.obj, "secret_outputs", ()):
+        """Wrap outputs the provisioner declares sensitive, so they can never leak as plain text.
+
+        Whether every declared output is returned is the conformance kit's check.
+        """
+        for key in resource_schema(registered.obj).sensitive_outputs:
             value = outputs.get(key)
             if isinstance(value, str):
                 outputs[key] = Secret(value)

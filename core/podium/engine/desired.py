@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from podium.engine import resource_checks
 from podium.engine.graph import CycleError, Node, topological_order
 from podium.engine.rules import match_rule
 from podium.errors import (
@@ -37,8 +38,13 @@ def desired_nodes(rt: EngineRuntime, workloads: Sequence[Workload]) -> list[Node
     problems: list[Exception] = []
     monitors = [p.name for p in rt.plugins.plugins if "podium_configure_telemetry" in p.hooks]
     deployer_name = rt.env_config.deployer
+    #: the provisioner (and schema) each resource matched, for checking placeholders
+    provided: dict[str, resource_checks.Provided] = {}
+    schemas: dict[str, resource_checks.Provided] = {}  # by provisioner name
     for workload in workloads:
         resource_uids: list[str] = []
+        #: the workload's requests and what fulfils them, for the schema checks
+        matched: list[resource_checks.Matched] = []
         for name, request in workload.resources.items():
             resource_uids.append(request.uid)
             if request.uid in nodes:  # a shared resource (same id) seen in another workload
@@ -74,7 +80,9 @@ def desired_nodes(rt: EngineRuntime, workloads: Sequence[Workload]) -> list[Node
                     )
                 )
                 continue
-            locked = _locked_params_set(workload, request, match, registered.obj.platform_params)
+            provided[request.uid] = resource_checks.provided(registered, schemas)
+            schema = provided[request.uid].schema
+            locked = _locked_params_set(workload, request, match, schema.platform_only)
             if locked:
                 problems.extend(locked)
                 continue
@@ -87,6 +95,7 @@ def desired_nodes(rt: EngineRuntime, workloads: Sequence[Workload]) -> list[Node
                     )
                 )
                 continue
+            matched.append(resource_checks.Matched(request, registered, schema, match))
             spec: dict[str, Any] = {
                 "type": request.type,
                 "class": request.resource_class,
@@ -107,6 +116,9 @@ def desired_nodes(rt: EngineRuntime, workloads: Sequence[Workload]) -> list[Node
                 workload=workload.name,
                 rule=match.explain(rt.locate),
             )
+        problems.extend(
+            resource_checks.workload_errors(rt.plugins, workload, matched, provided, rt.locate)
+        )
         if deployer_name is None:
             continue
         deployer = rt.plugins.registered(DEPLOYERS, deployer_name)

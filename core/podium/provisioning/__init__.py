@@ -1,5 +1,14 @@
-"""Provisioning domain: resource provisioners and their hooks."""
+"""Provisioning domain: resource provisioners, their hooks and their schemas."""
 
 from podium.provisioning.contract import Outputs, Provisioner, ResourceContext
+from podium.provisioning.schema import Output, Param, ResourceSchema, resource_schema
 
-__all__ = ["Outputs", "Provisioner", "ResourceContext"]
+__all__ = [
+    "Output",
+    "Outputs",
+    "Param",
+    "Provisioner",
+    "ResourceContext",
+    "ResourceSchema",
+    "resource_schema",
+]

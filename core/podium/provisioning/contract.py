@@ -5,10 +5,15 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from podium.platform.context import EnvironmentInfo
 from podium.security.secret import Secret
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+    from podium.provisioning.schema import Output
 
 Outputs = dict[str, Any]
 """A resource's outputs: JSON-like values, with :class:`~podium.Secret` for sensitive ones."""
@@ -65,9 +70,14 @@ class Provisioner(ABC):
     * ``read`` returns the outputs of an existing resource, or ``None`` when it does
       not exist; it never creates anything;
     * ``delete`` of a resource that does not exist succeeds;
-    * sensitive outputs are :class:`~podium.Secret` values, listed in ``secret_outputs``;
+    * sensitive outputs are :class:`~podium.Secret` values, declared sensitive;
     * failures raise :class:`~podium.errors.TransientError` (retried) or
       :class:`~podium.errors.ResourceError` (not retried).
+
+    Its schema (see :mod:`podium.provisioning.schema`) is ``params_model``, a pydantic
+    model of the params, and ``output_fields``, its outputs with their flags;
+    ``validate`` and ``plan`` check params and placeholders against them. The 0.1
+    attributes below still work and are kept equal to the schema.
     """
 
     name: ClassVar[str]
@@ -85,6 +95,21 @@ class Provisioner(ABC):
     #: variables or files a resource exposes, say). A workload that sets one is refused
     #: at validate, as if every rule for this provisioner listed it in ``locked_params``.
     platform_params: ClassVar[frozenset[str]] = frozenset()
+    #: The params as a pydantic model (``Param(...)`` fields carry the flags); ``None``:
+    #: params go unchecked.
+    params_model: ClassVar[type[BaseModel] | None] = None
+    #: Every output by name, with its flags (``Output(sensitive=True)``...).
+    output_fields: ClassVar[Mapping[str, Output]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.params_model is not None or cls.output_fields:
+            # One source of truth: code written against 0.1 reads the same declarations.
+            from podium.provisioning.schema import legacy_declarations
+
+            cls.outputs, cls.secret_outputs, cls.replace_on, cls.platform_params = (
+                legacy_declarations(cls)
+            )
 
     @abstractmethod
     def create(self, ctx: ResourceContext) -> Outputs:
@@ -105,8 +130,14 @@ class Provisioner(ABC):
     def requires_replace(
         self, old_params: Mapping[str, Any], new_params: Mapping[str, Any]
     ) -> bool:
-        """Whether moving from ``old_params`` to ``new_params`` needs delete + create."""
-        return any(old_params.get(k) != new_params.get(k) for k in self.replace_on)
+        """Whether moving from ``old_params`` to ``new_params`` needs delete + create.
+
+        Default: a param the schema flags as forcing replacement changed.
+        """
+        from podium.provisioning.schema import resource_schema
+
+        flagged = resource_schema(self).forces_replacement
+        return any(old_params.get(k) != new_params.get(k) for k in flagged)
 
     def handles(self, resource_type: str, resource_class: str) -> bool:
         return resource_type == self.resource_type and (

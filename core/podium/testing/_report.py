@@ -107,12 +107,14 @@ def secret_type_problems(outputs: Mapping[str, Any], declared_secret: frozenset[
     for key, value in sorted(outputs.items(), key=lambda item: str(item[0])):
         if key in declared_secret and not isinstance(value, Secret):
             problems.append(
-                f"{key!r} is declared in secret_outputs but is a {type(value).__name__}, "
-                "not a Secret"
+                f"{key!r} is declared sensitive but is a {type(value).__name__}, not a Secret"
             )
         elif contains_secret(value) and key not in declared_secret:
             holds = "is a Secret" if isinstance(value, Secret) else "holds a Secret"
-            problems.append(f"{key!r} {holds} but not declared in secret_outputs")
+            problems.append(
+                f"{key!r} {holds} but is not declared sensitive "
+                "(Output(sensitive=True), or secret_outputs)"
+            )
         elif isinstance(value, str) and value and SECRET_LOOKING.search(str(key)):
             problems.append(f"{key!r} looks secret but is a plain str: return Secret(...)")
     return problems

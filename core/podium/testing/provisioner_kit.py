@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from podium.errors import ResourceError, TransientError
+from podium.provisioning.schema import resource_schema
 from podium.testing._report import (
     broken,
     call,
@@ -28,12 +29,16 @@ from podium.testing._report import (
 
 
 def declared_outputs(provisioner: Any) -> frozenset[str]:
-    """Every output key the provisioner declares (``outputs`` and ``secret_outputs``)."""
-    return frozenset(getattr(provisioner, "outputs", ()) or ()) | declared_secrets(provisioner)
+    """The outputs every create and read must return: its schema's, except optional ones.
+
+    Declared through ``output_fields`` or the 0.1 ``outputs`` and ``secret_outputs``.
+    """
+    return resource_schema(provisioner).required_outputs
 
 
 def declared_secrets(provisioner: Any) -> frozenset[str]:
-    return frozenset(getattr(provisioner, "secret_outputs", ()) or ())
+    """The outputs its schema declares sensitive (``Output(sensitive=True)``, ``secret_outputs``)."""
+    return resource_schema(provisioner).sensitive_outputs
 
 
 class ProvisionerConformance:
@@ -195,7 +200,7 @@ class ProvisionerConformance:
     def test_declared_outputs_are_returned(self, provisioner: Any, resource: Any) -> None:
         declared = declared_outputs(provisioner)
         if not declared:
-            pytest.skip("the provisioner declares no outputs (set Provisioner.outputs)")
+            pytest.skip("the provisioner declares no outputs (set Provisioner.output_fields)")
         for operation in ("create", "read"):
             outputs = self._outputs(provisioner, resource, operation)
             missing = sorted(declared - set(outputs))
@@ -208,17 +213,16 @@ class ProvisionerConformance:
 
     def test_secret_outputs_are_secret(self, provisioner: Any, resource: Any) -> None:
         secrets = declared_secrets(provisioner)
+        required = declared_outputs(provisioner)
         for operation in ("create", "read"):
             outputs = self._outputs(provisioner, resource, operation)
-            missing = sorted(secrets - set(outputs))
-            problems = [
-                f"{key!r} is declared in secret_outputs but not returned" for key in missing
-            ]
+            missing = sorted((secrets & required) - set(outputs))
+            problems = [f"{key!r} is declared sensitive but not returned" for key in missing]
             problems += secret_type_problems(outputs, secrets)
             if problems:
                 broken(
                     "sensitive-outputs-are-declared-secrets",
-                    "every sensitive output is a Secret and listed in secret_outputs "
+                    "every sensitive output is a Secret and declared sensitive "
                     "(undeclared secrets are shown unredacted by tools that trust the declaration)",
                     f"{operation} returned: " + "; ".join(problems),
                 )

@@ -60,8 +60,13 @@ class ResourceRequest:
         return self.id is not None
 
     def references(self) -> list[list[str]]:
-        """Every placeholder path in ``params``."""
-        return _param_references(self.params)
+        """Every placeholder path in ``params`` (parsed once: the graph and the schema
+        checks both ask)."""
+        cached: list[list[str]] | None = self.__dict__.get("_references")
+        if cached is None:
+            cached = _param_references(self.params)
+            object.__setattr__(self, "_references", cached)  # frozen, so bypass it
+        return cached
 
     def depends_on(self) -> frozenset[str]:
         """Names of the workload's other resources this one's params refer to.

@@ -1,8 +1,7 @@
-"""``podium init``, ``validate`` and ``schema``."""
+"""``podium init`` and ``validate``."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
@@ -126,24 +125,3 @@ def validate_cmd(ctx: click.Context, env: str | None, files: tuple[str, ...]) ->
         )
     if any(f.level == "mandatory" for f in findings):
         raise PolicyBlockedError("mandatory policy findings")
-
-
-@click.command("schema")
-@click.argument("which", type=click.Choice(["platform", "workload"]))
-@click.option("--out", type=click.Path(dir_okay=False), help="Write to a file instead of stdout.")
-@click.pass_context
-def schema_cmd(ctx: click.Context, which: str, out: str | None) -> None:
-    """Print the JSON Schema of podium.toml (platform) or of Score files (workload)."""
-    if which == "platform":
-        from podium.config.loader import platform_json_schema
-
-        schema = platform_json_schema()
-    else:
-        from podium.workload.schema import workload_json_schema
-
-        schema = workload_json_schema()
-    text = json.dumps(schema, indent=2)
-    if out:
-        Path(out).write_text(text + "\n")
-    else:
-        get_state(ctx).echo_document(text)

@@ -2,19 +2,46 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 
-from podium.plugin import Provisioner, ResourceContext, ResourceError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Strict
+
+from podium.plugin import Param, Provisioner, ResourceContext, ResourceError
 from podium_aws.clients import AwsClients
 from podium_aws.naming import SAFE_NAME, physical_name, standard_tags
 from podium_aws.settings import Settings
 
 
+def _true_or_false_text(value: Any) -> Any:
+    if isinstance(value, str) and value.lower() in {"true", "false"}:
+        return value.lower() == "true"
+    return value
+
+
+#: A boolean param as :func:`bool_param` reads it: true/false, or the text "true"/"false".
+Flag = Annotated[bool, Strict(), BeforeValidator(_true_or_false_text)]
+
+
+class AwsParams(BaseModel):
+    """Params every AWS resource takes; each provisioner's model adds its own.
+
+    Unknown params are refused (at validate, and again by ``check_params`` at apply).
+    Numbers are accepted where text is expected (``engine_version: 16``), as before.
+    """
+
+    model_config = ConfigDict(extra="forbid", coerce_numbers_to_str=True)
+
+    region: str | None = Param(
+        None,
+        forces_replacement=True,
+        description="The AWS region (default: the plugin's region setting).",
+    )
+
+
 class AwsProvisioner(Provisioner):
     #: The service's longest allowed physical name.
     max_name_length: ClassVar[int] = 63
-    #: Params this provisioner understands; anything else is refused with a clear error.
-    known_params: ClassVar[frozenset[str]] = frozenset()
+    params_model: ClassVar[type[BaseModel] | None] = AwsParams
 
     def __init__(self, settings: Settings, clients: AwsClients) -> None:
         self.settings = settings
@@ -45,10 +72,16 @@ class AwsProvisioner(Provisioner):
     def tags_for(self, ctx: ResourceContext) -> dict[str, str]:
         return standard_tags(self.settings, ctx.env, uid=ctx.uid, workload=ctx.workload)
 
+    @property
+    def known_params(self) -> frozenset[str]:
+        """Params this provisioner understands (its model's); anything else is refused."""
+        model = self.params_model or AwsParams
+        return frozenset(info.alias or name for name, info in model.model_fields.items())
+
     def check_params(self, ctx: ResourceContext) -> None:
-        unknown = sorted(set(ctx.params) - self.known_params - {"region"})
+        unknown = sorted(set(ctx.params) - self.known_params)
         if unknown:
-            allowed = ", ".join(sorted(self.known_params | {"region"}))
+            allowed = ", ".join(sorted(self.known_params))
             raise ResourceError(
                 f"{self.name}: unknown param(s) {', '.join(unknown)} for {ctx.uid}; "
                 f"known params: {allowed}"

@@ -2,33 +2,58 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from podium.plugin import Outputs, ResourceContext, ResourceError
+from pydantic import BeforeValidator
+
+from podium.plugin import Output, Outputs, Param, ResourceContext, ResourceError
 from podium_aws.clients import aws_errors, error_code
 from podium_aws.naming import DYNAMODB_MAX, tag_list
-from podium_aws.provisioners.base import AwsProvisioner, int_param
+from podium_aws.provisioners.base import AwsParams, AwsProvisioner, int_param
 
 _KEY_TYPES = {"S", "N", "B"}
+
+
+def _upper(value: Any) -> Any:
+    return value.upper() if isinstance(value, str) else value
+
+
+#: An attribute type, in any case (``s`` is ``S``).
+KeyType = Annotated[Literal["S", "N", "B"], BeforeValidator(_upper)]
+
+
+class TableParams(AwsParams):
+    hash_key: str | None = Param(
+        None, forces_replacement=True, description="The partition key's name (default: id)."
+    )
+    hash_key_type: KeyType = Param(
+        "S", forces_replacement=True, description="Its type: S (string), N (number) or B."
+    )
+    range_key: str | None = Param(
+        None, forces_replacement=True, description="The sort key's name (default: none)."
+    )
+    range_key_type: KeyType = Param("S", forces_replacement=True, description="Its type.")
+    billing_mode: Annotated[Literal["PAY_PER_REQUEST", "PROVISIONED"], BeforeValidator(_upper)] = (
+        Param("PAY_PER_REQUEST", description="On-demand, or provisioned capacity.")
+    )
+    read_capacity: int | None = Param(
+        None, description="Read capacity units when PROVISIONED (default 5)."
+    )
+    write_capacity: int | None = Param(
+        None, description="Write capacity units when PROVISIONED (default 5)."
+    )
 
 
 class DynamoDbTableProvisioner(AwsProvisioner):
     name = "aws-dynamodb"
     resource_type = "dynamodb"
-    replace_on = frozenset({"hash_key", "hash_key_type", "range_key", "range_key_type", "region"})
-    outputs = ("name", "arn", "region")
+    params_model = TableParams
+    output_fields = {
+        "name": Output("The table's name."),
+        "arn": Output("The table's ARN."),
+        "region": Output("The table's region."),
+    }
     max_name_length = DYNAMODB_MAX
-    known_params = frozenset(
-        {
-            "hash_key",
-            "hash_key_type",
-            "range_key",
-            "range_key_type",
-            "billing_mode",
-            "read_capacity",
-            "write_capacity",
-        }
-    )
 
     def create(self, ctx: ResourceContext) -> Outputs:
         self.check_params(ctx)

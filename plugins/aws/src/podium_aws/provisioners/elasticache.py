@@ -6,10 +6,10 @@ import secrets as _random
 import string
 from typing import Any
 
-from podium.plugin import Outputs, ResourceContext, TransientError
+from podium.plugin import Output, Outputs, Param, ResourceContext, TransientError
 from podium_aws.clients import aws_errors, error_code
 from podium_aws.naming import tag_list
-from podium_aws.provisioners.base import AwsProvisioner, int_param
+from podium_aws.provisioners.base import AwsParams, AwsProvisioner, int_param
 
 #: Replication group ids: at most 40 characters, a letter first, single hyphens.
 REPLICATION_GROUP_MAX = 40
@@ -24,14 +24,24 @@ def _auth_token() -> str:
     return "".join(_random.choice(alphabet) for _ in range(40))
 
 
+class RedisParams(AwsParams):
+    node_type: str | None = Param(None, description="The node type (default cache.t4g.micro).")
+    replicas: int | None = Param(None, description="Read replicas besides the primary (default 0).")
+
+
 class ElastiCacheRedisProvisioner(AwsProvisioner):
     name = "aws-elasticache-redis"
     resource_type = "redis"
-    secret_outputs = frozenset({"password"})
-    replace_on = frozenset({"region"})
-    outputs = ("host", "port", "username", "password", "key_prefix", "arn")
+    params_model = RedisParams
+    output_fields = {
+        "host": Output("The primary endpoint's address (TLS)."),
+        "port": Output("Its port.", type=int),
+        "username": Output("The user to AUTH as (default)."),
+        "password": Output("The AUTH token.", sensitive=True),
+        "key_prefix": Output("Empty: the replication group serves this resource alone."),
+        "arn": Output("The replication group's ARN."),
+    }
     max_name_length = REPLICATION_GROUP_MAX
-    known_params = frozenset({"node_type", "replicas"})
 
     def create(self, ctx: ResourceContext) -> Outputs:
         self.check_params(ctx)

@@ -10,10 +10,18 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from podium.plugin import Outputs, ResourceContext, ResourceError, Secret, TransientError
+from podium.plugin import (
+    Output,
+    Outputs,
+    Param,
+    ResourceContext,
+    ResourceError,
+    Secret,
+    TransientError,
+)
 from podium_aws.clients import aws_errors, error_code
 from podium_aws.naming import RDS_MAX, tag_list
-from podium_aws.provisioners.base import AwsProvisioner, bool_param, int_param
+from podium_aws.provisioners.base import AwsParams, AwsProvisioner, Flag, bool_param, int_param
 
 #: States in which an instance is on its way out; it cannot be adopted or changed.
 _GOING = {"deleting", "deleted"}
@@ -26,25 +34,40 @@ def _fingerprint(password: Secret) -> str:
     return hashlib.sha256(b"podium-rds:" + password.reveal().encode()).hexdigest()[:16]
 
 
+class PostgresParams(AwsParams):
+    instance_class: str | None = Param(
+        None, description="The DB instance class (default: the rds_instance_class setting)."
+    )
+    allocated_storage: int | None = Param(
+        None, description="Storage in GiB (default: the rds_allocated_storage setting)."
+    )
+    engine_version: str | None = Param(None, description="PostgreSQL version (default: AWS's).")
+    database: str | None = Param(
+        None, forces_replacement=True, description="The database's name (default app)."
+    )
+    username: str | None = Param(
+        None, forces_replacement=True, description="The master user's name (default podium)."
+    )
+    multi_az: Flag = Param(False, description="A standby in another availability zone.")
+    backup_retention_days: int = Param(7, description="Days automated backups are kept.")
+    publicly_accessible: Flag = Param(False, description="Reachable from outside the VPC.")
+
+
 class RdsPostgresProvisioner(AwsProvisioner):
     name = "aws-rds-postgres"
     resource_type = "postgres"
-    secret_outputs = frozenset({"password"})
-    replace_on = frozenset({"database", "username", "region"})
-    outputs = ("host", "port", "name", "database", "username", "password", "arn", "identifier")
+    params_model = PostgresParams
+    output_fields = {
+        "host": Output("The instance's address."),
+        "port": Output("Its port.", type=int),
+        "name": Output("The database's name."),
+        "database": Output("The database's name (Score's usual key)."),
+        "username": Output("The master user."),
+        "password": Output("The master user's password.", sensitive=True),
+        "arn": Output("The instance's ARN."),
+        "identifier": Output("The DB instance identifier."),
+    }
     max_name_length = RDS_MAX
-    known_params = frozenset(
-        {
-            "instance_class",
-            "allocated_storage",
-            "engine_version",
-            "database",
-            "username",
-            "multi_az",
-            "backup_retention_days",
-            "publicly_accessible",
-        }
-    )
 
     def create(self, ctx: ResourceContext) -> Outputs:
         self.check_params(ctx)

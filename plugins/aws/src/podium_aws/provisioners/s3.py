@@ -5,23 +5,50 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from podium.plugin import Outputs, ResourceContext, ResourceError, Secret
+from podium.plugin import Output, Outputs, Param, ResourceContext, ResourceError, Secret
 from podium_aws.clients import aws_errors, error_code, partition
 from podium_aws.naming import S3_MAX, secret_name, tag_list
-from podium_aws.provisioners.base import AwsProvisioner, bool_param
+from podium_aws.provisioners.base import AwsParams, AwsProvisioner, Flag, bool_param
 from podium_aws.secretsmanager import SecretsManager
 
-_KEY_OUTPUTS = ("access_key_id", "secret_key", "aws_access_key_id", "aws_secret_key")
+
+class S3Params(AwsParams):
+    versioning: Flag = Param(False, description="Keep every version of every object.")
+    access_keys: Flag = Param(
+        True,
+        description="Make an IAM user allowed only this bucket, and give its access key "
+        "as outputs.",
+    )
+    force_destroy: Flag = Param(
+        False,
+        description="On delete, delete the bucket's objects too (else a bucket "
+        "that holds objects is kept).",
+    )
+
+
+def _key_output(what: str) -> Output:
+    return Output(
+        f"The bucket user's {what} (absent when access_keys is false).",
+        sensitive=True,
+        optional=True,
+    )
 
 
 class S3BucketProvisioner(AwsProvisioner):
     name = "aws-s3"
     resource_type = "s3"
-    secret_outputs = frozenset(_KEY_OUTPUTS)
-    replace_on = frozenset({"region"})
-    outputs = ("bucket", "endpoint", "region", "arn", *_KEY_OUTPUTS)
+    params_model = S3Params
+    output_fields = {
+        "bucket": Output("The bucket's name."),
+        "endpoint": Output("The S3 endpoint URL."),
+        "region": Output("The bucket's region."),
+        "arn": Output("The bucket's ARN."),
+        "access_key_id": _key_output("access key id"),
+        "secret_key": _key_output("secret access key"),
+        "aws_access_key_id": _key_output("access key id (the AWS SDKs' name)"),
+        "aws_secret_key": _key_output("secret access key (the AWS SDKs' name)"),
+    }
     max_name_length = S3_MAX
-    known_params = frozenset({"versioning", "access_keys", "force_destroy"})
 
     def create(self, ctx: ResourceContext) -> Outputs:
         self.check_params(ctx)

@@ -12,19 +12,32 @@ from __future__ import annotations
 import secrets as _random
 from typing import Any
 
-from podium.plugin import Outputs, ResourceContext, ResourceError
+from podium.plugin import Output, Outputs, Param, ResourceContext, ResourceError
 from podium_aws.naming import secret_name, store_secret_name, tag_value
-from podium_aws.provisioners.base import AwsProvisioner, bool_param, int_param
+from podium_aws.provisioners.base import AwsParams, AwsProvisioner, Flag, bool_param, int_param
 from podium_aws.secretsmanager import SecretsManager, StoredSecret
+
+
+class SecretParams(AwsParams):
+    key: str | None = Param(
+        None,
+        forces_replacement=True,
+        description="The platform secret to resolve (podium secrets set KEY); "
+        "without it the secret is private to this resource and generated.",
+    )
+    generate: Flag = Param(True, description="Generate a random value when the key is not set.")
+    length: int = Param(32, description="Length of a generated value.")
 
 
 class SecretsManagerSecretProvisioner(AwsProvisioner):
     name = "aws-secret"
     resource_type = "secret"
-    secret_outputs = frozenset({"value"})
-    replace_on = frozenset({"key", "region"})
-    outputs = ("value", "arn", "name")
-    known_params = frozenset({"key", "generate", "length"})
+    params_model = SecretParams
+    output_fields = {
+        "value": Output("The secret's value.", sensitive=True),
+        "arn": Output("The secret's ARN."),
+        "name": Output("The secret's name in Secrets Manager."),
+    }
 
     def create(self, ctx: ResourceContext) -> Outputs:
         self.check_params(ctx)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
-from podium.plugin import Outputs, ResourceContext
+from podium.plugin import Output, Outputs, Param, ResourceContext
 from podium_aws.clients import aws_errors, error_code
 from podium_aws.naming import SQS_MAX, physical_name
-from podium_aws.provisioners.base import AwsProvisioner, bool_param, int_param
+from podium_aws.provisioners.base import AwsParams, AwsProvisioner, Flag, bool_param, int_param
 
 #: Param -> SQS attribute, for the attributes that may change in place.
 _MUTABLE = {
@@ -19,13 +19,36 @@ _MUTABLE = {
 }
 
 
+class QueueParams(AwsParams):
+    fifo: Flag = Param(
+        False, forces_replacement=True, description="A FIFO queue (exactly-once, in order)."
+    )
+    visibility_timeout: int | None = Param(
+        None, description="Seconds a received message stays hidden (VisibilityTimeout)."
+    )
+    message_retention_seconds: int | None = Param(
+        None, description="Seconds a message is kept (MessageRetentionPeriod)."
+    )
+    delay_seconds: int | None = Param(None, description="Delivery delay (DelaySeconds).")
+    receive_wait_seconds: int | None = Param(
+        None, description="Long-polling wait (ReceiveMessageWaitTimeSeconds)."
+    )
+    max_message_size: int | None = Param(
+        None, description="Largest message in bytes (MaximumMessageSize)."
+    )
+
+
 class SqsQueueProvisioner(AwsProvisioner):
     name = "aws-queue"
     resource_type = "queue"
-    replace_on = frozenset({"fifo", "region"})
-    outputs = ("url", "arn", "name", "region")
+    params_model = QueueParams
+    output_fields = {
+        "url": Output("The queue URL."),
+        "arn": Output("The queue's ARN."),
+        "name": Output("The queue's name."),
+        "region": Output("The queue's region."),
+    }
     max_name_length = SQS_MAX
-    known_params: ClassVar[frozenset[str]] = frozenset({"fifo", *_MUTABLE})
 
     def name_for(self, ctx: ResourceContext) -> str:
         if bool_param(ctx, "fifo", False):

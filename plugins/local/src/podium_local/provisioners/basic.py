@@ -9,7 +9,17 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
-from podium.plugin import Outputs, Provisioner, ResourceContext, ResourceError, Secret
+from pydantic import BaseModel, ConfigDict
+
+from podium.plugin import (
+    Output,
+    Outputs,
+    Param,
+    Provisioner,
+    ResourceContext,
+    ResourceError,
+    Secret,
+)
 from podium_local.files import plugin_dir
 from podium_local.isolation import ensure_runtime_dir, prune_runtime_dir, runtime_dir
 from podium_local.network import HOST
@@ -40,6 +50,13 @@ class Reference:
         self.path.unlink(missing_ok=True)
 
 
+class LocalParams(BaseModel):
+    """Params podium-local reads. Others are ignored, not refused: the same Score file
+    may carry params for the provisioner another environment uses (AWS's, say)."""
+
+    model_config = ConfigDict(extra="ignore", coerce_numbers_to_str=True)
+
+
 class VolumeProvisioner(Provisioner):
     """A directory under ``<runtime>/volumes``; the deployer links it into workloads.
 
@@ -50,7 +67,11 @@ class VolumeProvisioner(Provisioner):
 
     name: ClassVar[str] = "local-volume"
     resource_type: ClassVar[str] = "volume"
-    outputs: ClassVar[tuple[str, ...]] = ("source", "path")
+    params_model = LocalParams  # no params of its own
+    output_fields: ClassVar[dict[str, Output]] = {
+        "source": Output("The directory, for Score's volumes.source."),
+        "path": Output("The same directory."),
+    }
 
     def _path(self, ctx: ResourceContext) -> Path:
         return runtime_dir(ctx.env) / "volumes" / ctx.physical_name
@@ -107,6 +128,23 @@ def parse_dotenv(path: Path) -> dict[str, str]:
 PODIUM_PREFIX = "PODIUM_"
 
 
+class EnvironmentParams(LocalParams):
+    allow: str | list[str] | None = Param(
+        None, platform_only=True, description="Process environment variables offered."
+    )
+    prefix: str | list[str] | None = Param(
+        None, platform_only=True, description="Offer every variable starting with it."
+    )
+    file: str | None = Param(
+        None,
+        platform_only=True,
+        description="A dotenv file, offered whole (default: the dotenv setting).",
+    )
+    keys: str | list[str] | None = Param(
+        None, description="Take only these of the offered variables."
+    )
+
+
 class EnvironmentProvisioner(Provisioner):
     """Values from the operator's environment and a dotenv file, as far as the platform allows.
 
@@ -126,7 +164,8 @@ class EnvironmentProvisioner(Provisioner):
 
     name: ClassVar[str] = "local-environment"
     resource_type: ClassVar[str] = "environment"
-    platform_params: ClassVar[frozenset[str]] = frozenset({"allow", "prefix", "file"})
+    params_model = EnvironmentParams
+    # Outputs are the variables offered, whatever their names: none are declared.
 
     def __init__(self, settings: Settings | None = None) -> None:
         self.settings = settings or Settings()
@@ -194,12 +233,23 @@ def _allowed(uid: str, params: Mapping[str, Any]) -> Callable[[str], bool]:
 _HOST_NAME = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)(\.(?!-)[a-z0-9-]{1,63}(?<!-))*$")
 
 
+class DnsParams(LocalParams):
+    name: str | None = Param(
+        None,
+        description="The host name before .localhost (DNS labels); default: one derived "
+        "from the resource.",
+    )
+
+
 class DnsProvisioner(Provisioner):
     """A ``<name>.localhost`` host name: resolvers and browsers send ``*.localhost`` to loopback."""
 
     name: ClassVar[str] = "local-dns"
     resource_type: ClassVar[str] = "dns"
-    outputs: ClassVar[tuple[str, ...]] = ("host",)
+    params_model = DnsParams
+    output_fields: ClassVar[dict[str, Output]] = {
+        "host": Output("The host name, <name>.localhost."),
+    }
 
     def _host(self, ctx: ResourceContext) -> str:
         wanted = ctx.params.get("name")
@@ -227,6 +277,11 @@ class DnsProvisioner(Provisioner):
         Reference(ctx).clear()
 
 
+class ServicePortParams(LocalParams):
+    workload: str = Param(description="The workload whose port this is.")
+    port: str = Param(description="The port's name in that workload's service.ports.")
+
+
 class ServicePortProvisioner(Provisioner):
     """Another workload's host and port, known before that workload is deployed.
 
@@ -237,7 +292,12 @@ class ServicePortProvisioner(Provisioner):
 
     name: ClassVar[str] = "local-service-port"
     resource_type: ClassVar[str] = "service-port"
-    outputs: ClassVar[tuple[str, ...]] = ("host", "hostname", "port")
+    params_model = ServicePortParams
+    output_fields: ClassVar[dict[str, Output]] = {
+        "host": Output("The host the workload listens on."),
+        "hostname": Output("The same host."),
+        "port": Output("The port reserved for it.", type=int),
+    }
 
     def _target(self, ctx: ResourceContext) -> tuple[str, str]:
         workload, port = ctx.params.get("workload"), ctx.params.get("port")

@@ -19,8 +19,9 @@ import re
 from contextlib import suppress
 from typing import ClassVar
 
-from podium.plugin import Outputs, Provisioner, ResourceContext, Secret
+from podium.plugin import Output, Outputs, Provisioner, ResourceContext, Secret
 from podium_local.network import HOST
+from podium_local.provisioners.basic import LocalParams
 from podium_local.servers.postgres_cluster import SYSTEM_DATABASES, PostgresCluster
 from podium_local.settings import Settings
 
@@ -36,16 +37,16 @@ def identifier(physical_name: str) -> str:
 class PostgresProvisioner(Provisioner):
     name: ClassVar[str] = "local-postgres"
     resource_type: ClassVar[str] = "postgres"
-    secret_outputs: ClassVar[frozenset[str]] = frozenset({"password", "uri"})
-    outputs: ClassVar[tuple[str, ...]] = (
-        "host",
-        "port",
-        "name",
-        "database",
-        "username",
-        "password",
-        "uri",
-    )
+    params_model = LocalParams  # no params of its own
+    output_fields: ClassVar[dict[str, Output]] = {
+        "host": Output("The server's address (loopback)."),
+        "port": Output("Its port.", type=int),
+        "name": Output("The database's name."),
+        "database": Output("The same name (Score's usual key)."),
+        "username": Output("The database's own role."),
+        "password": Output("The role's password.", sensitive=True),
+        "uri": Output("postgresql://username:password@host:port/name", sensitive=True),
+    }
 
     def __init__(self, settings: Settings | None = None) -> None:
         self.settings = settings or Settings()

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from podium.plugin import Outputs, Provisioner, ResourceContext
+from podium.plugin import Output, Outputs, Provisioner, ResourceContext
 from podium_local.network import HOST
+from podium_local.provisioners.basic import LocalParams
 from podium_local.servers.redis_server import RedisServer
 from podium_local.settings import Settings
 
@@ -42,8 +43,14 @@ def permissions(prefix: str) -> list[str]:
 class RedisProvisioner(Provisioner):
     name: ClassVar[str] = "local-redis"
     resource_type: ClassVar[str] = "redis"
-    secret_outputs: ClassVar[frozenset[str]] = frozenset({"password"})
-    outputs: ClassVar[tuple[str, ...]] = ("host", "port", "username", "password", "key_prefix")
+    params_model = LocalParams  # no params of its own
+    output_fields: ClassVar[dict[str, Output]] = {
+        "host": Output("The server's address (loopback)."),
+        "port": Output("Its port.", type=int),
+        "username": Output("The resource's own ACL user."),
+        "password": Output("The user's password.", sensitive=True),
+        "key_prefix": Output("The only keys and channels the user may touch start with it."),
+    }
 
     def __init__(self, settings: Settings | None = None) -> None:
         self.settings = settings or Settings()

@@ -15,17 +15,33 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from podium.plugin import Outputs, Provisioner, ResourceContext, ResourceError
+from podium.plugin import Output, Outputs, Param, Provisioner, ResourceContext, ResourceError
 from podium_local.files import file_lock
+from podium_local.provisioners.basic import LocalParams
 from podium_local.servers.nginx_proxy import NginxProxy
 from podium_local.servers.route_rules import check_host, check_path, check_workload
 from podium_local.settings import Settings
 
 
+class RouteParams(LocalParams):
+    host: str = Param(description="The host name to serve (typically ${resources.dns.host}).")
+    path: str | None = Param(None, description="The path prefix to route (default /).")
+    port: str = Param(description="The workload's Score port: its number or its name.")
+    workload: str | None = Param(
+        None, description="The workload to route to (default: the one declaring the route)."
+    )
+
+
 class RouteProvisioner(Provisioner):
     name: ClassVar[str] = "local-route"
     resource_type: ClassVar[str] = "route"
-    outputs: ClassVar[tuple[str, ...]] = ("url", "host", "port", "path")
+    params_model = RouteParams
+    output_fields: ClassVar[dict[str, Output]] = {
+        "url": Output("http://host:port/path, through nginx."),
+        "host": Output("The routed host."),
+        "port": Output("nginx's port.", type=int),
+        "path": Output("The routed path prefix."),
+    }
 
     def __init__(self, settings: Settings | None = None) -> None:
         self.settings = settings or Settings()

@@ -11,8 +11,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import ClassVar
 
-from podium.plugin import NotFoundError, Outputs, Provisioner, ResourceContext, ResourceError
-from podium_local.provisioners.basic import Reference
+from podium.plugin import (
+    NotFoundError,
+    Output,
+    Outputs,
+    Param,
+    Provisioner,
+    ResourceContext,
+    ResourceError,
+)
+from podium_local.provisioners.basic import LocalParams, Reference
 
 
 def platform_state_dir(ctx: ResourceContext) -> Path:
@@ -22,12 +30,22 @@ def platform_state_dir(ctx: ResourceContext) -> Path:
     return Path(str(explicit)) if explicit else ctx.env.state_dir.parent
 
 
+class SecretParams(LocalParams):
+    key: str = Param(description="The secret's key in the platform's store.")
+    secret_store_dir: str | None = Param(
+        None,
+        description="Where the local store is when the platform has none "
+        "(default: the platform's state directory).",
+    )
+
+
 class SecretProvisioner(Provisioner):
     name: ClassVar[str] = "local-secret"
     resource_type: ClassVar[str] = "secret"
-    secret_outputs: ClassVar[frozenset[str]] = frozenset({"value"})
-    outputs: ClassVar[tuple[str, ...]] = ("value",)
-    replace_on: ClassVar[frozenset[str]] = frozenset()
+    params_model = SecretParams
+    output_fields: ClassVar[dict[str, Output]] = {
+        "value": Output("The secret's value.", sensitive=True),
+    }
 
     def _get(self, ctx: ResourceContext) -> Outputs:
         from podium.plugin import EnvironmentSecrets, LocalSecretStore
