@@ -3,6 +3,10 @@
 PyYAML's composer gives nodes with marks; we build the Python value with the safe
 constructor and, in the same walk, record where each field path starts so errors
 can say ``score.yaml:12:7``.
+
+Plain documents (JSON-like values only, as nearly every Score file is) are built by
+:mod:`podium.workload.plain_document` in a single pass; anything else, and every
+document with a problem, takes the careful path here, which names the problem.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from typing import Any
 import yaml
 
 from podium.errors import Location, WorkloadError
+from podium.workload.plain_document import build_plain
 
 #: Larger Score files are refused: real ones are a few KiB, and YAML parsing is not free.
 MAX_BYTES = 1024 * 1024
@@ -45,6 +50,9 @@ class _Loader(_SafeBase):  # type: ignore[misc]
 class ParsedDocument:
     data: Any
     positions: Positions
+    #: True when no key or string holds a non-printable character (so no control
+    #: character either); False when unknown.
+    printable: bool = False
 
 
 def describe_type(value: Any) -> str:
@@ -87,9 +95,16 @@ def parse_yaml(text: str, path: str) -> ParsedDocument:
                 "metadata and containers",
                 location=Location(path, 1, 1),
             )
-        positions: Positions = {(): _mark(node)}
-        _walk(node, (), positions, path, [0], loader)
-        data = loader.construct_document(node)
+        plain = build_plain(
+            node, loader, max_nodes=MAX_NODES, max_depth=MAX_DEPTH, int_range=INT_RANGE
+        )
+        if plain is not None:
+            data, positions, printable = plain.data, plain.positions, plain.printable
+        else:
+            printable = False
+            positions = {(): _mark(node)}
+            _walk(node, (), positions, path, [0], loader)
+            data = loader.construct_document(node)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problem = exc.problem or exc.context or "invalid YAML"
@@ -120,7 +135,7 @@ def parse_yaml(text: str, path: str) -> ParsedDocument:
             f"found {describe_type(data)}",
             location=Location(path, *positions[()]),
         )
-    return ParsedDocument(data, positions)
+    return ParsedDocument(data, positions, printable)
 
 
 def _line_column(text: str, position: int) -> tuple[int, int]:
