@@ -111,14 +111,12 @@ def load_workload_text(
     problems += host_path_problems(spec, base, private)
     problems += expansion_problems(spec, base, private)
     workload = _build(spec, text, shown, positions)
-    depends = {name: _self_and_others(request) for name, request in workload.resources.items()}
+    depends = {
+        name: set(request.referenced_resources()) for name, request in workload.resources.items()
+    }
     problems += checks.check_resource_cycles(spec, depends)
     _raise_all([error(field, message) for field, message in problems], sort=True)
     return workload
-
-
-def _self_and_others(request: ResourceRequest) -> set[str]:
-    return {ref[1] for ref in request.references() if len(ref) >= 2 and ref[0] == "resources"}
 
 
 def _locate(positions: Positions, shown: str, field: FieldPath) -> Location:

@@ -113,7 +113,7 @@ class _Builder:
             return items
         raise _NotPlain
 
-    def scalar(self, node: ScalarNode, tag: str) -> Any:
+    def scalar(self, node: Node, tag: str) -> Any:
         if tag == _STR:
             text: str = node.value
             if self.printable and not text.isprintable():

@@ -47,7 +47,9 @@ def _fast_validator() -> Any:
     from podium.workload.schema import workload_json_schema
 
     jsonschema_rs = importlib.import_module("jsonschema_rs")
-    return jsonschema_rs.Draft202012Validator(workload_json_schema())
+    # offline: the schema's references are all local; never fetch anything (it would also
+    # spend tenths of a second looking up the schema's $id).
+    return jsonschema_rs.Draft202012Validator(workload_json_schema(), offline=True)
 
 
 def surely_valid(document: Any) -> bool:
