@@ -91,7 +91,10 @@ def _strings(here: FieldPath, value: Any) -> Iterator[tuple[FieldPath, str]]:
         yield here, value
     elif isinstance(value, dict):
         for key, item in value.items():
-            yield from _strings((*here, str(key)), item)
+            if isinstance(item, str):  # most params: no generator per leaf
+                yield (*here, str(key)), item
+            else:
+                yield from _strings((*here, str(key)), item)
     elif isinstance(value, list):
         for index, item in enumerate(value):
             yield from _strings((*here, index), item)
