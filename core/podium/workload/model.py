@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -103,7 +104,7 @@ class Workload:
     containers: dict[str, dict[str, Any]]
     resources: dict[str, ResourceRequest]
     ports: dict[str, dict[str, Any]]
-    positions: dict[FieldPath, tuple[int, int]] = field(default_factory=dict, repr=False)
+    positions: Mapping[FieldPath, tuple[int, int]] = field(default_factory=dict, repr=False)
     display_path: str = "<string>"
 
     @property

@@ -3,14 +3,19 @@
 A plain document holds only what JSON holds: string, integer, float, boolean and null
 scalars, mappings with string keys and sequences, with no merge keys (``<<``) and no
 collection reached twice through an alias. Nearly every Score file is plain, and for
-those this builds exactly what PyYAML's safe constructor builds, records the same
-positions as the checking walk in :mod:`podium.workload.source`, and does it in one walk
+those this builds exactly what PyYAML's safe constructor builds, and does it in one walk
 instead of two, without the constructor's generic machinery.
+
+Positions are recorded for the top two levels only (``metadata.name``,
+``resources.db``...), the ones every valid workload uses; the checking walk in
+:mod:`podium.workload.source` finds the deeper ones when an error or a finding needs
+one. Recording them all here would double the objects a loaded workload keeps, and
+with them the garbage collector's work.
 
 Anything else (a duplicate or non-string key, a number out of range, nesting too deep, a
 timestamp, an explicit tag, a merge, a shared collection) makes :func:`build_plain` return
 None, and the caller takes the careful path, which builds it or says precisely what is
-wrong and where. The limits are the careful path's, imported from there.
+wrong and where. The limits are the careful path's, passed in by it.
 """
 
 from __future__ import annotations
@@ -37,9 +42,14 @@ class _NotPlain(Exception):
     """The document needs the careful path."""
 
 
+#: Fields this deep or shallower get their position recorded: ``("resources", "db")``.
+RECORDED_DEPTH = 2
+
+
 @dataclass
 class PlainDocument:
     data: Any
+    #: The position of every field of at most :data:`RECORDED_DEPTH` parts.
     positions: Positions
     #: No key or string holds a control character (or any other non-printable character),
     #: so the control-character check has nothing to find.
@@ -49,7 +59,7 @@ class PlainDocument:
 def build_plain(
     node: Node, constructor: Any, *, max_nodes: int, max_depth: int, int_range: tuple[int, int]
 ) -> PlainDocument | None:
-    """The value of ``node`` and the position of every field, or None if not plain.
+    """The value of ``node`` and the positions of its top fields, or None if not plain.
 
     ``constructor`` is the PyYAML safe loader that composed ``node``; its scalar
     constructors turn ``0x1F``, ``1_000``, ``.inf`` or ``yes`` into values exactly as it would.
@@ -88,6 +98,7 @@ class _Builder:
             raise _NotPlain
         self.collections.add(id(node))
         positions = self.positions
+        record = depth < RECORDED_DEPTH
         if kind is MappingNode and tag == _MAP:
             mapping: dict[str, Any] = {}
             for key_node, value_node in node.value:
@@ -98,17 +109,21 @@ class _Builder:
                     raise _NotPlain  # a duplicate key: an error, reported by the careful path
                 if self.printable and not key.isprintable():
                     self.printable = False
-                field = (*here, key)
-                mark = key_node.start_mark
-                positions[field] = (mark.line + 1, mark.column + 1)
+                field = here
+                if record:
+                    field = (*here, key)
+                    mark = key_node.start_mark
+                    positions[field] = (mark.line + 1, mark.column + 1)
                 mapping[key] = self.value(value_node, field, depth + 1)
             return mapping
         if kind is SequenceNode and tag == _SEQ:
             items: list[Any] = []
             for index, item in enumerate(node.value):
-                field = (*here, index)
-                mark = item.start_mark
-                positions[field] = (mark.line + 1, mark.column + 1)
+                field = here
+                if record:
+                    field = (*here, index)
+                    mark = item.start_mark
+                    positions[field] = (mark.line + 1, mark.column + 1)
                 items.append(self.value(item, field, depth + 1))
             return items
         raise _NotPlain
@@ -136,4 +151,4 @@ class _Builder:
         raise _NotPlain  # a timestamp, binary, or a tag only the careful path knows
 
 
-__all__ = ["PlainDocument", "build_plain"]
+__all__ = ["RECORDED_DEPTH", "PlainDocument", "build_plain"]

@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterator, MutableMapping
 from dataclasses import dataclass
 from typing import Any
 
 import yaml
 
 from podium.errors import Location, WorkloadError
-from podium.workload.plain_document import build_plain
+from podium.workload.plain_document import RECORDED_DEPTH, build_plain
 
 #: Larger Score files are refused: real ones are a few KiB, and YAML parsing is not free.
 MAX_BYTES = 1024 * 1024
@@ -35,7 +36,7 @@ _INT_TAG = "tag:yaml.org,2002:int"
 _FLOAT_TAG = "tag:yaml.org,2002:float"
 
 FieldPath = tuple[str | int, ...]
-Positions = dict[FieldPath, tuple[int, int]]
+Positions = MutableMapping[FieldPath, tuple[int, int]]
 
 
 # libyaml's parser when PyYAML was built with it: several times faster, same nodes and marks.
@@ -98,12 +99,13 @@ def parse_yaml(text: str, path: str) -> ParsedDocument:
         plain = build_plain(
             node, loader, max_nodes=MAX_NODES, max_depth=MAX_DEPTH, int_range=INT_RANGE
         )
+        positions: Positions
         if plain is not None:
-            data, positions, printable = plain.data, plain.positions, plain.printable
+            data, printable = plain.data, plain.printable
+            positions = FieldPositions(plain.positions, text, path)
         else:
             printable = False
-            positions = {(): _mark(node)}
-            _walk(node, (), positions, path, [0], loader)
+            positions = _positions(node, path, loader)
             data = loader.construct_document(node)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -136,6 +138,59 @@ def parse_yaml(text: str, path: str) -> ParsedDocument:
             location=Location(path, *positions[()]),
         )
     return ParsedDocument(data, positions, printable)
+
+
+class FieldPositions(MutableMapping[FieldPath, tuple[int, int]]):
+    """Where each field of a plain document starts, as the careful walk records it.
+
+    Holds the top fields' positions from the fast build (all a valid workload uses while
+    it is planned); the first question about a deeper field parses ``text`` again with
+    the walk, once, for all of them.
+    """
+
+    def __init__(self, shallow: dict[FieldPath, tuple[int, int]], text: str, path: str) -> None:
+        self._shallow = shallow
+        self._text = text
+        self._path = path
+        self._all: dict[FieldPath, tuple[int, int]] | None = None
+
+    def _complete(self) -> dict[FieldPath, tuple[int, int]]:
+        if self._all is None:
+            loader = _Loader(self._text)
+            try:
+                self._all = _positions(loader.get_single_node(), self._path, loader)
+            finally:
+                loader.dispose()
+        return self._all
+
+    def __getitem__(self, field: FieldPath) -> tuple[int, int]:
+        if self._all is None and len(field) <= RECORDED_DEPTH:
+            return self._shallow[field]  # complete at this depth: missing means absent
+        return self._complete()[field]
+
+    def __contains__(self, field: object) -> bool:
+        if self._all is None and isinstance(field, tuple) and len(field) <= RECORDED_DEPTH:
+            return field in self._shallow
+        return field in self._complete()
+
+    def __setitem__(self, field: FieldPath, position: tuple[int, int]) -> None:
+        self._complete()[field] = position
+
+    def __delitem__(self, field: FieldPath) -> None:
+        del self._complete()[field]
+
+    def __iter__(self) -> Iterator[FieldPath]:
+        return iter(self._complete())
+
+    def __len__(self) -> int:
+        return len(self._complete())
+
+
+def _positions(node: yaml.Node, path: str, loader: Any) -> dict[FieldPath, tuple[int, int]]:
+    """Every field's position, from the walk that also checks keys, depth and numbers."""
+    positions: dict[FieldPath, tuple[int, int]] = {(): _mark(node)}
+    _walk(node, (), positions, path, [0], loader)
+    return positions
 
 
 def _line_column(text: str, position: int) -> tuple[int, int]:
@@ -240,6 +295,7 @@ __all__ = [
     "MAX_DEPTH",
     "MAX_NODES",
     "FieldPath",
+    "FieldPositions",
     "ParsedDocument",
     "Positions",
     "dotted",
