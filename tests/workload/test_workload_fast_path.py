@@ -264,3 +264,14 @@ def test_loading_valid_files_never_imports_jsonschema(tmp_path: Path) -> None:
         [sys.executable, "-c", code], check=True, capture_output=True, text=True
     ).stdout.split()
     assert shown == ["False", "True"]
+
+
+def test_deep_positions_of_a_loaded_workload_are_found_when_asked() -> None:
+    """The fast build records the top two levels; deeper fields are located on demand."""
+    workload = load_workload_text(textwrap.dedent(VALID), NAME)
+    assert str(workload.resources["cache"].location) == f"{NAME}:38:3"
+    assert str(workload.location("resources", "db", "params", "flag")) == f"{NAME}:34:7"
+    assert str(workload.location("containers", "web", "files", "/etc/app.conf", "mode")) == (
+        f"{NAME}:18:9"
+    )
+    assert str(workload.location("resources", "db", "params", "nope")) == f"{NAME}:31:5"
