@@ -1,6 +1,6 @@
 """Score workloads: load and validate them, expand placeholders, render them for deployers.
 
-Importing this package is cheap; jsonschema loads on the first validation.
+Importing this package is cheap; the schema validators load on the first validation.
 
     from podium.workload import load_workloads, render_workload
     workloads = load_workloads(["score.yaml"])

@@ -91,7 +91,10 @@ def _strings(here: FieldPath, value: Any) -> Iterator[tuple[FieldPath, str]]:
         yield here, value
     elif isinstance(value, dict):
         for key, item in value.items():
-            yield from _strings((*here, str(key)), item)
+            if isinstance(item, str):  # most params: no generator per leaf
+                yield (*here, str(key)), item
+            else:
+                yield from _strings((*here, str(key)), item)
     elif isinstance(value, list):
         for index, item in enumerate(value):
             yield from _strings((*here, index), item)
@@ -100,7 +103,7 @@ def _strings(here: FieldPath, value: Any) -> Iterator[tuple[FieldPath, str]]:
 def check_placeholders(spec: Mapping[str, Any]) -> list[Problem]:
     """Every placeholder must be rooted at metadata or resources and name something that exists."""
     problems: list[Problem] = []
-    resources = sorted(spec.get("resources") or {})
+    resources: Mapping[str, Any] = spec.get("resources") or {}  # a dict: fast lookups
     metadata = spec.get("metadata", {})
     for here, template in expandable_fields(spec):
         for inner in raw_references(template):
@@ -111,7 +114,7 @@ def check_placeholders(spec: Mapping[str, Any]) -> list[Problem]:
 
 
 def _placeholder_problem(
-    inner: str, metadata: Mapping[str, Any], resources: list[str]
+    inner: str, metadata: Mapping[str, Any], resources: Mapping[str, Any]
 ) -> str | None:
     shown = "${" + inner + "}"
     literal = "$${" + inner + "}"
@@ -133,7 +136,9 @@ def _placeholder_problem(
         name = parts[1]
         if name not in resources:
             known = (
-                ", ".join(resources) if resources else "none (the workload declares no resources)"
+                ", ".join(sorted(resources))
+                if resources
+                else "none (the workload declares no resources)"
             )
             return f"placeholder {shown} names no resource {name!r}; known: {known}"
         bad = [part for part in parts[2:] if not _OUTPUT_KEY.fullmatch(part)]

@@ -42,6 +42,8 @@ def expansion_problems(
 
     budget = ExpansionBudget()
     for field, template in _templates(spec, base, list(private)):
+        if "{metadata" not in template:
+            continue  # only ${metadata...} inserts text now (resources: ""), so no cost
         try:
             substitute(template, resolve, budget)
         except ExpansionTooLarge as exc:

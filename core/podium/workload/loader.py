@@ -12,7 +12,7 @@ from podium.workload.characters import control_character_problems
 from podium.workload.confine import host_path_problems
 from podium.workload.expansion import expansion_problems
 from podium.workload.model import ResourceRequest, Workload, resource_uid
-from podium.workload.schema_errors import schema_problems
+from podium.workload.schema_errors import schema_problems, surely_valid
 from podium.workload.source import MAX_BYTES, FieldPath, Positions, dotted, parse_yaml
 
 
@@ -96,7 +96,9 @@ def load_workload_text(
             message, location=_locate(positions, shown, field), field=dotted(field)
         )
 
-    problems = schema_problems(spec) + checks.list_form_problems(spec)
+    # jsonschema-rs says yes to a valid document quickly; jsonschema explains a "no".
+    problems = [] if surely_valid(spec) else schema_problems(spec)
+    problems += checks.list_form_problems(spec)
     if problems:
         _raise_all([error(field, message) for field, message in problems], sort=True)
     checks.normalise_lists(spec, positions)
@@ -104,18 +106,17 @@ def load_workload_text(
     private = list(private_paths)
     problems = checks.check_placeholders(spec)
     problems += checks.check_before(spec)
-    problems += control_character_problems(spec)
+    if not parsed.printable:  # otherwise there is no control character to find
+        problems += control_character_problems(spec)
     problems += host_path_problems(spec, base, private)
     problems += expansion_problems(spec, base, private)
     workload = _build(spec, text, shown, positions)
-    depends = {name: _self_and_others(request) for name, request in workload.resources.items()}
+    depends = {
+        name: set(request.referenced_resources()) for name, request in workload.resources.items()
+    }
     problems += checks.check_resource_cycles(spec, depends)
     _raise_all([error(field, message) for field, message in problems], sort=True)
     return workload
-
-
-def _self_and_others(request: ResourceRequest) -> set[str]:
-    return {ref[1] for ref in request.references() if len(ref) >= 2 and ref[0] == "resources"}
 
 
 def _locate(positions: Positions, shown: str, field: FieldPath) -> Location:

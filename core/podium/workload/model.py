@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -68,19 +69,26 @@ class ResourceRequest:
             object.__setattr__(self, "_references", cached)  # frozen, so bypass it
         return cached
 
-    def depends_on(self) -> frozenset[str]:
-        """Names of the workload's other resources this one's params refer to.
+    def referenced_resources(self) -> frozenset[str]:
+        """Names of the workload's resources this one's params refer to, itself included
+        (validation refuses a resource that refers to itself).
 
-        Computed once: the planner and the engine ask for every resource, and
-        parsing placeholders is the expensive part.
+        Computed once: validation, the planner and the engine ask for every resource,
+        and parsing placeholders is the expensive part.
         """
-        cached: frozenset[str] | None = self.__dict__.get("_depends_on")
+        cached: frozenset[str] | None = self.__dict__.get("_referenced")
         if cached is None:
             cached = frozenset(
-                ref[1]
-                for ref in self.references()
-                if len(ref) >= 2 and ref[0] == "resources" and ref[1] != self.name
+                ref[1] for ref in self.references() if len(ref) >= 2 and ref[0] == "resources"
             )
+            object.__setattr__(self, "_referenced", cached)  # frozen, so bypass it
+        return cached
+
+    def depends_on(self) -> frozenset[str]:
+        """Names of the workload's other resources this one's params refer to (computed once)."""
+        cached: frozenset[str] | None = self.__dict__.get("_depends_on")
+        if cached is None:
+            cached = self.referenced_resources() - {self.name}
             object.__setattr__(self, "_depends_on", cached)  # frozen, so bypass it
         return cached
 
@@ -101,7 +109,7 @@ class Workload:
     containers: dict[str, dict[str, Any]]
     resources: dict[str, ResourceRequest]
     ports: dict[str, dict[str, Any]]
-    positions: dict[FieldPath, tuple[int, int]] = field(default_factory=dict, repr=False)
+    positions: Mapping[FieldPath, tuple[int, int]] = field(default_factory=dict, repr=False)
     display_path: str = "<string>"
 
     @property

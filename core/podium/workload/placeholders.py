@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 from podium.security.secret import Secret, contains_secret, reveal
@@ -78,24 +78,22 @@ _DOT = "\x00"
 
 def split_path(inner: str) -> list[str]:
     """Split a placeholder's inside on dots, keeping ``\\.`` as a dot within a part."""
+    if "\\" not in inner and _DOT not in inner:
+        return inner.split(".")  # the usual case, without the escape dance
     return [part.replace(_DOT, ".") for part in inner.replace("\\.", _DOT).split(".")]
-
-
-def _placeholders(template: str) -> Iterator[re.Match[str]]:
-    """The matches that are real placeholders (not ``$$`` or ``$${...}`` escapes)."""
-    for match in PATTERN.finditer(template):
-        if not match.group(1).startswith("$"):
-            yield match
 
 
 def references(template: str) -> list[list[str]]:
     """The paths of every real placeholder in ``template``, in order."""
-    return [split_path(match.group(2)) for match in _placeholders(template)]
+    return [split_path(inner) for inner in raw_references(template)]
 
 
 def raw_references(template: str) -> list[str]:
     """The insides of every real placeholder, as written (for error messages)."""
-    return [match.group(2) for match in _placeholders(template)]
+    if "$" not in template:
+        return []
+    # findall works in C; a body starting with "$" is an escape ("$$" or "$${...}").
+    return [inner for body, inner in PATTERN.findall(template) if body[0] != "$"]
 
 
 def to_text(value: Any) -> str:

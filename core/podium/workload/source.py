@@ -3,18 +3,24 @@
 PyYAML's composer gives nodes with marks; we build the Python value with the safe
 constructor and, in the same walk, record where each field path starts so errors
 can say ``score.yaml:12:7``.
+
+Plain documents (JSON-like values only, as nearly every Score file is) are built by
+:mod:`podium.workload.plain_document` in a single pass; anything else, and every
+document with a problem, takes the careful path here, which names the problem.
 """
 
 from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterator, MutableMapping
 from dataclasses import dataclass
 from typing import Any
 
 import yaml
 
 from podium.errors import Location, WorkloadError
+from podium.workload.plain_document import RECORDED_DEPTH, build_plain
 
 #: Larger Score files are refused: real ones are a few KiB, and YAML parsing is not free.
 MAX_BYTES = 1024 * 1024
@@ -30,7 +36,7 @@ _INT_TAG = "tag:yaml.org,2002:int"
 _FLOAT_TAG = "tag:yaml.org,2002:float"
 
 FieldPath = tuple[str | int, ...]
-Positions = dict[FieldPath, tuple[int, int]]
+Positions = MutableMapping[FieldPath, tuple[int, int]]
 
 
 # libyaml's parser when PyYAML was built with it: several times faster, same nodes and marks.
@@ -45,6 +51,9 @@ class _Loader(_SafeBase):  # type: ignore[misc]
 class ParsedDocument:
     data: Any
     positions: Positions
+    #: True when no key or string holds a non-printable character (so no control
+    #: character either); False when unknown.
+    printable: bool = False
 
 
 def describe_type(value: Any) -> str:
@@ -87,9 +96,17 @@ def parse_yaml(text: str, path: str) -> ParsedDocument:
                 "metadata and containers",
                 location=Location(path, 1, 1),
             )
-        positions: Positions = {(): _mark(node)}
-        _walk(node, (), positions, path, [0], loader)
-        data = loader.construct_document(node)
+        plain = build_plain(
+            node, loader, max_nodes=MAX_NODES, max_depth=MAX_DEPTH, int_range=INT_RANGE
+        )
+        positions: Positions
+        if plain is not None:
+            data, printable = plain.data, plain.printable
+            positions = FieldPositions(plain.positions, text, path)
+        else:
+            printable = False
+            positions = _positions(node, path, loader)
+            data = loader.construct_document(node)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problem = exc.problem or exc.context or "invalid YAML"
@@ -120,7 +137,60 @@ def parse_yaml(text: str, path: str) -> ParsedDocument:
             f"found {describe_type(data)}",
             location=Location(path, *positions[()]),
         )
-    return ParsedDocument(data, positions)
+    return ParsedDocument(data, positions, printable)
+
+
+class FieldPositions(MutableMapping[FieldPath, tuple[int, int]]):
+    """Where each field of a plain document starts, as the careful walk records it.
+
+    Holds the top fields' positions from the fast build (all a valid workload uses while
+    it is planned); the first question about a deeper field parses ``text`` again with
+    the walk, once, for all of them.
+    """
+
+    def __init__(self, shallow: dict[FieldPath, tuple[int, int]], text: str, path: str) -> None:
+        self._shallow = shallow
+        self._text = text
+        self._path = path
+        self._all: dict[FieldPath, tuple[int, int]] | None = None
+
+    def _complete(self) -> dict[FieldPath, tuple[int, int]]:
+        if self._all is None:
+            loader = _Loader(self._text)
+            try:
+                self._all = _positions(loader.get_single_node(), self._path, loader)
+            finally:
+                loader.dispose()
+        return self._all
+
+    def __getitem__(self, field: FieldPath) -> tuple[int, int]:
+        if self._all is None and len(field) <= RECORDED_DEPTH:
+            return self._shallow[field]  # complete at this depth: missing means absent
+        return self._complete()[field]
+
+    def __contains__(self, field: object) -> bool:
+        if self._all is None and isinstance(field, tuple) and len(field) <= RECORDED_DEPTH:
+            return field in self._shallow
+        return field in self._complete()
+
+    def __setitem__(self, field: FieldPath, position: tuple[int, int]) -> None:
+        self._complete()[field] = position
+
+    def __delitem__(self, field: FieldPath) -> None:
+        del self._complete()[field]
+
+    def __iter__(self) -> Iterator[FieldPath]:
+        return iter(self._complete())
+
+    def __len__(self) -> int:
+        return len(self._complete())
+
+
+def _positions(node: yaml.Node, path: str, loader: Any) -> dict[FieldPath, tuple[int, int]]:
+    """Every field's position, from the walk that also checks keys, depth and numbers."""
+    positions: dict[FieldPath, tuple[int, int]] = {(): _mark(node)}
+    _walk(node, (), positions, path, [0], loader)
+    return positions
 
 
 def _line_column(text: str, position: int) -> tuple[int, int]:
@@ -225,6 +295,7 @@ __all__ = [
     "MAX_DEPTH",
     "MAX_NODES",
     "FieldPath",
+    "FieldPositions",
     "ParsedDocument",
     "Positions",
     "dotted",
