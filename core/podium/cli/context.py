@@ -22,6 +22,10 @@ class CliState:
     debug: bool = False
     strict_plugins: bool = False
     no_plugins: bool = False
+    #: ``-e`` given before the subcommand (or ``PODIUM_ENV``); a subcommand's own ``-e`` wins
+    env: str | None = None
+    #: the environment the command resolved, for hints that repeat the flags needed
+    environment: str | None = None
     #: where the JSON document goes under --json (the real stdout; see podium.cli.document)
     document: TextIO | None = field(default=None, repr=False)
     _platform: Platform | None = field(default=None, repr=False)

@@ -53,6 +53,10 @@ def _run(
         exc.show()
         sys.exit(ExitCode.USAGE if isinstance(exc, click.UsageError) else ExitCode.ERROR)
     except PodiumError as exc:
+        if exc.hint:
+            from podium.cli.hints import complete_hint
+
+            exc.hint = complete_hint(exc.hint, state, cli)
         _report(exc, exc.to_dict(), exc.exit_code, debug, json_output)
     except KeyboardInterrupt:
         click.echo("Interrupted.", err=True)

@@ -119,6 +119,14 @@ def _plugin_commands(ctx: click.Context) -> dict[str, click.Command]:
     help="Platform config file (default: ./podium.toml or the nearest parent's, stopping at a "
     "git repository's top; else built-in defaults).",
 )
+@click.option(
+    "-e",
+    "--env",
+    "env",
+    envvar="PODIUM_ENV",
+    help="Environment for the commands that take one (the same as -e after the subcommand; "
+    "that one wins).",
+)
 @click.option("--json", "json_output", is_flag=True, help="Machine-readable JSON output.")
 @click.option(
     "--debug", is_flag=True, envvar="PODIUM_DEBUG", help="Show tracebacks and debug logs."
@@ -140,6 +148,7 @@ def _plugin_commands(ctx: click.Context) -> dict[str, click.Command]:
 def cli(
     ctx: click.Context,
     config_path: str | None,
+    env: str | None,
     json_output: bool,
     debug: bool,
     strict_plugins: bool,
@@ -157,6 +166,7 @@ def cli(
         strict_plugins=strict_plugins,
         no_plugins=no_plugins,
     )
+    get_state(ctx).env = env
 
 
 def main(argv: list[str] | None = None) -> Any:

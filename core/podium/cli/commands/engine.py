@@ -147,7 +147,9 @@ def apply_cmd(
     if plan_file:
         if files:
             raise click.UsageError("a saved plan carries its own workloads; drop -f/--file")
-        plan = platform.verify_plan(load_plan_file(plan_file), env=env, take_over=take_over)
+        plan = platform.verify_plan(
+            load_plan_file(plan_file), env=env or state.env, take_over=take_over
+        )
     else:
         plan = platform.plan(
             resolve_env(state, env),

@@ -74,7 +74,9 @@ service:
 @click.argument("directory", default=".", type=click.Path(file_okay=False))
 @click.option("--name", default="podium", help="Platform name.")
 @click.option("--force", is_flag=True, help="Overwrite existing files.")
-def init_cmd(directory: str, name: str, force: bool) -> None:
+@json_option
+@click.pass_context
+def init_cmd(ctx: click.Context, directory: str, name: str, force: bool) -> None:
     """Write a commented podium.toml and a sample score.yaml."""
     from podium.platform.context import validate_name
 
@@ -82,19 +84,28 @@ def init_cmd(directory: str, name: str, force: bool) -> None:
         validate_name(name, "platform")
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--name") from None
+    state = get_state(ctx)
     target = Path(directory)
     target.mkdir(parents=True, exist_ok=True)
+    written: dict[str, list[str]] = {"wrote": [], "kept": []}
     for filename, text in (
         ("podium.toml", PODIUM_TOML.format(name=name)),
         ("score.yaml", SCORE_YAML),
     ):
         path = target / filename
         if path.exists() and not force:
-            click.echo(f"kept existing {path} (use --force to overwrite)")
+            written["kept"].append(str(path))
+            if not state.json_output:
+                click.echo(f"kept existing {path} (use --force to overwrite)")
             continue
         path.write_text(text)
-        click.echo(f"wrote {path}")
-    click.echo("next: podium validate && podium plan")
+        written["wrote"].append(str(path))
+        if not state.json_output:
+            click.echo(f"wrote {path}")
+    if state.json_output:
+        state.echo_json(written)
+    else:
+        click.echo("next: podium validate && podium plan")
 
 
 @click.command("validate")
