@@ -14,6 +14,9 @@ from podium.cli.context import CliState
 from podium.cli.document import stdout_reserved_for_document
 from podium.errors import ExitCode, PodiumError
 
+#: 128 + SIGINT, what shells report for a command stopped by Ctrl-C
+EXIT_INTERRUPTED = 130
+
 
 def run_cli(cli: click.Group, argv: list[str], prog_name: str) -> Any:
     json_output = "--json" in argv
@@ -44,9 +47,10 @@ def _run(
     debug = "--debug" in argv or os.environ.get("PODIUM_DEBUG") == "1"
     try:
         cli.main(args=argv, prog_name=prog_name, standalone_mode=False, obj=state)
-    except click.exceptions.Abort:
-        click.echo("Aborted.", err=True)
-        sys.exit(130)
+    except click.exceptions.Abort as exc:
+        # click turns Ctrl-C into Abort; a declined question is one too (before any change)
+        interrupted = isinstance(exc.__cause__, KeyboardInterrupt)
+        _stopped("Interrupted." if interrupted else "Aborted: nothing was changed.", json_output)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.ClickException as exc:
@@ -59,14 +63,23 @@ def _run(
             exc.hint = complete_hint(exc.hint, state, cli)
         _report(exc, exc.to_dict(), exc.exit_code, debug, json_output)
     except KeyboardInterrupt:
-        click.echo("Interrupted.", err=True)
-        sys.exit(130)
+        _stopped("Interrupted.", json_output)
     except BrokenPipeError:
         sys.exit(0)
     except Exception as exc:  # an internal bug: say so, show the traceback only on request
         data = {"error": type(exc).__name__, "message": f"internal error: {exc}"}
         _report(exc, data, ExitCode.ERROR, debug, json_output, internal=True)
     sys.exit(ExitCode.OK)
+
+
+def _stopped(message: str, json_output: bool) -> None:
+    """Exit 130, the shell's code for a command stopped by Ctrl-C (documented)."""
+    if json_output:
+        data = {"error": "Interrupted", "message": message, "exit_code": EXIT_INTERRUPTED}
+        click.echo(json.dumps(data), err=True)
+    else:
+        click.echo(message, err=True)
+    sys.exit(EXIT_INTERRUPTED)
 
 
 def _report(

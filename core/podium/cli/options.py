@@ -64,6 +64,15 @@ def take_over_option(func: F) -> F:
     )(func)
 
 
+def yes_option(func: F) -> F:
+    return click.option(
+        "--yes",
+        "-y",
+        is_flag=True,
+        help="Do not ask before deleting or replacing anything (only asked on a terminal).",
+    )(func)
+
+
 def resolve_env(state: CliState, env: str | None) -> str:
     """The subcommand's ``-e``, else the root's ``-e`` or ``PODIUM_ENV``, else a default."""
     state.environment = env or state.env or _default_env(state)
