@@ -181,3 +181,35 @@ def test_ctrl_c_exits_130_without_a_traceback(project: Any) -> None:
         else:
             assert "Interrupted" in err
         project.podium("destroy", check=True)
+
+
+def _colour_codes(shown: str) -> list[str]:
+    """The SGR sequences in ``shown`` that set a foreground or background colour."""
+    import re
+
+    found = []
+    for params in re.findall(r"\x1b\[([0-9;]*)m", shown):
+        codes = [int(p) for p in params.split(";") if p]
+        if any(30 <= c <= 49 or 90 <= c <= 107 for c in codes):
+            found.append(params)
+    return found
+
+
+def test_a_live_progress_line_during_long_waits_on_a_terminal_only(project: Any) -> None:
+    code, shown = _on_terminal(project, "up", FAKE_PAUSE_AFTER_CREATE="2")
+    assert code == 0, shown
+    assert "creating volume.default#web." in shown  # the live line names the wait
+    assert _colour_codes(shown), "a terminal gets colour"
+    project.podium("destroy", check=True)
+    piped = project.podium("up", check=True, FAKE_PAUSE_AFTER_CREATE="1")
+    assert "creating volume" not in piped.stderr and "succeeded" in piped.stderr
+    assert not _colour_codes(piped.stdout + piped.stderr)
+
+
+def test_no_color_is_honoured_on_a_terminal(project: Any) -> None:
+    code, shown = _on_terminal(project, "up", NO_COLOR="1")
+    assert code == 0, shown
+    assert "Apply complete" in shown
+    assert not _colour_codes(shown), shown
+    code, shown = _on_terminal(project, "status", NO_COLOR="1")
+    assert "ready" in shown and not _colour_codes(shown)

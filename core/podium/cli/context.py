@@ -91,6 +91,13 @@ class CliState:
         return sys.stdout.isatty() and not self.json_output
 
 
+def colour() -> bool | None:
+    """``False`` when ``NO_COLOR`` is set to anything (https://no-color.org), else ``None``:
+    click's default, colour only on a terminal. Pass it as ``color=`` where no click
+    context is current (engine threads, after the command returned)."""
+    return False if os.environ.get("NO_COLOR") else None
+
+
 def find_config(start: Path) -> Path | None:
     """``podium.toml`` in ``start`` or the nearest parent that has one, like git.
 

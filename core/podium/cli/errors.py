@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from podium.cli.context import CliState
+from podium.cli.context import CliState, colour
 from podium.cli.document import stdout_reserved_for_document
 from podium.errors import ExitCode, PodiumError
 
@@ -97,7 +97,7 @@ def _report(
         click.echo(json.dumps({**data, "exit_code": int(code)}, default=str), err=True)
     else:
         message = str(exc) if not internal else f"internal error: {type(exc).__name__}: {exc}"
-        click.secho(f"error: {message}", fg="red", err=True)
+        click.secho(f"error: {message}", fg="red", err=True, color=colour())
         if internal and not debug:
             click.echo("  (run with --debug for the traceback)", err=True)
     sys.exit(int(code))

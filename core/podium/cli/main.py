@@ -155,9 +155,10 @@ def cli(
     no_plugins: bool,
 ) -> None:
     """Podium: plan, apply and run workloads on a platform assembled from plugins."""
-    from podium.cli.context import get_state
+    from podium.cli.context import colour, get_state
     from podium.observability.logging import configure_cli_logging
 
+    ctx.color = colour()  # NO_COLOR; else click colours only what goes to a terminal
     configure_cli_logging(debug=debug, json=json_output)
     get_state(ctx).configure(
         config_path=config_path,
