@@ -17,6 +17,7 @@ import signal
 import time
 from collections.abc import Iterator
 from contextlib import suppress
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -421,9 +422,13 @@ class LocalDeployer(Deployer):
                     complete, _, _rest = chunk.rpartition(b"\n")
                     if complete or chunk.endswith(b"\n"):
                         offsets[path] = start + len(complete) + 1
+                        # supervisord keeps no time per line: a line seen while following
+                        # was written since the last poll, so the time it was read is true
+                        # to within the poll interval. Earlier lines have no time to give.
+                        seen = datetime.now(UTC)
                         for text in complete.decode(errors="replace").splitlines():
                             quiet = False
-                            yield LogLine(container=name, text=text, stream=stream)
+                            yield LogLine(container=name, text=text, stream=stream, timestamp=seen)
             if quiet:
                 time.sleep(0.2)
 
