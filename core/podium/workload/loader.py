@@ -114,6 +114,14 @@ def load_workload_text(
     return workload
 
 
+def workload_warnings(workload: Workload) -> list[tuple[Location, str]]:
+    """What is valid Score but probably not meant (``${...}`` in command/args), located."""
+    return [
+        (workload.location(*field) or Location(workload.display_path), message)
+        for field, message in checks.unexpanded_placeholders(workload.spec)
+    ]
+
+
 def _self_and_others(request: ResourceRequest) -> set[str]:
     return {ref[1] for ref in request.references() if len(ref) >= 2 and ref[0] == "resources"}
 

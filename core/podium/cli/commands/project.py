@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from podium.cli.context import get_state
 from podium.cli.options import env_option, files_option, json_option, resolve_env, resolve_files
 from podium.errors import PolicyBlockedError
+
+if TYPE_CHECKING:
+    from podium.workload.model import Workload
 
 PODIUM_TOML = """\
 # Podium platform config. Reference: sdk_docs/reference/config.md
@@ -119,15 +123,19 @@ def validate_cmd(ctx: click.Context, env: str | None, files: tuple[str, ...]) ->
     platform = state.platform()
     paths = resolve_files(state, files)
     findings = platform.validate(resolve_env(state, env), paths)
+    warnings = _warnings(platform.load_workloads(paths))
     if state.json_output:
         state.echo_json(
             {
                 "valid": True,
                 "files": [str(p) for p in paths],
                 "findings": [f.to_dict() for f in findings],
+                "warnings": warnings,
             }
         )
     else:
+        for warning in warnings:
+            click.echo(f"warning: {warning['location']}: {warning['message']}")
         for finding in findings:
             click.echo(
                 f"{finding.level}: {finding.policy}: {finding.subject or ''} {finding.message}"
@@ -137,6 +145,17 @@ def validate_cmd(ctx: click.Context, env: str | None, files: tuple[str, ...]) ->
         )
     if any(f.level == "mandatory" for f in findings):
         raise PolicyBlockedError("mandatory policy findings")
+
+
+def _warnings(workloads: list[Workload]) -> list[dict[str, str]]:
+    """Valid Score that is probably not meant, with file:line (see workload_warnings)."""
+    from podium.workload.loader import workload_warnings
+
+    return [
+        {"location": str(location), "message": message}
+        for workload in workloads
+        for location, message in workload_warnings(workload)
+    ]
 
 
 @click.command("schema")
