@@ -149,3 +149,11 @@ def test_json_on_commands_that_had_none(tmp_path: Path) -> None:
     unlock = _podium(tmp_path, "--no-plugins", "state", "unlock", "--json")
     assert unlock.returncode == 0, unlock.stderr
     assert json.loads(unlock.stdout) == {"environment": "dev", "removed": None}
+
+
+def test_root_options_after_env_still_decide_which_plugins_load(tmp_path: Path) -> None:
+    (tmp_path / "podium.toml").write_text(TWO_ENVS)
+    result = _podium(tmp_path, "-e", "prod", "--no-plugins", "plugins", "list", "--json")
+    assert result.returncode == 0, result.stderr
+    statuses = {p["name"]: p["status"] for p in json.loads(result.stdout)["plugins"]}
+    assert statuses["local"] == "disabled"

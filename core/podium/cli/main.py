@@ -77,7 +77,8 @@ def _read_global_options(group: click.Group, ctx: click.Context, args: list[str]
 
     probe = click.Command(
         ctx.info_name,
-        params=[p for p in group.params if p.name in GLOBAL_OPTIONS],
+        # -e too, only so that its value is not taken for the subcommand's name
+        params=[p for p in group.params if p.name in (*GLOBAL_OPTIONS, "env")],
         add_help_option=False,
     )
     try:
