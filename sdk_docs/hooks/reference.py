@@ -174,6 +174,31 @@ def _command_markdown(entry: CliEntry, level: int) -> list[str]:
     return lines
 
 
+#: the rules every command follows, stated once at the top of the CLI reference
+CLI_CONVENTIONS = [
+    "## Conventions",
+    "",
+    "- **`-e ENV` and `--json`** go before or after the subcommand: `podium -e prod status` "
+    "is `podium status -e prod`. Every command that works on an environment takes `-e` "
+    "(the subcommand's own wins, then the root's, then `PODIUM_ENV`, then the only "
+    "environment, else `dev`); every command takes `--json`, which puts one JSON document "
+    "on stdout and nothing else there (errors go to stderr as JSON).",
+    "- **Confirmation** (`apply`, `up`, `destroy`): a plan that deletes or replaces "
+    "something asks first, default no, when a person can answer: stdin and stderr are a "
+    "terminal and the output is not `--json`. Creates and updates never ask; `--yes` "
+    "answers yes; applying a saved plan file never asks (reviewing it was the approval). "
+    "Without a terminal nothing asks and the command does what it says.",
+    "- **Exit 130**: the command was interrupted (Ctrl-C), or a confirmation question was "
+    "answered no (then nothing was changed).",
+    "- **Output**: on a terminal, colour, and a live progress line on stderr during long "
+    "waits (the change that has run longest, with its seconds). Piped or under `--json`, "
+    "neither; `NO_COLOR` set to anything turns colour off (https://no-color.org).",
+    "- **Hints** that name a `podium` command repeat the `-c CONFIG` and `-e ENV` this "
+    "invocation used, so they can be pasted as they are.",
+    "",
+]
+
+
 def cli_markdown() -> str:
     """The CLI reference page."""
     lines = [
@@ -183,6 +208,7 @@ def cli_markdown() -> str:
         "so it always matches the installed version. Every command also answers `--help`. "
         "Exit codes are listed in [Exit codes](exit-codes.md).",
         "",
+        *CLI_CONVENTIONS,
     ]
     for entry in walk_cli():
         lines += _command_markdown(entry, 2 if len(entry.path) <= 2 else 3)
@@ -441,7 +467,9 @@ def exit_codes_markdown() -> str:
         lines.append(f"| {code} | `{name}` | {_clean(meaning)} | {raised} |")
     lines += [
         "",
-        "`130` is returned when the command is interrupted (Ctrl-C).",
+        "`130` is returned when the command is interrupted (Ctrl-C) or a confirmation "
+        "question is answered no (nothing was changed then); under `--json` the error on "
+        'stderr says so with `"exit_code": 130`.',
         "",
     ]
     return "\n".join(lines) + "\n"

@@ -84,6 +84,21 @@ def test_secrets_round_trip_without_echoing_values(tmp_path: Path) -> None:
             assert value.encode() not in path.read_bytes()
 
 
+def test_secrets_answer_in_json_without_values(tmp_path: Path) -> None:
+    value = "json-canary-7731"
+    stored = podium(tmp_path, "secrets", "set", "api/token", "--json", stdin=value + "\n")
+    assert json.loads(stored.stdout) == {"key": "api/token", "environment": None, "version": 1}
+    again = podium(tmp_path, "secrets", "set", "api/token", "--json", "--value", value + "2")
+    assert json.loads(again.stdout)["version"] == 2
+    shown = podium(tmp_path, "secrets", "get", "api/token", "--json")
+    assert json.loads(shown.stdout) == {"key": "api/token", "environment": None, "exists": True}
+    assert value not in shown.stdout
+    revealed = podium(tmp_path, "secrets", "get", "api/token", "--json", "--reveal")
+    assert json.loads(revealed.stdout)["value"] == value + "2"
+    deleted = podium(tmp_path, "secrets", "delete", "api/token", "--json")
+    assert json.loads(deleted.stdout) == {"key": "api/token", "environment": None, "deleted": True}
+
+
 def test_help_lists_every_command(tmp_path: Path) -> None:
     from podium.cli.main import COMMANDS
 

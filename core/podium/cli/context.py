@@ -24,6 +24,10 @@ class CliState:
     debug: bool = False
     strict_plugins: bool = False
     no_plugins: bool = False
+    #: ``-e`` given before the subcommand (or ``PODIUM_ENV``); a subcommand's own ``-e`` wins
+    env: str | None = None
+    #: the environment the command resolved, for hints that repeat the flags needed
+    environment: str | None = None
     #: where the JSON document goes under --json (the real stdout; see podium.cli.document)
     document: TextIO | None = field(default=None, repr=False)
     _platform: Platform | None = field(default=None, repr=False)
@@ -87,6 +91,13 @@ class CliState:
     @property
     def interactive(self) -> bool:
         return sys.stdout.isatty() and not self.json_output
+
+
+def colour() -> bool | None:
+    """``False`` when ``NO_COLOR`` is set to anything (https://no-color.org), else ``None``:
+    click's default, colour only on a terminal. Pass it as ``color=`` where no click
+    context is current (engine threads, after the command returned)."""
+    return False if os.environ.get("NO_COLOR") else None
 
 
 def find_config(start: Path) -> Path | None:

@@ -77,7 +77,8 @@ def _read_global_options(group: click.Group, ctx: click.Context, args: list[str]
 
     probe = click.Command(
         ctx.info_name,
-        params=[p for p in group.params if p.name in GLOBAL_OPTIONS],
+        # -e too, only so that its value is not taken for the subcommand's name
+        params=[p for p in group.params if p.name in (*GLOBAL_OPTIONS, "env")],
         add_help_option=False,
     )
     try:
@@ -119,6 +120,14 @@ def _plugin_commands(ctx: click.Context) -> dict[str, click.Command]:
     help="Platform config file (default: ./podium.toml or the nearest parent's, stopping at a "
     "git repository's top; else built-in defaults).",
 )
+@click.option(
+    "-e",
+    "--env",
+    "env",
+    envvar="PODIUM_ENV",
+    help="Environment for the commands that take one (the same as -e after the subcommand; "
+    "that one wins).",
+)
 @click.option("--json", "json_output", is_flag=True, help="Machine-readable JSON output.")
 @click.option(
     "--debug", is_flag=True, envvar="PODIUM_DEBUG", help="Show tracebacks and debug logs."
@@ -140,15 +149,17 @@ def _plugin_commands(ctx: click.Context) -> dict[str, click.Command]:
 def cli(
     ctx: click.Context,
     config_path: str | None,
+    env: str | None,
     json_output: bool,
     debug: bool,
     strict_plugins: bool,
     no_plugins: bool,
 ) -> None:
     """Podium: plan, apply and run workloads on a platform assembled from plugins."""
-    from podium.cli.context import get_state
+    from podium.cli.context import colour, get_state
     from podium.observability.logging import configure_cli_logging
 
+    ctx.color = colour()  # NO_COLOR; else click colours only what goes to a terminal
     configure_cli_logging(debug=debug, json=json_output)
     get_state(ctx).configure(
         config_path=config_path,
@@ -157,6 +168,7 @@ def cli(
         strict_plugins=strict_plugins,
         no_plugins=no_plugins,
     )
+    get_state(ctx).env = env
 
 
 def main(argv: list[str] | None = None) -> Any:

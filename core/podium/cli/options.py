@@ -37,8 +37,8 @@ def env_option(func: F) -> F:
         "-e",
         "--env",
         "env",
-        envvar="PODIUM_ENV",
-        help="Environment (default: the only one, else 'dev').",
+        help="Environment (default: -e before the subcommand, PODIUM_ENV, the only one, "
+        "else 'dev').",
     )(func)
 
 
@@ -64,9 +64,22 @@ def take_over_option(func: F) -> F:
     )(func)
 
 
+def yes_option(func: F) -> F:
+    return click.option(
+        "--yes",
+        "-y",
+        is_flag=True,
+        help="Do not ask before deleting or replacing anything (only asked on a terminal).",
+    )(func)
+
+
 def resolve_env(state: CliState, env: str | None) -> str:
-    if env:
-        return env
+    """The subcommand's ``-e``, else the root's ``-e`` or ``PODIUM_ENV``, else a default."""
+    state.environment = env or state.env or _default_env(state)
+    return state.environment
+
+
+def _default_env(state: CliState) -> str:
     environments = state.platform().environments
     if len(environments) == 1:
         return environments[0]

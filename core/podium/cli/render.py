@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 import sys
 import threading
+import time
 from typing import TYPE_CHECKING, Any
 
 import click
 
+from podium.cli.context import colour as colour_setting
 from podium.security.secret import redact
 
 if TYPE_CHECKING:
@@ -161,27 +163,52 @@ def render_status(statuses: list[WorkloadStatus]) -> str:
     return "\n".join(lines)
 
 
+#: how the live line names a running change
+VERBS = {"create": "creating", "update": "updating", "replace": "replacing", "delete": "deleting"}
+FINISHED = ("node.succeeded", "node.failed", "node.skipped")
+
+
 class Progress:
-    """Prints one line per finished node; on a terminal also keeps a live counter."""
+    """Prints one line per finished node, on stderr, driven by the engine's events.
+
+    On a terminal it also keeps a live line under them: a spinner, the count, and
+    the change that has run longest with its seconds, so a long wait (a deployer
+    waiting for readiness, a database starting) is visibly a wait. Off a terminal
+    there is no live line, and under --json no progress at all (the caller does not
+    subscribe). Colour follows the terminal and ``NO_COLOR``.
+    """
 
     def __init__(self, total: int, interactive: bool) -> None:
         self.total = total
         self.done = 0
         self.interactive = interactive and sys.stderr.isatty()
         self._lock = threading.Lock()
+        #: running changes: node -> (action, when it started, monotonic seconds)
+        self._running: dict[str, tuple[str, float]] = {}
+        self._live: Any = None
+        if self.interactive:
+            from rich.console import Console
+            from rich.live import Live
+
+            # rich honours NO_COLOR and TERM=dumb itself
+            console = Console(stderr=True, highlight=False)
+            self._live = Live(
+                _LiveLine(self), console=console, transient=True, refresh_per_second=4
+            )
+            self._live.start()
 
     def __call__(self, event: Event) -> None:
-        if event.kind not in (
-            "node.succeeded",
-            "node.failed",
-            "node.skipped",
-            "node.retrying",
-            "reconcile",
-        ):
+        if event.kind == "node.started" and event.node:
+            with self._lock:
+                action = str(event.data.get("action", ""))
+                self._running[event.node] = (action, time.monotonic())
+            return
+        if event.kind not in (*FINISHED, "node.retrying", "reconcile"):
             return
         with self._lock:
-            if event.kind in ("node.succeeded", "node.failed", "node.skipped"):
+            if event.kind in FINISHED:
                 self.done += 1
+                self._running.pop(event.node or "", None)
             colour = {
                 "node.failed": "red",
                 "node.skipped": "bright_black",
@@ -189,12 +216,44 @@ class Progress:
             }.get(event.kind, "green")
             tag = event.kind.split(".", 1)[1]
             line = click.style(f"  {tag:<9}", fg=colour) + f" {event.node}: {event.message}"
-            if self.interactive:
-                click.echo("\r\033[K" + line, err=True)
-                click.echo(f"  [{self.done}/{self.total}]", err=True, nl=False)
-            else:
-                click.echo(line, err=True)
+            live = self._live
+        # outside the lock: rich's refresh thread takes its own lock, then live_text ours
+        if live is not None:
+            from rich.text import Text
+
+            live.console.print(Text.from_ansi(line))
+        else:
+            click.echo(line, err=True, color=colour_setting())
+
+    def live_text(self) -> str:
+        """The live line's text: the count and the longest-running change."""
+        with self._lock:
+            running = sorted(self._running.items(), key=lambda item: item[1][1])
+            done = self.done
+        text = f"[{done}/{self.total}]"
+        if running:
+            node, (action, started) = running[0]
+            text += f" {VERBS.get(action, action)} {node} ({time.monotonic() - started:.0f}s)"
+            if len(running) > 1:
+                text += f", {len(running) - 1} more running"
+        return text
 
     def finish(self) -> None:
-        if self.interactive:
-            click.echo("\r\033[K", err=True, nl=False)
+        with self._lock:
+            live, self._live = self._live, None
+        if live is not None:
+            live.stop()
+
+
+class _LiveLine:
+    """The renderable rich redraws a few times a second (so the seconds advance)."""
+
+    def __init__(self, progress: Progress) -> None:
+        from rich.spinner import Spinner
+
+        self.progress = progress
+        self.spinner = Spinner("dots")  # one spinner, so that it turns
+
+    def __rich__(self) -> Any:
+        self.spinner.update(text=self.progress.live_text())
+        return self.spinner

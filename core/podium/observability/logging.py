@@ -16,6 +16,7 @@ keyword arguments); its message is the event followed by ``key=value`` pairs.
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from collections.abc import MutableMapping
 from typing import Any
@@ -171,6 +172,11 @@ class _CliFormatter(logging.Formatter):
         return str(self._render(event_dict))
 
 
+def _colour() -> bool:
+    """Colour on a terminal, unless ``NO_COLOR`` is set to anything (https://no-color.org)."""
+    return sys.stderr.isatty() and not os.environ.get("NO_COLOR")
+
+
 def _renderer(json: bool) -> Any:
     import structlog
 
@@ -179,7 +185,7 @@ def _renderer(json: bool) -> Any:
         structlog.processors.format_exc_info if json else None,
         structlog.processors.JSONRenderer()
         if json
-        else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty()),
+        else structlog.dev.ConsoleRenderer(colors=_colour()),
     ]
 
     def render(event_dict: dict[str, Any]) -> Any:
@@ -203,7 +209,7 @@ def _apply_structlog_config() -> None:
     renderer: Any = (
         structlog.processors.JSONRenderer()
         if json
-        else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
+        else structlog.dev.ConsoleRenderer(colors=_colour())
     )
     structlog.configure(
         processors=[

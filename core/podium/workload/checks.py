@@ -113,6 +113,33 @@ def check_placeholders(spec: Mapping[str, Any]) -> list[Problem]:
     return problems
 
 
+def unexpanded_placeholders(spec: Mapping[str, Any]) -> list[Problem]:
+    """``${...}`` in ``command`` or ``args``, which Score does not expand (warnings, not errors).
+
+    Score expands placeholders in variables, file contents, volume sources and
+    resource params only; in ``command`` and ``args`` the text reaches the process
+    as written. That is usually a mistake, but it can be meant (a shell script
+    that expands its own ``${VAR}``), so it is a warning.
+    """
+    problems: list[Problem] = []
+    for cname, container in (spec.get("containers") or {}).items():
+        for section in ("command", "args"):
+            for index, item in enumerate(container.get(section) or []):
+                inner = raw_references(item) if isinstance(item, str) else []
+                if inner:
+                    shown = "${" + inner[0] + "}"
+                    problems.append(
+                        (
+                            ("containers", cname, section, index),
+                            f"{shown} in {section} is not expanded: Score expands placeholders "
+                            "only in variables, files, volume sources and resource params, so "
+                            "the process gets the text as written; pass the value in a variable "
+                            "and read it from the environment",
+                        )
+                    )
+    return problems
+
+
 def _placeholder_problem(
     inner: str, metadata: Mapping[str, Any], resources: Mapping[str, Any]
 ) -> str | None:
@@ -249,4 +276,5 @@ __all__ = [
     "find_cycle",
     "list_form_problems",
     "normalise_lists",
+    "unexpanded_placeholders",
 ]

@@ -119,6 +119,14 @@ def load_workload_text(
     return workload
 
 
+def workload_warnings(workload: Workload) -> list[tuple[Location, str]]:
+    """What is valid Score but probably not meant (``${...}`` in command/args), located."""
+    return [
+        (workload.location(*field) or Location(workload.display_path), message)
+        for field, message in checks.unexpanded_placeholders(workload.spec)
+    ]
+
+
 def _locate(positions: Positions, shown: str, field: FieldPath) -> Location:
     parts = field
     while parts and parts not in positions:

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from podium.cli.confirm import confirm_destructive
 from podium.cli.context import CliState, get_state
 from podium.cli.options import (
     env_option,
@@ -15,6 +16,7 @@ from podium.cli.options import (
     resolve_env,
     resolve_files,
     take_over_option,
+    yes_option,
 )
 from podium.cli.run_control import controlled_run, lock_timeout_option
 from podium.errors import PolicyBlockedError
@@ -129,7 +131,7 @@ def plan_cmd(
 @env_option
 @files_option
 @click.option("--parallelism", "-p", type=click.IntRange(1, 256), help="Nodes applied at once.")
-@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation on a terminal.")
+@yes_option
 @take_over_option
 @lock_timeout_option
 @json_option
@@ -148,7 +150,8 @@ def apply_cmd(
 
     A saved plan is verified first: it is recomputed from the Score sources it
     embeds against the current config and state, and refused (exit 12) unless the
-    file matches; -e, when given, must name the plan's environment.
+    file matches; -e, when given, must name the plan's environment. Applying a saved
+    plan never asks: reviewing it was the approval.
     """
     from podium.engine.plan import load_plan_file
 
@@ -157,7 +160,9 @@ def apply_cmd(
     if plan_file:
         if files:
             raise click.UsageError("a saved plan carries its own workloads; drop -f/--file")
-        plan = platform.verify_plan(load_plan_file(plan_file), env=env, take_over=take_over)
+        plan = platform.verify_plan(
+            load_plan_file(plan_file), env=env or state.env, take_over=take_over
+        )
     else:
         with controlled_run(platform, quiet=state.json_output) as control:
             plan = platform.plan(
@@ -171,14 +176,7 @@ def apply_cmd(
     _show_plan(state, plan, verbose=False)
     if not plan.has_changes and not state.json_output:
         click.echo("Nothing to apply.")
-    if (
-        plan.has_changes
-        and state.interactive
-        and not yes
-        and not plan_file
-        and not plan.blocking_findings
-    ):
-        click.confirm("Apply these changes?", abort=True, default=True)
+    confirm_destructive(state, plan, yes=yes or bool(plan_file))
     _run_apply(state, plan, parallelism, take_over, lock_timeout)
 
 
@@ -189,6 +187,7 @@ def apply_cmd(
 @click.option(
     "--prune", is_flag=True, help="Also delete workloads in state that are not in these files."
 )
+@yes_option
 @take_over_option
 @lock_timeout_option
 @json_option
@@ -199,6 +198,7 @@ def up_cmd(
     files: tuple[str, ...],
     parallelism: int | None,
     prune: bool,
+    yes: bool,
     take_over: tuple[str, ...],
     lock_timeout: float,
 ) -> None:
@@ -225,6 +225,7 @@ def up_cmd(
         )
     control.check()  # Ctrl-C while planning: change nothing
     _show_plan(state, plan, verbose=False)
+    confirm_destructive(state, plan, yes=yes)
     _run_apply(state, plan, parallelism, take_over, lock_timeout)
     statuses = platform.status(environment)
     if not state.json_output:
@@ -241,7 +242,7 @@ def up_cmd(
 @files_option
 @click.option("--workload", "-w", "names", multiple=True, help="Only this workload (repeatable).")
 @click.option("--parallelism", "-p", type=click.IntRange(1, 256), help="Nodes removed at once.")
-@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation on a terminal.")
+@yes_option
 @take_over_option
 @lock_timeout_option
 @json_option
@@ -270,6 +271,5 @@ def destroy_cmd(
         )
     control.check()  # Ctrl-C while planning: change nothing
     _show_plan(state, plan, verbose=False)
-    if plan.has_changes and state.interactive and not yes:
-        click.confirm(f"Destroy everything in {environment!r}?", abort=True, default=False)
+    confirm_destructive(state, plan, yes=yes)
     _run_apply(state, plan, parallelism, take_over, lock_timeout)

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from podium.cli.context import CliState, get_state
+from podium.cli.options import env_option, json_option
 from podium.errors import ExitCode, PodiumError
 
 if TYPE_CHECKING:
@@ -147,6 +148,7 @@ def info_cmd(ctx: click.Context, name: str, json_flag: bool) -> None:
 
 
 @plugins_group.command("lock")
+@json_option
 @click.pass_context
 def lock_cmd(ctx: click.Context) -> None:
     """Write podium.lock: the version and file hashes of every loaded installed plugin.
@@ -192,9 +194,14 @@ class DoctorProblem(PodiumError):
 
 
 @click.command("doctor")
+@env_option
+@json_option
 @click.pass_context
-def doctor_cmd(ctx: click.Context) -> None:
-    """Check that the config loads, plugins load and each environment's state is reachable."""
+def doctor_cmd(ctx: click.Context, env: str | None) -> None:
+    """Check that the config loads, plugins load and each environment's state is reachable.
+
+    With -e only that environment's state is checked.
+    """
     state = _setup(ctx)
     checks: list[dict[str, Any]] = []
 
@@ -231,15 +238,16 @@ def doctor_cmd(ctx: click.Context) -> None:
         report("plugins", "fail", str(exc))
         return _finish(state, checks)
 
-    _check_state(state, config, manager, report)
+    _check_state(state, config, env or state.env, report)
     return _finish(state, checks)
 
 
-def _check_state(
-    state: CliState, config: PlatformConfig, manager: PluginManager, report: Any
-) -> None:
+def _check_state(state: CliState, config: PlatformConfig, only: str | None, report: Any) -> None:
     platform = state.platform()
-    for env_name in config.environments:
+    if only is not None and only not in config.environments:
+        report(f"environment {only}", "fail", "not in the config")
+        return
+    for env_name in [only] if only is not None else config.environments:
         check = f"state {env_name} ({config.state.backend})"
         try:
             report(check, "ok", f"serial {platform.store(env_name).serial()}")

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from podium.cli.context import get_state
 from podium.cli.options import env_option, files_option, json_option, resolve_env, resolve_files
 from podium.errors import PolicyBlockedError
+
+if TYPE_CHECKING:
+    from podium.workload.model import Workload
 
 PODIUM_TOML = """\
 # Podium platform config. Reference: sdk_docs/reference/config.md
@@ -73,7 +77,9 @@ service:
 @click.argument("directory", default=".", type=click.Path(file_okay=False))
 @click.option("--name", default="podium", help="Platform name.")
 @click.option("--force", is_flag=True, help="Overwrite existing files.")
-def init_cmd(directory: str, name: str, force: bool) -> None:
+@json_option
+@click.pass_context
+def init_cmd(ctx: click.Context, directory: str, name: str, force: bool) -> None:
     """Write a commented podium.toml and a sample score.yaml."""
     from podium.platform.context import validate_name
 
@@ -81,19 +87,28 @@ def init_cmd(directory: str, name: str, force: bool) -> None:
         validate_name(name, "platform")
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--name") from None
+    state = get_state(ctx)
     target = Path(directory)
     target.mkdir(parents=True, exist_ok=True)
+    written: dict[str, list[str]] = {"wrote": [], "kept": []}
     for filename, text in (
         ("podium.toml", PODIUM_TOML.format(name=name)),
         ("score.yaml", SCORE_YAML),
     ):
         path = target / filename
         if path.exists() and not force:
-            click.echo(f"kept existing {path} (use --force to overwrite)")
+            written["kept"].append(str(path))
+            if not state.json_output:
+                click.echo(f"kept existing {path} (use --force to overwrite)")
             continue
         path.write_text(text)
-        click.echo(f"wrote {path}")
-    click.echo("next: podium validate && podium plan")
+        written["wrote"].append(str(path))
+        if not state.json_output:
+            click.echo(f"wrote {path}")
+    if state.json_output:
+        state.echo_json(written)
+    else:
+        click.echo("next: podium validate && podium plan")
 
 
 @click.command("validate")
@@ -107,15 +122,19 @@ def validate_cmd(ctx: click.Context, env: str | None, files: tuple[str, ...]) ->
     platform = state.platform()
     paths = resolve_files(state, files)
     findings = platform.validate(resolve_env(state, env), paths)
+    warnings = _warnings(platform.load_workloads(paths))
     if state.json_output:
         state.echo_json(
             {
                 "valid": True,
                 "files": [str(p) for p in paths],
                 "findings": [f.to_dict() for f in findings],
+                "warnings": warnings,
             }
         )
     else:
+        for warning in warnings:
+            click.echo(f"warning: {warning['location']}: {warning['message']}")
         for finding in findings:
             click.echo(
                 f"{finding.level}: {finding.policy}: {finding.subject or ''} {finding.message}"
@@ -125,3 +144,14 @@ def validate_cmd(ctx: click.Context, env: str | None, files: tuple[str, ...]) ->
         )
     if any(f.level == "mandatory" for f in findings):
         raise PolicyBlockedError("mandatory policy findings")
+
+
+def _warnings(workloads: list[Workload]) -> list[dict[str, str]]:
+    """Valid Score that is probably not meant, with file:line (see workload_warnings)."""
+    from podium.workload.loader import workload_warnings
+
+    return [
+        {"location": str(location), "message": message}
+        for workload in workloads
+        for location, message in workload_warnings(workload)
+    ]

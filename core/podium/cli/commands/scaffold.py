@@ -17,6 +17,7 @@ from pathlib import Path
 import click
 
 from podium.cli.context import get_state
+from podium.cli.options import json_option
 from podium.errors import InputError
 from podium.version import __version__
 
@@ -242,6 +243,7 @@ def plugin_group() -> None:
     "default: provisioning and deployment).",
 )
 @click.option("--force", is_flag=True, help="Write into an existing, non-empty directory.")
+@json_option
 @click.pass_context
 def plugin_new_cmd(
     ctx: click.Context, name: str, directory: str, domains: tuple[str, ...], force: bool

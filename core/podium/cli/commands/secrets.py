@@ -35,6 +35,7 @@ def secrets_group() -> None:
 @click.argument("key")
 @click.option("--value", help="The value (visible in shell history: prefer stdin or the prompt).")
 @scope_option
+@json_option
 @click.pass_context
 def set_cmd(ctx: click.Context, key: str, value: str | None, env: str | None) -> None:
     """Store a new version of a secret: from --value, piped stdin, or a hidden prompt.
@@ -48,7 +49,11 @@ def set_cmd(ctx: click.Context, key: str, value: str | None, env: str | None) ->
             value = click.prompt(f"Value for {key}", hide_input=True, confirmation_prompt=True)
         else:
             value = sys.stdin.read().rstrip("\n")
-    version = get_state(ctx).platform().set_secret(key, Secret(value), env=env)
+    state = get_state(ctx)
+    version = state.platform().set_secret(key, Secret(value), env=env)
+    if state.json_output:
+        state.echo_json({"key": key, "environment": env, "version": version or None})
+        return
     scope = f" for {env}" if env else ""
     click.echo(f"stored {key}{scope}" + (f" (version {version})" if version else ""))
 
@@ -57,6 +62,7 @@ def set_cmd(ctx: click.Context, key: str, value: str | None, env: str | None) ->
 @click.argument("key")
 @click.option("--reveal", is_flag=True, help="Print the value (otherwise only whether it exists).")
 @scope_option
+@json_option
 @click.pass_context
 def get_cmd(ctx: click.Context, key: str, reveal: bool, env: str | None) -> None:
     """Check a secret exists; print it only with --reveal.
@@ -67,6 +73,12 @@ def get_cmd(ctx: click.Context, key: str, reveal: bool, env: str | None) -> None
     platform = state.platform()
     store = platform.environment(env).secret_store if env else platform.secrets
     secret = store.get(key)
+    if state.json_output:
+        found: dict[str, Any] = {"key": key, "environment": env, "exists": True}
+        if reveal:
+            found["value"] = secret.reveal()
+        state.echo_json(found)
+        return
     state.echo_document(secret.reveal() if reveal else f"{key} = {secret}")
 
 
@@ -92,11 +104,16 @@ def list_cmd(ctx: click.Context, env: str | None) -> None:
 @secrets_group.command("delete")
 @click.argument("key")
 @scope_option
+@json_option
 @click.pass_context
 def delete_cmd(ctx: click.Context, key: str, env: str | None) -> None:
     """Delete a secret (deleting a missing key succeeds).
 
     With -e, only that environment's own value: it falls back to the platform-wide one.
     """
-    get_state(ctx).platform().delete_secret(key, env=env)
+    state = get_state(ctx)
+    state.platform().delete_secret(key, env=env)
+    if state.json_output:
+        state.echo_json({"key": key, "environment": env, "deleted": True})
+        return
     click.echo(f"deleted {key}" + (f" for {env}" if env else ""))

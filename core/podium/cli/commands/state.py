@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import click
 
 from podium.cli.context import get_state
@@ -44,6 +46,7 @@ def list_cmd(ctx: click.Context, env: str | None) -> None:
 @state_group.command("show")
 @env_option
 @click.argument("uid")
+@json_option
 @click.pass_context
 def show_cmd(ctx: click.Context, env: str | None, uid: str) -> None:
     """Show one record (secrets redacted)."""
@@ -67,12 +70,17 @@ def show_cmd(ctx: click.Context, env: str | None, uid: str) -> None:
 @state_group.command("forget")
 @env_option
 @click.argument("uid")
+@json_option
 @click.pass_context
 def forget_cmd(ctx: click.Context, env: str | None, uid: str) -> None:
     """Drop a record without touching the real resource."""
     state = get_state(ctx)
-    state.platform().forget(resolve_env(state, env), uid)
-    click.echo(f"forgot {uid}")
+    environment = resolve_env(state, env)
+    state.platform().forget(environment, uid)
+    if state.json_output:
+        state.echo_json({"environment": environment, "forgot": uid})
+    else:
+        click.echo(f"forgot {uid}")
 
 
 @state_group.command("import")
@@ -80,6 +88,7 @@ def forget_cmd(ctx: click.Context, env: str | None, uid: str) -> None:
 @files_option
 @click.argument("uid")
 @click.argument("physical_name")
+@json_option
 @click.pass_context
 def import_cmd(
     ctx: click.Context, env: str | None, files: tuple[str, ...], uid: str, physical_name: str
@@ -89,17 +98,24 @@ def import_cmd(
     record = state.platform().import_resource(
         resolve_env(state, env), resolve_files(state, files), uid, physical_name
     )
-    click.echo(f"imported {record.uid} as {record.physical_name}")
+    if state.json_output:
+        state.echo_json({"imported": record.uid, "physical_name": record.physical_name})
+    else:
+        click.echo(f"imported {record.uid} as {record.physical_name}")
 
 
 @state_group.command("unlock")
 @env_option
+@json_option
 @click.pass_context
 def unlock_cmd(ctx: click.Context, env: str | None) -> None:
     """Remove a stale lock (make sure its holder is really gone)."""
     state = get_state(ctx)
     previous = state.platform().unlock(resolve_env(state, env))
-    if previous is None:
+    if state.json_output:
+        removed = None if previous is None else dataclasses.asdict(previous)
+        state.echo_json({"environment": state.environment, "removed": removed})
+    elif previous is None:
         click.echo("no lock was held")
     else:
         click.echo(

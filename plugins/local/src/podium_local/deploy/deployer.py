@@ -17,6 +17,7 @@ import signal
 import time
 from collections.abc import Iterator
 from contextlib import suppress
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -184,7 +185,13 @@ class LocalDeployer(Deployer):
             }
         )
         refresh_routes(env, settings)
-        self._wait(supervisor, wdir, workload.name, containers, "healthy", started)
+        try:
+            self._wait(supervisor, wdir, workload.name, containers, "healthy", started)
+        except ResourceError as exc:
+            overridden = _port_overridden(workload, allocated)
+            if overridden is None:
+                raise
+            raise ResourceError(exc.message, hint=f"{overridden}; {exc.hint}") from exc
         return DeploymentResult(
             outputs=outputs, urls=urls, message=f"release {ctx.release} running"
         )
@@ -241,7 +248,7 @@ class LocalDeployer(Deployer):
                         message = self._give_up(supervisor, wdir, name, entry)
                     raise ResourceError(
                         f"{workload}: container {name}: {message}",
-                        hint=f"see podium logs {workload}",
+                        hint=f"see 'podium logs {workload}'",
                     )
                 if not ok:
                     failures[name] = message
@@ -252,7 +259,7 @@ class LocalDeployer(Deployer):
                 raise ResourceError(
                     f"{workload}: not {'ready' if condition == 'healthy' else condition} "
                     f"after {self.settings.readiness_timeout:g}s: {detail}",
-                    hint=f"see podium logs {workload}",
+                    hint=f"see 'podium logs {workload}'",
                 )
             time.sleep(0.2)
 
@@ -421,9 +428,13 @@ class LocalDeployer(Deployer):
                     complete, _, _rest = chunk.rpartition(b"\n")
                     if complete or chunk.endswith(b"\n"):
                         offsets[path] = start + len(complete) + 1
+                        # supervisord keeps no time per line: a line seen while following
+                        # was written since the last poll, so the time it was read is true
+                        # to within the poll interval. Earlier lines have no time to give.
+                        seen = datetime.now(UTC)
                         for text in complete.decode(errors="replace").splitlines():
                             quiet = False
-                            yield LogLine(container=name, text=text, stream=stream)
+                            yield LogLine(container=name, text=text, stream=stream, timestamp=seen)
             if quiet:
                 time.sleep(0.2)
 
@@ -486,3 +497,24 @@ def _restarts(wdir: WorkloadDir, name: str) -> int:
         return max(0, int(json.loads(wdir.starts(name).read_text()).get("starts", 1)) - 1)
     except (FileNotFoundError, ValueError):
         return 0
+
+
+def _port_overridden(workload: RenderedWorkload, allocated: dict[str, int]) -> str | None:
+    """Why the app may listen on the wrong port: its Score file sets ``PORT`` itself.
+
+    The port contract: podium-local assigns each Score port and tells the process in
+    ``PORT``; a ``PORT`` variable wins over that (it is the workload's own setting), so
+    the app listens where the probes and URLs do not look.
+    """
+    if not allocated:
+        return None
+    assigned = str(next(iter(allocated.values())))
+    for name, container in workload.containers.items():
+        value = container.variables.get("PORT")
+        if isinstance(value, str) and value != assigned:
+            return (
+                f"container {name} sets variables.PORT = {value!r}, which overrides the port "
+                f"podium-local assigned ({assigned}): remove PORT from the Score file's "
+                "variables and listen on $PORT"
+            )
+    return None
