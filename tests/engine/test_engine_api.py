@@ -361,3 +361,55 @@ def test_a_failed_deploy_is_recorded_for_status_destroy_and_retry(
         assert platform.apply(retry).ok
         assert project.deployed() is not None
         assert not platform.plan("dev", [score]).has_changes
+
+
+def node_spans(project: Any) -> dict[str, dict[str, Any]]:
+    lines = (project.root / ".podium" / "spans.jsonl").read_text().splitlines()
+    spans = [json.loads(line) for line in lines]
+    return {s["attributes"]["podium.node"]: s for s in spans if s["name"] == "podium.node"}
+
+
+def test_a_failed_node_span_has_status_error_and_the_exception(
+    project: Any, fake_module: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FAKE_FAIL", "data")
+    with platform_for(project, fake_module) as platform:
+        assert not platform.up("dev", [project.root / "web.score.yaml"])[1].ok
+    failed = node_spans(project)["volume.default#web.data"]
+    assert failed["status"] == "ERROR"
+    assert "FAKE_FAIL" in failed["status_message"]
+    [exception] = [e for e in failed["events"] if e["name"] == "exception"]
+    assert "FAKE_FAIL" in exception["attributes"]["exception.message"]
+
+
+def test_retry_delays_are_capped_and_a_cancel_ends_the_retries(
+    project: Any, fake_module: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Delays come from retry_backoff (doubling, plus jitter) and never exceed
+    retry_max_delay; cancelling during a wait stops retrying with the last error."""
+    monkeypatch.setenv("FAKE_TRANSIENT", "data:50")
+    events: list[Event] = []
+    with platform_for(project, fake_module) as platform:
+        platform.config.engine.retries = 6
+        platform.config.engine.retry_backoff = 0.01
+        platform.config.engine.retry_max_delay = 0.03
+        platform.subscribe(events.append)
+        result = platform.up("dev", [project.root / "web.score.yaml"])[1]
+        data = next(r for r in result.results if r.uid == "volume.default#web.data")
+        assert data.status == "failed" and data.attempts == 7
+        delays = [e.data["delay"] for e in events if e.kind == "node.retrying"]
+        assert len(delays) == 6 and max(delays) <= 0.03 and min(delays) >= 0.01
+
+        def cancel_on_retry(event: Event) -> None:
+            if event.kind == "node.retrying":
+                platform.cancel()
+
+        events.clear()
+        platform.config.engine.retry_backoff = 30.0  # a cancel must cut this wait short
+        platform.config.engine.retry_max_delay = 30.0
+        platform.subscribe(cancel_on_retry)
+        result = platform.up("dev", [project.root / "web.score.yaml"])[1]
+        data = next(r for r in result.results if r.uid == "volume.default#web.data")
+        assert data.status == "failed" and data.attempts == 1
+        assert "is busy" in data.message  # the transient error, not a cancellation message
+        assert data.seconds < 30  # the 30 s wait was cut short (a bound, not a timing)

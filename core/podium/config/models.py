@@ -195,7 +195,15 @@ class EngineSection(_Section):
         ge=0,
         le=3600,
         allow_inf_nan=False,
-        description="First retry delay in seconds; doubles.",
+        description="First retry delay in seconds; doubles with each retry, plus up to as "
+        "much again of random jitter.",
+    )
+    retry_max_delay: float = Field(
+        30.0,
+        ge=0,
+        le=3600,
+        allow_inf_nan=False,
+        description="Longest wait between two retries of a node, in seconds.",
     )
     timeout: float | None = Field(
         None,

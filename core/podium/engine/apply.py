@@ -459,7 +459,6 @@ class Executor:
         self.rt.event(
             "node.started", change.uid, f"{change.action} {change.uid}", action=change.action
         )
-        attempts = 0
         completion: _Completion | None = None
         span_cm = (
             self.rt.tracer.start_as_current_span(
@@ -468,33 +467,33 @@ class Executor:
             if self.rt.tracer is not None
             else None
         )
-        if span_cm is not None:
-            span_cm.__enter__()
+        span = span_cm.__enter__() if span_cm is not None else None
+
+        def attempt() -> tuple[str, NodeStatus]:
+            nonlocal completion
+            try:
+                if prepared is None:
+                    return self._execute(change), "succeeded"
+                message, completion = self._perform(prepared)
+                return message, "succeeded"
+            except Unchanged as exc:
+                return str(exc), "unchanged"
+
+        attempts = 1
         try:
-            while True:
-                attempts += 1
-                try:
-                    if prepared is None:
-                        message = self._execute(change)
-                    else:
-                        message, completion = self._perform(prepared)
-                    status: NodeStatus = "succeeded"
-                    break
-                except Unchanged as exc:
-                    message, status = str(exc), "unchanged"
-                    break
-                except Exception as exc:
-                    if attempts <= self.rt.engine.retries and _is_transient(exc):
-                        delay = self.rt.engine.retry_backoff * (2 ** (attempts - 1))
-                        self.rt.event(
-                            "node.retrying",
-                            change.uid,
-                            f"{exc}; retry in {delay:.1f}s",
-                            attempt=attempts,
-                        )
-                        time.sleep(delay)
-                        continue
-                    return self._failed(change, exc, attempts, time.perf_counter() - started)
+            try:
+                message, status = attempt()
+            except Exception as first:
+                if not (self.rt.engine.retries and _is_transient(first)):
+                    raise
+                outcome, attempts = self._retry(change, attempt, first)
+                if isinstance(outcome, BaseException):
+                    raise outcome from None
+                message, status = outcome
+        except Exception as exc:
+            if span is not None:
+                _record_failure(span, exc)
+            return self._failed(change, exc, attempts, time.perf_counter() - started)
         finally:
             if span_cm is not None:
                 span_cm.__exit__(None, None, None)
@@ -505,6 +504,78 @@ class Executor:
         return NodeResult(
             change.uid, change.action, status, message, attempts, seconds, completion=completion
         )
+
+    def _retry(
+        self,
+        change: Change,
+        attempt: Callable[[], tuple[str, NodeStatus]],
+        first: BaseException,
+    ) -> tuple[tuple[str, NodeStatus] | BaseException, int]:
+        """Retry ``attempt`` after the transient failure ``first``, with tenacity: delays
+        doubling from ``retry_backoff`` plus jitter (nodes failing together do not retry in
+        lockstep), capped at ``retry_max_delay``, ``retries`` times at most. A cancel cuts a
+        wait short and the last error stands. Returns the result, or the last error, and
+        the attempts made."""
+        import tenacity  # only a transient failure pays for the import
+
+        engine = self.rt.engine
+        stop = self.stop or threading.Event()
+        # tenacity's first attempt replays the failure that already happened; after a
+        # cancel (which cuts the wait short) nothing more runs and the last error stands.
+        pending: BaseException | None = first
+        latest: BaseException = first
+        attempts = 1
+
+        def again() -> tuple[str, NodeStatus]:
+            nonlocal pending, latest, attempts
+            if pending is not None:
+                error, pending = pending, None
+                raise error
+            if stop.is_set():
+                raise latest
+            attempts += 1
+            try:
+                return attempt()
+            except Exception as exc:
+                latest = exc
+                raise
+
+        def announce(state: tenacity.RetryCallState) -> None:
+            error = state.outcome.exception() if state.outcome is not None else None
+            self.rt.event(
+                "node.retrying",
+                change.uid,
+                f"{error}; retry in {state.upcoming_sleep:.2f}s",
+                attempt=state.attempt_number,
+                delay=state.upcoming_sleep,
+            )
+
+        def pause(seconds: float) -> None:
+            stop.wait(seconds)
+
+        retrying = tenacity.Retrying(
+            stop=tenacity.stop_after_attempt(engine.retries + 1)
+            | tenacity.stop_when_event_set(stop),
+            wait=tenacity.wait_exponential_jitter(
+                multiplier=engine.retry_backoff,
+                max=engine.retry_max_delay,
+                jitter=engine.retry_backoff,
+            ),
+            retry=tenacity.retry_if_exception(_is_transient),
+            before_sleep=announce,
+            sleep=pause,
+            reraise=True,
+        )
+        try:
+            for try_ in retrying:
+                with try_:
+                    result = again()
+                outcome = try_.retry_state.outcome
+                if outcome is not None and not outcome.failed:
+                    return result, attempts
+        except Exception as last:
+            return last, attempts
+        raise AssertionError("tenacity ended without a result or an error")  # pragma: no cover
 
     def _failed(
         self, change: Change, exc: BaseException, attempts: int, seconds: float
@@ -1014,6 +1085,14 @@ def _deployment_record(
         updated_at=_now(),
         owner=change.owner,
     )
+
+
+def _record_failure(span: Any, exc: BaseException) -> None:
+    """Mark a failed node's span: status ERROR with the error's text and the exception."""
+    from opentelemetry.trace import Status, StatusCode
+
+    span.record_exception(exc)
+    span.set_status(Status(StatusCode.ERROR, str(exc)))
 
 
 def _is_transient(exc: BaseException) -> bool:

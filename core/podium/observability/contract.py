@@ -14,7 +14,8 @@ class EventKind(StrEnum):
 
     ``data`` per kind: ``plan.finished``, ``apply.started``, ``destroy.started``: ``counts``
     (changes by action); ``apply.finished``, ``destroy.finished``: ``ok`` and ``counts``
-    (results by status) and ``cancelled``; ``node.*``: ``action``; ``node.retrying``: ``attempt``;
+    (results by status) and ``cancelled``; ``node.*``: ``action``; ``node.retrying``: ``attempt`` and
+    ``delay`` (seconds);
     ``policy.finding``: ``finding`` (the finding as a dict); ``lock.waiting``: ``timeout``
     (seconds it waits at most for the run holding the lease). Other kinds carry no data.
     """
