@@ -80,7 +80,7 @@ BEFORE: dict[type[Any], tuple[set[str], tuple[str, ...], set[str], set[str]]] = 
         {"key", "generate", "length"},
         ("value", "arn", "name"),
         {"value"},
-        {"key", "region"},
+        {"key", "region", "length"},  # length: issue 13, a new length is a new value
     ),
 }
 

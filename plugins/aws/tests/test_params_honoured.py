@@ -13,6 +13,8 @@ import pytest
 from podium.plugin import Platform
 from podium_aws.clients import AwsClients
 from podium_aws.provisioners.elasticache import ElastiCacheRedisProvisioner
+from podium_aws.provisioners.s3 import S3BucketProvisioner
+from podium_aws.provisioners.secret import SecretsManagerSecretProvisioner
 from podium_aws.settings import Settings
 
 CONFIG = """\
@@ -104,3 +106,30 @@ def test_replicas_force_a_replacement(settings: Settings, clients: AwsClients) -
     assert provisioner.requires_replace({"replicas": 0}, {"replicas": 2})
     assert provisioner.requires_replace({}, {"replicas": 1})
     assert not provisioner.requires_replace({"replicas": 1}, {"replicas": 1})
+
+
+def test_turning_access_keys_off_revokes_the_key_given_out(
+    settings: Settings, clients: AwsClients, boto: Any, podium_resource_context: Any
+) -> None:
+    """Before: the outputs lost the key, but the IAM user and its key stayed usable."""
+    provisioner = S3BucketProvisioner(settings, clients)
+    before = podium_resource_context(provisioner, name="media")
+    first = provisioner.create(before)
+    assert first["access_key_id"]
+    user = provisioner.name_for(before)
+    assert user in [u["UserName"] for u in boto("iam").list_users()["Users"]]
+
+    after = podium_resource_context(provisioner, name="media", params={"access_keys": False})
+    assert not provisioner.requires_replace(before.params, after.params)
+    outputs = provisioner.update(after, first)
+    assert "access_key_id" not in outputs
+    assert user not in [u["UserName"] for u in boto("iam").list_users()["Users"]]
+    assert provisioner.read(after) == outputs  # the bucket itself stays
+
+
+def test_a_generated_secrets_new_length_is_a_replacement(
+    settings: Settings, clients: AwsClients
+) -> None:
+    provisioner = SecretsManagerSecretProvisioner(settings, clients)
+    assert provisioner.requires_replace({"length": 32}, {"length": 64})
+    assert not provisioner.requires_replace({"generate": True}, {"generate": False})
