@@ -127,3 +127,62 @@ def test_create_refuses_a_version_known_only_at_apply(
     with pytest.raises(ResourceError, match="is not installed"):
         provisioner.create(ctx)
     assert provisioner.read(ctx) is None
+
+
+E2E_SCORE = """\
+apiVersion: score.dev/v1b1
+metadata:
+  name: app
+containers:
+  main:
+    image: busybox:1.36
+    command: ["sh", "-c", "exec sleep 600"]
+    variables:
+      DB: ${resources.db.name}
+resources:
+  db:
+    type: postgres
+"""
+
+
+def test_an_existing_database_is_never_updated_for_nothing() -> None:
+    """The platform lead's session: a version change planned "update", applied "updated",
+    and the server stayed 15.18. Now the server is compared, and a param podium-local
+    never reads (AWS's ``engine_version``) plans no change, with a warning."""
+    import json
+    import shutil
+    import tempfile
+
+    from conftest import stop_everything
+
+    from podium.plugin import EnvironmentInfo
+
+    version = installed()
+    root = Path(tempfile.mkdtemp(prefix="podium-params-", dir="/var/tmp"))
+    root.chmod(0o755)  # traversable by podium-local's workload user when run as root
+    info = EnvironmentInfo("localparams", "dev", root / ".podium" / "dev")
+    config = root / "podium.toml"
+    try:
+        config.write_text(CONFIG.format(params=""))
+        (root / "score.yaml").write_text(E2E_SCORE)
+        up = podium(root, "up", "-e", "dev", "-f", "score.yaml")
+        assert up.returncode == 0, up.stdout + up.stderr
+
+        config.write_text(CONFIG.format(params='engine_version = "16"'))
+        plan = podium(root, "--json", "plan", "-e", "dev", "-f", "score.yaml")
+        assert plan.returncode == 0, plan.stderr
+        document = json.loads(plan.stdout)
+        actions = {c["uid"]: c["action"] for c in document["changes"]}
+        assert actions.get("postgres.default#app.db", "no-op") == "no-op", actions
+        assert any("engine_version" in w for w in document["warnings"]), document["warnings"]
+
+        config.write_text(CONFIG.format(params=f'version = "{other_major()}"'))
+        refused = podium(root, "plan", "-e", "dev", "-f", "score.yaml")
+        assert refused.returncode == 3, refused.stdout + refused.stderr
+        assert f"PostgreSQL {version}" in refused.stderr
+
+        down = podium(root, "destroy", "-e", "dev", "--yes")
+        assert down.returncode == 0, down.stdout + down.stderr
+    finally:
+        stop_everything(info)
+        shutil.rmtree(root, ignore_errors=True)
