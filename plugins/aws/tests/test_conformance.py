@@ -45,6 +45,17 @@ class TestS3(_AwsProvisioner):
     cls = S3BucketProvisioner
 
     @pytest.fixture
+    def param_updates(self, boto: Any) -> dict[str, Any]:
+        def versioning(ctx: Any) -> Any:
+            return boto("s3").get_bucket_versioning(Bucket=ctx.physical_name).get("Status")
+
+        def has_user(ctx: Any) -> bool:
+            users = boto("iam").list_users()["Users"]
+            return any(u["UserName"] == ctx.physical_name for u in users)
+
+        return {"versioning": (False, True, versioning), "access_keys": (True, False, has_user)}
+
+    @pytest.fixture
     def count_resources(self, boto: Any) -> Callable[[Any], int]:
         return lambda ctx: sum(
             b["Name"] == ctx.physical_name for b in boto("s3").list_buckets()["Buckets"]
@@ -93,6 +104,16 @@ class TestElastiCacheRedis(_AwsProvisioner):
             g["ReplicationGroupId"] == provisioner.name_for(ctx) and g["Status"] != "deleting"
             for g in boto("elasticache").describe_replication_groups()["ReplicationGroups"]
         )
+
+    @pytest.fixture
+    def param_updates(self, boto: Any, provisioner: Any) -> dict[str, Any]:
+        def node_type(ctx: Any) -> Any:
+            groups = boto("elasticache").describe_replication_groups(
+                ReplicationGroupId=provisioner.name_for(ctx)
+            )
+            return groups["ReplicationGroups"][0]["CacheNodeType"]
+
+        return {"node_type": ("cache.t4g.micro", "cache.t4g.small", node_type)}
 
 
 class TestSecretResource(_AwsProvisioner):
