@@ -57,3 +57,9 @@ def test_without_a_model_that_ignores_unknowns_nothing_is_assumed() -> None:
 def test_the_note_names_the_params_and_where_to_look() -> None:
     note = unread_note("t.default#w.r", "p", "t", ["engine_version"])
     assert "engine_version" in note and "podium schema resource t --provisioner p" in note
+
+
+def test_a_params_mapping_that_appears_is_named_by_its_keys() -> None:
+    before = {"type": "t", "params": {"size": 2}}  # no rule_params recorded
+    after = spec({"size": 2}, {"engine_version": "16"})
+    assert unread_params(schema(Ignoring), before, after, ["rule_params"]) == ["engine_version"]

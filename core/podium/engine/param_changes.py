@@ -44,8 +44,11 @@ def unread_params(
     old, new = merged_params(before), merged_params(after)
     if any(old.get(name) != new.get(name) for name in declared):
         return None
-    # The names as written (a rule's param overridden by the workload's counts too).
-    return sorted({key.split(".")[1] for key in changed if "." in key})
+    # The names as written (a rule's param overridden by the workload's counts too), and
+    # those of a whole params mapping that appeared or went away.
+    names = {key.split(".")[1] for key in changed if "." in key}
+    names |= {name for name in set(old) | set(new) if old.get(name) != new.get(name)}
+    return sorted(names) or ["params"]
 
 
 def unread_note(uid: str, provisioner: str, resource_type: str, names: Sequence[str]) -> str:
