@@ -541,10 +541,25 @@ class Platform:
                 new = {**(node.spec.get("rule_params") or {}), **(node.spec.get("params") or {})}
                 return bool(provisioner.requires_replace(old, new))
 
+            unread_notes: list[str] = []
+
+            def unread(node: Any, record: ResourceRecord, keys: list[str]) -> list[str] | None:
+                from podium.engine.param_changes import unread_note, unread_params
+                from podium.provisioning.schema import resource_schema
+
+                schema = resource_schema(self.plugins.registered(PROVISIONERS, node.provider).obj)
+                names = unread_params(schema, record.spec, node.spec, keys)
+                if names:
+                    unread_notes.append(
+                        unread_note(node.uid, node.provider, schema.resource_type, names)
+                    )
+                return names
+
             changes = diff(
                 nodes,
                 records,
                 requires_replace=requires_replace,
+                unread=unread,
                 destroy=destroy,
                 missing=drift.missing,
                 scope=scope,
@@ -576,7 +591,7 @@ class Platform:
                 prune=prune,
                 scope=None if scope is None else sorted(scope),
                 config_digest=self.config_digest(),
-                warnings=[*warnings, *owned.notes],
+                warnings=[*warnings, *owned.notes, *unread_notes],
                 take_over=owned.taken_over,
             )
             findings = self._workload_findings(rt, workloads_in_plan) + self._plan_findings(

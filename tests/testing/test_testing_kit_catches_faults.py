@@ -241,7 +241,8 @@ def test_correct_samples_pass_every_check(pytester: pytest.Pytester) -> None:
         ),
     )
     result = pytester.runpytest("-rfEs", "-p", "no:cacheprovider")
-    result.assert_outcomes(passed=10 + 6 + 16)
+    # Skipped: test_update_honours_each_param, which needs the sample's param_updates.
+    result.assert_outcomes(passed=10 + 6 + 16, skipped=1)
 
 
 def test_plugin_exceptions_name_the_operation(pytester: pytest.Pytester) -> None:
@@ -262,4 +263,4 @@ def test_a_schema_declared_sample_passes_and_optional_outputs_may_be_absent(
         test_provisioner=PROVISIONER_TEST.format(sample="SchemaDirectoryProvisioner")
     )
     result = pytester.runpytest("-rfEs", "-p", "no:cacheprovider")
-    result.assert_outcomes(passed=10)
+    result.assert_outcomes(passed=10, skipped=1)  # param_updates not given

@@ -385,6 +385,7 @@ def diff(
     scope: frozenset[str] | None = None,
     down: Mapping[str, str] | None = None,
     drifted: Mapping[str, Sequence[str]] | None = None,
+    unread: Any = None,
 ) -> list[Change]:
     """Compare the desired nodes with state records.
 
@@ -397,6 +398,8 @@ def diff(
     are deployed again even if nothing changed. ``drifted`` maps the resources a
     refresh found with other outputs than state records to those output keys: they
     are updated (and their dependents re-rendered) even if nothing else changed.
+    ``unread(node, record, changed_keys) -> list[str] | None`` names the params whose
+    change the node's provisioner never reads, when nothing else changed: no update.
     """
     by_uid = {r.uid: r for r in records}
     down = down or {}
@@ -406,7 +409,7 @@ def diff(
     touched: set[str] = set()
     for node in wanted.values():
         record = by_uid.get(node.uid)
-        action, reason, keys = _compare(node, record, missing, requires_replace)
+        action, reason, keys = _compare(node, record, missing, requires_replace, unread)
         redeploy = record is not None and node.uid in down and action != "replace"
         if redeploy:
             reason = down[node.uid] if action == "no-op" else f"{reason}; {down[node.uid]}"
@@ -477,7 +480,11 @@ def diff(
 
 
 def _compare(
-    node: Node, record: ResourceRecord | None, missing: frozenset[str], requires_replace: Any
+    node: Node,
+    record: ResourceRecord | None,
+    missing: frozenset[str],
+    requires_replace: Any,
+    unread: Any = None,
 ) -> tuple[Action, str, list[str]]:
     """What one desired node needs against its record: (action, reason, changed keys)."""
     if record is None:
@@ -500,6 +507,10 @@ def _compare(
         rotated = rotation_reason(record.spec, node.spec)
         if rotated is not None and all(k.split(".")[0] == SECRET_SPEC_KEY for k in keys):
             return "update", rotated, keys
+        if node.kind == "resource" and unread is not None:
+            ignored = unread(node, record, keys)
+            if ignored:  # "updated" would be a lie: the provisioner reads none of it
+                return "no-op", "up to date (unread params: " + ", ".join(ignored) + ")", []
         if node.kind == "resource" and requires_replace(node, record):
             return "replace", "immutable change of " + ", ".join(keys[:5]), keys
         return "update", "change of " + ", ".join(keys[:5]), keys

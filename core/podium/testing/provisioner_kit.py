@@ -55,6 +55,9 @@ class ProvisionerConformance:
     * ``interrupt_create``: a function ``(provisioner, ctx)`` that leaves the
       half-made resource a create killed midway (SIGKILL, lost connection) would
       leave, to check it is reported absent or adopted whole.
+    * ``param_updates``: ``{param: (before, after, observe)}``, ``observe(ctx)``
+      reading the real resource, to check ``update`` honours each param (the
+      contract: every param not ``forces_replacement`` is changed in place).
     """
 
     @pytest.fixture
@@ -71,6 +74,10 @@ class ProvisionerConformance:
 
     @pytest.fixture
     def interrupt_create(self) -> Callable[[Any, Any], Any] | None:
+        return None
+
+    @pytest.fixture
+    def param_updates(self) -> Mapping[str, tuple[Any, Any, Callable[[Any], Any]]] | None:
         return None
 
     @pytest.fixture
@@ -293,3 +300,39 @@ class ProvisionerConformance:
                 f"provoke_error raised {type(exc).__name__}: {redact_text(str(exc))}",
             )
         broken("failures-are-typed", requires, "provoke_error raised nothing")
+
+    def test_update_honours_each_param(
+        self,
+        provisioner: Any,
+        make_context: Callable[..., Any],
+        resource_params: dict[str, Any],
+        param_updates: Mapping[str, tuple[Any, Any, Callable[[Any], Any]]] | None,
+    ) -> None:
+        """A param changed in place is really changed: never "updated" for nothing."""
+        if not param_updates:
+            pytest.skip("provide a param_updates fixture to check update honours each param")
+        replacing = resource_schema(provisioner).forces_replacement
+        for param, (before, after, observe) in param_updates.items():
+            if param in replacing:
+                broken(
+                    "params-are-honoured",
+                    "param_updates names params changed in place",
+                    f"{param!r} is declared forces_replacement: a change replaces the resource",
+                )
+            name = f"conformance-{uuid.uuid4().hex[:6]}"
+            old = make_context(name, params={**resource_params, param: before})
+            new = make_context(name, params={**resource_params, param: after})
+            try:
+                outputs = self._outputs(provisioner, old)
+                seen = call("the param_updates observer", observe, old)
+                call(f"update({new.uid})", provisioner.update, new, outputs)
+                now = call("the param_updates observer", observe, new)
+            finally:
+                call(f"delete({old.uid}) in the kit's cleanup", provisioner.delete, old)
+            if now == seen:
+                broken(
+                    "params-are-honoured",
+                    "update brings the real resource to each param it does not replace for",
+                    f"after update of {param!r} from {before!r} to {after!r} the resource "
+                    f"still shows {redact_text(repr(now))}",
+                )

@@ -74,13 +74,13 @@ BEFORE: dict[type[Any], tuple[set[str], tuple[str, ...], set[str], set[str]]] = 
         {"node_type", "replicas"},
         ("host", "port", "username", "password", "key_prefix", "arn"),
         {"password"},
-        {"region"},
+        {"region", "replicas"},  # replicas: issue 13, never an update that calls nothing
     ),
     SecretsManagerSecretProvisioner: (
         {"key", "generate", "length"},
         ("value", "arn", "name"),
         {"value"},
-        {"key", "region"},
+        {"key", "region", "length"},  # length: issue 13, a new length is a new value
     ),
 }
 

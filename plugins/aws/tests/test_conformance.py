@@ -45,6 +45,17 @@ class TestS3(_AwsProvisioner):
     cls = S3BucketProvisioner
 
     @pytest.fixture
+    def param_updates(self, boto: Any) -> dict[str, Any]:
+        def versioning(ctx: Any) -> Any:
+            return boto("s3").get_bucket_versioning(Bucket=ctx.physical_name).get("Status")
+
+        def has_user(ctx: Any) -> bool:
+            users = boto("iam").list_users()["Users"]
+            return any(u["UserName"] == ctx.physical_name for u in users)
+
+        return {"versioning": (False, True, versioning), "access_keys": (True, False, has_user)}
+
+    @pytest.fixture
     def count_resources(self, boto: Any) -> Callable[[Any], int]:
         return lambda ctx: sum(
             b["Name"] == ctx.physical_name for b in boto("s3").list_buckets()["Buckets"]
@@ -60,6 +71,23 @@ class TestQueue(_AwsProvisioner):
             boto("sqs").list_queues(QueueNamePrefix=ctx.physical_name).get("QueueUrls", [])
         )
 
+    @pytest.fixture
+    def param_updates(self, boto: Any, provisioner: Any) -> dict[str, Any]:
+        def attribute(name: str) -> Callable[[Any], Any]:
+            def observe(ctx: Any) -> Any:
+                sqs = boto("sqs")
+                url = sqs.get_queue_url(QueueName=provisioner.name_for(ctx))["QueueUrl"]
+                return sqs.get_queue_attributes(QueueUrl=url, AttributeNames=[name])["Attributes"][
+                    name
+                ]
+
+            return observe
+
+        return {
+            "visibility_timeout": (30, 60, attribute("VisibilityTimeout")),
+            "delay_seconds": (0, 5, attribute("DelaySeconds")),
+        }
+
 
 class TestSqs(TestQueue):
     cls = SqsProvisioner
@@ -72,6 +100,14 @@ class TestDynamoDb(_AwsProvisioner):
     def count_resources(self, boto: Any) -> Callable[[Any], int]:
         return lambda ctx: boto("dynamodb").list_tables()["TableNames"].count(ctx.physical_name)
 
+    @pytest.fixture
+    def param_updates(self, boto: Any) -> dict[str, Any]:
+        def billing(ctx: Any) -> Any:
+            table = boto("dynamodb").describe_table(TableName=ctx.physical_name)["Table"]
+            return table.get("BillingModeSummary", {}).get("BillingMode", "PROVISIONED")
+
+        return {"billing_mode": ("PAY_PER_REQUEST", "PROVISIONED", billing)}
+
 
 class TestRdsPostgres(_AwsProvisioner):
     cls = RdsPostgresProvisioner
@@ -83,6 +119,21 @@ class TestRdsPostgres(_AwsProvisioner):
             for i in boto("rds").describe_db_instances()["DBInstances"]
         )
 
+    @pytest.fixture
+    def param_updates(self, boto: Any) -> dict[str, Any]:
+        def instance(key: str) -> Callable[[Any], Any]:
+            def observe(ctx: Any) -> Any:
+                found = boto("rds").describe_db_instances(DBInstanceIdentifier=ctx.physical_name)
+                return found["DBInstances"][0][key]
+
+            return observe
+
+        return {
+            "instance_class": ("db.t3.micro", "db.t3.small", instance("DBInstanceClass")),
+            "allocated_storage": (20, 30, instance("AllocatedStorage")),
+            "backup_retention_days": (7, 3, instance("BackupRetentionPeriod")),
+        }
+
 
 class TestElastiCacheRedis(_AwsProvisioner):
     cls = ElastiCacheRedisProvisioner
@@ -93,6 +144,16 @@ class TestElastiCacheRedis(_AwsProvisioner):
             g["ReplicationGroupId"] == provisioner.name_for(ctx) and g["Status"] != "deleting"
             for g in boto("elasticache").describe_replication_groups()["ReplicationGroups"]
         )
+
+    @pytest.fixture
+    def param_updates(self, boto: Any, provisioner: Any) -> dict[str, Any]:
+        def node_type(ctx: Any) -> Any:
+            groups = boto("elasticache").describe_replication_groups(
+                ReplicationGroupId=provisioner.name_for(ctx)
+            )
+            return groups["ReplicationGroups"][0]["CacheNodeType"]
+
+        return {"node_type": ("cache.t4g.micro", "cache.t4g.small", node_type)}
 
 
 class TestSecretResource(_AwsProvisioner):

@@ -26,7 +26,14 @@ def _auth_token() -> str:
 
 class RedisParams(AwsParams):
     node_type: str | None = Param(None, description="The node type (default cache.t4g.micro).")
-    replicas: int | None = Param(None, description="Read replicas besides the primary (default 0).")
+    # Changing the replica count in place needs IncreaseReplicaCount/DecreaseReplicaCount,
+    # which the test double (moto) lacks: until it can be tested, a change is a replacement
+    # the plan shows, never an "update" that calls nothing.
+    replicas: int | None = Param(
+        None,
+        forces_replacement=True,
+        description="Read replicas besides the primary (default 0); a change replaces the group.",
+    )
 
 
 class ElastiCacheRedisProvisioner(AwsProvisioner):

@@ -79,7 +79,14 @@ class S3BucketProvisioner(AwsProvisioner):
         return self._outputs(ctx, bucket, keys)
 
     def update(self, ctx: ResourceContext, previous: Any) -> Outputs:
-        return self.create(ctx)
+        outputs = self.create(ctx)
+        if not self._wants_keys(ctx):
+            # access_keys turned off: the key given out before must stop working, not
+            # linger unlisted in the outputs.
+            bucket = self.name_for(ctx)
+            self._delete_user(ctx, bucket)
+            self._secrets(ctx).delete(self._key_secret(ctx, bucket))
+        return outputs
 
     def delete(self, ctx: ResourceContext) -> None:
         bucket = self.name_for(ctx)

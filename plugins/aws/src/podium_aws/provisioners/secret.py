@@ -26,7 +26,13 @@ class SecretParams(AwsParams):
         "without it the secret is private to this resource and generated.",
     )
     generate: Flag = Param(True, description="Generate a random value when the key is not set.")
-    length: int = Param(32, description="Length of a generated value.")
+    # A generated value is never regenerated in place (that would rotate it unasked):
+    # a new length is a new secret, which the plan shows as a replace.
+    length: int = Param(
+        32,
+        forces_replacement=True,
+        description="Length of a generated value (a change replaces it).",
+    )
 
 
 class SecretsManagerSecretProvisioner(AwsProvisioner):

@@ -19,9 +19,9 @@ import re
 from contextlib import suppress
 from typing import ClassVar
 
-from podium.plugin import Output, Outputs, Provisioner, ResourceContext, Secret
+from podium.plugin import Output, Outputs, Provisioner, ResourceContext, ResourceError, Secret
 from podium_local.network import HOST
-from podium_local.provisioners.basic import LocalParams
+from podium_local.postgres_version import PostgresParams, params_for, version_problem
 from podium_local.servers.postgres_cluster import SYSTEM_DATABASES, PostgresCluster
 from podium_local.settings import Settings
 
@@ -37,7 +37,7 @@ def identifier(physical_name: str) -> str:
 class PostgresProvisioner(Provisioner):
     name: ClassVar[str] = "local-postgres"
     resource_type: ClassVar[str] = "postgres"
-    params_model = LocalParams  # no params of its own
+    params_model = PostgresParams  # version: refused unless it is the installed server's
     output_fields: ClassVar[dict[str, Output]] = {
         "host": Output("The server's address (loopback)."),
         "port": Output("Its port.", type=int),
@@ -50,6 +50,17 @@ class PostgresProvisioner(Provisioner):
 
     def __init__(self, settings: Settings | None = None) -> None:
         self.settings = settings or Settings()
+        # The version check reads the server this instance starts (a configured directory).
+        self.params_model = params_for(self.settings.postgres_bin_dir)  # type: ignore[misc]
+
+    def _check_version(self, ctx: ResourceContext) -> None:
+        """Refuse, at apply too, a version the installed server is not (a placeholder's)."""
+        wanted = ctx.params.get("version")
+        if wanted is None:
+            return
+        problem = version_problem(str(wanted), self.settings.postgres_bin_dir)
+        if problem is not None:
+            raise ResourceError(f"{ctx.uid}: {problem}")
 
     def _outputs(self, ctx: ResourceContext, port: int) -> Outputs:
         name = identifier(ctx.physical_name)
@@ -68,6 +79,7 @@ class PostgresProvisioner(Provisioner):
     def create(self, ctx: ResourceContext) -> Outputs:
         from psycopg import errors, sql
 
+        self._check_version(ctx)
         name = identifier(ctx.physical_name)
         password = ctx.generate_secret("password").reveal()
         cluster = PostgresCluster(ctx.env, self.settings)
