@@ -114,28 +114,6 @@ def test_doctor_json_after_the_subcommand_and_env_before_it(tmp_path: Path) -> N
         ]
 
 
-def test_env_before_the_subcommand_and_its_precedence(tmp_path: Path) -> None:
-    (tmp_path / "podium.toml").write_text(TWO_ENVS)
-    (tmp_path / "score.yaml").write_text(
-        "apiVersion: score.dev/v1b1\nmetadata:\n  name: web\ncontainers:\n  main:\n"
-        "    image: python:3.12\n"
-    )
-
-    def planned_env(*args: str, **env: str) -> str:
-        result = _podium(tmp_path, *args, **env)
-        assert result.returncode == 0, result.stderr
-        return str(json.loads(result.stdout)["environment"])
-
-    assert planned_env("-e", "prod", "plan", "--json") == "prod"
-    assert planned_env("--json", "-e", "prod", "plan") == "prod"
-    assert planned_env("plan", "--json", PODIUM_ENV="prod") == "prod"
-    # the subcommand's own -e wins over the root's and over PODIUM_ENV
-    assert planned_env("-e", "prod", "plan", "-e", "dev", "--json") == "dev"
-    assert planned_env("plan", "-e", "dev", "--json", PODIUM_ENV="prod") == "dev"
-    # the root's -e wins over PODIUM_ENV, as a flag wins over the environment everywhere
-    assert planned_env("-e", "dev", "plan", "--json", PODIUM_ENV="prod") == "dev"
-
-
 def test_json_on_commands_that_had_none(tmp_path: Path) -> None:
     init = _podium(tmp_path, "init", "--json")
     assert init.returncode == 0, init.stderr
@@ -146,11 +124,3 @@ def test_json_on_commands_that_had_none(tmp_path: Path) -> None:
     unlock = _podium(tmp_path, "--no-plugins", "state", "unlock", "--json")
     assert unlock.returncode == 0, unlock.stderr
     assert json.loads(unlock.stdout) == {"environment": "dev", "removed": None}
-
-
-def test_root_options_after_env_still_decide_which_plugins_load(tmp_path: Path) -> None:
-    (tmp_path / "podium.toml").write_text(TWO_ENVS)
-    result = _podium(tmp_path, "-e", "prod", "--no-plugins", "plugins", "list", "--json")
-    assert result.returncode == 0, result.stderr
-    statuses = {p["name"]: p["status"] for p in json.loads(result.stdout)["plugins"]}
-    assert statuses["local"] == "disabled"
