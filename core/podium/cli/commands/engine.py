@@ -23,6 +23,14 @@ if TYPE_CHECKING:
     from podium.engine.apply import ApplyResult
     from podium.engine.plan import Plan
 
+#: consent to DATA LOSS changes in a protected environment (see podium.engine.data_loss)
+allow_data_loss_option = click.option(
+    "--allow-data-loss",
+    is_flag=True,
+    help="Proceed although the plan deletes or replaces a resource holding data in a "
+    "protected environment (history records it).",
+)
+
 
 def _run_apply(
     state: CliState,
@@ -30,6 +38,7 @@ def _run_apply(
     parallelism: int | None,
     take_over: tuple[str, ...] = (),
     lock_timeout: float = 0.0,
+    allow_data_loss: bool = False,
 ) -> ApplyResult:
     from podium.cli.render import Progress, render_result
 
@@ -39,7 +48,11 @@ def _run_apply(
     try:
         with controlled_run(platform, quiet=state.json_output):
             result = platform.apply(
-                plan, parallelism=parallelism, take_over=take_over, lock_timeout=lock_timeout
+                plan,
+                parallelism=parallelism,
+                take_over=take_over,
+                lock_timeout=lock_timeout,
+                allow_data_loss=allow_data_loss,
             )
     finally:
         progress.finish()
@@ -86,6 +99,7 @@ def _show_plan(state: CliState, plan: Plan, verbose: bool) -> None:
 )
 @click.option("-v", "--verbose", is_flag=True, help="Also list unchanged nodes and create params.")
 @take_over_option
+@allow_data_loss_option
 @json_option
 @click.pass_context
 def plan_cmd(
@@ -98,6 +112,7 @@ def plan_cmd(
     prune: bool,
     verbose: bool,
     take_over: tuple[str, ...],
+    allow_data_loss: bool,
 ) -> None:
     """Show what apply would change, with the reason for each change.
 
@@ -108,7 +123,13 @@ def plan_cmd(
     environment = resolve_env(state, env)
     paths = list(files) if destroy else resolve_files(state, files)
     plan = state.platform().plan(
-        environment, paths, refresh=refresh, destroy=destroy, prune=prune, take_over=take_over
+        environment,
+        paths,
+        refresh=refresh,
+        destroy=destroy,
+        prune=prune,
+        take_over=take_over,
+        allow_data_loss=allow_data_loss,
     )
     if out:
         Path(out).write_text(plan.to_json() + "\n")
@@ -131,6 +152,7 @@ def plan_cmd(
 @click.option("--parallelism", "-p", type=click.IntRange(1, 256), help="Nodes applied at once.")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation on a terminal.")
 @take_over_option
+@allow_data_loss_option
 @lock_timeout_option
 @json_option
 @click.pass_context
@@ -142,6 +164,7 @@ def apply_cmd(
     parallelism: int | None,
     yes: bool,
     take_over: tuple[str, ...],
+    allow_data_loss: bool,
     lock_timeout: float,
 ) -> None:
     """Apply a saved plan exactly, or plan and apply the workloads.
@@ -166,6 +189,7 @@ def apply_cmd(
                 refresh_deployments=True,
                 take_over=take_over,
                 lock_timeout=lock_timeout,
+                allow_data_loss=allow_data_loss,
             )
         control.check()  # Ctrl-C while planning: change nothing
     _show_plan(state, plan, verbose=False)
@@ -179,7 +203,7 @@ def apply_cmd(
         and not plan.blocking_findings
     ):
         click.confirm("Apply these changes?", abort=True, default=True)
-    _run_apply(state, plan, parallelism, take_over, lock_timeout)
+    _run_apply(state, plan, parallelism, take_over, lock_timeout, allow_data_loss)
 
 
 @click.command("up")
@@ -190,6 +214,7 @@ def apply_cmd(
     "--prune", is_flag=True, help="Also delete workloads in state that are not in these files."
 )
 @take_over_option
+@allow_data_loss_option
 @lock_timeout_option
 @json_option
 @click.pass_context
@@ -200,6 +225,7 @@ def up_cmd(
     parallelism: int | None,
     prune: bool,
     take_over: tuple[str, ...],
+    allow_data_loss: bool,
     lock_timeout: float,
 ) -> None:
     """Plan and apply in one step, then show the workloads' health.
@@ -222,10 +248,11 @@ def up_cmd(
             refresh_deployments=True,
             take_over=take_over,
             lock_timeout=lock_timeout,
+            allow_data_loss=allow_data_loss,
         )
     control.check()  # Ctrl-C while planning: change nothing
     _show_plan(state, plan, verbose=False)
-    _run_apply(state, plan, parallelism, take_over, lock_timeout)
+    _run_apply(state, plan, parallelism, take_over, lock_timeout, allow_data_loss)
     statuses = platform.status(environment)
     if not state.json_output:
         click.echo(render_status(statuses))
@@ -243,6 +270,7 @@ def up_cmd(
 @click.option("--parallelism", "-p", type=click.IntRange(1, 256), help="Nodes removed at once.")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation on a terminal.")
 @take_over_option
+@allow_data_loss_option
 @lock_timeout_option
 @json_option
 @click.pass_context
@@ -254,6 +282,7 @@ def destroy_cmd(
     parallelism: int | None,
     yes: bool,
     take_over: tuple[str, ...],
+    allow_data_loss: bool,
     lock_timeout: float,
 ) -> None:
     """Remove workloads and their resources (all of the environment by default), dependents first."""
@@ -267,9 +296,10 @@ def destroy_cmd(
             workloads=list(names),
             take_over=take_over,
             lock_timeout=lock_timeout,
+            allow_data_loss=allow_data_loss,
         )
     control.check()  # Ctrl-C while planning: change nothing
     _show_plan(state, plan, verbose=False)
     if plan.has_changes and state.interactive and not yes:
         click.confirm(f"Destroy everything in {environment!r}?", abort=True, default=False)
-    _run_apply(state, plan, parallelism, take_over, lock_timeout)
+    _run_apply(state, plan, parallelism, take_over, lock_timeout, allow_data_loss)

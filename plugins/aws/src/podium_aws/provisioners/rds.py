@@ -56,6 +56,7 @@ class PostgresParams(AwsParams):
 class RdsPostgresProvisioner(AwsProvisioner):
     name = "aws-rds-postgres"
     resource_type = "postgres"
+    holds_data = True
     params_model = PostgresParams
     output_fields = {
         "host": Output("The instance's address."),
