@@ -299,12 +299,15 @@ class Platform:
                 + (", ".join(self.environments) or "none")
                 + " (add one under [environments.<name>])",
             )
+        from podium.engine.data_loss import protects_data
+
         return EnvironmentInfo(
             platform=self.name,
             environment=name,
             state_dir=self.state_root / name,
             settings=dict(section.settings),
             tier=section.tier or default_tier(name),
+            protect_data=protects_data(section, section.tier or default_tier(name)),
             secret_store=self._secret_store_or_none(name),
         )
 
@@ -592,8 +595,9 @@ class Platform:
                 rt, plan
             )
             # Not subject to [policies] levels: protect_data is the one switch.
-            protected = data_loss.protects_data(self.config.environments[env], rt.env.tier)
-            plan.findings = self._apply_levels(findings) + data_loss.findings(changes, protected)
+            plan.findings = self._apply_levels(findings) + data_loss.findings(
+                changes, rt.env.protect_data
+            )
             for finding in plan.findings:
                 rt.event(
                     "policy.finding", finding.subject, finding.message, finding=finding.to_dict()
