@@ -275,3 +275,54 @@ def test_shipped_plan_files_still_load(tmp_path: Path) -> None:
     }
     plan = Plan.from_dict(data)
     assert plan.changes[0].data_loss is False and plan.allow_data_loss is False
+
+
+# ------------------------------------------------------------------ terminal
+def _on_a_terminal(project: Any, *args: str, answer: str) -> tuple[int, str]:
+    """Run podium with a pseudo-terminal as stdin/stdout; answer its first question."""
+    import os
+    import pty
+    import select
+    import subprocess
+    import sys
+
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "podium", *args],
+        cwd=project.root,
+        env=project.env(),
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+    )
+    os.close(slave)
+    output, answered = b"", False
+    try:
+        while True:
+            ready, _, _ = select.select([master], [], [], 120)
+            if not ready:
+                break
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:  # the child closed the terminal
+                break
+            if not chunk:
+                break
+            output += chunk
+            if not answered and b"Continue?" in output:
+                os.write(master, answer.encode() + b"\n")
+                answered = True
+    finally:
+        os.close(master)
+    return proc.wait(timeout=120), output.decode(errors="replace")
+
+
+def test_up_on_a_terminal_asks_before_destroying_data(data_project: Any) -> None:
+    data_project.podium("up", "-e", "dev", check=True)
+    _drop_scratch(data_project)
+    code, output = _on_a_terminal(data_project, "up", "-e", "dev", answer="n")
+    assert "This plan destroys the data of volume.default#web.scratch" in output
+    assert code != 0 and len(_dirs(data_project, "dev")) == 2  # declined: nothing deleted
+    code, output = _on_a_terminal(data_project, "up", "-e", "dev", answer="y")
+    assert code == 0, output
+    assert len(_dirs(data_project, "dev")) == 1

@@ -74,6 +74,22 @@ def _print_urls(state: CliState, env: str, result: ApplyResult) -> None:
             click.echo(f"  {uid.split(':', 1)[1]}: " + "  ".join(values["urls"]))
 
 
+def _confirm_data_loss(state: CliState, plan: Plan, allow_data_loss: bool) -> None:
+    """On a terminal, ask before a plan destroys data, even where it is not protected.
+
+    ``--allow-data-loss`` has already consented; a blocked plan is refused anyway.
+    """
+    from podium.engine.data_loss import data_loss_uids
+
+    lost = data_loss_uids(plan.changes)
+    if lost and state.interactive and not allow_data_loss and not plan.blocking_findings:
+        click.confirm(
+            f"This plan destroys the data of {', '.join(lost)}. Continue?",
+            abort=True,
+            default=False,
+        )
+
+
 def _show_plan(state: CliState, plan: Plan, verbose: bool) -> None:
     from podium.cli.render import render_plan
 
@@ -195,6 +211,8 @@ def apply_cmd(
     _show_plan(state, plan, verbose=False)
     if not plan.has_changes and not state.json_output:
         click.echo("Nothing to apply.")
+    if not yes:
+        _confirm_data_loss(state, plan, allow_data_loss)
     if (
         plan.has_changes
         and state.interactive
@@ -252,6 +270,7 @@ def up_cmd(
         )
     control.check()  # Ctrl-C while planning: change nothing
     _show_plan(state, plan, verbose=False)
+    _confirm_data_loss(state, plan, allow_data_loss)
     _run_apply(state, plan, parallelism, take_over, lock_timeout, allow_data_loss)
     statuses = platform.status(environment)
     if not state.json_output:
