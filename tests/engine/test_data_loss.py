@@ -108,6 +108,15 @@ def test_first_party_data_stores_declare_that_they_hold_data(fake_module: Any) -
     assert resource_schema(RdsPostgresProvisioner).json_schema()["x-podium-holds-data"] is True
 
 
+def test_podium_schema_resource_says_which_provisioners_hold_data(data_project: Any) -> None:
+    text = data_project.podium("schema", "resource", "volume", check=True).stdout
+    assert "provisioner fake-data-dir (plugin fake; classes: all; holds data)" in text
+    assert "provisioner fake-dir (plugin fake; classes: all)" in text
+    documents = data_project.podium_json("schema", "resource", "volume")["provisioners"]
+    flags = {d["x-podium-provisioner"]: d["x-podium-holds-data"] for d in documents}
+    assert flags == {"fake-dir": False, "fake-data-dir": True}
+
+
 # ------------------------------------------------------------------ labelling
 def test_deleting_a_data_store_is_labelled_data_loss_in_text_and_json(data_project: Any) -> None:
     data_project.podium("up", "-e", "dev", check=True)
