@@ -299,12 +299,15 @@ class Platform:
                 + (", ".join(self.environments) or "none")
                 + " (add one under [environments.<name>])",
             )
+        from podium.engine.data_loss import protects_data
+
         return EnvironmentInfo(
             platform=self.name,
             environment=name,
             state_dir=self.state_root / name,
             settings=dict(section.settings),
             tier=section.tier or default_tier(name),
+            protect_data=protects_data(section, section.tier or default_tier(name)),
             secret_store=self._secret_store_or_none(name),
         )
 
@@ -459,6 +462,7 @@ class Platform:
         owner: str | None = None,
         take_over: Sequence[str] = (),
         lock_timeout: float = 0.0,
+        allow_data_loss: bool = False,
     ) -> Plan:
         """Compute what apply would change in ``env`` for these workloads.
 
@@ -484,6 +488,10 @@ class Platform:
         before they finish, and is stale once they are recorded); ``lock_timeout``
         seconds > 0 waits first for that run to finish (:class:`~podium.errors.LockedError`
         if it has not by then).
+
+        A delete or replace of a resource that holds data is labelled ``data_loss``; in a
+        protected environment it is a mandatory ``podium.data-loss`` finding unless
+        ``allow_data_loss`` (see :mod:`podium.engine.data_loss`).
         """
         self.plugins.require_loaded("plan")  # fail closed: no plan without every policy
         self._check_policy_names()
@@ -566,6 +574,9 @@ class Platform:
                 down=down,
                 drifted=drift.changed,
             )
+            from podium.engine import data_loss
+
+            data_loss.label_changes(changes, self._holds_data)
             owned = ownership.check_changes(
                 changes,
                 records,
@@ -593,11 +604,15 @@ class Platform:
                 config_digest=self.config_digest(),
                 warnings=[*warnings, *owned.notes, *unread_notes],
                 take_over=owned.taken_over,
+                allow_data_loss=allow_data_loss,
             )
             findings = self._workload_findings(rt, workloads_in_plan) + self._plan_findings(
                 rt, plan
             )
-            plan.findings = self._apply_levels(findings)
+            # Not subject to [policies] levels: protect_data is the one switch.
+            plan.findings = self._apply_levels(findings) + data_loss.findings(
+                changes, rt.env.protect_data
+            )
             for finding in plan.findings:
                 rt.event(
                     "policy.finding", finding.subject, finding.message, finding=finding.to_dict()
@@ -774,6 +789,7 @@ class Platform:
         raise_on_failure: bool = False,
         take_over: Sequence[str] = (),
         lock_timeout: float = 0.0,
+        allow_data_loss: bool = False,
     ) -> ApplyResult:
         """Apply ``plan`` exactly; refuse it if state changed since it was made.
 
@@ -791,6 +807,10 @@ class Platform:
         running finish and are recorded, the others are skipped, the lock is released and
         history records the run ``cancelled`` (``result.cancelled``; ``raise_on_failure``
         raises :class:`~podium.errors.CancelledError`).
+
+        ``allow_data_loss``: consent to the plan's DATA LOSS changes in a protected
+        environment (see :mod:`podium.engine.data_loss`); history records the uids. A plan
+        file cannot consent for the operator: its recomputation starts without consent.
         """
         self.plugins.require_loaded("apply")
         from podium.engine.apply import ApplyResult, Executor
@@ -800,12 +820,17 @@ class Platform:
         if not self._made_here(plan):
             # Read from a file, or built elsewhere: apply what its sources plan now, if equal.
             plan = self.verify_plan(plan, take_over=take_over)
+        if allow_data_loss and not plan.allow_data_loss:
+            from dataclasses import replace
+
+            plan = replace(plan, allow_data_loss=True)
         blocking = plan.blocking_findings
         if blocking:
             lines = "\n  ".join(f"{f.policy}: {f.subject or ''} {f.message}" for f in blocking)
             raise PolicyBlockedError(
                 f"{len(blocking)} mandatory policy finding(s) block apply:\n  {lines}",
-                hint="fix the workload, or set the policy's level in [policies] of podium.toml",
+                hint="fix the workload, or set the policy's level in [policies] of podium.toml"
+                + _data_loss_hint(blocking),
             )
         # Bind the key (checked, or made for a new environment) before this run writes
         # history or intents: afterwards a new environment looks like state whose key is lost.
@@ -857,6 +882,7 @@ class Platform:
                     "counts": plan.counts,
                     "workloads": [w["name"] for w in plan.workloads],
                     **({"take_over": plan.take_over} if plan.take_over else {}),
+                    **self._data_loss_consent(plan),
                 }
             )
             if lease.took_over is not None:
@@ -894,6 +920,7 @@ class Platform:
                     "seconds": round(result.seconds, 3),
                     "workloads": [w["name"] for w in plan.workloads],
                     **({"take_over": plan.take_over} if plan.take_over else {}),
+                    **self._data_loss_consent(plan),
                     "changes": [
                         {"uid": r.uid, "action": r.action, "status": r.status, "message": r.message}
                         for r in results
@@ -910,6 +937,25 @@ class Platform:
         if raise_on_failure:
             result.raise_for_failures()
         return result
+
+    @staticmethod
+    def _data_loss_consent(plan: Plan) -> dict[str, Any]:
+        """What history records of an allowed data loss: the uids whose data goes."""
+        from podium.engine.data_loss import data_loss_uids
+
+        lost = data_loss_uids(plan.changes)
+        return {"allowed_data_loss": lost} if plan.allow_data_loss and lost else {}
+
+    def _holds_data(self, provisioner: str) -> bool:
+        """Whether a provisioner's resources hold data; True when it is not registered
+        (fail closed: a plugin removed from the config may have held a database)."""
+        from podium.provisioning.schema import resource_schema
+
+        try:
+            registered = self.plugins.registered(PROVISIONERS, provisioner)
+        except NotFoundError:
+            return True
+        return resource_schema(registered.obj).holds_data
 
     def _plan_workloads(self, plan: Plan) -> list[Workload]:
         from podium.workload.loader import load_workload_text
@@ -934,6 +980,7 @@ class Platform:
         owner: str | None = None,
         take_over: Sequence[str] = (),
         lock_timeout: float = 0.0,
+        allow_data_loss: bool = False,
     ) -> tuple[Plan, ApplyResult]:
         """Plan and apply in one step (the plan is still policy- and ownership-checked).
 
@@ -948,6 +995,7 @@ class Platform:
             owner=owner,
             take_over=take_over,
             lock_timeout=lock_timeout,
+            allow_data_loss=allow_data_loss,
         )
         applied = self.apply(
             plan, parallelism=parallelism, take_over=take_over, lock_timeout=lock_timeout
@@ -964,6 +1012,7 @@ class Platform:
         owner: str | None = None,
         take_over: Sequence[str] = (),
         lock_timeout: float = 0.0,
+        allow_data_loss: bool = False,
     ) -> tuple[Plan, ApplyResult]:
         """Delete the named workloads (default: everything in ``env``), dependents first.
 
@@ -976,6 +1025,7 @@ class Platform:
             owner=owner,
             take_over=take_over,
             lock_timeout=lock_timeout,
+            allow_data_loss=allow_data_loss,
         )
         applied = self.apply(
             plan, parallelism=parallelism, take_over=take_over, lock_timeout=lock_timeout
@@ -1363,6 +1413,14 @@ def _run_status(result: ApplyResult) -> str:
     if result.cancelled:
         return "cancelled"
     return "succeeded" if result.ok else "failed"
+
+
+def _data_loss_hint(blocking: Sequence[Finding]) -> str:
+    from podium.engine.data_loss import POLICY
+
+    if any(f.policy == POLICY for f in blocking):
+        return "; to lose the data on purpose, apply again with --allow-data-loss"
+    return ""
 
 
 def _now() -> str:

@@ -152,9 +152,16 @@ class FileDeployer(Deployer):
         self.file(ctx).unlink(missing_ok=True)
 
 
+class DataDirProvisioner(DirProvisioner):
+    """The same directories, declared as holding data (the data-loss guard's tests)."""
+
+    name = "fake-data-dir"
+    holds_data = True
+
+
 @hookimpl
 def podium_provisioners() -> list[Provisioner]:
-    return [DirProvisioner()]
+    return [DirProvisioner(), DataDirProvisioner()]
 
 
 @hookimpl

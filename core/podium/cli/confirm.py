@@ -3,7 +3,8 @@
 * A plan that deletes or replaces something asks first, when a person can answer:
   stdin and stderr are a terminal and the output is not ``--json``. The default
   answer is no; declining changes nothing (exit 130, like any interrupted command).
-* Creates and updates never ask: they take nothing away.
+* Creates and updates never ask: they take nothing away. A question about a plan that
+  destroys a data store's data (DATA LOSS) names those resources.
 * ``--yes`` answers yes. Applying a saved plan file does not ask: reviewing it was
   the approval (``podium plan --out`` showed it).
 * Without a terminal (CI, pipes, ``--json``) Podium never asks and does what the
@@ -36,6 +37,10 @@ def question(plan: Plan) -> str | None:
     destructive = [c for c in plan.changes if c.action in DESTRUCTIVE]
     if not destructive:
         return None
+    from podium.engine.data_loss import data_loss_uids
+
+    lost = data_loss_uids(plan.changes)
+    data = f" This plan destroys the data of {', '.join(lost)}." if lost else ""
     env = plan.environment
     if plan.destroy:
         # a destroy names what it was asked to remove: -w names, -f files' workloads
@@ -43,15 +48,15 @@ def question(plan: Plan) -> str | None:
         if plan.scope is not None:
             names = ", ".join(repr(name) for name in workloads)
             noun = "workload" if len(workloads) == 1 else "workloads"
-            return f"Destroy {noun} {names} in {env!r} ({len(destructive)} node(s))?"
-        return f"Destroy everything in {env!r} ({len(destructive)} node(s))?"
+            return f"Destroy {noun} {names} in {env!r} ({len(destructive)} node(s))?{data}"
+        return f"Destroy everything in {env!r} ({len(destructive)} node(s))?{data}"
     deletes = sum(1 for c in destructive if c.action == "delete")
     replaces = len(destructive) - deletes
     parts = [f"delete {deletes}"] if deletes else []
     parts += [f"replace {replaces}"] if replaces else []
     affected = sorted({c.workload for c in destructive if c.workload})
     where = f" of {', '.join(affected)}" if affected else ""
-    return f"This will {' and '.join(parts)} node(s){where} in {env!r}. Continue?"
+    return f"This will {' and '.join(parts)} node(s){where} in {env!r}.{data} Continue?"
 
 
 def confirm_destructive(state: CliState, plan: Plan, *, yes: bool) -> None:

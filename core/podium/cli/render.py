@@ -51,6 +51,12 @@ def render_change(change: Change, verbose: bool) -> list[str]:
         fg=COLOURS[change.action],
         bold=change.action != "no-op",
     )
+    if change.replaces is not None:  # a class change: one replace of the old uid
+        head = click.style(
+            f"-/+ replace  {change.replaces} -> {change.uid}", fg="magenta", bold=True
+        )
+    if change.data_loss:
+        head += " " + click.style("DATA LOSS", fg="red", bold=True)
     lines = [f"{head}  [{change.provider}] {click.style(change.reason, dim=True)}"]
     if change.action in ("update", "replace"):
         for key in change.changed[:12]:
@@ -92,7 +98,8 @@ def render_plan(plan: Plan, *, verbose: bool = False) -> str:
     if plan.take_over:
         taken = ", ".join(plan.take_over)
         lines.append(click.style(f"  takes over from another owner: {taken}", fg="yellow"))
-    shown = [c for c in plan.changes if c.action != "no-op" or verbose]
+    # the delete half of a class change is shown in its create's replace line
+    shown = [c for c in plan.changes if (c.action != "no-op" or verbose) and not c.replaced_by]
     lines.extend(line for change in shown for line in render_change(change, verbose))
     if not plan.has_changes:
         lines.append("  No changes: the environment matches the workloads.")
@@ -104,7 +111,10 @@ def render_plan(plan: Plan, *, verbose: bool = False) -> str:
             click.style(f"  {finding.level}: {finding.policy}: ", fg=colour)
             + f"{subject}{finding.message}{where}"
         )
-    counts = plan.counts
+    counts = dict(plan.counts)
+    for _ in filter(lambda c: c.replaces, plan.changes):  # each class change: one replace
+        counts["create"], counts["delete"] = counts["create"] - 1, counts["delete"] - 1
+        counts["replace"] += 1
     lines.append(
         click.style("Plan: ", bold=True)
         + ", ".join(

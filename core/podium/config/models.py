@@ -109,6 +109,11 @@ class EnvironmentSection(_Section):
     parallelism: int | None = Field(
         None, ge=1, le=256, description="Overrides [engine] parallelism."
     )
+    protect_data: bool | None = Field(
+        None,
+        description="Refuse a plan that deletes or replaces a resource holding data (DATA "
+        "LOSS) unless --allow-data-loss is given. Default: true for the prod tier.",
+    )
     settings: dict[str, Any] = Field(
         default_factory=dict, description="Free-form options passed to plugins as env.settings."
     )

@@ -47,6 +47,12 @@ class Change:
     owner: str | None = None
     #: a resource's matching [[rules]] entry and why it won (what ``plan -v`` shows)
     rule: dict[str, Any] | None = None
+    #: deleting or replacing a resource that holds data (see podium.engine.data_loss)
+    data_loss: bool = False
+    #: a class change: this create replaces the resource with that uid (deleted beside it)
+    replaces: str | None = None
+    #: a class change: this delete is replaced by the create of that uid
+    replaced_by: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return redact(asdict(self))  # type: ignore[no-any-return]
@@ -103,6 +109,8 @@ class Plan:
     created_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat())
     #: names (workloads, resource ids) this plan takes over from another owner
     take_over: list[str] = field(default_factory=list)
+    #: the operator consents to the data loss this plan causes (``--allow-data-loss``)
+    allow_data_loss: bool = False
 
     @property
     def counts(self) -> dict[str, int]:
@@ -115,7 +123,13 @@ class Plan:
 
     @property
     def blocking_findings(self) -> list[Finding]:
-        return [f for f in self.findings if f.level == "mandatory"]
+        from podium.engine.data_loss import POLICY as DATA_LOSS
+
+        return [
+            f
+            for f in self.findings
+            if f.level == "mandatory" and not (self.allow_data_loss and f.policy == DATA_LOSS)
+        ]
 
     def change(self, uid: str) -> Change:
         for change in self.changes:
@@ -141,6 +155,7 @@ class Plan:
             "warnings": list(self.warnings),
             "workloads": list(self.workloads),
             "take_over": list(self.take_over),
+            "allow_data_loss": self.allow_data_loss,
         }
 
     def to_json(self) -> str:
@@ -217,6 +232,7 @@ class Plan:
             warnings=list(data.get("warnings", [])),
             created_at=str(data.get("created_at", "")),
             take_over=[str(name) for name in data.get("take_over", [])],
+            allow_data_loss=bool(data.get("allow_data_loss", False)),
         )
 
 
@@ -258,6 +274,7 @@ _PLAN_TYPES: dict[str, tuple[type, ...]] = {
     "prune": (bool,),
     "scope": (list, type(None)),
     "take_over": _LIST,
+    "allow_data_loss": (bool,),
     "config_digest": _TEXT,
     "created_at": _TEXT,
 }
@@ -276,6 +293,9 @@ _CHANGE_TYPES: dict[str, tuple[type, ...]] = {
     "redeploy": (bool,),
     "owner": _OPTIONAL_TEXT,
     "rule": (dict, type(None)),
+    "data_loss": (bool,),
+    "replaces": _OPTIONAL_TEXT,
+    "replaced_by": _OPTIONAL_TEXT,
 }
 _FINDING_TYPES: dict[str, tuple[type, ...]] = {
     "policy": _TEXT,

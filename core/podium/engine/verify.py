@@ -196,6 +196,7 @@ _CHANGE_FIELDS = (
     "depends_on",
     "workload",
     "changed",
+    "data_loss",
 )
 
 

@@ -66,6 +66,9 @@ class EnvironmentInfo:
     state_dir: Path
     settings: dict[str, Any] = field(default_factory=dict)
     tier: str = "dev"  #: ``dev``, ``staging`` or ``prod``
+    #: Deleting data needs consent here (``protect_data``, by default the prod tier): a
+    #: provisioner may guard its data stores further (podium-aws sets RDS deletion protection)
+    protect_data: bool = False
     #: The platform's selected :class:`~podium.security.SecretStore` (``[secrets] store``),
     #: for provisioners that hand out secrets; ``None`` when no store is registered.
     secret_store: Any = field(default=None, compare=False, repr=False)

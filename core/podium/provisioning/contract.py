@@ -100,6 +100,10 @@ class Provisioner(ABC):
     params_model: ClassVar[type[BaseModel] | None] = None
     #: Every output by name, with its flags (``Output(sensitive=True)``...).
     output_fields: ClassVar[Mapping[str, Output]] = {}
+    #: The resource holds data (a database, a bucket, a volume): a plan that deletes or
+    #: replaces it says DATA LOSS, and a protected environment refuses that without
+    #: ``--allow-data-loss``. 0.1 provisioners do not set it (False).
+    holds_data: ClassVar[bool] = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

@@ -155,6 +155,9 @@ class ResourceSchema:
     outputs_declared: bool = False
     forces_replacement: frozenset[str] = frozenset()
     platform_only: frozenset[str] = frozenset()
+    #: deleting or replacing the resource destroys data (a database, a volume): plans
+    #: label it DATA LOSS and protected environments refuse it without consent
+    holds_data: bool = False
 
     @property
     def unknown_params(self) -> str:
@@ -254,6 +257,7 @@ class ResourceSchema:
             "x-podium-resource-type": self.resource_type,
             "x-podium-provisioner": self.provisioner,
             "x-podium-resource-classes": list(self.resource_classes),
+            "x-podium-holds-data": self.holds_data,
             "properties": {"params": params, "outputs": outputs},
         }
         if defs:
@@ -325,6 +329,7 @@ def resource_schema(provisioner: Any) -> ResourceSchema:
         outputs_declared=bool(getattr(provisioner, "output_fields", None) or legacy),
         forces_replacement=frozenset(replacing),
         platform_only=frozenset(platform),
+        holds_data=getattr(provisioner, "holds_data", False) is True,
     )
 
 

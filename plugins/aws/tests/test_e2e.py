@@ -220,7 +220,7 @@ def test_plan_apply_noop_update_rollback_destroy_through_the_api(
         service = ecs.describe_services(cluster="podium", services=[deployed["service_name"]])
         assert service["services"][0]["taskDefinition"] == deployed["task_definition_arn"]
 
-        _, destroyed = platform.destroy("prod")
+        _, destroyed = platform.destroy("prod", allow_data_loss=True)  # prod is protected
         assert destroyed.ok, destroyed.to_dict()
         assert buckets(boto) == [] and instances(boto) == []
         assert boto("sqs").list_queues().get("QueueUrls", []) == []

@@ -25,6 +25,14 @@ if TYPE_CHECKING:
     from podium.engine.apply import ApplyResult
     from podium.engine.plan import Plan
 
+#: consent to DATA LOSS changes in a protected environment (see podium.engine.data_loss)
+allow_data_loss_option = click.option(
+    "--allow-data-loss",
+    is_flag=True,
+    help="Proceed although the plan deletes or replaces a resource holding data in a "
+    "protected environment (history records it).",
+)
+
 
 def _run_apply(
     state: CliState,
@@ -32,6 +40,7 @@ def _run_apply(
     parallelism: int | None,
     take_over: tuple[str, ...] = (),
     lock_timeout: float = 0.0,
+    allow_data_loss: bool = False,
 ) -> ApplyResult:
     from podium.cli.render import Progress, render_result
 
@@ -41,7 +50,11 @@ def _run_apply(
     try:
         with controlled_run(platform, quiet=state.json_output):
             result = platform.apply(
-                plan, parallelism=parallelism, take_over=take_over, lock_timeout=lock_timeout
+                plan,
+                parallelism=parallelism,
+                take_over=take_over,
+                lock_timeout=lock_timeout,
+                allow_data_loss=allow_data_loss,
             )
     finally:
         progress.finish()
@@ -88,6 +101,7 @@ def _show_plan(state: CliState, plan: Plan, verbose: bool) -> None:
 )
 @click.option("-v", "--verbose", is_flag=True, help="Also list unchanged nodes and create params.")
 @take_over_option
+@allow_data_loss_option
 @json_option
 @click.pass_context
 def plan_cmd(
@@ -100,6 +114,7 @@ def plan_cmd(
     prune: bool,
     verbose: bool,
     take_over: tuple[str, ...],
+    allow_data_loss: bool,
 ) -> None:
     """Show what apply would change, with the reason for each change.
 
@@ -110,7 +125,13 @@ def plan_cmd(
     environment = resolve_env(state, env)
     paths = list(files) if destroy else resolve_files(state, files)
     plan = state.platform().plan(
-        environment, paths, refresh=refresh, destroy=destroy, prune=prune, take_over=take_over
+        environment,
+        paths,
+        refresh=refresh,
+        destroy=destroy,
+        prune=prune,
+        take_over=take_over,
+        allow_data_loss=allow_data_loss,
     )
     if out:
         Path(out).write_text(plan.to_json() + "\n")
@@ -133,6 +154,7 @@ def plan_cmd(
 @click.option("--parallelism", "-p", type=click.IntRange(1, 256), help="Nodes applied at once.")
 @yes_option
 @take_over_option
+@allow_data_loss_option
 @lock_timeout_option
 @json_option
 @click.pass_context
@@ -144,6 +166,7 @@ def apply_cmd(
     parallelism: int | None,
     yes: bool,
     take_over: tuple[str, ...],
+    allow_data_loss: bool,
     lock_timeout: float,
 ) -> None:
     """Apply a saved plan exactly, or plan and apply the workloads.
@@ -171,13 +194,14 @@ def apply_cmd(
                 refresh_deployments=True,
                 take_over=take_over,
                 lock_timeout=lock_timeout,
+                allow_data_loss=allow_data_loss,
             )
         control.check()  # Ctrl-C while planning: change nothing
     _show_plan(state, plan, verbose=False)
     if not plan.has_changes and not state.json_output:
         click.echo("Nothing to apply.")
     confirm_destructive(state, plan, yes=yes or bool(plan_file))
-    _run_apply(state, plan, parallelism, take_over, lock_timeout)
+    _run_apply(state, plan, parallelism, take_over, lock_timeout, allow_data_loss)
 
 
 @click.command("up")
@@ -189,6 +213,7 @@ def apply_cmd(
 )
 @yes_option
 @take_over_option
+@allow_data_loss_option
 @lock_timeout_option
 @json_option
 @click.pass_context
@@ -200,6 +225,7 @@ def up_cmd(
     prune: bool,
     yes: bool,
     take_over: tuple[str, ...],
+    allow_data_loss: bool,
     lock_timeout: float,
 ) -> None:
     """Plan and apply in one step, then show the workloads' health.
@@ -222,11 +248,12 @@ def up_cmd(
             refresh_deployments=True,
             take_over=take_over,
             lock_timeout=lock_timeout,
+            allow_data_loss=allow_data_loss,
         )
     control.check()  # Ctrl-C while planning: change nothing
     _show_plan(state, plan, verbose=False)
     confirm_destructive(state, plan, yes=yes)
-    _run_apply(state, plan, parallelism, take_over, lock_timeout)
+    _run_apply(state, plan, parallelism, take_over, lock_timeout, allow_data_loss)
     statuses = platform.status(environment)
     if not state.json_output:
         click.echo(render_status(statuses))
@@ -244,6 +271,7 @@ def up_cmd(
 @click.option("--parallelism", "-p", type=click.IntRange(1, 256), help="Nodes removed at once.")
 @yes_option
 @take_over_option
+@allow_data_loss_option
 @lock_timeout_option
 @json_option
 @click.pass_context
@@ -255,6 +283,7 @@ def destroy_cmd(
     parallelism: int | None,
     yes: bool,
     take_over: tuple[str, ...],
+    allow_data_loss: bool,
     lock_timeout: float,
 ) -> None:
     """Remove workloads and their resources (all of the environment by default), dependents first."""
@@ -268,8 +297,9 @@ def destroy_cmd(
             workloads=list(names),
             take_over=take_over,
             lock_timeout=lock_timeout,
+            allow_data_loss=allow_data_loss,
         )
     control.check()  # Ctrl-C while planning: change nothing
     _show_plan(state, plan, verbose=False)
     confirm_destructive(state, plan, yes=yes)
-    _run_apply(state, plan, parallelism, take_over, lock_timeout)
+    _run_apply(state, plan, parallelism, take_over, lock_timeout, allow_data_loss)

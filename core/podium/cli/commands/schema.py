@@ -128,7 +128,8 @@ def _text(schema: ResourceSchema, plugin: str) -> str:
     classes = ", ".join(schema.resource_classes)
     lines = [
         f"{schema.resource_type}: provisioner {schema.provisioner} "
-        f"(plugin {plugin}; classes: {'all' if classes == '*' else classes})"
+        f"(plugin {plugin}; classes: {'all' if classes == '*' else classes}"
+        f"{'; holds data' if schema.holds_data else ''})"
     ]
     params = schema.params()
     if schema.params_model is None:

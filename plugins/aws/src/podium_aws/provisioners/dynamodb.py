@@ -47,6 +47,7 @@ class TableParams(AwsParams):
 class DynamoDbTableProvisioner(AwsProvisioner):
     name = "aws-dynamodb"
     resource_type = "dynamodb"
+    holds_data = True
     params_model = TableParams
     output_fields = {
         "name": Output("The table's name."),

@@ -39,6 +39,7 @@ class RedisParams(AwsParams):
 class ElastiCacheRedisProvisioner(AwsProvisioner):
     name = "aws-elasticache-redis"
     resource_type = "redis"
+    holds_data = True
     params_model = RedisParams
     output_fields = {
         "host": Output("The primary endpoint's address (TLS)."),

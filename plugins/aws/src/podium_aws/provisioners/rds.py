@@ -8,6 +8,7 @@ or adopted, with the same password.
 from __future__ import annotations
 
 import hashlib
+import time
 from typing import Any
 
 from podium.plugin import (
@@ -27,6 +28,11 @@ from podium_aws.provisioners.base import AwsParams, AwsProvisioner, Flag, bool_p
 _GOING = {"deleting", "deleted"}
 _WAIT = {"Delay": 15, "MaxAttempts": 120}
 _PASSWORD_TAG = "podium:password-fingerprint"
+
+
+def final_snapshot_name(identifier: str) -> str:
+    """``<identifier>-final-<UTC time>``: unique per delete, valid as a snapshot identifier."""
+    return f"{identifier}-final-{time.strftime('%Y%m%d%H%M%S', time.gmtime())}"
 
 
 def _fingerprint(password: Secret) -> str:
@@ -56,6 +62,7 @@ class PostgresParams(AwsParams):
 class RdsPostgresProvisioner(AwsProvisioner):
     name = "aws-rds-postgres"
     resource_type = "postgres"
+    holds_data = True
     params_model = PostgresParams
     output_fields = {
         "host": Output("The instance's address."),
@@ -86,6 +93,8 @@ class RdsPostgresProvisioner(AwsProvisioner):
                 "MasterUserPassword": password.reveal(),
                 "StorageEncrypted": True,
                 "CopyTagsToSnapshot": True,
+                # In a protected environment only Podium (with the operator's consent) deletes it.
+                "DeletionProtection": ctx.env.protect_data,
                 "Tags": tag_list({**self.tags_for(ctx), _PASSWORD_TAG: _fingerprint(password)}),
                 **self._mutable(ctx),
             }
@@ -116,12 +125,14 @@ class RdsPostgresProvisioner(AwsProvisioner):
 
         rds = self.client("rds", ctx)
         identifier = self.name_for(ctx)
+        self._lift_deletion_protection(rds, identifier)
         with aws_errors(f"rds:DeleteDBInstance {identifier}"):
             try:
+                # Data outlives the instance: a final snapshot, and the automated backups kept.
                 rds.delete_db_instance(
                     DBInstanceIdentifier=identifier,
-                    SkipFinalSnapshot=True,
-                    DeleteAutomatedBackups=True,
+                    FinalDBSnapshotIdentifier=final_snapshot_name(identifier),
+                    DeleteAutomatedBackups=False,
                 )
             except ClientError as exc:
                 code = error_code(exc)
@@ -135,6 +146,20 @@ class RdsPostgresProvisioner(AwsProvisioner):
             )
 
     # --- helpers -------------------------------------------------------------
+    def _lift_deletion_protection(self, rds: Any, identifier: str) -> None:
+        """Turn deletion protection off before Podium's own delete.
+
+        The delete is planned and, in a protected environment, consented to with
+        ``--allow-data-loss``: the protection guards against deletes outside Podium.
+        """
+        instance = self._describe(rds, identifier)
+        if instance is None or not instance.get("DeletionProtection"):
+            return
+        with aws_errors(f"rds:ModifyDBInstance {identifier}"):
+            rds.modify_db_instance(
+                DBInstanceIdentifier=identifier, DeletionProtection=False, ApplyImmediately=True
+            )
+
     def _describe(self, rds: Any, identifier: str) -> dict[str, Any] | None:
         from botocore.exceptions import ClientError
 

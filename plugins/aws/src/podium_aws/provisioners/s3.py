@@ -37,6 +37,7 @@ def _key_output(what: str) -> Output:
 class S3BucketProvisioner(AwsProvisioner):
     name = "aws-s3"
     resource_type = "s3"
+    holds_data = True
     params_model = S3Params
     output_fields = {
         "bucket": Output("The bucket's name."),

@@ -41,6 +41,7 @@ class QueueParams(AwsParams):
 class SqsQueueProvisioner(AwsProvisioner):
     name = "aws-queue"
     resource_type = "queue"
+    holds_data = True
     params_model = QueueParams
     output_fields = {
         "url": Output("The queue URL."),

@@ -67,6 +67,7 @@ class VolumeProvisioner(Provisioner):
 
     name: ClassVar[str] = "local-volume"
     resource_type: ClassVar[str] = "volume"
+    holds_data: ClassVar[bool] = True
     params_model = LocalParams  # no params of its own
     output_fields: ClassVar[dict[str, Output]] = {
         "source": Output("The directory, for Score's volumes.source."),

@@ -37,6 +37,7 @@ def identifier(physical_name: str) -> str:
 class PostgresProvisioner(Provisioner):
     name: ClassVar[str] = "local-postgres"
     resource_type: ClassVar[str] = "postgres"
+    holds_data: ClassVar[bool] = True
     params_model = PostgresParams  # version: refused unless it is the installed server's
     output_fields: ClassVar[dict[str, Output]] = {
         "host": Output("The server's address (loopback)."),

@@ -43,6 +43,7 @@ def permissions(prefix: str) -> list[str]:
 class RedisProvisioner(Provisioner):
     name: ClassVar[str] = "local-redis"
     resource_type: ClassVar[str] = "redis"
+    holds_data: ClassVar[bool] = True
     params_model = LocalParams  # no params of its own
     output_fields: ClassVar[dict[str, Output]] = {
         "host": Output("The server's address (loopback)."),
