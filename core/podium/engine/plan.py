@@ -21,8 +21,11 @@ from podium.security.secret import redact
 Action = Literal["create", "update", "replace", "delete", "no-op"]
 ACTIONS: tuple[Action, ...] = ("create", "update", "replace", "delete", "no-op")
 #: Version of the saved plan file. 2 added ``prune`` and ``scope``, which verification
-#: needs to recompute a plan exactly (see :mod:`podium.engine.verify`).
-PLAN_FORMAT = 2
+#: needs to recompute a plan exactly (see :mod:`podium.engine.verify`); 3 added
+#: ``fingerprints`` (see :mod:`podium.engine.staleness`) and ``changes[].diff``.
+PLAN_FORMAT = 3
+#: Formats this Podium reads: a format 2 file is checked against the serial, as before.
+READ_FORMATS = (2, 3)
 
 
 @dataclass
@@ -47,6 +50,9 @@ class Change:
     owner: str | None = None
     #: a resource's matching [[rules]] entry and why it won (what ``plan -v`` shows)
     rule: dict[str, Any] | None = None
+    #: the attributes an update or replace changes, as ``{path, before, after}`` with
+    #: secret values masked (see :mod:`podium.engine.attribute_diff`)
+    diff: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return redact(asdict(self))  # type: ignore[no-any-return]
@@ -103,6 +109,11 @@ class Plan:
     created_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat())
     #: names (workloads, resource ids) this plan takes over from another owner
     take_over: list[str] = field(default_factory=list)
+    #: per node the plan relies on, a fingerprint of its state record (``absent`` if none);
+    #: ``None``: staleness is checked on the serial (see :mod:`podium.engine.staleness`)
+    fingerprints: dict[str, str] | None = None
+    #: the file format it was read from (what a format 2 file lacks is not compared)
+    format: int = PLAN_FORMAT
 
     @property
     def counts(self) -> dict[str, int]:
@@ -141,6 +152,7 @@ class Plan:
             "warnings": list(self.warnings),
             "workloads": list(self.workloads),
             "take_over": list(self.take_over),
+            "fingerprints": None if self.fingerprints is None else dict(self.fingerprints),
         }
 
     def to_json(self) -> str:
@@ -196,6 +208,18 @@ class Plan:
                 raise PlanShapeError(
                     f"workloads[{index}]", "each embedded workload must map names to text"
                 )
+        for index, item in enumerate(data["changes"]):
+            attributes = item.get("diff") if isinstance(item, Mapping) else None
+            for entry, attribute in enumerate(attributes if isinstance(attributes, list) else []):
+                if not isinstance(attribute, Mapping) or not isinstance(attribute.get("path"), str):
+                    raise PlanShapeError(
+                        f"changes[{index}].diff[{entry}]", "each diff entry needs a text path"
+                    )
+        for uid, value in (data.get("fingerprints") or {}).items():
+            if not isinstance(value, str):
+                raise PlanShapeError(
+                    f"fingerprints.{uid}", f"must be a string, found {type(value).__name__}"
+                )
         for key in ("warnings", "scope", "take_over"):
             for index, item in enumerate(data.get(key) or []):
                 if not isinstance(item, str):
@@ -217,6 +241,8 @@ class Plan:
             warnings=list(data.get("warnings", [])),
             created_at=str(data.get("created_at", "")),
             take_over=[str(name) for name in data.get("take_over", [])],
+            fingerprints=None if data.get("fingerprints") is None else dict(data["fingerprints"]),
+            format=int(data["format"]),
         )
 
 
@@ -260,6 +286,7 @@ _PLAN_TYPES: dict[str, tuple[type, ...]] = {
     "take_over": _LIST,
     "config_digest": _TEXT,
     "created_at": _TEXT,
+    "fingerprints": (dict, type(None)),
 }
 _CHANGE_TYPES: dict[str, tuple[type, ...]] = {
     "uid": _TEXT,
@@ -276,6 +303,7 @@ _CHANGE_TYPES: dict[str, tuple[type, ...]] = {
     "redeploy": (bool,),
     "owner": _OPTIONAL_TEXT,
     "rule": (dict, type(None)),
+    "diff": _LIST,
 }
 _FINDING_TYPES: dict[str, tuple[type, ...]] = {
     "policy": _TEXT,
@@ -336,7 +364,7 @@ def check_format(data: object) -> None:
     if not isinstance(data, Mapping):
         raise InputError("not a Podium plan file: expected a JSON object", hint=replan)
     version = data.get("format")
-    if type(version) is int and version == PLAN_FORMAT:  # not 2.0 or true
+    if type(version) is int and version in READ_FORMATS:  # not 2.0 or true
         return
     if version is None:
         raise InputError(
@@ -353,7 +381,8 @@ def check_format(data: object) -> None:
             hint="apply it with the Podium version that saved it, or " + replan,
         )
     raise InputError(
-        f"the plan file has format {version!r}; this Podium reads format {PLAN_FORMAT} only",
+        f"the plan file has format {version!r}; this Podium reads formats "
+        f"{', '.join(map(str, READ_FORMATS))} only",
         field="format",
         hint=replan,
     )
