@@ -565,7 +565,7 @@ class Platform:
             from podium.engine.attribute_diff import describe_changes
             from podium.engine.staleness import node_fingerprints, uses_fingerprints
 
-            describe_changes(changes, workloads_in_plan)
+            describe_changes(changes, workloads_in_plan, rt.store.releases)
             plan = Plan(
                 platform=self.name,
                 environment=env,

@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from typing import Any
 
 from tests.engine.conftest import Project
@@ -208,3 +209,27 @@ def test_plan_file_of_format_2_still_loads_and_is_checked_on_the_serial(project:
     stale = project.podium("apply", "web-plan.json")
     assert stale.returncode == 8, (stale.stdout, stale.stderr)
     assert "serial" in stale.stderr
+
+
+def test_deployment_applied_before_attributes_were_recorded_diffs_image_and_args(
+    project: Project,
+) -> None:
+    """State from an older Podium has no recorded attributes: the last release still tells."""
+    write_web(project, **OLD)
+    project.podium("up", check=True)
+    databases = list((project.root / ".podium" / "dev").glob("*.db"))
+    assert len(databases) == 1, databases
+    with sqlite3.connect(databases[0]) as db:  # as an older Podium recorded it
+        db.execute(
+            "UPDATE records SET spec = json_remove(spec, '$._attributes') "
+            "WHERE uid = 'deployment:web'"
+        )
+    write_web(project, **{**NEW, "args": "--port, '9090'"})
+
+    plan = project.podium_json("plan")
+    deployment = next(c for c in plan["changes"] if c["uid"] == "deployment:web")
+    assert deployment["diff"] == [
+        {"path": "containers.main.args", "before": ["--port", "8080"], "after": ["--port", "9090"]},
+        {"path": "containers.main.image", "before": "example/web:1.0", "after": "example/web:1.1"},
+    ]
+    assert deployment["reason"] == "change of containers.main.args, containers.main.image"

@@ -17,7 +17,7 @@ values and sealed values masked too.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from podium.engine.graph import digest
@@ -149,18 +149,47 @@ def _redacted(value: Any) -> Any:
     return value
 
 
-def describe_changes(changes: Iterable[Change], workloads: Iterable[Workload]) -> None:
+#: What the last release of a deployment recorded before ``_attributes`` existed still tells:
+#: Score expands no placeholder in these, so the rendered value is the Score file's.
+_RELEASED = ("image", "command", "args")
+
+
+def released_attributes(release: Mapping[str, Any]) -> dict[str, Any]:
+    """The image, command and args of each container of a (sealed) release record.
+
+    Only plain fields are read: no key is needed, and no secret is in them.
+    """
+    containers = (release.get("workload") or {}).get("containers") or {}
+    return {
+        f"containers.{name}.{key}": container.get(key) or ([] if key != "image" else None)
+        for name, container in containers.items()
+        if isinstance(container, Mapping)
+        for key in _RELEASED
+    }
+
+
+def _released_view(spec: Mapping[str, Any]) -> dict[str, Any]:
+    """:func:`released_attributes` of a Score document, to compare with a release."""
+    return released_attributes({"workload": {"containers": spec.get("containers") or {}}})
+
+
+def describe_changes(
+    changes: Iterable[Change],
+    workloads: Iterable[Workload],
+    releases: Callable[[str], Sequence[Mapping[str, Any]]] | None = None,
+) -> None:
     """Give each update and replace its attribute diff; name the changed attributes in the
     reason that would otherwise say only ``change of digest``.
 
-    A deployment recorded before apply kept its attributes gets no diff (its reason
-    stays as it was). ``before`` loses the recorded view: the diff says what matters.
+    A deployment recorded before apply kept its attributes is compared on what its last
+    deployed release (from ``releases(workload)``) tells: image, command and args.
+    ``before`` loses the recorded view: the diff says what matters.
     """
     by_name = {workload.name: workload for workload in workloads}
     for change in changes:
         before = change.before or {}
         if change.action in ("update", "replace") and change.before is not None:
-            change.diff = _diff_of(change, before, by_name)
+            change.diff = _diff_of(change, before, by_name, releases)
             if change.diff and change.kind == "deployment" and change.reason == _DIGEST_REASON:
                 change.reason = "change of " + _named([d["path"] for d in change.diff])
         if ATTRIBUTES_KEY in before:
@@ -171,17 +200,27 @@ _DIGEST_REASON = "change of digest"
 
 
 def _diff_of(
-    change: Change, before: Mapping[str, Any], workloads: Mapping[str, Workload]
+    change: Change,
+    before: Mapping[str, Any],
+    workloads: Mapping[str, Workload],
+    releases: Callable[[str], Sequence[Mapping[str, Any]]] | None,
 ) -> list[dict[str, Any]]:
     if change.kind == "resource":
         return attribute_diff(spec_attributes(before), spec_attributes(change.spec))
-    if change.kind != "deployment":
+    workload = workloads.get(change.workload or "")
+    if change.kind != "deployment" or workload is None:
         return []
     recorded = before.get(ATTRIBUTES_KEY)
-    workload = workloads.get(change.workload or "")
-    if not isinstance(recorded, Mapping) or workload is None:
+    if isinstance(recorded, Mapping):
+        return attribute_diff(recorded, workload_attributes(workload.spec))
+    deployed = [r for r in (releases(workload.name) if releases else []) if _deployed(r)]
+    if not deployed:
         return []
-    return attribute_diff(recorded, workload_attributes(workload.spec))
+    return attribute_diff(released_attributes(deployed[-1]), _released_view(workload.spec))
+
+
+def _deployed(release: Mapping[str, Any]) -> bool:
+    return isinstance(release, Mapping) and release.get("status") == "deployed"
 
 
 def _named(paths: list[str]) -> str:
