@@ -241,7 +241,10 @@ class Plan:
             warnings=list(data.get("warnings", [])),
             created_at=str(data.get("created_at", "")),
             take_over=[str(name) for name in data.get("take_over", [])],
-            fingerprints=None if data.get("fingerprints") is None else dict(data["fingerprints"]),
+            # a format 2 file is checked on the serial, whatever it says
+            fingerprints=None
+            if data.get("fingerprints") is None or data["format"] < 3
+            else dict(data["fingerprints"]),
             format=int(data["format"]),
         )
 
