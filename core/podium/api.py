@@ -588,6 +588,10 @@ class Platform:
                 environment=env,
                 legacy=ownership.legacy_sources(rt.store, records, self.root, self.config.teams),
             )
+            from podium.engine.attribute_diff import describe_changes
+            from podium.engine.staleness import node_fingerprints, uses_fingerprints
+
+            describe_changes(changes, workloads_in_plan, rt.store.releases)
             plan = Plan(
                 platform=self.name,
                 environment=env,
@@ -605,6 +609,9 @@ class Platform:
                 warnings=[*warnings, *owned.notes, *unread_notes],
                 take_over=owned.taken_over,
                 allow_data_loss=allow_data_loss,
+                fingerprints=node_fingerprints(records, changes)
+                if uses_fingerprints(scope, prune)
+                else None,
             )
             findings = self._workload_findings(rt, workloads_in_plan) + self._plan_findings(
                 rt, plan
@@ -859,13 +866,9 @@ class Platform:
                 from podium.engine.reconcile import reconcile
 
                 reconcile(rt)
-            current = rt.store.serial()
-            if current != plan.serial:
-                raise StalePlanError(
-                    f"state of {plan.environment!r} changed since this plan was made "
-                    f"(serial {plan.serial} -> {current})",
-                    hint="run 'podium plan' again and review the new plan",
-                )
+            from podium.engine.staleness import check_not_stale
+
+            check_not_stale(plan, rt.store.serial(), rt.store.records())
             if plan.config_digest and plan.config_digest != self.config_digest():
                 raise StalePlanError(
                     "the platform config changed since this plan was made",

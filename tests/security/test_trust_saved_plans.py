@@ -163,7 +163,7 @@ def change(data: dict[str, Any], uid: str) -> dict[str, Any]:
 # --------------------------------------------------------------------- honest use
 def test_honest_saved_plan_applies_and_is_stale_once_state_moved_on(project: Project) -> None:
     project.ok("plan", "--out", "plan.json")
-    assert project.saved()["format"] == 2
+    assert project.saved()["format"] == 3
     applied = project.ok("apply", "plan.json")
     assert "Apply complete" in applied.stdout
     assert project.honest.exists()
@@ -345,8 +345,8 @@ def test_plan_for_another_platform_is_refused(project: Project) -> None:
     ("version", "says"),
     [
         (None, "no format version: it was saved by an older Podium"),
-        (1, "this Podium reads format 2 only"),
-        (99, "the plan file has format 99, newer than this Podium reads (format 2)"),
+        (1, "this Podium reads formats 2, 3 only"),
+        (99, "the plan file has format 99, newer than this Podium reads (format 3)"),
         ("2", "the plan file has format '2'"),
     ],
 )

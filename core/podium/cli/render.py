@@ -58,7 +58,9 @@ def render_change(change: Change, verbose: bool) -> list[str]:
     if change.data_loss:
         head += " " + click.style("DATA LOSS", fg="red", bold=True)
     lines = [f"{head}  [{change.provider}] {click.style(change.reason, dim=True)}"]
-    if change.action in ("update", "replace"):
+    if change.diff:
+        lines.extend(render_attribute_diff(change.diff))
+    elif change.action in ("update", "replace"):
         for key in change.changed[:12]:
             old, new = _lookup(change.before, key), _lookup(change.spec, key)
             lines.append(f"        {key}: {_value(old)} -> {_value(new)}")
@@ -68,6 +70,26 @@ def render_change(change: Change, verbose: bool) -> list[str]:
             lines.append(f"        params: {_value(params)}")
     if verbose and change.rule:
         lines.append(render_rule(change.rule))
+    return lines
+
+
+#: how many changed attributes a change lists before "and N more"
+SHOWN_ATTRIBUTES = 12
+
+
+def render_attribute_diff(diff: list[dict[str, Any]]) -> list[str]:
+    """``containers.main.image: "web:1" -> "web:2"``, one line per changed attribute.
+
+    Values come masked from the engine (see podium.engine.attribute_diff); ``None`` is absent.
+    """
+    lines = []
+    for entry in diff[:SHOWN_ATTRIBUTES]:
+        old, new = entry.get("before"), entry.get("after")
+        shown_old = "(absent)" if old is None else _value(old)
+        shown_new = "(absent)" if new is None else _value(new)
+        lines.append(f"        {entry.get('path')}: {shown_old} -> {shown_new}")
+    if len(diff) > SHOWN_ATTRIBUTES:
+        lines.append(f"        and {len(diff) - SHOWN_ATTRIBUTES} more (see --json)")
     return lines
 
 

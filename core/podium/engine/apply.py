@@ -26,6 +26,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from podium.deployment.contract import DeployContext, Release, RenderedResource
+from podium.engine.attribute_diff import ATTRIBUTES_KEY, workload_attributes
 from podium.engine.graph import digest, fingerprint_secrets
 from podium.engine.plan import Change, Plan
 from podium.engine.release_secrets import RELEASE_KEY as RELEASE_SECRETS
@@ -875,7 +876,8 @@ class Executor:
         )
         record = _deployment_record(
             change,
-            {"_digest": rendered_digest},
+            # what the next plan diffs against (no secret values: see attribute_diff)
+            {"_digest": rendered_digest, ATTRIBUTES_KEY: self._attributes(workload_name)},
             change.node().spec_hash,
             self.rt.cipher.seal(outputs),
         )
@@ -883,6 +885,10 @@ class Executor:
         self._set_outputs(change.uid, outputs)
         self._rendered[workload_name] = (rendered, result)
         return f"release {number} deployed" + (f": {result.message}" if result.message else "")
+
+    def _attributes(self, workload_name: str) -> dict[str, Any]:
+        workload = self.rt.workloads.get(workload_name)
+        return workload_attributes(workload.spec) if workload is not None else {}
 
     def render(self, workload_name: str) -> Any:
         from podium.workload.render import render_workload

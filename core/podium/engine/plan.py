@@ -21,8 +21,11 @@ from podium.security.secret import redact
 Action = Literal["create", "update", "replace", "delete", "no-op"]
 ACTIONS: tuple[Action, ...] = ("create", "update", "replace", "delete", "no-op")
 #: Version of the saved plan file. 2 added ``prune`` and ``scope``, which verification
-#: needs to recompute a plan exactly (see :mod:`podium.engine.verify`).
-PLAN_FORMAT = 2
+#: needs to recompute a plan exactly (see :mod:`podium.engine.verify`); 3 added
+#: ``fingerprints`` (see :mod:`podium.engine.staleness`) and ``changes[].diff``.
+PLAN_FORMAT = 3
+#: Formats this Podium reads: a format 2 file is checked against the serial, as before.
+READ_FORMATS = (2, 3)
 
 
 @dataclass
@@ -53,6 +56,9 @@ class Change:
     replaces: str | None = None
     #: a class change: this delete is replaced by the create of that uid
     replaced_by: str | None = None
+    #: the attributes an update or replace changes, as ``{path, before, after}`` with
+    #: secret values masked (see :mod:`podium.engine.attribute_diff`)
+    diff: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return redact(asdict(self))  # type: ignore[no-any-return]
@@ -111,6 +117,11 @@ class Plan:
     take_over: list[str] = field(default_factory=list)
     #: the operator consents to the data loss this plan causes (``--allow-data-loss``)
     allow_data_loss: bool = False
+    #: per node the plan relies on, a fingerprint of its state record (``absent`` if none);
+    #: ``None``: staleness is checked on the serial (see :mod:`podium.engine.staleness`)
+    fingerprints: dict[str, str] | None = None
+    #: the file format it was read from (what a format 2 file lacks is not compared)
+    format: int = PLAN_FORMAT
 
     @property
     def counts(self) -> dict[str, int]:
@@ -156,6 +167,7 @@ class Plan:
             "workloads": list(self.workloads),
             "take_over": list(self.take_over),
             "allow_data_loss": self.allow_data_loss,
+            "fingerprints": None if self.fingerprints is None else dict(self.fingerprints),
         }
 
     def to_json(self) -> str:
@@ -211,6 +223,18 @@ class Plan:
                 raise PlanShapeError(
                     f"workloads[{index}]", "each embedded workload must map names to text"
                 )
+        for index, item in enumerate(data["changes"]):
+            attributes = item.get("diff") if isinstance(item, Mapping) else None
+            for entry, attribute in enumerate(attributes if isinstance(attributes, list) else []):
+                if not isinstance(attribute, Mapping) or not isinstance(attribute.get("path"), str):
+                    raise PlanShapeError(
+                        f"changes[{index}].diff[{entry}]", "each diff entry needs a text path"
+                    )
+        for uid, value in (data.get("fingerprints") or {}).items():
+            if not isinstance(value, str):
+                raise PlanShapeError(
+                    f"fingerprints.{uid}", f"must be a string, found {type(value).__name__}"
+                )
         for key in ("warnings", "scope", "take_over"):
             for index, item in enumerate(data.get(key) or []):
                 if not isinstance(item, str):
@@ -233,6 +257,11 @@ class Plan:
             created_at=str(data.get("created_at", "")),
             take_over=[str(name) for name in data.get("take_over", [])],
             allow_data_loss=bool(data.get("allow_data_loss", False)),
+            # a format 2 file is checked on the serial, whatever it says
+            fingerprints=None
+            if data.get("fingerprints") is None or data["format"] < 3
+            else dict(data["fingerprints"]),
+            format=int(data["format"]),
         )
 
 
@@ -277,6 +306,7 @@ _PLAN_TYPES: dict[str, tuple[type, ...]] = {
     "allow_data_loss": (bool,),
     "config_digest": _TEXT,
     "created_at": _TEXT,
+    "fingerprints": (dict, type(None)),
 }
 _CHANGE_TYPES: dict[str, tuple[type, ...]] = {
     "uid": _TEXT,
@@ -296,6 +326,7 @@ _CHANGE_TYPES: dict[str, tuple[type, ...]] = {
     "data_loss": (bool,),
     "replaces": _OPTIONAL_TEXT,
     "replaced_by": _OPTIONAL_TEXT,
+    "diff": _LIST,
 }
 _FINDING_TYPES: dict[str, tuple[type, ...]] = {
     "policy": _TEXT,
@@ -356,7 +387,7 @@ def check_format(data: object) -> None:
     if not isinstance(data, Mapping):
         raise InputError("not a Podium plan file: expected a JSON object", hint=replan)
     version = data.get("format")
-    if type(version) is int and version == PLAN_FORMAT:  # not 2.0 or true
+    if type(version) is int and version in READ_FORMATS:  # not 2.0 or true
         return
     if version is None:
         raise InputError(
@@ -373,7 +404,8 @@ def check_format(data: object) -> None:
             hint="apply it with the Podium version that saved it, or " + replan,
         )
     raise InputError(
-        f"the plan file has format {version!r}; this Podium reads format {PLAN_FORMAT} only",
+        f"the plan file has format {version!r}; this Podium reads formats "
+        f"{', '.join(map(str, READ_FORMATS))} only",
         field="format",
         hint=replan,
     )

@@ -34,16 +34,19 @@ from __future__ import annotations
 import re
 import stat
 from collections import Counter
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from podium.engine.plan import Plan, changed_keys
+from podium.engine.staleness import REPLAN as REPLAN_STALE
+from podium.engine.staleness import check_not_stale, moved_nodes, stale_message
 from podium.errors import InputError, PlanVerificationError, StalePlanError
 
 if TYPE_CHECKING:
     from podium.api import Platform
+    from podium.platform.contract import ResourceRecord
     from podium.workload.model import Workload
 
 _LINE_COLUMN = re.compile(r"(:\d+){1,2}$")
@@ -69,7 +72,8 @@ def verify_saved_plan(
     take-overs the applier consents to now (a plan file cannot grant itself one).
     """
     _check_target(platform, saved, env)
-    _check_not_stale(platform, saved, platform.store(saved.environment).serial())
+    store = platform.store(saved.environment)
+    _check_not_stale(platform, saved, store.serial(), store.records)
     parsed = _embedded_workloads(saved, platform.root)
     fresh = platform.plan(
         saved.environment,
@@ -80,7 +84,14 @@ def verify_saved_plan(
         workloads=saved.scope or (),
         take_over=take_over,
     )
-    _check_not_stale(platform, saved, fresh.serial)
+    if saved.fingerprints is not None and fresh.fingerprints is not None:
+        # what the recomputation relied on must be what the saved plan relied on
+        moved = moved_nodes(saved.fingerprints, fresh.fingerprints)
+        if moved:
+            raise StalePlanError(stale_message(saved.environment, moved), hint=REPLAN_STALE)
+    else:
+        check_not_stale(replace(saved, fingerprints=None), fresh.serial, [])
+    _check_config(platform, saved)
     problems = plan_differences(saved, fresh)
     if problems:
         if saved.refresh and _drift(saved) != _drift(fresh):
@@ -114,13 +125,15 @@ def _check_target(platform: Platform, saved: Plan, env: str | None) -> None:
         )
 
 
-def _check_not_stale(platform: Platform, saved: Plan, serial: int) -> None:
-    if serial != saved.serial:
-        raise StalePlanError(
-            f"state of {saved.environment!r} changed since this plan was made "
-            f"(serial {saved.serial} -> {serial})",
-            hint="run 'podium plan' again and review the new plan",
-        )
+def _check_not_stale(
+    platform: Platform, saved: Plan, serial: int, records: Callable[[], list[ResourceRecord]]
+) -> None:
+    """Stale by the nodes it touches (format 3, scoped) or by the serial (see staleness)."""
+    check_not_stale(saved, serial, records() if saved.fingerprints is not None else [])
+    _check_config(platform, saved)
+
+
+def _check_config(platform: Platform, saved: Plan) -> None:
     if saved.config_digest != platform.config_digest():
         raise StalePlanError(
             "the platform config changed since this plan was made "
@@ -196,8 +209,9 @@ _CHANGE_FIELDS = (
     "depends_on",
     "workload",
     "changed",
-    "data_loss",
 )
+#: what a plan file records from format 3 on (a format 2 file predates these fields)
+_CHANGE_FIELDS_SINCE_3 = ("diff", "data_loss", "replaces", "replaced_by")
 
 
 def plan_differences(saved: Plan, fresh: Plan) -> list[str]:
@@ -212,8 +226,13 @@ def plan_differences(saved: Plan, fresh: Plan) -> list[str]:
         for name in _PLAN_FIELDS
         if mine.get(name) != theirs.get(name)
     ]
+    # A format 2 file has no fingerprints, diffs or data-loss labels: nothing to compare.
+    since_3 = saved.format >= 3
+    if since_3 and mine.get("fingerprints") != theirs.get("fingerprints"):
+        problems.append("fingerprints differ")
     problems += _workload_differences(mine["workloads"], theirs["workloads"])
-    problems += _change_differences(mine["changes"], theirs["changes"])
+    fields = (*_CHANGE_FIELDS, *_CHANGE_FIELDS_SINCE_3) if since_3 else _CHANGE_FIELDS
+    problems += _change_differences(mine["changes"], theirs["changes"], fields)
     problems += _finding_differences(mine["findings"], theirs["findings"])
     return problems
 
@@ -239,7 +258,9 @@ def _workload_differences(
 
 
 def _change_differences(
-    mine: Sequence[Mapping[str, Any]], theirs: Sequence[Mapping[str, Any]]
+    mine: Sequence[Mapping[str, Any]],
+    theirs: Sequence[Mapping[str, Any]],
+    fields: Sequence[str] = _CHANGE_FIELDS,
 ) -> list[str]:
     problems: list[str] = []
     counted = Counter(str(c.get("uid")) for c in mine)
@@ -256,7 +277,7 @@ def _change_differences(
         other = by_uid.get(uid)
         if other is None:
             continue
-        for key in _CHANGE_FIELDS:
+        for key in fields:
             if change.get(key) != other.get(key):
                 problems.append(f"changes[{uid}].{key} differs")
         for key in ("spec", "before"):
