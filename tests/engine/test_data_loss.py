@@ -14,8 +14,6 @@ from typing import Any
 
 import pytest
 
-from podium.provisioning.schema import resource_schema
-
 # The fake directories, declared as holding data; ``data`` is kept by a shared id.
 CONFIG = """\
 [platform]
@@ -77,37 +75,6 @@ def _dirs(project: Any, env: str) -> list[str]:
 
 
 # --------------------------------------------------------------- declarations
-def test_first_party_data_stores_declare_that_they_hold_data(fake_module: Any) -> None:
-    from podium_aws.provisioners.dynamodb import DynamoDbTableProvisioner
-    from podium_aws.provisioners.elasticache import ElastiCacheRedisProvisioner
-    from podium_aws.provisioners.rds import RdsPostgresProvisioner
-    from podium_aws.provisioners.s3 import S3BucketProvisioner
-    from podium_aws.provisioners.secret import SecretsManagerSecretProvisioner
-    from podium_aws.provisioners.sqs import SqsProvisioner, SqsQueueProvisioner
-    from podium_local.provisioners.basic import DnsProvisioner, VolumeProvisioner
-    from podium_local.provisioners.postgres import PostgresProvisioner
-    from podium_local.provisioners.redis import RedisProvisioner
-    from podium_local.provisioners.route import RouteProvisioner
-
-    stores = [
-        PostgresProvisioner,
-        RedisProvisioner,
-        VolumeProvisioner,
-        RdsPostgresProvisioner,
-        DynamoDbTableProvisioner,
-        S3BucketProvisioner,
-        ElastiCacheRedisProvisioner,
-        SqsQueueProvisioner,
-        SqsProvisioner,
-    ]
-    assert all(resource_schema(cls).holds_data for cls in stores)
-    stateless = [RouteProvisioner, DnsProvisioner, SecretsManagerSecretProvisioner]
-    assert not any(resource_schema(cls).holds_data for cls in stateless)
-    # a 0.1 provisioner (no declaration) holds no data; the schema document says so
-    assert resource_schema(fake_module.DirProvisioner).holds_data is False
-    assert resource_schema(RdsPostgresProvisioner).json_schema()["x-podium-holds-data"] is True
-
-
 def test_podium_schema_resource_says_which_provisioners_hold_data(data_project: Any) -> None:
     text = data_project.podium("schema", "resource", "volume", check=True).stdout
     assert "provisioner fake-data-dir (plugin fake; classes: all; holds data)" in text

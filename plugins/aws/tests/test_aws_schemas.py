@@ -221,3 +221,24 @@ def test_validate_refuses_what_aws_would_refuse_later(tmp_path: Path) -> None:
         "score.yaml:20:7: resources.jobs.params.delay_secs: resource 'jobs' (queue, provisioner "
         "'aws-queue'): unknown param 'delay_secs'; did you mean 'delay_seconds'?"
     ) in errors, errors
+
+
+def test_podium_aws_data_stores_declare_that_they_hold_data() -> None:
+    """What a plan labels DATA LOSS when deleted or replaced (see the data-loss guard)."""
+    from podium_aws.provisioners.dynamodb import DynamoDbTableProvisioner
+    from podium_aws.provisioners.elasticache import ElastiCacheRedisProvisioner
+    from podium_aws.provisioners.rds import RdsPostgresProvisioner
+    from podium_aws.provisioners.s3 import S3BucketProvisioner
+    from podium_aws.provisioners.secret import SecretsManagerSecretProvisioner
+    from podium_aws.provisioners.sqs import SqsProvisioner, SqsQueueProvisioner
+
+    stores = [
+        RdsPostgresProvisioner,
+        DynamoDbTableProvisioner,
+        S3BucketProvisioner,
+        ElastiCacheRedisProvisioner,
+        SqsQueueProvisioner,
+        SqsProvisioner,
+    ]
+    assert all(resource_schema(cls).holds_data for cls in stores)
+    assert not resource_schema(SecretsManagerSecretProvisioner).holds_data

@@ -170,7 +170,7 @@ def test_schema_resource_shows_podium_locals_declarations(tmp_path: Path) -> Non
     result = podium(tmp_path, "schema", "resource", "postgres")
     assert result.returncode == 0, result.stderr
     text = result.stdout
-    assert "postgres: provisioner local-postgres (plugin local; classes: all)" in text
+    assert "postgres: provisioner local-postgres (plugin local; classes: all; holds data)" in text
     assert "params (unknown ones are ignored):" in text
     rows = {line.split()[0]: line for line in text.splitlines() if line.startswith("    ")}
     assert "sensitive" in rows["password"] and "sensitive" in rows["uri"]
@@ -182,3 +182,15 @@ def test_schema_resource_shows_podium_locals_declarations(tmp_path: Path) -> Non
     [schema] = document["provisioners"]
     assert schema["x-podium-provisioner"] == "local-redis"
     assert schema["properties"]["outputs"]["properties"]["password"]["x-podium-sensitive"]
+
+
+def test_podium_local_data_stores_declare_that_they_hold_data() -> None:
+    """What a plan labels DATA LOSS when deleted or replaced (see the data-loss guard)."""
+    from podium_local.provisioners.basic import DnsProvisioner, VolumeProvisioner
+    from podium_local.provisioners.postgres import PostgresProvisioner
+    from podium_local.provisioners.redis import RedisProvisioner
+    from podium_local.provisioners.route import RouteProvisioner
+
+    stores = [PostgresProvisioner, RedisProvisioner, VolumeProvisioner]
+    assert all(resource_schema(cls).holds_data for cls in stores)
+    assert not any(resource_schema(cls).holds_data for cls in (RouteProvisioner, DnsProvisioner))
