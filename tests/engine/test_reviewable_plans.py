@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from tests.engine.conftest import Project
+if TYPE_CHECKING:  # the fixture's type only: tox runs pytest without the repository on sys.path
+    from tests.engine.conftest import Project
 
 CANARY = "canary-output-8f3a1d"  #: a resource's secret output (FAKE_CANARY)
 SECRETS = ("tok-literal-old-51ab", "tok-literal-new-77cd", "file-secret-old", "file-secret-new")
