@@ -42,6 +42,17 @@ def test_init_writes_a_config_that_validates_against_the_exported_schema(tmp_pat
     jsonschema.validate(yaml.safe_load((tmp_path / "score.yaml").read_text()), workload_schema)
 
 
+def test_init_never_weakens_the_prod_tier(tmp_path: Path) -> None:
+    """A policy level in podium.toml applies in every environment, prod included: the
+    config init writes sets none, so each check keeps the level its tier gives it."""
+    from podium.config.loader import load_config_file
+
+    assert podium(tmp_path, "init").returncode == 0
+    config, _ = load_config_file(tmp_path / "podium.toml")
+    assert not config.policies
+    assert "[policies]" not in (tmp_path / "podium.toml").read_text().replace("# [policies]", "")
+
+
 def test_init_rejects_a_bad_platform_name(tmp_path: Path) -> None:
     result = podium(tmp_path, "init", "--name", "Not OK")
     assert result.returncode == 2 and "invalid" in result.stderr

@@ -46,9 +46,11 @@ provisioner = "local-redis"
 type = "volume"
 provisioner = "local-volume"
 
-# Built-in policy levels: advisory, mandatory or off.
-[policies]
-"builtin.no-latest-image" = "advisory"
+# Policy levels (advisory, mandatory or off) replace, in every environment, the level
+# a check picks by tier (an unpinned image is mandatory in prod, advisory in staging):
+# list only a check you mean to change everywhere, prod included.
+# [policies]
+# "builtin.probes-required" = "mandatory"
 
 [telemetry]
 jsonl = true                # Podium's own spans in .podium/spans.jsonl
