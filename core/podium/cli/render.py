@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from podium.engine.apply import ApplyResult
     from podium.engine.plan import Change, Plan
     from podium.observability.contract import Event
+    from podium.security.contract import Finding
 
 SYMBOLS = {"create": "+", "update": "~", "replace": "-/+", "delete": "-", "no-op": " "}
 COLOURS = {
@@ -125,14 +126,7 @@ def render_plan(plan: Plan, *, verbose: bool = False) -> str:
     lines.extend(line for change in shown for line in render_change(change, verbose))
     if not plan.has_changes:
         lines.append("  No changes: the environment matches the workloads.")
-    for finding in plan.findings:
-        colour = "red" if finding.level == "mandatory" else "yellow"
-        where = f" ({finding.location})" if finding.location else ""
-        subject = f"{finding.subject}: " if finding.subject else ""
-        lines.append(
-            click.style(f"  {finding.level}: {finding.policy}: ", fg=colour)
-            + f"{subject}{finding.message}{where}"
-        )
+    lines.extend("  " + render_finding(finding) for finding in plan.findings)
     counts = dict(plan.counts)
     for _ in filter(lambda c: c.replaces, plan.changes):  # each class change: one replace
         counts["create"], counts["delete"] = counts["create"] - 1, counts["delete"] - 1
@@ -289,3 +283,14 @@ class _LiveLine:
     def __rich__(self) -> Any:
         self.spinner.update(text=self.progress.live_text())
         return self.spinner
+
+
+def render_finding(finding: Finding) -> str:
+    """``level: policy: subject: message (file:line)``, the level coloured: one format for
+    validate and plan."""
+    colour = "red" if finding.level == "mandatory" else "yellow"
+    where = f" ({finding.location})" if finding.location else ""
+    subject = f"{finding.subject}: " if finding.subject else ""
+    return click.style(f"{finding.level}: {finding.policy}: ", fg=colour) + (
+        f"{subject}{finding.message}{where}"
+    )

@@ -137,10 +137,10 @@ def validate_cmd(ctx: click.Context, env: str | None, files: tuple[str, ...]) ->
     else:
         for warning in warnings:
             click.echo(f"warning: {warning['location']}: {warning['message']}")
+        from podium.cli.render import render_finding
+
         for finding in findings:
-            click.echo(
-                f"{finding.level}: {finding.policy}: {finding.subject or ''} {finding.message}"
-            )
+            click.echo(render_finding(finding))
         click.echo(
             f"valid: {len(paths)} workload file(s), config {platform.config_path or '(defaults)'}"
         )
