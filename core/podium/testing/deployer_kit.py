@@ -225,6 +225,7 @@ class KitRun:
 
     def destroy(self, ctx: DeployContext, when: str = "") -> None:
         call(f"destroy() {when}".strip(), self.deployer.destroy, ctx)
+        self._deployed.pop(ctx.workload, None)  # destroyed: the cleanup need not again
 
     def cleanup(self) -> None:
         """Destroy what the check deployed, then KILL every fixture process still running."""

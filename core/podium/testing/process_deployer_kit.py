@@ -91,11 +91,17 @@ class ProcessDeployerConformance(DeployerConformance):
     ) -> DeploymentResult:
         """Deploy, and check every container (but ``jobs``) has a running process after."""
         result = kit.deploy(ctx, workload)
-        idle = [
-            name
-            for name in workload.containers
-            if name not in jobs and not kit.records.running(name)
-        ]
+        idle: list[str] = []
+
+        def settled() -> bool:
+            """Every process runs, or each missing one ran and ended (it is not starting)."""
+            expected = [name for name in workload.containers if name not in jobs]
+            idle[:] = [name for name in expected if not kit.records.running(name)]
+            return all(kit.records.processes(name) for name in idle)
+
+        # A process the deployer started may still be loading Python: give it time to
+        # write its records before calling it missing.
+        wait_until(settled, PATIENCE)
         if idle:
             ended = {name: [p.exit() for p in kit.records.processes(name)] for name in idle}
             detail = "; ".join(
@@ -313,6 +319,7 @@ class ProcessDeployerConformance(DeployerConformance):
                 f"deploy raised {type(exc).__name__}: {exc}",
             )
         else:
+            wait_until(lambda: any(p.exit() for p in kit.records.processes("broken")), PATIENCE)
             exits = [p.exit() for p in kit.records.processes("broken")]
             codes = ", ".join(str(e["code"]) for e in exits if e) or "none noted"
             broken(
