@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from deployer_samples import BUGS, BackgroundDeployer
 
+from podium.testing import deploy_fixture
+from podium.testing._deploy_records import FixtureRecords, wait_until
 from podium.testing.conformance import ProcessDeployerConformance
 
 
@@ -223,3 +229,37 @@ def test_the_kit_catches_the_planted_bug(pytester: pytest.Pytester, planted: Pla
     # Whatever failed, the kit stopped every process it made and removed its directory.
     assert not fixture_processes(str(temp)), fixture_processes(str(temp))
     assert not list(temp.iterdir())
+
+
+def test_the_fixture_program_records_what_happens_to_it(tmp_path: Path) -> None:
+    """Start, environment digests, readiness, signals and exit, as the kit reads them."""
+    records = FixtureRecords(tmp_path / "records")
+    probe = [sys.executable, deploy_fixture.__file__, "probe", "--records", str(records.root)]
+    argv = [sys.executable, deploy_fixture.__file__, "run", "--records", str(records.root)]
+    argv += ["--container", "web", "--ready-after", "0.5", "--ignore-term", "--show", "KIT_PLAIN"]
+    env = {**os.environ, "KIT_PLAIN": "plain", "KIT_SECRET": "do-not-write-me"}
+    child = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout is not None
+        assert child.stdout.readline() == "kit-log web line 1\n"
+        (process,) = records.processes("web")
+        assert process.pid == child.pid and process.running()
+        digests = process.env_digests()
+        assert digests["KIT_SECRET"] == deploy_fixture.digest("do-not-write-me")
+        assert process.start() is not None and process.start()["shown"] == {"KIT_PLAIN": "plain"}
+        written = b"".join(p.read_bytes() for p in records.root.rglob("*") if p.is_file())
+        assert b"do-not-write-me" not in written
+        assert wait_until(lambda: process.ready_at() is not None, 10)
+        assert subprocess.run([*probe, "--container", "web"], check=False).returncode == 0
+        assert subprocess.run([*probe, "--container", "db"], check=False).returncode == 1
+        process.send(signal.SIGUSR1)
+        lines = [child.stdout.readline() for _ in range(5)]
+        assert lines[-1] == "kit-log web poke 1\n"
+        process.send(signal.SIGTERM)  # noted, and ignored
+        assert wait_until(lambda: "SIGTERM" in process.signals(), 10)
+        assert process.running()
+    finally:
+        child.kill()
+        child.wait()
+    assert not process.running()
+    assert subprocess.run([*probe, "--container", "web"], check=False).returncode == 1
