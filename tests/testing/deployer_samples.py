@@ -78,7 +78,7 @@ class BackgroundDeployer(Deployer):
         bugs: frozenset[str] | set[str] = frozenset(),
         *,
         stop_timeout: float = 1.0,
-        start_seconds: float = 0.5,
+        start_seconds: float = 1.0,
         readiness_timeout: float = 20.0,
     ) -> None:
         unknown = set(bugs) - set(BUGS)

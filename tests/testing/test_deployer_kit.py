@@ -211,6 +211,7 @@ def test_every_planted_bug_is_listed() -> None:
     assert sorted(p.bug for p in PLANTED) == sorted(BUGS)
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="counts processes in /proc")
 @pytest.mark.parametrize("planted", PLANTED, ids=str)
 def test_the_kit_catches_the_planted_bug(pytester: pytest.Pytester, planted: Planted) -> None:
