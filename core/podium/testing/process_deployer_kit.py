@@ -11,24 +11,20 @@ written to disk, a TERM never followed by a KILL.
 
 from __future__ import annotations
 
-import base64
 import os
-import queue
 import signal
-import stat
-import threading
 import time
-import warnings
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
 
 from podium.errors import ResourceError, TransientError
 from podium.testing import deploy_fixture as program
 from podium.testing._deploy_records import RecordedProcess, wait_until
-from podium.testing._report import PluginCallFailed, broken, call, expect
+from podium.testing._process_helpers import Following, deploy_killed_midway, files_holding
+from podium.testing._report import broken, call, expect
 from podium.testing.deployer_kit import DeployerConformance, KitRun
 
 if TYPE_CHECKING:
@@ -494,7 +490,7 @@ class ProcessDeployerConformance(DeployerConformance):
         self._deploy(kit, ctx, workload)
         self._wait_for_output(kit, ctx, ["web"])
         process = kit.records.running("web")[0]
-        with _Following(kit.deployer, ctx, process) as follow:
+        with Following(kit.deployer, ctx, process) as follow:
             got, count, ended = follow.until(_printed("web"), PATIENCE)
             expect(
                 got,
@@ -530,7 +526,7 @@ class ProcessDeployerConformance(DeployerConformance):
         )
         ctx = kit.context(workload.name)
         kit.track(ctx)
-        _deploy_killed_midway(kit, ctx, workload, lambda: bool(kit.records.processes("first")))
+        deploy_killed_midway(kit, ctx, workload, lambda: bool(kit.records.processes("first")))
         self._deploy(kit, ctx, workload)
         self._one_each(
             kit,
@@ -542,113 +538,3 @@ class ProcessDeployerConformance(DeployerConformance):
             "a deploy killed while it waited for 'first' to be ready, then deployed again",
             1,
         )
-
-
-def _deploy_killed_midway(
-    kit: KitRun, ctx: DeployContext, workload: RenderedWorkload, started: Any
-) -> None:
-    """Run ``deploy`` in a forked copy of this process and SIGKILL it once ``started()``."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)  # fork with threads (3.12+)
-        pid = os.fork()
-    if pid == 0:  # the child: deploy, and never return into pytest
-        code = 0
-        try:
-            kit.deployer.deploy(ctx, workload)
-        except BaseException:
-            code = 1
-        finally:
-            os._exit(code)
-    reaped = False
-
-    def finished() -> bool:
-        nonlocal reaped
-        reaped = reaped or os.waitpid(pid, os.WNOHANG)[0] == pid
-        return reaped
-
-    try:
-        wait_until(lambda: started() or finished(), 60.0)
-    finally:
-        if not reaped:
-            os.kill(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
-
-
-class _Following:
-    """``logs(follow=True)`` read in a thread, so the kit can wait for lines with a timeout."""
-
-    END = object()
-
-    def __init__(self, deployer: Any, ctx: DeployContext, process: RecordedProcess) -> None:
-        self.process = process
-        self.lines: queue.Queue[object] = queue.Queue()
-        self.stopping = threading.Event()
-        self.thread = threading.Thread(
-            target=self._read, args=(deployer, ctx, process.container), daemon=True
-        )
-
-    def _read(self, deployer: Any, ctx: DeployContext, container: str) -> None:
-        try:
-            iterator = deployer.logs(ctx, container=container, follow=True)
-            for line in iterator:
-                self.lines.put(line)
-                if self.stopping.is_set():
-                    break
-            close = getattr(iterator, "close", None)
-            if close is not None:
-                close()
-        except BaseException as exc:
-            self.lines.put(exc)
-        finally:
-            self.lines.put(self.END)
-
-    def __enter__(self) -> _Following:
-        self.thread.start()
-        return self
-
-    def until(self, text: str, timeout: float) -> tuple[bool, int, bool]:
-        """(seen?, lines read, ended?) after reading up to a line holding ``text``."""
-        deadline = time.monotonic() + timeout
-        count = 0
-        while True:
-            try:
-                item = self.lines.get(timeout=max(0.0, deadline - time.monotonic()))
-            except queue.Empty:
-                return False, count, False
-            if item is self.END:
-                return False, count, True
-            if isinstance(item, BaseException):
-                raise PluginCallFailed(
-                    f"logs(follow=True) raised {type(item).__name__}: {item}"
-                ) from item
-            count += 1
-            if text in str(getattr(item, "text", "")):
-                return True, count, False
-
-    def __exit__(self, *exc: object) -> None:
-        """Stop reading: a new line wakes a follower that waits for one, which then ends."""
-        self.stopping.set()
-        self.process.send(signal.SIGUSR1)
-        self.thread.join(5.0)
-
-
-def files_holding(directories: list[Path], secret: str, skip: Path) -> list[str]:
-    """Files under ``directories`` (not under ``skip``) holding ``secret`` or its base64."""
-    raw = secret.encode()
-    needles = [raw, base64.b64encode(raw), base64.urlsafe_b64encode(raw).rstrip(b"=")]
-    found = []
-    for directory in directories:
-        for root, dirs, files in os.walk(directory):
-            dirs[:] = [d for d in dirs if Path(root, d) != skip]
-            for name in files:
-                path = Path(root, name)
-                try:
-                    info = os.lstat(path)
-                    if not stat.S_ISREG(info.st_mode) or info.st_size > 64 * 2**20:
-                        continue
-                    data = path.read_bytes()
-                except OSError:
-                    continue
-                if any(needle in data for needle in needles):
-                    found.append(str(path))
-    return sorted(found)
