@@ -17,8 +17,8 @@ their names do not start with ``Test``). A plugin author writes::
 
 The fixtures ``podium_env`` and ``podium_resource_context`` come from
 :mod:`podium.testing.pytest_plugin`, which pytest loads automatically. The
-provisioner, state-backend and telemetry-sink kits live in modules of their own
-and are imported from here.
+provisioner, deployer, state-backend and telemetry-sink kits live in modules of
+their own and are imported from here.
 """
 
 from __future__ import annotations
@@ -34,6 +34,8 @@ from podium.errors import NotFoundError
 from podium.platform.context import EnvironmentInfo
 from podium.security.secret import Secret
 from podium.testing._report import broken, call, describe, expect, valid_name
+from podium.testing.deployer_kit import DeployerConformance
+from podium.testing.process_deployer_kit import ProcessDeployerConformance
 from podium.testing.provisioner_kit import (
     ProvisionerConformance,
     declared_outputs,
@@ -45,6 +47,7 @@ from podium.testing.telemetry_kit import TelemetrySinkConformance
 __all__ = [
     "DeployerConformance",
     "PolicyPackConformance",
+    "ProcessDeployerConformance",
     "ProvisionerConformance",
     "SecretStoreConformance",
     "StateBackendConformance",
@@ -52,129 +55,6 @@ __all__ = [
     "declared_outputs",
     "declared_secrets",
 ]
-
-
-# ------------------------------------------------------------------------ deployer
-class DeployerConformance:
-    """The :class:`~podium.deployment.Deployer` contract.
-
-    Provide ``deployer``; override ``rendered_workload`` when the default (one
-    container running ``sleep 30`` from image ``busybox``) does not suit it.
-    """
-
-    @pytest.fixture
-    def rendered_workload(self) -> Any:
-        from podium.deployment.contract import RenderedContainer, RenderedWorkload
-
-        return RenderedWorkload(
-            name="conformance",
-            containers={
-                "main": RenderedContainer(
-                    name="main", image="busybox", command=["sleep"], args=["30"]
-                )
-            },
-        )
-
-    @pytest.fixture
-    def deploy_context(self, podium_env: EnvironmentInfo, rendered_workload: Any) -> Any:
-        from podium.deployment.contract import DeployContext
-
-        return DeployContext(workload=rendered_workload.name, env=podium_env, release=1)
-
-    @pytest.fixture
-    def deployed(self, deployer: Any, deploy_context: Any, rendered_workload: Any) -> Iterator[Any]:
-        result = call("deploy(release 1)", deployer.deploy, deploy_context, rendered_workload)
-        yield result
-        call("destroy() in the kit's cleanup", deployer.destroy, deploy_context)
-
-    @staticmethod
-    def _status(deployer: Any, ctx: Any, when: str) -> Any:
-        from podium.deployment.contract import WorkloadStatus
-
-        status = call(f"status() {when}", deployer.status, ctx)
-        expect(
-            isinstance(status, WorkloadStatus),
-            "status-is-a-workload-status",
-            "status returns a WorkloadStatus",
-            f"status {when} returned {describe(status)}",
-        )
-        return status
-
-    def test_registration_name_is_valid(self, deployer: Any) -> None:
-        valid_name(getattr(deployer, "name", None), "deployer")
-
-    def test_deploy_returns_a_result(self, deployed: Any) -> None:
-        from podium.deployment.contract import DeploymentResult
-
-        expect(
-            isinstance(deployed, DeploymentResult),
-            "deploy-returns-a-result",
-            "deploy returns a DeploymentResult",
-            f"deploy returned {describe(deployed)}",
-        )
-
-    def test_status_after_deploy_is_not_absent(
-        self, deployer: Any, deploy_context: Any, deployed: Any
-    ) -> None:
-        status = self._status(deployer, deploy_context, "after deploy")
-        expect(
-            status.workload == deploy_context.workload,
-            "status-names-the-workload",
-            "status(ctx).workload is ctx.workload",
-            f"status of {deploy_context.workload!r} is about {status.workload!r}",
-        )
-        expect(
-            status.state != "absent",
-            "deployed-is-not-absent",
-            "after deploy, status is not 'absent'",
-            "status after deploy is 'absent'",
-        )
-
-    def test_redeploy_is_accepted(
-        self, deployer: Any, deploy_context: Any, rendered_workload: Any, deployed: Any
-    ) -> None:
-        next_release = replace(deploy_context, release=deploy_context.release + 1)
-        call("deploy(release 2) over release 1", deployer.deploy, next_release, rendered_workload)
-        state = self._status(deployer, next_release, "after a redeploy").state
-        expect(
-            state != "absent",
-            "redeploy-is-accepted",
-            "deploying a new release over a running one leaves it deployed",
-            "status after the redeploy is 'absent'",
-        )
-
-    def test_logs_is_an_iterator_of_log_lines(
-        self, deployer: Any, deploy_context: Any, deployed: Any
-    ) -> None:
-        from podium.deployment.contract import LogLine
-
-        lines = call("list(logs(tail=10))", lambda: list(deployer.logs(deploy_context, tail=10)))
-        odd = sorted({type(line).__name__ for line in lines if not isinstance(line, LogLine)})
-        expect(
-            not odd,
-            "logs-are-log-lines",
-            "logs yields LogLine values",
-            f"logs yielded {', '.join(odd)} values",
-        )
-
-    def test_destroy_then_status_is_absent(
-        self, deployer: Any, deploy_context: Any, rendered_workload: Any
-    ) -> None:
-        call("deploy(release 1)", deployer.deploy, deploy_context, rendered_workload)
-        call("destroy()", deployer.destroy, deploy_context)
-        state = self._status(deployer, deploy_context, "after destroy").state
-        expect(
-            state == "absent",
-            "destroy-removes-the-workload",
-            "after destroy, status is 'absent'",
-            f"status after destroy is {state!r}: the workload was left behind",
-        )
-
-    def test_destroy_of_nothing_succeeds(self, deployer: Any, podium_env: EnvironmentInfo) -> None:
-        from podium.deployment.contract import DeployContext
-
-        ctx = DeployContext(workload=f"never-{uuid.uuid4().hex[:6]}", env=podium_env)
-        call("destroy() of a workload never deployed", deployer.destroy, ctx)
 
 
 # -------------------------------------------------------------------- secret store

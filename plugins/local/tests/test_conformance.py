@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import stop_everything
+from conftest import WORKLOAD_PYTHON, stop_everything
 
 from podium.plugin import EnvironmentInfo, Secret
 from podium.testing.conformance import (
-    DeployerConformance,
+    ProcessDeployerConformance,
     ProvisionerConformance,
 )
 from podium_local.deploy.deployer import LocalDeployer
+from podium_local.isolation import runtime_dir
 from podium_local.provisioners.basic import (
     DnsProvisioner,
     EnvironmentProvisioner,
@@ -233,7 +235,20 @@ class TestSecret(ProvisionerConformance):
         return {"key": ("conformance/token", "conformance/other", value)}
 
 
-class TestLocalDeployer(DeployerConformance):
+class TestLocalDeployer(ProcessDeployerConformance):
     @pytest.fixture
     def deployer(self) -> LocalDeployer:
-        return LocalDeployer(Settings(readiness_timeout=20))
+        return LocalDeployer(Settings(readiness_timeout=20, stop_timeout=1))
+
+    @pytest.fixture
+    def stop_timeout(self) -> float:
+        return 1.0
+
+    @pytest.fixture
+    def workload_python(self) -> str:
+        return WORKLOAD_PYTHON  # as root the workloads run as a user of their own
+
+    @pytest.fixture
+    def deployer_state_dirs(self, podium_env: EnvironmentInfo) -> list[Path]:
+        # As root, container roots live in a runtime directory outside the state directory.
+        return [podium_env.state_dir, runtime_dir(podium_env)]
