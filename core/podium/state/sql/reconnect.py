@@ -64,7 +64,7 @@ def _retry(store: SqlStateStore, attempt: Callable[[], T]) -> T:
     retrying = tenacity.Retrying(
         stop=tenacity.stop_after_delay(store.dialect.reconnect_timeout),
         wait=tenacity.wait_exponential_jitter(
-            initial=_FIRST_PAUSE, max=_LONGEST_PAUSE, jitter=_FIRST_PAUSE
+            multiplier=_FIRST_PAUSE, max=_LONGEST_PAUSE, jitter=_FIRST_PAUSE
         ),
         retry=tenacity.retry_if_exception_type(ConnectionLost),
         reraise=True,

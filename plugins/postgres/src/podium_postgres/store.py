@@ -115,7 +115,7 @@ class PostgresDialect(SqlDialect):
 
         retrying = tenacity.Retrying(
             stop=tenacity.stop_after_delay(self.reconnect_timeout),
-            wait=tenacity.wait_exponential_jitter(initial=0.1, max=2.0, jitter=0.1),
+            wait=tenacity.wait_exponential_jitter(multiplier=0.1, max=2.0, jitter=0.1),
             retry=tenacity.retry_if_exception_type(ConnectionLost),
             reraise=True,
         )
