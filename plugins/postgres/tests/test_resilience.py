@@ -21,7 +21,6 @@ from typing import Any
 
 import pytest
 from cli_project import Project, config
-from conftest import PostgresServer
 
 from podium.plugin import EnvironmentInfo, Intent, LockInfo, StateError
 from podium_postgres.store import PostgresStateBackend, PostgresStateStore
@@ -102,7 +101,7 @@ def in_thread(call: Callable[[], Any]) -> tuple[threading.Thread, dict[str, Any]
 
 # ------------------------------------------------------------------- restarts
 def test_a_server_restart_mid_apply_is_ridden_out(
-    tmp_path: Path, postgres_server: PostgresServer, dsn: str, schema: str
+    tmp_path: Path, postgres_server: Any, dsn: str, schema: str
 ) -> None:
     # The lease is renewed every second, so renewals meet the restart too.
     project = Project(tmp_path, config(dsn, schema, lock_ttl=3))
@@ -120,7 +119,7 @@ def test_a_server_restart_mid_apply_is_ridden_out(
 
 
 def test_every_call_works_on_after_a_restart_between_calls(
-    opener: Callable[..., PostgresStateStore], postgres_server: PostgresServer
+    opener: Callable[..., PostgresStateStore], postgres_server: Any
 ) -> None:
     import subprocess
 
@@ -226,7 +225,7 @@ def readme_role_sql() -> str:
 
 
 def test_the_readmes_least_privilege_role_runs_plan_up_destroy(
-    tmp_path: Path, postgres_server: PostgresServer, dsn: str
+    tmp_path: Path, postgres_server: Any, dsn: str
 ) -> None:
     database = f"lp_{uuid.uuid4().hex[:10]}"
     query(dsn, f"CREATE DATABASE {database}")
