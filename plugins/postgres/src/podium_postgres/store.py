@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any, ClassVar
+from urllib.parse import quote
 
 from podium.plugin import (
     ConfigError,
@@ -37,7 +38,7 @@ from podium.plugin import (
 )
 from podium_postgres import connection
 from podium_postgres.connection import Limits
-from podium_postgres.dsn import describe_dsn, dsn_params
+from podium_postgres.dsn import CREDENTIAL_KEYS, MASK, describe_dsn, dsn_params
 from podium_postgres.schema import migrate
 from podium_postgres.settings import Settings, StateOptions
 
@@ -70,7 +71,15 @@ class PostgresDialect(SqlDialect):
 
         self.errors = (psycopg.Error,)
         self._dsn = dsn
-        self._password = dsn_params(dsn).get("password")
+        params = dsn_params(dsn)
+        # As libpq reads them, and as written in a URI (percent-encoded): a message
+        # could quote either.
+        self._credentials = {
+            form
+            for key in CREDENTIAL_KEYS
+            if params.get(key)
+            for form in (params[key], quote(params[key], safe=""))
+        }
         self.server = describe_dsn(dsn)
         self.schema = schema
         self.where = f"{platform}/{environment} ({self.server}, schema {schema})"
@@ -189,8 +198,8 @@ class PostgresDialect(SqlDialect):
         return ids
 
     def _scrub(self, text: str) -> str:
-        if self._password:
-            text = text.replace(self._password, "***")
+        for credential in sorted(self._credentials, key=len, reverse=True):
+            text = text.replace(credential, MASK)
         return text
 
     def error(self, exc: BaseException, doing: str) -> StateError:
