@@ -103,9 +103,9 @@ def in_thread(call: Callable[[], Any]) -> tuple[threading.Thread, dict[str, Any]
 def test_a_server_restart_mid_apply_is_ridden_out(
     tmp_path: Path, postgres_server: Any, dsn: str, schema: str
 ) -> None:
-    # The lease is renewed every second, so renewals meet the restart too.
-    project = Project(tmp_path, config(dsn, schema, lock_ttl=3))
-    restart = f"{postgres_server.restart_command()} && sleep 2"
+    # The lease is renewed every 2 s, so renewals meet the restart and follow it.
+    project = Project(tmp_path, config(dsn, schema, lock_ttl=6))
+    restart = f"{postgres_server.restart_command()} && sleep 3"
     done = project.run("up", "--yes", PODIUM_PG_WORLD_ON_CREATE=restart)
     output = done.stdout + done.stderr
     assert done.returncode == 0, output
