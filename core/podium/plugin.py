@@ -144,7 +144,7 @@ if TYPE_CHECKING:
         record_row,
         without,
     )
-    from podium.state.sql import Scope, SqlDialect, SqlStateStore
+    from podium.state.sql import ConnectionLost, Scope, SqlDialect, SqlStateStore
     from podium.workload.model import Workload
 
 #: Each home module and the names this module takes from it; the same names as the
@@ -215,7 +215,7 @@ _HOMES: dict[str, tuple[str, ...]] = {
         "record_row",
         "without",
     ),
-    "podium.state.sql": ("Scope", "SqlDialect", "SqlStateStore"),
+    "podium.state.sql": ("ConnectionLost", "Scope", "SqlDialect", "SqlStateStore"),
     "podium.workload.model": ("Workload",),
 }
 
@@ -231,6 +231,7 @@ __all__ = [
     "REDACTED",
     "CliCommand",
     "ConfigError",
+    "ConnectionLost",
     "ContainerStatus",
     "DeployContext",
     "Deployer",

@@ -97,3 +97,45 @@ def test_a_settings_error_stops_loading_even_for_an_optional_plugin(
 
 def test_env_prefix() -> None:
     assert env_prefix("aws-s3") == "PODIUM_PLUGIN_AWS_S3_"
+
+
+def test_settings_are_shown_with_credentials_masked() -> None:
+    """``plugins info`` shows settings through ``shown``: no credential, whatever its type."""
+    from pydantic import BaseModel, ConfigDict, SecretStr
+    from pydantic import Secret as PydanticSecret
+
+    from podium.plugins.settings import shown
+    from podium.security.secret import Secret
+
+    class Token(PydanticSecret[str]):
+        def _display(self) -> str:
+            return "tok-****"
+
+    class Settings(BaseModel):
+        model_config = ConfigDict(arbitrary_types_allowed=True)
+        api_key: SecretStr
+        token: Token
+        sealed: Secret
+        proxy: str
+        mirrors: list[str]
+        region: str
+
+    canary = "canary-3b9f"
+    settings = Settings(
+        api_key=SecretStr(canary),
+        token=Token(canary),
+        sealed=Secret(canary),
+        proxy=f"https://svc:{canary}@proxy.internal:3128",
+        mirrors=[f"http://u:{canary}@m1/x", "http://m2/y"],
+        region="eu-1",
+    )
+    data = shown(settings)
+    assert canary not in str(data)
+    assert data == {
+        "api_key": "**********",
+        "token": "tok-****",
+        "sealed": "(sensitive)",
+        "proxy": "https://svc:***@proxy.internal:3128",
+        "mirrors": ["http://u:***@m1/x", "http://m2/y"],
+        "region": "eu-1",
+    }

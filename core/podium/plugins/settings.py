@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -116,3 +117,29 @@ def _field_names(model: Any) -> dict[str, str]:
         if info.alias:
             names[info.alias.lower()] = info.alias
     return names
+
+
+#: ``scheme://user:password@``: a password written into a URL.
+_URL_PASSWORD = re.compile(r"(?<=://)([^/@:\s]*):[^/@\s]*@")
+
+
+def shown(settings: Any) -> Any:
+    """A plugin's validated settings as plain data that is safe to print (``plugins info``).
+
+    Fields typed as secrets (Podium's ``Secret``, pydantic's ``SecretStr`` or
+    ``Secret[...]``) show their masked form; a password written into a URL in any
+    other text field (``https://user:password@proxy``) is masked too, in case a
+    plugin did not type its field as a secret.
+    """
+    from podium.security.secret import redact
+
+    def mask(value: Any) -> Any:
+        if isinstance(value, str):
+            return _URL_PASSWORD.sub(r"\1:***@", value)
+        if isinstance(value, dict):
+            return {k: mask(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [mask(v) for v in value]
+        return value
+
+    return mask(redact(settings.model_dump(mode="python")))

@@ -76,9 +76,15 @@ def reveal(value: Any) -> Any:
 
 
 def redact(value: Any) -> Any:
-    """Return ``value`` with every nested :class:`Secret` replaced by ``"(sensitive)"``."""
+    """Return ``value`` with every nested :class:`Secret` replaced by ``"(sensitive)"``.
+
+    A pydantic secret (``SecretStr``, ``Secret[...]``: what plugin settings use for
+    credentials) becomes its own masked text, ``str(value)``, never its value.
+    """
     if isinstance(value, Secret):
         return REDACTED
+    if hasattr(value, "get_secret_value"):
+        return str(value)
     if isinstance(value, dict):
         return {k: redact(v) for k, v in value.items()}
     if isinstance(value, list | tuple):

@@ -128,9 +128,9 @@ def info_cmd(ctx: click.Context, name: str, json_flag: bool) -> None:
     info = _manager(state).plugin(name)
     data = info.to_dict()
     if info.settings is not None and hasattr(info.settings, "model_dump"):
-        from podium.security.secret import redact
+        from podium.plugins.settings import shown
 
-        data["settings"] = redact(info.settings.model_dump(mode="python"))
+        data["settings"] = shown(info.settings)
     if json_flag or state.json_output:
         state.echo_json(data)
         return

@@ -7,6 +7,7 @@ once, here. See the state-backend section of the plugin-author guide.
 """
 
 from podium.state.sql.dialect import TABLES, Connection, Scope, SqlDialect
+from podium.state.sql.reconnect import ConnectionLost
 from podium.state.sql.store import SqlStateStore
 
-__all__ = ["TABLES", "Connection", "Scope", "SqlDialect", "SqlStateStore"]
+__all__ = ["TABLES", "Connection", "ConnectionLost", "Scope", "SqlDialect", "SqlStateStore"]

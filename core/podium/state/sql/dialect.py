@@ -79,8 +79,16 @@ class SqlDialect(ABC):
         """One more connection for the pool; raise :class:`StateError` if it fails."""
 
     def reusable(self, db: Connection) -> bool:
-        """Whether ``db`` may go back to the pool after use (not closed or broken)."""
+        """Whether ``db`` may go back to the pool after use, or be taken from it (not broken).
+
+        Checked again when an idle connection is taken from the pool, so one that
+        died while idle (the server restarted) is dropped rather than used.
+        """
         return True
+
+    #: Seconds an idempotent state call keeps retrying after :class:`ConnectionLost`
+    #: (see :mod:`podium.state.sql.reconnect`); 0 never retries.
+    reconnect_timeout: float = 0.0
 
     @abstractmethod
     def transaction(self, db: Connection, write: bool) -> AbstractContextManager[object]:

@@ -36,6 +36,7 @@ from podium.state.lease import locked_error, takeover_reason
 from podium.state.rows import RECORD_COLUMNS, dumps, now_iso, record_from_row, record_row, without
 from podium.state.sql.dialect import TABLES, Connection, SqlDialect
 from podium.state.sql.group_commit import GroupCommit, QueuedWrite
+from podium.state.sql.reconnect import reconnecting
 
 T = TypeVar("T")
 
@@ -160,11 +161,19 @@ class SqlStateStore(TransactionalStateStore):
     def _checkout(self) -> Connection:
         # A connection per concurrent caller, reused across calls, so engine
         # threads read in parallel without a connection per thread ever made.
-        with self._pool_lock:
-            if self._closed:
-                raise StateError(f"the state store for {self.where} is closed")
-            if self._idle:
-                return self._idle.pop()
+        dead: list[Connection] = []
+        try:
+            with self._pool_lock:
+                if self._closed:
+                    raise StateError(f"the state store for {self.where} is closed")
+                while self._idle:
+                    db = self._idle.pop()
+                    if self.dialect.reusable(db):  # not died while idle (server restart)
+                        return db
+                    dead.append(db)
+        finally:
+            for db in dead:
+                db.close()
         return self.dialect.connect()
 
     def _checkin(self, db: Connection) -> None:
@@ -260,6 +269,7 @@ class SqlStateStore(TransactionalStateStore):
         return db.execute(sql, params)
 
     # --- version --------------------------------------------------------------
+    @reconnecting
     def serial(self) -> int:
         with self._read() as db:
             row = self._execute(db, self._sql.serial, self._scope["serial"]).fetchone()
@@ -274,17 +284,20 @@ class SqlStateStore(TransactionalStateStore):
             self._execute(db, self._sql.bump_serial, self._scope["serial"])
 
     # --- records --------------------------------------------------------------
+    @reconnecting
     def records(self) -> list[ResourceRecord]:
         with self._read() as db:
             rows = self._execute(db, self._sql.records, self._scope["records"]).fetchall()
         return [record_from_row(row) for row in rows]
 
+    @reconnecting
     def put_record(self, record: ResourceRecord) -> None:
         row = (*self._scope["records"], *record_row(record))  # refuses Secrets before the tx
         with self._write() as db:
             self._execute(db, self._sql.put_record, row)
             self._bump_serial(db)
 
+    @reconnecting
     def delete_record(self, uid: str) -> None:
         with self._write() as db:
             if self._execute(db, self._sql.delete_record, (*self._scope["records"], uid)).rowcount:
@@ -339,6 +352,7 @@ class SqlStateStore(TransactionalStateStore):
             names = ", ".join(str(i) for i in missing)
             raise StateError(f"intent {names} is not pending in {self.where}")
 
+    @reconnecting
     def pending_intents(self) -> list[Intent]:
         with self._read() as db:
             rows = self._execute(db, self._sql.pending, self._scope["intents"]).fetchall()
@@ -361,6 +375,7 @@ class SqlStateStore(TransactionalStateStore):
         self._execute(db, self._sql.prune, (*self._scope["intents"], cutoff))
 
     # --- generated values -----------------------------------------------------
+    @reconnecting
     def get_generated(self, node: str, key: str) -> str | None:
         with self._read() as db:
             row = self._execute(
@@ -368,17 +383,20 @@ class SqlStateStore(TransactionalStateStore):
             ).fetchone()
         return None if row is None else str(row[0])
 
+    @reconnecting
     def put_generated(self, node: str, key: str, token: str) -> None:
         with self._write() as db:
             self._execute(
                 db, self._sql.put_generated, (*self._scope["generated"], node, key, token)
             )
 
+    @reconnecting
     def forget_generated(self, node: str) -> None:
         with self._write() as db:
             self._execute(db, self._sql.forget_generated, (*self._scope["generated"], node))
 
     # --- lease lock -----------------------------------------------------------
+    @reconnecting
     def acquire_lock(self, info: LockInfo) -> LockInfo | None:
         with self._write() as db:
             self.dialect.lock_scope(db)
@@ -395,6 +413,7 @@ class SqlStateStore(TransactionalStateStore):
             self._prune_intents(db)
         return taken_over
 
+    @reconnecting
     def renew_lock(self, run_id: str, expires_at: float) -> None:
         with self._write() as db:
             renewed = self._execute(
@@ -410,14 +429,17 @@ class SqlStateStore(TransactionalStateStore):
             f"(host {held.host}, pid {held.pid}, run {held.run_id})"
         )
 
+    @reconnecting
     def release_lock(self, run_id: str) -> None:
         with self._write() as db:
             self._execute(db, self._sql.release_lock, (*self._scope["lock"], run_id))
 
+    @reconnecting
     def lock_info(self) -> LockInfo | None:
         with self._read() as db:
             return self._read_lock(db)
 
+    @reconnecting
     def force_unlock(self) -> LockInfo | None:
         with self._write() as db:
             self.dialect.lock_scope(db)
@@ -442,6 +464,7 @@ class SqlStateStore(TransactionalStateStore):
                 db, self._sql.history_table, self._sql.history_columns, row
             )
 
+    @reconnecting
     def update_history(self, entry_id: int, entry: dict[str, Any]) -> None:
         data = dumps(without(entry, "id"))
         with self._write() as db:
@@ -449,6 +472,7 @@ class SqlStateStore(TransactionalStateStore):
             if not self._execute(db, self._sql.update_history, params).rowcount:
                 raise NotFoundError(f"no history entry {entry_id} in {self.where}")
 
+    @reconnecting
     def history(self, limit: int = 50) -> list[dict[str, Any]]:
         with self._read() as db:
             rows = self._execute(db, self._sql.history, (*self._scope["history"], limit)).fetchall()
@@ -464,6 +488,7 @@ class SqlStateStore(TransactionalStateStore):
             self._execute(db, self._sql.add_release, (*scope, workload, number, payload))
         return number
 
+    @reconnecting
     def releases(self, workload: str) -> list[dict[str, Any]]:
         with self._read() as db:
             rows = self._execute(

@@ -116,8 +116,49 @@ def migrate(
     """Bring ``schema`` to version ``target``; return the version it had before.
 
     ``db`` must be in autocommit mode (no transaction open). ``where`` names the
-    database in errors (host and database, never a password).
+    database in errors (host and database, never a password). A schema already at
+    ``target`` is only read, so a role with no right to create anything (see the
+    README's least-privilege role) opens the state; creating or migrating it takes
+    a role that may create the schema or owns it.
     """
+    import psycopg
+
+    current = _current_version(db, schema)
+    if current is not None:
+        refuse_newer(current, schema, where, target)
+        if current == target:
+            return current
+    try:
+        return _migrate_locked(db, schema, where, target, migrations)
+    except psycopg.errors.InsufficientPrivilege as exc:
+        raise StateError(
+            f"the state schema {schema!r} in {where} is at version {current or 0} and needs "
+            f"version {target}, but this database role may not create or change it: "
+            f"{str(exc).strip().splitlines()[0]}",
+            hint="run podium once (e.g. 'podium doctor') as the role that owns the schema, or "
+            "one with CREATE on the database; see podium-postgres' README, 'A least-privilege role'",
+        ) from None
+
+
+def _current_version(db: psycopg.Connection[tuple[object, ...]], schema: str) -> int | None:
+    """The schema's version, or ``None`` when it has no version table yet (read only)."""
+    from psycopg import sql
+
+    table = sql.Identifier(schema, "schema_version")
+    found = db.execute("SELECT to_regclass(%s)", (table.as_string(db),)).fetchone()
+    if found is None or found[0] is None:
+        return None
+    row = db.execute(sql.SQL("SELECT version FROM {}").format(table)).fetchone()
+    return 0 if row is None else int(str(row[0]))
+
+
+def _migrate_locked(
+    db: psycopg.Connection[tuple[object, ...]],
+    schema: str,
+    where: str,
+    target: int,
+    migrations: tuple[Migration, ...],
+) -> int:
     from psycopg import sql
 
     quoted = sql.Identifier(schema)
@@ -128,7 +169,9 @@ def migrate(
     with db.transaction():
         # Serialise concurrent first opens: CREATE SCHEMA IF NOT EXISTS itself races.
         db.execute("SELECT pg_advisory_xact_lock(%s)", (_lock_key(schema),))
-        run("CREATE SCHEMA IF NOT EXISTS {schema}")
+        exists = db.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", (schema,)).fetchone()
+        if exists is None:  # CREATE SCHEMA needs CREATE on the database even when it exists
+            run("CREATE SCHEMA IF NOT EXISTS {schema}")
         run(
             "CREATE TABLE IF NOT EXISTS {schema}.schema_version ("
             "id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL)"

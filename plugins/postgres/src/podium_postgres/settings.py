@@ -6,6 +6,8 @@ import re
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from podium_postgres.dsn import Dsn
+
 #: Schema names are restricted to plain identifiers so they can be quoted without surprises.
 _SCHEMA_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 
@@ -28,9 +30,11 @@ class Settings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
-    dsn: str | None = Field(
+    # A Dsn, not a str: it may hold a password, so it is shown masked everywhere.
+    dsn: Dsn | None = Field(
         default=None,
-        description="libpq connection string or URI, e.g. postgresql://podium@db.internal/podium.",
+        description="libpq connection string or URI, e.g. postgresql://podium@db.internal/podium "
+        "(shown with its password masked).",
     )
     schema_name: str = Field(
         default="podium",
@@ -42,6 +46,25 @@ class Settings(BaseModel):
     )
     intent_retention_days: float = Field(
         default=30.0, gt=0, description="How long completed intents are kept for debugging."
+    )
+    # The pg_ prefix keeps these apart from the engine's lock_timeout (--lock-timeout),
+    # which is how long a run waits for another run's Podium lease.
+    pg_lock_timeout: float = Field(
+        default=30.0,
+        gt=0,
+        description="Seconds a state call waits for a PostgreSQL row or table lock another "
+        "session holds (the server's lock_timeout) before failing.",
+    )
+    pg_statement_timeout: float = Field(
+        default=120.0,
+        gt=0,
+        description="Seconds one state statement may run on the server (statement_timeout).",
+    )
+    reconnect_timeout: float = Field(
+        default=30.0,
+        ge=0,
+        description="Seconds a state call keeps reconnecting while the server restarts or "
+        "fails over before failing (0: never retry).",
     )
 
     @field_validator("schema_name")
@@ -55,10 +78,13 @@ class StateOptions(BaseModel):
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
-    dsn: str | None = None
+    dsn: Dsn | None = None
     schema_name: str | None = Field(default=None, alias="schema")
     connect_timeout: float | None = Field(default=None, gt=0)
     intent_retention_days: float | None = Field(default=None, gt=0)
+    pg_lock_timeout: float | None = Field(default=None, gt=0)
+    pg_statement_timeout: float | None = Field(default=None, gt=0)
+    reconnect_timeout: float | None = Field(default=None, ge=0)
 
     @field_validator("schema_name")
     @classmethod

@@ -12,17 +12,22 @@ is its PostgreSQL dialect:
 * JSON is stored as text, byte for byte what the core handed over (``jsonb``
   would reorder keys and reject ``\\u0000``). Secrets arrive sealed by the core.
 * Errors name the server as ``postgresql://host:port/dbname`` and never the password.
+* Every connection carries PostgreSQL's own wait limits (``pg_lock_timeout``,
+  ``pg_statement_timeout``: see :mod:`podium_postgres.connection`). A connection
+  lost to a server restart is replaced, and idempotent calls are retried for up
+  to ``reconnect_timeout`` (:mod:`podium.state.sql.reconnect`).
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any, ClassVar
+from urllib.parse import quote
 
 from podium.plugin import (
     ConfigError,
+    ConnectionLost,
     EnvironmentInfo,
     PodiumError,
     Scope,
@@ -31,6 +36,9 @@ from podium.plugin import (
     StateBackend,
     StateError,
 )
+from podium_postgres import connection
+from podium_postgres.connection import Limits
+from podium_postgres.dsn import CREDENTIAL_KEYS, MASK, describe_dsn, dsn_params
 from podium_postgres.schema import migrate
 from podium_postgres.settings import Settings, StateOptions
 
@@ -38,31 +46,6 @@ if TYPE_CHECKING:
     import psycopg
 
     Connection = psycopg.Connection[tuple[Any, ...]]
-
-
-# --------------------------------------------------------------------------- DSN
-def dsn_params(dsn: str) -> dict[str, str]:
-    """The DSN's parameters; ConfigError (quoting nothing of it) when it does not parse."""
-    from psycopg import conninfo
-
-    try:
-        return {k: str(v) for k, v in conninfo.conninfo_to_dict(dsn).items() if v is not None}
-    except Exception:
-        # libpq's message may quote the DSN, password included: say it without it.
-        raise ConfigError(
-            "the dsn is not a valid PostgreSQL connection string or URI",
-            field="state.options.dsn",
-            hint="e.g. postgresql://user@host:5432/dbname or 'host=... dbname=...'",
-        ) from None
-
-
-def describe_dsn(dsn: str) -> str:
-    """``postgresql://host:port/dbname``: where the state is, safe to print (no user, no password)."""
-    params = dsn_params(dsn)
-    host = params.get("host") or params.get("hostaddr") or os.environ.get("PGHOST") or "localhost"
-    port = params.get("port") or os.environ.get("PGPORT") or "5432"
-    dbname = params.get("dbname") or os.environ.get("PGDATABASE") or params.get("user") or ""
-    return f"postgresql://{host}:{port}/{dbname}"
 
 
 #: Logical tables whose physical name differs (the rest keep theirs).
@@ -75,19 +58,35 @@ class PostgresDialect(SqlDialect):
     param: ClassVar[str] = "%s"
 
     def __init__(
-        self, dsn: str, *, platform: str, environment: str, schema: str, connect_timeout: float
+        self,
+        dsn: str,
+        *,
+        platform: str,
+        environment: str,
+        schema: str,
+        connect_timeout: float = 10.0,
+        limits: Limits | None = None,
     ) -> None:
         import psycopg
 
         self.errors = (psycopg.Error,)
         self._dsn = dsn
-        self._password = dsn_params(dsn).get("password")
+        params = dsn_params(dsn)
+        # As libpq reads them, and as written in a URI (percent-encoded): a message
+        # could quote either.
+        self._credentials = {
+            form
+            for key in CREDENTIAL_KEYS
+            if params.get(key)
+            for form in (params[key], quote(params[key], safe=""))
+        }
         self.server = describe_dsn(dsn)
         self.schema = schema
         self.where = f"{platform}/{environment} ({self.server}, schema {schema})"
         self._key = Scope(("platform", "environment"), (platform, environment))
         self._s = f'"{schema}"'  # validated as a plain identifier by the settings
-        self._timeout = connect_timeout
+        self.limits = limits if limits is not None else Limits(connect_timeout=connect_timeout)
+        self.reconnect_timeout = self.limits.reconnect_timeout
 
     def table(self, name: str) -> str:
         return f"{self._s}.{_TABLES.get(name, name)}"
@@ -96,7 +95,9 @@ class PostgresDialect(SqlDialect):
         return self._key
 
     def open(self) -> Connection:
-        db = self.connect()
+        # The first connection fails at once: an unreachable server or bad
+        # credentials are a setup problem, not a restart to wait out.
+        db = self._connect_once()
         try:
             migrate(db, self.schema, self.server)
             with db.transaction():
@@ -109,20 +110,36 @@ class PostgresDialect(SqlDialect):
         return db
 
     def connect(self) -> Connection:
+        """One more connection; while the server restarts, retried for ``reconnect_timeout``.
+
+        Connecting again is always safe (nothing was sent), so every state call,
+        idempotent or not, waits out a restart here.
+        """
+        try:
+            return self._connect_once()
+        except ConnectionLost:
+            if self.reconnect_timeout <= 0:
+                raise
+        import tenacity
+
+        retrying = tenacity.Retrying(
+            stop=tenacity.stop_after_delay(self.reconnect_timeout),
+            wait=tenacity.wait_exponential_jitter(multiplier=0.1, max=2.0, jitter=0.1),
+            retry=tenacity.retry_if_exception_type(ConnectionLost),
+            reraise=True,
+        )
+        return retrying(self._connect_once)
+
+    def _connect_once(self) -> Connection:
         import psycopg
 
         try:
-            return psycopg.connect(
-                self._dsn,
-                autocommit=True,
-                connect_timeout=max(1, round(self._timeout)),
-                application_name="podium",
-            )
+            return connection.connect(self._dsn, self.limits)
         except psycopg.Error as exc:
             raise self.error(exc, "cannot connect to the state") from None
 
     def reusable(self, db: Connection) -> bool:
-        return not db.closed and not db.broken
+        return not connection.went_away(db)
 
     def transaction(self, db: Connection, write: bool) -> AbstractContextManager[object]:
         return db.transaction()
@@ -181,20 +198,32 @@ class PostgresDialect(SqlDialect):
         return ids
 
     def _scrub(self, text: str) -> str:
-        if self._password:
-            text = text.replace(self._password, "***")
+        for credential in sorted(self._credentials, key=len, reverse=True):
+            text = text.replace(credential, MASK)
         return text
 
     def error(self, exc: BaseException, doing: str) -> StateError:
-        import psycopg
-
         reason = self._scrub(str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc))
-        # No SQLSTATE: the server never answered (refused, timed out, lost the connection).
-        if isinstance(exc, psycopg.OperationalError) and getattr(exc, "sqlstate", None) is None:
-            return StateError(
-                f"{doing} of {self.where}: the PostgreSQL server is unreachable or refused "
-                f"the connection: {reason}",
+        state = getattr(exc, "sqlstate", None)
+        if connection.lost(exc):
+            return ConnectionLost(
+                f"{doing} of {self.where}: the PostgreSQL server is unreachable, restarting or "
+                f"refused the connection: {reason}",
                 hint=f"check that {self.server} is up and reachable and the credentials are right",
+            )
+        if state == connection.LOCK_TIMED_OUT:
+            return StateError(
+                f"{doing} of {self.where}: waited pg_lock_timeout "
+                f"({self.limits.pg_lock_timeout:g}s) for a lock another database session "
+                f"holds: {reason}",
+                hint="find the session in pg_stat_activity (often 'idle in transaction') and end "
+                "it, or raise pg_lock_timeout; this is not Podium's lease (see 'podium state unlock')",
+            )
+        if state == connection.STATEMENT_CANCELLED:
+            return StateError(
+                f"{doing} of {self.where}: a statement ran past pg_statement_timeout "
+                f"({self.limits.pg_statement_timeout:g}s) or was cancelled: {reason}",
+                hint="check the server's load, or raise pg_statement_timeout",
             )
         return StateError(f"{doing} of {self.where}: {reason}")
 
@@ -211,6 +240,7 @@ class PostgresStateStore(SqlStateStore):
         schema: str = "podium",
         connect_timeout: float = 10.0,
         intent_retention_days: float = 30.0,
+        limits: Limits | None = None,
     ) -> None:
         dialect = PostgresDialect(
             dsn,
@@ -218,6 +248,7 @@ class PostgresStateStore(SqlStateStore):
             environment=environment,
             schema=schema,
             connect_timeout=connect_timeout,
+            limits=limits,
         )
         self.server = dialect.server
         self.schema = schema
@@ -228,7 +259,8 @@ class PostgresStateBackend(StateBackend):
     """``[state] backend = "postgres"``.
 
     Options (each overrides the ``[plugins.postgres]`` setting of the same name):
-    ``dsn``, ``schema``, ``connect_timeout``, ``intent_retention_days``.
+    ``dsn``, ``schema``, ``connect_timeout``, ``intent_retention_days``,
+    ``pg_lock_timeout``, ``pg_statement_timeout``, ``reconnect_timeout``.
     """
 
     name: ClassVar[str] = "postgres"
@@ -248,18 +280,28 @@ class PostgresStateBackend(StateBackend):
                 f"invalid option for the postgres state backend: {first['msg']}",
                 field=f"state.options.{key}" if key else "state.options",
             ) from None
-        dsn = opts.dsn or self.settings.dsn
+        secret = opts.dsn if opts.dsn is not None else self.settings.dsn
+        dsn = secret.get_secret_value() if secret is not None else None
         if not dsn:
             raise ConfigError(
                 "the postgres state backend needs a dsn",
                 field="state.options.dsn",
                 hint="set [state] options.dsn, [plugins.postgres] dsn or PODIUM_PLUGIN_POSTGRES_DSN",
             )
+
+        def option(name: str) -> Any:
+            value = getattr(opts, name)
+            return getattr(self.settings, name) if value is None else value
+
+        limits = Limits(
+            **{name: option(name) for name in Limits.__dataclass_fields__},
+        )
         return PostgresStateStore(
             dsn,
             platform=env.platform,
             environment=env.environment,
-            schema=opts.schema_name or self.settings.schema_name,
-            connect_timeout=opts.connect_timeout or self.settings.connect_timeout,
-            intent_retention_days=opts.intent_retention_days or self.settings.intent_retention_days,
+            schema=option("schema_name"),
+            connect_timeout=limits.connect_timeout,
+            intent_retention_days=option("intent_retention_days"),
+            limits=limits,
         )
