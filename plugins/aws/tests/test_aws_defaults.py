@@ -292,3 +292,13 @@ def test_destroy_after_a_name_prefix_change_removes_the_old_deployment_too(
     assert after.status(ctx).state == "absent"
     assert _live_services(boto) == [] and boto("iam").list_roles()["Roles"] == []
     assert boto("ecs").list_task_definitions(status="ACTIVE")["taskDefinitionArns"] == []
+
+
+def test_a_log_group_from_before_the_prefix_tag_learns_it_on_the_next_deploy(
+    deployer: EcsDeployer, ctx: DeployContext, boto: Any
+) -> None:
+    deployer.deploy(ctx, _app("shop/web:1"))
+    group = deployer.names(ctx).log_group
+    boto("logs").untag_log_group(logGroupName=group, tags=["podium:name-prefix"])
+    deployer.deploy(ctx, _app("shop/web:2"))
+    assert boto("logs").list_tags_log_group(logGroupName=group)["tags"]["podium:name-prefix"] == "-"

@@ -131,7 +131,8 @@ class EcsDeployer(Deployer):
         )
         region = self.clients.region()
         desired = self._desired_count(workload)
-        previous = self._previous_names(ctx, names)
+        log_tags = log_group_tags(self.clients, names.log_group)
+        previous = self._previous_names(ctx, names, log_tags)
         cluster = self._ensure_cluster(tags)
         log_group_arn = ensure_log_group(
             self.clients,
@@ -163,7 +164,9 @@ class EcsDeployer(Deployer):
             # and only then does the log group forget the old prefix (a crash in between is
             # finished by the next deploy or destroy).
             self._remove_named(previous)
-            tag_log_group(self.clients, names.log_group, {PREFIX_TAG: names.prefix or _NO_PREFIX})
+        prefix_tag = names.prefix or _NO_PREFIX
+        if log_tags is not None and log_tags.get(PREFIX_TAG) != prefix_tag:
+            tag_log_group(self.clients, names.log_group, {PREFIX_TAG: prefix_tag})
         alarms = (
             ensure_alarms(
                 self.clients,
@@ -545,8 +548,9 @@ class EcsDeployer(Deployer):
         The order keeps :meth:`status` from saying ``absent`` while anything is left,
         so the engine plans an interrupted destroy again instead of forgetting it:
         the services are scaled to zero first and deleted after their task
-        definitions, alarms, roles and secret copies; the log group (which also
-        remembers an earlier ``name_prefix``) goes last.
+        definitions, alarms and roles; then the secret copies; the log group (which
+        ``status`` looks for when no service is left, and which remembers an earlier
+        ``name_prefix``) goes last.
         """
         names = self.names(ctx)
         sets = [n for n in (self._previous_names(ctx, names), names) if n is not None]
