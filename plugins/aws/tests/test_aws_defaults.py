@@ -302,3 +302,49 @@ def test_a_log_group_from_before_the_prefix_tag_learns_it_on_the_next_deploy(
     boto("logs").untag_log_group(logGroupName=group, tags=["podium:name-prefix"])
     deployer.deploy(ctx, _app("shop/web:2"))
     assert boto("logs").list_tags_log_group(logGroupName=group)["tags"]["podium:name-prefix"] == "-"
+
+
+PREFIXED = """\
+[platform]
+name = "moving"
+workloads = ["*.score.yaml"]
+
+[plugins]
+allow = ["aws"]
+
+[plugins.aws]
+region = "us-east-1"
+endpoint_url = "{endpoint}"
+name_prefix = "{prefix}"
+
+[environments.dev]
+deployer = "aws-ecs"
+"""
+
+
+def test_up_after_a_name_prefix_change_plans_the_move_and_leaves_one_service(
+    aws: str, boto: Any, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from podium.plugin import Platform
+
+    monkeypatch.setenv("MOTO_ECS_SERVICE_RUNNING", "1")
+    config = tmp_path / "podium.toml"
+    score = tmp_path / "web.score.yaml"
+    score.write_text(
+        "apiVersion: score.dev/v1b1\nmetadata:\n  name: web\n"
+        "containers:\n  main:\n    image: shop/web:1\n"
+    )
+    config.write_text(PREFIXED.format(endpoint=aws, prefix="blue"))
+    with Platform.from_file(config) as platform:
+        assert platform.up("dev", [score])[1].ok
+    (old,) = _live_services(boto)
+
+    config.write_text(PREFIXED.format(endpoint=aws, prefix="green"))
+    with Platform.from_file(config) as platform:
+        plan, result = platform.up("dev", [score])
+        assert result.ok, result.to_dict()
+    (moved,) = [c for c in plan.changes if c.uid == "deployment:web"]
+    assert moved.action == "update"
+    assert "name_prefix changed from 'blue' to 'green'" in moved.reason
+    (new,) = _live_services(boto)
+    assert old.startswith("blue-") and new.startswith("green-")
