@@ -87,11 +87,10 @@ class ElastiCacheRedisProvisioner(AwsProvisioner):
                     if error_code(exc) != "ReplicationGroupAlreadyExistsFault":
                         raise
         else:
+            # A group can only be modified once it is available (an adopted one may not be).
+            self._wait_available(ec, group_id)
             self._modify(ec, group, node_type, password)
-        with aws_errors(f"elasticache:waiting for {group_id}"):
-            ec.get_waiter("replication_group_available").wait(
-                ReplicationGroupId=group_id, WaiterConfig=_WAIT
-            )
+        self._wait_available(ec, group_id)
         found = self._describe(ec, group_id)
         if found is None:
             raise TransientError(f"replication group {group_id} vanished while being created")
@@ -120,6 +119,12 @@ class ElastiCacheRedisProvisioner(AwsProvisioner):
             except ClientError as exc:
                 if error_code(exc) != _NOT_FOUND:
                     raise
+
+    def _wait_available(self, ec: Any, group_id: str) -> None:
+        with aws_errors(f"elasticache:waiting for {group_id}"):
+            ec.get_waiter("replication_group_available").wait(
+                ReplicationGroupId=group_id, WaiterConfig=_WAIT
+            )
 
     def _modify(self, ec: Any, group: dict[str, Any], node_type: str, password: Secret) -> None:
         """Bring an existing (or adopted) group to the params and to the token podium holds.
