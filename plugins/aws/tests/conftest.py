@@ -21,12 +21,25 @@ REGION = "us-east-1"
 
 
 class Hold:
-    """One held kind of request: moto performs it, then the reply waits for ``release``."""
+    """One held kind of request: moto performs it, then the reply waits for ``release``.
 
-    def __init__(self, marker: bytes) -> None:
+    A request matches when its text (``X-Amz-Target`` line, ``METHOD /path?query`` line,
+    body) contains ``marker`` or, given ``when``, when ``when(text)`` is true; the first
+    ``skip`` matches pass unheld.
+    """
+
+    def __init__(
+        self, marker: bytes = b"", when: Callable[[bytes], bool] | None = None, skip: int = 0
+    ) -> None:
         self.marker = marker
+        self.when = when
+        self.skip = skip
         self.reached = threading.Event()
         self.released = threading.Event()
+        self.request = b""
+
+    def matches(self, request: bytes) -> bool:
+        return self.when(request) if self.when is not None else self.marker in request
 
     def release(self) -> None:
         self.released.set()
@@ -43,18 +56,29 @@ class Gate:
     def __init__(self) -> None:
         self._holds: list[Hold] = []
         self._lock = threading.Lock()
+        #: Every request's text and headers while recording (see :meth:`record`).
+        self.recorded: list[tuple[bytes, dict[str, str]]] | None = None
 
-    def hold(self, marker: bytes) -> Hold:
-        held = Hold(marker)
+    def hold(
+        self, marker: bytes = b"", *, when: Callable[[bytes], bool] | None = None, skip: int = 0
+    ) -> Hold:
+        held = Hold(marker, when, skip)
         with self._lock:
             self._holds.append(held)
         return held
+
+    def record(self) -> list[tuple[bytes, dict[str, str]]]:
+        """Start keeping every request (text, lowercase headers); returns the live list."""
+        with self._lock:
+            self.recorded = []
+            return self.recorded
 
     def clear(self) -> None:
         with self._lock:
             for held in self._holds:
                 held.release()
             self._holds.clear()
+            self.recorded = None
 
     def wrap(self, app: Any) -> Any:
         def gated(environ: dict[str, Any], start_response: Any) -> Any:
@@ -62,12 +86,28 @@ class Gate:
             body = environ["wsgi.input"].read(length) if length else b""
             environ["wsgi.input"] = io.BytesIO(body)
             request = (
+                f"{environ.get('HTTP_X_AMZ_TARGET', '')}\n"
                 f"{environ['REQUEST_METHOD']} {environ.get('PATH_INFO', '')}?"
                 f"{environ.get('QUERY_STRING', '')}\n"
             ).encode() + body
             reply = b"".join(app(environ, start_response))
+            matching = []
             with self._lock:
-                matching = [h for h in self._holds if h.marker in request]
+                if self.recorded is not None:
+                    headers = {
+                        k[5:].replace("_", "-").lower(): str(v)
+                        for k, v in environ.items()
+                        if k.startswith("HTTP_")
+                    }
+                    self.recorded.append((request, headers))
+                for held in self._holds:
+                    if held.reached.is_set() or not held.matches(request):
+                        continue
+                    if held.skip:
+                        held.skip -= 1
+                        continue
+                    held.request = request
+                    matching.append(held)
             for held in matching:
                 held.reached.set()
                 held.released.wait(120)

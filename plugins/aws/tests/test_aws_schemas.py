@@ -50,6 +50,7 @@ BEFORE: dict[type[Any], tuple[set[str], tuple[str, ...], set[str], set[str]]] = 
             "billing_mode",
             "read_capacity",
             "write_capacity",
+            "point_in_time_recovery",  # issue 14: on by default in protected environments
         },
         ("name", "arn", "region"),
         set(),
@@ -115,14 +116,14 @@ FLAG_INPUTS = [True, False, "true", "False", "TRUE", "yes", "on", 1, 0, "1", Non
 def test_a_flag_param_accepts_what_apply_accepts(value: Any) -> None:
     """validate must refuse exactly what bool_param would refuse at apply, and agree on the rest."""
     try:
-        at_apply: bool | None = bool_param(_ctx(versioning=value), "versioning", False)
+        at_apply: bool | None = bool_param(_ctx(force_destroy=value), "force_destroy", False)
     except ResourceError:
         at_apply = None
-    problems = resource_schema(S3BucketProvisioner).check_params({"versioning": value})
+    problems = resource_schema(S3BucketProvisioner).check_params({"force_destroy": value})
     assert (at_apply is None) == bool(problems), (value, at_apply, problems)
     if at_apply is not None:
-        validated = S3BucketProvisioner.params_model.model_validate({"versioning": value})  # type: ignore[union-attr]
-        assert validated.versioning is at_apply
+        validated = S3BucketProvisioner.params_model.model_validate({"force_destroy": value})  # type: ignore[union-attr]
+        assert validated.force_destroy is at_apply
 
 
 @pytest.mark.parametrize("value", [5, "5", 5.0], ids=repr)

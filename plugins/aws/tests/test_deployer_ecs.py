@@ -66,6 +66,20 @@ def workload(image: str = "shop/web:1", password: str = DB_PASSWORD, **annotatio
     )
 
 
+def granted_by(boto: Any, role_arn: str) -> dict[str, list[str]]:
+    """Action -> resources that the role's inline podium policy allows."""
+    role = role_arn.rsplit("/", 1)[-1]
+    policy = boto("iam").get_role_policy(RoleName=role, PolicyName="podium-workload")
+    document = policy["PolicyDocument"]
+    if isinstance(document, str):
+        document = json.loads(document)
+    return {
+        action: sorted(st["Resource"] if isinstance(st["Resource"], list) else [st["Resource"]])
+        for st in document["Statement"]
+        for action in st["Action"]
+    }
+
+
 @pytest.fixture
 def deployer(settings: Settings, clients: AwsClients) -> EcsDeployer:
     return EcsDeployer(settings.model_copy(update={"log_retention_days": 14}), clients)
@@ -88,7 +102,9 @@ def test_deploy_builds_service_task_definition_role_logs_and_alarms(
 
     described = ecs.describe_task_definition(taskDefinition=out["task_definition_arn"])
     task = described["taskDefinition"]
-    assert task["taskRoleArn"] == out["role_arn"] == task["executionRoleArn"]
+    # Two roles (issue 14): the application's, and the one ECS starts the tasks with.
+    assert task["taskRoleArn"] == out["role_arn"]
+    assert task["executionRoleArn"] == out["execution_role_arn"] != out["role_arn"]
     (main,) = task["containerDefinitions"]
     assert main["image"] == "shop/web:1"
     assert main["entryPoint"] == ["/bin/server"] and main["command"] == ["--port", "8080"]
@@ -109,26 +125,23 @@ def test_deploy_builds_service_task_definition_role_logs_and_alarms(
     assert DB_PASSWORD not in json.dumps(described, default=str)
     assert DB_PASSWORD not in json.dumps(result.model_dump(), default=str)
 
-    # Least privilege: exactly the declared resources and the workload's own secrets.
-    role = out["role_arn"].rsplit("/", 1)[-1]
-    policy = boto("iam").get_role_policy(RoleName=role, PolicyName="podium-workload")
-    document = policy["PolicyDocument"]
-    if isinstance(document, str):
-        document = json.loads(document)
-    granted = {
-        action: sorted(st["Resource"] if isinstance(st["Resource"], list) else [st["Resource"]])
-        for st in document["Statement"]
-        for action in st["Action"]
-    }
-    assert granted["s3:ListBucket"] == ["arn:aws:s3:::shop-prod-media"]
-    assert granted["s3:GetObject"] == ["arn:aws:s3:::shop-prod-media/*"]
-    assert granted["sqs:SendMessage"] == [QUEUE_ARN]
-    assert granted["secretsmanager:GetSecretValue"] == [secret_arn]
-    assert granted["logs:PutLogEvents"][0].startswith("arn:aws:logs:us-east-1:")
-    assert not any(r == "*" for rs in granted.values() for r in rs), "no wildcard resources"
-    assert not any(a.endswith(":*") or a == "*" for a in granted), "no wildcard actions"
-    trust = boto("iam").get_role(RoleName=role)["Role"]["AssumeRolePolicyDocument"]
-    assert "ecs-tasks.amazonaws.com" in json.dumps(trust)
+    # Least privilege: the task role gets exactly the declared resources; the execution
+    # role the workload's logs and its own secret copies.
+    task_grants = granted_by(boto, out["role_arn"])
+    assert task_grants["s3:ListBucket"] == ["arn:aws:s3:::shop-prod-media"]
+    assert task_grants["s3:GetObject"] == ["arn:aws:s3:::shop-prod-media/*"]
+    assert task_grants["sqs:SendMessage"] == [QUEUE_ARN]
+    assert not any(a.startswith(("logs:", "secretsmanager:")) for a in task_grants)
+    start_grants = granted_by(boto, out["execution_role_arn"])
+    assert start_grants["secretsmanager:GetSecretValue"] == [secret_arn]
+    assert start_grants["logs:PutLogEvents"][0].startswith("arn:aws:logs:us-east-1:")
+    assert not any(a.startswith(("s3:", "sqs:")) for a in start_grants)
+    for granted in (task_grants, start_grants):
+        assert not any(r == "*" for rs in granted.values() for r in rs), "no wildcard resources"
+        assert not any(a.endswith(":*") or a == "*" for a in granted), "no wildcard actions"
+    for arn in (out["role_arn"], out["execution_role_arn"]):
+        trust = boto("iam").get_role(RoleName=arn.rsplit("/", 1)[-1])["Role"]
+        assert "ecs-tasks.amazonaws.com" in json.dumps(trust["AssumeRolePolicyDocument"])
 
     groups = boto("logs").describe_log_groups(logGroupNamePrefix="/podium/shop/prod/web")
     assert groups["logGroups"][0]["retentionInDays"] == 14

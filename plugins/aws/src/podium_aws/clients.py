@@ -52,6 +52,7 @@ class AwsClients:
         self._lock = threading.Lock()
         self._session: Any = None
         self._clients: dict[tuple[str, str | None], Any] = {}
+        self._account: str | None = None
 
     def region(self, override: str | None = None) -> str:
         region = override or self.settings.region or self._boto_session().region_name
@@ -90,8 +91,11 @@ class AwsClients:
         return self._session
 
     def account_id(self) -> str:
-        with aws_errors("sts:GetCallerIdentity"):
-            return str(self.client("sts").get_caller_identity()["Account"])
+        """The account the credentials belong to (asked once: it cannot change)."""
+        if self._account is None:
+            with aws_errors("sts:GetCallerIdentity"):
+                self._account = str(self.client("sts").get_caller_identity()["Account"])
+        return self._account
 
     def close(self) -> None:
         with self._lock:

@@ -32,6 +32,25 @@ def ensure_log_group(
     raise AssertionError(f"log group {name} missing right after it was created")
 
 
+def log_group_tags(clients: AwsClients, name: str) -> dict[str, str] | None:
+    """The log group's tags, or ``None`` when there is no such group."""
+    from botocore.exceptions import ClientError
+
+    with aws_errors(f"logs:ListTagsLogGroup {name}"):
+        try:
+            found = clients.client("logs").list_tags_log_group(logGroupName=name)
+        except ClientError as exc:
+            if error_code(exc) == "ResourceNotFoundException":
+                return None
+            raise
+    return dict(found.get("tags", {}))
+
+
+def tag_log_group(clients: AwsClients, name: str, tags: dict[str, str]) -> None:
+    with aws_errors(f"logs:TagLogGroup {name}"):
+        clients.client("logs").tag_log_group(logGroupName=name, tags=tags)
+
+
 def delete_log_group(clients: AwsClients, name: str) -> None:
     from botocore.exceptions import ClientError
 

@@ -30,7 +30,7 @@ from podium.plugin import (
     WorkloadStatus,
 )
 from podium_aws.clients import AwsClients, aws_errors, error_code, partition
-from podium_aws.deploy.iam import TRUST_POLICY, workload_policy
+from podium_aws.deploy.iam import execution_policy, task_policy, trust_policy
 from podium_aws.deploy.taskdef import container_definitions, secret_variables
 from podium_aws.naming import (
     ECS_MAX,
@@ -47,6 +47,8 @@ from podium_aws.observability import (
     ensure_alarms,
     ensure_log_group,
     log_group_name,
+    log_group_tags,
+    tag_log_group,
 )
 from podium_aws.secretsmanager import SecretsManager
 from podium_aws.settings import Settings
@@ -55,6 +57,10 @@ from podium_aws.settings import Settings
 DESIRED_COUNT_ANNOTATIONS = ("podium.aws/desired-count", "podium/replicas")
 _SPEC_TAG = "podium:spec-hash"
 _POLICY_NAME = "podium-workload"
+#: On the workload's log group (whose name has no prefix): the ``name_prefix`` its ECS
+#: service, roles and task definitions were named with, so a prefix change finds them.
+PREFIX_TAG = "podium:name-prefix"
+_NO_PREFIX = "-"  # tag value for "no prefix" (a prefix never is "-")
 
 
 @dataclass(frozen=True)
@@ -62,8 +68,10 @@ class _Names:
     service: str
     family: str
     role: str
+    execution_role: str
     log_group: str
     secrets: str
+    prefix: str
 
 
 class EcsDeployer(Deployer):
@@ -74,18 +82,42 @@ class EcsDeployer(Deployer):
         self.clients = clients
 
     # --- names ---------------------------------------------------------------------
-    def names(self, ctx: DeployContext) -> _Names:
+    def names(self, ctx: DeployContext, prefix: str | None = None) -> _Names:
+        """The workload's AWS names under ``prefix`` (default: today's ``name_prefix``).
+
+        The log group and the secret copies carry no prefix: they stay put when it changes.
+        """
         env = ctx.env
-        service = physical_name(env, ctx.workload, self.settings, ECS_MAX)
+        settings = self.settings
+        if prefix is not None and prefix != settings.name_prefix:
+            settings = settings.model_copy(update={"name_prefix": prefix})
+        service = physical_name(env, ctx.workload, settings, ECS_MAX)
         return _Names(
             service=service,
             family=service,
-            role=physical_name(env, ctx.workload, self.settings, IAM_ROLE_MAX),
+            role=physical_name(env, ctx.workload, settings, IAM_ROLE_MAX),
+            execution_role=physical_name(env, f"{ctx.workload}/execution", settings, IAM_ROLE_MAX),
             log_group=log_group_name(env.platform, env.environment, ctx.workload),
             secrets=secret_name(
                 self.settings, env.platform, env.environment, "workloads", ctx.workload
             ),
+            prefix=settings.name_prefix,
         )
+
+    def _previous_names(
+        self, ctx: DeployContext, names: _Names, log_tags: dict[str, str] | None = None
+    ) -> _Names | None:
+        """The names of a deployment made under another ``name_prefix``, if one exists.
+
+        The log group remembers the prefix the workload was deployed with; ``None``
+        when it is today's (or unknown: a log group from before podium-aws tagged it).
+        """
+        tags = log_tags if log_tags is not None else log_group_tags(self.clients, names.log_group)
+        recorded = (tags or {}).get(PREFIX_TAG)
+        if recorded is None:
+            return None
+        prefix = "" if recorded == _NO_PREFIX else recorded
+        return None if prefix == names.prefix else self.names(ctx, prefix)
 
     @property
     def _ecs(self) -> Any:
@@ -99,17 +131,42 @@ class EcsDeployer(Deployer):
         )
         region = self.clients.region()
         desired = self._desired_count(workload)
+        log_tags = log_group_tags(self.clients, names.log_group)
+        previous = self._previous_names(ctx, names, log_tags)
         cluster = self._ensure_cluster(tags)
         log_group_arn = ensure_log_group(
-            self.clients, names.log_group, self.settings.log_retention_days, tags
+            self.clients,
+            names.log_group,
+            self.settings.log_retention_days,
+            {**tags, PREFIX_TAG: names.prefix or _NO_PREFIX},
         )
         secret_refs, secret_arns = self._store_secrets(workload, names, tags)
-        role_arn = self._ensure_role(workload, names, tags, log_group_arn, secret_arns, region)
+        account = self.clients.account_id()
+        part = partition(region)
+        task_policy_doc = task_policy(workload, partition=part)
+        role_arn = self._ensure_role(
+            names.role, f"podium workload {workload.name}", account, task_policy_doc, tags
+        )
+        execution_role_arn = self._ensure_role(
+            names.execution_role,
+            f"podium: ECS starting workload {workload.name}",
+            account,
+            execution_policy(workload, log_group_arn=log_group_arn, secret_arns=secret_arns),
+            tags,
+        )
         definitions = container_definitions(
             workload, secret_refs=secret_refs, log_group=names.log_group, region=region
         )
-        task_def_arn = self._task_definition(names, role_arn, definitions, tags)
+        task_def_arn = self._task_definition(names, role_arn, execution_role_arn, definitions, tags)
         service_arn = self._upsert_service(cluster, names, task_def_arn, desired, tags)
+        if previous is not None:
+            # name_prefix changed: the new service runs, so the old one goes (service last),
+            # and only then does the log group forget the old prefix (a crash in between is
+            # finished by the next deploy or destroy).
+            self._remove_named(previous)
+        prefix_tag = names.prefix or _NO_PREFIX
+        if log_tags is not None and log_tags.get(PREFIX_TAG) != prefix_tag:
+            tag_log_group(self.clients, names.log_group, {PREFIX_TAG: prefix_tag})
         alarms = (
             ensure_alarms(
                 self.clients,
@@ -129,6 +186,7 @@ class EcsDeployer(Deployer):
                 "service_arn": service_arn,
                 "task_definition_arn": task_def_arn,
                 "role_arn": role_arn,
+                "execution_role_arn": execution_role_arn,
                 "log_group": names.log_group,
                 "alarms": alarms,
                 "desired_count": desired,
@@ -188,46 +246,57 @@ class EcsDeployer(Deployer):
 
     def _ensure_role(
         self,
-        workload: RenderedWorkload,
-        names: _Names,
+        role: str,
+        description: str,
+        account: str,
+        policy: dict[str, Any] | None,
         tags: dict[str, str],
-        log_group_arn: str,
-        secret_arns: list[str],
-        region: str,
     ) -> str:
+        """Create or adopt ``role`` with the trust policy and exactly ``policy`` inline."""
         from botocore.exceptions import ClientError
 
         iam = self.clients.client("iam")
-        policy = workload_policy(
-            workload,
-            partition=partition(region),
-            log_group_arn=log_group_arn,
-            secret_arns=secret_arns,
-        )
-        with aws_errors(f"iam:CreateRole {names.role}"):
+        trust = json.dumps(trust_policy(account))
+        with aws_errors(f"iam:CreateRole {role}"):
             try:
-                arn = iam.get_role(RoleName=names.role)["Role"]["Arn"]
+                found = iam.get_role(RoleName=role)["Role"]
             except ClientError as exc:
                 if error_code(exc) != "NoSuchEntity":
                     raise
-                arn = iam.create_role(
-                    RoleName=names.role,
-                    AssumeRolePolicyDocument=json.dumps(TRUST_POLICY),
-                    Description=f"podium workload {workload.name}",
+                found = iam.create_role(
+                    RoleName=role,
+                    AssumeRolePolicyDocument=trust,
+                    Description=description,
                     Tags=tag_list(tags),
-                )["Role"]["Arn"]
-            iam.put_role_policy(
-                RoleName=names.role, PolicyName=_POLICY_NAME, PolicyDocument=json.dumps(policy)
-            )
-        return str(arn)
+                )["Role"]
+            else:
+                if _document(found.get("AssumeRolePolicyDocument")) != json.loads(trust):
+                    # An older or edited trust policy (no aws:SourceAccount): bring it back.
+                    iam.update_assume_role_policy(RoleName=role, PolicyDocument=trust)
+            if policy is not None:
+                iam.put_role_policy(
+                    RoleName=role, PolicyName=_POLICY_NAME, PolicyDocument=json.dumps(policy)
+                )
+            else:
+                try:
+                    iam.delete_role_policy(RoleName=role, PolicyName=_POLICY_NAME)
+                except ClientError as exc:
+                    if error_code(exc) != "NoSuchEntity":
+                        raise
+        return str(found["Arn"])
 
     def _task_definition(
-        self, names: _Names, role_arn: str, definitions: list[dict[str, Any]], tags: dict[str, str]
+        self,
+        names: _Names,
+        role_arn: str,
+        execution_role_arn: str,
+        definitions: list[dict[str, Any]],
+        tags: dict[str, str],
     ) -> str:
         request: dict[str, Any] = {
             "family": names.family,
             "taskRoleArn": role_arn,
-            "executionRoleArn": role_arn,
+            "executionRoleArn": execution_role_arn,
             "networkMode": "awsvpc",
             "requiresCompatibilities": [self.settings.launch_type],
             "cpu": self.settings.task_cpu,
@@ -268,7 +337,8 @@ class EcsDeployer(Deployer):
                 if error_code(exc) == "ClusterNotFoundException":
                     return None
                 raise
-        live = [s for s in found if s.get("status") != "INACTIVE"]
+        # A DRAINING service is being deleted (the last step of a destroy).
+        live = [s for s in found if s.get("status") not in {"INACTIVE", "DRAINING"}]
         return dict(live[0]) if live else None
 
     def _upsert_service(
@@ -317,8 +387,26 @@ class EcsDeployer(Deployer):
     # --- status and logs -------------------------------------------------------------
     def status(self, ctx: DeployContext) -> WorkloadStatus:
         names = self.names(ctx)
+        log_tags = log_group_tags(self.clients, names.log_group)
+        previous = self._previous_names(ctx, names, log_tags)
         service = self._service(names)
+        moved = None
+        if previous is not None and (old := self._service(previous)) is not None:
+            service = old
+            moved = (
+                f"name_prefix changed from {previous.prefix!r} to {names.prefix!r}: ECS service "
+                f"{previous.service} is replaced by {names.service} on the next deploy"
+            )
         if service is None:
+            if log_tags is not None:
+                # What a destroy removes before the service (and the log group last) is
+                # partly there: not absent, so an interrupted destroy is planned again.
+                return WorkloadStatus(
+                    workload=ctx.workload,
+                    state="down",
+                    message="no ECS service, but its log group remains",
+                    redeploy=True,
+                )
             return WorkloadStatus(workload=ctx.workload, state="absent", message="no ECS service")
         running = int(service.get("runningCount", 0))
         desired = int(service.get("desiredCount", 0))
@@ -340,10 +428,11 @@ class EcsDeployer(Deployer):
         return WorkloadStatus(
             workload=ctx.workload,
             state=state,
-            message=message,
+            message=f"{message}; {moved}" if moved else message,
             containers=containers,
-            # ECS starts missing tasks by itself; a deploy only restores a desired count of 0.
-            redeploy=desired == 0,
+            # ECS starts missing tasks by itself; a deploy only restores a desired count of 0
+            # (or moves the workload to its new names).
+            redeploy=desired == 0 or moved is not None,
         )
 
     def _container_names(self, task_def_arn: str) -> list[str]:
@@ -454,25 +543,59 @@ class EcsDeployer(Deployer):
         return bool(described["taskDefinition"].get("status") == "ACTIVE")
 
     def destroy(self, ctx: DeployContext) -> None:
-        names = self.names(ctx)
-        from botocore.exceptions import ClientError
+        """Remove everything the workload has in AWS; safe to run again after any crash.
 
-        cluster = self.settings.ecs_cluster
-        if self._service(names) is not None:
-            with aws_errors(f"ecs:DeleteService {names.service}"):
-                try:
-                    self._ecs.update_service(cluster=cluster, service=names.service, desiredCount=0)
-                    self._ecs.delete_service(cluster=cluster, service=names.service, force=True)
-                except ClientError as exc:
-                    if error_code(exc) != "ServiceNotFoundException":
-                        raise
-        self._deregister_family(names.family)
-        delete_alarms(self.clients, alarm_names(names.service))
-        delete_log_group(self.clients, names.log_group)
+        The order keeps :meth:`status` from saying ``absent`` while anything is left,
+        so the engine plans an interrupted destroy again instead of forgetting it:
+        the services are scaled to zero first and deleted after their task
+        definitions, alarms and roles; then the secret copies; the log group (which
+        ``status`` looks for when no service is left, and which remembers an earlier
+        ``name_prefix``) goes last.
+        """
+        names = self.names(ctx)
+        sets = [n for n in (self._previous_names(ctx, names), names) if n is not None]
+        for each in sets:
+            self._scale_to_zero(each)
+        for each in sets:
+            self._remove_named(each)
         store = SecretsManager(self.clients)
         for name in store.names(names.secrets + "/"):
             store.delete(name)
+        delete_log_group(self.clients, names.log_group)
+
+    def _scale_to_zero(self, names: _Names) -> None:
+        from botocore.exceptions import ClientError
+
+        if self._service(names) is None:
+            return
+        with aws_errors(f"ecs:UpdateService {names.service}"):
+            try:
+                self._ecs.update_service(
+                    cluster=self.settings.ecs_cluster, service=names.service, desiredCount=0
+                )
+            except ClientError as exc:
+                if error_code(exc) not in {"ServiceNotFoundException", "ServiceNotActiveException"}:
+                    raise
+
+    def _remove_named(self, names: _Names) -> None:
+        """Delete what carries the prefixed names: task definitions, alarms, roles, then
+        the service itself (last, so a crash leaves it to be found by name again)."""
+        from botocore.exceptions import ClientError
+
+        self._deregister_family(names.family)
+        delete_alarms(self.clients, alarm_names(names.service))
+        self._delete_role(names.execution_role)
         self._delete_role(names.role)
+        if self._service(names) is None:
+            return
+        with aws_errors(f"ecs:DeleteService {names.service}"):
+            try:
+                self._ecs.delete_service(
+                    cluster=self.settings.ecs_cluster, service=names.service, force=True
+                )
+            except ClientError as exc:
+                if error_code(exc) not in {"ServiceNotFoundException", "ServiceNotActiveException"}:
+                    raise
 
     def _deregister_family(self, family: str) -> None:
         with aws_errors(f"ecs:DeregisterTaskDefinition {family}"):
@@ -502,3 +625,12 @@ class EcsDeployer(Deployer):
 def _ecs_tags(tags: dict[str, str]) -> list[dict[str, str]]:
     """ECS spells tag keys in lowercase: ``[{"key": k, "value": v}]``."""
     return [{"key": k, "value": v} for k, v in sorted(tags.items())]
+
+
+def _document(value: Any) -> Any:
+    """A policy document as IAM returns it (a dict, or URL-encoded JSON text) as a dict."""
+    if isinstance(value, str):
+        from urllib.parse import unquote
+
+        return json.loads(unquote(value))
+    return value

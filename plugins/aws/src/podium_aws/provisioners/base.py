@@ -112,3 +112,11 @@ def bool_param(ctx: ResourceContext, key: str, default: bool) -> bool:
     if isinstance(value, str) and value.lower() in {"true", "false"}:
         return value.lower() == "true"
     raise ResourceError(f"param {key!r} of {ctx.uid} must be true or false, got {value!r}")
+
+
+def optional_flag(ctx: ResourceContext, key: str, default: bool) -> bool:
+    """A ``Flag | None`` param: unset or null means ``default`` (which may depend on the
+    environment, like data protection defaults), else as :func:`bool_param`."""
+    if ctx.params.get(key) is None:
+        return default
+    return bool_param(ctx, key, default)

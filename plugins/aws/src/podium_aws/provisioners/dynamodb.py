@@ -9,7 +9,13 @@ from pydantic import BeforeValidator
 from podium.plugin import Output, Outputs, Param, ResourceContext, ResourceError
 from podium_aws.clients import aws_errors, error_code
 from podium_aws.naming import DYNAMODB_MAX, tag_list
-from podium_aws.provisioners.base import AwsParams, AwsProvisioner, int_param
+from podium_aws.provisioners.base import (
+    AwsParams,
+    AwsProvisioner,
+    Flag,
+    int_param,
+    optional_flag,
+)
 
 _KEY_TYPES = {"S", "N", "B"}
 
@@ -42,6 +48,11 @@ class TableParams(AwsParams):
     write_capacity: int | None = Param(
         None, description="Write capacity units when PROVISIONED (default 5)."
     )
+    point_in_time_recovery: Flag | None = Param(
+        None,
+        description="Continuous backups to restore any second of the last 35 days "
+        "(default: on in protected environments).",
+    )
 
 
 class DynamoDbTableProvisioner(AwsProvisioner):
@@ -67,7 +78,28 @@ class DynamoDbTableProvisioner(AwsProvisioner):
             self._update(ctx, ddb, table)
         with aws_errors(f"dynamodb:TagResource {name}"):
             ddb.tag_resource(ResourceArn=table["TableArn"], Tags=tag_list(self.tags_for(ctx)))
+        self._point_in_time_recovery(ctx, ddb, name)
         return self._outputs(ctx, table)
+
+    def _point_in_time_recovery(self, ctx: ResourceContext, ddb: Any, name: str) -> None:
+        """On when asked, and by default in protected environments; turned off only when
+        the params say so (never just because a default does not ask for it)."""
+        explicit = ctx.params.get("point_in_time_recovery")
+        wanted = optional_flag(ctx, "point_in_time_recovery", ctx.env.protect_data)
+        if not wanted and explicit is None:
+            return
+        with aws_errors(f"dynamodb:UpdateContinuousBackups {name}"):
+            described = ddb.describe_continuous_backups(TableName=name)
+            status = (
+                described.get("ContinuousBackupsDescription", {})
+                .get("PointInTimeRecoveryDescription", {})
+                .get("PointInTimeRecoveryStatus")
+            )
+            if (status == "ENABLED") != wanted:
+                ddb.update_continuous_backups(
+                    TableName=name,
+                    PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": wanted},
+                )
 
     def read(self, ctx: ResourceContext) -> Outputs | None:
         table = self._describe(self.client("dynamodb", ctx), self.name_for(ctx))

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import secrets as _random
 import string
 from typing import Any
 
-from podium.plugin import Output, Outputs, Param, ResourceContext, TransientError
+from podium.plugin import Output, Outputs, Param, ResourceContext, Secret, TransientError
 from podium_aws.clients import aws_errors, error_code
 from podium_aws.naming import tag_list
 from podium_aws.provisioners.base import AwsParams, AwsProvisioner, int_param
@@ -16,6 +17,12 @@ REPLICATION_GROUP_MAX = 40
 _NOT_FOUND = "ReplicationGroupNotFoundFault"
 _GONE = {"deleting", "deleted"}
 _WAIT = {"Delay": 15, "MaxAttempts": 120}
+_TOKEN_TAG = "podium:auth-token-fingerprint"
+
+
+def _fingerprint(token: Secret) -> str:
+    """A digest that tells whether the group has this token (it is random: no leak)."""
+    return hashlib.sha256(b"podium-elasticache:" + token.reveal().encode()).hexdigest()[:16]
 
 
 def _auth_token() -> str:
@@ -74,20 +81,16 @@ class ElastiCacheRedisProvisioner(AwsProvisioner):
                         TransitEncryptionEnabled=True,
                         AtRestEncryptionEnabled=True,
                         AuthToken=password.reveal(),
-                        Tags=tag_list(self.tags_for(ctx)),
+                        Tags=tag_list({**self.tags_for(ctx), _TOKEN_TAG: _fingerprint(password)}),
                     )
                 except ClientError as exc:
                     if error_code(exc) != "ReplicationGroupAlreadyExistsFault":
                         raise
-        elif group.get("CacheNodeType") != node_type:
-            with aws_errors(f"elasticache:ModifyReplicationGroup {group_id}"):
-                ec.modify_replication_group(
-                    ReplicationGroupId=group_id, CacheNodeType=node_type, ApplyImmediately=True
-                )
-        with aws_errors(f"elasticache:waiting for {group_id}"):
-            ec.get_waiter("replication_group_available").wait(
-                ReplicationGroupId=group_id, WaiterConfig=_WAIT
-            )
+        else:
+            # A group can only be modified once it is available (an adopted one may not be).
+            self._wait_available(ec, group_id)
+            self._modify(ec, group, node_type, password)
+        self._wait_available(ec, group_id)
         found = self._describe(ec, group_id)
         if found is None:
             raise TransientError(f"replication group {group_id} vanished while being created")
@@ -116,6 +119,39 @@ class ElastiCacheRedisProvisioner(AwsProvisioner):
             except ClientError as exc:
                 if error_code(exc) != _NOT_FOUND:
                     raise
+
+    def _wait_available(self, ec: Any, group_id: str) -> None:
+        with aws_errors(f"elasticache:waiting for {group_id}"):
+            ec.get_waiter("replication_group_available").wait(
+                ReplicationGroupId=group_id, WaiterConfig=_WAIT
+            )
+
+    def _modify(self, ec: Any, group: dict[str, Any], node_type: str, password: Secret) -> None:
+        """Bring an existing (or adopted) group to the params and to the token podium holds.
+
+        The group is tagged with a fingerprint of its AUTH token; an adopted group whose
+        fingerprint differs (made elsewhere, or its record and generated token lost)
+        gets the token podium now outputs, so the outputs are true. ``ROTATE`` keeps
+        clients connected with the old token working while they move over.
+        """
+        group_id = group["ReplicationGroupId"]
+        changes: dict[str, Any] = {}
+        if group.get("CacheNodeType") != node_type:
+            changes["CacheNodeType"] = node_type
+        with aws_errors(f"elasticache:ListTagsForResource {group_id}"):
+            tags = ec.list_tags_for_resource(ResourceName=group["ARN"]).get("TagList", [])
+        fingerprint = _fingerprint(password)
+        if {t["Key"]: t["Value"] for t in tags}.get(_TOKEN_TAG) != fingerprint:
+            changes.update(AuthToken=password.reveal(), AuthTokenUpdateStrategy="ROTATE")
+        if not changes:
+            return
+        with aws_errors(f"elasticache:ModifyReplicationGroup {group_id}"):
+            ec.modify_replication_group(
+                ReplicationGroupId=group_id, ApplyImmediately=True, **changes
+            )
+            ec.add_tags_to_resource(
+                ResourceName=group["ARN"], Tags=[{"Key": _TOKEN_TAG, "Value": fingerprint}]
+            )
 
     def _describe(self, ec: Any, group_id: str) -> dict[str, Any] | None:
         from botocore.exceptions import ClientError

@@ -8,12 +8,20 @@ from typing import Any
 from podium.plugin import Output, Outputs, Param, ResourceContext, ResourceError, Secret
 from podium_aws.clients import aws_errors, error_code, partition
 from podium_aws.naming import S3_MAX, secret_name, tag_list
-from podium_aws.provisioners.base import AwsParams, AwsProvisioner, Flag, bool_param
+from podium_aws.provisioners.base import AwsParams, AwsProvisioner, Flag, bool_param, optional_flag
 from podium_aws.secretsmanager import SecretsManager
+
+#: Tagged on a bucket while its delete runs: until the bucket itself goes (last), ``read``
+#: still finds the resource, so an interrupted delete is planned again, never forgotten.
+DELETING_TAG = "podium:deleting"
 
 
 class S3Params(AwsParams):
-    versioning: Flag = Param(False, description="Keep every version of every object.")
+    versioning: Flag | None = Param(
+        None,
+        description="Keep every version of every object (default: on in protected "
+        "environments, off elsewhere).",
+    )
     access_keys: Flag = Param(
         True,
         description="Make an IAM user allowed only this bucket, and give its access key "
@@ -57,6 +65,7 @@ class S3BucketProvisioner(AwsProvisioner):
         s3 = self.client("s3", ctx)
         if not self._exists(s3, bucket):
             self._create_bucket(s3, bucket, self.region(ctx))
+        # Replacing the whole tag set also lifts the mark an interrupted delete left.
         self._configure(ctx, s3, bucket)
         keys = self._ensure_access_key(ctx, bucket) if self._wants_keys(ctx) else None
         return self._outputs(ctx, bucket, keys)
@@ -66,17 +75,21 @@ class S3BucketProvisioner(AwsProvisioner):
 
         A bucket whose access key was never stored (a create cut short) is reported
         as missing: the engine then runs ``create`` again, which adopts the bucket
-        and completes it, instead of recording outputs without credentials.
+        and completes it, instead of recording outputs without credentials. A bucket
+        marked by an interrupted delete is reported (without keys) whatever is left of
+        it, so that delete is planned again.
         """
         bucket = self.name_for(ctx)
-        if not self._exists(self.client("s3", ctx), bucket):
+        s3 = self.client("s3", ctx)
+        if not self._exists(s3, bucket):
             return None
         keys = None
         if self._wants_keys(ctx):
             stored = self._secrets(ctx).read(self._key_secret(ctx, bucket))
-            if stored is None:
+            if stored is not None:
+                keys = json.loads(stored.value.reveal())
+            elif not self._being_deleted(s3, bucket):
                 return None
-            keys = json.loads(stored.value.reveal())
         return self._outputs(ctx, bucket, keys)
 
     def update(self, ctx: ResourceContext, previous: Any) -> Outputs:
@@ -90,30 +103,74 @@ class S3BucketProvisioner(AwsProvisioner):
         return outputs
 
     def delete(self, ctx: ResourceContext) -> None:
+        """Delete the bucket, its IAM user and key, and the key's secret; idempotent.
+
+        The bucket goes last, marked as being deleted first, so that a crash at any
+        step leaves it for :meth:`read` to find and the engine to delete again. A
+        bucket that holds objects (without ``force_destroy``) is refused before
+        anything is touched: its user and key stay usable.
+        """
         bucket = self.name_for(ctx)
-        # The bucket goes first: if it refuses (not empty), its user and key stay usable.
-        self._delete_bucket(ctx, bucket)
+        s3 = self.client("s3", ctx)
+        exists = self._exists(s3, bucket)
+        if exists:
+            if not bool_param(ctx, "force_destroy", False) and self._holds_objects(s3, bucket):
+                raise self._not_empty(ctx, bucket)
+            with aws_errors(f"s3:PutBucketTagging {bucket}"):
+                tags = {**self.tags_for(ctx), DELETING_TAG: "true"}
+                s3.put_bucket_tagging(
+                    Bucket=bucket,
+                    Tagging={"TagSet": tag_list(tags)},
+                    **self._owner(),
+                )
         self._delete_user(ctx, bucket)
         self._secrets(ctx).delete(self._key_secret(ctx, bucket))
+        if exists:
+            self._delete_bucket(ctx, s3, bucket)
 
-    def _delete_bucket(self, ctx: ResourceContext, bucket: str) -> None:
+    def _not_empty(self, ctx: ResourceContext, bucket: str) -> ResourceError:
+        return ResourceError(
+            f"bucket {bucket} of {ctx.uid} still holds objects; it was kept",
+            hint="empty it, or set params.force_destroy = true to delete its objects",
+        )
+
+    def _holds_objects(self, s3: Any, bucket: str) -> bool:
+        with aws_errors(f"s3:ListObjectVersions {bucket}"):
+            page = s3.list_object_versions(Bucket=bucket, MaxKeys=1, **self._owner())
+        return bool(page.get("Versions") or page.get("DeleteMarkers"))
+
+    def _being_deleted(self, s3: Any, bucket: str) -> bool:
         from botocore.exceptions import ClientError
 
-        s3 = self.client("s3", ctx)
+        with aws_errors(f"s3:GetBucketTagging {bucket}"):
+            try:
+                tags = s3.get_bucket_tagging(Bucket=bucket, **self._owner())["TagSet"]
+            except ClientError as exc:
+                if error_code(exc) in {"NoSuchTagSet", "NoSuchBucket"}:
+                    return False
+                raise
+        return any(t["Key"] == DELETING_TAG for t in tags)
+
+    def _owner(self) -> dict[str, str]:
+        """``ExpectedBucketOwner`` for every call on a bucket: names are deterministic, so
+        a bucket of that name in another account must never be configured or emptied."""
+        return {"ExpectedBucketOwner": self.clients.account_id()}
+
+    def _delete_bucket(self, ctx: ResourceContext, s3: Any, bucket: str) -> None:
+        from botocore.exceptions import ClientError
+
         with aws_errors(f"s3:DeleteBucket {bucket}"):
             try:
                 if bool_param(ctx, "force_destroy", False):
                     self._empty(s3, bucket)
-                s3.delete_bucket(Bucket=bucket)
+                s3.delete_bucket(Bucket=bucket, **self._owner())
             except ClientError as exc:
                 code = error_code(exc)
                 if code == "NoSuchBucket":
                     return
                 if code == "BucketNotEmpty":
-                    raise ResourceError(
-                        f"bucket {bucket} of {ctx.uid} still holds objects; it was kept",
-                        hint="empty it, or set params.force_destroy = true to delete its objects",
-                    ) from exc
+                    # Written to since the check: its user and key are gone already.
+                    raise self._not_empty(ctx, bucket) from exc
                 raise
 
     # --- bucket --------------------------------------------------------------
@@ -122,7 +179,7 @@ class S3BucketProvisioner(AwsProvisioner):
 
         with aws_errors(f"s3:HeadBucket {bucket}"):
             try:
-                s3.head_bucket(Bucket=bucket)
+                s3.head_bucket(Bucket=bucket, **self._owner())
                 return True
             except ClientError as exc:
                 code = error_code(exc)
@@ -152,9 +209,13 @@ class S3BucketProvisioner(AwsProvisioner):
 
     def _configure(self, ctx: ResourceContext, s3: Any, bucket: str) -> None:
         with aws_errors(f"s3:PutBucket* {bucket}"):
-            s3.put_bucket_tagging(Bucket=bucket, Tagging={"TagSet": tag_list(self.tags_for(ctx))})
+            owner = self._owner()
+            s3.put_bucket_tagging(
+                Bucket=bucket, Tagging={"TagSet": tag_list(self.tags_for(ctx))}, **owner
+            )
             s3.put_public_access_block(
                 Bucket=bucket,
+                **owner,
                 PublicAccessBlockConfiguration={
                     "BlockPublicAcls": True,
                     "IgnorePublicAcls": True,
@@ -164,25 +225,32 @@ class S3BucketProvisioner(AwsProvisioner):
             )
             s3.put_bucket_encryption(
                 Bucket=bucket,
+                **owner,
                 ServerSideEncryptionConfiguration={
                     "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
                 },
             )
-            wanted = "Enabled" if bool_param(ctx, "versioning", False) else "Suspended"
-            current = s3.get_bucket_versioning(Bucket=bucket).get("Status")
+            # Protected environments keep every version unless the rule says otherwise.
+            versioned = optional_flag(ctx, "versioning", ctx.env.protect_data)
+            wanted = "Enabled" if versioned else "Suspended"
+            current = s3.get_bucket_versioning(Bucket=bucket, **owner).get("Status")
             # A bucket that never had versioning cannot be "Suspended"; leave it alone.
             if current != wanted and (current or wanted == "Enabled"):
-                s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": wanted})
+                s3.put_bucket_versioning(
+                    Bucket=bucket, VersioningConfiguration={"Status": wanted}, **owner
+                )
 
     def _empty(self, s3: Any, bucket: str) -> None:
         paginator = s3.get_paginator("list_object_versions")
-        for page in paginator.paginate(Bucket=bucket):
+        for page in paginator.paginate(Bucket=bucket, **self._owner()):
             doomed = [
                 {"Key": v["Key"], "VersionId": v["VersionId"]}
                 for v in page.get("Versions", []) + page.get("DeleteMarkers", [])
             ]
             if doomed:
-                s3.delete_objects(Bucket=bucket, Delete={"Objects": doomed, "Quiet": True})
+                s3.delete_objects(
+                    Bucket=bucket, Delete={"Objects": doomed, "Quiet": True}, **self._owner()
+                )
 
     # --- access key for Score's outputs -----------------------------------------
     def _wants_keys(self, ctx: ResourceContext) -> bool:
