@@ -46,4 +46,11 @@ def podium_secret_stores(settings: Settings | None, platform_name: str) -> Itera
 def podium_provisioners(settings: Settings | None) -> Iterable[Provisioner]:
     from podium_openbao.provisioners.secret import OpenBaoSecretProvisioner
 
-    return [OpenBaoSecretProvisioner(openbao_for(settings))]
+    bao = openbao_for(settings)
+    found: list[Provisioner] = [OpenBaoSecretProvisioner(bao)]
+    try:  # dynamic credentials for podium-local's databases, when it is installed
+        from podium_openbao.provisioners.postgres import OpenBaoPostgresProvisioner
+    except ImportError:
+        return found
+    found.append(OpenBaoPostgresProvisioner(bao))
+    return found
