@@ -124,3 +124,25 @@ def test_namespace(bao: Bao) -> None:
     # The same platform and key outside the namespace: not there.
     with pytest.raises(NotFoundError):
         store_for(bao, platform=name).get("in-namespace")
+
+
+def test_secret_resource_prefers_the_environments_own_value(bao: Bao, tmp_path: Any) -> None:
+    from podium.plugin import EnvironmentInfo, ResourceContext
+    from podium_openbao.provisioners.secret import OpenBaoSecretProvisioner
+
+    store = store_for(bao)
+    platform = store._root.split("/")[-1]
+    env = EnvironmentInfo(platform=platform, environment="dev", state_dir=tmp_path / "dev")
+    ctx = ResourceContext(
+        uid="secret.default#app.s", type="secret", resource_class="default", id=None,
+        workload="app", params={"key": "api"}, physical_name="s", env=env,
+    )  # fmt: skip
+    prov = OpenBaoSecretProvisioner(OpenBao(Settings(address=bao.address, token=bao.token)))
+    with pytest.raises(ResourceError, match="not set"):
+        prov.create(ctx)
+    assert prov.read(ctx) is None
+    store.put_in("api", Secret("everywhere"), None)
+    assert prov.create(ctx)["value"].reveal() == "everywhere"
+    store.put_in("api", Secret("dev-only"), "dev")
+    found = prov.read(ctx)
+    assert found is not None and found["value"].reveal() == "dev-only" and found["version"] == 1

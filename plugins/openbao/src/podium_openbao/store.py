@@ -79,6 +79,15 @@ class OpenBaoSecretStore(SecretStore):
     def delete_in(self, key: str, env: str | None) -> None:
         self._kv.destroy(self._path(key, env))
 
+    def resolve_value(self, key: str, env: str) -> tuple[Secret, int] | None:
+        """``key``'s value and version as environment ``env`` sees it (its own value,
+        else the platform-wide one): one read, two when the environment has none."""
+        for scope in (env, None):
+            found = self._kv.read(self._path(key, scope))
+            if found is not None and FIELD in found.fields:
+                return found.fields[FIELD], found.version
+        return None
+
     def versions(self, env: str | None) -> builtins.list[SecretVersion]:
         folder = self._folder(env)
         found = []

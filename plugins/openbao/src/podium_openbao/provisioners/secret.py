@@ -22,8 +22,6 @@ from typing import ClassVar
 from pydantic import BaseModel, ConfigDict
 
 from podium.plugin import (
-    EnvironmentSecrets,
-    NotFoundError,
     Output,
     Outputs,
     Param,
@@ -73,16 +71,14 @@ class OpenBaoSecretProvisioner(Provisioner):
             value = field_of(stored, str(ctx.params.get("field") or "value"), where)
             return {"value": value, "version": stored.version}
         store = OpenBaoSecretStore(self._bao, ctx.env.platform)
-        view = EnvironmentSecrets(store, ctx.env.environment)
-        found = view.resolve(str(key))
-        try:
-            value = view.get(str(key))
-        except NotFoundError:
+        found = store.resolve_value(str(key), ctx.env.environment)
+        if found is None:
             raise ResourceError(
                 f"{ctx.uid}: secret {key!r} is not set in OpenBao",
                 hint=f"set it with: podium secrets set {key}",
-            ) from None
-        return {"value": value, "version": found.version if found else 0}
+            )
+        value, version = found
+        return {"value": value, "version": version}
 
     def create(self, ctx: ResourceContext) -> Outputs:
         return self._resolve(ctx)
