@@ -174,3 +174,24 @@ def test_credentials_expire_with_their_lease_and_read_asks_for_new_ones(
         assert fresh["username"] != issued["username"] and logs_in(fresh)
     finally:
         prov.delete(ctx)
+
+
+def test_the_readme_policy_is_enough(bao: Bao, make_ctx: MakeCtx) -> None:
+    """A token holding only the policies the README documents runs the whole lifecycle."""
+    import re
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    policy = "\n".join(re.findall(r"```hcl\n(.*?)```", readme, flags=re.S))
+    root = bao.client()
+    root.sys.create_or_update_policy("podium-readme", policy)
+    token = root.auth.token.create(policies=["podium-readme"], ttl="1h")["auth"]["client_token"]
+    prov = OpenBaoPostgresProvisioner(OpenBao(Settings(address=bao.address, token=token)))
+    ctx = make_ctx("policy")
+    try:
+        first = prov.create(ctx)
+        assert logs_in(first)
+        assert prov.read(ctx) is not None
+        assert logs_in(prov.update(ctx, first))
+    finally:
+        prov.delete(ctx)
+    assert prov.read(ctx) is None
