@@ -151,7 +151,8 @@ def assert_refused(result: subprocess.CompletedProcess[str], code: int, *needles
 
 def assert_nothing_applied(project: Project, env: str = "dev") -> None:
     assert project.state(env) == []
-    assert project.history(env) == []
+    # the refused attempt is in the audit trail; no run is
+    assert all(entry["status"] == "blocked" for entry in project.history(env))
     assert not project.honest.exists() and not project.injected.exists()
 
 

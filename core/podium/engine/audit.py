@@ -209,7 +209,12 @@ def describe(entry: dict[str, Any]) -> str:
 
 
 def _first_line(text: str) -> str:
-    return text.strip().splitlines()[0] if text.strip() else ""
+    """The gist of an error: its first line, with the first item when that line ends in
+    a colon (``2 mandatory policy finding(s) block apply: builtin.x: ...``)."""
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    if len(lines) > 1 and lines[0].endswith(":"):
+        return f"{lines[0]} {lines[1]}"
+    return lines[0] if lines else ""
 
 
 # -------------------------------------------------------------------- refusals
