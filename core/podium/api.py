@@ -859,10 +859,6 @@ class Platform:
                     hint="run 'podium plan' again",
                 )
             claim_records(rt.store, plan, take_over)
-            from podium.engine.audit import settle_abandoned_runs
-
-            # Holding the lock: a run still "running" in history died without finishing.
-            settle_abandoned_runs(rt.store, lease.run_id, f"found by run {lease.run_id}")
             history_id = rt.store.add_history(
                 {
                     "run_id": lease.run_id,

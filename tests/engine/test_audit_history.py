@@ -185,7 +185,7 @@ def test_a_killed_run_is_recorded_aborted(project: Any) -> None:
     ok(project, "up")
     entries = _raw_history(project)
     assert [e["status"] for e in entries] == ["succeeded", "aborted"]
-    assert entries[1]["aborted"].startswith("found by run ")
+    assert "took over the lock of alice@example.com" in entries[1]["aborted"]
 
 
 def _raw_history(project: Any) -> list[dict[str, Any]]:

@@ -11,8 +11,9 @@ the runs of ``apply``, ``up`` and ``destroy`` it records, each with its actor
   which nodes or key, never the values;
 * **state edits** (``state unlock``, ``state forget``, ``state import``);
 * **aborted** runs: a run whose process died (SIGKILL, a reboot) stays ``running`` in
-  state until the next run takes the lock and settles it ``aborted``; until then
-  :func:`read_history` shows it ``aborted`` when no live lock belongs to it.
+  state until the next run takes its lock over (or ``state unlock`` removes it) and
+  settles it ``aborted``; until then :func:`read_history` shows it ``aborted`` when no
+  live lock belongs to it.
 
 Rollbacks and secret changes are recorded where they happen (``Platform.rollback``,
 ``Platform.set_secret``). :func:`kind_of` sorts every entry, old ones too, into one of
@@ -86,11 +87,21 @@ def record(
 def record_in(platform: Platform, envs: Iterable[str], operation: str, **entry: Any) -> None:
     """:func:`record` in the history of each of ``envs``, with the platform's actor.
 
-    The state key is bound first (state written without it could never get one later).
+    The state key is bound first: a new state written without it could never get one
+    later. Without the key (a CI job planning without it), only a state that already
+    holds something is written to: its key check is already there.
     """
+    from podium.errors import StateError
+    from podium.security.key_check import holds_data
+
     for env in envs:
-        platform.cipher(env)
-        record(platform.store(env), platform.actor, operation, **entry)
+        store = platform.store(env)
+        try:
+            platform.cipher(env)
+        except StateError:
+            if not holds_data(store):
+                raise
+        record(store, platform.actor, operation, **entry)
 
 
 def record_reveal(
@@ -145,6 +156,21 @@ def settle_abandoned_runs(store: StateStore, live_run_id: str, why: str) -> list
     return settled
 
 
+def settle_after_takeover(store: StateStore, run_id: str, held: LockInfo) -> None:
+    """A run took over the expired or dead lease ``held``: the runs still ``running`` in
+    history died without finishing. Never fails the run that took the lock over."""
+    try:
+        settle_abandoned_runs(
+            store, run_id, f"run {run_id} took over the lock of {held.owner} (pid {held.pid})"
+        )
+    except Exception as failure:
+        from podium.observability.logging import get_logger
+
+        get_logger("podium.audit").warning(
+            "could not mark abandoned runs aborted in history", error=str(failure)
+        )
+
+
 # --------------------------------------------------------------------- reading
 def kind_of(entry: dict[str, Any]) -> str:
     """Which of :data:`KINDS` an entry is (entries written before kinds existed too)."""
@@ -163,14 +189,15 @@ def kind_of(entry: dict[str, Any]) -> str:
 
 
 def read_history(store: StateStore, limit: int, kinds: Sequence[str] = ()) -> list[dict[str, Any]]:
-    """The most recent ``limit`` entries (of ``kinds`` only, if given), newest first.
+    """The most recent ``limit`` entries (of ``kinds`` only, if given), newest first,
+    each with its ``kind`` (:func:`kind_of`).
 
     A ``running`` entry no live lock belongs to is shown ``aborted``: its process is
     gone, and the next run will record it so.
     """
-    entries = store.history(_WINDOW if kinds else limit)
+    entries = [{**e, "kind": kind_of(e)} for e in store.history(_WINDOW if kinds else limit)]
     if kinds:
-        entries = [e for e in entries if kind_of(e) in kinds][:limit]
+        entries = [e for e in entries if e["kind"] in kinds][:limit]
     if any(e.get("status") == "running" for e in entries):
         live = _live_run_id(store.lock_info())
         for entry in entries:
@@ -364,4 +391,5 @@ __all__ = [
     "record_reveal",
     "record_state_edit",
     "settle_abandoned_runs",
+    "settle_after_takeover",
 ]

@@ -146,7 +146,7 @@ def history_cmd(
 ) -> None:
     """The audit trail: who applied, rolled back, changed secrets or state, was blocked or
     revealed secrets, when, and the result; or a workload's releases."""
-    from podium.engine.audit import describe, kind_of
+    from podium.engine.audit import describe
 
     state = get_state(ctx)
     platform = state.platform()
@@ -164,7 +164,7 @@ def history_cmd(
         return
     entries = platform.history(environment, limit, kinds=kinds)
     if state.json_output:
-        state.echo_json([{**entry, "kind": kind_of(entry)} for entry in entries])
+        state.echo_json(entries)
         return
     for entry in entries:
         when = (entry.get("finished_at") or entry.get("started_at") or "")[:19]
