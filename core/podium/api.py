@@ -1218,7 +1218,8 @@ class Platform:
         return read_history(self.store(env), limit, kinds)
 
     def outputs(self, env: str, *, show_secrets: bool = False) -> dict[str, dict[str, Any]]:
-        """Outputs of every node in ``env``; secrets stay redacted unless ``show_secrets``."""
+        """Outputs of every node in ``env``; secrets stay redacted unless ``show_secrets``
+        (history then records which nodes' secrets were revealed, never the values)."""
         cipher = self.cipher(env)
         result: dict[str, dict[str, Any]] = {}
         revealed: list[str] = []

@@ -53,6 +53,26 @@ def test_a_rollback_is_recorded_with_its_workload(project: Any) -> None:
     )
 
 
+def test_an_automatic_rollback_is_recorded_as_a_rollback(project: Any) -> None:
+    config = project.root / "podium.toml"
+    config.write_text(
+        config.read_text().replace(
+            '[environments.dev]\ndeployer = "fake-deployer"\n',
+            '[environments.dev]\ndeployer = "fake-deployer"\nrollback_on_failure = true\n',
+        )
+    )
+    ok(project, "up")
+    score = project.root / "web.score.yaml"
+    score.write_text(score.read_text().replace("GREETING: hello", "GREETING: v2"))
+    failed = project.podium("up", FAKE_DEPLOY_FAIL_RELEASE="2", **ACTOR)
+    assert failed.returncode == 6, failed.stderr
+    [entry] = history(project, "--kind", "rollback")
+    assert entry["who"] == "alice@example.com" and entry["workloads"] == ["web"]
+    assert entry["summary"] == "automatic: rolled back to release 1 (now release 3)"
+    run = history(project, "--kind", "run")[0]
+    assert run["status"] == "failed" and run["run_id"] == entry["run_id"]
+
+
 def test_secret_changes_are_recorded_set_rotated_and_deleted(project: Any) -> None:
     ok(project, "secrets", "set", "api/token", "--value", "s3cret-one", "-e", "dev")
     ok(project, "secrets", "set", "api/token", "--value", "s3cret-two", "-e", "dev")

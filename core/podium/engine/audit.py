@@ -138,6 +138,26 @@ def record_state_edit(platform: Platform, env: str, command: str, summary: str, 
     )
 
 
+def record_automatic_rollback(
+    store: StateStore, lease: Any, run_id: str, uid: str, workload: str, note: str
+) -> None:
+    """Record the rollback an apply made by itself (``rollback_on_failure``), besides the
+    apply's own entry, so ``history --kind rollback`` lists every rollback."""
+    from podium.identity import actor
+
+    who = lease.info.owner if lease is not None else actor()
+    record(
+        store,
+        who,
+        "rollback",
+        kind="rollback",
+        summary=f"automatic: {note}",
+        workloads=[workload],
+        changes=[{"uid": uid, "action": "rollback", "status": "succeeded", "message": note}],
+        run_id=run_id,
+    )
+
+
 def settle_abandoned_runs(store: StateStore, live_run_id: str, why: str) -> list[int]:
     """Mark ``aborted`` every ``running`` entry except ``live_run_id``'s; returns their ids.
 
@@ -387,6 +407,7 @@ __all__ = [
     "kind_of",
     "read_history",
     "record",
+    "record_automatic_rollback",
     "record_in",
     "record_reveal",
     "record_state_edit",
