@@ -247,3 +247,25 @@ def test_state_unlock_is_recorded_and_settles_the_dead_run(project: Any) -> None
         ("apply", "aborted"),
     ]
     assert "removed the lock of alice@example.com" in stored[0]["summary"]
+
+
+def test_a_cancelled_run_is_recorded_cancelled(project: Any) -> None:
+    run = subprocess.Popen(
+        [sys.executable, "-m", "podium", "up"],
+        cwd=project.root,
+        env=project.env(FAKE_PAUSE_AFTER_CREATE="3", **ACTOR),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while not any(e["status"] == "running" for e in _raw_history(project)):
+        assert run.poll() is None and time.monotonic() < deadline
+        time.sleep(0.1)
+    run.send_signal(signal.SIGINT)  # Ctrl-C: the running change finishes, nothing new starts
+    _, stderr = run.communicate(timeout=60)
+    assert run.returncode == 130, stderr
+    [entry] = history(project)
+    assert entry["status"] == "cancelled" and entry["who"] == "alice@example.com"
+    assert entry["workloads"] == ["web"]
+    assert "cancelled" in human(project, "--kind", "run")[0]
