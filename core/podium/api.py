@@ -452,6 +452,7 @@ class Platform:
         from podium.engine.desired import desired_nodes
 
         desired_nodes(rt, workloads)
+        # The levels plan applies: validate must not block (or pass) what plan would not.
         return self._apply_levels(self._workload_findings(rt, workloads), env)
 
     @_operation

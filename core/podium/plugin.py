@@ -102,6 +102,7 @@ if TYPE_CHECKING:
     from podium.engine.plan import Plan
     from podium.errors import (
         ConfigError,
+        ExitCode,
         InputError,
         Location,
         LockedError,
@@ -172,6 +173,7 @@ _HOMES: dict[str, tuple[str, ...]] = {
     "podium.engine.plan": ("Plan",),
     "podium.errors": (
         "ConfigError",
+        "ExitCode",
         "InputError",
         "Location",
         "LockedError",
@@ -236,6 +238,7 @@ __all__ = [
     "EnvironmentInfo",
     "EnvironmentSecrets",
     "Event",
+    "ExitCode",
     "Finding",
     "HealthState",
     "HttpProbe",

@@ -77,3 +77,38 @@ class TestBuiltinPoliciesConformance(PolicyPackConformance):
     @pytest.fixture
     def policy_pack(self) -> BuiltinPolicies:
         return BuiltinPolicies()
+
+
+def test_validate_applies_the_levels_plan_applies(tmp_path: Path) -> None:
+    """``[policies]`` levels hold for validate as for plan: a check turned off or made
+    advisory must not block validate (nor a mandatory one pass it)."""
+    import subprocess
+    import sys
+
+    (tmp_path / "podium.toml").write_text(
+        '[platform]\nname = "levels"\n\n[environments.prod]\ntier = "prod"\n\n'
+        '[policies]\n"builtin.probes-required" = "off"\n'
+        '"builtin.plaintext-secret" = "advisory"\n"builtin.no-latest-image" = "advisory"\n'
+    )
+    (tmp_path / "score.yaml").write_text(
+        "apiVersion: score.dev/v1b1\nmetadata:\n  name: api\ncontainers:\n  main:\n"
+        "    image: python:latest\n    variables:\n      DB_PASSWORD: hunter2\n"
+    )
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+    proc = subprocess.run(
+        [sys.executable, "-m", "podium", "--json", "validate", "-e", "prod", "-f", "score.yaml"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    import json
+
+    data = json.loads(proc.stdout)
+    levels = sorted((f["policy"], f["level"]) for f in data["findings"])
+    assert levels == [
+        ("builtin.no-latest-image", "advisory"),
+        ("builtin.plaintext-secret", "advisory"),
+    ], proc.stderr
+    assert proc.returncode == 0, proc.stderr

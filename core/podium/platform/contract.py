@@ -229,7 +229,14 @@ class StateBackend(ABC):
 
 @dataclass(frozen=True)
 class CliCommand:
-    """A command a plugin adds to ``podium``: ``command`` is a ``click.Command``."""
+    """A command a plugin adds to ``podium``: ``command`` is a ``click.Command``.
+
+    With ``--json`` (anywhere on the command line) stdout is kept for one JSON document
+    and other writes go to stderr; a command writes its document with
+    ``click.get_current_context().find_root().obj.echo_document(text)``, and reports
+    failure by raising a :class:`~podium.errors.PodiumError` (its ``exit_code`` is the
+    process's).
+    """
 
     name: str
     command: Any

@@ -309,9 +309,16 @@ class ProvisionerConformance:
         param_updates: Mapping[str, tuple[Any, Any, Callable[[Any], Any]]] | None,
     ) -> None:
         """A param changed in place is really changed: never "updated" for nothing."""
+        schema = resource_schema(provisioner)
+        replacing = schema.forces_replacement
         if not param_updates:
-            pytest.skip("provide a param_updates fixture to check update honours each param")
-        replacing = resource_schema(provisioner).forces_replacement
+            in_place = [p.name for p in schema.params() if p.name not in replacing]
+            if not in_place:
+                pytest.skip(f"{schema.resource_type} declares no param changed in place")
+            pytest.skip(
+                "provide a param_updates fixture to check update honours each param "
+                f"(changed in place: {', '.join(in_place)})"
+            )
         for param, (before, after, observe) in param_updates.items():
             if param in replacing:
                 broken(

@@ -40,6 +40,11 @@ def _missing_binary(settings: Settings) -> Callable[..., Any]:
     return provoke
 
 
+def _read(provisioner: Any) -> Callable[[Any], Any]:
+    """Observe a reference provisioner's resource: what read reports for it now."""
+    return lambda ctx: provisioner.read(ctx)
+
+
 @pytest.mark.postgres
 class TestPostgres(ProvisionerConformance):
     @pytest.fixture
@@ -95,6 +100,17 @@ class TestEnvironment(ProvisionerConformance):
         return EnvironmentProvisioner()
 
     @pytest.fixture
+    def param_updates(
+        self, provisioner: EnvironmentProvisioner, monkeypatch: pytest.MonkeyPatch
+    ) -> dict[str, tuple[Any, Any, Callable[[Any], Any]]]:
+        for name in ("KIT_ONE", "KIT_TWO", "OTHER_THREE"):
+            monkeypatch.setenv(name, name.lower())
+        return {
+            "allow": (["KIT_ONE"], ["KIT_TWO"], _read(provisioner)),
+            "prefix": ("KIT_", "OTHER_", _read(provisioner)),
+        }
+
+    @pytest.fixture
     def provoke_error(self) -> Callable[..., Any]:
         def provoke(provisioner: Any, make_context: Callable[..., Any]) -> None:
             provisioner.create(make_context("broken", params={"file": "/nonexistent/.env"}))
@@ -114,6 +130,12 @@ class TestDns(ProvisionerConformance):
 
         return provoke
 
+    @pytest.fixture
+    def param_updates(
+        self, provisioner: DnsProvisioner
+    ) -> dict[str, tuple[Any, Any, Callable[[Any], Any]]]:
+        return {"name": ("shop", "store", _read(provisioner))}
+
 
 class TestServicePort(ProvisionerConformance):
     @pytest.fixture
@@ -131,6 +153,15 @@ class TestServicePort(ProvisionerConformance):
 
         return provoke
 
+    @pytest.fixture
+    def param_updates(
+        self, provisioner: ServicePortProvisioner
+    ) -> dict[str, tuple[Any, Any, Callable[[Any], Any]]]:
+        return {
+            "workload": ("backend", "frontend", _read(provisioner)),
+            "port": ("http", "8081", _read(provisioner)),
+        }
+
 
 @pytest.mark.nginx
 class TestRoute(ProvisionerConformance):
@@ -145,6 +176,23 @@ class TestRoute(ProvisionerConformance):
     @pytest.fixture
     def provoke_error(self) -> Callable[..., Any]:
         return _missing_binary(Settings(nginx="/nonexistent/nginx"))
+
+    @pytest.fixture
+    def param_updates(
+        self, provisioner: RouteProvisioner
+    ) -> dict[str, tuple[Any, Any, Callable[[Any], Any]]]:
+        from podium_local.servers.nginx_proxy import NginxProxy
+
+        def routed(ctx: Any) -> Any:
+            """The route nginx serves, as the proxy stored it."""
+            return NginxProxy(ctx.env, provisioner.settings).routes().get(ctx.uid)
+
+        return {
+            "host": ("shop.localhost", "store.localhost", routed),
+            "path": ("/", "/api", routed),
+            "port": (8080, 8081, routed),
+            "workload": ("web", "api", routed),
+        }
 
 
 class TestSecret(ProvisionerConformance):
@@ -167,6 +215,22 @@ class TestSecret(ProvisionerConformance):
             provisioner.create(make_context("broken", params={"key": "not/set"}))
 
         return provoke
+
+    @pytest.fixture
+    def param_updates(
+        self, provisioner: SecretProvisioner, podium_env: EnvironmentInfo
+    ) -> dict[str, tuple[Any, Any, Callable[[Any], Any]]]:
+        from podium.plugin import LocalSecretStore
+
+        store = LocalSecretStore.in_state_dir(podium_env.state_dir.parent)
+        store.put("conformance/other", Secret("an0ther"))
+        store.close()
+
+        def value(ctx: Any) -> Any:
+            outputs = provisioner.read(ctx)
+            return outputs and outputs["value"].reveal()
+
+        return {"key": ("conformance/token", "conformance/other", value)}
 
 
 class TestLocalDeployer(DeployerConformance):

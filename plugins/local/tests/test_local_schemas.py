@@ -37,7 +37,7 @@ BEFORE: dict[type[Any], tuple[tuple[str, ...], set[str], set[str]]] = {
     ),
     RedisProvisioner: (("host", "port", "username", "password", "key_prefix"), {"password"}, set()),
     RouteProvisioner: (("url", "host", "port", "path"), set(), set()),
-    SecretProvisioner: (("value",), {"value"}, set()),
+    SecretProvisioner: (("value",), {"value"}, {"secret_store_dir"}),
 }
 
 

@@ -244,3 +244,56 @@ def test_a_workload_process_does_not_inherit_podiums_own_variables(
     env = build_env({"env": {"PODIUM_ROOT": "/srv/root", "GREETING": "hi"}})
     assert "PODIUM_STATE_KEY" not in env
     assert env["PODIUM_ROOT"] == "/srv/root" and env["GREETING"] == "hi"
+
+
+SECRET_CONFIG = """\
+[platform]
+name = "secrettrust"
+
+[plugins]
+allow = ["local"]
+
+[environments.dev]
+
+[[rules]]
+type = "secret"
+provisioner = "local-secret"
+"""
+
+SECRET_SCORE = """\
+apiVersion: score.dev/v1b1
+metadata:
+  name: web
+containers:
+  main:
+    image: example/web:1.0
+resources:
+  token:
+    type: secret
+    params:
+      key: api-token
+      secret_store_dir: {elsewhere}
+"""
+
+
+def test_a_workload_cannot_point_the_secret_store_elsewhere(tmp_path: Path) -> None:
+    """Another team's (or any) store directory is the platform's choice, never a workload's:
+    naming one would read its secrets, or plant values other workloads then trust."""
+    root = tmp_path / "project"
+    root.mkdir()
+    (root / "podium.toml").write_text(SECRET_CONFIG)
+    (root / "web.score.yaml").write_text(SECRET_SCORE.format(elsewhere=tmp_path / "other"))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PODIUM_")}
+    for command in ("validate", "plan"):
+        result = subprocess.run(
+            [sys.executable, "-m", "podium", command, "-f", "web.score.yaml"],
+            cwd=root,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert result.returncode == 3, result.stdout + result.stderr
+        assert "web.score.yaml:12:7" in result.stderr
+        assert "lets only the platform's rules set it" in result.stderr
+    assert not (tmp_path / "other").exists()

@@ -141,6 +141,12 @@ def _usage(name: str, domains: Sequence[str]) -> str:
     while lines[-1] == "":
         lines.pop()
     lines += ["```", "", "then `podium plan` and `podium up` as usual."]
+    if "provisioning" in domains:
+        lines += [
+            "",
+            f"`podium schema resource volume --provisioner {name}-dir` shows the params a",
+            "workload may set (`mode`) and the outputs it can use (`source`, `path`, `mode`).",
+        ]
     return "\n".join(lines)
 
 

@@ -32,8 +32,11 @@ def platform_state_dir(ctx: ResourceContext) -> Path:
 
 class SecretParams(LocalParams):
     key: str = Param(description="The secret's key in the platform's store.")
+    # Platform-only: a workload naming another directory would read (or plant)
+    # secrets in a store that is not its environment's.
     secret_store_dir: str | None = Param(
         None,
+        platform_only=True,
         description="Where the local store is when the platform has none "
         "(default: the platform's state directory).",
     )
