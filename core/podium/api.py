@@ -27,6 +27,7 @@ from podium.engine.audit import (
     files_target,
     plan_call_target,
     plan_target,
+    plan_workload_names,
 )
 from podium.errors import (
     InputError,
@@ -868,7 +869,7 @@ class Platform:
                     "started_at": _now(),
                     "status": "running",
                     "counts": plan.counts,
-                    "workloads": [w["name"] for w in plan.workloads],
+                    "workloads": plan_workload_names(plan),
                     **({"take_over": plan.take_over} if plan.take_over else {}),
                     **self._data_loss_consent(plan),
                 }
@@ -906,7 +907,7 @@ class Platform:
                     "counts": plan.counts,
                     "result": result.counts,
                     "seconds": round(result.seconds, 3),
-                    "workloads": [w["name"] for w in plan.workloads],
+                    "workloads": plan_workload_names(plan),
                     **({"take_over": plan.take_over} if plan.take_over else {}),
                     **self._data_loss_consent(plan),
                     "changes": [

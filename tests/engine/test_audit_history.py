@@ -37,6 +37,9 @@ def test_human_history_names_the_workloads_and_the_actor(project: Any) -> None:
     [line] = human(project)
     assert "alice@example.com" in line and "apply" in line and "succeeded" in line
     assert "web: " in line and "create" in line
+    ok(project, "destroy", "--yes")
+    destroyed = human(project)[0]  # a destroy plans no Score file: the workloads it removes
+    assert "destroy" in destroyed and "web: " in destroyed and "delete" in destroyed
 
 
 def test_a_rollback_is_recorded_with_its_workload(project: Any) -> None:

@@ -358,10 +358,19 @@ def _record_refusal(
 
 
 # ------------------------------------------------------ targets of the refusals
+def plan_workload_names(plan: Any) -> list[str]:
+    """The workloads a plan is about: its Score files' (a destroy has none: then the
+    workloads whose nodes it changes, or those it names)."""
+    names = [w["name"] for w in plan.workloads]
+    if names:
+        return names
+    changed = sorted({c.workload for c in plan.changes if c.workload and c.action != "no-op"})
+    return changed or sorted(plan.scope or [])
+
+
 def plan_target(_platform: Platform, plan: Any, *_: Any, **__: Any) -> tuple[str, list[str]]:
-    """``apply(plan)``: the plan's environment and workloads (destroy: its scope)."""
-    names = [w["name"] for w in plan.workloads] or list(plan.scope or [])
-    return plan.environment, names
+    """``apply(plan)``: the plan's environment and workloads."""
+    return plan.environment, plan_workload_names(plan)
 
 
 def files_target(
@@ -404,7 +413,12 @@ __all__ = [
     "audited",
     "block_reason",
     "describe",
+    "destroy_target",
+    "files_target",
     "kind_of",
+    "plan_call_target",
+    "plan_target",
+    "plan_workload_names",
     "read_history",
     "record",
     "record_automatic_rollback",
