@@ -21,8 +21,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
 from podium.config.models import PlatformConfig, default_tier
+from podium.engine.audit import (
+    audited,
+    destroy_target,
+    files_target,
+    plan_call_target,
+    plan_target,
+    plan_workload_names,
+)
 from podium.errors import (
-    ConfigError,
     InputError,
     LockedError,
     NotFoundError,
@@ -447,9 +454,10 @@ class Platform:
 
         desired_nodes(rt, workloads)
         # The levels plan applies: validate must not block (or pass) what plan would not.
-        return self._apply_levels(self._workload_findings(rt, workloads))
+        return self._apply_levels(self._workload_findings(rt, workloads), env)
 
     @_operation
+    @audited("plan", plan_call_target, only_inside=True)
     def plan(
         self,
         env: str,
@@ -618,7 +626,7 @@ class Platform:
                 rt, plan
             )
             # Not subject to [policies] levels: protect_data is the one switch.
-            plan.findings = self._apply_levels(findings) + data_loss.findings(
+            plan.findings = self._apply_levels(findings, env) + data_loss.findings(
                 changes, rt.env.protect_data
             )
             for finding in plan.findings:
@@ -630,6 +638,7 @@ class Platform:
                 self._own_plans[id(plan)] = plan
             return plan
 
+    @audited("verify", plan_target, only_inside=True)
     def verify_plan(
         self, plan: Plan, *, env: str | None = None, take_over: Sequence[str] = ()
     ) -> Plan:
@@ -746,49 +755,25 @@ class Platform:
         return findings
 
     def _check_policy_names(self) -> None:
-        """Refuse a ``[policies]`` key naming a check its (loaded) pack does not have.
-
-        A key is a pack name alone or ``<pack>.<check>``; only packs that declare their
-        ``checks`` are checked, so hook findings and silent packs keep any name.
-        """
-        from podium.config.loader import ConfigErrors, field_name
+        """Refuse a policy key (``[policies]``, ``[environments.<name>.policies]``) naming
+        a check its loaded pack does not have (see :mod:`podium.security.policy_levels`)."""
+        from podium.config.loader import ConfigErrors
+        from podium.security.policy_levels import unknown_policy_errors
 
         packs = self.plugins.registrations(POLICY_PACKS)
-        errors: list[ConfigError] = []
-        for key in self.config.policies:
-            pack_name, _, check = key.partition(".")
-            pack = packs.get(pack_name)
-            declared: tuple[str, ...] = tuple(getattr(pack.obj, "checks", ()) or ()) if pack else ()
-            if not check or not declared or check in declared:
-                continue
-            loc: tuple[str | int, ...] = ("policies", key)
-            known = [pack_name] + [f"{pack_name}.{name}" for name in declared]
-            errors.append(
-                ConfigError(
-                    f"unknown policy {key!r}; known: {', '.join(known)}",
-                    location=self._locate(loc) if self._locate else None,
-                    field=field_name(loc),
-                    hint="a key is a policy pack name or <pack>.<check>",
-                )
-            )
+        errors = unknown_policy_errors(self.config, packs, self._locate)
         if len(errors) == 1:
             raise errors[0]
         if errors:
             raise ConfigErrors(list[InputError](errors))
 
-    def _apply_levels(self, findings: list[Finding]) -> list[Finding]:
-        from dataclasses import replace
+    def _apply_levels(self, findings: list[Finding], env: str) -> list[Finding]:
+        from podium.security.policy_levels import apply_levels
 
-        levels = self.config.policies
-        out: list[Finding] = []
-        for finding in findings:
-            level = levels.get(finding.policy) or levels.get(finding.policy.split(".", 1)[0])
-            if level == "off":
-                continue
-            out.append(replace(finding, level=level) if level else finding)
-        return out
+        return apply_levels(findings, self.config, env)
 
     @_operation
+    @audited("apply", plan_target)
     def apply(
         self,
         plan: Plan,
@@ -884,7 +869,7 @@ class Platform:
                     "started_at": _now(),
                     "status": "running",
                     "counts": plan.counts,
-                    "workloads": [w["name"] for w in plan.workloads],
+                    "workloads": plan_workload_names(plan),
                     **({"take_over": plan.take_over} if plan.take_over else {}),
                     **self._data_loss_consent(plan),
                 }
@@ -922,7 +907,7 @@ class Platform:
                     "counts": plan.counts,
                     "result": result.counts,
                     "seconds": round(result.seconds, 3),
-                    "workloads": [w["name"] for w in plan.workloads],
+                    "workloads": plan_workload_names(plan),
                     **({"take_over": plan.take_over} if plan.take_over else {}),
                     **self._data_loss_consent(plan),
                     "changes": [
@@ -974,6 +959,7 @@ class Platform:
         ]
 
     @_operation
+    @audited("up", files_target)
     def up(
         self,
         env: str,
@@ -1007,6 +993,7 @@ class Platform:
         return plan, applied
 
     @_operation
+    @audited("destroy", destroy_target)
     def destroy(
         self,
         env: str,
@@ -1223,21 +1210,44 @@ class Platform:
             "urls": result.urls,
         }
 
-    def history(self, env: str, limit: int = 50) -> list[dict[str, Any]]:
-        return self.store(env).history(limit)
+    def history(
+        self, env: str, limit: int = 50, *, kinds: Sequence[str] = ()
+    ) -> list[dict[str, Any]]:
+        """The audit trail of ``env``, newest first (only entries of ``kinds``, if given;
+        see :mod:`podium.engine.audit`)."""
+        from podium.engine.audit import read_history
+
+        return read_history(self.store(env), limit, kinds)
 
     def outputs(self, env: str, *, show_secrets: bool = False) -> dict[str, dict[str, Any]]:
-        """Outputs of every node in ``env``; secrets stay redacted unless ``show_secrets``."""
+        """Outputs of every node in ``env``; secrets stay redacted unless ``show_secrets``
+        (history then records which nodes' secrets were revealed, never the values)."""
         cipher = self.cipher(env)
         result: dict[str, dict[str, Any]] = {}
+        revealed: list[str] = []
         for record in self.store(env).records():
             outputs = cipher.unseal(record.outputs)
             result[record.uid] = _reveal(outputs) if show_secrets else redact(outputs)
+            if show_secrets and result[record.uid] != redact(outputs):
+                revealed.append(record.uid)
+        if revealed:
+            from podium.engine.audit import record_reveal
+
+            record_reveal(self, env, "secret outputs", revealed, "outputs --show-secrets")
         return result
 
     # ------------------------------------------------------------- state ops
     def unlock(self, env: str) -> Any:
-        return self.store(env).force_unlock()
+        """Remove the lock whoever holds it; history records it, and the holder's run
+        (gone, or it would not be unlocked) as ``aborted``."""
+        previous = self.store(env).force_unlock()
+        if previous is not None:
+            from podium.engine.audit import record_state_edit, settle_abandoned_runs
+
+            held = f"{previous.owner} (pid {previous.pid}, {previous.operation})"
+            settle_abandoned_runs(self.store(env), "", f"its lock was removed by {self.actor}")
+            record_state_edit(self, env, "unlock", f"removed the lock of {held}", "")
+        return previous
 
     def forget(self, env: str, uid: str) -> None:
         """Drop a record from state without touching the real resource."""
@@ -1246,6 +1256,9 @@ class Platform:
             raise NotFoundError(f"no record {uid!r} in {env!r}")
         store.delete_record(uid)
         store.forget_generated(uid)
+        from podium.engine.audit import record_state_edit
+
+        record_state_edit(self, env, "forget", f"forgot {uid}", uid)
 
     @_operation
     def import_resource(
@@ -1290,6 +1303,9 @@ class Platform:
             owner=owner,
         )
         rt.store.put_record(record)
+        from podium.engine.audit import record_state_edit
+
+        record_state_edit(self, env, "import", f"imported {uid} as {physical_name}", uid)
         return record
 
     # ---------------------------------------------------------------- secrets
@@ -1306,7 +1322,8 @@ class Platform:
             self.environment(env)  # an unknown environment is an error, not a new scope
         secret = value if isinstance(value, Secret) else Secret(value)
         version = self.secrets.put_in(key, secret, env)
-        self._record_secret_change("set", key, env, f"version {version}" if version else "set")
+        what = f"version {version}" if version else "set"
+        self._record_secret_change("set", key, env, ("rotated to " if version > 1 else "") + what)
         return version
 
     def delete_secret(self, key: str, *, env: str | None = None) -> None:

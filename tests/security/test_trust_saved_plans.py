@@ -151,7 +151,8 @@ def assert_refused(result: subprocess.CompletedProcess[str], code: int, *needles
 
 def assert_nothing_applied(project: Project, env: str = "dev") -> None:
     assert project.state(env) == []
-    assert project.history(env) == []
+    # the refused attempt is in the audit trail; no run is
+    assert all(entry["status"] == "blocked" for entry in project.history(env))
     assert not project.honest.exists() and not project.injected.exists()
 
 
@@ -315,7 +316,9 @@ def test_added_change_is_refused(project: Project) -> None:
     project.tamper(delete_data)
     result = project.podium("apply", "plan.json")
     assert_refused(result, 12, "changes[volume.default#web.data] appears 2 times")
-    assert len(project.history()) == history_before
+    history = project.history()
+    assert len(history) == history_before + 1  # the refused attempt, in the audit trail
+    assert history[0]["status"] == "blocked" and history[0]["reason"] == "unverified-plan"
     assert "volume.default#web.data" in {r["uid"] for r in project.state()}
 
 
@@ -391,7 +394,13 @@ def test_plan_and_its_verification_need_no_state_key(project: Project) -> None:
     project.ok("plan", "--out", "plan.json")
     hidden.rename(key)
     project.ok("apply", "plan.json")
-    assert len(project.history()) == 2
+    # two runs, and the refused attempt in between (recorded without the key: history
+    # holds no secret, and this state already has its key check)
+    assert [(e["operation"], e["status"]) for e in project.history()] == [
+        ("apply", "succeeded"),
+        ("apply", "blocked"),
+        ("apply", "succeeded"),
+    ]
 
 
 # --------------------------------------------------------- in-process (embedders)

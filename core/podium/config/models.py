@@ -114,6 +114,11 @@ class EnvironmentSection(_Section):
         description="Refuse a plan that deletes or replaces a resource holding data (DATA "
         "LOSS) unless --allow-data-loss is given. Default: true for the prod tier.",
     )
+    policies: dict[str, PolicyLevel] = Field(
+        default_factory=dict,
+        description="Policy levels in this environment only (pack or pack.check to advisory, "
+        "mandatory or off); they win over [policies] here.",
+    )
     settings: dict[str, Any] = Field(
         default_factory=dict, description="Free-form options passed to plugins as env.settings."
     )

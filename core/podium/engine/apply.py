@@ -1027,7 +1027,13 @@ class Executor:
         )
         self.rt.store.complete_intent(intent_id, record=record)
         self.rt.event("rollback.finished", change.uid, f"rolled back to release {release.number}")
-        return f"rolled back to release {release.number} (now release {number})"
+        note = f"rolled back to release {release.number} (now release {number})"
+        from podium.engine.audit import record_automatic_rollback
+
+        record_automatic_rollback(
+            self.rt.store, self.lease, self.run_id, change.uid, workload, note
+        )
+        return note
 
     # --- observability ---------------------------------------------------------
     def _observability(self, change: Change) -> str:

@@ -169,6 +169,10 @@ class LeaseLock:
         self.took_over = wait_for_lease(
             lambda: self.store.acquire_lock(self.info), self.timeout, self._cancel, self._on_wait
         )
+        if self.took_over is not None:
+            from podium.engine.audit import settle_after_takeover
+
+            settle_after_takeover(self.store, self.run_id, self.took_over)
         self._thread = threading.Thread(target=self._renew, name="podium-lease", daemon=True)
         self._thread.start()
         return self

@@ -19,6 +19,7 @@ from podium.cli.options import (
     yes_option,
 )
 from podium.cli.run_control import controlled_run, lock_timeout_option
+from podium.engine.audit import attempt
 from podium.errors import PolicyBlockedError
 
 if TYPE_CHECKING:
@@ -158,6 +159,7 @@ def plan_cmd(
 @lock_timeout_option
 @json_option
 @click.pass_context
+@attempt("apply")  # refusals in its plan, verification or apply are recorded
 def apply_cmd(
     ctx: click.Context,
     plan_file: str | None,
@@ -217,6 +219,7 @@ def apply_cmd(
 @lock_timeout_option
 @json_option
 @click.pass_context
+@attempt("up")  # refusals in its plan or apply are recorded as up
 def up_cmd(
     ctx: click.Context,
     env: str | None,
@@ -275,6 +278,7 @@ def up_cmd(
 @lock_timeout_option
 @json_option
 @click.pass_context
+@attempt("destroy")  # refusals in its plan or apply are recorded as destroy
 def destroy_cmd(
     ctx: click.Context,
     env: str | None,

@@ -51,6 +51,9 @@ provisioner = "local-volume"
 # list only a check you mean to change everywhere, prod included.
 # [policies]
 # "builtin.probes-required" = "mandatory"
+# To change a level in one environment only (it wins over the platform-wide one there):
+# [environments.dev.policies]
+# "builtin.plaintext-secret" = "off"
 
 [telemetry]
 jsonl = true                # Podium's own spans in .podium/spans.jsonl

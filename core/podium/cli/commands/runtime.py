@@ -7,6 +7,7 @@ import click
 from podium.cli.context import get_state
 from podium.cli.options import env_option, json_option, resolve_env
 from podium.cli.run_control import controlled_run, lock_timeout_option
+from podium.engine.audit import KINDS
 
 
 @click.command("status")
@@ -129,11 +130,24 @@ def rollback_cmd(
 @click.command("history")
 @env_option
 @click.option("--workload", "-w", help="Show the release history of this workload instead.")
+@click.option(
+    "--kind",
+    "kinds",
+    multiple=True,
+    type=click.Choice(KINDS),
+    help="Only entries of this kind (repeatable): runs, rollbacks, secret changes, state "
+    "edits, blocked attempts, secret reveals.",
+)
 @click.option("--limit", "-n", type=int, default=20, show_default=True)
 @json_option
 @click.pass_context
-def history_cmd(ctx: click.Context, env: str | None, workload: str | None, limit: int) -> None:
-    """Who applied what, when, and the result; or a workload's releases."""
+def history_cmd(
+    ctx: click.Context, env: str | None, workload: str | None, kinds: tuple[str, ...], limit: int
+) -> None:
+    """The audit trail: who applied, rolled back, changed secrets or state, was blocked or
+    revealed secrets, when, and the result; or a workload's releases."""
+    from podium.engine.audit import describe
+
     state = get_state(ctx)
     platform = state.platform()
     environment = resolve_env(state, env)
@@ -148,17 +162,13 @@ def history_cmd(ctx: click.Context, env: str | None, workload: str | None, limit
                 f"{release.get('status', ''):<9} {release.get('deployer', '')}  {release.get('note', '')}"
             )
         return
-    entries = platform.history(environment, limit)
+    entries = platform.history(environment, limit, kinds=kinds)
     if state.json_output:
         state.echo_json(entries)
         return
     for entry in entries:
         when = (entry.get("finished_at") or entry.get("started_at") or "")[:19]
-        counts = entry.get("counts") or {}
-        summary = ", ".join(f"{v} {k}" for k, v in counts.items() if v and k != "no-op")
-        if entry.get("take_over"):
-            summary += f"; took over {', '.join(entry['take_over'])}"
         click.echo(
-            f"#{entry['id']:<4} {when}  {entry.get('who', '?'):<22} {entry.get('operation', ''):<9} "
-            f"{entry.get('status', ''):<10} {summary}"
+            f"#{entry['id']:<4} {when}  {entry.get('who', '?'):<22} {entry.get('operation', ''):<14} "
+            f"{entry.get('status', ''):<10} {describe(entry)}"
         )

@@ -73,6 +73,10 @@ def get_cmd(ctx: click.Context, key: str, reveal: bool, env: str | None) -> None
     platform = state.platform()
     store = platform.environment(env).secret_store if env else platform.secrets
     secret = store.get(key)
+    if reveal:
+        from podium.engine.audit import record_reveal
+
+        record_reveal(platform, env, f"secret {key}", [f"secret:{key}"], "secrets get --reveal")
     if state.json_output:
         found: dict[str, Any] = {"key": key, "environment": env, "exists": True}
         if reveal:
