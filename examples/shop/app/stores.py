@@ -18,7 +18,11 @@ def database() -> psycopg.Connection:
         connect_timeout=5,
         autocommit=True,
     )
-    conn.execute(SCHEMA)
+    # web and worker start together: CREATE TABLE IF NOT EXISTS is not safe against a
+    # concurrent twin (one fails with DuplicateTable), so they take turns under a lock.
+    with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(hashtext('shop-schema'))")
+        conn.execute(SCHEMA)
     return conn
 
 
