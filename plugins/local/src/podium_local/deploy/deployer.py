@@ -27,10 +27,13 @@ from podium.plugin import (
     DeployContext,
     Deployer,
     DeploymentResult,
+    EnvironmentInfo,
+    Finding,
     HealthState,
     LogLine,
     RenderedWorkload,
     ResourceError,
+    Workload,
     WorkloadStatus,
 )
 from podium_local.deploy.layout import WorkloadDir, program_name
@@ -84,6 +87,25 @@ class LocalDeployer(Deployer):
 
     def __init__(self, settings: Settings | None = None) -> None:
         self.settings = settings or Settings()
+
+    def check_workload(self, workload: Workload, env: EnvironmentInfo) -> list[Finding]:
+        """Every container needs a ``command``: a process runs it, the image is not used.
+
+        So ``image: .`` (an image built from the workload's directory) is fine here, as
+        long as the command runs on this machine.
+        """
+        return [
+            Finding(
+                "local.command-required",
+                f"container {name!r} has no command; the local deployer runs a process, so "
+                "set 'command' (the image is not used locally)",
+                level="mandatory",
+                subject=f"{workload.name}.containers.{name}",
+                location=str(workload.location("containers", name)),
+            )
+            for name, spec in workload.containers.items()
+            if not spec.get("command")
+        ]
 
     # --- deploy -----------------------------------------------------------------
     def deploy(self, ctx: DeployContext, workload: RenderedWorkload) -> DeploymentResult:
