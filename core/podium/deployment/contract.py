@@ -94,13 +94,13 @@ class HttpProbe(_Model):
         description="The container port to query (a Score ``targetPort``, or ``port``); a "
         "process deployer maps it to the port it really assigned."
     )
-    path: str = Field("/", description="The request path, ``/`` by default.")
+    path: str = Field(default="/", description="The request path, ``/`` by default.")
     host: str | None = Field(
-        None,
+        default=None,
         description="The host to query; ``None`` means the container itself (``127.0.0.1`` "
         "for a process deployer, the pod or task IP for the others).",
     )
-    scheme: Literal["HTTP", "HTTPS"] = Field("HTTP", description="``HTTP`` or ``HTTPS``.")
+    scheme: Literal["HTTP", "HTTPS"] = Field(default="HTTP", description="``HTTP`` or ``HTTPS``.")
     headers: dict[str, str] = Field(
         default_factory=dict, description="Extra request headers, name to value."
     )
@@ -109,9 +109,9 @@ class HttpProbe(_Model):
 class Probe(_Model):
     """A readiness or liveness check: an HTTP GET, a command, or both."""
 
-    http_get: HttpProbe | None = Field(None, description="An HTTP GET to make.")
+    http_get: HttpProbe | None = Field(default=None, description="An HTTP GET to make.")
     exec_command: list[str] | None = Field(
-        None,
+        default=None,
         description="A command (argv, no shell) run inside the container, with its "
         "environment and working directory; healthy when it exits 0.",
     )
@@ -127,13 +127,13 @@ class RenderedFile(_Model):
 
     target: str = Field(description="The absolute path inside the container.")
     content: str | SecretValue | None = Field(
-        None, description="The text, placeholders expanded (unless Score's ``noExpand``)."
+        default=None, description="The text, placeholders expanded (unless Score's ``noExpand``)."
     )
     binary_content: str | None = Field(
-        None, description="The bytes, base64-encoded, never expanded."
+        default=None, description="The bytes, base64-encoded, never expanded."
     )
     mode: str | None = Field(
-        None, description="Score's file mode as an octal string (``\"0644\"``), if given."
+        default=None, description='Score\'s file mode as an octal string (``"0644"``), if given.'
     )
 
 
@@ -154,9 +154,9 @@ class RenderedVolume(_Model):
         "usually ``path``; other keys are the provisioner's."
     )
     path: str | None = Field(
-        None, description="Score's sub path inside the volume to mount, if given."
+        default=None, description="Score's sub path inside the volume to mount, if given."
     )
-    read_only: bool = Field(False, description="Mount it read-only.")
+    read_only: bool = Field(default=False, description="Mount it read-only.")
 
 
 class RenderedContainer(_Model):
@@ -197,11 +197,11 @@ class RenderedContainer(_Model):
         default_factory=dict, description="Score ``resources.requests`` (``cpu``, ``memory``)."
     )
     readiness_probe: Probe | None = Field(
-        None,
+        default=None,
         description="When the container counts as ready (``healthy``); deploy waits for it.",
     )
     liveness_probe: Probe | None = Field(
-        None, description="When the container must be restarted: repeated failures restart it."
+        default=None, description="When the container must be restarted: repeated failures restart it."
     )
     before: dict[str, ReadyCondition] = Field(
         default_factory=dict,
@@ -217,7 +217,7 @@ class ServicePort(_Model):
     target_port: int = Field(
         description="The port the container listens on (Score ``targetPort``, else ``port``)."
     )
-    protocol: Literal["TCP", "UDP"] = Field("TCP", description="``TCP`` or ``UDP``.")
+    protocol: Literal["TCP", "UDP"] = Field(default="TCP", description="``TCP`` or ``UDP``.")
 
 
 class RenderedResource(_Model):
@@ -227,7 +227,7 @@ class RenderedResource(_Model):
         description="The resource's identity, ``type.class#workload.name`` (or ``#id``)."
     )
     type: str = Field(description="The Score resource type (``postgres``, ``volume``...).")
-    resource_class: str = Field("default", description="The Score resource class.")
+    resource_class: str = Field(default="default", description="The Score resource class.")
     outputs: dict[str, Any] = Field(
         default_factory=dict,
         description="What its provisioner returned; secret outputs are Secrets.",
@@ -385,7 +385,7 @@ class DeploymentResult(_Model):
         description="Where the workload answers (``http://127.0.0.1:8080``), shown by "
         "``podium up`` and ``status``.",
     )
-    message: str = Field("", description="One line for humans, shown after the release number.")
+    message: str = Field(default="", description="One line for humans, shown after the release number.")
 
 
 class ContainerStatus(_Model):
@@ -396,8 +396,8 @@ class ContainerStatus(_Model):
         "for a job others wait to ``complete``); ``down``: not running or not ready; "
         "``absent``: not deployed."
     )
-    message: str = Field("", description="Why it is not ready, or what it is doing.")
-    restarts: int = Field(0, description="How many times it was restarted since deployed.")
+    message: str = Field(default="", description="Why it is not ready, or what it is doing.")
+    restarts: int = Field(default=0, description="How many times it was restarted since deployed.")
 
 
 class WorkloadStatus(_Model):
@@ -415,13 +415,13 @@ class WorkloadStatus(_Model):
         description="``ready`` when every container is; ``partial`` when some are (or it "
         "is starting); ``down`` when none is; ``absent`` when not deployed."
     )
-    message: str = Field("", description="A summary: the release, or what is wrong.")
+    message: str = Field(default="", description="A summary: the release, or what is wrong.")
     urls: list[str] = Field(default_factory=list, description="Where the workload answers.")
     containers: dict[str, ContainerStatus] = Field(
         default_factory=dict, description="Each container's health, by name."
     )
     redeploy: bool | None = Field(
-        None,
+        default=None,
         description="Whether deploying again would bring the workload back: ``True`` when "
         "what runs it is gone (processes stopped, the runtime restarted), ``False`` when it "
         "is starting or its runtime is already restarting it. ``None``: ``down`` and "
@@ -461,10 +461,10 @@ class Release(_Model):
     )
     created_at: datetime = Field(description="When the release was recorded (UTC).")
     status: str = Field(
-        "deployed", description="``deployed``, or ``failed`` for a deploy that raised."
+        default="deployed", description="``deployed``, or ``failed`` for a deploy that raised."
     )
-    note: str = Field("", description="The deploy's message, or its error.")
-    run_id: str = Field("", description="The run that recorded this release.")
+    note: str = Field(default="", description="The deploy's message, or its error.")
+    run_id: str = Field(default="", description="The run that recorded this release.")
 
 
 class Deployer(ABC):

@@ -42,7 +42,5 @@ def deployer_findings(rt: EngineRuntime, workloads: Sequence[Workload]) -> list[
                     distribution=registered.plugin.distribution,
                     version=registered.plugin.version,
                 )
-            findings.append(
-                finding if finding.subject else replace(finding, subject=workload.name)
-            )
+            findings.append(finding if finding.subject else replace(finding, subject=workload.name))
     return findings

@@ -30,9 +30,7 @@ def ecs_findings(workload: Workload, env: EnvironmentInfo) -> list[Finding]:
             )
             findings.append(_finding(workload, name, "no-files", message, "files"))
         if spec.get("volumes"):
-            message = (
-                f"container {name!r}: aws-ecs does not mount volumes yet; use an s3 resource"
-            )
+            message = f"container {name!r}: aws-ecs does not mount volumes yet; use an s3 resource"
             findings.append(_finding(workload, name, "no-volumes", message, "volumes"))
     return findings
 
