@@ -3,17 +3,19 @@
 The semantics every deployer follows (the plugin-author guide has the long form):
 
 Idempotence and the crash contract
-    ``deploy`` is called with a release number; a deploy that raised, or that a crash
-    (or a kill) interrupted before its outcome was recorded, is retried by the next
-    ``podium up`` with **the same release number and the same rendered workload**.
-    There is no ``read`` for deployers: ``deploy`` itself must converge, finding and
-    replacing (or adopting) whatever an earlier attempt started. Name what you start
+    A deploy that a crash (or a kill) interrupted before its outcome was recorded is
+    retried by the next ``podium up`` with **the same release number and the same
+    rendered workload**; a deploy that raised is recorded as a ``failed`` release, and
+    the next ``podium up`` deploys again under the next number. Either way there is no
+    ``read`` for deployers: ``deploy`` itself must converge, finding and replacing (or
+    adopting) whatever an earlier attempt started. Name what you start
     deterministically from the platform, environment and workload
-    (:meth:`EnvironmentInfo.physical_name`, or a per-deployer state directory keyed
-    by workload) so a retry finds it; :attr:`DeployContext.previous_release` and
-    :attr:`DeployContext.previous_outputs` say what the last recorded deploy left.
-    Two deploys of the same workload must leave one running instance, of the last
-    release only; ``destroy`` of something not deployed succeeds.
+    (:meth:`EnvironmentInfo.physical_name`, or a :class:`~podium.plugin.DeployerState`
+    directory per workload, with pids and their start times) so a retry finds it;
+    :attr:`DeployContext.previous_release` and :attr:`DeployContext.previous_outputs`
+    say what the last successful deploy left running. Two deploys of the same workload
+    leave one running instance, of the last release only; ``destroy`` of something
+    not deployed succeeds.
 
 ``before`` conditions
     ``started``: the dependency's process is running (or the task was accepted);
@@ -201,7 +203,8 @@ class RenderedContainer(_Model):
         description="When the container counts as ready (``healthy``); deploy waits for it.",
     )
     liveness_probe: Probe | None = Field(
-        default=None, description="When the container must be restarted: repeated failures restart it."
+        default=None,
+        description="When the container must be restarted: repeated failures restart it.",
     )
     before: dict[str, ReadyCondition] = Field(
         default_factory=dict,
@@ -269,7 +272,7 @@ class CancelSignal:
     A deployer that waits (for readiness, a rollout) checks it between polls and stops
     at a safe point by raising :class:`~podium.errors.CancelledError` (or simply
     finishes): the deploy is then recorded as failed and the next ``podium up``
-    deploys the same release again, as after a crash.
+    deploys again.
     """
 
     __slots__ = ("_event",)
@@ -317,8 +320,8 @@ class DeployContext:
     """Where and what to deploy, and what the run knows about it.
 
     ``release`` increases by one for every recorded deploy of a workload; a deploy
-    retried after a failure or crash gets the same number again (see the module's
-    crash contract). The keyword-only fields after it arrived with plugin API 1.2;
+    retried after a crash gets the same number again (see the module's crash
+    contract). The keyword-only fields after it arrived with deployment contract v2;
     each has a default, so a context built as ``DeployContext("web", env, 2)`` (0.1
     style) still works, and deployers that ignore them keep working. They do not take
     part in equality or hashing.
@@ -385,7 +388,9 @@ class DeploymentResult(_Model):
         description="Where the workload answers (``http://127.0.0.1:8080``), shown by "
         "``podium up`` and ``status``.",
     )
-    message: str = Field(default="", description="One line for humans, shown after the release number.")
+    message: str = Field(
+        default="", description="One line for humans, shown after the release number."
+    )
 
 
 class ContainerStatus(_Model):
@@ -503,7 +508,8 @@ class Deployer(ABC):
         Start containers in ``before`` order, wait for what ``before`` asks and for every
         readiness probe, and return only once the new release runs (raise otherwise):
         after it returns, exactly one instance of this release runs and nothing of an
-        older one. Called again with the same release after a failure or crash: converge.
+        older one. Called again after a failure or a crash (then with the same release):
+        converge.
         """
 
     @abstractmethod

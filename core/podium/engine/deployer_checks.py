@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
+from typing import Any
 
 from podium.engine.runtime import EngineRuntime
 from podium.errors import PluginError
@@ -28,12 +29,17 @@ def deployer_findings(rt: EngineRuntime, workloads: Sequence[Workload]) -> list[
     check = getattr(registered.obj, "check_workload", None)
     if check is None:  # not a Deployer subclass: nothing to ask
         return []
+
+    def collected(workload: Workload, env: Any) -> list[Any]:
+        # Inside the attributed call: a generator's errors are the plugin's too.
+        return list(check(workload, env) or ())
+
     findings: list[Finding] = []
     for workload in workloads:
         found = rt.plugins.call_instrumented(
-            registered.plugin, f"{registered.name}.check_workload", check, workload, rt.env
+            registered.plugin, f"{registered.name}.check_workload", collected, workload, rt.env
         )
-        for finding in found or ():
+        for finding in found:
             if not isinstance(finding, Finding):
                 raise PluginError(
                     f"deployer {name!r}: check_workload returned {type(finding).__name__}, "

@@ -138,8 +138,10 @@ def validate_cmd(ctx: click.Context, env: str | None, files: tuple[str, ...]) ->
         for warning in warnings:
             click.echo(f"warning: {warning['location']}: {warning['message']}")
         for finding in findings:
+            where = f" ({finding.location})" if finding.location else ""
             click.echo(
-                f"{finding.level}: {finding.policy}: {finding.subject or ''} {finding.message}"
+                f"{finding.level}: {finding.policy}: {finding.subject or ''} "
+                f"{finding.message}{where}"
             )
         click.echo(
             f"valid: {len(paths)} workload file(s), config {platform.config_path or '(defaults)'}"
