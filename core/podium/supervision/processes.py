@@ -14,13 +14,13 @@ import os
 import signal
 import time
 from contextlib import suppress
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 
 _PROC = Path("/proc")
 
 
-class StopOutcome(str, Enum):
+class StopOutcome(StrEnum):
     """What :func:`stop_process_group` had to do."""
 
     #: nothing of the group was running (or the pid belongs to another process now)
