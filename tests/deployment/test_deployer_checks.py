@@ -134,9 +134,9 @@ def test_policy_levels_do_not_turn_a_deployer_finding_off(tmp_path: Path, score:
 
 
 def test_a_check_that_raises_fails_closed_naming_the_plugin(tmp_path: Path, score: Path) -> None:
-    with platform_for(tmp_path, ProcessOnlyDeployer(raises=True)) as platform:
-        with pytest.raises(PluginError, match="the check itself broke") as caught:
-            platform.plan("dev", [score])
+    platform = platform_for(tmp_path, ProcessOnlyDeployer(raises=True))
+    with platform, pytest.raises(PluginError, match="the check itself broke") as caught:
+        platform.plan("dev", [score])
     assert caught.value.plugin == "checks"
 
 
