@@ -259,8 +259,8 @@ class LocalDeployer(Deployer):
         The wait ends early when the run is cancelled or the engine's deadline comes:
         the deploy then fails and the next ``podium up`` deploys the release again.
         """
-        limit = ctx.time_left(self.settings.readiness_timeout)
-        deadline = time.monotonic() + (limit if limit is not None else 0.0)
+        limit = ctx.time_left(self.settings.readiness_timeout) or 0.0
+        deadline = time.monotonic() + limit
         while True:
             failures = {}
             for name, entry in containers.items():
@@ -284,7 +284,7 @@ class LocalDeployer(Deployer):
                 detail = "; ".join(f"container {n}: {m}" for n, m in failures.items())
                 raise ResourceError(
                     f"{workload}: not {'ready' if condition == 'healthy' else condition} "
-                    f"after {self.settings.readiness_timeout:g}s: {detail}",
+                    f"after {limit:g}s: {detail}",
                     hint=f"see 'podium logs {workload}'",
                 )
             ctx.sleep(0.2)
