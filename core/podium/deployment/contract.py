@@ -1,6 +1,6 @@
 """What a deployer is: the interface behind ``podium_deployers``, and the rendered workload it receives.
 
-The semantics every deployer follows (the plugin-author guide has the long form):
+The semantics every deployer follows (the guide "Writing a deployer" has the long form):
 
 Idempotence and the crash contract
     A deploy that a crash (or a kill) interrupted before its outcome was recorded is
