@@ -453,8 +453,13 @@ class Platform:
         from podium.engine.desired import desired_nodes
 
         desired_nodes(rt, workloads)
-        # The levels plan applies: validate must not block (or pass) what plan would not.
-        return self._apply_levels(self._workload_findings(rt, workloads), env)
+        from podium.engine.deployer_checks import deployer_findings
+
+        # The levels plan applies: validate must not block (or pass) what plan would not;
+        # what a deployer cannot run is the deployer's to say (no levels).
+        return self._apply_levels(self._workload_findings(rt, workloads), env) + (
+            deployer_findings(rt, workloads)
+        )
 
     @_operation
     @audited("plan", plan_call_target, only_inside=True)
@@ -625,9 +630,14 @@ class Platform:
             findings = self._workload_findings(rt, workloads_in_plan) + self._plan_findings(
                 rt, plan
             )
-            # Not subject to [policies] levels: protect_data is the one switch.
-            plan.findings = self._apply_levels(findings, env) + data_loss.findings(
-                changes, rt.env.protect_data
+            from podium.engine.deployer_checks import deployer_findings
+
+            # Not subject to [policies] levels: protect_data is the one switch; what a
+            # deployer cannot run is the deployer's to say.
+            plan.findings = (
+                self._apply_levels(findings, env)
+                + data_loss.findings(changes, rt.env.protect_data)
+                + deployer_findings(rt, workloads_in_plan)
             )
             for finding in plan.findings:
                 rt.event(
@@ -1038,14 +1048,15 @@ class Platform:
 
     def status(self, env: str, workload: str | None = None) -> list[WorkloadStatus]:
         """Health of deployed workloads, from their deployers."""
-        from podium.deployment.contract import DeployContext
+        from podium.engine.deploy_context import deploy_context
 
         records = [self._deployment(env, workload)] if workload else self.deployments(env)
         info = self.environment(env)
         statuses = []
         for record in records:
             registered = self.plugins.registered(DEPLOYERS, record.provider)
-            ctx = DeployContext(workload=record.uid.split(":", 1)[1], env=info)
+            name = record.uid.split(":", 1)[1]
+            ctx = deploy_context(registered, name, info, recorded_outputs=record.outputs)
             statuses.append(
                 self.plugins.call_instrumented(
                     registered.plugin, f"{registered.name}.status", registered.obj.status, ctx
@@ -1062,11 +1073,12 @@ class Platform:
         follow: bool = False,
         tail: int | None = None,
     ) -> Iterator[LogLine]:
-        from podium.deployment.contract import DeployContext
+        from podium.engine.deploy_context import deploy_context
 
         record = self._deployment(env, workload)
         registered = self.plugins.registered(DEPLOYERS, record.provider)
-        ctx = DeployContext(workload=workload, env=self.environment(env))
+        info = self.environment(env)
+        ctx = deploy_context(registered, workload, info, recorded_outputs=record.outputs)
         lines: Iterator[LogLine] = self.plugins.call_instrumented(
             registered.plugin,
             f"{registered.name}.logs",
@@ -1092,7 +1104,8 @@ class Platform:
         ``lock_timeout``: seconds to wait for the lock another run holds (default: fail at once).
         """
         self.plugins.require_loaded("rollback")
-        from podium.deployment.contract import DeployContext, Release
+        from podium.deployment.contract import Release
+        from podium.engine.deploy_context import deploy_context
         from podium.engine.graph import digest, fingerprint_secrets
         from podium.engine.runtime import LeaseLock
 
@@ -1131,7 +1144,15 @@ class Platform:
             release = Release.model_validate({k: v for k, v in target.items() if k != "run_id"})
             registered = self.plugins.registered(DEPLOYERS, release.deployer)
             number = current + 1
-            ctx = DeployContext(workload=workload, env=self.environment(env), release=number)
+            ctx = deploy_context(
+                registered,
+                workload,
+                self.environment(env),
+                release=number,
+                recorded_outputs=record.outputs,
+                stop=self._runs.current_stop(),
+                timeout=self.config.engine.timeout,
+            )
             if rotated:  # what the deployer made then holds the old values: deploy anew
                 result = self.plugins.call_instrumented(
                     registered.plugin,

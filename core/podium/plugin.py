@@ -30,7 +30,20 @@ Deployment — ``podium_deployers``, ``podium_enrich_deployment``
     :class:`RenderedVolume`, :class:`RenderedResource`, :class:`ServicePort`,
     :class:`Probe`, :class:`HttpProbe`) and returns :class:`DeploymentResult`,
     :class:`WorkloadStatus` (:class:`ContainerStatus`, :data:`HealthState`,
-    :data:`ReadyCondition`), :class:`LogLine` and :class:`Release`.
+    :data:`ReadyCondition`), :class:`LogLine` and :class:`Release`. The context
+    carries the previous release and its outputs, a deadline, a :class:`CancelSignal`
+    and a logger; :meth:`Deployer.check_workload` reports what the deployer cannot run
+    at ``validate``/``plan`` time.
+
+Deployment helpers — for process and container deployers
+    Probes: :func:`run_probe` (a contract :class:`Probe`), :func:`probe_http`,
+    :func:`probe_exec`, :func:`http_probe_url`, each a :class:`ProbeResult`. Logs:
+    :func:`read_logs` over :class:`LogSource` files (``tail``, ``follow``),
+    :func:`tail_lines`. Processes: :func:`stop_process_group` (TERM, then KILL after a
+    timeout; a :class:`StopOutcome`), :func:`process_start_time`,
+    :func:`process_group_members`. State: :class:`DeployerState` (a private
+    per-deployer directory with atomic writes and a lock), :func:`write_atomic`,
+    :func:`file_lock`.
 
 Observability — ``podium_telemetry_sinks``, ``podium_event``, ``podium_configure_telemetry``
     Subclass :class:`TelemetrySink` to receive every :class:`Event`; return a
@@ -64,8 +77,9 @@ Files
     files only the user running Podium can read, whatever the umask.
 
 Errors
-    Raise :class:`TransientError` for what is worth retrying and
-    :class:`ResourceError` for a permanent, explained failure;
+    Raise :class:`TransientError` for what is worth retrying,
+    :class:`ResourceError` for a permanent, explained failure, and
+    :class:`CancelledError` to stop at a safe point once the run is cancelled;
     :class:`ConfigError`, :class:`InputError` (with a :class:`Location`),
     :class:`NotFoundError`, :class:`StateError`, :class:`LockedError` and
     :class:`PluginError` are :class:`PodiumError` subclasses with their own exit codes.
@@ -81,6 +95,7 @@ from podium.version import API_VERSION
 if TYPE_CHECKING:
     from podium.api import Platform
     from podium.deployment.contract import (
+        CancelSignal,
         ContainerStatus,
         DeployContext,
         Deployer,
@@ -101,6 +116,7 @@ if TYPE_CHECKING:
     )
     from podium.engine.plan import Plan
     from podium.errors import (
+        CancelledError,
         ConfigError,
         ExitCode,
         InputError,
@@ -145,6 +161,21 @@ if TYPE_CHECKING:
         without,
     )
     from podium.state.sql import ConnectionLost, Scope, SqlDialect, SqlStateStore
+    from podium.supervision.logs import LogSource, read_logs, tail_lines
+    from podium.supervision.probes import (
+        ProbeResult,
+        http_probe_url,
+        probe_exec,
+        probe_http,
+        run_probe,
+    )
+    from podium.supervision.processes import (
+        StopOutcome,
+        process_group_members,
+        process_start_time,
+        stop_process_group,
+    )
+    from podium.supervision.state_files import DeployerState, file_lock, write_atomic
     from podium.workload.model import Workload
 
 #: Each home module and the names this module takes from it; the same names as the
@@ -152,6 +183,7 @@ if TYPE_CHECKING:
 _HOMES: dict[str, tuple[str, ...]] = {
     "podium.api": ("Platform",),
     "podium.deployment.contract": (
+        "CancelSignal",
         "ContainerStatus",
         "DeployContext",
         "Deployer",
@@ -172,6 +204,7 @@ _HOMES: dict[str, tuple[str, ...]] = {
     ),
     "podium.engine.plan": ("Plan",),
     "podium.errors": (
+        "CancelledError",
         "ConfigError",
         "ExitCode",
         "InputError",
@@ -216,6 +249,21 @@ _HOMES: dict[str, tuple[str, ...]] = {
         "without",
     ),
     "podium.state.sql": ("ConnectionLost", "Scope", "SqlDialect", "SqlStateStore"),
+    "podium.supervision.logs": ("LogSource", "read_logs", "tail_lines"),
+    "podium.supervision.probes": (
+        "ProbeResult",
+        "http_probe_url",
+        "probe_exec",
+        "probe_http",
+        "run_probe",
+    ),
+    "podium.supervision.processes": (
+        "StopOutcome",
+        "process_group_members",
+        "process_start_time",
+        "stop_process_group",
+    ),
+    "podium.supervision.state_files": ("DeployerState", "file_lock", "write_atomic"),
     "podium.workload.model": ("Workload",),
 }
 
@@ -229,12 +277,15 @@ __all__ = [
     "API_VERSION",
     "RECORD_COLUMNS",
     "REDACTED",
+    "CancelSignal",
+    "CancelledError",
     "CliCommand",
     "ConfigError",
     "ConnectionLost",
     "ContainerStatus",
     "DeployContext",
     "Deployer",
+    "DeployerState",
     "DeploymentResult",
     "EnvironmentInfo",
     "EnvironmentSecrets",
@@ -252,6 +303,7 @@ __all__ = [
     "LockInfo",
     "LockedError",
     "LogLine",
+    "LogSource",
     "NotFoundError",
     "Output",
     "Outputs",
@@ -264,6 +316,7 @@ __all__ = [
     "PodiumError",
     "PolicyPack",
     "Probe",
+    "ProbeResult",
     "Provisioner",
     "ReadyCondition",
     "Release",
@@ -287,6 +340,7 @@ __all__ = [
     "StateCipher",
     "StateError",
     "StateStore",
+    "StopOutcome",
     "TelemetryConfig",
     "TelemetrySink",
     "TransactionalStateStore",
@@ -295,21 +349,32 @@ __all__ = [
     "WorkloadStatus",
     "contains_secret",
     "dumps",
+    "file_lock",
     "generate_key",
     "hookimpl",
+    "http_probe_url",
     "is_sealed",
     "locked_error",
     "make_private_dir",
     "now_iso",
     "open_private_append",
     "pid_alive",
+    "probe_exec",
+    "probe_http",
+    "process_group_members",
+    "process_start_time",
+    "read_logs",
     "record_from_row",
     "record_placeholders",
     "record_row",
     "redact",
     "resource_schema",
     "reveal",
+    "run_probe",
+    "stop_process_group",
+    "tail_lines",
     "takeover_reason",
     "validate_name",
     "without",
+    "write_atomic",
 ]

@@ -18,11 +18,14 @@ def podium_deployers(  # type: ignore[empty-body]
     """Register deployers (registration hook).
 
     ``[environments.<env>] deployer = "<name>"`` picks the deployer for an environment.
+    What a deployer must do (the crash contract, ``before``, errors and exit codes,
+    ports, placeholders) is the text of :mod:`podium.deployment.contract`; the
+    environment's deployer also checks each workload at ``validate`` and ``plan`` time
+    (:meth:`Deployer.check_workload <podium.deployment.contract.Deployer.check_workload>`).
 
     Example::
 
-        from podium import hookimpl
-        from podium.deployment import Deployer, DeploymentResult
+        from podium.plugin import Deployer, DeploymentResult, WorkloadStatus, hookimpl
 
         class EchoDeployer(Deployer):
             name = "echo"

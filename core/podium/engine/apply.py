@@ -816,7 +816,7 @@ class Executor:
         deployer = registered.obj
         record = self.records.get(change.uid)
         workload_name = change.workload or change.uid.split(":", 1)[1]
-        ctx = DeployContext(workload=workload_name, env=self.rt.env)
+        ctx = self._deploy_context(registered, workload_name, record)
         if change.action == "delete":
             intent_id = self._journal(
                 change.uid, "destroy", {"kind": "deployment", "provider": change.provider}
@@ -837,7 +837,7 @@ class Executor:
             raise Unchanged("rendered workload unchanged")
         releases = self.rt.store.releases(workload_name)
         number = (releases[-1]["number"] + 1) if releases else 1
-        ctx = DeployContext(workload=workload_name, env=self.rt.env, release=number)
+        ctx = self._deploy_context(registered, workload_name, record, number)
         intent_id = self._journal(
             change.uid,
             "deploy",
@@ -885,6 +885,21 @@ class Executor:
         self._set_outputs(change.uid, outputs)
         self._rendered[workload_name] = (rendered, result)
         return f"release {number} deployed" + (f": {result.message}" if result.message else "")
+
+    def _deploy_context(
+        self, registered: Any, workload: str, record: ResourceRecord | None, release: int = 1
+    ) -> DeployContext:
+        from podium.engine.deploy_context import deploy_context
+
+        return deploy_context(
+            registered,
+            workload,
+            self.rt.env,
+            release=release,
+            recorded_outputs=record.outputs if record is not None else None,
+            stop=self.stop,
+            timeout=self.rt.engine.timeout,
+        )
 
     def _attributes(self, workload_name: str) -> dict[str, Any]:
         workload = self.rt.workloads.get(workload_name)
@@ -979,7 +994,7 @@ class Executor:
             return f"no automatic rollback: {exc}"
         release = Release.model_validate(data)
         number = failed + 1
-        ctx = DeployContext(workload=workload, env=self.rt.env, release=number)
+        ctx = self._deploy_context(registered, workload, self.records.get(change.uid), number)
         intent_id = self._journal(
             change.uid,
             "deploy",

@@ -91,14 +91,15 @@ def _deployment(
     assert intent.id is not None
     if intent.action == "destroy":
         registered = rt.plugins.registered(DEPLOYERS, spec["provider"])
-        from podium.deployment.contract import DeployContext
+        from podium.engine.deploy_context import deploy_context
 
         workload = intent.node.split(":", 1)[1]
+        outputs = record.outputs if record is not None else None
         status = rt.plugins.call_instrumented(
             registered.plugin,
             f"{registered.obj.name}.status",
             registered.obj.status,
-            DeployContext(workload=workload, env=rt.env),
+            deploy_context(registered, workload, rt.env, recorded_outputs=outputs),
         )
         if status.state == "absent":
             rt.store.complete_intent(intent.id, delete_uid=intent.node)

@@ -22,7 +22,8 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from podium.deployment.contract import DeployContext, WorkloadStatus
+from podium.deployment.contract import WorkloadStatus
+from podium.engine.deploy_context import deploy_context
 from podium.errors import PluginError
 from podium.plugins.calls import PluginCallError
 from podium.plugins.kinds import DEPLOYERS, PROVISIONERS
@@ -215,7 +216,8 @@ def down_deployments(
         if record.spec.get("_failed") is not None:
             continue
         registered = rt.plugins.registered(DEPLOYERS, record.provider)
-        ctx = DeployContext(workload=record.uid.split(":", 1)[1], env=rt.env)
+        name = record.uid.split(":", 1)[1]
+        ctx = deploy_context(registered, name, rt.env, recorded_outputs=record.outputs)
         status: WorkloadStatus = rt.plugins.call_instrumented(
             registered.plugin, f"{registered.name}.status", registered.obj.status, ctx
         )

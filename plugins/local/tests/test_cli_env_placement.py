@@ -41,7 +41,7 @@ def test_env_before_the_subcommand_and_its_precedence(tmp_path: Path) -> None:
     (tmp_path / "podium.toml").write_text(TWO_ENVS)
     (tmp_path / "score.yaml").write_text(
         "apiVersion: score.dev/v1b1\nmetadata:\n  name: web\ncontainers:\n  main:\n"
-        "    image: python:3.12\n"
+        "    image: python:3.12\n    command: [sleep, '60']\n"  # local runs a command
     )
 
     def planned_env(*args: str, **env: str) -> str:

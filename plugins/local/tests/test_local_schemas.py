@@ -119,6 +119,7 @@ containers:
       DB_URL: ${resources.db.uri}
       DB_PASSWORD: ${resources.db.pasword}
       HOST: ${resources.dns.host}
+    command: [sleep, "60"]
 resources:
   db:
     type: postgres
@@ -155,7 +156,7 @@ def test_validate_and_plan_refuse_an_undeclared_output_and_a_wrong_type(tmp_path
             "available: database, host, name, password, port, uri, username"
         ) in result.stderr, result.stderr
         assert (
-            "score.yaml:17:7: resources.dns.params.name: resource 'dns' (dns, provisioner "
+            "score.yaml:18:7: resources.dns.params.name: resource 'dns' (dns, provisioner "
             "'local-dns'): param 'name': Input should be a valid string"
         ) in result.stderr, result.stderr
     assert not (tmp_path / ".podium" / "dev" / "local").exists()  # nothing was started

@@ -38,6 +38,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from podium.plugin import process_start_time
+
 LIVENESS_PERIOD = 5.0
 LIVENESS_FAILURES = 3
 
@@ -129,22 +131,6 @@ def unusable(command: list[str], env: dict[str, str]) -> str | None:
         if "\x00" in key or "\x00" in value or "=" in key or not key:
             return f"variable {key!r} cannot be passed to a process"
     return None
-
-
-def process_start_time(pid: int) -> int | None:
-    """When ``pid`` started (clock ticks since boot), or ``None`` if it does not run.
-
-    The pair (pid, start time) tells a process from a later one that reuses its pid.
-    A zombie (exited, not yet collected by its parent) does not run.
-    """
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    # Fields after the command name (which may hold spaces) start at field 3 (the state);
-    # starttime is field 22.
-    fields = stat.rsplit(")", 1)[1].split()
-    return None if fields[0] == "Z" else int(fields[19])
 
 
 def read_starts(path: Path) -> dict[str, Any]:

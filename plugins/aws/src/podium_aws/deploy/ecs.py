@@ -22,14 +22,18 @@ from podium.plugin import (
     DeployContext,
     Deployer,
     DeploymentResult,
+    EnvironmentInfo,
+    Finding,
     HealthState,
     LogLine,
     Release,
     RenderedWorkload,
     ResourceError,
+    Workload,
     WorkloadStatus,
 )
 from podium_aws.clients import AwsClients, aws_errors, error_code, partition
+from podium_aws.deploy.capabilities import ecs_findings
 from podium_aws.deploy.iam import execution_policy, task_policy, trust_policy
 from podium_aws.deploy.taskdef import container_definitions, secret_variables
 from podium_aws.naming import (
@@ -80,6 +84,10 @@ class EcsDeployer(Deployer):
     def __init__(self, settings: Settings, clients: AwsClients) -> None:
         self.settings = settings
         self.clients = clients
+
+    def check_workload(self, workload: Workload, env: EnvironmentInfo) -> list[Finding]:
+        """Registry images only, no files, no volumes: said at plan time, with file:line."""
+        return ecs_findings(workload, env)
 
     # --- names ---------------------------------------------------------------------
     def names(self, ctx: DeployContext, prefix: str | None = None) -> _Names:

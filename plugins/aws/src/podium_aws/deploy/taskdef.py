@@ -76,6 +76,11 @@ def _container(
     region: str,
 ) -> dict[str, Any]:
     where = f"workload {workload.name}, container {container.name}"
+    if container.image.strip() in ("", "."):  # also said at plan time (capabilities.py)
+        raise ResourceError(
+            f"{where}: aws-ecs needs an image from a registry, not {container.image!r}",
+            hint="push the image and set 'image' in the Score file",
+        )
     if container.files:
         raise ResourceError(
             f"{where}: aws-ecs cannot place files into a container",

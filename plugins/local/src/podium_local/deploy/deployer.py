@@ -12,32 +12,37 @@ directory and in supervisord itself.
 from __future__ import annotations
 
 import json
-import os
-import signal
 import time
 from collections.abc import Iterator
 from contextlib import suppress
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
 from podium.plugin import (
     REDACTED,
+    CancelledError,
     ContainerStatus,
     DeployContext,
     Deployer,
     DeploymentResult,
+    EnvironmentInfo,
+    Finding,
     HealthState,
     LogLine,
+    LogSource,
     RenderedWorkload,
     ResourceError,
+    Workload,
     WorkloadStatus,
+    read_logs,
+    stop_process_group,
+    tail_lines,
 )
 from podium_local.deploy.layout import WorkloadDir, program_name
 from podium_local.deploy.render import build, materialise
 from podium_local.files import private_dir, write_atomic
-from podium_local.launch import build_env, process_start_time, read_starts, secret_values
-from podium_local.network import HOST, wait_until
+from podium_local.launch import build_env, read_starts, secret_values
+from podium_local.network import HOST
 from podium_local.ports import PortRegistry
 from podium_local.probes import run_probe
 from podium_local.sealing import Sealer
@@ -84,6 +89,25 @@ class LocalDeployer(Deployer):
 
     def __init__(self, settings: Settings | None = None) -> None:
         self.settings = settings or Settings()
+
+    def check_workload(self, workload: Workload, env: EnvironmentInfo) -> list[Finding]:
+        """Every container needs a ``command``: a process runs it, the image is not used.
+
+        So ``image: .`` (an image built from the workload's directory) is fine here, as
+        long as the command runs on this machine.
+        """
+        return [
+            Finding(
+                "local.command-required",
+                f"container {name!r} has no command; the local deployer runs a process, so "
+                "set 'command' (the image is not used locally)",
+                level="mandatory",
+                subject=f"{workload.name}.containers.{name}",
+                location=str(workload.location("containers", name)),
+            )
+            for name, spec in workload.containers.items()
+            if not spec.get("command")
+        ]
 
     # --- deploy -----------------------------------------------------------------
     def deploy(self, ctx: DeployContext, workload: RenderedWorkload) -> DeploymentResult:
@@ -166,6 +190,7 @@ class LocalDeployer(Deployer):
                     {name: containers[name]},
                     required[name],
                     started,
+                    ctx,
                 )
 
         urls = [f"http://{HOST}:{port}" for port in allocated.values()]
@@ -186,7 +211,7 @@ class LocalDeployer(Deployer):
         )
         refresh_routes(env, settings)
         try:
-            self._wait(supervisor, wdir, workload.name, containers, "healthy", started)
+            self._wait(supervisor, wdir, workload.name, containers, "healthy", started, ctx)
         except ResourceError as exc:
             overridden = _port_overridden(workload, allocated)
             if overridden is None:
@@ -207,20 +232,15 @@ class LocalDeployer(Deployer):
         """
         starts = read_starts(wdir.starts(name))  # before asking supervisord: see below
         pid, born = starts.get("pid"), starts.get("pid_start")
-        if not isinstance(pid, int) or born is None or process_start_time(pid) != born:
+        if not isinstance(pid, int) or not isinstance(born, int):
             return
         # A launcher supervisord spawned after the file was read is one it knows.
         if (supervisor.info(program) or {}).get("pid") == pid:
             return
-
-        def gone() -> bool:
-            return bool(process_start_time(pid) != born)
-
-        for sig in (signal.SIGTERM, signal.SIGKILL):
-            with suppress(ProcessLookupError):
-                os.killpg(pid, sig)  # supervisord made it a group leader: its children too
-            if wait_until(gone, self.settings.stop_timeout):
-                return
+        # supervisord made the launcher a group leader: its children go with it, also
+        # when the launcher itself is gone; a reused pid (another start time) is left alone.
+        with suppress(TimeoutError):  # stuck even after KILL: nothing more to do here
+            stop_process_group(pid, timeout=self.settings.stop_timeout, started=born)
 
     def _wait(
         self,
@@ -230,13 +250,17 @@ class LocalDeployer(Deployer):
         containers: dict[str, dict[str, Any]],
         condition: str,
         started: set[str],
+        ctx: DeployContext,
     ) -> None:
         """Wait until every container reaches ``condition``; fail with the reason it did not.
 
         A container in ``started`` that exits meanwhile cannot start: it is stopped
         (no endless restarts of a command that does not exist) and the deploy fails.
+        The wait ends early when the run is cancelled or the engine's deadline comes:
+        the deploy then fails and the next ``podium up`` deploys the release again.
         """
-        deadline = time.monotonic() + self.settings.readiness_timeout
+        limit = ctx.time_left(self.settings.readiness_timeout) or 0.0
+        deadline = time.monotonic() + limit
         while True:
             failures = {}
             for name, entry in containers.items():
@@ -254,14 +278,16 @@ class LocalDeployer(Deployer):
                     failures[name] = message
             if not failures:
                 return
+            if ctx.cancelled:
+                raise CancelledError(f"{workload}: cancelled while waiting for readiness")
             if time.monotonic() >= deadline:
                 detail = "; ".join(f"container {n}: {m}" for n, m in failures.items())
                 raise ResourceError(
                     f"{workload}: not {'ready' if condition == 'healthy' else condition} "
-                    f"after {self.settings.readiness_timeout:g}s: {detail}",
+                    f"after {limit:g}s: {detail}",
                     hint=f"see 'podium logs {workload}'",
                 )
-            time.sleep(0.2)
+            ctx.sleep(0.2)
 
     def _give_up(
         self, supervisor: Supervisor, wdir: WorkloadDir, name: str, entry: dict[str, Any]
@@ -406,37 +432,12 @@ class LocalDeployer(Deployer):
                     f"{ctx.workload} has no container {container!r} (it has {', '.join(names)})"
                 )
             names = [container]
-        streams = [(n, "stdout", wdir.stdout(n)) for n in names] + [
-            (n, "stderr", wdir.stderr(n)) for n in names
+        # supervisord keeps no time per line: lines read while following are stamped
+        # with the time they were read; earlier lines have no time to give.
+        sources = [LogSource(n, wdir.stdout(n), "stdout") for n in names] + [
+            LogSource(n, wdir.stderr(n), "stderr") for n in names
         ]
-        offsets: dict[Path, int] = {}
-        for name, stream, path in streams:
-            lines = _tail(path, tail) if tail is not None else _read_lines(path)
-            for text in lines:
-                yield LogLine(container=name, text=text, stream=stream)
-            offsets[path] = path.stat().st_size if path.exists() else 0
-        while follow:
-            quiet = True
-            for name, stream, path in streams:
-                size = path.stat().st_size if path.exists() else 0
-                start = offsets[path] if size >= offsets[path] else 0  # rotated: start over
-                if size > start:
-                    with path.open("rb") as handle:
-                        handle.seek(start)
-                        chunk = handle.read()
-                    # Keep a trailing partial line for the next round.
-                    complete, _, _rest = chunk.rpartition(b"\n")
-                    if complete or chunk.endswith(b"\n"):
-                        offsets[path] = start + len(complete) + 1
-                        # supervisord keeps no time per line: a line seen while following
-                        # was written since the last poll, so the time it was read is true
-                        # to within the poll interval. Earlier lines have no time to give.
-                        seen = datetime.now(UTC)
-                        for text in complete.decode(errors="replace").splitlines():
-                            quiet = False
-                            yield LogLine(container=name, text=text, stream=stream, timestamp=seen)
-            if quiet:
-                time.sleep(0.2)
+        yield from read_logs(sources, tail=tail, follow=follow, stop=lambda: ctx.cancelled)
 
     # --- destroy --------------------------------------------------------------------
     def destroy(self, ctx: DeployContext) -> None:
@@ -458,17 +459,8 @@ class LocalDeployer(Deployer):
         refresh_routes(ctx.env, self.settings)
 
 
-def _read_lines(path: Path) -> list[str]:
-    try:
-        return path.read_text(errors="replace").splitlines()
-    except FileNotFoundError:
-        return []
-
-
 def _tail(path: Path, count: int) -> list[str]:
-    if count <= 0:
-        return []
-    return _read_lines(path)[-count:]
+    return tail_lines(path, count)
 
 
 def _masked(lines: list[str], spec_path: Path) -> list[str]:
