@@ -58,8 +58,10 @@ class StateBackendConformance(JournalConformance):
     @staticmethod
     def _lock(run_id: str, *, ttl: float = 60.0, pid: int | None = None) -> Any:
         from podium.platform.contract import LockInfo
+        from podium.state.lease import lease_identity
 
         now = time.time()
+        me = lease_identity()
         return LockInfo(
             owner="conformance@" + socket.gethostname(),
             host=socket.gethostname(),
@@ -67,6 +69,8 @@ class StateBackendConformance(JournalConformance):
             run_id=run_id,
             acquired_at=now,
             expires_at=now + ttl,
+            boot_id=me.boot_id,
+            pid_namespace=me.pid_namespace,
         )
 
     @staticmethod
