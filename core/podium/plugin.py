@@ -55,7 +55,7 @@ State backends and CLI commands — ``podium_state_backends``, ``podium_cli_comm
     (:data:`RECORD_COLUMNS`, :func:`record_placeholders`, :func:`record_row`,
     :func:`record_from_row`, :func:`dumps`, :func:`now_iso`, :func:`without`) and
     lease rules (:func:`takeover_reason`, :func:`locked_error`, :func:`pid_alive`,
-    :func:`lease_identity`, :func:`lease_lost_error` for fencing);
+    :func:`lease_identity`, :func:`lease_lost_error`, :func:`lock_from_dict` for fencing);
     a SQL backend is usually just a :class:`SqlDialect` run by the shared
     :class:`SqlStateStore` (its rows selected by a :class:`Scope`).
     A command is a :class:`CliCommand`.
@@ -138,6 +138,7 @@ if TYPE_CHECKING:
     from podium.state.lease import (
         lease_identity,
         lease_lost_error,
+        lock_from_dict,
         locked_error,
         pid_alive,
         takeover_reason,
@@ -215,6 +216,7 @@ _HOMES: dict[str, tuple[str, ...]] = {
     "podium.state.lease": (
         "lease_identity",
         "lease_lost_error",
+        "lock_from_dict",
         "locked_error",
         "pid_alive",
         "takeover_reason",
@@ -257,9 +259,9 @@ __all__ = [
     "InputError",
     "Intent",
     "IntentOutcome",
+    "LeaseLostError",
     "Level",
     "LocalSecretStore",
-    "LeaseLostError",
     "Location",
     "LockInfo",
     "LockedError",
@@ -312,6 +314,7 @@ __all__ = [
     "is_sealed",
     "lease_identity",
     "lease_lost_error",
+    "lock_from_dict",
     "locked_error",
     "make_private_dir",
     "now_iso",

@@ -58,9 +58,7 @@ def lost_lease_report(run_id: str, cause: object, results: Sequence[Any]) -> Lea
     being recorded (its call was in flight, or the write of its outcome was refused):
     those are named. Changes that never started are only counted.
     """
-    in_flight = [
-        f"{r.action} {r.uid}" for r in results if r.status == "failed" and r.attempts >= 1
-    ]
+    in_flight = [f"{r.action} {r.uid}" for r in results if r.status == "failed" and r.attempts >= 1]
     not_started = sum(1 for r in results if r.status == "skipped" or r.attempts == 0)
     reason = getattr(cause, "message", None) or str(cause)
     lines = [f"run {run_id} lost its lease on the state and stopped: {reason}"]
