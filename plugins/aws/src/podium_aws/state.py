@@ -59,6 +59,7 @@ T = TypeVar("T")
 #: Codes S3 answers a failed conditional write with (409 when two land at once).
 _CONFLICT = {"PreconditionFailed", "412", "ConditionalRequestConflict", "409"}
 _ATTEMPTS = 64
+_UNLOCK_HINT = "if no podium run is active, run 'podium state unlock' to remove it"
 #: Version of ``state.json``: 2 added each record's ``owner``. A newer one is refused.
 #: (The fencing ``epoch`` is an optional key: older readers ignore it.)
 STATE_FORMAT = 2
@@ -220,10 +221,9 @@ class S3StateStore(StateStore):
         )
 
     def _damaged(self, name: str, why: str) -> StateError:
-        return StateError(
-            f"s3://{self.bucket}/{self._key(name)} is damaged: {why}",
-            hint=self._restore_hint(name),
-        )
+        # A lease is worth nothing once damaged: remove it rather than restore it.
+        hint = _UNLOCK_HINT if name == "lock.json" else self._restore_hint(name)
+        return StateError(f"s3://{self.bucket}/{self._key(name)} is damaged: {why}", hint=hint)
 
     # --- raw object access -----------------------------------------------------
     def _get(self, name: str) -> tuple[Any, str] | None:
@@ -433,10 +433,7 @@ class S3StateStore(StateStore):
             return None
         lease = lock_from_dict(held[0])
         if lease is None:
-            raise StateError(
-                f"s3://{self.bucket}/{self._key('lock.json')} is damaged: it is not a lease",
-                hint="if no podium run is active, run 'podium state unlock' to remove it",
-            )
+            raise self._damaged("lock.json", "it is not a lease")
         return lease, held[1]
 
     def acquire_lock(self, info: LockInfo) -> LockInfo | None:
