@@ -34,9 +34,13 @@ def _wait_for(predicate, what: str, process: subprocess.Popen[str] | None = None
 
 
 def _started(log: Path, pid: int, resource: str) -> bool:
-    return log.exists() and f"{pid} " in log.read_text() and any(
-        line.startswith(f"{pid} ") and " start " in line and line.endswith(f".{resource}")
-        for line in log.read_text().splitlines()
+    return (
+        log.exists()
+        and f"{pid} " in log.read_text()
+        and any(
+            line.startswith(f"{pid} ") and " start " in line and line.endswith(f".{resource}")
+            for line in log.read_text().splitlines()
+        )
     )
 
 
@@ -59,7 +63,8 @@ def test_a_run_paused_past_its_lease_writes_and_recreates_nothing_after_a_destro
     project.write_workload("app", {"aa": {}})
     assert project.run("apply", "--yes").returncode == 0
     project.write_workload(
-        "app", {"aa": {}, "bb": {"up": "${resources.aa.path}"}, "dd": {"up": "${resources.bb.path}"}}
+        "app",
+        {"aa": {}, "bb": {"up": "${resources.aa.path}"}, "dd": {"up": "${resources.bb.path}"}},
     )
     gate, log = tmp_path / "gate", tmp_path / "ops.log"
     extra = {"PODIUM_TORTURE_GATE": str(gate), "PODIUM_TORTURE_LOG": str(log)}
