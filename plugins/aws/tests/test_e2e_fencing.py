@@ -10,18 +10,24 @@ import json
 import os
 import signal
 import time
+from pathlib import Path
 from typing import Any
 
-from test_e2e import STATE_BUCKET, Project, instances, project  # noqa: F401
+import pytest
+from test_e2e import STATE_BUCKET, Project, instances
 
 TTL = 2.0
 LOCK_KEY = "podium/awstest/prod/lock.json"
 
 
-def _with_short_lease(project: Project) -> None:
-    config = project.root / "podium.toml"
-    text = config.read_text().replace("[state]\n", f"[state]\nlock_ttl = {TTL}\n", 1)
-    config.write_text(text)
+@pytest.fixture
+def project(aws: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Project:
+    """test_e2e's platform, with a lease that expires soon after its holder pauses."""
+    monkeypatch.setenv("MOTO_ECS_SERVICE_RUNNING", "1")
+    made = Project(tmp_path / "platform", aws)
+    config = made.root / "podium.toml"
+    config.write_text(config.read_text().replace("[state]\n", f"[state]\nlock_ttl = {TTL}\n", 1))
+    return made
 
 
 def _lease(boto: Any) -> dict[str, Any] | None:
@@ -49,7 +55,6 @@ def _records(project: Project) -> list[str]:
 def test_a_paused_run_does_not_recreate_rds_after_a_destroy(
     project: Project, boto: Any, gate: Any
 ) -> None:
-    _with_short_lease(project)
     held = gate.hold(b"Action=CreateDBInstance")
     victim = project.start("up", "-e", "prod")
     try:
@@ -84,7 +89,6 @@ def test_a_paused_run_does_not_recreate_rds_after_a_destroy(
 def test_a_deleted_lock_json_does_not_let_the_first_run_go_on(
     project: Project, boto: Any, gate: Any
 ) -> None:
-    _with_short_lease(project)
     held = gate.hold(b"Action=CreateDBInstance")
     first = project.start("up", "-e", "prod")
     try:

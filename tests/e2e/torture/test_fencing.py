@@ -124,5 +124,6 @@ def test_a_removed_lock_does_not_let_a_second_run_share_the_environment(tmp_path
     with project.platform() as platform:
         check_state_is_reality(platform, project.world, {"aa", "bb"})
         history = platform.history("dev")
-        assert [h["status"] for h in history if h.get("operation") == "apply"][0] == "succeeded"
+        latest = next(h for h in history if h.get("operation") == "apply")
+        assert latest["status"] == "succeeded"  # the second run's
         assert not platform.plan("dev", [path]).has_changes
