@@ -215,9 +215,16 @@ class LeaseLock:
                 return False
             try:
                 self.store.renew_lock(self.run_id, time.time() + self.ttl)
-            except Exception as exc:
+            except LeaseLostError as exc:
                 self.lost = exc
                 return False
+            except Exception as exc:
+                # The state did not answer (a server restart, a network blip): the lease
+                # is ours until it expires, and fencing guards the writes meanwhile.
+                if time.monotonic() - self._confirmed >= self.ttl:
+                    self.lost = exc
+                    return False
+                return True
             self._confirmed = time.monotonic()
             return True
 

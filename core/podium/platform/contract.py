@@ -169,7 +169,9 @@ class StateStore(ABC):
         """
 
     @abstractmethod
-    def renew_lock(self, run_id: str, expires_at: float) -> None: ...
+    def renew_lock(self, run_id: str, expires_at: float) -> None:
+        """Extend ``run_id``'s lease; :class:`~podium.errors.LeaseLostError` if it is not its own
+        any more (any other error is taken as the state not answering, for now)."""
 
     @abstractmethod
     def release_lock(self, run_id: str) -> None: ...

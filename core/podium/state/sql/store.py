@@ -29,7 +29,7 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
-from podium.errors import NotFoundError, StateError
+from podium.errors import LeaseLostError, NotFoundError, StateError
 from podium.platform.contract import (
     Intent,
     IntentOutcome,
@@ -487,8 +487,10 @@ class SqlStateStore(TransactionalStateStore):
                 return
             held = self._read_lock(db)
         if held is None:
-            raise StateError(f"run {run_id} lost its lock on {self.where}: the lock was removed")
-        raise StateError(
+            raise LeaseLostError(
+                f"run {run_id} lost its lock on {self.where}: the lock was removed"
+            )
+        raise LeaseLostError(
             f"run {run_id} lost its lock on {self.where}: it is now held by {held.owner} "
             f"(host {held.host}, pid {held.pid}, run {held.run_id})"
         )

@@ -42,6 +42,7 @@ from podium.plugin import (
     ConfigError,
     EnvironmentInfo,
     Intent,
+    LeaseLostError,
     LockedError,
     LockInfo,
     ResourceRecord,
@@ -487,10 +488,10 @@ class S3StateStore(StateStore):
         held = self._lock()
         if held is None or held[0].run_id != run_id:
             now = f": it is now held by run {held[0].run_id}" if held else ""
-            raise StateError(f"run {run_id} lost its lock on {self.where}{now}")
+            raise LeaseLostError(f"run {run_id} lost its lock on {self.where}{now}")
         data = dict(asdict(held[0]), expires_at=expires_at)
         if not self._put("lock.json", data, if_match=held[1]):
-            raise StateError(f"run {run_id} lost its lock on {self.where} while renewing it")
+            raise LeaseLostError(f"run {run_id} lost its lock on {self.where} while renewing it")
 
     def release_lock(self, run_id: str) -> None:
         held = self._lock()
