@@ -202,6 +202,8 @@ SEEDED = [
                 "test_journal_is_all_or_nothing[closed]",
                 "test_intents_stay_pending_until_completed",
                 "test_record_owner_round_trips",  # its outcome goes through the lossy journal
+                # its journal drops the stale lease's intent (and fails) before any fence check
+                "test_a_stale_epoch_write_is_refused",
             }
         ),
         (
