@@ -48,6 +48,12 @@ class TimedStore:
             return value
         return self._timed(name, value)
 
+    def fenced(self, epoch: int) -> TimedStore:
+        # The engine writes through its lease's fenced view: time that, on the same books.
+        view = TimedStore(self._store.fenced(epoch))
+        view._lock, view.seconds, view.calls = self._lock, self.seconds, self.calls
+        return view
+
     def _timed(self, name: str, method: Callable[..., Any]) -> Callable[..., Any]:
         def call(*args: Any, **kwargs: Any) -> Any:
             started = time.perf_counter()
@@ -71,6 +77,9 @@ class JournalOff:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._store, name)
+
+    def fenced(self, epoch: int) -> JournalOff:
+        return JournalOff(self._store.fenced(epoch))
 
     def begin_intents(self, intents: Any) -> list[int]:
         first, self._next = self._next, self._next + len(intents)

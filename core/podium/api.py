@@ -711,7 +711,9 @@ class Platform:
                 "plan shows state from before they finish; plan again once that run ends"
             ]
         try:
-            return reconcile(rt)
+            from dataclasses import replace
+
+            return reconcile(replace(rt, store=lease.fenced))
         finally:
             lease.__exit__(None, None, None)
 
@@ -858,6 +860,7 @@ class Platform:
                 on_wait=waiting,
             ) as lease,
         ):
+            rt.store = lease.fenced  # every write of this run is fenced by its lease
             if rt.store.pending_intents():
                 from podium.engine.reconcile import reconcile
 
@@ -897,6 +900,7 @@ class Platform:
             )
             executor = Executor(rt, plan, lease.run_id, width, lease, stop)
             results = executor.run()
+            lease.raise_if_lost(results)
             result = ApplyResult(
                 platform=self.name,
                 environment=plan.environment,
@@ -1120,6 +1124,7 @@ class Platform:
             timeout=lock_timeout,
             stop=self._runs.current_stop(),
         ) as lease:
+            store = lease.fenced
             releases = [cipher.unseal(r) for r in store.releases(workload)]
             current = releases[-1]["number"] if releases else 0
             if to is None:

@@ -262,6 +262,28 @@ class StateError(PodiumError):
     """State could not be read or written, or is inconsistent."""
 
 
+class LeaseLostError(StateError):
+    """This run no longer holds the state's lease: it expired and was taken over, or it was
+    removed. Its writes are refused (fencing) and it starts nothing more.
+
+    ``in_flight`` names the nodes whose change may have taken effect without being recorded.
+    """
+
+    exit_code = ExitCode.LOCKED
+
+    def __init__(
+        self, message: str, *, in_flight: list[str] | None = None, hint: str | None = None
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.in_flight = list(in_flight or [])
+
+    def to_dict(self) -> dict[str, Any]:
+        data = super().to_dict()
+        if self.in_flight:
+            data["in_flight"] = self.in_flight
+        return data
+
+
 class ClosedError(StateError):
     """The platform was closed: build a new one to go on (a ``StateError``, as before)."""
 

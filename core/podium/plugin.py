@@ -67,7 +67,8 @@ State backends and CLI commands — ``podium_state_backends``, ``podium_cli_comm
     are stored as they are. SQL backends share the core's row helpers
     (:data:`RECORD_COLUMNS`, :func:`record_placeholders`, :func:`record_row`,
     :func:`record_from_row`, :func:`dumps`, :func:`now_iso`, :func:`without`) and
-    lease rules (:func:`takeover_reason`, :func:`locked_error`, :func:`pid_alive`);
+    lease rules (:func:`takeover_reason`, :func:`locked_error`, :func:`pid_alive`,
+    :func:`lease_identity`, :func:`lease_lost_error`, :func:`lock_from_dict` for fencing);
     a SQL backend is usually just a :class:`SqlDialect` run by the shared
     :class:`SqlStateStore` (its rows selected by a :class:`Scope`).
     A command is a :class:`CliCommand`.
@@ -120,6 +121,7 @@ if TYPE_CHECKING:
         ConfigError,
         ExitCode,
         InputError,
+        LeaseLostError,
         Location,
         LockedError,
         NotFoundError,
@@ -150,7 +152,14 @@ if TYPE_CHECKING:
     from podium.security.local_store import LocalSecretStore
     from podium.security.private_files import make_private_dir, open_private_append
     from podium.security.secret import REDACTED, Secret, contains_secret, redact, reveal
-    from podium.state.lease import locked_error, pid_alive, takeover_reason
+    from podium.state.lease import (
+        lease_identity,
+        lease_lost_error,
+        lock_from_dict,
+        locked_error,
+        pid_alive,
+        takeover_reason,
+    )
     from podium.state.rows import (
         RECORD_COLUMNS,
         dumps,
@@ -208,6 +217,7 @@ _HOMES: dict[str, tuple[str, ...]] = {
         "ConfigError",
         "ExitCode",
         "InputError",
+        "LeaseLostError",
         "Location",
         "LockedError",
         "NotFoundError",
@@ -238,7 +248,14 @@ _HOMES: dict[str, tuple[str, ...]] = {
     "podium.security.local_store": ("LocalSecretStore",),
     "podium.security.private_files": ("make_private_dir", "open_private_append"),
     "podium.security.secret": ("REDACTED", "Secret", "contains_secret", "redact", "reveal"),
-    "podium.state.lease": ("locked_error", "pid_alive", "takeover_reason"),
+    "podium.state.lease": (
+        "lease_identity",
+        "lease_lost_error",
+        "lock_from_dict",
+        "locked_error",
+        "pid_alive",
+        "takeover_reason",
+    ),
     "podium.state.rows": (
         "RECORD_COLUMNS",
         "dumps",
@@ -297,6 +314,7 @@ __all__ = [
     "InputError",
     "Intent",
     "IntentOutcome",
+    "LeaseLostError",
     "Level",
     "LocalSecretStore",
     "Location",
@@ -354,6 +372,9 @@ __all__ = [
     "hookimpl",
     "http_probe_url",
     "is_sealed",
+    "lease_identity",
+    "lease_lost_error",
+    "lock_from_dict",
     "locked_error",
     "make_private_dir",
     "now_iso",

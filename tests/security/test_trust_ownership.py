@@ -301,6 +301,9 @@ def test_state_from_before_owners_is_adopted_by_its_files_owner(
     db_path = project.root / ".podium" / "dev" / "state.db"
     with sqlite3.connect(db_path) as db:
         db.execute("ALTER TABLE records DROP COLUMN owner")
+        for column in ("epoch", "boot_id", "pid_namespace"):  # schema 4's lease fencing
+            db.execute(f"ALTER TABLE lock DROP COLUMN {column}")
+        db.execute("DELETE FROM meta WHERE key = 'epoch'")
         db.execute("PRAGMA user_version = 2")
     # Planning first does not let another team adopt it: its releases say where it came from.
     project.write("teams/b/orders.score.yaml", score("orders"))

@@ -44,8 +44,12 @@ def test_each_sqlite_table_is_one_database_per_environment(tmp_path: Path) -> No
         tmp_path / "state.db", where="p/dev", synchronous="normal", busy_timeout=1.0
     )
     scoped = {name: dialect.scope(name) for name in TABLES if dialect.scope(name) != Scope()}
-    # Only the single-row tables are scoped: the lease row and the serial row.
-    assert scoped == {"lock": Scope(("id",), (1,)), "serial": Scope(("key",), ("serial",))}
+    # Only the single-row tables are scoped: the lease row, the serial and the epoch rows.
+    assert scoped == {
+        "lock": Scope(("id",), (1,)),
+        "serial": Scope(("key",), ("serial",)),
+        "epoch": Scope(("key",), ("epoch",)),
+    }
 
 
 def test_driver_errors_are_worded_by_the_dialect(tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import socket
@@ -15,6 +16,7 @@ import pytest
 from podium.errors import ExitCode, LockedError, StateError
 from podium.platform.contract import LockInfo
 from podium.state import SqliteStateStore
+from podium.state.lease import lease_identity
 
 HERE = Path(__file__).parent
 
@@ -26,8 +28,10 @@ def lease(
     host: str | None = None,
     ttl: float = 600,
     operation: str = "apply",
+    pid_namespace: str | None = None,
 ) -> LockInfo:
     now = time.time()
+    me = lease_identity()
     return LockInfo(
         owner="alice@example",
         host=host or socket.gethostname(),
@@ -36,6 +40,8 @@ def lease(
         acquired_at=now,
         expires_at=now + ttl,
         operation=operation,
+        boot_id=me.boot_id,
+        pid_namespace=me.pid_namespace if pid_namespace is None else pid_namespace,
     )
 
 
@@ -107,18 +113,38 @@ def test_expired_lease_is_taken_over(store: SqliteStateStore) -> None:
     old = lease("run-old", host="elsewhere.example", pid=1, ttl=-1)
     store.acquire_lock(old)
     taken = store.acquire_lock(lease("run-new"))
-    assert taken == old
+    assert taken == dataclasses.replace(old, epoch=1)  # as granted: with its epoch
     held = store.lock_info()
-    assert held is not None and held.run_id == "run-new"
+    assert held is not None and held.run_id == "run-new" and held.epoch == 2
 
 
 def test_dead_holder_on_this_host_is_taken_over(store: SqliteStateStore) -> None:
     gone = lease("run-crashed", pid=dead_pid())
     store.acquire_lock(gone)
     taken = store.acquire_lock(lease("run-new"))
-    assert taken == gone
+    assert taken == dataclasses.replace(gone, epoch=1)
     held = store.lock_info()
     assert held is not None and held.run_id == "run-new"
+
+
+def test_holder_in_another_pid_namespace_is_not_presumed_dead(store: SqliteStateStore) -> None:
+    # A container on this host with the same hostname: its pid means nothing here.
+    assert lease_identity().pid_namespace, "this test needs Linux's /proc/self/ns/pid"
+    store.acquire_lock(lease("run-container", pid=dead_pid(), pid_namespace="pid:[1]"))
+    with pytest.raises(LockedError, match="run-container"):
+        store.acquire_lock(lease("run-new"))
+    # ... until its lease expires.
+    store.force_unlock()
+    store.acquire_lock(lease("run-container", pid=dead_pid(), pid_namespace="pid:[1]", ttl=-1))
+    assert store.acquire_lock(lease("run-new")) is not None
+
+
+def test_a_lease_without_boot_and_namespace_is_not_presumed_dead(store: SqliteStateStore) -> None:
+    # Written by an older Podium (or a backend that drops the fields): expiry only.
+    gone = dataclasses.replace(lease("run-old", pid=dead_pid()), boot_id="", pid_namespace="")
+    store.acquire_lock(gone)
+    with pytest.raises(LockedError, match="run-old"):
+        store.acquire_lock(lease("run-new"))
 
 
 def test_holder_on_another_host_is_not_presumed_dead(store: SqliteStateStore) -> None:
@@ -152,6 +178,9 @@ def test_force_unlock(store: SqliteStateStore) -> None:
     assert store.force_unlock() is None
     held = lease("run-1", host="elsewhere.example")
     store.acquire_lock(held)
-    assert store.force_unlock() == held
+    assert store.force_unlock() == dataclasses.replace(held, epoch=1)
     assert store.lock_info() is None
     store.acquire_lock(lease("run-2"))
+    granted = store.lock_info()
+    # The unlock moved the epoch on (fencing run-1 out), and run-2 got the next one.
+    assert granted is not None and granted.epoch == 3

@@ -96,3 +96,14 @@ class _LossyStore(SqliteStateStore):
 class LostIntentJournalBackend(_StoreBackend):
     name: ClassVar[str] = "sample-lost-intent"
     store = _LossyStore
+
+
+class _UnfencedStore(SqliteStateStore):
+    def fenced(self, epoch: int) -> SqliteStateStore:
+        # Seeded bug: the writes of a lease that was taken over are still accepted.
+        return self
+
+
+class UnfencedBackend(_StoreBackend):
+    name: ClassVar[str] = "sample-unfenced"
+    store = _UnfencedStore

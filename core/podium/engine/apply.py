@@ -293,7 +293,7 @@ class Executor:
                     change = item.change if isinstance(item, _Prepared) else item
                     if change.uid in results:  # skipped meanwhile
                         continue
-                    if self.lease is not None and self.lease.lost is not None:
+                    if self.lease is not None and not self.lease.still_held():
                         reason = f"state lock lost: {self.lease.lost}"
                         results[change.uid] = NodeResult(
                             change.uid, change.action, "skipped", reason
@@ -534,6 +534,8 @@ class Executor:
                 raise error
             if stop.is_set():
                 raise latest
+            if self.lease is not None:
+                self.lease.check()  # a run that lost its lease retries nothing
             attempts += 1
             try:
                 return attempt()

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import os
-import socket
+import logging
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from podium.config.models import EngineSection, EnvironmentSection, RuleSection
-from podium.errors import CancelledError, Location, LockedError
+from podium.errors import CancelledError, LeaseLostError, Location, LockedError
 from podium.observability.contract import Event
 from podium.platform.context import EnvironmentInfo
 from podium.platform.contract import LockInfo, StateStore
@@ -120,7 +119,12 @@ def state_not_opened(what: str) -> Any:
 
 
 class LeaseLock:
-    """Holds the state lock for one run and renews its lease in the background."""
+    """Holds the state lock for one run and renews its lease in the background.
+
+    Fencing: once held, :attr:`fenced` is the store this run must write through (each
+    write refused once a later lease exists) and :meth:`check` says whether the run
+    may start anything more; see :mod:`podium.state.fence`.
+    """
 
     def __init__(
         self,
@@ -142,18 +146,23 @@ class LeaseLock:
             from podium.identity import actor as current_actor
 
             actor = current_actor()
+        from podium.state.lease import lease_identity
+
         self.store = store
         self.ttl = ttl
         self.run_id = uuid.uuid4().hex
         now = time.time()
+        me = lease_identity()
         self.info = LockInfo(
             owner=actor,
-            host=socket.gethostname(),
-            pid=os.getpid(),
+            host=me.host,
+            pid=me.pid,
             run_id=self.run_id,
             acquired_at=now,
             expires_at=now + ttl,
             operation=operation,
+            boot_id=me.boot_id,
+            pid_namespace=me.pid_namespace,
         )
         self.timeout = timeout
         self._cancel = stop
@@ -164,11 +173,32 @@ class LeaseLock:
         self.lost: Exception | None = None
         #: the expired or dead lease this run took over, if any
         self.took_over: LockInfo | None = None
+        #: the store as this run writes it: fenced by the lease's epoch once it is held
+        self.fenced: StateStore = store
+        #: the lease's fencing epoch (0: the backend does not fence)
+        self.epoch = 0
+        self._renewing = threading.Lock()
+        self._confirmed = time.monotonic()  # when the lease was last known to be ours
 
     def __enter__(self) -> LeaseLock:
+        from podium.state.fence import guard
+
         self.took_over = wait_for_lease(
             lambda: self.store.acquire_lock(self.info), self.timeout, self._cancel, self._on_wait
         )
+        self._confirmed = time.monotonic()
+        granted = self.store.lock_info()
+        if granted is None or granted.run_id != self.run_id:
+            raise LeaseLostError("the state lease was taken over as soon as it was granted")
+        if granted.epoch:
+            self.epoch = granted.epoch
+            self.fenced = guard(self.store.fenced(granted.epoch), self._fence_tripped)
+        else:
+            logging.getLogger("podium").warning(
+                "state backend %s does not fence writes (plugin API 1.2): a run that loses "
+                "its lease is stopped only by the lease renewal",
+                type(self.store).__name__,
+            )
         if self.took_over is not None:
             from podium.engine.audit import settle_after_takeover
 
@@ -179,11 +209,59 @@ class LeaseLock:
 
     def _renew(self) -> None:
         while not self._stop.wait(self.ttl / 3):
+            if not self._renew_now():
+                return
+
+    def _renew_now(self) -> bool:
+        """Renew the lease now; False (and :attr:`lost` set) if it is not ours any more."""
+        with self._renewing:
+            if self.lost is not None:
+                return False
             try:
                 self.store.renew_lock(self.run_id, time.time() + self.ttl)
-            except Exception as exc:
+            except LeaseLostError as exc:
                 self.lost = exc
-                return
+                return False
+            except Exception as exc:
+                # The state did not answer (a server restart, a network blip): the lease
+                # is ours until it expires, and fencing guards the writes meanwhile.
+                if time.monotonic() - self._confirmed >= self.ttl:
+                    self.lost = exc
+                    return False
+                return True
+            self._confirmed = time.monotonic()
+            return True
+
+    def _fence_tripped(self, exc: LeaseLostError) -> None:
+        if self.lost is None:
+            self.lost = exc
+
+    def still_held(self) -> bool:
+        """Whether this run may start more work: False once the lease is known lost.
+
+        Costs nothing while renewals are on time. When the last confirmation is older
+        than half the TTL (the process was paused, or starved), the lease is renewed
+        here first, so a run resumed after its lease expired stops before acting.
+        """
+        if self.lost is None and time.monotonic() - self._confirmed > self.ttl / 2:
+            self._renew_now()
+        return self.lost is None
+
+    def check(self) -> None:
+        """Raise :class:`~podium.errors.LeaseLostError` unless :meth:`still_held`."""
+        if not self.still_held():
+            raise self.lost_error()
+
+    def lost_error(self, results: Sequence[Any] = ()) -> LeaseLostError:
+        """Why this run stopped, naming what of ``results`` (NodeResults) may be in flight."""
+        from podium.state.fence import lost_lease_report
+
+        return lost_lease_report(self.run_id, self.lost, results)
+
+    def raise_if_lost(self, results: Sequence[Any]) -> None:
+        """After a run: raise :meth:`lost_error` if the lease was lost while it ran."""
+        if self.lost is not None:
+            raise self.lost_error(results)
 
     def __exit__(self, *exc: object) -> None:
         self._stop.set()

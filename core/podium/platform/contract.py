@@ -72,6 +72,13 @@ class LockInfo:
     acquired_at: float
     expires_at: float
     operation: str = "apply"
+    #: the fencing token: set by the store when it grants the lease, higher than every
+    #: earlier lease of the environment (0: a backend that does not fence)
+    epoch: int = 0
+    #: the holder's kernel boot id and PID namespace (:func:`podium.state.lease.lease_identity`):
+    #: its pid means something only where all three of host, boot id and namespace match
+    boot_id: str = ""
+    pid_namespace: str = ""
 
 
 class StateStore(ABC):
@@ -152,12 +159,19 @@ class StateStore(ABC):
         """Take the lock or raise :class:`~podium.errors.LockedError` naming the holder.
 
         An expired lease may be taken over, and so may one whose holder ran on
-        this host and has died; the lease taken over is returned (else ``None``)
-        so the caller can report it.
+        this host, in this boot and PID namespace, and has died
+        (:func:`podium.state.lease.takeover_reason`); the lease taken over is
+        returned (else ``None``) so the caller can report it.
+
+        A fencing store gives each new holder an ``epoch`` above every earlier
+        one (a run taking its own lease again keeps its epoch); :meth:`lock_info`
+        reports it.
         """
 
     @abstractmethod
-    def renew_lock(self, run_id: str, expires_at: float) -> None: ...
+    def renew_lock(self, run_id: str, expires_at: float) -> None:
+        """Extend ``run_id``'s lease; :class:`~podium.errors.LeaseLostError` if it is not its own
+        any more (any other error is taken as the state not answering, for now)."""
 
     @abstractmethod
     def release_lock(self, run_id: str) -> None: ...
@@ -167,7 +181,22 @@ class StateStore(ABC):
 
     @abstractmethod
     def force_unlock(self) -> LockInfo | None:
-        """Remove the lock whoever holds it; return what it was."""
+        """Remove the lock whoever holds it; return what it was.
+
+        A fencing store also moves the epoch on, so the removed holder's writes
+        are refused from now on, and clears a lock it cannot even read.
+        """
+
+    def fenced(self, epoch: int) -> StateStore:
+        """This store as seen by the run holding the lease of ``epoch`` (plugin API 1.2).
+
+        Every write through the returned store first checks, in the same atomic
+        step as the write, that no later lease exists, and raises
+        :class:`~podium.errors.LeaseLostError` if one does. Reads are unchanged.
+        The default returns the store itself: a backend written before fencing
+        keeps working, without its protection (the engine logs a warning).
+        """
+        return self
 
     # --- history and releases -------------------------------------------------
     @abstractmethod

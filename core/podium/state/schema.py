@@ -91,8 +91,22 @@ def _v3_record_owner(db: sqlite3.Connection) -> None:
     db.execute("ALTER TABLE records ADD COLUMN owner TEXT")
 
 
+def _v4_lease_fencing(db: sqlite3.Connection) -> None:
+    # The fencing epoch (podium.state.sql.store): one above every lease granted so far.
+    # The lease records it with the holder's boot id and PID namespace (podium.state.lease).
+    db.execute("INSERT INTO meta (key, value) VALUES ('epoch', 0)")
+    db.execute("ALTER TABLE lock ADD COLUMN epoch INTEGER NOT NULL DEFAULT 0")
+    db.execute("ALTER TABLE lock ADD COLUMN boot_id TEXT NOT NULL DEFAULT ''")
+    db.execute("ALTER TABLE lock ADD COLUMN pid_namespace TEXT NOT NULL DEFAULT ''")
+
+
 #: Ordered: index ``i`` migrates from version ``i`` to ``i + 1``. Only ever append.
-MIGRATIONS: tuple[Migration, ...] = (_v1_initial, _v2_pending_intent_index, _v3_record_owner)
+MIGRATIONS: tuple[Migration, ...] = (
+    _v1_initial,
+    _v2_pending_intent_index,
+    _v3_record_owner,
+    _v4_lease_fencing,
+)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -44,9 +44,14 @@ DB_FILE_NAME = "state.db"
 _SYNCHRONOUS = ("normal", "full")
 _OPTIONS = ("path", "synchronous", "busy_timeout", "intent_retention_days")
 #: Logical tables whose physical name differs (the rest keep theirs).
-_TABLES = {"serial": "meta"}
-#: The lease is the one row of ``lock`` (id 1); the serial is the ``serial`` row of ``meta``.
-_SCOPES = {"lock": Scope(("id",), (1,)), "serial": Scope(("key",), ("serial",))}
+_TABLES = {"serial": "meta", "epoch": "meta"}
+#: The lease is the one row of ``lock`` (id 1); the serial and the fencing epoch are the
+#: ``serial`` and ``epoch`` rows of ``meta``.
+_SCOPES = {
+    "lock": Scope(("id",), (1,)),
+    "serial": Scope(("key",), ("serial",)),
+    "epoch": Scope(("key",), ("epoch",)),
+}
 
 
 class SqliteDialect(SqlDialect):
@@ -55,6 +60,7 @@ class SqliteDialect(SqlDialect):
     param: ClassVar[str] = "?"
     group_commit: ClassVar[bool] = True
     serial_column: ClassVar[str] = "value"
+    epoch_column: ClassVar[str] = "value"
     errors = (sqlite3.Error,)
 
     def __init__(self, path: Path, *, where: str, synchronous: str, busy_timeout: float) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from podium.errors import LockedError
+from podium.errors import LeaseLostError, LockedError
 from podium.platform.context import EnvironmentInfo
 from podium.testing._report import broken, call, describe, expect, redact_text, valid_name
 from podium.testing.journal_kit import JournalConformance
@@ -58,8 +58,10 @@ class StateBackendConformance(JournalConformance):
     @staticmethod
     def _lock(run_id: str, *, ttl: float = 60.0, pid: int | None = None) -> Any:
         from podium.platform.contract import LockInfo
+        from podium.state.lease import lease_identity
 
         now = time.time()
+        me = lease_identity()
         return LockInfo(
             owner="conformance@" + socket.gethostname(),
             host=socket.gethostname(),
@@ -67,6 +69,8 @@ class StateBackendConformance(JournalConformance):
             run_id=run_id,
             acquired_at=now,
             expires_at=now + ttl,
+            boot_id=me.boot_id,
+            pid_namespace=me.pid_namespace,
         )
 
     @staticmethod
@@ -352,6 +356,118 @@ class StateBackendConformance(JournalConformance):
         )
         holder = self._holder(state_store, "after force_unlock")
         expect(holder is None, "force-unlock", requires, f"lock_info still names {holder!r}")
+
+    def _epoch(self, store: Any, run_id: str) -> int:
+        info = call("lock_info()", store.lock_info)
+        expect(
+            info is not None and info.run_id == run_id,
+            "fencing-epoch",
+            "lock_info names the run that just took the lock",
+            f"lock_info returned {info!r}",
+        )
+        return int(info.epoch)
+
+    def test_each_new_lease_gets_a_higher_epoch(self, state_store: Any) -> None:
+        requires = (
+            "each new lease gets an epoch above every earlier one; the same run keeps its own"
+        )
+        call("acquire_lock(run-a)", state_store.acquire_lock, self._lock("run-a"))
+        first = self._epoch(state_store, "run-a")
+        call("acquire_lock(run-a) again", state_store.acquire_lock, self._lock("run-a"))
+        again = self._epoch(state_store, "run-a")
+        call("release_lock(run-a)", state_store.release_lock, "run-a")
+        call("acquire_lock(run-b)", state_store.acquire_lock, self._lock("run-b"))
+        second = self._epoch(state_store, "run-b")
+        call("release_lock(run-b)", state_store.release_lock, "run-b")
+        expect(
+            first > 0 and again == first and second > first,
+            "fencing-epoch",
+            requires,
+            f"run-a got {first}, then {again} when taking it again; run-b got {second}",
+        )
+
+    def _writes(self, store: Any) -> dict[str, Any]:
+        """Every kind of write, each a callable of the store."""
+        return {
+            "put_record": lambda: store.put_record(self._record("resource:fence")),
+            "delete_record": lambda: store.delete_record("resource:kept"),
+            "begin_intent": lambda: store.begin_intent(self._intent("resource:fence")),
+            "put_generated": lambda: store.put_generated("resource:fence", "k", "token"),
+            "forget_generated": lambda: store.forget_generated("resource:kept"),
+            "add_history": lambda: store.add_history({"operation": "apply"}),
+            "add_release": lambda: store.add_release("fenced", {"deployer": "x"}),
+        }
+
+    @staticmethod
+    def _intent(node: str) -> Any:
+        from podium.platform.contract import Intent
+
+        return Intent(node=node, action="create", spec={"provider": "x"}, run_id="run-a")
+
+    def test_a_stale_epoch_write_is_refused(self, state_store: Any) -> None:
+        requires = (
+            "every write through fenced(epoch) raises LeaseLostError once a later lease "
+            "exists, and changes nothing"
+        )
+        call("put_record(kept)", state_store.put_record, self._record("resource:kept"))
+        call("acquire_lock(run-a)", state_store.acquire_lock, self._lock("run-a", ttl=-1.0))
+        stale = call("fenced(epoch)", state_store.fenced, self._epoch(state_store, "run-a"))
+        call("a write of the lease holder", stale.put_generated, "resource:kept", "k", "v")
+        # run-a's lease expired (paused past its TTL): run-b takes over.
+        call(
+            "acquire_lock(run-b) over the expired lease",
+            state_store.acquire_lock,
+            self._lock("run-b"),
+        )
+        current = call("fenced(epoch)", state_store.fenced, self._epoch(state_store, "run-b"))
+        history = call("add_history()", current.add_history, {"operation": "apply"})
+        serial = call("serial()", state_store.serial)
+        pending = len(call("pending_intents()", state_store.pending_intents))
+        writes = {
+            **self._writes(stale),
+            "journal": lambda: stale.journal([], [self._intent("resource:fence")]),
+            "update_history": lambda: stale.update_history(history, {"operation": "x"}),
+        }
+        for name, write in writes.items():
+            try:
+                write()
+            except LeaseLostError:
+                continue
+            except Exception as exc:
+                broken(
+                    "fencing",
+                    requires,
+                    f"{name} of the stale lease raised {type(exc).__name__}: "
+                    f"{redact_text(str(exc))}",
+                )
+            broken("fencing", requires, f"{name} of the stale lease was accepted")
+        uids = {r.uid for r in call("records()", state_store.records)}
+        expect(
+            uids == {"resource:kept"}
+            and call("serial()", state_store.serial) == serial
+            and len(call("pending_intents()", state_store.pending_intents)) == pending
+            and call("releases()", state_store.releases, "fenced") == [],
+            "fencing",
+            requires,
+            f"the refused writes changed the state (records {sorted(uids)})",
+        )
+        for name, write in self._writes(current).items():
+            call(f"{name} of the current lease", write)
+        call("release_lock(run-b)", state_store.release_lock, "run-b")
+
+    def test_force_unlock_fences_the_removed_holder(self, state_store: Any) -> None:
+        call("acquire_lock(run-a)", state_store.acquire_lock, self._lock("run-a"))
+        stale = call("fenced(epoch)", state_store.fenced, self._epoch(state_store, "run-a"))
+        call("force_unlock()", state_store.force_unlock)
+        try:
+            stale.put_record(self._record("resource:after-unlock"))
+        except LeaseLostError:
+            return
+        broken(
+            "fencing-unlock",
+            "after force_unlock, writes of the removed lease raise LeaseLostError",
+            "put_record of the removed lease was accepted",
+        )
 
     def test_history_is_numbered_most_recent_first(self, state_store: Any) -> None:
         first = call(

@@ -22,6 +22,7 @@ from podium.plugin import (
     LockInfo,
     ResourceRecord,
     StateError,
+    lease_identity,
 )
 from podium_aws.clients import AwsClients
 from podium_aws.settings import Settings
@@ -53,6 +54,7 @@ def record(uid: str, owner: str | None = None, **outputs: Any) -> ResourceRecord
 
 def lock(run_id: str, ttl: float = 600, host: str | None = None, pid: int = 0) -> LockInfo:
     now = time.time()
+    me = lease_identity()
     return LockInfo(
         owner="alice@laptop",
         host=host or socket.gethostname(),
@@ -60,6 +62,8 @@ def lock(run_id: str, ttl: float = 600, host: str | None = None, pid: int = 0) -
         run_id=run_id,
         acquired_at=now,
         expires_at=now + ttl,
+        boot_id=me.boot_id,
+        pid_namespace=me.pid_namespace,
     )
 
 

@@ -27,6 +27,7 @@ from podium.plugin import (
     StateCipher,
     StateError,
     generate_key,
+    lease_identity,
 )
 from podium_postgres.schema import SCHEMA_VERSION
 from podium_postgres.store import PostgresStateBackend, PostgresStateStore
@@ -75,8 +76,11 @@ def record(uid: str, **changes: Any) -> ResourceRecord:
     return ResourceRecord(**data)
 
 
-def lock(run_id: str, ttl: float = 600, host: str | None = None, pid: int = 0) -> LockInfo:
+def lock(
+    run_id: str, ttl: float = 600, host: str | None = None, pid: int = 0, pid_namespace: str = ""
+) -> LockInfo:
     now = time.time()
+    me = lease_identity()
     return LockInfo(
         owner=f"{run_id}@test",
         host=host or socket.gethostname(),
@@ -84,6 +88,8 @@ def lock(run_id: str, ttl: float = 600, host: str | None = None, pid: int = 0) -
         run_id=run_id,
         acquired_at=now,
         expires_at=now + ttl,
+        boot_id=me.boot_id,
+        pid_namespace=pid_namespace or me.pid_namespace,
     )
 
 
@@ -278,6 +284,10 @@ def test_dead_holder_is_taken_over_only_on_its_own_host(store: PostgresStateStor
     forced = store.force_unlock()
     assert forced is not None and forced.run_id == "remote"
     assert store.force_unlock() is None
+    # Nor on this host in another PID namespace (a container with the same hostname).
+    store.acquire_lock(lock("container", pid=dead_pid, pid_namespace="pid:[1]"))
+    with pytest.raises(LockedError, match="run container"):
+        store.acquire_lock(lock("next"))
 
 
 def test_two_processes_race_for_the_lock_and_exactly_one_wins(

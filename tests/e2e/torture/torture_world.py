@@ -13,7 +13,9 @@ Environment:
 ``PODIUM_TORTURE_DELAY``  at most this many seconds of random delay around each step;
 ``PODIUM_TORTURE_GATE``   a file path: creates wait until it exists;
 ``PODIUM_TORTURE_LOG``    a file each operation appends ``pid start|end uid`` lines to;
-``PODIUM_TORTURE_CANARY`` a value every resource also returns as the secret output ``token``.
+``PODIUM_TORTURE_CANARY`` a value every resource also returns as the secret output ``token``;
+``PODIUM_TORTURE_FLAKY``  a file path: the first create after the gate that finds it missing
+                          makes it and fails with a TransientError (before making anything).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from podium import hookimpl
+from podium.errors import TransientError
 from podium.provisioning import Provisioner
 from podium.provisioning.contract import ResourceContext
 from podium.security.secret import Secret
@@ -62,6 +65,13 @@ def _wait_for_gate() -> None:
         time.sleep(0.01)
 
 
+def _fail_once() -> None:
+    flaky = os.environ.get("PODIUM_TORTURE_FLAKY")
+    if flaky and not Path(flaky).exists():
+        Path(flaky).touch()
+        raise TransientError("the torture world is busy: try again")
+
+
 class DirProvisioner(Provisioner):
     name = "torture-dir"
     resource_type = "dir"
@@ -81,6 +91,7 @@ class DirProvisioner(Provisioner):
     def create(self, ctx: ResourceContext) -> dict[str, Any]:
         _log("start", ctx.uid)
         _wait_for_gate()
+        _fail_once()
         _pause()
         found = self._found(ctx)
         if found:  # idempotent: adopt what an interrupted run made

@@ -27,7 +27,8 @@ from podium.errors import StateError
 Connection = Any
 
 #: The logical tables of the state layer; a dialect maps each to its physical name.
-TABLES = ("records", "intents", "generated", "lock", "history", "releases", "serial")
+#: ``epoch`` holds the environment's fencing epoch (one row, like ``serial``).
+TABLES = ("records", "intents", "generated", "lock", "history", "releases", "serial", "epoch")
 
 
 @dataclass(frozen=True)
@@ -35,9 +36,9 @@ class Scope:
     """The key columns (and their values) that pick this store's rows out of a table.
 
     Empty for a database per environment (SQLite); ``("platform", "environment")``
-    when many environments share tables (PostgreSQL). For the ``lock`` and
-    ``serial`` tables the scope picks exactly one row: the environment's lease and
-    its serial.
+    when many environments share tables (PostgreSQL). For the ``lock``, ``serial``
+    and ``epoch`` tables the scope picks exactly one row: the environment's lease,
+    its serial and its fencing epoch.
     """
 
     columns: tuple[str, ...] = ()
@@ -56,6 +57,13 @@ class SqlDialect(ABC):
     group_commit: ClassVar[bool] = False
     #: The column of the ``serial`` table that holds the serial.
     serial_column: ClassVar[str] = "serial"
+    #: The column of the ``epoch`` table that holds the fencing epoch.
+    epoch_column: ClassVar[str] = "epoch"
+    #: Appended to the read of the epoch that checks a fenced write: it must keep a new
+    #: lease from being granted until that write commits (PostgreSQL: ``FOR KEY SHARE``,
+    #: which lets the run's own writers proceed in parallel). Empty where every write
+    #: transaction is exclusive anyway (SQLite).
+    fence_lock: ClassVar[str] = ""
 
     #: Where this state is, for messages (never a password).
     where: str

@@ -9,15 +9,25 @@ Layout under ``<prefix>/`` (default ``podium/<platform>/<environment>``):
 * ``lock.json`` — the lease lock, taken with ``If-None-Match: *``; an expired lease
   is taken over with ``If-Match`` on the ETag that was read, so of two processes
   racing for it exactly one wins.
+* Fencing: ``state.json`` holds the environment's ``epoch``. A run that wins
+  ``lock.json`` moves it on (a compare-and-swap like any change) and records the
+  new value in its lease. Every write of :meth:`S3StateStore.fenced` checks it
+  inside the same compare-and-swap, so once a later lease exists the old run's
+  writes are refused, however long it was paused. History and release objects
+  live outside ``state.json``: their writes check the epoch just before writing.
 * ``history/<id>.json`` and ``releases/<workload>/<number>.json`` — append-only
   objects, each number claimed by a conditional create.
 
 Secrets arrive already sealed by the core (``{"$secret": token}``): this module
-stores JSON and never sees a key.
+stores JSON and never sees a key. The bucket must keep object versions (it is
+refused otherwise), so a damaged object can always be restored: errors about one
+say how.
 """
 
 from __future__ import annotations
 
+import contextlib
+import copy
 import json
 import random
 import time
@@ -32,11 +42,15 @@ from podium.plugin import (
     ConfigError,
     EnvironmentInfo,
     Intent,
+    LeaseLostError,
+    LockedError,
     LockInfo,
     ResourceRecord,
     StateBackend,
     StateError,
     StateStore,
+    lease_lost_error,
+    lock_from_dict,
 )
 from podium_aws.clients import AwsClients, aws_errors, error_code
 from podium_aws.settings import Settings
@@ -46,8 +60,18 @@ T = TypeVar("T")
 #: Codes S3 answers a failed conditional write with (409 when two land at once).
 _CONFLICT = {"PreconditionFailed", "412", "ConditionalRequestConflict", "409"}
 _ATTEMPTS = 64
+_UNLOCK_HINT = "if no podium run is active, run 'podium state unlock' to remove it"
 #: Version of ``state.json``: 2 added each record's ``owner``. A newer one is refused.
+#: (The fencing ``epoch`` is an optional key: older readers ignore it.)
 STATE_FORMAT = 2
+#: The keys of ``state.json`` and their types.
+_STATE_KEYS = {
+    "serial": int,
+    "records": dict,
+    "intents": dict,
+    "next_intent": int,
+    "generated": dict,
+}
 
 
 class S3StateOptions(BaseModel):
@@ -109,6 +133,8 @@ class S3StateStore(StateStore):
         self._clients = clients
         self.bucket = bucket
         self.prefix = prefix
+        #: the lease epoch every write of this view is checked against; None: unfenced
+        self._epoch: int | None = None
 
     @property
     def _s3(self) -> Any:
@@ -127,10 +153,15 @@ class S3StateStore(StateStore):
         with aws_errors(f"s3:HeadBucket {self.bucket}"):
             try:
                 self._s3.head_bucket(Bucket=self.bucket)
-                return
+                exists = True
             except ClientError as exc:
                 if error_code(exc) not in {"404", "NoSuchBucket", "NotFound"}:
                     raise
+                exists = False
+        if exists:
+            self._require_versioning()
+            return
+        with aws_errors(f"s3:CreateBucket {self.bucket}"):
             if not create:
                 raise ConfigError(
                     f"state bucket {self.bucket!r} does not exist",
@@ -146,10 +177,54 @@ class S3StateStore(StateStore):
             except ClientError as exc:
                 if error_code(exc) != "BucketAlreadyOwnedByYou":
                     raise
-            # State is the one thing that must never be lost: keep every version.
+            # State is the one thing that must never be lost: keep every version,
+            # never let a policy or ACL make it public, and encrypt it at rest.
             self._s3.put_bucket_versioning(
                 Bucket=self.bucket, VersioningConfiguration={"Status": "Enabled"}
             )
+            self._s3.put_public_access_block(
+                Bucket=self.bucket,
+                PublicAccessBlockConfiguration={
+                    "BlockPublicAcls": True,
+                    "IgnorePublicAcls": True,
+                    "BlockPublicPolicy": True,
+                    "RestrictPublicBuckets": True,
+                },
+            )
+            self._s3.put_bucket_encryption(
+                Bucket=self.bucket,
+                ServerSideEncryptionConfiguration={
+                    "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
+                },
+            )
+
+    def _require_versioning(self) -> None:
+        """Refuse a bucket that does not keep object versions: a bad write could not be undone."""
+        with aws_errors(f"s3:GetBucketVersioning {self.bucket}"):
+            status = self._s3.get_bucket_versioning(Bucket=self.bucket).get("Status")
+        if status != "Enabled":
+            raise ConfigError(
+                f"state bucket {self.bucket!r} does not keep object versions "
+                f"(versioning is {str(status or 'off').lower()}): a damaged or overwritten "
+                "state object could not be restored",
+                field="state.options.bucket",
+                hint=f"enable versioning: aws s3api put-bucket-versioning --bucket {self.bucket} "
+                "--versioning-configuration Status=Enabled",
+            )
+
+    def _restore_hint(self, name: str) -> str:
+        key = self._key(name)
+        return (
+            f"the bucket keeps every version of it: list them with 'aws s3api "
+            f"list-object-versions --bucket {self.bucket} --prefix {key}' and restore the "
+            f"last good one with 'aws s3api copy-object --bucket {self.bucket} --key {key} "
+            f"--copy-source {self.bucket}/{key}?versionId=VERSION'"
+        )
+
+    def _damaged(self, name: str, why: str) -> StateError:
+        # A lease is worth nothing once damaged: remove it rather than restore it.
+        hint = _UNLOCK_HINT if name == "lock.json" else self._restore_hint(name)
+        return StateError(f"s3://{self.bucket}/{self._key(name)} is damaged: {why}", hint=hint)
 
     # --- raw object access -----------------------------------------------------
     def _get(self, name: str) -> tuple[Any, str] | None:
@@ -162,12 +237,16 @@ class S3StateStore(StateStore):
                 if error_code(exc) in {"NoSuchKey", "404", "NotFound"}:
                     return None
                 raise
-            return json.loads(got["Body"].read()), str(got["ETag"])
+            body = got["Body"].read()
+        try:
+            return json.loads(body), str(got["ETag"])
+        except ValueError as exc:  # truncated, not UTF-8, not JSON
+            raise self._damaged(name, f"it is not valid JSON ({exc})") from None
 
     def _put(
         self, name: str, data: Any, *, if_match: str | None = None, if_none_match: bool = False
-    ) -> bool:
-        """Write ``name``; with a condition, return ``False`` when it does not hold."""
+    ) -> str | None:
+        """Write ``name``; its new ETag, or ``None`` when the condition does not hold."""
         from botocore.exceptions import ClientError
 
         kwargs: dict[str, Any] = {
@@ -182,12 +261,12 @@ class S3StateStore(StateStore):
             kwargs["IfNoneMatch"] = "*"
         with aws_errors(f"s3:PutObject {self.bucket}/{self._key(name)}"):
             try:
-                self._s3.put_object(**kwargs)
+                put = self._s3.put_object(**kwargs)
             except ClientError as exc:
                 if error_code(exc) in _CONFLICT:
-                    return False
+                    return None
                 raise
-        return True
+        return str(put.get("ETag", ""))
 
     def _delete(self, name: str, *, if_match: str | None = None) -> bool:
         from botocore.exceptions import ClientError
@@ -219,6 +298,8 @@ class S3StateStore(StateStore):
         found = self._get("state.json")
         if found is None:
             return _empty_state(), None
+        if not isinstance(found[0], dict):
+            raise self._damaged("state.json", "it is not a JSON object")
         version = found[0].get("format", 1)
         if not isinstance(version, int) or version > STATE_FORMAT:
             raise StateError(
@@ -226,11 +307,35 @@ class S3StateStore(StateStore):
                 f"podium-aws; this one understands formats up to {STATE_FORMAT}",
                 hint="upgrade podium-aws to work with this state",
             )
+        for key, kind in _STATE_KEYS.items():
+            if not isinstance(found[0].get(key), kind):
+                raise self._damaged(
+                    "state.json", f"its {key!r} is missing or not a {kind.__name__}"
+                )
         return found[0], found[1]
 
-    def _transact(self, change: Callable[[dict[str, Any]], T]) -> T:
+    def fenced(self, epoch: int) -> S3StateStore:
+        view = copy.copy(self)  # shares the clients; only the epoch differs
+        view._epoch = epoch
+        return view
+
+    def _check_fence(self, doc: dict[str, Any]) -> None:
+        current = int(doc.get("epoch", 0))
+        if self._epoch is not None and current > self._epoch:
+            raise lease_lost_error(self.where, self._epoch, current)
+
+    def _fence_now(self) -> None:
+        """For writes outside ``state.json``: check the epoch just before writing."""
+        if self._epoch is not None:
+            self._check_fence(self._read_state()[0])
+
+    def _transact(self, change: Callable[[dict[str, Any]], T], *, fenced: bool = True) -> T:
         for attempt in range(_ATTEMPTS):
             doc, etag = self._read_state()
+            if fenced:
+                # In the same compare-and-swap as the write: a lease granted after this
+                # read moves the epoch, which changes the ETag, which fails our write.
+                self._check_fence(doc)
             before = json.dumps(doc, sort_keys=True)
             result = change(doc)
             if json.dumps(doc, sort_keys=True) == before:
@@ -322,55 +427,113 @@ class S3StateStore(StateStore):
         self._transact(change)
 
     # --- lease lock ---------------------------------------------------------------------
+    def _lock(self) -> tuple[LockInfo, str] | None:
+        """The lease in ``lock.json`` and its ETag; a StateError naming it if unreadable."""
+        held = self._get("lock.json")
+        if held is None:
+            return None
+        lease = lock_from_dict(held[0])
+        if lease is None:
+            raise self._damaged("lock.json", "it is not a lease")
+        return lease, held[1]
+
     def acquire_lock(self, info: LockInfo) -> LockInfo | None:
         from podium.plugin import locked_error, takeover_reason
 
         data = asdict(info)
         for _ in range(_ATTEMPTS):
-            if self._put("lock.json", data, if_none_match=True):
+            etag = self._put("lock.json", data, if_none_match=True)
+            if etag:
+                self._grant_epoch(data, etag)
                 return None
-            held = self._get("lock.json")
+            held = self._lock()
             if held is None:
                 continue  # released between our write and our read: try again
-            current, etag = LockInfo(**held[0]), held[1]
+            current, etag = held
             mine = current.run_id == info.run_id
             if not mine and takeover_reason(current) is None:
                 raise locked_error(current, self.where)
             # Our own lease again, or a dead one: take it only if nobody changed it since
             # we read it; of two runs racing for an expired lease exactly one succeeds.
-            if self._put("lock.json", data, if_match=etag):
-                return None if mine else current
+            if mine:
+                if self._put("lock.json", dict(data, epoch=current.epoch), if_match=etag):
+                    return None  # the same run keeps its epoch
+            else:
+                won = self._put("lock.json", data, if_match=etag)
+                if won:
+                    self._grant_epoch(data, won)
+                    return current
         raise StateError(f"could not take the lock on {self.where}: too many conflicting writes")
 
+    def _grant_epoch(self, lease: dict[str, Any], etag: str) -> None:
+        """Move the environment's epoch on for the lease just won, and record it in the lease.
+
+        After winning ``lock.json``, not before: a run that fails to get the lock must
+        never fence out the live holder.
+        """
+
+        def bump(doc: dict[str, Any]) -> int:
+            doc["epoch"] = int(doc.get("epoch", 0)) + 1
+            return int(doc["epoch"])
+
+        epoch = self._transact(bump, fenced=False)
+        if not self._put("lock.json", dict(lease, epoch=epoch), if_match=etag):
+            # Removed or taken over in between (someone ran 'podium state unlock').
+            raise LockedError(
+                f"the lock on {self.where} was taken by another run as it was granted",
+                hint="retry once that run is done",
+            )
+
     def renew_lock(self, run_id: str, expires_at: float) -> None:
-        held = self._get("lock.json")
-        if held is None or held[0].get("run_id") != run_id:
-            now = f": it is now held by run {held[0].get('run_id')}" if held else ""
-            raise StateError(f"run {run_id} lost its lock on {self.where}{now}")
-        data = dict(held[0], expires_at=expires_at)
+        held = self._lock()
+        if held is None or held[0].run_id != run_id:
+            now = f": it is now held by run {held[0].run_id}" if held else ""
+            raise LeaseLostError(f"run {run_id} lost its lock on {self.where}{now}")
+        data = dict(asdict(held[0]), expires_at=expires_at)
         if not self._put("lock.json", data, if_match=held[1]):
-            raise StateError(f"run {run_id} lost its lock on {self.where} while renewing it")
+            raise LeaseLostError(f"run {run_id} lost its lock on {self.where} while renewing it")
 
     def release_lock(self, run_id: str) -> None:
-        held = self._get("lock.json")
-        if held is None or held[0].get("run_id") != run_id:
+        held = self._lock()
+        if held is None or held[0].run_id != run_id:
             return  # not ours (any more): leave the new holder alone
         self._delete("lock.json", if_match=held[1])
 
     def lock_info(self) -> LockInfo | None:
-        held = self._get("lock.json")
-        return None if held is None else LockInfo(**held[0])
+        held = self._lock()
+        return None if held is None else held[0]
 
     def force_unlock(self) -> LockInfo | None:
-        held = self._get("lock.json")
-        if held is None:
+        """Remove ``lock.json`` whatever it holds, even unreadable; fence its holder out."""
+        try:
+            held = self._lock()
+            removed = None if held is None else held[0]
+        except StateError:  # damaged: remove it all the same (that is what unlock is for)
+            removed = LockInfo(
+                owner=f"an unreadable lease (s3://{self.bucket}/{self._key('lock.json')})",
+                host="?",
+                pid=0,
+                run_id="?",
+                acquired_at=0.0,
+                expires_at=0.0,
+                operation="unknown",
+            )
+        if removed is None:
             return None
         self._delete("lock.json")
-        return LockInfo(**held[0])
+
+        def bump(doc: dict[str, Any]) -> None:
+            doc["epoch"] = int(doc.get("epoch", 0)) + 1
+
+        # state.json unreadable too: then no run can write it anyway
+        with contextlib.suppress(StateError):
+            self._transact(bump, fenced=False)
+        return removed
 
     # --- history and releases ----------------------------------------------------------
     def _append(self, folder: str, data: dict[str, Any], field: str) -> int:
         """Claim the next number in ``folder`` with a conditional create; return it."""
+        self._fence_now()
         keys = self._list(folder)
         number = int(keys[-1].rsplit("/", 1)[1].split(".")[0]) + 1 if keys else 1
         for _ in range(_ATTEMPTS):
@@ -386,6 +549,7 @@ class S3StateStore(StateStore):
 
     def update_history(self, entry_id: int, entry: dict[str, Any]) -> None:
         name = f"history/{entry_id:010d}.json"
+        self._fence_now()
         if self._get(name) is None:
             raise StateError(f"no history entry {entry_id}")
         self._put(name, {**entry, "id": entry_id})

@@ -100,8 +100,17 @@ _V1_INITIAL: Migration = (
 # plan whose Score files include them adopts them (podium.engine.ownership).
 _V2_RECORD_OWNER: Migration = ("ALTER TABLE {schema}.records ADD COLUMN owner TEXT",)
 
+# Lease fencing (podium.state.sql.store): each environment's epoch, one above every lease
+# granted so far, and the lease's epoch and holder identity (podium.state.lease).
+_V3_LEASE_FENCING: Migration = (
+    "ALTER TABLE {schema}.environments ADD COLUMN epoch BIGINT NOT NULL DEFAULT 0",
+    "ALTER TABLE {schema}.locks ADD COLUMN epoch BIGINT NOT NULL DEFAULT 0",
+    "ALTER TABLE {schema}.locks ADD COLUMN boot_id TEXT NOT NULL DEFAULT ''",
+    "ALTER TABLE {schema}.locks ADD COLUMN pid_namespace TEXT NOT NULL DEFAULT ''",
+)
+
 #: Ordered: index ``i`` migrates from version ``i`` to ``i + 1``. Only ever append.
-MIGRATIONS: tuple[Migration, ...] = (_V1_INITIAL, _V2_RECORD_OWNER)
+MIGRATIONS: tuple[Migration, ...] = (_V1_INITIAL, _V2_RECORD_OWNER, _V3_LEASE_FENCING)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -13,10 +13,21 @@ _SCHEMA_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 
 
 def _check_schema(value: str | None) -> str | None:
-    if value is not None and not _SCHEMA_NAME.match(value):
+    if value is None:
+        return value
+    if not _SCHEMA_NAME.match(value):
         raise ValueError(
             "must be a plain identifier: letters, digits and _, not starting with a digit, "
             "at most 63 characters"
+        )
+    # PostgreSQL's own schemas (pg_catalog, pg_toast, pg_temp..., information_schema)
+    # are not a place for Podium's tables: refused whatever their case. ``public`` is
+    # allowed (see the state-backend guide: a database of its own for the state is
+    # then recommended).
+    if value.lower().startswith("pg_") or value.lower() == "information_schema":
+        raise ValueError(
+            f"{value!r} is a PostgreSQL system schema; use a schema of Podium's own, "
+            'e.g. schema = "podium" (the default)'
         )
     return value
 

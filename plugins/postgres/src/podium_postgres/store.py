@@ -49,13 +49,17 @@ if TYPE_CHECKING:
 
 
 #: Logical tables whose physical name differs (the rest keep theirs).
-_TABLES = {"lock": "locks", "serial": "environments"}
+_TABLES = {"lock": "locks", "serial": "environments", "epoch": "environments"}
 
 
 class PostgresDialect(SqlDialect):
     """PostgreSQL: tables shared by every environment, rows scoped by (platform, environment)."""
 
     param: ClassVar[str] = "%s"
+    # A fenced write share-locks its environment's row: the FOR UPDATE that grants a
+    # new lease (lock_scope) waits for it to commit, and the run's other writers
+    # (and their serial updates) do not.
+    fence_lock: ClassVar[str] = " FOR KEY SHARE"
 
     def __init__(
         self,
