@@ -1,4 +1,4 @@
-"""Everything a plugin author imports, in one module (plugin API 1.1).
+"""Everything a plugin author imports, in one module (plugin API 1.2).
 
 Write ``from podium.plugin import ...`` and nothing else from Podium in a plugin's
 code (its tests add :mod:`podium.testing`). Every name here is supported for the

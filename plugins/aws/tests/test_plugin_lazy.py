@@ -52,7 +52,7 @@ def test_registration_does_not_import_boto3_but_use_does() -> None:
 def test_entry_point_and_api_range_are_declared() -> None:
     found = [ep for ep in entry_points(group="podium.plugins") if ep.name == "aws"]
     assert [ep.value for ep in found] == ["podium_aws.plugin"]
-    assert PODIUM_API == ">=1.1,<2"
+    assert PODIUM_API == ">=1.2,<2"
 
 
 @pytest.mark.parametrize(

@@ -24,7 +24,7 @@ from podium.plugin import (
 from podium_aws.clients import AwsClients
 from podium_aws.settings import Settings
 
-PODIUM_API = ">=1.1,<2"
+PODIUM_API = ">=1.2,<2"
 
 __all__ = ["PODIUM_API", "Settings", "clients_for"]
 

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
         TelemetryConfig,
     )
 
-PODIUM_API = ">=1.1,<2"
+PODIUM_API = ">=1.2,<2"
 
 __all__ = ["PODIUM_API", "Settings"]
 

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from podium.plugin import CliCommand, PlatformInfo, PolicyPack, hookimpl
 from podium_opa.settings import Settings
 
-PODIUM_API = ">=1.1,<2"
+PODIUM_API = ">=1.2,<2"
 
 __all__ = ["PODIUM_API", "Settings", "podium_cli_commands", "podium_policy_packs"]
 

@@ -14,7 +14,7 @@ from podium.plugin import Provisioner, SecretStore, hookimpl
 from podium_openbao.client import OpenBao
 from podium_openbao.settings import Settings
 
-PODIUM_API = ">=1.1,<2"
+PODIUM_API = ">=1.2,<2"
 
 __all__ = ["PODIUM_API", "Settings", "openbao_for"]
 

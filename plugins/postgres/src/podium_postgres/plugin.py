@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from podium.plugin import StateBackend, hookimpl
 from podium_postgres.settings import Settings
 
-PODIUM_API = ">=1.1,<2"
+PODIUM_API = ">=1.2,<2"
 
 __all__ = ["PODIUM_API", "Settings", "podium_state_backends"]
 
