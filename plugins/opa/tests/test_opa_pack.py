@@ -29,9 +29,9 @@ class TestOpaPack(PolicyPackConformance):
         return OpaPolicies(library(True), {"allowed_registries": ["ghcr.io/acme/"]})
 
 
-def test_the_input_documents_match_their_published_schema(tmp_path: Path) -> None:
-    from podium import Platform
-
+def test_the_input_documents_match_their_published_schema(
+    tmp_path: Path, podium_platform: Any
+) -> None:
     (tmp_path / "web.score.yaml").write_text(
         "apiVersion: score.dev/v1b1\nmetadata:\n  name: web\ncontainers:\n  main:\n"
         "    image: ghcr.io/acme/web:1\n    variables:\n      API_TOKEN: literal\n"
@@ -44,9 +44,9 @@ def test_the_input_documents_match_their_published_schema(tmp_path: Path) -> Non
         "rules": [{"type": "volume", "provisioner": "local-volume"}],
         "policies": {"opa": "off", "builtin": "off"},
     }
-    with Platform(config, root=tmp_path) as platform:
-        plan = platform.plan("prod", [tmp_path / "web.score.yaml"])
-        [workload] = platform.load_workloads([tmp_path / "web.score.yaml"])
+    platform = podium_platform(config=config, load_entrypoints=True)
+    plan = platform.plan("prod", [tmp_path / "web.score.yaml"])
+    [workload] = platform.load_workloads([tmp_path / "web.score.yaml"])
     env = replace(EnvironmentInfo("schema", "prod", tmp_path), tier="prod", protect_data=True)
     document = workload_input(workload, env)
     jsonschema.validate(document, SCHEMA)
