@@ -13,6 +13,8 @@ subprocess (``podium`` CLI) as in-process:
 * ``FAKE_DEPLOY_FAIL_RELEASE`` -- a release number whose deploy raises (any workload);
 * ``FAKE_STARTING`` -- comma-separated workload names whose status is ``partial`` (starting).
 * ``FAKE_READ_FAIL`` -- comma-separated resource names whose read raises (a backend outage).
+* ``FAKE_PAUSE_AFTER_DEPLOY`` -- seconds to sleep after a deploy's side effect, before returning
+  (a window to kill the process between the side effect and its record).
 
 A file ``deployed/<workload>.down`` makes that workload's status ``down`` with the
 file's text as the message (a crash behind Podium's back); a deploy removes it.
@@ -121,6 +123,9 @@ class FileDeployer(Deployer):
         }
         path.write_text(json.dumps({"release": ctx.release, "variables": variables}))
         path.with_suffix(".down").unlink(missing_ok=True)
+        pause = float(os.environ.get("FAKE_PAUSE_AFTER_DEPLOY", "0") or 0)
+        if pause:
+            time.sleep(pause)
         return DeploymentResult(urls=[f"http://{workload.name}.test"], message="written")
 
     def status(self, ctx: Any) -> WorkloadStatus:

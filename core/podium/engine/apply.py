@@ -29,7 +29,7 @@ from podium.deployment.contract import DeployContext, Release, RenderedResource
 from podium.engine.attribute_diff import ATTRIBUTES_KEY, workload_attributes
 from podium.engine.graph import digest, fingerprint_secrets
 from podium.engine.plan import Change, Plan
-from podium.engine.release_secrets import RELEASE_KEY as RELEASE_SECRETS
+from podium.engine.records import DeploymentIntent, ReleaseEntry, ResourceIntent
 from podium.engine.release_secrets import secrets_used, with_current_secrets
 from podium.engine.runtime import EngineRuntime, LeaseLock
 from podium.errors import (
@@ -709,17 +709,16 @@ class Executor:
             action="update" if record is not None else "create",
             # Only the resolved params can hold secrets: the node spec is what the
             # Score file and the rule say, plain text by construction.
-            spec={
-                "kind": "resource",
-                "provider": change.provider,
-                "plugin": change.plugin,
-                "physical_name": physical,
-                "params": self.rt.cipher.seal(params),
-                "node_spec": change.spec,
-                "spec_hash": spec_hash,
-                "depends_on": change.depends_on,
-                "owner": change.owner,
-            },
+            spec=ResourceIntent(
+                provider=change.provider,
+                plugin=change.plugin,
+                physical_name=physical,
+                node_spec=change.spec,
+                params=self.rt.cipher.seal(params),
+                spec_hash=spec_hash,
+                depends_on=change.depends_on,
+                owner=change.owner,
+            ).to_dict(),
             run_id=self.run_id,
         )
         return _Prepared(
@@ -740,13 +739,7 @@ class Executor:
         intent = Intent(
             node=record.uid,
             action="delete",
-            spec={
-                "kind": "resource",
-                "provider": record.provider,
-                "plugin": record.plugin,
-                "physical_name": physical,
-                "node_spec": record.spec,
-            },
+            spec=ResourceIntent(record.provider, record.plugin, physical, record.spec).to_dict(),
             run_id=self.run_id,
         )
         ctx = self.rt.resource_context(record.uid, spec, physical, params)
@@ -791,9 +784,9 @@ class Executor:
         else:
             self._set_outputs(uid, completion.outputs)
 
-    def _journal(self, node: str, action: str, spec: dict[str, Any]) -> int:
+    def _journal(self, node: str, action: str, spec: DeploymentIntent) -> int:
         """Durably record an intent before its side effect; returns its id."""
-        intent = Intent(node=node, action=action, spec=spec, run_id=self.run_id)
+        intent = Intent(node=node, action=action, spec=spec.to_dict(), run_id=self.run_id)
         return self.rt.store.begin_intent(intent)
 
     def _check_outputs(self, registered: Any, outputs: dict[str, Any]) -> dict[str, Any]:
@@ -819,7 +812,7 @@ class Executor:
         ctx = DeployContext(workload=workload_name, env=self.rt.env)
         if change.action == "delete":
             intent_id = self._journal(
-                change.uid, "destroy", {"kind": "deployment", "provider": change.provider}
+                change.uid, "destroy", DeploymentIntent(provider=change.provider)
             )
             self._call(registered, "destroy", deployer.destroy, ctx)
             self.rt.store.complete_intent(intent_id, delete_uid=change.uid)
@@ -841,15 +834,14 @@ class Executor:
         intent_id = self._journal(
             change.uid,
             "deploy",
-            {
-                "kind": "deployment",
-                "provider": change.provider,
-                "plugin": change.plugin,
-                "release": number,
-                "node_spec": change.spec,
-                "depends_on": change.depends_on,
-                "owner": change.owner,
-            },
+            DeploymentIntent(
+                provider=change.provider,
+                plugin=change.plugin,
+                release=number,
+                node_spec=change.spec,
+                depends_on=change.depends_on,
+                owner=change.owner,
+            ),
         )
         try:
             result = self._call(registered, "deploy", deployer.deploy, ctx, rendered)
@@ -923,22 +915,17 @@ class Executor:
     ) -> None:
         if platform_secrets is None:
             platform_secrets = self._platform_secrets(workload)
-        self.rt.store.add_release(
-            workload,
-            self.rt.cipher.seal(
-                {
-                    "number": number,
-                    "workload": rendered.model_dump(),
-                    "deployer": deployer,
-                    "outputs": outputs,
-                    "created_at": _now(),
-                    "status": status,
-                    "note": note[:500],
-                    "run_id": self.run_id,
-                    RELEASE_SECRETS: platform_secrets,
-                }
-            ),
+        release = ReleaseEntry(
+            number=number,
+            workload=rendered.model_dump(),
+            deployer=deployer,
+            outputs=outputs,
+            status=status,
+            note=note,
+            run_id=self.run_id,
+            secrets=platform_secrets,
         )
+        self.rt.store.add_release(workload, self.rt.cipher.seal(release.to_dict()))
 
     def _platform_secrets(self, workload_name: str) -> list[dict[str, Any]]:
         """The platform secrets (key, version, value) a workload is rendered with."""
@@ -983,16 +970,15 @@ class Executor:
         intent_id = self._journal(
             change.uid,
             "deploy",
-            {
-                "kind": "deployment",
-                "provider": release.deployer,
-                "plugin": change.plugin,
-                "release": number,
-                "rollback_to": release.number,
-                "node_spec": change.spec,
-                "depends_on": change.depends_on,
-                "owner": change.owner,
-            },
+            DeploymentIntent(
+                provider=release.deployer,
+                plugin=change.plugin,
+                release=number,
+                rollback_to=release.number,
+                node_spec=change.spec,
+                depends_on=change.depends_on,
+                owner=change.owner,
+            ),
         )
         try:
             if rotated:  # what the deployer made then holds the old values: deploy anew
