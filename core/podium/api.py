@@ -590,7 +590,12 @@ class Platform:
             from podium.engine.attribute_diff import describe_changes
             from podium.engine.staleness import node_fingerprints, uses_fingerprints
 
-            describe_changes(changes, workloads_in_plan, rt.store.releases)
+            describe_changes(
+                changes,
+                workloads_in_plan,
+                rt.store.releases,
+                {r.uid: r.attributes for r in records if r.attributes is not None},
+            )
             plan = Plan(
                 platform=self.name,
                 environment=env,

@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from podium.deployment.contract import DeployContext, Release, RenderedResource
-from podium.engine.attribute_diff import ATTRIBUTES_KEY, workload_attributes
+from podium.engine.attribute_diff import workload_attributes
 from podium.engine.graph import digest, fingerprint_secrets
 from podium.engine.plan import Change, Plan
 from podium.engine.records import DeploymentIntent, ReleaseEntry, ResourceIntent
@@ -694,7 +694,7 @@ class Executor:
         if (
             change.action == "update"
             and record is not None
-            and record.spec.get("_digest") == applied_digest
+            and record.digest == applied_digest
             and record.spec_hash == spec_hash
             and not change.redeploy  # unchanged, but a refresh found its outputs drifted
         ):
@@ -765,7 +765,8 @@ class Executor:
             kind="resource",
             provider=change.provider,
             plugin=change.plugin,
-            spec={**change.spec, "_digest": prepared.applied_digest},
+            spec=change.spec,
+            digest=prepared.applied_digest,
             spec_hash=prepared.spec_hash,
             outputs=self.rt.cipher.seal(outputs),
             physical_name=ctx.physical_name,
@@ -823,7 +824,7 @@ class Executor:
         rendered_digest = digest(self._fingerprint(rendered.model_dump()))
         if (
             record is not None
-            and record.spec.get("_digest") == rendered_digest
+            and record.digest == rendered_digest
             and record.provider == change.provider
             and not change.redeploy  # unchanged, but a refresh found it not running
         ):
@@ -851,11 +852,9 @@ class Executor:
             )
             # Record the failed deployment: status shows it down, destroy can remove
             # what the deployer left running, and the next plan deploys it again.
-            failed = {"_digest": "", "_failed": number}
             outputs_kept = record.outputs if record is not None else {}
-            self.rt.store.complete_intent(
-                intent_id, record=_deployment_record(change, failed, "", outputs_kept)
-            )
+            failed = _deployment_record(change, "", outputs_kept, digest="", failed_release=number)
+            self.rt.store.complete_intent(intent_id, record=failed)
             if self.rt.env_config.rollback_on_failure and releases:
                 note = self._auto_rollback(change, registered, workload_name, releases, number)
                 if note:
@@ -868,10 +867,11 @@ class Executor:
         )
         record = _deployment_record(
             change,
-            # what the next plan diffs against (no secret values: see attribute_diff)
-            {"_digest": rendered_digest, ATTRIBUTES_KEY: self._attributes(workload_name)},
             change.node().spec_hash,
             self.rt.cipher.seal(outputs),
+            digest=rendered_digest,
+            # what the next plan diffs against (no secret values: see attribute_diff)
+            attributes=self._attributes(workload_name),
         )
         self.rt.store.complete_intent(intent_id, record=record)
         self._set_outputs(change.uid, outputs)
@@ -1007,9 +1007,10 @@ class Executor:
         rolled_back = digest(self._fingerprint(release.workload.model_dump()))
         record = _deployment_record(
             change,
-            {"_digest": rolled_back, "_rolled_back_to": release.number},
             "",  # the files still describe the failed release: the next plan deploys it
             self.rt.cipher.seal(outputs),
+            digest=rolled_back,
+            rolled_back_to=release.number,
         )
         self.rt.store.complete_intent(intent_id, record=record)
         self.rt.event("rollback.finished", change.uid, f"rolled back to release {release.number}")
@@ -1061,21 +1062,23 @@ class Executor:
 
 
 def _deployment_record(
-    change: Change, bookkeeping: dict[str, Any], spec_hash: str, sealed_outputs: dict[str, Any]
+    change: Change, spec_hash: str, sealed_outputs: dict[str, Any], **bookkeeping: Any
 ) -> ResourceRecord:
-    """The state record of a deployment node (``bookkeeping``: the ``_``-prefixed spec keys)."""
+    """The state record of a deployment node (``bookkeeping``: the record's digest, failed
+    release, rolled-back-to release and attributes fields)."""
     return ResourceRecord(
         uid=change.uid,
         kind="deployment",
         provider=change.provider,
         plugin=change.plugin,
-        spec={**change.spec, **bookkeeping},
+        spec=dict(change.spec),
         spec_hash=spec_hash,
         outputs=sealed_outputs,
         physical_name=change.workload or change.uid.split(":", 1)[1],
         depends_on=list(change.depends_on),
         updated_at=_now(),
         owner=change.owner,
+        **bookkeeping,
     )
 
 

@@ -72,8 +72,8 @@ def _resource(
         kind="resource",
         provider=spec["provider"],
         plugin=spec.get("plugin", registered.plugin.name),
-        # An empty digest makes the next plan re-check params against reality.
-        spec={**node_spec, "_digest": ""},
+        spec=dict(node_spec),
+        digest="",  # an empty digest makes the next apply re-check params against reality
         spec_hash=str(spec.get("spec_hash", "")),
         outputs=rt.cipher.seal(dict(outputs)),
         physical_name=spec["physical_name"],
@@ -110,7 +110,8 @@ def _deployment(
         kind="deployment",
         provider=spec["provider"],
         plugin=spec.get("plugin", ""),
-        spec={**(spec.get("node_spec") or {}), "_digest": ""},
+        spec=dict(spec.get("node_spec") or {}),
+        digest="",
         spec_hash="",  # forces a redeploy on the next plan
         outputs=record.outputs if record else {},
         physical_name=intent.node.split(":", 1)[1],

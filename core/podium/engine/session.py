@@ -310,11 +310,8 @@ class EngineSession:
             )
             fingerprinted = fingerprint_secrets(cipher, release.workload.model_dump())
             # The files still describe the newer release: the next plan redeploys it.
-            record.spec = {
-                **record.spec,
-                "_digest": digest(fingerprinted),
-                "_rolled_back_to": release.number,
-            }
+            record.digest = digest(fingerprinted)
+            record.rolled_back_to = release.number
             record.spec_hash = ""
             record.outputs = cipher.seal(outputs)
             record.updated_at = now()
@@ -368,7 +365,8 @@ class EngineSession:
                 kind="resource",
                 provider=node.provider,
                 plugin=node.plugin,
-                spec={**node.spec, "_digest": digest("imported")},
+                spec=dict(node.spec),
+                digest=digest("imported"),
                 spec_hash=node.spec_hash,
                 outputs=rt.cipher.seal(dict(outputs)),
                 physical_name=physical_name,

@@ -56,6 +56,9 @@ class SqlDialect(ABC):
     group_commit: ClassVar[bool] = False
     #: The column of the ``serial`` table that holds the serial.
     serial_column: ClassVar[str] = "serial"
+    #: Whether the ``records`` table has a ``bookkeeping`` column (JSON text) for the
+    #: engine's notes on each record; without one they are kept inside ``spec``.
+    bookkeeping_column: ClassVar[bool] = False
 
     #: Where this state is, for messages (never a password).
     where: str

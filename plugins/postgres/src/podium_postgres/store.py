@@ -73,6 +73,7 @@ class PostgresDialect(SqlDialect):
     """PostgreSQL: tables shared by every environment, rows scoped by (platform, environment)."""
 
     param: ClassVar[str] = "%s"
+    bookkeeping_column: ClassVar[bool] = True
 
     def __init__(
         self, dsn: str, *, platform: str, environment: str, schema: str, connect_timeout: float
