@@ -37,7 +37,10 @@ def _kill_rollback_after_its_deploy(project: Any) -> None:
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
-            live = project.deployed()
+            try:
+                live = project.deployed()
+            except json.JSONDecodeError:  # read while the deployer writes it
+                live = None
             if live is not None and live["release"] == 3:
                 break
             if process.poll() is not None:
