@@ -141,7 +141,7 @@ class Executor:
         self.context = ApplyContext(rt, plan, run_id)
         self.handlers = Handlers(self.context)
         self.scheduler = Scheduler(
-            plan.changes, NodeRunner(self.handlers, stop), parallelism, lease, stop
+            plan.changes, NodeRunner(self.handlers, stop, lease), parallelism, lease, stop
         )
 
     @property

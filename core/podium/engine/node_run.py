@@ -22,15 +22,23 @@ if TYPE_CHECKING:
     from podium.engine.apply import NodeResult, NodeStatus
     from podium.engine.journal import Completion, Prepared
     from podium.engine.plan import Change
+    from podium.engine.runtime import LeaseLock
 
 
 class NodeRunner:
     """Runs changes through their handlers (any thread)."""
 
-    def __init__(self, handlers: Handlers, stop: threading.Event | None = None) -> None:
+    def __init__(
+        self,
+        handlers: Handlers,
+        stop: threading.Event | None = None,
+        lease: LeaseLock | None = None,
+    ) -> None:
         self.handlers = handlers
         self.rt = handlers.run.rt
         self.stop = stop
+        #: the run's lease: the place to check it before each attempt (retries included)
+        self.lease = lease
         self._plugin_infos: dict[str, Any] = {}
 
     def run(self, change: Change, prepared: Prepared | None = None) -> NodeResult:
