@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from podium.deployment.contract import LogLine, WorkloadStatus
     from podium.engine.apply import ApplyResult
     from podium.engine.plan import Plan
+    from podium.engine.records import PendingIntent
     from podium.engine.runtime import EngineRuntime
     from podium.engine.session import EngineSession
     from podium.platform.contract import ResourceRecord, StateStore
@@ -999,6 +1000,25 @@ class Platform:
             raise NotFoundError(f"no record {uid!r} in {env!r}")
         store.delete_record(uid)
         store.forget_generated(uid)
+
+    def intents(self, env: str) -> list[PendingIntent]:
+        """The intents pending in ``env``: side effects whose outcome is not recorded (a run
+        in progress, or one that died; one whose check failed stays until resolved)."""
+        self.cipher(env)
+        return self._session(self.runtime(env)).pending()
+
+    @_operation
+    def resolve_intent(
+        self, env: str, node: str, how: str, *, lock_timeout: float = 0.0
+    ) -> list[str]:
+        """Settle the pending intents of ``node`` by hand: ``"retry"`` asks its provider
+        again, ``"gone"`` records that its resource does not exist (the next plan creates
+        it), ``"adopt"`` that it exists as journaled (the next apply updates it).
+        Returns what was done."""
+        if how not in ("gone", "adopt", "retry"):
+            raise InputError(f"unknown resolution {how!r}", hint="gone, adopt or retry")
+        self.cipher(env)
+        return self._session(self.runtime(env)).resolve(node, how, lock_timeout)
 
     @_operation
     def import_resource(

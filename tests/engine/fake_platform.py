@@ -31,6 +31,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict
+
 from podium import hookimpl
 from podium.deployment import Deployer, DeploymentResult, LogLine, WorkloadStatus
 from podium.errors import ResourceError, TransientError
@@ -164,9 +166,23 @@ class DataDirProvisioner(DirProvisioner):
     holds_data = True
 
 
+class SizeParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    size: int = 1
+
+
+class SizedDirProvisioner(DirProvisioner):
+    """The same directories, with a params model (``size``: an int)."""
+
+    name = "fake-sized-dir"
+    resource_type = "sized"
+    params_model = SizeParams
+
+
 @hookimpl
 def podium_provisioners() -> list[Provisioner]:
-    return [DirProvisioner(), DataDirProvisioner()]
+    return [DirProvisioner(), DataDirProvisioner(), SizedDirProvisioner()]
 
 
 @hookimpl

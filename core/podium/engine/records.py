@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from podium.engine.release_secrets import RELEASE_KEY
+from podium.platform.contract import Intent
 
 
 def now() -> str:
@@ -176,3 +177,33 @@ class ResourceIntent:
         else:
             data["node_spec"] = self.node_spec
         return data
+
+
+@dataclass(frozen=True)
+class PendingIntent:
+    """A journaled side effect whose outcome is not recorded, as ``podium state intents``
+    shows it (never its params: they may hold secrets)."""
+
+    node: str
+    action: str
+    run_id: str
+    started_at: str
+    provider: str
+    physical_name: str | None = None
+    release: int | None = None
+
+    @classmethod
+    def of(cls, intent: Intent, spec: dict[str, Any]) -> PendingIntent:
+        """From a pending intent and its unsealed spec."""
+        return cls(
+            node=intent.node,
+            action=intent.action,
+            run_id=intent.run_id,
+            started_at=intent.started_at,
+            provider=str(spec.get("provider", "")),
+            physical_name=spec.get("physical_name"),
+            release=spec.get("release"),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)

@@ -29,6 +29,7 @@ from podium.engine.records import (
     DeploymentIntent,
     HistoryChange,
     HistoryEntry,
+    PendingIntent,
     ReleaseEntry,
     now,
 )
@@ -83,8 +84,11 @@ class EngineSession:
         wait_until_unlocked(self.rt.store, self.where, timeout, self.stop, self.waiting(timeout))
 
     @contextmanager
-    def leased(self, operation: str, timeout: float = 0.0) -> Iterator[LeaseLock]:
-        """Hold the lease for ``operation``, with every pending intent resolved first."""
+    def leased(
+        self, operation: str, timeout: float = 0.0, *, reconcile: bool = True
+    ) -> Iterator[LeaseLock]:
+        """Hold the lease for ``operation``, with every pending intent resolved first (one
+        that cannot be stays pending, reported in an event: see :mod:`podium.engine.reconcile`)."""
         with LeaseLock(
             self.rt.store,
             self.rt.lock_ttl,
@@ -96,13 +100,41 @@ class EngineSession:
         ) as lease:
             self.lease = lease
             try:
-                if self.rt.store.pending_intents():
-                    from podium.engine.reconcile import reconcile
+                if reconcile and self.rt.store.pending_intents():
+                    from podium.engine.reconcile import reconcile as resolve_pending
 
-                    reconcile(self.rt)
+                    resolve_pending(self.rt)
                 yield lease
             finally:
                 self.lease = None
+
+    # ---------------------------------------------------------- pending intents
+    def pending(self) -> list[PendingIntent]:
+        """The intents pending in this environment (a live run's, or left by a dead one)."""
+        cipher = self.rt.cipher
+        return [
+            PendingIntent.of(intent, cipher.unseal(intent.spec))
+            for intent in self.rt.store.pending_intents()
+        ]
+
+    def resolve(self, node: str, how: str, lock_timeout: float = 0.0) -> list[str]:
+        """Settle the pending intents of ``node`` by hand (``gone``, ``adopt`` or ``retry``:
+        :func:`podium.engine.reconcile.resolve`); returns what was done."""
+        from podium.engine.reconcile import resolve
+
+        with self.leased("resolve", lock_timeout, reconcile=False):
+            pending = self.rt.store.pending_intents()
+            mine = [intent for intent in pending if intent.node == node]
+            if not mine:
+                nodes = ", ".join(sorted({i.node for i in pending})) or "none"
+                raise NotFoundError(
+                    f"no pending intent for {node!r} in {self.rt.env.environment!r}",
+                    hint=f"pending: {nodes} ('podium state intents' lists them)",
+                )
+            notes = [resolve(self.rt, intent, how) for intent in mine]
+        for note in notes:
+            self.rt.event("reconcile", node, note, resolution=how)
+        return notes
 
     def reconcile_if_needed(self) -> list[str]:
         """Resolve intents a dead run left pending; only report those of a live run.

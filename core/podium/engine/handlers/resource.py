@@ -17,6 +17,7 @@ from podium.engine.graph import digest
 from podium.engine.handlers.context import Unchanged
 from podium.engine.journal import Completion, Prepared
 from podium.engine.records import ResourceIntent
+from podium.errors import InputError
 from podium.platform.contract import IntentOutcome, ResourceRecord
 from podium.plugins.kinds import PROVISIONERS
 from podium.provisioning.schema import resource_schema
@@ -45,6 +46,7 @@ class ResourceHandler:
             assert record is not None
             return self.prepare_delete(change, registered, record)
         params = self.resolved_params(change)
+        self._check_params(registered, change, params)
         applied_digest = digest(run.fingerprint(params))
         spec_hash = change.node().spec_hash  # hashing the spec is not free: once per change
         if (
@@ -97,6 +99,22 @@ class ResourceHandler:
         )
         ctx = run.rt.resource_context(record.uid, spec, physical, params)
         return Prepared(change, registered, "delete", ctx, intent)
+
+    def _check_params(self, registered: Any, change: Change, params: dict[str, Any]) -> None:
+        """Refuse params the provisioner's model rejects before an intent is journaled: a
+        journaled intent with params its ``read`` cannot take would block reconcile."""
+        schema = resource_schema(registered.obj)
+        if schema.params_model is None:
+            return
+        problems = self.run.rt.plugins.call_attributed(
+            registered.plugin, f"{registered.name}.params_model", schema.check_params, params
+        )
+        if problems:
+            raise InputError(
+                f"{change.uid}: invalid params for {registered.name}: "
+                + "; ".join(problem.message for problem in problems),
+                hint="fix the params in the Score file or the rule, then apply again",
+            )
 
     def resolved_params(self, change: Change) -> dict[str, Any]:
         from podium.workload.render import resolve_params
