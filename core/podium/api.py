@@ -12,7 +12,6 @@ import hashlib
 import json
 import os
 import threading
-import time
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -27,14 +26,11 @@ from podium.engine.audit import (
     files_target,
     plan_call_target,
     plan_target,
-    plan_workload_names,
 )
 from podium.errors import (
     InputError,
-    LockedError,
     NotFoundError,
     PolicyBlockedError,
-    StalePlanError,
 )
 from podium.observability.contract import Event
 from podium.platform.context import EnvironmentInfo
@@ -51,7 +47,9 @@ if TYPE_CHECKING:
     from podium.deployment.contract import LogLine, WorkloadStatus
     from podium.engine.apply import ApplyResult
     from podium.engine.plan import Plan
+    from podium.engine.records import PendingIntent
     from podium.engine.runtime import EngineRuntime
+    from podium.engine.session import EngineSession
     from podium.platform.contract import ResourceRecord, StateStore
     from podium.plugins.manager import PluginManager
     from podium.security.contract import Finding, SecretStore, SecretVersion
@@ -524,9 +522,10 @@ class Platform:
 
         with self._span("podium.plan", env), gc_paused(self.pause_gc):
             rt.event("plan.started", message=f"planning {env}")
+            session = self._session(rt)
             if lock_timeout > 0:
-                self._wait_until_unlocked(rt, lock_timeout)
-            warnings = self._reconcile_if_needed(rt)
+                session.wait_until_unlocked(lock_timeout)
+            warnings = session.reconcile_if_needed()
             nodes = [] if destroy else desired_nodes(rt, workloads_in_plan)
             # The serial before the records: a run recording changes in between then
             # makes this plan stale, instead of stamping old records with a new serial.
@@ -605,7 +604,12 @@ class Platform:
             from podium.engine.attribute_diff import describe_changes
             from podium.engine.staleness import node_fingerprints, uses_fingerprints
 
-            describe_changes(changes, workloads_in_plan, rt.store.releases)
+            describe_changes(
+                changes,
+                workloads_in_plan,
+                rt.store.releases,
+                {r.uid: r.attributes for r in records if r.attributes is not None},
+            )
             plan = Plan(
                 platform=self.name,
                 environment=env,
@@ -686,55 +690,12 @@ class Platform:
         with self._lock:
             return self._own_plans.get(id(plan)) is plan
 
-    def _reconcile_if_needed(self, rt: EngineRuntime) -> list[str]:
-        """Resolve intents a dead run left pending; only report those of a live run.
+    def _session(self, rt: EngineRuntime) -> EngineSession:
+        """The engine session of one operation on ``rt``'s environment (it owns the lease,
+        reconcile, journal, history and releases: :mod:`podium.engine.session`)."""
+        from podium.engine.session import EngineSession
 
-        A plan never waits for nor fails on the lease: intents pending under another
-        run's live lease are changes in flight, not leftovers.
-        """
-        pending = rt.store.pending_intents()
-        if not pending:
-            return []
-        from podium.engine.reconcile import reconcile
-        from podium.engine.runtime import LeaseLock
-
-        lease = LeaseLock(rt.store, rt.lock_ttl, "reconcile", self.actor)
-        try:
-            lease.__enter__()
-        except LockedError:
-            held = rt.store.lock_info()
-            holder = (
-                f"{held.owner} (run {held.run_id}, {held.operation})" if held else "another run"
-            )
-            return [
-                f"{len(pending)} operation(s) in flight under the lease held by {holder}: this "
-                "plan shows state from before they finish; plan again once that run ends"
-            ]
-        try:
-            from dataclasses import replace
-
-            return reconcile(replace(rt, store=lease.fenced))
-        finally:
-            lease.__exit__(None, None, None)
-
-    def _wait_until_unlocked(self, rt: EngineRuntime, timeout: float) -> None:
-        from podium.engine.runtime import wait_until_unlocked
-
-        where = f"{self.name}/{rt.env.environment}"
-        wait_until_unlocked(
-            rt.store, where, timeout, self._runs.current_stop(), self._waiting(rt, timeout)
-        )
-
-    @staticmethod
-    def _waiting(rt: EngineRuntime, timeout: float) -> Callable[[LockedError], None]:
-        def tell(locked: LockedError) -> None:
-            rt.event(
-                "lock.waiting",
-                message=f"waiting up to {timeout:g}s: {locked.message}",
-                timeout=timeout,
-            )
-
-        return tell
+        return EngineSession(rt, self.actor, stop=self._runs.current_stop())
 
     def _workload_findings(self, rt: EngineRuntime, workloads: Sequence[Workload]) -> list[Finding]:
         findings: list[Finding] = []
@@ -818,9 +779,6 @@ class Platform:
         file cannot consent for the operator: its recomputation starts without consent.
         """
         self.plugins.require_loaded("apply")
-        from podium.engine.apply import ApplyResult, Executor
-        from podium.engine.ownership import claim_records
-        from podium.engine.runtime import LeaseLock
 
         if not self._made_here(plan):
             # Read from a file, or built elsewhere: apply what its sources plan now, if equal.
@@ -844,110 +802,16 @@ class Platform:
         rt = self.runtime(plan.environment, workloads)
         env_config = self.config.environments[plan.environment]
         width = parallelism or env_config.parallelism or self.config.engine.parallelism
-        operation = "destroy" if plan.destroy else "apply"
-        started = time.perf_counter()
-        stop = self._runs.current_stop()
-        waiting = self._waiting(rt, lock_timeout)
-        with (
-            self._span(f"podium.{operation}", plan.environment),
-            LeaseLock(
-                rt.store,
-                rt.lock_ttl,
-                operation,
-                self.actor,
-                timeout=lock_timeout,
-                stop=stop,
-                on_wait=waiting,
-            ) as lease,
-        ):
-            rt.store = lease.fenced  # every write of this run is fenced by its lease
-            if rt.store.pending_intents():
-                from podium.engine.reconcile import reconcile
-
-                reconcile(rt)
-            from podium.engine.staleness import check_not_stale
-
-            check_not_stale(plan, rt.store.serial(), rt.store.records())
-            if plan.config_digest and plan.config_digest != self.config_digest():
-                raise StalePlanError(
-                    "the platform config changed since this plan was made",
-                    hint="run 'podium plan' again",
-                )
-            claim_records(rt.store, plan, take_over)
-            history_id = rt.store.add_history(
-                {
-                    "run_id": lease.run_id,
-                    "operation": operation,
-                    "who": self.actor,
-                    "started_at": _now(),
-                    "status": "running",
-                    "counts": plan.counts,
-                    "workloads": plan_workload_names(plan),
-                    **({"take_over": plan.take_over} if plan.take_over else {}),
-                    **self._data_loss_consent(plan),
-                }
-            )
-            if lease.took_over is not None:
-                held = lease.took_over
-                rt.event(
-                    "lock.recovered",
-                    message=f"took over the expired or dead lock of {held.owner} (pid {held.pid})",
-                )
-            rt.event(
-                f"{operation}.started",
-                message=f"{operation} {plan.environment}",
-                counts=plan.counts,
-            )
-            executor = Executor(rt, plan, lease.run_id, width, lease, stop)
-            results = executor.run()
-            lease.raise_if_lost(results)
-            result = ApplyResult(
-                platform=self.name,
-                environment=plan.environment,
-                run_id=lease.run_id,
-                results=results,
-                seconds=time.perf_counter() - started,
-                history_id=history_id,
-                cancelled=executor.cancelled,
-            )
-            rt.store.update_history(
-                history_id,
-                {
-                    "run_id": lease.run_id,
-                    "operation": operation,
-                    "who": self.actor,
-                    "finished_at": _now(),
-                    "status": _run_status(result),
-                    "counts": plan.counts,
-                    "result": result.counts,
-                    "seconds": round(result.seconds, 3),
-                    "workloads": plan_workload_names(plan),
-                    **({"take_over": plan.take_over} if plan.take_over else {}),
-                    **self._data_loss_consent(plan),
-                    "changes": [
-                        {"uid": r.uid, "action": r.action, "status": r.status, "message": r.message}
-                        for r in results
-                    ],
-                },
-            )
-        rt.event(
-            f"{operation}.finished",
-            message=f"{operation} {plan.environment}",
-            ok=result.ok,
-            counts=result.counts,
-            cancelled=result.cancelled,
+        result = self._session(rt).apply(
+            plan,
+            parallelism=width,
+            take_over=take_over,
+            lock_timeout=lock_timeout,
+            config_digest=self.config_digest(),
         )
         if raise_on_failure:
             result.raise_for_failures()
         return result
-
-    @staticmethod
-    def _data_loss_consent(plan: Plan) -> dict[str, Any]:
-        """What history records of an allowed data loss: the uids whose data goes."""
-        from podium.engine.data_loss import data_loss_uids
-
-        lost = data_loss_uids(plan.changes)
-        return {"allowed_data_loss": lost} if plan.allow_data_loss and lost else {}
 
     def _holds_data(self, provisioner: str) -> bool:
         """Whether a provisioner's resources hold data; True when it is not registered
@@ -1108,133 +972,9 @@ class Platform:
         ``lock_timeout``: seconds to wait for the lock another run holds (default: fail at once).
         """
         self.plugins.require_loaded("rollback")
-        from podium.deployment.contract import Release
-        from podium.engine.deploy_context import deploy_context
-        from podium.engine.graph import digest, fingerprint_secrets
-        from podium.engine.runtime import LeaseLock
-
-        store = self.store(env)
-        cipher = self.cipher(env)
-        record = self._deployment(env, workload)
-        with LeaseLock(
-            store,
-            self.config.state.lock_ttl,
-            "rollback",
-            self.actor,
-            timeout=lock_timeout,
-            stop=self._runs.current_stop(),
-        ) as lease:
-            store = lease.fenced
-            releases = [cipher.unseal(r) for r in store.releases(workload)]
-            current = releases[-1]["number"] if releases else 0
-            if to is None:
-                good = [
-                    r for r in releases if r.get("status") == "deployed" and r["number"] < current
-                ]
-                if not good:
-                    raise NotFoundError(f"{workload!r} has no earlier good release to roll back to")
-                target = good[-1]
-            else:
-                found = [r for r in releases if r["number"] == to]
-                if not found:
-                    numbers = ", ".join(str(r["number"]) for r in releases) or "none"
-                    raise NotFoundError(
-                        f"{workload!r} has no release {to}", hint=f"releases: {numbers}"
-                    )
-                target = found[0]
-            from podium.engine.release_secrets import RELEASE_KEY, with_current_secrets
-
-            # Never with a secret value rotated since: the current versions replace them.
-            target, used, rotated = with_current_secrets(target, self.environment(env).secret_store)
-            release = Release.model_validate({k: v for k, v in target.items() if k != "run_id"})
-            registered = self.plugins.registered(DEPLOYERS, release.deployer)
-            number = current + 1
-            ctx = deploy_context(
-                registered,
-                workload,
-                self.environment(env),
-                release=number,
-                recorded_outputs=record.outputs,
-                stop=self._runs.current_stop(),
-                timeout=self.config.engine.timeout,
-            )
-            if rotated:  # what the deployer made then holds the old values: deploy anew
-                result = self.plugins.call_instrumented(
-                    registered.plugin,
-                    f"{registered.name}.deploy",
-                    registered.obj.deploy,
-                    ctx,
-                    release.workload,
-                )
-            else:
-                result = self.plugins.call_instrumented(
-                    registered.plugin,
-                    f"{registered.name}.rollback",
-                    registered.obj.rollback,
-                    ctx,
-                    release,
-                )
-            outputs = {**result.outputs, "urls": list(result.urls), "release": number}
-            store.add_release(
-                workload,
-                cipher.seal(
-                    {
-                        "number": number,
-                        "workload": release.workload.model_dump(),
-                        "deployer": release.deployer,
-                        "outputs": outputs,
-                        "created_at": _now(),
-                        "status": "deployed",
-                        "note": f"rollback to release {release.number}",
-                        "run_id": lease.run_id,
-                        RELEASE_KEY: used,
-                    }
-                ),
-            )
-            fingerprinted = fingerprint_secrets(cipher, release.workload.model_dump())
-            # The files still describe the newer release: the next plan redeploys it.
-            record.spec = {
-                **record.spec,
-                "_digest": digest(fingerprinted),
-                "_rolled_back_to": release.number,
-            }
-            record.spec_hash = ""
-            record.outputs = cipher.seal(outputs)
-            record.updated_at = _now()
-            store.put_record(record)
-            store.add_history(
-                {
-                    "run_id": lease.run_id,
-                    "operation": "rollback",
-                    "who": self.actor,
-                    "finished_at": _now(),
-                    "status": "succeeded",
-                    "workloads": [workload],
-                    "changes": [
-                        {
-                            "uid": record.uid,
-                            "action": "rollback",
-                            "status": "succeeded",
-                            "message": f"release {number} = release {release.number}",
-                        }
-                    ],
-                }
-            )
-        self.emit(
-            Event(
-                "rollback.finished",
-                self.name,
-                env,
-                record.uid,
-                f"rolled back to release {release.number}",
-            )
-        )
-        return {
-            "workload": workload,
-            "release": number,
-            "rolled_back_to": release.number,
-            "urls": result.urls,
-        }
+        self._deployment(env, workload)  # not deployed: say so before waiting for the lease
+        self.cipher(env)
+        return self._session(self.runtime(env)).rollback(workload, to=to, lock_timeout=lock_timeout)
 
     def history(
         self, env: str, limit: int = 50, *, kinds: Sequence[str] = ()
@@ -1286,14 +1026,35 @@ class Platform:
 
         record_state_edit(self, env, "forget", f"forgot {uid}", uid)
 
+    def intents(self, env: str) -> list[PendingIntent]:
+        """The intents pending in ``env``: side effects whose outcome is not recorded (a run
+        in progress, or one that died; one whose check failed stays until resolved)."""
+        self.cipher(env)
+        return self._session(self.runtime(env)).pending()
+
+    @_operation
+    def resolve_intent(
+        self, env: str, node: str, how: str, *, lock_timeout: float = 0.0
+    ) -> list[str]:
+        """Settle the pending intents of ``node`` by hand: ``"retry"`` asks its provider
+        again, ``"gone"`` records that its resource does not exist (the next plan creates
+        it), ``"adopt"`` that it exists as journaled (the next apply updates it).
+        Returns what was done."""
+        if how not in ("gone", "adopt", "retry"):
+            raise InputError(f"unknown resolution {how!r}", hint="gone, adopt or retry")
+        self.cipher(env)
+        notes = self._session(self.runtime(env)).resolve(node, how, lock_timeout)
+        from podium.engine.audit import record_state_edit
+
+        record_state_edit(self, env, "resolve", f"{node}: {how}: " + "; ".join(notes), node)
+        return notes
+
     @_operation
     def import_resource(
         self, env: str, files: Iterable[WorkloadInput], uid: str, physical_name: str
     ) -> ResourceRecord:
         """Adopt an existing real resource as the node ``uid`` of these workloads."""
         from podium.engine.desired import desired_nodes
-        from podium.engine.graph import digest
-        from podium.platform.contract import ResourceRecord
 
         workloads = self.load_workloads(files)
         from podium.engine.ownership import check_import, workload_owners
@@ -1308,27 +1069,7 @@ class Platform:
                 hint="resources: " + ", ".join(n for n, v in nodes.items() if v.kind == "resource"),
             )
         owner = check_import(rt.store.records(), uid, owners[node.workload or ""])
-        registered = self.plugins.registered(PROVISIONERS, node.provider)
-        ctx = rt.resource_context(uid, node.spec, physical_name)
-        outputs = self.plugins.call_instrumented(
-            registered.plugin, f"{registered.name}.read", registered.obj.read, ctx
-        )
-        if outputs is None:
-            raise NotFoundError(f"{node.provider} finds no resource named {physical_name!r}")
-        record = ResourceRecord(
-            uid=uid,
-            kind="resource",
-            provider=node.provider,
-            plugin=node.plugin,
-            spec={**node.spec, "_digest": digest("imported")},
-            spec_hash=node.spec_hash,
-            outputs=rt.cipher.seal(dict(outputs)),
-            physical_name=physical_name,
-            depends_on=list(node.depends_on),
-            updated_at=_now(),
-            owner=owner,
-        )
-        rt.store.put_record(record)
+        record = self._session(rt).import_resource(node, physical_name, owner)
         from podium.engine.audit import record_state_edit
 
         record_state_edit(self, env, "import", f"imported {uid} as {physical_name}", uid)
@@ -1453,13 +1194,6 @@ def _log() -> Any:
     from podium.observability.logging import get_logger
 
     return get_logger("podium.platform")
-
-
-def _run_status(result: ApplyResult) -> str:
-    """How history records a finished run."""
-    if result.cancelled:
-        return "cancelled"
-    return "succeeded" if result.ok else "failed"
 
 
 def _data_loss_hint(blocking: Sequence[Finding]) -> str:

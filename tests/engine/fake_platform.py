@@ -13,6 +13,8 @@ subprocess (``podium`` CLI) as in-process:
 * ``FAKE_DEPLOY_FAIL_RELEASE`` -- a release number whose deploy raises (any workload);
 * ``FAKE_STARTING`` -- comma-separated workload names whose status is ``partial`` (starting).
 * ``FAKE_READ_FAIL`` -- comma-separated resource names whose read raises (a backend outage).
+* ``FAKE_PAUSE_AFTER_DEPLOY`` -- seconds to sleep after a deploy's side effect, before returning
+  (a window to kill the process between the side effect and its record).
 
 A file ``deployed/<workload>.down`` makes that workload's status ``down`` with the
 file's text as the message (a crash behind Podium's back); a deploy removes it.
@@ -28,6 +30,8 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+from pydantic import BaseModel, ConfigDict
 
 from podium import hookimpl
 from podium.deployment import Deployer, DeploymentResult, LogLine, WorkloadStatus
@@ -121,6 +125,9 @@ class FileDeployer(Deployer):
         }
         path.write_text(json.dumps({"release": ctx.release, "variables": variables}))
         path.with_suffix(".down").unlink(missing_ok=True)
+        pause = float(os.environ.get("FAKE_PAUSE_AFTER_DEPLOY", "0") or 0)
+        if pause:
+            time.sleep(pause)
         return DeploymentResult(urls=[f"http://{workload.name}.test"], message="written")
 
     def status(self, ctx: Any) -> WorkloadStatus:
@@ -159,9 +166,23 @@ class DataDirProvisioner(DirProvisioner):
     holds_data = True
 
 
+class SizeParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    size: int = 1
+
+
+class SizedDirProvisioner(DirProvisioner):
+    """The same directories, with a params model (``size``: an int)."""
+
+    name = "fake-sized-dir"
+    resource_type = "sized"
+    params_model = SizeParams
+
+
 @hookimpl
 def podium_provisioners() -> list[Provisioner]:
-    return [DirProvisioner(), DataDirProvisioner()]
+    return [DirProvisioner(), DataDirProvisioner(), SizedDirProvisioner()]
 
 
 @hookimpl

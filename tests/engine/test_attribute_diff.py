@@ -83,7 +83,7 @@ def test_added_and_removed_attributes_show_as_absent() -> None:
 
 
 def test_resource_params_are_diffed_with_secret_values_masked() -> None:
-    before = {"type": "postgres", "params": {"version": "15", "password": "p-old"}, "_digest": "x"}
+    before = {"type": "postgres", "params": {"version": "15", "password": "p-old"}}
     after = {"type": "postgres", "params": {"version": "16", "password": Secret("p-new")}}
     changes = attribute_diff(spec_attributes(before), spec_attributes(after))
     assert changes == [

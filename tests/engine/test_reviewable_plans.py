@@ -221,7 +221,7 @@ def test_deployment_applied_before_attributes_were_recorded_diffs_image_and_args
     assert len(databases) == 1, databases
     with sqlite3.connect(databases[0]) as db:  # as an older Podium recorded it
         db.execute(
-            "UPDATE records SET spec = json_remove(spec, '$._attributes') "
+            "UPDATE records SET bookkeeping = json_remove(bookkeeping, '$.attributes') "
             "WHERE uid = 'deployment:web'"
         )
     write_web(project, **{**NEW, "args": "--port, '9090'"})

@@ -21,6 +21,7 @@ from podium.api import Platform
 from podium.config.models import TeamSection
 from podium.errors import ConfigError, ExitCode, OwnershipError, WorkloadError
 from podium.identity import actor, owner_of_path
+from podium.platform.contract import LEGACY_BOOKKEEPING_KEYS
 from podium.state.schema import SCHEMA_VERSION
 from podium.workload.loader import load_workload_text
 
@@ -304,6 +305,14 @@ def test_state_from_before_owners_is_adopted_by_its_files_owner(
         for column in ("epoch", "boot_id", "pid_namespace"):  # schema 4's lease fencing
             db.execute(f"ALTER TABLE lock DROP COLUMN {column}")
         db.execute("DELETE FROM meta WHERE key = 'epoch'")
+        # Schema 2 kept the engine's bookkeeping inside spec (as the 0.1 keys).
+        rows = db.execute("SELECT uid, spec, bookkeeping FROM records").fetchall()
+        for uid, spec, bookkeeping in rows:
+            fields = json.loads(bookkeeping)
+            legacy = {k: fields[n] for k, n in LEGACY_BOOKKEEPING_KEYS.items() if n in fields}
+            merged = json.dumps({**json.loads(spec), **legacy})
+            db.execute("UPDATE records SET spec = ? WHERE uid = ?", (merged, uid))
+        db.execute("ALTER TABLE records DROP COLUMN bookkeeping")
         db.execute("PRAGMA user_version = 2")
     # Planning first does not let another team adopt it: its releases say where it came from.
     project.write("teams/b/orders.score.yaml", score("orders"))

@@ -2,8 +2,7 @@
 
 A deployment's node spec holds only the digest of its Score document, so on its own
 a plan can say no more than "change of digest". Apply therefore records beside it
-(the bookkeeping spec key ``_attributes``) a flat view of the Score document it
-deployed: ``containers.main.image``, ``containers.main.variables.PORT``,
+(the record's ``attributes``) a flat view of the Score document it deployed: ``containers.main.image``, ``containers.main.variables.PORT``,
 ``service.ports.web.port``... The next plan compares that view with the Score
 document it plans and lists each attribute that changes as ``{path, before, after}``.
 
@@ -29,7 +28,8 @@ if TYPE_CHECKING:
     from podium.engine.plan import Change
     from podium.workload.model import Workload
 
-#: The deployment record's spec key holding the view of what was deployed.
+#: Where Podium 0.1 kept the view of what was deployed: in the record's spec (now the
+#: record's ``attributes`` field; see ``ResourceRecord``).
 ATTRIBUTES_KEY = "_attributes"
 #: How a file's content shows in a diff: never the content itself.
 CONTENT = "(content)"
@@ -95,11 +95,10 @@ def _plain(value: Any) -> Any:
 
 
 def spec_attributes(spec: Mapping[str, Any] | None) -> dict[str, Any]:
-    """The flat, secret-free view of a resource's node spec (bookkeeping ``_`` keys left out)."""
+    """The flat, secret-free view of a resource's node spec."""
     view: dict[str, Any] = {}
     for key, value in (spec or {}).items():
-        if not str(key).startswith("_"):
-            _flatten(str(key), value, view)
+        _flatten(str(key), value, view)
     return view
 
 
@@ -177,19 +176,21 @@ def describe_changes(
     changes: Iterable[Change],
     workloads: Iterable[Workload],
     releases: Callable[[str], Sequence[Mapping[str, Any]]] | None = None,
+    attributes: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> None:
     """Give each update and replace its attribute diff; name the changed attributes in the
     reason that would otherwise say only ``change of digest``.
 
+    ``attributes`` are the deployments' recorded views (records' ``attributes``, by uid).
     A deployment recorded before apply kept its attributes is compared on what its last
     deployed release (from ``releases(workload)``) tells: image, command and args.
-    ``before`` loses the recorded view: the diff says what matters.
     """
     by_name = {workload.name: workload for workload in workloads}
+    recorded = attributes or {}
     for change in changes:
         before = change.before or {}
         if change.action in ("update", "replace") and change.before is not None:
-            change.diff = _diff_of(change, before, by_name, releases)
+            change.diff = _diff_of(change, before, by_name, releases, recorded.get(change.uid))
             if change.diff and change.kind == "deployment" and change.reason == _DIGEST_REASON:
                 change.reason = "change of " + _named([d["path"] for d in change.diff])
         if ATTRIBUTES_KEY in before:
@@ -204,13 +205,13 @@ def _diff_of(
     before: Mapping[str, Any],
     workloads: Mapping[str, Workload],
     releases: Callable[[str], Sequence[Mapping[str, Any]]] | None,
+    recorded: Mapping[str, Any] | None = None,
 ) -> list[dict[str, Any]]:
     if change.kind == "resource":
         return attribute_diff(spec_attributes(before), spec_attributes(change.spec))
     workload = workloads.get(change.workload or "")
     if change.kind != "deployment" or workload is None:
         return []
-    recorded = before.get(ATTRIBUTES_KEY)
     if isinstance(recorded, Mapping):
         return attribute_diff(recorded, workload_attributes(workload.spec))
     deployed = [r for r in (releases(workload.name) if releases else []) if _deployed(r)]

@@ -412,12 +412,10 @@ def check_format(data: object) -> None:
 
 
 def changed_keys(old: Any, new: Any, prefix: str = "") -> list[str]:
-    """Dotted paths where two JSON-like values differ (keys starting with ``_`` are bookkeeping)."""
+    """Dotted paths where two JSON-like values differ (any key: bookkeeping is not in specs)."""
     if isinstance(old, dict) and isinstance(new, dict):
         keys: list[str] = []
         for key in sorted(set(old) | set(new), key=str):
-            if str(key).startswith("_"):
-                continue
             path = f"{prefix}.{key}" if prefix else str(key)
             if key not in old or key not in new:
                 keys.append(path)
@@ -545,10 +543,10 @@ def _compare(
         return "create", "drift: it no longer exists", []
     if record.provider != node.provider:
         return "replace", f"provider changes from {record.provider} to {node.provider}", []
-    if record.spec.get("_failed") is not None:
-        return "update", f"release {record.spec['_failed']} failed to deploy; deploy again", []
-    if record.spec.get("_rolled_back_to") is not None:
-        release = record.spec["_rolled_back_to"]
+    if record.failed_release is not None:
+        return "update", f"release {record.failed_release} failed to deploy; deploy again", []
+    if record.rolled_back_to is not None:
+        release = record.rolled_back_to
         return (
             "update",
             f"rolled back to release {release}; the workload files describe a newer release",

@@ -10,6 +10,11 @@ deterministic physical name journaled with the intent:
 * a delete whose resource is gone removes the record; one that still exists
   keeps its record, so the delete is planned again;
 * a deploy is marked stale so the next plan redeploys (deployers are idempotent).
+
+An intent whose question fails (a ``read`` that raises on the journaled params, a
+plugin no longer installed) stays pending and is reported with its node and error;
+the other intents are resolved and the run goes on. ``podium state resolve NODE
+--gone|--adopt|--retry`` (:func:`resolve`) settles it by hand.
 """
 
 from __future__ import annotations
@@ -23,23 +28,83 @@ from podium.plugins.kinds import DEPLOYERS, PROVISIONERS
 
 
 def reconcile(rt: EngineRuntime) -> list[str]:
-    """Resolve every pending intent; return one line per intent describing what was done."""
+    """Resolve every pending intent; return one line per intent describing what was done.
+
+    An intent that cannot be resolved stays pending; its line names the node, the
+    error and the way out.
+    """
     notes: list[str] = []
     records = {r.uid: r for r in rt.store.records()}
     for intent in rt.store.pending_intents():
-        assert intent.id is not None
-        spec: dict[str, Any] = rt.cipher.unseal(intent.spec)
-        kind = spec.get("kind", "resource")
-        if kind == "resource":
-            note = _resource(rt, intent, spec, records.get(intent.node))
-        elif kind == "deployment":
-            note = _deployment(rt, intent, spec, records.get(intent.node))
+        try:
+            note = resolve_one(rt, intent, records.get(intent.node))
+        except Exception as exc:
+            note = unresolved_note(intent, exc)
+            rt.event("reconcile.failed", intent.node, note, error=str(exc))
         else:
-            rt.store.complete_intent(intent.id)
-            note = f"{intent.node}: dropped unknown intent {intent.action}"
+            rt.event("reconcile", intent.node, note)
         notes.append(note)
-        rt.event("reconcile", intent.node, note)
     return notes
+
+
+def resolve_one(rt: EngineRuntime, intent: Intent, record: ResourceRecord | None) -> str:
+    """Resolve one pending intent by asking its provider; raises if the provider cannot tell."""
+    assert intent.id is not None
+    spec: dict[str, Any] = rt.cipher.unseal(intent.spec)
+    kind = spec.get("kind", "resource")
+    if kind == "resource":
+        return _resource(rt, intent, spec, record)
+    if kind == "deployment":
+        return _deployment(rt, intent, spec, record)
+    rt.store.complete_intent(intent.id)
+    return f"{intent.node}: dropped unknown intent {intent.action}"
+
+
+def unresolved_note(intent: Intent, error: BaseException) -> str:
+    return (
+        f"{intent.node}: the interrupted {intent.action} could not be checked ({error}); it "
+        f"stays pending: run 'podium state resolve {intent.node} --gone|--adopt|--retry'"
+    )
+
+
+def resolve(rt: EngineRuntime, intent: Intent, how: str) -> str:
+    """Settle ``intent`` by hand: ``retry`` asks the provider again (raising its error),
+    ``gone`` says its resource does not exist (the record goes, so the next plan creates
+    it again), ``adopt`` says it exists as journaled (recorded, to be updated by the next
+    apply, which refreshes its outputs)."""
+    assert intent.id is not None
+    records = {r.uid: r for r in rt.store.records()}
+    record = records.get(intent.node)
+    if how == "retry":
+        return resolve_one(rt, intent, record)
+    if how == "gone":
+        rt.store.complete_intent(intent.id, delete_uid=intent.node if record else None)
+        if intent.action == "delete":  # a create keeps its generated values for the next try
+            rt.store.forget_generated(intent.node)
+        return f"{intent.node}: marked gone; the next plan creates it if it is wanted"
+    if how == "adopt":
+        spec: dict[str, Any] = rt.cipher.unseal(intent.spec)
+        if intent.action in ("delete", "destroy"):
+            rt.store.complete_intent(intent.id)
+            return f"{intent.node}: still exists; the next plan deletes it again if unwanted"
+        kind = spec.get("kind", "resource")
+        adopted = ResourceRecord(
+            uid=intent.node,
+            kind=kind,
+            provider=spec["provider"],
+            plugin=spec.get("plugin", record.plugin if record else ""),
+            spec=dict(spec.get("node_spec") or {}),
+            digest="",
+            spec_hash="",  # the next plan updates it: its outputs are read back then
+            outputs=record.outputs if record else {},
+            physical_name=spec.get("physical_name") or intent.node.split(":", 1)[-1],
+            depends_on=list(spec.get("depends_on") or []),
+            updated_at=datetime.now(UTC).isoformat(),
+            owner=_owner(spec, record),
+        )
+        rt.store.complete_intent(intent.id, record=adopted)
+        return f"{intent.node}: adopted as journaled; the next apply updates it"
+    raise ValueError(f"unknown resolution {how!r}")
 
 
 def _resource(
@@ -72,8 +137,8 @@ def _resource(
         kind="resource",
         provider=spec["provider"],
         plugin=spec.get("plugin", registered.plugin.name),
-        # An empty digest makes the next plan re-check params against reality.
-        spec={**node_spec, "_digest": ""},
+        spec=dict(node_spec),
+        digest="",  # an empty digest makes the next apply re-check params against reality
         spec_hash=str(spec.get("spec_hash", "")),
         outputs=rt.cipher.seal(dict(outputs)),
         physical_name=spec["physical_name"],
@@ -111,7 +176,8 @@ def _deployment(
         kind="deployment",
         provider=spec["provider"],
         plugin=spec.get("plugin", ""),
-        spec={**(spec.get("node_spec") or {}), "_digest": ""},
+        spec=dict(spec.get("node_spec") or {}),
+        digest="",
         spec_hash="",  # forces a redeploy on the next plan
         outputs=record.outputs if record else {},
         physical_name=intent.node.split(":", 1)[1],

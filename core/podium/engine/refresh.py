@@ -213,7 +213,7 @@ def down_deployments(
         record = recorded.get(node.uid)
         if node.kind != "deployment" or record is None or record.provider != node.provider:
             continue
-        if record.spec.get("_failed") is not None:
+        if record.failed_release is not None:
             continue
         registered = rt.plugins.registered(DEPLOYERS, record.provider)
         name = record.uid.split(":", 1)[1]

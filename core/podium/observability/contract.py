@@ -17,7 +17,10 @@ class EventKind(StrEnum):
     (results by status) and ``cancelled``; ``node.*``: ``action``; ``node.retrying``: ``attempt`` and
     ``delay`` (seconds);
     ``policy.finding``: ``finding`` (the finding as a dict); ``lock.waiting``: ``timeout``
-    (seconds it waits at most for the run holding the lease). Other kinds carry no data.
+    (seconds it waits at most for the run holding the lease); ``reconcile.failed``: ``error``
+    (why a pending intent could not be checked; it stays pending); ``reconcile``:
+    ``resolution`` (``gone``, ``adopt`` or ``retry``) when settled by ``podium state
+    resolve``. Other kinds carry no data.
     """
 
     PLAN_STARTED = "plan.started"
@@ -36,6 +39,7 @@ class EventKind(StrEnum):
     POLICY_FINDING = "policy.finding"
     DRIFT = "drift"
     RECONCILE = "reconcile"
+    RECONCILE_FAILED = "reconcile.failed"
     LOCK_RECOVERED = "lock.recovered"
     LOCK_WAITING = "lock.waiting"
     PLUGIN_FAILED = "plugin.failed"

@@ -15,10 +15,27 @@ from typing import Any, ClassVar
 
 from podium.platform.context import EnvironmentInfo
 
+#: Bookkeeping keys Podium 0.1 kept inside ``ResourceRecord.spec``, and the fields they
+#: moved to: a record read with them in its spec is migrated on load (and written back
+#: without them), so a param named like one of them is a param again.
+LEGACY_BOOKKEEPING_KEYS: dict[str, str] = {
+    "_digest": "digest",
+    "_failed": "failed_release",
+    "_rolled_back_to": "rolled_back_to",
+    "_attributes": "attributes",
+}
+#: The record's bookkeeping fields (what :meth:`ResourceRecord.bookkeeping` returns).
+BOOKKEEPING_FIELDS = tuple(LEGACY_BOOKKEEPING_KEYS.values())
+
 
 @dataclass
 class ResourceRecord:
-    """What state knows about one applied node (a resource, a deployment...)."""
+    """What state knows about one applied node (a resource, a deployment...).
+
+    ``spec`` is the node spec as applied, nothing else; the engine's own notes about
+    the node (``digest``, ``failed_release``, ``rolled_back_to``, ``attributes``) live
+    beside it (a backend stores them as :meth:`bookkeeping`).
+    """
 
     uid: str  #: node id, e.g. ``resource:postgres.default#web.db`` or ``deployment:web``
     kind: str  #: ``resource``, ``deployment`` or ``observability``
@@ -33,12 +50,38 @@ class ResourceRecord:
     #: the team or directory that owns the node (see :mod:`podium.identity`); ``None``
     #: for a record written before Podium recorded owners, until a plan adopts it
     owner: str | None = None
+    #: a digest of what was applied (a resource's resolved params, a deployment's rendered
+    #: workload): apply skips an update whose digest is unchanged; ``""`` checks again
+    digest: str | None = None
+    #: a deployment whose last release failed: its number (the next plan deploys again)
+    failed_release: int | None = None
+    #: a deployment rolled back to this release (the next plan deploys the files' version)
+    rolled_back_to: int | None = None
+    #: a deployment's workload attributes as deployed, which the next plan's diff compares
+    attributes: dict[str, Any] | None = None
+
+    def __post_init__(self) -> None:
+        if isinstance(self.spec, dict) and any(k in self.spec for k in LEGACY_BOOKKEEPING_KEYS):
+            self.spec = dict(self.spec)  # written by Podium 0.1: lift its bookkeeping out
+            for key, name in LEGACY_BOOKKEEPING_KEYS.items():
+                value = self.spec.pop(key, None)
+                if value is not None and getattr(self, name) is None:
+                    setattr(self, name, value)
+
+    def bookkeeping(self) -> dict[str, Any]:
+        """The engine's bookkeeping fields that are set, by field name (a backend's column)."""
+        return {
+            name: getattr(self, name)
+            for name in BOOKKEEPING_FIELDS
+            if getattr(self, name) is not None
+        }
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ResourceRecord:
+        """The inverse of :meth:`to_dict`; also reads a dict written by Podium 0.1."""
         return cls(**data)
 
 

@@ -14,14 +14,19 @@ from datetime import UTC, datetime
 from typing import Any
 
 from podium.errors import StateError
-from podium.platform.contract import ResourceRecord
+from podium.platform.contract import BOOKKEEPING_FIELDS, LEGACY_BOOKKEEPING_KEYS, ResourceRecord
 from podium.security.secret import Secret
 
-#: The record columns, in the order of :func:`record_row` and :func:`record_from_row`.
+#: The record columns, in the order of :func:`record_row` and :func:`record_from_row`. A
+#: table with these columns only keeps a record's bookkeeping inside its ``spec`` column,
+#: as Podium 0.1 did (the record is whole again when read).
 RECORD_COLUMNS = (
     "uid, kind, provider, plugin, physical_name, spec, spec_hash, outputs, depends_on, updated_at, "
     "owner"
 )
+#: :data:`RECORD_COLUMNS` and the ``bookkeeping`` column (JSON): the layout of the built-in
+#: SQLite and PostgreSQL backends, where bookkeeping lives beside the spec.
+RECORD_COLUMNS_WITH_BOOKKEEPING = RECORD_COLUMNS + ", bookkeeping"
 
 
 def record_placeholders(marker: str, extra: int = 0) -> str:
@@ -44,28 +49,43 @@ def dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), default=_refuse)
 
 
-def record_row(record: ResourceRecord) -> tuple[Any, ...]:
-    """The record's values in :data:`RECORD_COLUMNS` order, JSON columns encoded."""
-    return (
+def record_row(record: ResourceRecord, *, bookkeeping_column: bool = False) -> tuple[Any, ...]:
+    """The record's values in :data:`RECORD_COLUMNS` order, JSON columns encoded.
+
+    With ``bookkeeping_column``, in :data:`RECORD_COLUMNS_WITH_BOOKKEEPING` order; without,
+    the bookkeeping is written inside the spec column under its 0.1 keys.
+    """
+    spec = record.spec if bookkeeping_column else {**record.spec, **legacy_bookkeeping(record)}
+    row = (
         record.uid,
         record.kind,
         record.provider,
         record.plugin,
         record.physical_name,
-        dumps(record.spec),
+        dumps(spec),
         record.spec_hash,
         dumps(record.outputs),
         dumps(list(record.depends_on)),
         record.updated_at or now_iso(),
         record.owner,
     )
+    return (*row, dumps(record.bookkeeping())) if bookkeeping_column else row
+
+
+def legacy_bookkeeping(record: ResourceRecord) -> dict[str, Any]:
+    """The record's bookkeeping under the spec keys Podium 0.1 used for it."""
+    fields = record.bookkeeping()
+    return {key: fields[name] for key, name in LEGACY_BOOKKEEPING_KEYS.items() if name in fields}
 
 
 def record_from_row(row: Sequence[Any]) -> ResourceRecord:
-    """The inverse of :func:`record_row`."""
+    """The inverse of :func:`record_row`, with or without the bookkeeping column (without,
+    the record lifts it out of the spec)."""
     uid, kind, provider, plugin, physical_name, spec, spec_hash, outputs, depends_on, at, owner = (
-        row
+        row[:11]
     )
+    stored = json.loads(row[11]) if len(row) > 11 and row[11] else {}
+    bookkeeping = {k: v for k, v in stored.items() if k in BOOKKEEPING_FIELDS}
     return ResourceRecord(
         uid=uid,
         kind=kind,
@@ -78,6 +98,7 @@ def record_from_row(row: Sequence[Any]) -> ResourceRecord:
         depends_on=json.loads(depends_on),
         updated_at=at,
         owner=owner,
+        **bookkeeping,
     )
 
 

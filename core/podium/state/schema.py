@@ -8,6 +8,7 @@ mid-migration leaves the database at the old version, unchanged.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
@@ -100,12 +101,29 @@ def _v4_lease_fencing(db: sqlite3.Connection) -> None:
     db.execute("ALTER TABLE lock ADD COLUMN pid_namespace TEXT NOT NULL DEFAULT ''")
 
 
+def _v5_record_bookkeeping(db: sqlite3.Connection) -> None:
+    # The engine's bookkeeping (digest, failed release...) moves out of ``spec`` into its
+    # own column: inside the spec, a param of the same name was taken for bookkeeping.
+    from podium.platform.contract import ResourceRecord
+    from podium.state.rows import dumps
+
+    db.execute("ALTER TABLE records ADD COLUMN bookkeeping TEXT NOT NULL DEFAULT '{}'")
+    for uid, spec in db.execute("SELECT uid, spec FROM records").fetchall():
+        record = ResourceRecord(uid, "", "", "", json.loads(spec), "")
+        if record.bookkeeping():
+            db.execute(
+                "UPDATE records SET spec = ?, bookkeeping = ? WHERE uid = ?",
+                (dumps(record.spec), dumps(record.bookkeeping()), uid),
+            )
+
+
 #: Ordered: index ``i`` migrates from version ``i`` to ``i + 1``. Only ever append.
 MIGRATIONS: tuple[Migration, ...] = (
     _v1_initial,
     _v2_pending_intent_index,
     _v3_record_owner,
     _v4_lease_fencing,
+    _v5_record_bookkeeping,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -214,6 +214,30 @@ class StateBackendConformance(JournalConformance):
         )
         expect(found is None, "generated-values", requires, "the value survived forget_generated")
 
+    def test_record_bookkeeping_round_trips(self, state_store: Any) -> None:
+        # The engine's notes on a record (what was applied, a failed or rolled-back
+        # release): a backend that drops them redeploys, or never retries, a deployment.
+        record = self._record(
+            "deployment:web",
+            kind="deployment",
+            spec={"digest": "d", "params": {"_tier": "a param, not bookkeeping"}},
+            digest="rendered",
+            failed_release=3,
+            rolled_back_to=2,
+            attributes={"containers.main.image": "web:1"},
+        )
+        call("put_record()", state_store.put_record, record)
+        [stored] = [r for r in call("records()", state_store.records) if r.uid == record.uid]
+        names = ("spec", "digest", "failed_release", "rolled_back_to", "attributes")
+        changed = [name for name in names if getattr(stored, name) != getattr(record, name)]
+        expect(
+            not changed,
+            "record-bookkeeping",
+            "a record's bookkeeping (digest, failed_release, rolled_back_to, attributes) is "
+            "stored and read back beside its spec (ResourceRecord.to_dict/from_dict keep it)",
+            f"fields {', '.join(changed)} came back changed",
+        )
+
     def test_record_owner_round_trips(self, state_store: Any) -> None:
         # Ownership checks read the owner back: a backend that drops it lets any team
         # take over another's workloads.

@@ -436,6 +436,40 @@ def test_records_from_before_owners_migrate_with_no_owner(
     assert [r.owner for r in store.records()] == ["payments"]
 
 
+def test_records_with_bookkeeping_inside_spec_are_read_and_rewritten_beside_it(
+    dsn: str, opener: Callable[..., PostgresStateStore], sql: SQL, schema: str
+) -> None:
+    """A version-2 schema: the engine's bookkeeping (``_digest``...) inside the spec column."""
+    import json
+
+    import psycopg
+
+    from podium_postgres.schema import migrate
+
+    with psycopg.connect(dsn, autocommit=True) as db:
+        assert migrate(db, schema, "test", target=2) == 0
+    spec = {"workload": "web", "_digest": "d1", "_failed": 2, "_attributes": {"a": "b"}}
+    sql(
+        f'INSERT INTO "{schema}".records (platform, environment, uid, kind, provider, plugin, '
+        "physical_name, spec, spec_hash, outputs, depends_on, updated_at, owner) "
+        "VALUES ('shop', 'prod', 'deployment:web', 'deployment', 'local', 'podium-local', "
+        f"'web', '{json.dumps(spec)}', 'h1', '{{}}', '[]', '2026-01-01T00:00:00Z', 'team')"
+    )
+    store = opener()
+    [old] = store.records()
+    assert old.spec == {"workload": "web"}
+    assert (old.digest, old.failed_release, old.attributes) == ("d1", 2, {"a": "b"})
+    store.put_record(old)  # the engine's next write stores it beside the spec
+    [(stored_spec, bookkeeping)] = sql(f'SELECT spec, bookkeeping FROM "{schema}".records')
+    assert json.loads(str(stored_spec)) == {"workload": "web"}
+    assert json.loads(str(bookkeeping)) == {
+        "digest": "d1",
+        "failed_release": 2,
+        "attributes": {"a": "b"},
+    }
+    assert store.records() == [old]
+
+
 # ----------------------------------------------------------------- options, errors
 def test_unreachable_server_names_the_host_but_never_the_password(tmp_path: Path) -> None:
     with socket.socket() as sock:

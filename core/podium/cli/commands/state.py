@@ -12,7 +12,7 @@ from podium.cli.options import env_option, files_option, json_option, resolve_en
 
 @click.group("state")
 def state_group() -> None:
-    """Inspect and repair state (records, locks)."""
+    """Inspect and repair state (records, locks, pending intents)."""
 
 
 @state_group.command("list")
@@ -121,3 +121,55 @@ def unlock_cmd(ctx: click.Context, env: str | None) -> None:
         click.echo(
             f"removed the lock of {previous.owner} (pid {previous.pid}, {previous.operation})"
         )
+
+
+@state_group.command("intents")
+@env_option
+@json_option
+@click.pass_context
+def intents_cmd(ctx: click.Context, env: str | None) -> None:
+    """List pending intents: changes begun whose outcome is not recorded."""
+    state = get_state(ctx)
+    pending = state.platform().intents(resolve_env(state, env))
+    if state.json_output:
+        state.echo_json([intent.to_dict() for intent in pending])
+        return
+    if not pending:
+        click.echo("no pending intents")
+    for intent in pending:
+        where = f" {intent.physical_name}" if intent.physical_name else ""
+        click.echo(
+            f"{intent.action:<8} {intent.node:<48} {intent.provider}{where} "
+            f"(run {intent.run_id[:12]}, {intent.started_at})"
+        )
+
+
+@state_group.command("resolve")
+@env_option
+@click.argument("node")
+@click.option(
+    "--gone", "how", flag_value="gone", help="Its resource does not exist: the record goes."
+)
+@click.option(
+    "--adopt",
+    "how",
+    flag_value="adopt",
+    help="It exists as journaled: record it (the next apply updates it).",
+)
+@click.option("--retry", "how", flag_value="retry", help="Ask its provider again.")
+@json_option
+@click.pass_context
+def resolve_cmd(ctx: click.Context, env: str | None, node: str, how: str | None) -> None:
+    """Settle a pending intent of NODE that reconcile could not check."""
+    from podium.errors import InputError
+
+    if how is None:
+        raise InputError("say how to resolve it", hint="--gone, --adopt or --retry")
+    state = get_state(ctx)
+    environment = resolve_env(state, env)
+    notes = state.platform().resolve_intent(environment, node, how)
+    if state.json_output:
+        state.echo_json({"environment": environment, "node": node, "resolved": notes})
+    else:
+        for note in notes:
+            click.echo(note)

@@ -64,6 +64,9 @@ class SqlDialect(ABC):
     #: which lets the run's own writers proceed in parallel). Empty where every write
     #: transaction is exclusive anyway (SQLite).
     fence_lock: ClassVar[str] = ""
+    #: Whether the ``records`` table has a ``bookkeeping`` column (JSON text) for the
+    #: engine's notes on each record; without one they are kept inside ``spec``.
+    bookkeeping_column: ClassVar[bool] = False
 
     #: Where this state is, for messages (never a password).
     where: str

@@ -38,14 +38,21 @@ from podium.platform.contract import (
     TransactionalStateStore,
 )
 from podium.state.lease import lease_lost_error, locked_error, takeover_reason
-from podium.state.rows import RECORD_COLUMNS, dumps, now_iso, record_from_row, record_row, without
+from podium.state.rows import (
+    RECORD_COLUMNS,
+    RECORD_COLUMNS_WITH_BOOKKEEPING,
+    dumps,
+    now_iso,
+    record_from_row,
+    record_row,
+    without,
+)
 from podium.state.sql.dialect import TABLES, Connection, SqlDialect
 from podium.state.sql.group_commit import GroupCommit, QueuedWrite
 from podium.state.sql.reconnect import reconnecting
 
 T = TypeVar("T")
 
-_RECORD_COLUMNS = tuple(c.strip() for c in RECORD_COLUMNS.split(","))
 _INTENT_COLUMNS = ("node", "action", "spec", "run_id", "started_at")
 _LOCK_COLUMNS = (
     "owner",
@@ -88,9 +95,12 @@ class _Statements:
         self.fence = self.epoch + d.fence_lock
         self.bump_epoch = f"UPDATE {epoch} SET {ecol} = {ecol} + 1{where('epoch')}"
 
-        self.records = f"SELECT {RECORD_COLUMNS} FROM {records}{where('records')} ORDER BY uid"
+        layout = RECORD_COLUMNS_WITH_BOOKKEEPING if d.bookkeeping_column else RECORD_COLUMNS
+        self.records = f"SELECT {layout} FROM {records}{where('records')} ORDER BY uid"
         self.put_record = d.upsert(
-            records, keyed("records", *_RECORD_COLUMNS), keyed("records", "uid")
+            records,
+            keyed("records", *(c.strip() for c in layout.split(","))),
+            keyed("records", "uid"),
         )
         self.delete_record = f"DELETE FROM {records}{where('records', f'uid = {p}')}"
 
@@ -345,6 +355,9 @@ class SqlStateStore(TransactionalStateStore):
             self._execute(db, self._sql.bump_serial, self._scope["serial"])
 
     # --- records --------------------------------------------------------------
+    def _record_row(self, record: ResourceRecord) -> tuple[Any, ...]:
+        return record_row(record, bookkeeping_column=self.dialect.bookkeeping_column)
+
     @reconnecting
     def records(self) -> list[ResourceRecord]:
         with self._read() as db:
@@ -353,7 +366,7 @@ class SqlStateStore(TransactionalStateStore):
 
     @reconnecting
     def put_record(self, record: ResourceRecord) -> None:
-        row = (*self._scope["records"], *record_row(record))  # refuses Secrets before the tx
+        row = (*self._scope["records"], *self._record_row(record))  # refuses Secrets before the tx
         with self._write() as db:
             self._execute(db, self._sql.put_record, row)
             self._bump_serial(db)
@@ -373,7 +386,7 @@ class SqlStateStore(TransactionalStateStore):
         # Serialise before taking the lock: JSON work needs no transaction.
         scope, intent_scope = self._scope["records"], self._scope["intents"]
         closing = [o.intent_id for o in outcomes]
-        records = [(*scope, *record_row(o.record)) for o in outcomes if o.record is not None]
+        records = [(*scope, *self._record_row(o.record)) for o in outcomes if o.record is not None]
         deletes = [(*scope, o.delete_uid) for o in outcomes if o.delete_uid is not None]
         opening = [
             (*intent_scope, i.node, i.action, dumps(i.spec), i.run_id, i.started_at or now)

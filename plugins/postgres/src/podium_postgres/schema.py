@@ -109,8 +109,20 @@ _V3_LEASE_FENCING: Migration = (
     "ALTER TABLE {schema}.locks ADD COLUMN pid_namespace TEXT NOT NULL DEFAULT ''",
 )
 
+# The engine's bookkeeping (digest, failed release...) gets its own column, beside the
+# spec. Records written before keep it inside ``spec``: reading one lifts it out
+# (ResourceRecord), and the engine's next write of the record stores it here.
+_V4_RECORD_BOOKKEEPING: Migration = (
+    "ALTER TABLE {schema}.records ADD COLUMN bookkeeping TEXT NOT NULL DEFAULT '{{}}'",
+)
+
 #: Ordered: index ``i`` migrates from version ``i`` to ``i + 1``. Only ever append.
-MIGRATIONS: tuple[Migration, ...] = (_V1_INITIAL, _V2_RECORD_OWNER, _V3_LEASE_FENCING)
+MIGRATIONS: tuple[Migration, ...] = (
+    _V1_INITIAL,
+    _V2_RECORD_OWNER,
+    _V3_LEASE_FENCING,
+    _V4_RECORD_BOOKKEEPING,
+)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

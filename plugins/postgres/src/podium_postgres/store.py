@@ -60,6 +60,7 @@ class PostgresDialect(SqlDialect):
     # new lease (lock_scope) waits for it to commit, and the run's other writers
     # (and their serial updates) do not.
     fence_lock: ClassVar[str] = " FOR KEY SHARE"
+    bookkeeping_column: ClassVar[bool] = True
 
     def __init__(
         self,
