@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import threading
 import weakref
@@ -31,6 +32,7 @@ from podium.errors import (
     InputError,
     NotFoundError,
     PolicyBlockedError,
+    StateError,
 )
 from podium.observability.contract import Event
 from podium.platform.context import EnvironmentInfo
@@ -1011,8 +1013,15 @@ class Platform:
             from podium.engine.audit import record_state_edit, settle_abandoned_runs
 
             held = f"{previous.owner} (pid {previous.pid}, {previous.operation})"
-            settle_abandoned_runs(self.store(env), "", f"its lock was removed by {self.actor}")
-            record_state_edit(self, env, "unlock", f"removed the lock of {held}", "")
+            try:
+                settle_abandoned_runs(self.store(env), "", f"its lock was removed by {self.actor}")
+                record_state_edit(self, env, "unlock", f"removed the lock of {held}", "")
+            except StateError as exc:
+                # The lock is gone either way, and unlock is how damaged state is repaired:
+                # say that history missed it rather than fail the repair.
+                logging.getLogger("podium").warning(
+                    "unlocked %s, but history could not record it: %s", env, exc.message
+                )
         return previous
 
     def forget(self, env: str, uid: str) -> None:

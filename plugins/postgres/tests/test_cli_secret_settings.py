@@ -64,6 +64,10 @@ STEPS: list[tuple[str, ...]] = [
     ("--json", "state", "show", NODE),
     ("state", "unlock"),
     ("--json", "state", "unlock"),
+    ("state", "intents"),
+    ("--json", "state", "intents"),
+    ("state", "resolve", NODE, "--retry"),  # nothing pending: an error, still no canary
+    ("--json", "state", "resolve", NODE, "--gone"),
     ("secrets", "set", "greeting", "--value", "hello"),
     ("--json", "secrets", "set", "farewell", "--value", "bye"),
     ("secrets", "list"),

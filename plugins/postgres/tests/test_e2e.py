@@ -197,8 +197,12 @@ def test_apply_plan_destroy_with_state_in_postgres(
         assert cloud.buckets == {} and cloud.deployed == {}
         assert platform.store("prod").records() == []
         history = platform.history("prod")
-        assert [h["operation"] for h in history] == ["destroy", "apply", "apply"]
-        assert all(h["status"] == "succeeded" for h in history)
+        runs = [h for h in history if h.get("kind", "run") == "run"]
+        assert [h["operation"] for h in runs] == ["destroy", "apply", "apply"]
+        assert all(h["status"] == "succeeded" for h in runs)
+        # showing the secrets above is in the audit trail too (which nodes, never values)
+        [reveal] = [h for h in history if h.get("kind") == "reveal"]
+        assert CANARY not in str(reveal)
 
 
 def test_a_machine_with_another_state_key_is_refused_before_creating_anything(
