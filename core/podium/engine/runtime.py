@@ -8,6 +8,7 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from podium.config.models import EngineSection, EnvironmentSection, RuleSection
@@ -47,8 +48,9 @@ class EngineRuntime:
     #: where a config key is in podium.toml (rules, for ``plan -v``); None without a file
     locate: Callable[[tuple[str | int, ...]], Location | None] | None = None
 
-    @property
+    @cached_property
     def cipher(self) -> StateCipher:
+        # One key for the whole operation: loaded (and checked) once, not per node.
         return self.cipher_source()
 
     def event(self, kind: str, node: str | None = None, message: str = "", **data: Any) -> None:
