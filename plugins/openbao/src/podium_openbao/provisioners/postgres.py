@@ -214,7 +214,9 @@ class OpenBaoPostgresProvisioner(Provisioner):
             },
         )
         if replaced is not None and replaced.lease_id != creds.lease_id:
-            grace = int(ctx.params.get("rotation_grace") or 0)
+            # Through the model: a param the rule and workload leave out has its default
+            # (300 s), not 0 (which cut the replaced release off at once).
+            grace = DynamicPostgresParams.model_validate(dict(ctx.params)).rotation_grace
             self._engine.shorten(replaced.lease_id, max(grace, 1))
         return creds
 
