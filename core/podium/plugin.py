@@ -150,6 +150,7 @@ if TYPE_CHECKING:
     from podium.security.crypto import StateCipher, generate_key, is_sealed
     from podium.security.env_secrets import EnvironmentSecrets
     from podium.security.local_store import LocalSecretStore
+    from podium.security.policies import literal_secret
     from podium.security.private_files import make_private_dir, open_private_append
     from podium.security.secret import REDACTED, Secret, contains_secret, redact, reveal
     from podium.state.lease import (
@@ -247,6 +248,7 @@ _HOMES: dict[str, tuple[str, ...]] = {
     "podium.security.crypto": ("StateCipher", "generate_key", "is_sealed"),
     "podium.security.local_store": ("LocalSecretStore",),
     "podium.security.private_files": ("make_private_dir", "open_private_append"),
+    "podium.security.policies": ("literal_secret",),
     "podium.security.secret": ("REDACTED", "Secret", "contains_secret", "redact", "reveal"),
     "podium.state.lease": (
         "lease_identity",
@@ -374,6 +376,7 @@ __all__ = [
     "is_sealed",
     "lease_identity",
     "lease_lost_error",
+    "literal_secret",
     "lock_from_dict",
     "locked_error",
     "make_private_dir",

@@ -112,3 +112,13 @@ def test_validate_applies_the_levels_plan_applies(tmp_path: Path) -> None:
         ("builtin.plaintext-secret", "advisory"),
     ], proc.stderr
     assert proc.returncode == 0, proc.stderr
+
+
+def test_literal_secret_covers_numbers_and_spares_placeholders() -> None:
+    from podium.plugin import literal_secret
+
+    assert literal_secret("DB_PASSWORD", "hunter2")
+    assert literal_secret("API_TOKEN", 1234)  # YAML's PASSWORD: 1234 is a number
+    assert not literal_secret("DB_PASSWORD", "${resources.db.password}")
+    assert not literal_secret("DB_PASSWORD", "")
+    assert not literal_secret("GREETING", "hello")

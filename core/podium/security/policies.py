@@ -27,6 +27,16 @@ SECRET_NAME = re.compile(r"(PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|C
 PLACEHOLDER = re.compile(r"\$\{[^}]*\}")
 
 
+def literal_secret(name: str, value: object) -> bool:
+    """A variable whose name says it is secret (PASSWORD, TOKEN, API_KEY...) holding a
+    literal value rather than a placeholder: what policies flag and what must be masked
+    before a policy engine or a report sees it."""
+    if not SECRET_NAME.search(name) or value is None or value == "":
+        return False
+    # YAML makes ``PASSWORD: 1234`` a number: still a literal secret.
+    return not (isinstance(value, str) and PLACEHOLDER.search(value))
+
+
 def image_is_floating(image: str) -> bool:
     """``True`` for ``name``, ``name:latest``; ``False`` for a tag, a digest or Score's ``.``."""
     if image == "." or "@" in image:
@@ -62,9 +72,7 @@ class BuiltinPolicies(PolicyPack):
                     location=_where(workload, "containers", cname),
                 )
             for key, value in (container.get("variables") or {}).items():
-                if SECRET_NAME.search(key) and isinstance(value, str) and value:
-                    if PLACEHOLDER.search(value):
-                        continue
+                if literal_secret(key, value):
                     level: Level = "mandatory" if env.tier == "prod" else "advisory"
                     yield Finding(
                         "builtin.plaintext-secret",

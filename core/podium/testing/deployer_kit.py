@@ -459,7 +459,10 @@ class DeployerConformance:
     ) -> None:
         secrets = secret_values(rendered_workload)
         if not secrets:
-            pytest.skip("rendered_workload carries no secret")
+            pytest.skip(
+                "your rendered_workload carries no secret: give it a Secret variable (the "
+                "kit's default workload has one) to check secrets stay out of outputs"
+            )
         status = kit.status(deploy_context, "after deploy")
         shown = plaintext_secrets(deployed, secrets, "deploy's result")
         shown += plaintext_secrets(status, secrets, "status")

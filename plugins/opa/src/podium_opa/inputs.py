@@ -11,17 +11,14 @@ be able to quote it.
 from __future__ import annotations
 
 import copy
-import re
 from typing import TYPE_CHECKING, Any
+
+from podium.plugin import literal_secret
 
 if TYPE_CHECKING:
     from podium.plugin import EnvironmentInfo, Plan, Workload
 
 MASK = "<literal value masked>"
-_SECRET_NAME = re.compile(
-    r"(PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|CREDENTIALS?)", re.IGNORECASE
-)
-_PLACEHOLDER = re.compile(r"\$\{[^}]*\}")
 
 
 def environment_document(env: EnvironmentInfo) -> dict[str, Any]:
@@ -42,7 +39,7 @@ def workload_input(workload: Workload, env: EnvironmentInfo) -> dict[str, Any]:
         if not isinstance(variables, dict):
             continue
         for key, value in variables.items():
-            if _SECRET_NAME.search(str(key)) and not _PLACEHOLDER.search(str(value)):
+            if literal_secret(str(key), value):
                 variables[key] = MASK
     return {"kind": "workload", "environment": environment_document(env), "workload": spec}
 
