@@ -92,21 +92,33 @@ def param_errors(
             by_provisioner.setdefault(item.registered.name, []).append(item)
     errors: list[InputError] = []
     for name, items in by_provisioner.items():
-        merged = [{**(item.match.rule.params or {}), **item.request.params} for item in items]
         # The model is plugin code: a validator that crashes is the plugin's fault, said
         # so. One attributed call per provisioner and workload keeps large graphs cheap.
-        results: list[list[ParamProblem]] = plugins.call_attributed(
-            items[0].registered.plugin, f"{name}.params_model", _check_all, items[0].schema, merged
+        failed: list[tuple[int, list[ParamProblem]]] = plugins.call_attributed(
+            items[0].registered.plugin, f"{name}.params_model", _check_all, items[0].schema, items
         )
-        for item, problems in zip(items, results, strict=True):
+        for index, problems in failed:
+            item = items[index]
             errors += [_param_error(workload, item, problem, locate_config) for problem in problems]
     return errors
 
 
 def _check_all(
-    schema: ResourceSchema, params: Sequence[Mapping[str, Any]]
-) -> list[list[ParamProblem]]:
-    return [schema.check_params(one) for one in params]
+    schema: ResourceSchema, items: Sequence[Matched]
+) -> list[tuple[int, list[ParamProblem]]]:
+    """``(index, problems)`` of each item whose params do not fit, in order.
+
+    Only failures are kept: on a graph of thousands of resources, a list per resource
+    would be thousands of objects the garbage collector has to walk for nothing.
+    """
+    failed = []
+    for index, item in enumerate(items):
+        rule_params = item.match.rule.params
+        params = {**rule_params, **item.request.params} if rule_params else item.request.params
+        problems = schema.check_params(params)
+        if problems:
+            failed.append((index, problems))
+    return failed
 
 
 def _param_error(

@@ -224,7 +224,8 @@ class ResourceSchema:
         from pydantic import ValidationError
 
         try:
-            self.params_model.model_validate(dict(params))
+            # pydantic reads a dict without changing it: no copy for the common case.
+            self.params_model.model_validate(params if isinstance(params, dict) else dict(params))
         except ValidationError as exc:
             from podium.provisioning.param_problems import param_problems
 
