@@ -40,10 +40,14 @@ class Node:
         return self.uid
 
 
+# One encoder, not one per call: json.dumps with options builds a new encoder each time,
+# and a digest is taken several times for every node of an apply.
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), default=str)
+
+
 def digest(value: Any) -> str:
     """A stable hash of JSON-like data (keys sorted); secrets must be fingerprinted first."""
-    text = json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(text.encode()).hexdigest()[:32]
+    return hashlib.sha256(_CANONICAL.encode(value).encode()).hexdigest()[:32]
 
 
 def fingerprint_secrets(cipher: Any, value: Any) -> Any:

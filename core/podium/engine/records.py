@@ -31,7 +31,13 @@ class HistoryChange:
     message: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        # Not dataclasses.asdict: it deep-copies every string, once per node of a run.
+        return {
+            "uid": self.uid,
+            "action": self.action,
+            "status": self.status,
+            "message": self.message,
+        }
 
 
 @dataclass

@@ -44,9 +44,13 @@ def _refuse(value: object) -> Any:
     raise StateError(f"cannot store a value of type {type(value).__name__} in state (not JSON)")
 
 
+# Built once: json.dumps with options makes a new encoder on every call (several per node).
+_COMPACT = json.JSONEncoder(separators=(",", ":"), default=_refuse)
+
+
 def dumps(value: Any) -> str:
     """Compact JSON for a state column; an unsealed Secret is refused, never written."""
-    return json.dumps(value, separators=(",", ":"), default=_refuse)
+    return _COMPACT.encode(value)
 
 
 def record_row(record: ResourceRecord, *, bookkeeping_column: bool = False) -> tuple[Any, ...]:

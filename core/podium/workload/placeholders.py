@@ -115,6 +115,8 @@ def substitute(
     raised as soon as placeholders would insert more than it allows, before the text
     is built.
     """
+    if "$" not in template:  # most strings: nothing to expand, nothing to unescape
+        return template
     sensitive = False
     limit = budget.limit() if budget is not None else None
     inserted = 0

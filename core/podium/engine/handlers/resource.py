@@ -20,7 +20,7 @@ from podium.engine.records import ResourceIntent
 from podium.errors import InputError
 from podium.platform.contract import IntentOutcome, ResourceRecord
 from podium.plugins.kinds import PROVISIONERS
-from podium.provisioning.schema import resource_schema
+from podium.provisioning.schema import ResourceSchema, resource_schema
 from podium.security.secret import Secret
 
 if TYPE_CHECKING:
@@ -34,6 +34,14 @@ BATCHED = frozenset({"create", "update", "delete"})
 class ResourceHandler:
     def __init__(self, run: ApplyContext) -> None:
         self.run = run
+        self._schemas: dict[str, ResourceSchema] = {}
+
+    def schema(self, registered: Any) -> ResourceSchema:
+        """The provisioner's schema, read once per run (not twice for every node)."""
+        found = self._schemas.get(registered.name)
+        if found is None:
+            found = self._schemas[registered.name] = resource_schema(registered.obj)
+        return found
 
     # --- create / update ---------------------------------------------------------
     def prepare(self, change: Change) -> Prepared:
@@ -103,7 +111,7 @@ class ResourceHandler:
     def _check_params(self, registered: Any, change: Change, params: dict[str, Any]) -> None:
         """Refuse params the provisioner's model rejects before an intent is journaled: a
         journaled intent with params its ``read`` cannot take would block reconcile."""
-        schema = resource_schema(registered.obj)
+        schema = self.schema(registered)
         if schema.params_model is None:
             return
         problems = self.run.rt.plugins.call_attributed(
@@ -157,7 +165,7 @@ class ResourceHandler:
         else:
             outputs = run.call(registered, "create", registered.obj.create, ctx)
         outputs = _sensitive_wrapped(
-            registered, as_outputs(registered, prepared.operation, outputs)
+            self.schema(registered), as_outputs(registered, prepared.operation, outputs)
         )
         record = ResourceRecord(
             uid=change.uid,
@@ -202,12 +210,12 @@ class ResourceHandler:
         return message
 
 
-def _sensitive_wrapped(registered: Any, outputs: dict[str, Any]) -> dict[str, Any]:
+def _sensitive_wrapped(schema: ResourceSchema, outputs: dict[str, Any]) -> dict[str, Any]:
     """Wrap outputs the provisioner declares sensitive, so they can never leak as plain text.
 
     Whether every declared output is returned is the conformance kit's check.
     """
-    for key in resource_schema(registered.obj).sensitive_outputs:
+    for key in schema.sensitive_outputs:
         value = outputs.get(key)
         if isinstance(value, str):
             outputs[key] = Secret(value)
