@@ -114,9 +114,7 @@ def scaffold(
     return Scaffolded(directory, ref, initialised)
 
 
-def update(
-    template: WorkloadTemplate, directory: Path, *, version: str | None = None
-) -> Updated:
+def update(template: WorkloadTemplate, directory: Path, *, version: str | None = None) -> Updated:
     """Merge a later version of the service's template into ``directory`` (copier update).
 
     The service must be a clean git checkout: its changes are kept, and where they

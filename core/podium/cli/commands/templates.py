@@ -7,7 +7,7 @@ Templates come from plugins (``podium_workload_templates``); copier does the wor
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -16,8 +16,8 @@ from podium.cli.options import json_option
 
 if TYPE_CHECKING:
     from podium.cli.context import CliState
-    from podium.plugins.manager import Registered
     from podium.platform.contract import WorkloadTemplate
+    from podium.plugins.manager import Registered
 
 
 def _templates(state: CliState) -> dict[str, Registered[WorkloadTemplate]]:
@@ -108,7 +108,7 @@ def new_cmd(
 def _list(state: CliState) -> None:
     from podium.golden_paths.repository import versions
 
-    rows = []
+    rows: list[dict[str, Any]] = []
     for name, registered in _templates(state).items():
         shipped = [str(v) for v in versions(registered.obj)]
         rows.append(
@@ -175,7 +175,9 @@ def template_update_cmd(ctx: click.Context, directory: str, version: str | None)
         if result.before == result.after:
             click.echo(f"{target}: {result.after}, rendered again")
         else:
-            click.echo(f"{target}: {result.before.name} {result.before.version} -> {result.after.version}")
+            click.echo(
+                f"{target}: {result.before.name} {result.before.version} -> {result.after.version}"
+            )
         for path in result.changed:
             mark = click.style("conflict", fg="red") if path in result.conflicts else "changed "
             click.echo(f"  {mark} {path}")
