@@ -87,6 +87,8 @@ def scaffold(
 ) -> Scaffolded:
     """Generate a service from ``template`` into ``directory`` and commit it to git."""
     copier = _copier()
+    from plumbum import ProcessExecutionError
+
     if directory.exists() and any(directory.iterdir()):
         raise InputError(f"{directory} exists and is not empty", hint="pick a new directory")
     tag = pick_version(template, version)
@@ -101,8 +103,10 @@ def scaffold(
                 quiet=True,
                 unsafe=False,
             )
-        except copier.errors.CopierError as exc:
+        except (copier.errors.CopierError, ValueError) as exc:
             raise InputError(f"workload template {template.name!r}: {exc}") from None
+        except ProcessExecutionError as exc:
+            raise PodiumError(f"workload template {template.name!r}: git failed: {exc}") from None
     ref, _ = read_answers(directory)
     initialised = False
     if not _in_git_repository(directory):
@@ -122,8 +126,19 @@ def update(template: WorkloadTemplate, directory: Path, *, version: str | None =
     (and as unmerged in git's index) for the author to resolve.
     """
     copier = _copier()
+    from plumbum import ProcessExecutionError
+
     before, _ = read_answers(directory)
     tag = pick_version(template, version)
+    try:
+        pick_version(template, before.version)
+    except InputError:
+        raise InputError(
+            f"{directory}: generated from {before}, which the installed plugin no longer "
+            "ships: copier merges against the version a service came from",
+            hint="install a plugin version that still ships it, or ask the platform team "
+            "to keep it",
+        ) from None
     with template_source(template):
         try:
             copier.run_update(
@@ -142,6 +157,8 @@ def update(template: WorkloadTemplate, directory: Path, *, version: str | None =
             if "dirty" in message:
                 hint = "commit or stash your changes first: the update merges into a clean tree"
             raise InputError(f"{directory}: {message}", hint=hint) from None
+        except ProcessExecutionError as exc:
+            raise PodiumError(f"{directory}: git failed during the update: {exc}") from None
     after, _ = read_answers(directory)
     status = _git(directory, "status", "--porcelain", "--", ".")
     changed = sorted({line[3:] for line in status.splitlines() if line.strip()})
