@@ -919,6 +919,7 @@ class Platform:
     def status(self, env: str, workload: str | None = None) -> list[WorkloadStatus]:
         """Health of deployed workloads, from their deployers."""
         from podium.engine.deploy_context import deploy_context
+        from podium.golden_paths.provenance import from_attributes
 
         records = [self._deployment(env, workload)] if workload else self.deployments(env)
         info = self.environment(env)
@@ -927,10 +928,12 @@ class Platform:
             registered = self.plugins.registered(DEPLOYERS, record.provider)
             name = record.uid.split(":", 1)[1]
             ctx = deploy_context(registered, name, info, recorded_outputs=record.outputs)
+            status = self.plugins.call_instrumented(
+                registered.plugin, f"{registered.name}.status", registered.obj.status, ctx
+            )
+            template = from_attributes(record.attributes)
             statuses.append(
-                self.plugins.call_instrumented(
-                    registered.plugin, f"{registered.name}.status", registered.obj.status, ctx
-                )
+                status.model_copy(update={"template": str(template)}) if template else status
             )
         return statuses
 

@@ -1,4 +1,4 @@
-"""Everything a plugin author imports, in one module (plugin API 1.2).
+"""Everything a plugin author imports, in one module (plugin API 1.3).
 
 Write ``from podium.plugin import ...`` and nothing else from Podium in a plugin's
 code (its tests add :mod:`podium.testing`). Every name here is supported for the
@@ -73,6 +73,9 @@ State backends and CLI commands — ``podium_state_backends``, ``podium_cli_comm
     :class:`SqlStateStore` (its rows selected by a :class:`Scope`).
     A command is a :class:`CliCommand`.
 
+Workload templates — ``podium_workload_templates``
+    A :class:`WorkloadTemplate` names a directory of copier template versions.
+
 Files
     :func:`make_private_dir` and :func:`open_private_append` make directories and
     files only the user running Podium can read, whatever the umask.
@@ -142,6 +145,7 @@ if TYPE_CHECKING:
         StateBackend,
         StateStore,
         TransactionalStateStore,
+        WorkloadTemplate,
     )
     from podium.plugins.deprecations import PodiumDeprecationWarning
     from podium.provisioning.contract import Outputs, Provisioner, ResourceContext
@@ -239,6 +243,7 @@ _HOMES: dict[str, tuple[str, ...]] = {
         "StateBackend",
         "StateStore",
         "TransactionalStateStore",
+        "WorkloadTemplate",
     ),
     "podium.plugins.deprecations": ("PodiumDeprecationWarning",),
     "podium.provisioning.contract": ("Outputs", "Provisioner", "ResourceContext"),
@@ -367,6 +372,7 @@ __all__ = [
     "TransientError",
     "Workload",
     "WorkloadStatus",
+    "WorkloadTemplate",
     "contains_secret",
     "dumps",
     "file_lock",

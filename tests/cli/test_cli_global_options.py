@@ -25,6 +25,8 @@ NO_ENV = {
     "podium schema": "the schemas are the same in every environment",
     "podium plugins": "plugins are loaded for the platform, not per environment",
     "podium plugin": "scaffolds a plugin package; no platform involved",
+    "podium new": "scaffolds a service from a template; templates are not per environment",
+    "podium template": "updates a service's files from its template; no environment involved",
 }
 
 

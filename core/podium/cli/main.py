@@ -33,6 +33,8 @@ COMMANDS: dict[str, str] = {
     "secrets": "secrets:secrets_group",
     "plugins": "plugins:plugins_group",
     "plugin": "scaffold:plugin_group",
+    "new": "templates:new_cmd",
+    "template": "templates:template_group",
     "doctor": "plugins:doctor_cmd",
 }
 

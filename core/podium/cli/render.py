@@ -179,7 +179,8 @@ def render_status(statuses: list[WorkloadStatus]) -> str:
     for status in statuses:
         state = click.style(f"{status.state:<8}", fg=STATUS_COLOURS.get(status.state), bold=True)
         urls = "  ".join(status.urls)
-        lines.append(f"{state} {status.workload:<24} {urls}")
+        template = f"  [{status.template}]" if status.template else ""
+        lines.append(f"{state} {status.workload:<24} {urls}{template}")
         if status.message and status.state != "ready":
             lines.append(f"         {status.message}")
         for name, container in status.containers.items():

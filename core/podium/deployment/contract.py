@@ -425,6 +425,12 @@ class WorkloadStatus(_Model):
     containers: dict[str, ContainerStatus] = Field(
         default_factory=dict, description="Each container's health, by name."
     )
+    template: str | None = Field(
+        default=None,
+        description="The workload template and version the deployed workload was generated "
+        "from (``python-web 1.1.0``), from its ``podium.dev/template`` and "
+        "``podium.dev/template-version`` annotations. Set by the core; deployers leave it unset.",
+    )
     redeploy: bool | None = Field(
         default=None,
         description="Whether deploying again would bring the workload back: ``True`` when "

@@ -1,4 +1,5 @@
-"""What state backends and CLI commands are: the interfaces behind the platform hooks.
+"""What state backends, CLI commands and workload templates are: the interfaces behind the
+platform hooks.
 
 A state backend stores one platform environment's state: resource records, the
 intent journal, generated values, the lease lock, apply history and releases.
@@ -11,9 +12,13 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from podium.platform.context import EnvironmentInfo
+
+if TYPE_CHECKING:
+    from importlib.resources.abc import Traversable
+    from pathlib import Path
 
 #: Bookkeeping keys Podium 0.1 kept inside ``ResourceRecord.spec``, and the fields they
 #: moved to: a record read with them in its spec is migrated on load (and written back
@@ -313,3 +318,23 @@ class CliCommand:
     name: str
     command: Any
     help: str = ""
+
+
+@dataclass(frozen=True)
+class WorkloadTemplate:
+    """A workload template a plugin ships: ``podium new NAME DIR`` scaffolds a service from it.
+
+    ``source`` is a directory (package data, e.g.
+    ``importlib.resources.files(__package__) / "templates" / "python-web"``) holding one
+    subdirectory per released version, named by its PEP 440 version (``1.0.0``,
+    ``1.1.0``...). Each is a complete `copier <https://copier.readthedocs.io>`_ template
+    (``copier.yml`` and the files, ``*.jinja`` rendered). Podium turns them into a
+    temporary git repository with one commit and tag per version, which is what copier
+    needs to update a generated service with a three-way merge
+    (``podium template update``): keep every version a service may have been generated
+    from, and never change a released one. See the *Golden paths* guide.
+    """
+
+    name: str  #: what ``podium new`` takes; unique among the platform's plugins
+    source: Traversable | Path  #: the directory of version directories
+    description: str = ""  #: one line for ``podium new --list``

@@ -1,4 +1,4 @@
-"""Platform hooks: lifecycle, state backends and CLI commands."""
+"""Platform hooks: lifecycle, state backends, CLI commands and workload templates."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from pydantic import BaseModel
 
 from podium.platform.context import PlatformInfo
-from podium.platform.contract import CliCommand, StateBackend
+from podium.platform.contract import CliCommand, StateBackend, WorkloadTemplate
 from podium.plugins.markers import hookspec
 
 if TYPE_CHECKING:
@@ -52,6 +52,37 @@ def podium_cli_commands(  # type: ignore[empty-body]
         @hookimpl
         def podium_cli_commands():
             return [CliCommand(name="hello", command=hello, help="Say hello")]
+    """
+
+
+@hookspec
+def podium_workload_templates(  # type: ignore[empty-body]
+    settings: BaseModel | None, platform_name: str, platform: PlatformInfo
+) -> Iterable[WorkloadTemplate]:
+    """Offer workload templates, the platform's golden paths (registration hook; plugin API 1.3).
+
+    ``podium new --list`` shows them, ``podium new NAME DIR`` scaffolds a service from one
+    (a git repository with its Score file, app, pipeline and README) and
+    ``podium template update`` brings a later version of it into the service with
+    copier's three-way merge. Each version is a copier template shipped as package data
+    (see :class:`~podium.platform.contract.WorkloadTemplate`).
+
+    Example::
+
+        from importlib import resources
+
+        from podium.plugin import WorkloadTemplate, hookimpl
+
+        @hookimpl
+        def podium_workload_templates():
+            root = resources.files(__package__) / "templates"
+            return [
+                WorkloadTemplate(
+                    name="python-web",
+                    source=root / "python-web",
+                    description="HTTP service with a PostgreSQL database",
+                )
+            ]
     """
 
 

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 if TYPE_CHECKING:
     from podium.deployment.contract import Deployer
     from podium.observability.contract import TelemetrySink
-    from podium.platform.contract import CliCommand, StateBackend
+    from podium.platform.contract import CliCommand, StateBackend, WorkloadTemplate
     from podium.provisioning.contract import Provisioner
     from podium.security.contract import PolicyPack, SecretStore
 
@@ -69,6 +69,12 @@ STATE_BACKENDS: Kind[StateBackend] = Kind(
 CLI_COMMANDS: Kind[CliCommand] = Kind(
     "cli_commands", "podium_cli_commands", "podium.platform.contract:CliCommand", "command"
 )
+WORKLOAD_TEMPLATES: Kind[WorkloadTemplate] = Kind(
+    "workload_templates",
+    "podium_workload_templates",
+    "podium.platform.contract:WorkloadTemplate",
+    "workload template",
+)
 
 KINDS: dict[str, Kind[Any]] = {
     kind.name: kind
@@ -80,6 +86,7 @@ KINDS: dict[str, Kind[Any]] = {
         TELEMETRY_SINKS,
         STATE_BACKENDS,
         CLI_COMMANDS,
+        WORKLOAD_TEMPLATES,
     )
 }
 

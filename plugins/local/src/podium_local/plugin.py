@@ -20,9 +20,10 @@ if TYPE_CHECKING:
         PlatformInfo,
         RenderedWorkload,
         TelemetryConfig,
+        WorkloadTemplate,
     )
 
-PODIUM_API = ">=1.2,<2"
+PODIUM_API = ">=1.3,<2"
 
 __all__ = ["PODIUM_API", "Settings"]
 
@@ -80,3 +81,26 @@ def podium_configure_telemetry(
     from podium_local.telemetry import configure_telemetry
 
     return configure_telemetry(workload, deployment, env)
+
+
+@hookimpl
+def podium_workload_templates() -> list[WorkloadTemplate]:
+    # Golden paths for this platform: their Score files use podium-local's process
+    # deployer (a `command`) and its provisioners, so they deploy here as generated.
+    from importlib import resources
+
+    from podium.plugin import WorkloadTemplate
+
+    root = resources.files("podium_local") / "templates"
+    return [
+        WorkloadTemplate(
+            name="python-web",
+            source=root / "python-web",
+            description="HTTP service with its own PostgreSQL database",
+        ),
+        WorkloadTemplate(
+            name="worker",
+            source=root / "worker",
+            description="queue consumer (redis list)",
+        ),
+    ]
