@@ -70,7 +70,9 @@ State backends and CLI commands — ``podium_state_backends``, ``podium_cli_comm
     lease rules (:func:`takeover_reason`, :func:`locked_error`, :func:`pid_alive`,
     :func:`lease_identity`, :func:`lease_lost_error`, :func:`lock_from_dict` for fencing);
     a SQL backend is usually just a :class:`SqlDialect` run by the shared
-    :class:`SqlStateStore` (its rows selected by a :class:`Scope`).
+    :class:`SqlStateStore` (its rows selected by a :class:`Scope`). History kept as a
+    hash-chained audit trail (:class:`AuditRecord`, :class:`AuditHead`) starts from
+    :data:`GENESIS_HASH`; a migration seals older entries with :func:`seal_entries`.
     A command is a :class:`CliCommand`.
 
 Files
@@ -153,6 +155,7 @@ if TYPE_CHECKING:
     from podium.security.policies import literal_secret
     from podium.security.private_files import make_private_dir, open_private_append
     from podium.security.secret import REDACTED, Secret, contains_secret, redact, reveal
+    from podium.state.audit_chain import AuditHead, AuditRecord, GENESIS_HASH, seal_entries
     from podium.state.lease import (
         lease_identity,
         lease_lost_error,
@@ -193,7 +196,9 @@ if TYPE_CHECKING:
 _HOMES: dict[str, tuple[str, ...]] = {
     "podium.api": ("Platform",),
     "podium.deployment.contract": (
-        "CancelSignal",
+        "AuditHead",
+    "AuditRecord",
+    "CancelSignal",
         "ContainerStatus",
         "DeployContext",
         "Deployer",
@@ -250,6 +255,7 @@ _HOMES: dict[str, tuple[str, ...]] = {
     "podium.security.private_files": ("make_private_dir", "open_private_append"),
     "podium.security.policies": ("literal_secret",),
     "podium.security.secret": ("REDACTED", "Secret", "contains_secret", "redact", "reveal"),
+    "podium.state.audit_chain": ("AuditHead", "AuditRecord", "GENESIS_HASH", "seal_entries"),
     "podium.state.lease": (
         "lease_identity",
         "lease_lost_error",
@@ -294,6 +300,7 @@ if not TYPE_CHECKING:  # type checkers see the precise imports above, and no cat
 
 __all__ = [
     "API_VERSION",
+    "GENESIS_HASH",
     "RECORD_COLUMNS",
     "REDACTED",
     "CancelSignal",
@@ -394,6 +401,7 @@ __all__ = [
     "redact",
     "resource_schema",
     "reveal",
+    "seal_entries",
     "run_probe",
     "stop_process_group",
     "tail_lines",

@@ -11,9 +11,12 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from podium.platform.context import EnvironmentInfo
+
+if TYPE_CHECKING:
+    from podium.state.audit_chain import AuditHead, AuditRecord
 
 #: Bookkeeping keys Podium 0.1 kept inside ``ResourceRecord.spec``, and the fields they
 #: moved to: a record read with them in its spec is migrated on load (and written back
@@ -251,6 +254,22 @@ class StateStore(ABC):
     @abstractmethod
     def history(self, limit: int = 50) -> list[dict[str, Any]]:
         """Most recent first; each entry has an ``id``."""
+
+    # --- the audit chain (optional) -------------------------------------------
+    def audit_head(self) -> AuditHead | None:
+        """The head of this environment's hash-chained audit trail (plugin API 1.2,
+        optional: see :mod:`podium.state.audit_chain`).
+
+        ``None``: this backend keeps its history without a chain (the default, for
+        backends written before), and ``podium audit verify`` says it cannot verify it.
+        A chaining backend keeps history append-only: ``update_history`` appends an
+        outcome record, and ``history`` shows each entry as its latest record.
+        """
+        return None
+
+    def audit_records(self, after: int = 0, limit: int = 500) -> list[AuditRecord]:
+        """Up to ``limit`` records of the chain with ``seq`` above ``after``, in ``seq`` order."""
+        return []
 
     @abstractmethod
     def add_release(self, workload: str, data: dict[str, Any]) -> int:

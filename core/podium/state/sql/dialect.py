@@ -27,8 +27,19 @@ from podium.errors import StateError
 Connection = Any
 
 #: The logical tables of the state layer; a dialect maps each to its physical name.
-#: ``epoch`` holds the environment's fencing epoch (one row, like ``serial``).
-TABLES = ("records", "intents", "generated", "lock", "history", "releases", "serial", "epoch")
+#: ``epoch`` holds the environment's fencing epoch (one row, like ``serial``), ``audit_head``
+#: the head of its audit chain (one row with ``audit_seq`` and ``audit_hash`` columns).
+TABLES = (
+    "records",
+    "intents",
+    "generated",
+    "lock",
+    "history",
+    "releases",
+    "serial",
+    "epoch",
+    "audit_head",
+)
 
 
 @dataclass(frozen=True)
@@ -133,6 +144,16 @@ class SqlDialect(ABC):
     ) -> list[int]:
         """Insert ``rows`` in order; their ids in the same order."""
         return [self.insert_returning_id(db, table, columns, row) for row in rows]
+
+    def next_id(self, db: Connection, table: str) -> int:
+        """The id the next row of the physical ``table`` (an ``id`` column) should take.
+
+        Called under :meth:`lock_scope`; an audit record's hash covers its id, so the
+        id is drawn before the row is written. The default suits a table only this
+        store writes: one above the largest id.
+        """
+        row = db.execute(f"SELECT COALESCE(MAX(id), 0) + 1 FROM {table}").fetchone()
+        return int(row[0])
 
     def executemany(self, db: Connection, sql: str, rows: Sequence[Sequence[Any]]) -> int:
         """Run ``sql`` once per row; the number of rows it changed in all."""
