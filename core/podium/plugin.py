@@ -72,7 +72,8 @@ State backends and CLI commands — ``podium_state_backends``, ``podium_cli_comm
     a SQL backend is usually just a :class:`SqlDialect` run by the shared
     :class:`SqlStateStore` (its rows selected by a :class:`Scope`). History kept as a
     hash-chained audit trail (:class:`AuditRecord`, :class:`AuditHead`) starts from
-    :data:`GENESIS_HASH`; a migration seals older entries with :func:`seal_entries`.
+    :data:`GENESIS_HASH`; a migration seals older entries with :func:`seal_entries`, and
+    :func:`verify_chain` checks a chain.
     A command is a :class:`CliCommand`.
 
 Files
@@ -155,7 +156,13 @@ if TYPE_CHECKING:
     from podium.security.policies import literal_secret
     from podium.security.private_files import make_private_dir, open_private_append
     from podium.security.secret import REDACTED, Secret, contains_secret, redact, reveal
-    from podium.state.audit_chain import AuditHead, AuditRecord, GENESIS_HASH, seal_entries
+    from podium.state.audit_chain import (
+        GENESIS_HASH,
+        AuditHead,
+        AuditRecord,
+        seal_entries,
+        verify_chain,
+    )
     from podium.state.lease import (
         lease_identity,
         lease_lost_error,
@@ -255,7 +262,13 @@ _HOMES: dict[str, tuple[str, ...]] = {
     "podium.security.private_files": ("make_private_dir", "open_private_append"),
     "podium.security.policies": ("literal_secret",),
     "podium.security.secret": ("REDACTED", "Secret", "contains_secret", "redact", "reveal"),
-    "podium.state.audit_chain": ("AuditHead", "AuditRecord", "GENESIS_HASH", "seal_entries"),
+    "podium.state.audit_chain": (
+        "AuditHead",
+        "AuditRecord",
+        "GENESIS_HASH",
+        "seal_entries",
+        "verify_chain",
+    ),
     "podium.state.lease": (
         "lease_identity",
         "lease_lost_error",
@@ -407,6 +420,7 @@ __all__ = [
     "tail_lines",
     "takeover_reason",
     "validate_name",
+    "verify_chain",
     "without",
     "write_atomic",
 ]

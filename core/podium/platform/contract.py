@@ -256,14 +256,18 @@ class StateStore(ABC):
         """Most recent first; each entry has an ``id``."""
 
     # --- the audit chain (optional) -------------------------------------------
+    #: Whether this backend keeps history as a hash-chained, append-only audit trail
+    #: (:meth:`audit_head`, :meth:`audit_records`); backends written before do not.
+    audit_chained: ClassVar[bool] = False
+
     def audit_head(self) -> AuditHead | None:
         """The head of this environment's hash-chained audit trail (plugin API 1.2,
         optional: see :mod:`podium.state.audit_chain`).
 
-        ``None``: this backend keeps its history without a chain (the default, for
-        backends written before), and ``podium audit verify`` says it cannot verify it.
-        A chaining backend keeps history append-only: ``update_history`` appends an
-        outcome record, and ``history`` shows each entry as its latest record.
+        ``None`` in a chaining backend (:attr:`audit_chained`) means the head was
+        lost, which ``podium audit verify`` reports. A chaining backend keeps history
+        append-only: ``update_history`` appends an outcome record, and ``history``
+        shows each entry as its latest record.
         """
         return None
 

@@ -108,6 +108,40 @@ class AuditHead:
     hash: str
 
 
+#: RFC 8785 represents numbers as IEEE doubles: integers beyond this are not exact there.
+_SAFE_INTEGER = 2**53 - 1
+
+
+def canonical_json(value: Any) -> bytes:
+    """``value`` as RFC 8785 canonical JSON (UTF-8).
+
+    The few values JCS cannot represent (integers beyond 2**53, NaN and infinities,
+    which Python's json module writes, and lone surrogates) are hashed as text, so
+    any entry a backend accepted can be chained.
+    """
+    return rfc8785.dumps(_representable(value))
+
+
+def _representable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _representable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_representable(v) for v in value]
+    if isinstance(value, str):
+        try:
+            value.encode()
+        except UnicodeEncodeError:  # a lone surrogate, which JSON text may carry
+            return value.encode("utf-8", "surrogatepass").hex()
+        return value
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, int) and abs(value) > _SAFE_INTEGER:
+        return str(value)
+    if isinstance(value, float) and (value != value or value in (float("inf"), float("-inf"))):
+        return repr(value)
+    return value
+
+
 def facts_of(entry: Mapping[str, Any], recorded_at: str) -> AuditFacts:
     """The facts of a history entry appended at ``recorded_at``."""
     operation = str(entry.get("operation", ""))
@@ -151,7 +185,7 @@ def record_hash(
         "data": json.loads(data),
         "prev": prev_hash,
     }
-    return hashlib.sha256(rfc8785.dumps(content)).hexdigest()
+    return hashlib.sha256(canonical_json(content)).hexdigest()
 
 
 def make_record(
@@ -339,6 +373,7 @@ __all__ = [
     "AuditRecord",
     "ChainVerifier",
     "Verdict",
+    "canonical_json",
     "facts_of",
     "make_record",
     "record_from_row",

@@ -27,7 +27,7 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from podium.errors import LeaseLostError, NotFoundError, StateError
 from podium.platform.contract import (
@@ -183,6 +183,8 @@ class _Statements:
 
 class SqlStateStore(TransactionalStateStore):
     """State of one platform environment in a SQL database, through ``dialect``."""
+
+    audit_chained: ClassVar[bool] = True
 
     def __init__(self, dialect: SqlDialect, *, intent_retention_days: float = 30.0) -> None:
         self.dialect = dialect
