@@ -65,7 +65,7 @@ def list_cmd(ctx: click.Context, env: str | None, limit: int) -> None:
 def verify_cmd(ctx: click.Context, env: str | None) -> None:
     """Check the chain of every record: an edited, deleted or reordered record is found, and
     the first bad one named (exit 1). Prints each chain's head: keep it elsewhere to also
-    catch a rewrite of the whole chain."""
+    catch a rewrite of the whole chain. A state backend without a chain fails (exit 1)."""
     state = get_state(ctx)
     platform = state.platform()
     verdicts = [platform.verify_audit(name) for name in _environments(state, env)]
@@ -79,13 +79,21 @@ def verify_cmd(ctx: click.Context, env: str | None) -> None:
                     f"{v['head']['hash']}"
                 )
             else:
-                where = f"record {v['first_bad_seq']}"
-                if v["first_bad_id"] is not None:
-                    where += f" (row id {v['first_bad_id']})"
-                click.echo(
-                    f"{v['environment']}: BROKEN at {where}: {v['problem']} "
-                    f"({v['records']} records before it verify)",
-                    err=True,
-                )
-    if not all(v["ok"] for v in verdicts):
-        ctx.exit(1)
+                click.echo(f"{v['environment']}: BROKEN at {_where(v)}: {v['problem']}")
+    broken = [v for v in verdicts if not v["ok"]]
+    if broken:
+        from podium.errors import StateError
+
+        raise StateError(
+            "the audit trail is broken: "
+            + "; ".join(f"{v['environment']} at {_where(v)}" for v in broken),
+            hint="restore the state from a backup and compare; the records before the first "
+            "bad one are intact",
+        )
+
+
+def _where(verdict: dict[str, Any]) -> str:
+    where = f"record {verdict['first_bad_seq']}"
+    if verdict["first_bad_id"] is not None:
+        where += f" (row id {verdict['first_bad_id']})"
+    return where
