@@ -30,6 +30,7 @@ COMMANDS: dict[str, str] = {
     "rollback": "runtime:rollback_cmd",
     "history": "runtime:history_cmd",
     "audit": "audit:audit_group",
+    "catalog": "catalog:catalog_group",
     "state": "state:state_group",
     "secrets": "secrets:secrets_group",
     "plugins": "plugins:plugins_group",
