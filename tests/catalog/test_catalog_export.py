@@ -68,7 +68,10 @@ def assert_valid_catalog(entities: list[dict[str, Any]]) -> None:
         assert not errors, (entity["metadata"]["name"], errors)
         assert NAME.match(entity["metadata"]["name"]) and len(entity["metadata"]["name"]) <= 63
         spec = entity["spec"]
-        refs = [*spec.get("dependsOn", []), *([f"system:{spec['system']}"] if "system" in spec else [])]
+        refs = [
+            *spec.get("dependsOn", []),
+            *([f"system:{spec['system']}"] if "system" in spec else []),
+        ]
         for ref in refs:
             kind, _, name = ref.partition(":")
             assert (kind, name) in names, f"{entity['metadata']['name']} refers to missing {ref}"
@@ -104,7 +107,9 @@ def test_the_export_is_a_valid_backstage_catalog_of_the_platform(project: Any) -
     assert system["spec"]["owner"] == "group:platform-team"
     web, api = by_name[("Component", "web")], by_name[("Component", "api")]
     # owners from podium.identity: a team, and the platform team for files beside podium.toml
-    assert api["spec"]["owner"] == "group:payments" and web["spec"]["owner"] == "group:platform-team"
+    assert (
+        api["spec"]["owner"] == "group:payments" and web["spec"]["owner"] == "group:platform-team"
+    )
     assert web["spec"]["dependsOn"] == ["resource:web-cache", "resource:web-data"]
     assert api["spec"]["dependsOn"] == ["resource:api-store"]
     assert by_name[("Resource", "web-cache")]["spec"]["dependsOn"] == ["resource:web-data"]

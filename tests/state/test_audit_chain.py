@@ -78,7 +78,9 @@ def test_the_hash_is_sha256_of_rfc8785_content_and_the_previous_hash(
 ) -> None:
     import hashlib
 
-    store.add_history({"operation": "apply", "who": "alice", "status": "blocked", "reason": "policy"})
+    store.add_history(
+        {"operation": "apply", "who": "alice", "status": "blocked", "reason": "policy"}
+    )
     [record] = store.audit_records()
     assert record.decision == "blocked (policy)"
     content = {

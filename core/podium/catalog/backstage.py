@@ -227,8 +227,7 @@ def render_yaml(entities: Iterable[CatalogEntity]) -> str:
     import yaml
 
     return "".join(
-        "---\n" + yaml.safe_dump(entity, sort_keys=False, allow_unicode=True)
-        for entity in entities
+        "---\n" + yaml.safe_dump(entity, sort_keys=False, allow_unicode=True) for entity in entities
     )
 
 

@@ -221,7 +221,12 @@ def seal_entries(entries: Iterable[tuple[int, str]], recorded_at: str) -> list[A
     prev = GENESIS_HASH
     for seq, (entry_id, data) in enumerate(entries, start=1):
         record = make_record(
-            seq=seq, id=entry_id, entry_id=entry_id, origin=MIGRATED, data=data, recorded_at=recorded_at,
+            seq=seq,
+            id=entry_id,
+            entry_id=entry_id,
+            origin=MIGRATED,
+            data=data,
+            recorded_at=recorded_at,
             prev_hash=prev,
         )
         sealed.append(record)
@@ -364,8 +369,8 @@ def verify_chain(records: Iterable[AuditRecord], head: AuditHead | None) -> Verd
 __all__ = [
     "ALLOWED",
     "APPENDED",
-    "CHAIN_VERSION",
     "AUDIT_COLUMNS",
+    "CHAIN_VERSION",
     "GENESIS_HASH",
     "MIGRATED",
     "AuditFacts",

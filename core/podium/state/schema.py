@@ -157,8 +157,18 @@ def _v6_audit_chain(db: sqlite3.Connection) -> None:
         "plan_digest = ?, result = ?, decision = ?, prev_hash = ?, hash = ? WHERE id = ?",
         [
             (
-                r.seq, r.entry_id, r.origin, r.who, r.what, r.recorded_at, r.plan_digest, r.result,
-                r.decision, r.prev_hash, r.hash, r.id,
+                r.seq,
+                r.entry_id,
+                r.origin,
+                r.who,
+                r.what,
+                r.recorded_at,
+                r.plan_digest,
+                r.result,
+                r.decision,
+                r.prev_hash,
+                r.hash,
+                r.id,
             )
             for r in sealed
         ],

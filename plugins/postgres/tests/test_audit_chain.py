@@ -100,8 +100,7 @@ def test_an_edited_record_is_found(store_sql: tuple[PostgresStateStore, SQL, str
     tamper(
         sql,
         schema,
-        "UPDATE {history} SET data = replace(data, 'alice', 'mallory') "
-        f"WHERE id = {first}",
+        f"UPDATE {{history}} SET data = replace(data, 'alice', 'mallory') WHERE id = {first}",
     )
     found = verdict(store)
     assert not found.ok and found.first_bad_seq == 1 and found.first_bad_id == first

@@ -34,7 +34,9 @@ def audit_group() -> None:
 
 @audit_group.command("list")
 @_envs_option
-@click.option("--limit", "-n", type=int, default=20, show_default=True, help="Records per environment.")
+@click.option(
+    "--limit", "-n", type=int, default=20, show_default=True, help="Records per environment."
+)
 @json_option
 @click.pass_context
 def list_cmd(ctx: click.Context, env: str | None, limit: int) -> None:

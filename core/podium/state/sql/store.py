@@ -37,8 +37,7 @@ from podium.platform.contract import (
     ResourceRecord,
     TransactionalStateStore,
 )
-from podium.state.audit_chain import APPENDED, AuditHead, AuditRecord, make_record
-from podium.state.audit_chain import AUDIT_COLUMNS
+from podium.state.audit_chain import APPENDED, AUDIT_COLUMNS, AuditHead, AuditRecord, make_record
 from podium.state.audit_chain import record_from_row as audit_record_from_row
 from podium.state.lease import lease_lost_error, locked_error, takeover_reason
 from podium.state.rows import (

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Union
+from typing import TYPE_CHECKING, Any
 
 from podium.plugin import GENESIS_HASH, StateError, now_iso, seal_entries
 
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 PythonStep = Callable[["psycopg.Connection[tuple[Any, ...]]", "psycopg_sql.Identifier"], None]
 #: A migration is a list of steps: statements, where ``{schema}`` is replaced by the quoted
 #: schema name, or Python steps.
-Migration = tuple[Union[str, PythonStep], ...]
+Migration = tuple[str | PythonStep, ...]
 
 _V1_INITIAL: Migration = (
     """CREATE TABLE {schema}.environments (
