@@ -250,3 +250,11 @@ def test_concurrent_writers_never_fork_the_chain(store: SqliteStateStore) -> Non
     assert verdict.ok and verdict.records == 150
     assert len(store.history(1000)) == 75
     assert all(e["status"] == "ok" for e in store.history(1000))
+
+
+def test_a_store_without_a_chain_is_refused_not_vouched_for(store: SqliteStateStore) -> None:
+    from podium.errors import StateError
+
+    store.audit_chained = False  # as a SQL dialect written before the chain
+    with pytest.raises(StateError, match="cannot be verified"):
+        verify(store, "dev")

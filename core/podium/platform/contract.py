@@ -258,7 +258,7 @@ class StateStore(ABC):
     # --- the audit chain (optional) -------------------------------------------
     #: Whether this backend keeps history as a hash-chained, append-only audit trail
     #: (:meth:`audit_head`, :meth:`audit_records`); backends written before do not.
-    audit_chained: ClassVar[bool] = False
+    audit_chained: bool = False
 
     def audit_head(self) -> AuditHead | None:
         """The head of this environment's hash-chained audit trail (plugin API 1.2,

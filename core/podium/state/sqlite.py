@@ -64,6 +64,7 @@ class SqliteDialect(SqlDialect):
     serial_column: ClassVar[str] = "value"
     epoch_column: ClassVar[str] = "value"
     bookkeeping_column: ClassVar[bool] = True
+    audit_chain: ClassVar[bool] = True
     errors = (sqlite3.Error,)
 
     def __init__(self, path: Path, *, where: str, synchronous: str, busy_timeout: float) -> None:

@@ -75,6 +75,13 @@ class SqlDialect(ABC):
     #: which lets the run's own writers proceed in parallel). Empty where every write
     #: transaction is exclusive anyway (SQLite).
     fence_lock: ClassVar[str] = ""
+    #: Whether ``history`` is the append-only, hash-chained audit trail
+    #: (:mod:`podium.state.audit_chain`): the table has the chain's columns (``seq``,
+    #: ``entry_id``, ``origin``, ``who``, ``what``, ``recorded_at``, ``plan_digest``,
+    #: ``result``, ``decision``, ``prev_hash``, ``hash``, beside ``id`` and ``data``) and
+    #: the ``audit_head`` table its head (``audit_seq``, ``audit_hash``). Default ``False``:
+    #: a dialect written before keeps one mutable row per entry, unverifiable.
+    audit_chain: ClassVar[bool] = False
     #: Whether the ``records`` table has a ``bookkeeping`` column (JSON text) for the
     #: engine's notes on each record; without one they are kept inside ``spec``.
     bookkeeping_column: ClassVar[bool] = False

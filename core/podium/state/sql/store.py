@@ -27,7 +27,7 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import UTC, datetime, timedelta
-from typing import Any, ClassVar, TypeVar
+from typing import Any, TypeVar
 
 from podium.errors import LeaseLostError, NotFoundError, StateError
 from podium.platform.contract import (
@@ -166,6 +166,14 @@ class _Statements:
             f"SELECT {audit_columns} FROM {history}"
             f"{where('history', f'seq > {p}')} ORDER BY seq LIMIT {p}"
         )
+        # A dialect without the chain (written before it): one mutable row per entry.
+        self.plain_history_columns = keyed("history", "data")
+        self.plain_update_history = (
+            f"UPDATE {history} SET data = {p}{where('history', f'id = {p}')}"
+        )
+        self.plain_history = (
+            f"SELECT id, data FROM {history}{where('history')} ORDER BY id DESC LIMIT {p}"
+        )
 
         self.next_release = (
             f"SELECT COALESCE(MAX(number), 0) + 1 FROM {releases}"
@@ -183,10 +191,10 @@ class _Statements:
 class SqlStateStore(TransactionalStateStore):
     """State of one platform environment in a SQL database, through ``dialect``."""
 
-    audit_chained: ClassVar[bool] = True
-
     def __init__(self, dialect: SqlDialect, *, intent_retention_days: float = 30.0) -> None:
         self.dialect = dialect
+        #: history kept as the hash-chained audit trail (see ``SqlDialect.audit_chain``)
+        self.audit_chained = dialect.audit_chain
         self.where = dialect.where
         self._sql = _Statements(dialect)
         self._scope = {name: dialect.scope(name).values for name in TABLES}
@@ -594,13 +602,28 @@ class SqlStateStore(TransactionalStateStore):
     # --- history and releases -------------------------------------------------
     def add_history(self, entry: dict[str, Any]) -> int:
         data = dumps(without(entry, "id"))
+        if not self.audit_chained:
+            with self._write() as db:
+                return self.dialect.insert_returning_id(
+                    db,
+                    self._sql.history_table,
+                    self._sql.plain_history_columns,
+                    (*self._scope["history"], data),
+                )
         with self._appending() as db:
             return self._append_audit(db, None, data)
 
     @reconnecting
     def update_history(self, entry_id: int, entry: dict[str, Any]) -> None:
-        """Append ``entry`` as the outcome of entry ``entry_id``: history is append-only."""
+        """Append ``entry`` as the outcome of entry ``entry_id``: history is append-only
+        (a dialect without the chain replaces the entry's row)."""
         data = dumps(without(entry, "id"))
+        if not self.audit_chained:
+            with self._write() as db:
+                params = (data, *self._scope["history"], entry_id)
+                if not self._execute(db, self._sql.plain_update_history, params).rowcount:
+                    raise NotFoundError(f"no history entry {entry_id} in {self.where}")
+            return
         with self._appending() as db:
             params = (*self._scope["history"], entry_id)
             if self._execute(db, self._sql.history_entry, params).fetchone() is None:
@@ -645,18 +668,25 @@ class SqlStateStore(TransactionalStateStore):
     def history(self, limit: int = 50) -> list[dict[str, Any]]:
         scope = self._scope["history"]
         with self._read() as db:
-            rows = self._execute(db, self._sql.history, (*scope, *scope, limit)).fetchall()
+            if not self.audit_chained:
+                rows = self._execute(db, self._sql.plain_history, (*scope, limit)).fetchall()
+            else:
+                rows = self._execute(db, self._sql.history, (*scope, *scope, limit)).fetchall()
         return [{**json.loads(data), "id": int(entry_id)} for entry_id, data in rows]
 
     # --- the audit chain ------------------------------------------------------
     @reconnecting
     def audit_head(self) -> AuditHead | None:
+        if not self.audit_chained:
+            return None
         with self._read() as db:
             row = self._execute(db, self._sql.audit_head, self._scope["audit_head"]).fetchone()
         return None if row is None else AuditHead(int(row[0]), str(row[1]))
 
     @reconnecting
     def audit_records(self, after: int = 0, limit: int = 500) -> list[AuditRecord]:
+        if not self.audit_chained:
+            return []
         with self._read() as db:
             rows = self._execute(
                 db, self._sql.audit_records, (*self._scope["history"], after, limit)

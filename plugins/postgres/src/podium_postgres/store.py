@@ -66,6 +66,7 @@ class PostgresDialect(SqlDialect):
     # (and their serial updates) do not.
     fence_lock: ClassVar[str] = " FOR KEY SHARE"
     bookkeeping_column: ClassVar[bool] = True
+    audit_chain: ClassVar[bool] = True
 
     def __init__(
         self,
