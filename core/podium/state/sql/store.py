@@ -616,7 +616,11 @@ class SqlStateStore(TransactionalStateStore):
     @reconnecting
     def update_history(self, entry_id: int, entry: dict[str, Any]) -> None:
         """Append ``entry`` as the outcome of entry ``entry_id``: history is append-only
-        (a dialect without the chain replaces the entry's row)."""
+        (a dialect without the chain replaces the entry's row).
+
+        Retried after a lost connection: if the first attempt had committed, the outcome
+        is recorded twice, identically, which ``history`` shows once; losing a run's end
+        would be worse."""
         data = dumps(without(entry, "id"))
         if not self.audit_chained:
             with self._write() as db:
