@@ -990,6 +990,21 @@ class Platform:
 
         return read_history(self.store(env), limit, kinds)
 
+    def audit(self, env: str, limit: int = 50) -> list[dict[str, Any]]:
+        """The newest ``limit`` records of ``env``'s hash-chained audit trail, newest first:
+        who, what, when, plan digest, result, decision and hash of each (see
+        :mod:`podium.engine.audit_trail`). The records :meth:`history` summarises."""
+        from podium.engine.audit_trail import list_records
+
+        return list_records(self.store(env), env, limit)
+
+    def verify_audit(self, env: str) -> dict[str, Any]:
+        """Verify ``env``'s audit chain: ``ok``, the number of records, the head, and the
+        first bad record with what is wrong with it (an edit, a deletion)."""
+        from podium.engine.audit_trail import verify
+
+        return {"environment": env, **verify(self.store(env), env).to_dict()}
+
     def outputs(self, env: str, *, show_secrets: bool = False) -> dict[str, dict[str, Any]]:
         """Outputs of every node in ``env``; secrets stay redacted unless ``show_secrets``
         (history then records which nodes' secrets were revealed, never the values)."""

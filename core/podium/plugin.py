@@ -70,7 +70,10 @@ State backends and CLI commands — ``podium_state_backends``, ``podium_cli_comm
     lease rules (:func:`takeover_reason`, :func:`locked_error`, :func:`pid_alive`,
     :func:`lease_identity`, :func:`lease_lost_error`, :func:`lock_from_dict` for fencing);
     a SQL backend is usually just a :class:`SqlDialect` run by the shared
-    :class:`SqlStateStore` (its rows selected by a :class:`Scope`).
+    :class:`SqlStateStore` (its rows selected by a :class:`Scope`). History kept as a
+    hash-chained audit trail (:class:`AuditRecord`, :class:`AuditHead`) starts from
+    :data:`GENESIS_HASH`; a migration seals older entries with :func:`seal_entries`, and
+    :func:`verify_chain` checks a chain.
     A command is a :class:`CliCommand`.
 
 Workload templates — ``podium_workload_templates``
@@ -157,6 +160,13 @@ if TYPE_CHECKING:
     from podium.security.policies import literal_secret
     from podium.security.private_files import make_private_dir, open_private_append
     from podium.security.secret import REDACTED, Secret, contains_secret, redact, reveal
+    from podium.state.audit_chain import (
+        GENESIS_HASH,
+        AuditHead,
+        AuditRecord,
+        seal_entries,
+        verify_chain,
+    )
     from podium.state.lease import (
         lease_identity,
         lease_lost_error,
@@ -255,6 +265,13 @@ _HOMES: dict[str, tuple[str, ...]] = {
     "podium.security.private_files": ("make_private_dir", "open_private_append"),
     "podium.security.policies": ("literal_secret",),
     "podium.security.secret": ("REDACTED", "Secret", "contains_secret", "redact", "reveal"),
+    "podium.state.audit_chain": (
+        "AuditHead",
+        "AuditRecord",
+        "GENESIS_HASH",
+        "seal_entries",
+        "verify_chain",
+    ),
     "podium.state.lease": (
         "lease_identity",
         "lease_lost_error",
@@ -299,8 +316,11 @@ if not TYPE_CHECKING:  # type checkers see the precise imports above, and no cat
 
 __all__ = [
     "API_VERSION",
+    "GENESIS_HASH",
     "RECORD_COLUMNS",
     "REDACTED",
+    "AuditHead",
+    "AuditRecord",
     "CancelSignal",
     "CancelledError",
     "CliCommand",
@@ -401,10 +421,12 @@ __all__ = [
     "resource_schema",
     "reveal",
     "run_probe",
+    "seal_entries",
     "stop_process_group",
     "tail_lines",
     "takeover_reason",
     "validate_name",
+    "verify_chain",
     "without",
     "write_atomic",
 ]

@@ -212,7 +212,8 @@ def test_a_killed_run_is_recorded_aborted(project: Any) -> None:
 
 
 def _raw_history(project: Any) -> list[dict[str, Any]]:
-    """The entries as stored (not as ``history`` shows them), read from SQLite directly."""
+    """The entries as stored (not as ``history`` shows them), read from SQLite directly:
+    each entry's latest record (history is append-only: an outcome is a record of its own)."""
     import sqlite3
 
     db = project.root / ".podium" / "dev" / "state.db"
@@ -220,7 +221,10 @@ def _raw_history(project: Any) -> list[dict[str, Any]]:
         return []
     with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
         try:
-            rows = conn.execute("SELECT id, data FROM history ORDER BY id DESC").fetchall()
+            rows = conn.execute(
+                "SELECT entry_id, data FROM history h WHERE NOT EXISTS (SELECT 1 FROM history n "
+                "WHERE n.entry_id = h.entry_id AND n.seq > h.seq) ORDER BY entry_id DESC"
+            ).fetchall()
         except sqlite3.OperationalError:
             return []
     return [{**json.loads(data), "id": entry_id} for entry_id, data in rows]

@@ -44,9 +44,11 @@ def test_each_sqlite_table_is_one_database_per_environment(tmp_path: Path) -> No
         tmp_path / "state.db", where="p/dev", synchronous="normal", busy_timeout=1.0
     )
     scoped = {name: dialect.scope(name) for name in TABLES if dialect.scope(name) != Scope()}
-    # Only the single-row tables are scoped: the lease row, the serial and the epoch rows.
+    # Only the single-row tables are scoped: the lease row, the audit chain's head, the
+    # serial and the epoch rows.
     assert scoped == {
         "lock": Scope(("id",), (1,)),
+        "audit_head": Scope(("id",), (1,)),
         "serial": Scope(("key",), ("serial",)),
         "epoch": Scope(("key",), ("epoch",)),
     }

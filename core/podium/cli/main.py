@@ -29,6 +29,8 @@ COMMANDS: dict[str, str] = {
     "outputs": "runtime:outputs_cmd",
     "rollback": "runtime:rollback_cmd",
     "history": "runtime:history_cmd",
+    "audit": "audit:audit_group",
+    "catalog": "catalog:catalog_group",
     "state": "state:state_group",
     "secrets": "secrets:secrets_group",
     "plugins": "plugins:plugins_group",

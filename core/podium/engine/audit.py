@@ -339,6 +339,7 @@ def _record_refusal(
         if env not in platform.environments:
             return  # an unknown environment has no history to write to
         reason = block_reason(error)
+        plan = args[0] if args and hasattr(args[0], "changes") else None  # apply(plan)
         record_in(
             platform,
             [env],
@@ -348,6 +349,7 @@ def _record_refusal(
             reason=reason,
             message=str(getattr(error, "message", error)),
             workloads=workloads,
+            **({"plan_digest": plan_digest(plan)} if plan is not None else {}),
         )
     except Exception as failure:
         from podium.observability.logging import get_logger
@@ -355,6 +357,15 @@ def _record_refusal(
         get_logger("podium.audit").warning(
             "could not record a blocked attempt in history", error=str(failure)
         )
+
+
+def plan_digest(plan: Any) -> str:
+    """SHA-256 (hex) of the plan's RFC 8785 canonical JSON: which plan a run applied."""
+    import hashlib
+
+    from podium.state.audit_chain import canonical_json
+
+    return hashlib.sha256(canonical_json(plan.to_dict())).hexdigest()
 
 
 # ------------------------------------------------------ targets of the refusals
@@ -417,6 +428,7 @@ __all__ = [
     "files_target",
     "kind_of",
     "plan_call_target",
+    "plan_digest",
     "plan_target",
     "plan_workload_names",
     "read_history",

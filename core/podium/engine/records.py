@@ -61,6 +61,8 @@ class HistoryEntry:
     take_over: list[str] | None = None
     allowed_data_loss: list[str] | None = None
     changes: list[HistoryChange] | None = None
+    #: SHA-256 of the applied plan's canonical JSON (:func:`podium.engine.audit.plan_digest`)
+    plan_digest: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -78,6 +80,7 @@ class HistoryEntry:
             "workloads": self.workloads,
             "take_over": self.take_over or None,
             "allowed_data_loss": self.allowed_data_loss or None,
+            "plan_digest": self.plan_digest,
         }
         data.update({k: v for k, v in optional.items() if v is not None})
         if self.changes is not None:

@@ -250,7 +250,7 @@ class EngineSession:
         return result
 
     def _run_entry(self, plan: Plan, operation: str, run_id: str) -> HistoryEntry:
-        from podium.engine.audit import plan_workload_names
+        from podium.engine.audit import plan_digest, plan_workload_names
         from podium.engine.data_loss import data_loss_uids
 
         lost = data_loss_uids(plan.changes) if plan.allow_data_loss else []
@@ -263,6 +263,7 @@ class EngineSession:
             workloads=plan_workload_names(plan),
             take_over=list(plan.take_over) or None,
             allowed_data_loss=lost or None,
+            plan_digest=plan_digest(plan),
         )
 
     # --------------------------------------------------------------- rollback

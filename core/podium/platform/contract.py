@@ -20,6 +20,8 @@ if TYPE_CHECKING:
     from importlib.resources.abc import Traversable
     from pathlib import Path
 
+    from podium.state.audit_chain import AuditHead, AuditRecord
+
 #: Bookkeeping keys Podium 0.1 kept inside ``ResourceRecord.spec``, and the fields they
 #: moved to: a record read with them in its spec is migrated on load (and written back
 #: without them), so a param named like one of them is a param again.
@@ -256,6 +258,26 @@ class StateStore(ABC):
     @abstractmethod
     def history(self, limit: int = 50) -> list[dict[str, Any]]:
         """Most recent first; each entry has an ``id``."""
+
+    # --- the audit chain (optional) -------------------------------------------
+    #: Whether this backend keeps history as a hash-chained, append-only audit trail
+    #: (:meth:`audit_head`, :meth:`audit_records`); backends written before do not.
+    audit_chained: bool = False
+
+    def audit_head(self) -> AuditHead | None:
+        """The head of this environment's hash-chained audit trail (plugin API 1.2,
+        optional: see :mod:`podium.state.audit_chain`).
+
+        ``None`` in a chaining backend (:attr:`audit_chained`) means the head was
+        lost, which ``podium audit verify`` reports. A chaining backend keeps history
+        append-only: ``update_history`` appends an outcome record, and ``history``
+        shows each entry as its latest record.
+        """
+        return None
+
+    def audit_records(self, after: int = 0, limit: int = 500) -> list[AuditRecord]:
+        """Up to ``limit`` records of the chain with ``seq`` above ``after``, in ``seq`` order."""
+        return []
 
     @abstractmethod
     def add_release(self, workload: str, data: dict[str, Any]) -> int:

@@ -86,26 +86,43 @@ def ensure(path: Path, initialise: Callable[[sqlite3.Connection], object]) -> bo
 
 
 def check_header(path: Path, what: str = STATE_DATABASE) -> None:
-    """Refuse a file that is not a SQLite database, before SQLite gets to treat it as new."""
+    """Refuse a file that is not a SQLite database, before SQLite gets to treat it as new.
+
+    The header is read through SQLite, never with a file handle of our own: closing
+    any handle on the file drops every POSIX lock this process holds on it, those of
+    its open connections included, and another process could then checkpoint or
+    rewrite the database under them ("database disk image is malformed").
+    """
     try:
         info = path.stat()
         if not stat.S_ISREG(info.st_mode):
             raise damaged(path, "it is not a regular file", what)
-        with path.open("rb") as handle:
-            head = handle.read(len(SQLITE_HEADER))
+        if not os.access(path, os.R_OK):
+            raise PermissionError(13, "Permission denied")
     except OSError as exc:
         raise StateError(
             f"cannot read {what} {path}: {exc.strerror or exc}",
             hint=f"make {path} readable by this user, or {way_out(path, what)}",
         ) from None
-    if not head:
+    if info.st_size == 0:
         raise StateError(
             f"{what} {path} is empty (0 bytes): it was truncated or lost; "
             "refusing to start it afresh",
             hint=way_out(path, what),
         )
-    if head != SQLITE_HEADER:
-        raise damaged(path, "it is not a SQLite database", what)
+    try:
+        db = connect(path, 5.0)
+    except sqlite3.Error as exc:
+        raise StateError(f"cannot open {what} {path}: {exc}") from None
+    try:
+        # Reads page 1: SQLite refuses a file whose header is not its own (SQLITE_NOTADB).
+        db.execute("PRAGMA schema_version").fetchone()
+    except sqlite3.DatabaseError as exc:
+        if type(exc) is sqlite3.DatabaseError:
+            raise damaged(path, "it is not a SQLite database", what) from None
+        raise StateError(f"cannot read {what} {path}: {exc}") from None
+    finally:
+        db.close()
 
 
 def open_existing(

@@ -45,10 +45,12 @@ _SYNCHRONOUS = ("normal", "full")
 _OPTIONS = ("path", "synchronous", "busy_timeout", "intent_retention_days")
 #: Logical tables whose physical name differs (the rest keep theirs).
 _TABLES = {"serial": "meta", "epoch": "meta"}
-#: The lease is the one row of ``lock`` (id 1); the serial and the fencing epoch are the
-#: ``serial`` and ``epoch`` rows of ``meta``.
+#: The lease is the one row of ``lock`` (id 1), the audit chain's head the one row of
+#: ``audit_head``; the serial and the fencing epoch are the ``serial`` and ``epoch`` rows
+#: of ``meta``.
 _SCOPES = {
     "lock": Scope(("id",), (1,)),
+    "audit_head": Scope(("id",), (1,)),
     "serial": Scope(("key",), ("serial",)),
     "epoch": Scope(("key",), ("epoch",)),
 }
@@ -62,6 +64,7 @@ class SqliteDialect(SqlDialect):
     serial_column: ClassVar[str] = "value"
     epoch_column: ClassVar[str] = "value"
     bookkeeping_column: ClassVar[bool] = True
+    audit_chain: ClassVar[bool] = True
     errors = (sqlite3.Error,)
 
     def __init__(self, path: Path, *, where: str, synchronous: str, busy_timeout: float) -> None:
@@ -159,6 +162,15 @@ class SqliteDialect(SqlDialect):
             assert cursor.lastrowid is not None
             ids.append(cursor.lastrowid)
         return ids
+
+    def next_id(self, db: sqlite3.Connection, table: str) -> int:
+        # AUTOINCREMENT never reuses an id, even of a deleted row: neither may we.
+        row = db.execute(
+            f"SELECT MAX(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = ?), 0), "
+            f"COALESCE((SELECT MAX(id) FROM {table}), 0)) + 1",
+            (table,),
+        ).fetchone()
+        return int(row[0])
 
     def executemany(self, db: sqlite3.Connection, sql: str, rows: Sequence[Sequence[Any]]) -> int:
         return db.executemany(sql, rows).rowcount

@@ -234,4 +234,4 @@ def test_a_machine_with_another_state_key_is_refused_before_creating_anything(
     ):
         platform.up("prod", [score])
     assert cloud.buckets == buckets
-    assert sql(f'SELECT count(*) FROM "{schema}".history') == [(1,)]
+    assert sql(f'SELECT count(DISTINCT entry_id) FROM "{schema}".history') == [(1,)]

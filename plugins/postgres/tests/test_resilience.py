@@ -258,4 +258,6 @@ def test_the_readmes_least_privilege_role_runs_plan_up_destroy(
         done = project.run(*step)
         assert done.returncode == 0, (step, done.stdout, done.stderr)
     assert query(admin, "SELECT count(*) FROM podium.records") == [(0,)]
-    assert query(admin, "SELECT count(*) FROM podium.history") == [(2,)]
+    # two entries (up, destroy), each a start and an outcome record (history is append-only)
+    assert query(admin, "SELECT count(DISTINCT entry_id) FROM podium.history") == [(2,)]
+    assert query(admin, "SELECT count(*) FROM podium.history") == [(4,)]

@@ -27,8 +27,19 @@ from podium.errors import StateError
 Connection = Any
 
 #: The logical tables of the state layer; a dialect maps each to its physical name.
-#: ``epoch`` holds the environment's fencing epoch (one row, like ``serial``).
-TABLES = ("records", "intents", "generated", "lock", "history", "releases", "serial", "epoch")
+#: ``epoch`` holds the environment's fencing epoch (one row, like ``serial``), ``audit_head``
+#: the head of its audit chain (one row with ``audit_seq`` and ``audit_hash`` columns).
+TABLES = (
+    "records",
+    "intents",
+    "generated",
+    "lock",
+    "history",
+    "releases",
+    "serial",
+    "epoch",
+    "audit_head",
+)
 
 
 @dataclass(frozen=True)
@@ -64,6 +75,13 @@ class SqlDialect(ABC):
     #: which lets the run's own writers proceed in parallel). Empty where every write
     #: transaction is exclusive anyway (SQLite).
     fence_lock: ClassVar[str] = ""
+    #: Whether ``history`` is the append-only, hash-chained audit trail
+    #: (:mod:`podium.state.audit_chain`): the table has the chain's columns (``seq``,
+    #: ``entry_id``, ``origin``, ``who``, ``what``, ``recorded_at``, ``plan_digest``,
+    #: ``result``, ``decision``, ``prev_hash``, ``hash``, beside ``id`` and ``data``) and
+    #: the ``audit_head`` table its head (``audit_seq``, ``audit_hash``). Default ``False``:
+    #: a dialect written before keeps one mutable row per entry, unverifiable.
+    audit_chain: ClassVar[bool] = False
     #: Whether the ``records`` table has a ``bookkeeping`` column (JSON text) for the
     #: engine's notes on each record; without one they are kept inside ``spec``.
     bookkeeping_column: ClassVar[bool] = False
@@ -133,6 +151,16 @@ class SqlDialect(ABC):
     ) -> list[int]:
         """Insert ``rows`` in order; their ids in the same order."""
         return [self.insert_returning_id(db, table, columns, row) for row in rows]
+
+    def next_id(self, db: Connection, table: str) -> int:
+        """The id the next row of the physical ``table`` (an ``id`` column) should take.
+
+        Called under :meth:`lock_scope`; an audit record's hash covers its id, so the
+        id is drawn before the row is written. The default suits a table only this
+        store writes: one above the largest id.
+        """
+        row = db.execute(f"SELECT COALESCE(MAX(id), 0) + 1 FROM {table}").fetchone()
+        return int(row[0])
 
     def executemany(self, db: Connection, sql: str, rows: Sequence[Sequence[Any]]) -> int:
         """Run ``sql`` once per row; the number of rows it changed in all."""

@@ -37,6 +37,8 @@ from podium.platform.contract import (
     ResourceRecord,
     TransactionalStateStore,
 )
+from podium.state.audit_chain import APPENDED, AUDIT_COLUMNS, AuditHead, AuditRecord, make_record
+from podium.state.audit_chain import record_from_row as audit_record_from_row
 from podium.state.lease import lease_lost_error, locked_error, takeover_reason
 from podium.state.rows import (
     RECORD_COLUMNS,
@@ -136,10 +138,40 @@ class _Statements:
         self.release_lock = f"DELETE FROM {lock}{where('lock', f'run_id = {p}')}"
         self.force_unlock = f"DELETE FROM {lock}{where('lock')}"
 
+        # History is the append-only audit chain (podium.state.audit_chain): an entry is
+        # shown as its latest record, the one no later record of the same entry follows.
+        head = d.table("audit_head")
+        audit_columns = ", ".join(AUDIT_COLUMNS)
         self.history_table = history
-        self.history_columns = keyed("history", "data")
-        self.update_history = f"UPDATE {history} SET data = {p}{where('history', f'id = {p}')}"
+        columns = keyed("history", *AUDIT_COLUMNS)
+        self.append_audit = (
+            f"INSERT INTO {history} ({', '.join(columns)}) VALUES ({', '.join([p] * len(columns))})"
+        )
+        self.audit_head = f"SELECT audit_seq, audit_hash FROM {head}{where('audit_head')}"
+        self.set_audit_head = (
+            f"UPDATE {head} SET audit_seq = {p}, audit_hash = {p}{where('audit_head')}"
+        )
+        self.history_entry = (
+            f"SELECT 1 FROM {history}{where('history', f'id = {p}', 'entry_id = id')}"
+        )
+        # (unqualified scope columns resolve to the innermost table: n inside, h outside)
+        later = f"SELECT 1 FROM {history} n" + where(
+            "history", "n.entry_id = h.entry_id", "n.seq > h.seq"
+        )
         self.history = (
+            f"SELECT h.entry_id, h.data FROM {history} h"
+            f"{where('history', f'NOT EXISTS ({later})')} ORDER BY h.entry_id DESC LIMIT {p}"
+        )
+        self.audit_records = (
+            f"SELECT {audit_columns} FROM {history}"
+            f"{where('history', f'seq > {p}')} ORDER BY seq LIMIT {p}"
+        )
+        # A dialect without the chain (written before it): one mutable row per entry.
+        self.plain_history_columns = keyed("history", "data")
+        self.plain_update_history = (
+            f"UPDATE {history} SET data = {p}{where('history', f'id = {p}')}"
+        )
+        self.plain_history = (
             f"SELECT id, data FROM {history}{where('history')} ORDER BY id DESC LIMIT {p}"
         )
 
@@ -161,6 +193,8 @@ class SqlStateStore(TransactionalStateStore):
 
     def __init__(self, dialect: SqlDialect, *, intent_retention_days: float = 30.0) -> None:
         self.dialect = dialect
+        #: history kept as the hash-chained audit trail (see ``SqlDialect.audit_chain``)
+        self.audit_chained = dialect.audit_chain
         self.where = dialect.where
         self._sql = _Statements(dialect)
         self._scope = {name: dialect.scope(name).values for name in TABLES}
@@ -567,25 +601,101 @@ class SqlStateStore(TransactionalStateStore):
 
     # --- history and releases -------------------------------------------------
     def add_history(self, entry: dict[str, Any]) -> int:
-        row = (*self._scope["history"], dumps(without(entry, "id")))
-        with self._write() as db:
-            return self.dialect.insert_returning_id(
-                db, self._sql.history_table, self._sql.history_columns, row
-            )
+        data = dumps(without(entry, "id"))
+        if not self.audit_chained:
+            with self._write() as db:
+                return self.dialect.insert_returning_id(
+                    db,
+                    self._sql.history_table,
+                    self._sql.plain_history_columns,
+                    (*self._scope["history"], data),
+                )
+        with self._appending() as db:
+            return self._append_audit(db, None, data)
 
     @reconnecting
     def update_history(self, entry_id: int, entry: dict[str, Any]) -> None:
+        """Append ``entry`` as the outcome of entry ``entry_id``: history is append-only
+        (a dialect without the chain replaces the entry's row).
+
+        Retried after a lost connection: if the first attempt had committed, the outcome
+        is recorded twice, identically, which ``history`` shows once; losing a run's end
+        would be worse."""
         data = dumps(without(entry, "id"))
-        with self._write() as db:
-            params = (data, *self._scope["history"], entry_id)
-            if not self._execute(db, self._sql.update_history, params).rowcount:
+        if not self.audit_chained:
+            with self._write() as db:
+                params = (data, *self._scope["history"], entry_id)
+                if not self._execute(db, self._sql.plain_update_history, params).rowcount:
+                    raise NotFoundError(f"no history entry {entry_id} in {self.where}")
+            return
+        with self._appending() as db:
+            params = (*self._scope["history"], entry_id)
+            if self._execute(db, self._sql.history_entry, params).fetchone() is None:
                 raise NotFoundError(f"no history entry {entry_id} in {self.where}")
+            self._append_audit(db, entry_id, data)
+
+    @contextmanager
+    def _appending(self) -> Iterator[Connection]:
+        """A write that extends the audit chain: serialised with every other append of
+        this environment (``lock_scope``), so two writers never chain onto one head."""
+        with self._tx(write=True, fence_first=False) as db:
+            self.dialect.lock_scope(db)
+            if self._epoch is not None:
+                self._check_fence(db, self._epoch)
+            yield db
+
+    def _append_audit(self, db: Connection, entry_id: int | None, data: str) -> int:
+        head = self._execute(db, self._sql.audit_head, self._scope["audit_head"]).fetchone()
+        if head is None:
+            raise StateError(
+                f"the audit trail of {self.where} has lost its head: nothing more is recorded",
+                hint="run 'podium audit verify'; the history may have been tampered with",
+            )
+        row_id = self.dialect.next_id(db, self._sql.history_table)
+        record = make_record(
+            seq=int(head[0]) + 1,
+            id=row_id,
+            entry_id=row_id if entry_id is None else entry_id,
+            origin=APPENDED,
+            data=data,
+            recorded_at=now_iso(),
+            prev_hash=str(head[1]),
+        )
+        values = [getattr(record, column) for column in AUDIT_COLUMNS]
+        self._execute(db, self._sql.append_audit, (*self._scope["history"], *values))
+        self._execute(
+            db, self._sql.set_audit_head, (record.seq, record.hash, *self._scope["audit_head"])
+        )
+        return row_id
 
     @reconnecting
     def history(self, limit: int = 50) -> list[dict[str, Any]]:
+        scope = self._scope["history"]
         with self._read() as db:
-            rows = self._execute(db, self._sql.history, (*self._scope["history"], limit)).fetchall()
+            if not self.audit_chained:
+                rows = self._execute(db, self._sql.plain_history, (*scope, limit)).fetchall()
+            else:
+                rows = self._execute(db, self._sql.history, (*scope, *scope, limit)).fetchall()
         return [{**json.loads(data), "id": int(entry_id)} for entry_id, data in rows]
+
+    # --- the audit chain ------------------------------------------------------
+    @reconnecting
+    def audit_head(self) -> AuditHead | None:
+        if not self.audit_chained:
+            return None
+        with self._read() as db:
+            row = self._execute(db, self._sql.audit_head, self._scope["audit_head"]).fetchone()
+        return None if row is None else AuditHead(int(row[0]), str(row[1]))
+
+    @reconnecting
+    def audit_records(self, after: int = 0, limit: int = 500) -> list[AuditRecord]:
+        if not self.audit_chained:
+            return []
+        with self._read() as db:
+            rows = self._execute(
+                db, self._sql.audit_records, (*self._scope["history"], after, limit)
+            ).fetchall()
+        return [audit_record_from_row(row) for row in rows]
 
     def add_release(self, workload: str, data: dict[str, Any]) -> int:
         payload = dumps(without(data, "number"))

@@ -11,15 +11,21 @@ once, and a failure leaves the old version untouched (PostgreSQL DDL is transact
 from __future__ import annotations
 
 import zlib
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
-from podium.plugin import StateError
+from podium.plugin import GENESIS_HASH, StateError, now_iso, seal_entries
 
 if TYPE_CHECKING:
     import psycopg
+    from psycopg import sql as psycopg_sql
 
-#: A migration is a list of statements; ``{schema}`` is replaced by the quoted schema name.
-Migration = tuple[str, ...]
+#: A step that SQL alone cannot do (hashing): called with the connection, inside the
+#: migration's transaction, and the quoted schema name.
+PythonStep = Callable[["psycopg.Connection[tuple[Any, ...]]", "psycopg_sql.Identifier"], None]
+#: A migration is a list of steps: statements, where ``{schema}`` is replaced by the quoted
+#: schema name, or Python steps.
+Migration = tuple[str | PythonStep, ...]
 
 _V1_INITIAL: Migration = (
     """CREATE TABLE {schema}.environments (
@@ -116,12 +122,108 @@ _V4_RECORD_BOOKKEEPING: Migration = (
     "ALTER TABLE {schema}.records ADD COLUMN bookkeeping TEXT NOT NULL DEFAULT '{{}}'",
 )
 
+
+def _seal_history(db: psycopg.Connection[tuple[Any, ...]], schema: psycopg_sql.Identifier) -> None:
+    """Seal every environment's entries written before chaining into its chain, oldest
+    first (origin ``migration``), and record each chain's head."""
+    from psycopg import sql
+
+    def q(statement: str) -> sql.Composed:
+        return sql.SQL(statement).format(schema=schema)
+
+    db.execute(
+        q(
+            "INSERT INTO {schema}.environments (platform, environment) "
+            "SELECT DISTINCT platform, environment FROM {schema}.history ON CONFLICT DO NOTHING"
+        )
+    )
+    at = now_iso()
+    scopes = db.execute(q("SELECT DISTINCT platform, environment FROM {schema}.history")).fetchall()
+    for platform, environment in scopes:
+        rows = db.execute(
+            q(
+                "SELECT id, data FROM {schema}.history WHERE platform = %s AND environment = %s "
+                "ORDER BY id"
+            ),
+            (platform, environment),
+        ).fetchall()
+        sealed = seal_entries(((int(i), str(data)) for i, data in rows), at)
+        with db.cursor() as cursor:
+            cursor.executemany(
+                q(
+                    "UPDATE {schema}.history SET seq = %s, entry_id = %s, origin = %s, who = %s, "
+                    "what = %s, recorded_at = %s, plan_digest = %s, result = %s, decision = %s, "
+                    "prev_hash = %s, hash = %s WHERE id = %s"
+                ),
+                [
+                    (
+                        r.seq,
+                        r.entry_id,
+                        r.origin,
+                        r.who,
+                        r.what,
+                        r.recorded_at,
+                        r.plan_digest,
+                        r.result,
+                        r.decision,
+                        r.prev_hash,
+                        r.hash,
+                        r.id,
+                    )
+                    for r in sealed
+                ],
+            )
+        db.execute(
+            q(
+                "UPDATE {schema}.environments SET audit_seq = %s, audit_hash = %s "
+                "WHERE platform = %s AND environment = %s"
+            ),
+            (sealed[-1].seq, sealed[-1].hash, platform, environment),
+        )
+
+
+# History becomes the append-only, hash-chained audit trail (podium.state.audit_chain): a
+# record per write, never changed; each environment's chain head beside its serial. The
+# entries written before are sealed into the chain by this migration; a trigger refuses
+# UPDATE, DELETE and TRUNCATE of history (someone who drops it is caught by the chain).
+_V5_AUDIT_CHAIN: Migration = (
+    """ALTER TABLE {schema}.history
+        ADD COLUMN seq BIGINT,
+        ADD COLUMN entry_id BIGINT,
+        ADD COLUMN origin TEXT NOT NULL DEFAULT 'append',
+        ADD COLUMN who TEXT NOT NULL DEFAULT '',
+        ADD COLUMN what TEXT NOT NULL DEFAULT '',
+        ADD COLUMN recorded_at TEXT NOT NULL DEFAULT '',
+        ADD COLUMN plan_digest TEXT NOT NULL DEFAULT '',
+        ADD COLUMN result TEXT NOT NULL DEFAULT '',
+        ADD COLUMN decision TEXT NOT NULL DEFAULT '',
+        ADD COLUMN prev_hash TEXT NOT NULL DEFAULT '',
+        ADD COLUMN hash TEXT NOT NULL DEFAULT ''""",
+    f"""ALTER TABLE {{schema}}.environments
+        ADD COLUMN audit_seq BIGINT NOT NULL DEFAULT 0,
+        ADD COLUMN audit_hash TEXT NOT NULL DEFAULT '{GENESIS_HASH}'""",
+    _seal_history,
+    "ALTER TABLE {schema}.history ALTER COLUMN seq SET NOT NULL, ALTER COLUMN entry_id SET NOT NULL",
+    # Two appends chained onto one head would take the same seq: the second fails here.
+    "CREATE UNIQUE INDEX history_seq ON {schema}.history (platform, environment, seq)",
+    "CREATE INDEX history_entry ON {schema}.history (platform, environment, entry_id, seq)",
+    """CREATE FUNCTION {schema}.history_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            RAISE EXCEPTION 'history is append-only (the audit trail)';
+        END $$""",
+    """CREATE TRIGGER history_append_only BEFORE UPDATE OR DELETE ON {schema}.history
+        FOR EACH ROW EXECUTE FUNCTION {schema}.history_append_only()""",
+    """CREATE TRIGGER history_no_truncate BEFORE TRUNCATE ON {schema}.history
+        FOR EACH STATEMENT EXECUTE FUNCTION {schema}.history_append_only()""",
+)
+
 #: Ordered: index ``i`` migrates from version ``i`` to ``i + 1``. Only ever append.
 MIGRATIONS: tuple[Migration, ...] = (
     _V1_INITIAL,
     _V2_RECORD_OWNER,
     _V3_LEASE_FENCING,
     _V4_RECORD_BOOKKEEPING,
+    _V5_AUDIT_CHAIN,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -184,8 +286,11 @@ def _migrate_locked(
 
     quoted = sql.Identifier(schema)
 
-    def run(statement: str) -> None:
-        db.execute(sql.SQL(statement).format(schema=quoted))
+    def run(statement: str | PythonStep) -> None:
+        if callable(statement):
+            statement(db, quoted)
+        else:
+            db.execute(sql.SQL(statement).format(schema=quoted))
 
     with db.transaction():
         # Serialise concurrent first opens: CREATE SCHEMA IF NOT EXISTS itself races.

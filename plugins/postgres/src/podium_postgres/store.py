@@ -4,8 +4,8 @@ The store is the core's shared SQL layer (:mod:`podium.state.sql`); this module
 is its PostgreSQL dialect:
 
 * Every table's rows carry ``(platform, environment)``: that is the store's scope.
-* Writes that must be serialised per environment (the lease lock, release
-  numbers) lock that environment's row in ``environments`` with
+* Writes that must be serialised per environment (the lease lock, release numbers,
+  appends to the audit chain) lock that environment's row in ``environments`` with
   ``SELECT ... FOR UPDATE``; under READ COMMITTED each later statement in the
   transaction sees what the previous holder committed, so of two machines racing
   for the lease exactly one wins and the other sees the winner.
@@ -49,7 +49,12 @@ if TYPE_CHECKING:
 
 
 #: Logical tables whose physical name differs (the rest keep theirs).
-_TABLES = {"lock": "locks", "serial": "environments", "epoch": "environments"}
+_TABLES = {
+    "lock": "locks",
+    "serial": "environments",
+    "epoch": "environments",
+    "audit_head": "environments",
+}
 
 
 class PostgresDialect(SqlDialect):
@@ -61,6 +66,7 @@ class PostgresDialect(SqlDialect):
     # (and their serial updates) do not.
     fence_lock: ClassVar[str] = " FOR KEY SHARE"
     bookkeeping_column: ClassVar[bool] = True
+    audit_chain: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -181,6 +187,11 @@ class PostgresDialect(SqlDialect):
         ).fetchone()
         assert inserted is not None
         return int(inserted[0])
+
+    def next_id(self, db: Connection, table: str) -> int:
+        drawn = db.execute("SELECT nextval(pg_get_serial_sequence(%s, 'id'))", (table,)).fetchone()
+        assert drawn is not None
+        return int(drawn[0])
 
     def insert_returning_ids(
         self, db: Connection, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
