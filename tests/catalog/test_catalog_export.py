@@ -20,7 +20,12 @@ import yaml
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT7
 
-from podium.catalog.backstage import TEMPLATE_VERSION_ANNOTATION, backstage_entities, entity_name
+from podium.catalog.backstage import (
+    TEMPLATE_ANNOTATION,
+    TEMPLATE_VERSION_ANNOTATION,
+    backstage_entities,
+    entity_name,
+)
 from podium.platform.contract import ResourceRecord
 
 SCHEMAS = Path(__file__).parent / "backstage_schemas"
@@ -142,14 +147,20 @@ def test_a_recorded_template_version_is_exported() -> None:
         "deployment",
         "local-process",
         "podium-local",
-        {"workload": "web", "template_version": "python-web@1.2.0"},
+        {"workload": "web"},
         "h",
         owner="teams/Web Team!",
+        attributes={
+            "metadata.annotations.podium.dev/template": "python-web",
+            "metadata.annotations.podium.dev/template-version": "1.2.0",
+        },
     )
     entities = backstage_entities("shop", {"dev": [deployment]})
     assert_valid_catalog(entities)
     component = entities[1]
-    assert component["metadata"]["annotations"][TEMPLATE_VERSION_ANNOTATION] == "python-web@1.2.0"
+    annotations = component["metadata"]["annotations"]
+    assert annotations[TEMPLATE_ANNOTATION] == "python-web"
+    assert annotations[TEMPLATE_VERSION_ANNOTATION] == "1.2.0"
     assert component["spec"]["owner"] == "group:teams-Web-Team"
 
 

@@ -15,10 +15,9 @@ owner (``teams/a``) with its separators made dashes; ``.`` (next to
 
 Nothing here reads outputs or secrets: only names, types, owners and dependencies.
 
-Template version (issue 20, golden paths): when a deployment record carries the
-template its service was created from, under :data:`TEMPLATE_VERSION_KEY` (in its
-spec or its recorded attributes), the Component gets the
-``podium.dev/template-version`` annotation. Until templates record it, it is absent.
+Golden paths: a service made by ``podium new`` carries its template's name and version
+as Score annotations, which the deployment record keeps in its attributes; the Component
+gets them as ``podium.dev/template`` and ``podium.dev/template-version``.
 """
 
 from __future__ import annotations
@@ -28,12 +27,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from podium.golden_paths.provenance import from_attributes
 from podium.platform.contract import ResourceRecord
 
 API_VERSION = "backstage.io/v1alpha1"
-#: Where a deployment record keeps the version of the template its service came from
-#: (written by templates, issue 20; read here only).
-TEMPLATE_VERSION_KEY = "template_version"
+TEMPLATE_ANNOTATION = "podium.dev/template"
 TEMPLATE_VERSION_ANNOTATION = "podium.dev/template-version"
 #: Environments whose workloads are ``production`` in the catalog.
 PRODUCTION = ("prod", "production")
@@ -129,9 +127,10 @@ def _component(
         "podium.dev/deployer": record.provider,
         "podium.dev/owner": record.owner or ".",
     }
-    version = template_version(record)
-    if version is not None:
-        annotations[TEMPLATE_VERSION_ANNOTATION] = version
+    template = from_attributes(record.attributes)
+    if template is not None:
+        annotations[TEMPLATE_ANNOTATION] = template.name
+        annotations[TEMPLATE_VERSION_ANNOTATION] = template.version
     spec: dict[str, Any] = {
         "type": "service",
         "lifecycle": "production"
@@ -213,15 +212,6 @@ def _depends(record: ResourceRecord, resource_names: Mapping[str, str]) -> list[
     )
 
 
-def template_version(record: ResourceRecord) -> str | None:
-    """The version of the template a deployment's service came from, if state records it."""
-    for source in (record.spec, record.attributes or {}):
-        value = source.get(TEMPLATE_VERSION_KEY)
-        if value:
-            return str(value)
-    return None
-
-
 def render_yaml(entities: Iterable[CatalogEntity]) -> str:
     """``catalog-info.yaml``: one YAML document per entity."""
     import yaml
@@ -234,12 +224,11 @@ def render_yaml(entities: Iterable[CatalogEntity]) -> str:
 __all__ = [
     "API_VERSION",
     "PRODUCTION",
+    "TEMPLATE_ANNOTATION",
     "TEMPLATE_VERSION_ANNOTATION",
-    "TEMPLATE_VERSION_KEY",
     "CatalogEntity",
     "backstage_entities",
     "entity_name",
     "owner_ref",
     "render_yaml",
-    "template_version",
 ]
