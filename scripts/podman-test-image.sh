@@ -5,7 +5,7 @@
 # Each is tagged with a digest of what makes it (the recipe; the app's files), so a present
 # image is reused; the base rootfs tarball is also cached in $PODIUM_TEST_CACHE
 # (default ~/.cache/podium-tests) to survive a wiped image store. No registry is used.
-# Prints "base=<image>" and "shop=<image>".
+# Prints "base=<image>" and "shop=<image>"; the shop image is also tagged localhost/podium-shop:dev.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -47,5 +47,7 @@ if ! podman image exists "$shop"; then
   printf 'FROM %s\nCOPY app /srv/shop/app\nWORKDIR /srv/shop\nCMD ["python3", "-u", "app/web.py"]\n' "$base" >"$context/Containerfile"
   podman build --quiet --pull=never -t "$shop" -f "$context/Containerfile" "$context" >/dev/null
 fi
+# The stable name examples/shop/podium.containers.toml maps the shop's Score image to.
+podman tag "$shop" localhost/podium-shop:dev
 echo "base=$base"
 echo "shop=$shop"

@@ -52,7 +52,15 @@ def leftovers(env: EnvironmentInfo) -> list[str]:
 
     scope = PodmanDeployer()._scope(env)
     done = subprocess.run(
-        ["podman", "ps", "-a", "--filter", f"label=dev.podium.scope={scope}", "--format", "{{.Names}}"],
+        [
+            "podman",
+            "ps",
+            "-a",
+            "--filter",
+            f"label=dev.podium.scope={scope}",
+            "--format",
+            "{{.Names}}",
+        ],
         capture_output=True,
         text=True,
         check=False,
@@ -72,6 +80,8 @@ def stop_everything(env: EnvironmentInfo) -> None:
 
 
 @pytest.fixture
-def podman_env(podium_env: EnvironmentInfo, test_images: dict[str, str]) -> Iterator[EnvironmentInfo]:
+def podman_env(
+    podium_env: EnvironmentInfo, test_images: dict[str, str]
+) -> Iterator[EnvironmentInfo]:
     yield podium_env
     stop_everything(podium_env)

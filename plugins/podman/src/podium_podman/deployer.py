@@ -14,17 +14,16 @@ from __future__ import annotations
 import graphlib
 import hashlib
 import json
-import queue
 import re
 import secrets
 import shlex
 import socket
 import sys
-import threading
 import time
 from collections.abc import Iterator
-from contextlib import suppress
+from contextlib import contextmanager, suppress
 from datetime import datetime
+from pathlib import Path
 from typing import Any, ClassVar
 
 from podium.plugin import (
@@ -51,6 +50,7 @@ from podium.plugin import (
 )
 from podium_podman.client import Podman, ping
 from podium_podman.images import resolve_image
+from podium_podman.logfile import follow_entries, read_entries
 from podium_podman.service import PodmanService
 from podium_podman.settings import EnvironmentOptions, Settings
 from podium_podman.spec import ContainerPlan, plan_container
@@ -58,6 +58,8 @@ from podium_podman.spec import ContainerPlan, plan_container
 HOST = "127.0.0.1"
 STRENGTH = {"started": 1, "healthy": 2, "complete": 3}
 RECORD = "record.json"
+#: The key file of a LocalSecretStore made with ``in_state_dir``.
+STORE_KEY = "key"
 
 
 def start_order(workload: RenderedWorkload) -> list[str]:
@@ -119,9 +121,24 @@ class PodmanDeployer(Deployer):
     def _service(self, env: EnvironmentInfo) -> PodmanService:
         return PodmanService(self._state(env), self.settings)
 
-    def _connect(self, env: EnvironmentInfo) -> Podman:
-        url = self.settings.socket or self._service(env).ensure_running(ping)
-        return Podman(url)
+    @contextmanager
+    def _podman(self, env: EnvironmentInfo) -> Iterator[Podman]:
+        """A client of the configured socket, or of the service this plugin runs (started
+        when needed, and marked in use so a destroy elsewhere does not stop it meanwhile)."""
+        if self.settings.socket:
+            podman = Podman(self.settings.socket)
+            try:
+                yield podman
+            finally:
+                podman.close()
+            return
+        service = self._service(env)
+        with service.in_use():
+            podman = Podman(service.ensure_running(ping))
+            try:
+                yield podman
+            finally:
+                podman.close()
 
     def _scope(self, env: EnvironmentInfo) -> str:
         """A short id of this platform and environment (and where its state lives)."""
@@ -141,9 +158,24 @@ class PodmanDeployer(Deployer):
         digest = hashlib.sha256(f"{workload}\0{container}".encode()).hexdigest()[:6]
         return f"{self._scope(env)}-{slug[:40]}-{digest}"
 
+    def _store(self, env: EnvironmentInfo, name: str) -> LocalSecretStore:
+        """One of the deployer's encrypted stores, its key made once under a lock.
+
+        ``secrets`` backs Podman's shell driver; ``masks`` keeps each container's
+        secret values to mask them in logs and errors. Deploys run in parallel (and
+        Podman runs the driver in parallel): the first use of a store makes its key.
+        """
+        state = self._state(env)
+        store = LocalSecretStore.in_state_dir(state.path / name)
+        if not (state.path / name / STORE_KEY).exists():
+            with state.lock(f"store-{name}"):
+                if not (state.path / name / STORE_KEY).exists():
+                    store.put("podium-podman/init", Secret("-"))
+                    store.delete("podium-podman/init")
+        return store
+
     def _mask_store(self, env: EnvironmentInfo) -> LocalSecretStore:
-        """Each container's secret values, to mask them in logs and errors."""
-        return LocalSecretStore.in_state_dir(self._state(env).path / "masks")
+        return self._store(env, "masks")
 
     def _driver_options(self, env: EnvironmentInfo) -> dict[str, str]:
         store = shlex.quote(str(self._state(env).path / "secrets"))
@@ -168,7 +200,7 @@ class PodmanDeployer(Deployer):
         from podium_podman.images import build_file
 
         findings = []
-        source = workload.path.parent if getattr(workload, "path", None) else None
+        source = workload.path.parent if workload.path is not None else None
         for name, spec in workload.containers.items():
             if spec.get("image") == "." and source is not None and build_file(source) is None:
                 findings.append(
@@ -188,12 +220,8 @@ class PodmanDeployer(Deployer):
         env = ctx.env
         options = EnvironmentOptions.of(env.settings)
         wstate = self._state(env).workload(workload.name)
-        podman = self._connect(env)
-        try:
-            with wstate.lock("deploy"):
-                return self._deploy(ctx, workload, podman, options, wstate)
-        finally:
-            podman.close()
+        with self._podman(env) as podman, wstate.lock("deploy"):
+            return self._deploy(ctx, workload, podman, options, wstate)
 
     def _deploy(
         self,
@@ -206,9 +234,7 @@ class PodmanDeployer(Deployer):
         env = ctx.env
         record = wstate.read_json(RECORD, {}) or {}
         kept_ports = record.get("ports", {})
-        ports = {
-            name: int(kept_ports.get(name) or free_port()) for name in workload.ports
-        }
+        ports = {name: int(kept_ports.get(name) or free_port()) for name in workload.ports}
         order = start_order(workload)
         required = required_conditions(workload)
         labels = {**workload.labels, **self._labels(env, workload.name)}
@@ -263,7 +289,9 @@ class PodmanDeployer(Deployer):
             self._create(podman, plan, env)
             started.add(name)
             if name in required:
-                self._wait(podman, workload.name, {name: entries[name]}, required[name], started, ctx)
+                self._wait(
+                    podman, workload.name, {name: entries[name]}, required[name], started, ctx
+                )
 
         urls = [f"http://{HOST}:{port}" for port in ports.values()]
         outputs: dict[str, Any] = {
@@ -325,6 +353,8 @@ class PodmanDeployer(Deployer):
     def _create(self, podman: Podman, plan: ContainerPlan, env: EnvironmentInfo) -> None:
         self._remove(podman, plan.name, env)
         options = self._driver_options(env) if plan.secrets else {}
+        if plan.secrets:
+            self._store(env, "secrets").close()  # its key exists before Podman's driver runs
         if plan.secrets:
             masks = self._mask_store(env)
             try:  # what logs and errors mask, kept encrypted like the secrets themselves
@@ -452,8 +482,7 @@ class PodmanDeployer(Deployer):
         record = wstate.read_json(RECORD)
         if not record:
             return WorkloadStatus(workload=ctx.workload, state="absent", message="not deployed")
-        podman = self._connect(ctx.env)
-        try:
+        with self._podman(ctx.env) as podman:
             containers: dict[str, ContainerStatus] = {}
             redeploy = False
             for name, entry in record["containers"].items():
@@ -467,8 +496,6 @@ class PodmanDeployer(Deployer):
                     message=message,
                     restarts=int(current.get("RestartCount") or 0),
                 )
-        finally:
-            podman.close()
         ready = sum(1 for c in containers.values() if c.state == "ready")
         health: HealthState = (
             "ready" if ready == len(containers) else ("down" if ready == 0 else "partial")
@@ -502,19 +529,25 @@ class PodmanDeployer(Deployer):
                 )
             names = [container]
         masks = self._mask_values(ctx.env, record["containers"])
-        podman = self._connect(ctx.env)
-        try:
-            if not follow:
-                lines: list[LogLine] = []
-                for name in names:
-                    for stream in ("stdout", "stderr"):
-                        lines += _read(podman, record, name, stream, tail, masks)
-                lines.sort(key=lambda line: line.timestamp or datetime.min.astimezone())
-                yield from lines
-                return
-            yield from _follow(podman, record, names, tail, masks, ctx)
-        finally:
-            podman.close()
+        paths = {}
+        with self._podman(ctx.env) as podman:
+            for name in names:
+                current = podman.inspect(record["containers"][name]["container"]) or {}
+                if current.get("LogPath"):
+                    paths[name] = Path(current["LogPath"])
+        if not follow:
+            lines = [
+                LogLine(name, _mask(e.text, masks), e.timestamp, e.stream)
+                for name, path in paths.items()
+                for e in read_entries(path, tail)
+            ]
+            lines.sort(key=lambda line: line.timestamp or datetime.min.astimezone())
+            yield from lines
+            return
+        for name, entry in follow_entries(
+            paths, tail, stop=lambda: ctx.cancelled, wait=ctx.cancel.wait
+        ):
+            yield LogLine(name, _mask(entry.text, masks), entry.timestamp, entry.stream)
 
     # --- destroy ------------------------------------------------------------------------------
     def destroy(self, ctx: DeployContext) -> None:
@@ -524,8 +557,7 @@ class PodmanDeployer(Deployer):
         record = wstate.read_json(RECORD)
         if not record and not state.path.exists():
             return  # never deployed here: no service to start just to find nothing
-        podman = self._connect(env)
-        try:
+        with self._podman(env) as podman:
             with wstate.lock("deploy"):
                 for found in podman.containers(self._labels(env, ctx.workload)):
                     names = [n.lstrip("/") for n in found.get("Names") or []]
@@ -534,10 +566,8 @@ class PodmanDeployer(Deployer):
                     self._remove(podman, entry["container"], env)
             wstate.remove_all()
             idle = not podman.containers({"dev.podium.scope": self._scope(env)})
-        finally:
-            podman.close()
         if idle and self.settings.socket is None:
-            self._service(env).stop()
+            self._service(env).stop_if_unused()
 
 
 #: Stands for "the secrets could not be read": then output is not shown at all.
@@ -550,82 +580,3 @@ def _mask(text: str, masks: list[str]) -> str:
     for value in sorted(filter(None, masks), key=len, reverse=True):
         text = text.replace(value, REDACTED)
     return text
-
-
-def _line(container: str, stream: str, raw: str, masks: list[str]) -> LogLine:
-    stamp, _, text = raw.partition(" ")
-    when: datetime | None
-    try:
-        when = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
-    except ValueError:
-        when, text = None, raw
-    return LogLine(container=container, text=_mask(text, masks), timestamp=when, stream=stream)
-
-
-def _read(
-    podman: Podman,
-    record: dict[str, Any],
-    name: str,
-    stream: str,
-    tail: int | None,
-    masks: list[str],
-) -> list[LogLine]:
-    import docker.errors
-
-    try:
-        raw = podman.api.logs(
-            record["containers"][name]["container"],
-            stdout=stream == "stdout",
-            stderr=stream == "stderr",
-            timestamps=True,
-            tail="all" if tail is None else tail,
-        )
-    except docker.errors.NotFound:
-        return []
-    return [_line(name, stream, text, masks) for text in raw.decode(errors="replace").splitlines()]
-
-
-def _follow(
-    podman: Podman,
-    record: dict[str, Any],
-    names: list[str],
-    tail: int | None,
-    masks: list[str],
-    ctx: DeployContext,
-) -> Iterator[LogLine]:
-    """Every stream of every container, as lines arrive, until the caller stops or cancels."""
-    lines: queue.Queue[LogLine] = queue.Queue()
-    stop = threading.Event()
-
-    def pump(name: str, stream: str) -> None:
-        with suppress(Exception):
-            chunks = podman.api.logs(
-                record["containers"][name]["container"],
-                stdout=stream == "stdout",
-                stderr=stream == "stderr",
-                timestamps=True,
-                tail="all" if tail is None else tail,
-                stream=True,
-                follow=True,
-            )
-            pending = b""
-            for chunk in chunks:
-                pending += chunk
-                while b"\n" in pending:
-                    text, pending = pending.split(b"\n", 1)
-                    lines.put(_line(name, stream, text.decode(errors="replace"), masks))
-                if stop.is_set():
-                    break
-
-    for name in names:
-        for stream in ("stdout", "stderr"):
-            threading.Thread(target=pump, args=(name, stream), daemon=True).start()
-    try:
-        while not ctx.cancelled:
-            try:
-                yield lines.get(timeout=0.2)
-            except queue.Empty:
-                continue
-    finally:
-        stop.set()
-

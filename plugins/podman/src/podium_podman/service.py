@@ -10,13 +10,14 @@ and checks it answers. ``stop`` ends it (destroy does when no container is left)
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 import subprocess
 import tempfile
 import time
-from collections.abc import Mapping
-from contextlib import suppress
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -135,6 +136,29 @@ class PodmanService:
             with suppress(TimeoutError, ProcessLookupError, PermissionError):
                 stop_process_group(pid, timeout=5, started=started)
         self.state.remove("service.pid")
+
+    @contextmanager
+    def in_use(self) -> Iterator[None]:
+        """Say the service is in use (a shared lock) while a deployer call talks to it."""
+        fd = os.open(self.state.file("service.users"), os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH)
+            yield
+        finally:
+            os.close(fd)
+
+    def stop_if_unused(self) -> bool:
+        """Stop the service unless another call (in any process) uses it; whether it stopped."""
+        fd = os.open(self.state.file("service.users"), os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return False
+            self.stop()
+            return True
+        finally:
+            os.close(fd)
 
     def stop(self) -> None:
         """Stop the service if this plugin started it (its containers keep running)."""

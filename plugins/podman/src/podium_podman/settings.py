@@ -60,8 +60,8 @@ class EnvironmentOptions(BaseModel):
 
     images: dict[str, str] = Field(
         default_factory=dict,
-        description="Score image -> local image (``\"python:3.11-slim\" = "
-        "\"localhost/shop:1\"``): Score files stay unchanged where no registry is reachable.",
+        description='Score image -> local image (``"python:3.11-slim" = '
+        '"localhost/shop:1"``): Score files stay unchanged where no registry is reachable.',
     )
     restart: str = Field(
         default="always",

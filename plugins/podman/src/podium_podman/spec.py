@@ -160,9 +160,7 @@ def plan_container(
     mounts: list[dict[str, Any]] = []
     volumes: list[dict[str, Any]] = []
     if secret:
-        plan.secrets.append(
-            SecretFile(f"{name}.env", env_bundle(secret), ENV_SECRET_TARGET, 0o400)
-        )
+        plan.secrets.append(SecretFile(f"{name}.env", env_bundle(secret), ENV_SECRET_TARGET, 0o400))
         mounts.append({"destination": SHIM, "source": shim, "type": "bind", "options": ["ro"]})
         argv = entrypoint + command
         if not argv:
@@ -198,6 +196,8 @@ def plan_container(
         "labels": labels,
         "env": env,
         "netns": {"nsmode": "host"},
+        # A log file (not journald): its lines say which pieces make one line.
+        "log_configuration": {"driver": "k8s-file"},
         "restart_policy": restart,
         "stop_timeout": stop_timeout,
         "mounts": mounts,
@@ -217,8 +217,10 @@ def plan_container(
     # What decides a restart: the spec (no secret inside) and a keyed digest of the
     # secrets, so a changed password restarts the container but no label reveals it.
     keyed = hmac.new(fingerprint_key, digestmod=hashlib.sha256)
-    for item in plan.secrets:
-        keyed.update(f"{item.name}\0{item.target}\0{item.mode}\0{item.value}\0".encode())
+    for secret_file in plan.secrets:
+        keyed.update(
+            f"{secret_file.name}\0{secret_file.target}\0{secret_file.mode}\0{secret_file.value}\0".encode()
+        )
     content = json.dumps({k: v for k, v in spec.items() if k != "labels"}, sort_keys=True)
     plan.digest = hashlib.sha256(content.encode() + keyed.digest()).hexdigest()[:32]
     spec["labels"] = {**labels, "dev.podium.spec": plan.digest}
