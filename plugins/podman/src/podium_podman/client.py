@@ -64,6 +64,18 @@ class Podman:
         _check(response, f"create secret {name}")
         return str(response.json()["ID"])
 
+    def secret_exists(self, name: str) -> bool:
+        response = self.api._get(self._libpod("GET", "/secrets/{0}/json", name))
+        if response.status_code == 404:
+            return False
+        _check(response, f"inspect secret {name}")
+        return True
+
+    def secret_names(self) -> list[str]:
+        response = self.api._get(self._libpod("GET", "/secrets/json"))
+        _check(response, "list secrets")
+        return [str((s.get("Spec") or {}).get("Name", "")) for s in response.json() or []]
+
     def remove_secret(self, name: str) -> None:
         response = self.api._delete(self._libpod("DELETE", "/secrets/{0}", name))
         if response.status_code != 404:

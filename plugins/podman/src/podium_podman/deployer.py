@@ -180,8 +180,11 @@ class PodmanDeployer(Deployer):
     def _driver_options(self, env: EnvironmentInfo) -> dict[str, str]:
         store = shlex.quote(str(self._state(env).path / "secrets"))
         python = shlex.quote(sys.executable)
+        # Bytecode caching on even where the caller turned it off (tox does): Podman runs
+        # the driver at every secret operation, and compiling Podium each time costs.
         return {
-            op: f"{python} -m podium_podman.secret_driver {store} {op}"
+            op: f"/usr/bin/env -u PYTHONDONTWRITEBYTECODE {python} -m podium_podman.secret_driver "
+            f"{store} {op}"
             for op in ("store", "lookup", "delete", "list")
         }
 
@@ -351,33 +354,38 @@ class PodmanDeployer(Deployer):
         return bool(entry["job"] and state.get("Status") == "exited" and state.get("ExitCode") == 0)
 
     def _create(self, podman: Podman, plan: ContainerPlan, env: EnvironmentInfo) -> None:
-        self._remove(podman, plan.name, env)
-        options = self._driver_options(env) if plan.secrets else {}
+        """Replace the container; its secrets are named by content, so unchanged ones stay."""
+        podman.remove(plan.name, stop_timeout=self.settings.stop_timeout)
         if plan.secrets:
             self._store(env, "secrets").close()  # its key exists before Podman's driver runs
-        if plan.secrets:
             masks = self._mask_store(env)
             try:  # what logs and errors mask, kept encrypted like the secrets themselves
                 masks.put(plan.name, Secret(json.dumps([s.value for s in plan.secrets])))
             finally:
                 masks.close()
+        options = self._driver_options(env)
         for item in plan.secrets:
-            podman.create_secret(item.name, item.value, options)
+            if not podman.secret_exists(item.name):
+                podman.create_secret(item.name, item.value, options)
         podman.create_container(plan.spec)
+        self._remove_secrets(podman, plan.name, keep={s.name for s in plan.secrets})
         podman.start(plan.name)
 
     def _remove(self, podman: Podman, name: str, env: EnvironmentInfo) -> None:
         """Stop and remove a container, then the Podman secrets it had and their masks."""
-        current = podman.inspect(name)
         podman.remove(name, stop_timeout=self.settings.stop_timeout)
-        secrets_of = ((current or {}).get("Config") or {}).get("Secrets") or []
-        for secret in {*(str(s.get("Name")) for s in secrets_of if s.get("Name")), f"{name}.env"}:
-            podman.remove_secret(secret)
+        self._remove_secrets(podman, name, keep=set())
         masks = self._mask_store(env)
         try:
             masks.delete(name)
         finally:
             masks.close()
+
+    @staticmethod
+    def _remove_secrets(podman: Podman, container: str, keep: set[str]) -> None:
+        for secret in podman.secret_names():
+            if secret.startswith(f"{container}.") and secret not in keep:
+                podman.remove_secret(secret)
 
     # --- readiness ------------------------------------------------------------------------
     def _check(

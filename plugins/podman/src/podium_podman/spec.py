@@ -71,6 +71,11 @@ class ContainerPlan:
     digest: str = ""
 
 
+def _keyed(key: bytes, value: str) -> str:
+    """A short keyed digest of a secret value: names its Podman secret, reveals nothing."""
+    return hmac.new(key, value.encode(), hashlib.sha256).hexdigest()[:16]
+
+
 def _port_env(ports: dict[str, int]) -> dict[str, str]:
     env = {}
     if ports:
@@ -172,8 +177,14 @@ def plan_container(
             raise ResourceError(f"{where}.files.{item.target}: the target must be absolute")
         mode = int(item.mode, 8) if item.mode else 0o644
         if isinstance(item.content, Secret):
+            value = item.content.reveal()
             plan.secrets.append(
-                SecretFile(f"{name}.file{index}", item.content.reveal(), item.target, mode & 0o777)
+                SecretFile(
+                    f"{name}.file{index}.{_keyed(fingerprint_key, value)}",
+                    value,
+                    item.target,
+                    mode & 0o777,
+                )
             )
             continue
         data = (
