@@ -162,7 +162,8 @@ def main() -> int:
                     check=False,
                 )
                 ours.append(timed(podium_up))
-                idle.append(timed(podium_up))  # everything runs: podium's fixed cost        finally:
+                idle.append(timed(podium_up))  # everything runs: podium's fixed cost
+        finally:
             subprocess.run(
                 ["podman", "rm", "-f", "-i", "-t", "0", "bench-web", "bench-worker"],
                 capture_output=True,
@@ -177,7 +178,11 @@ def main() -> int:
     base, cost = statistics.median(manual), statistics.median(ours)
     report.add("script: podman run x2 + readiness (median)", base, "s")
     report.add("podium up on podium-podman, databases provisioned (median)", cost, "s")
-    report.add("podium up with nothing to change (CLI, plan, refresh; median)", statistics.median(idle), "s")
+    report.add(
+        "podium up with nothing to change (CLI, plan, refresh; median)",
+        statistics.median(idle),
+        "s",
+    )
     report.add("podium up -> time ratio to the script", ratio(cost, base), "x", at_most=1.5)
     return report.finish()
 
