@@ -62,15 +62,8 @@ def podium(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return done
 
 
-def remove_containers(label: str) -> None:
-    names = subprocess.run(
-        ["podman", "ps", "-a", "--filter", f"label={label}", "--format", "{{.Names}}"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.split()
-    if names:
-        subprocess.run(["podman", "rm", "-f", "-t", "0", *names], capture_output=True, check=True)
+def remove_containers(names: list[str]) -> None:
+    subprocess.run(["podman", "rm", "-f", "-i", "-t", "0", *names], capture_output=True, check=True)
 
 
 def variables(outputs: dict[str, Any]) -> dict[str, str]:
@@ -132,7 +125,11 @@ def main() -> int:
                 "".join(f"{k}={v}\n" for k, v in variables(outputs).items()), encoding="utf-8"
             )
             env_file.chmod(0o600)
-            port = str(outputs.get("deployment:shop-web", {}).get("port", 18080))
+            port = str(outputs["deployment:shop-web"]["port"])
+            containers = [
+                *outputs["deployment:shop-web"]["containers"].values(),
+                *outputs["deployment:shop-worker"]["containers"].values(),
+            ]
 
             # The same runtime settings as the service podium-podman started (runc, ulimits).
             conf = shop / ".podium-containers" / "dev" / "deployers" / "podman" / "containers.conf"
@@ -154,7 +151,7 @@ def main() -> int:
 
             manual, ours, idle = [], [], []
             for _ in range(rounds):
-                remove_containers("dev.podium.platform=shop")
+                remove_containers(containers)
                 manual.append(timed(baseline))
                 subprocess.run(
                     ["podman", "rm", "-f", "-i", "-t", "0", "bench-web", "bench-worker"],

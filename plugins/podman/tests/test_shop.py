@@ -87,29 +87,25 @@ def test_shop_runs_in_containers_and_keeps_secrets_out_of_sight(shop: Path) -> N
     body = eventually(lambda: (b := health(url))["orders"] >= 2 and b)
     assert body and body["status"] == "ok" and body["worker_ticks"] >= 1, body
 
-    # Both really are containers of the shop's image.
-    names = subprocess.run(
-        [
-            "podman",
-            "ps",
-            "--filter",
-            "label=dev.podium.platform=shop",
-            "--format",
-            "{{.Names}} {{.Image}}",
-        ],
+    # Both really are containers, of the shop's image (the names the deploys returned).
+    outputs = json.loads(podium(shop, "--json", "outputs").stdout)
+    ids = [
+        outputs[f"deployment:{w}"]["containers"][c]
+        for w, c in (("shop-web", "web"), ("shop-worker", "worker"))
+    ]
+    running = subprocess.run(
+        ["podman", "inspect", "--format", "{{.State.Running}} {{.ImageName}}", *ids],
         capture_output=True,
         text=True,
         check=True,
-    ).stdout.split("\n")
-    running = [line for line in names if "podium-shop" in line or "podium-test-shop" in line]
-    assert len(running) >= 2, names
+    ).stdout.splitlines()
+    assert running == ["true localhost/podium-shop:dev"] * 2, running
 
     # The passwords reach the apps (they answered) but nothing shows them.
     revealed = podium(shop, "--json", "outputs", "--show-secrets")
     assert revealed.returncode == 0, revealed.stderr
     passwords = _passwords(json.loads(revealed.stdout))
     assert passwords, revealed.stdout
-    ids = [line.split()[0] for line in running]
     inspected = subprocess.run(
         ["podman", "inspect", *ids], capture_output=True, text=True, check=True
     ).stdout
