@@ -22,7 +22,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -50,7 +50,7 @@ from podium.plugin import (
 )
 from podium_podman.client import Podman, ping
 from podium_podman.images import resolve_image
-from podium_podman.logfile import follow_entries, read_entries
+from podium_podman.logfile import follow_entries, parse_time, read_entries
 from podium_podman.service import PodmanService
 from podium_podman.settings import EnvironmentOptions, Settings
 from podium_podman.spec import ContainerPlan, plan_container
@@ -389,9 +389,19 @@ class PodmanDeployer(Deployer):
 
     # --- readiness ------------------------------------------------------------------------
     def _check(
-        self, podman: Podman, entry: dict[str, Any], condition: str, fresh: bool
+        self,
+        podman: Podman,
+        entry: dict[str, Any],
+        condition: str,
+        fresh: bool,
+        *,
+        recent_health: bool = False,
     ) -> tuple[bool, str, bool]:
-        """(reached?, message, hopeless?) for one container."""
+        """(reached?, message, hopeless?) for one container.
+
+        ``recent_health``: a passed health check younger than its interval stands (what
+        Podman itself reports between checks); a deploy waiting for readiness runs it.
+        """
         current = podman.inspect(entry["container"])
         if current is None:
             return False, "container not found", fresh
@@ -416,7 +426,7 @@ class PodmanDeployer(Deployer):
             )
             if not result.ok:
                 return False, "readiness probe: " + result.message, False
-        if readiness.get("exec"):
+        if readiness.get("exec") and not (recent_health and _passed_recently(current)):
             ok, message = podman.run_healthcheck(entry["container"])
             if not ok:
                 return False, "readiness probe: " + message, False
@@ -494,7 +504,9 @@ class PodmanDeployer(Deployer):
             containers: dict[str, ContainerStatus] = {}
             redeploy = False
             for name, entry in record["containers"].items():
-                ok, message, _ = self._check(podman, entry, "healthy", fresh=False)
+                ok, message, _ = self._check(
+                    podman, entry, "healthy", fresh=False, recent_health=True
+                )
                 current = podman.inspect(entry["container"]) or {}
                 state = current.get("State") or {}
                 if not ok and not state.get("Running") and not state.get("Restarting"):
@@ -576,6 +588,20 @@ class PodmanDeployer(Deployer):
             idle = not podman.containers({"dev.podium.scope": self._scope(env)})
         if idle and self.settings.socket is None:
             self._service(env).stop_if_unused()
+
+
+def _passed_recently(current: dict[str, Any]) -> bool:
+    """Whether the container's last health check passed within its interval."""
+    health = (current.get("State") or {}).get("Health") or {}
+    log = health.get("Log") or []
+    interval = ((current.get("Config") or {}).get("Healthcheck") or {}).get("Interval") or 0
+    if not log or log[-1].get("ExitCode") != 0 or not interval:
+        return False
+    ended = parse_time(str(log[-1].get("End", "")))
+    if ended is None:
+        return False
+    age = (datetime.now(UTC) - ended).total_seconds()
+    return 0 <= age < int(interval) / 1e9
 
 
 #: Stands for "the secrets could not be read": then output is not shown at all.

@@ -55,7 +55,7 @@ class LogFileReader:
             pieces.append(text)
             if flag == "P":
                 continue
-            entries.append(LogEntry(_time(stamp), stream, "".join(pieces)))
+            entries.append(LogEntry(parse_time(stamp), stream, "".join(pieces)))
             pieces.clear()
         return entries
 
@@ -93,8 +93,8 @@ def follow_entries(
             wait(0.2)
 
 
-def _time(stamp: str) -> datetime | None:
-    # RFC 3339 with nanoseconds: datetime keeps microseconds.
+def parse_time(stamp: str) -> datetime | None:
+    """An RFC 3339 time as Podman writes it (nanoseconds: datetime keeps microseconds)."""
     head, dot, rest = stamp.partition(".")
     if dot:
         digits = "".join(c for c in rest if c.isdigit())
