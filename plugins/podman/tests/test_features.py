@@ -81,7 +81,9 @@ def answer(url: str) -> dict[str, Any]:
         return json.loads(response.read())  # type: ignore[no-any-return]
 
 
-def workload(base: str, context: Path, host_dir: Path, plain: str) -> RenderedWorkload:
+def workload(
+    base: str, context: Path, host_dir: Path, plain: str, token: str = TOKEN
+) -> RenderedWorkload:
     job = RenderedContainer(
         name="init",
         image=base,
@@ -92,7 +94,7 @@ def workload(base: str, context: Path, host_dir: Path, plain: str) -> RenderedWo
         name="web",
         image=".",
         command=["python3", "-u", "/srv/serve.py"],
-        variables={"PLAIN": plain, "TOKEN": Secret(TOKEN)},
+        variables={"PLAIN": plain, "TOKEN": Secret(token)},
         files=[
             RenderedFile(target="/etc/app/conf", content="colour = blue\n"),
             RenderedFile(target="/etc/app/key", content=Secret(KEY), mode="0400"),
@@ -158,9 +160,11 @@ def test_every_feature_in_real_containers(
         assert "web up" in logs
 
         # A new release replaces the web container; a rollback brings release 1 back.
-        second = workload(test_images["base"], context, host_dir, "two")
+        # (with a new secret value: it reaches the new container, not the old one's).
+        second = workload(test_images["base"], context, host_dir, "two", token=TOKEN + "-2")
         deployer.deploy(replace(ctx, release=2), second)
-        assert answer(url)["plain"] == "two"
+        seen = answer(url)
+        assert seen["plain"] == "two" and seen["token_digest"] == sha(TOKEN + "-2")
         back = Release(
             number=1,
             workload=first,
@@ -169,7 +173,8 @@ def test_every_feature_in_real_containers(
             created_at=datetime.now(UTC),
         )
         deployer.rollback(replace(ctx, release=3), back)
-        assert answer(url)["plain"] == "one"
+        seen = answer(url)
+        assert seen["plain"] == "one" and seen["token_digest"] == sha(TOKEN)
 
         # Its process killed (a crash, not a stop), Podman restarts it (policy always).
         pid = subprocess.run(
@@ -197,3 +202,37 @@ def test_every_feature_in_real_containers(
         deployer.destroy(ctx)
         scope = deployer._scope(podman_env)
         subprocess.run(["podman", "volume", "rm", "-f", f"{scope}-shared"], capture_output=True)
+
+
+@pytest.mark.slow
+def test_a_container_that_cannot_start_fails_the_deploy_with_its_output_masked(
+    podman_env: EnvironmentInfo, test_images: dict[str, str]
+) -> None:
+    from podium.plugin import ResourceError
+
+    crashing = RenderedWorkload(
+        name="crash",
+        containers={
+            "main": RenderedContainer(
+                name="main",
+                image=test_images["base"],
+                command=[
+                    "python3",
+                    "-c",
+                    "import os, sys; print('boom', os.environ['TOKEN'], flush=True); sys.exit(3)",
+                ],
+                variables={"TOKEN": Secret(TOKEN)},
+            )
+        },
+    )
+    deployer = PodmanDeployer(Settings(readiness_timeout=30, stop_timeout=1))
+    ctx = DeployContext(workload="crash", env=podman_env, release=1)
+    try:
+        with pytest.raises(ResourceError) as failed:
+            deployer.deploy(ctx, crashing)
+        message = str(failed.value)
+        assert "cannot start" in message and "boom" in message, message
+        assert TOKEN not in message and "(sensitive)" in message, message
+        assert deployer.status(ctx).state == "down"
+    finally:
+        deployer.destroy(ctx)

@@ -75,6 +75,8 @@ def test_changed_secret_changes_the_digest_but_no_label_shows_it(tmp_path: Path)
     one = plan(tmp_path, RenderedContainer(name="main", image="i", variables={"T": Secret("a")}))
     two = plan(tmp_path, RenderedContainer(name="main", image="i", variables={"T": Secret("b")}))
     assert one["digest"] != two["digest"]
+    # The Podman secret is named by a keyed digest: a new value is a new secret.
+    assert one["secrets"][0].name != two["secrets"][0].name
     assert one["spec"]["labels"]["dev.podium.spec"] == one["digest"]
 
 

@@ -360,7 +360,7 @@ class PodmanDeployer(Deployer):
             self._store(env, "secrets").close()  # its key exists before Podman's driver runs
             masks = self._mask_store(env)
             try:  # what logs and errors mask, kept encrypted like the secrets themselves
-                masks.put(plan.name, Secret(json.dumps([s.value for s in plan.secrets])))
+                masks.put(plan.name, Secret(json.dumps(plan.mask_values)))
             finally:
                 masks.close()
         options = self._driver_options(env)
@@ -411,12 +411,16 @@ class PodmanDeployer(Deployer):
         if status == "exited" and exit_code == 0 and (entry.get("job") or condition == "complete"):
             return True, "completed", False
         restarts = int(current.get("RestartCount") or 0)
-        if fresh and (status in ("exited", "stopped") or restarts > 0):
+        if fresh and restarts > 0:
+            return False, f"exited and was restarted {restarts} time(s)", True
+        if fresh and status in ("exited", "stopped"):
             return False, f"exited with code {exit_code}", True
         if condition == "complete":
             return False, f"has not completed (state {status})", False
         if not state.get("Running"):
             return False, f"container is {status} (exit code {exit_code})", False
+        if fresh and _up_for(state) < self.settings.start_seconds:
+            return False, "starting", False  # an immediate exit must not pass as started
         readiness = entry.get("readiness")
         if condition == "started" or not readiness:
             return True, "running", False
@@ -588,6 +592,12 @@ class PodmanDeployer(Deployer):
             idle = not podman.containers({"dev.podium.scope": self._scope(env)})
         if idle and self.settings.socket is None:
             self._service(env).stop_if_unused()
+
+
+def _up_for(state: dict[str, Any]) -> float:
+    """Seconds since the container (last) started; 0 when unknown."""
+    started = parse_time(str(state.get("StartedAt", "")))
+    return 0.0 if started is None else (datetime.now(UTC) - started).total_seconds()
 
 
 def _passed_recently(current: dict[str, Any]) -> bool:

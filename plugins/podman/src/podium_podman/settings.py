@@ -42,6 +42,12 @@ class Settings(BaseModel):
     probe_timeout: float = Field(
         default=3.0, gt=0, description="Seconds one probe attempt may take."
     )
+    start_seconds: float = Field(
+        default=1.0,
+        ge=0,
+        description="Seconds a container a deploy started must stay up to count as started "
+        "(one that exits sooner fails the deploy).",
+    )
     stop_timeout: int = Field(
         default=10, ge=0, description="Seconds between SIGTERM and SIGKILL when a container stops."
     )

@@ -69,6 +69,8 @@ class ContainerPlan:
     spec: dict[str, Any]
     secrets: list[SecretFile] = field(default_factory=list)
     digest: str = ""
+    #: The secret values themselves (variables, file contents), to mask in output.
+    mask_values: list[str] = field(default_factory=list)
 
 
 def _keyed(key: bytes, value: str) -> str:
@@ -165,7 +167,11 @@ def plan_container(
     mounts: list[dict[str, Any]] = []
     volumes: list[dict[str, Any]] = []
     if secret:
-        plan.secrets.append(SecretFile(f"{name}.env", env_bundle(secret), ENV_SECRET_TARGET, 0o400))
+        plan.mask_values += list(secret.values())
+        bundle = env_bundle(secret)
+        # Named by a keyed digest of the content: a changed value is a new secret.
+        secret_name = f"{name}.env.{_keyed(fingerprint_key, bundle)}"
+        plan.secrets.append(SecretFile(secret_name, bundle, ENV_SECRET_TARGET, 0o400))
         mounts.append({"destination": SHIM, "source": shim, "type": "bind", "options": ["ro"]})
         argv = entrypoint + command
         if not argv:
@@ -178,6 +184,7 @@ def plan_container(
         mode = int(item.mode, 8) if item.mode else 0o644
         if isinstance(item.content, Secret):
             value = item.content.reveal()
+            plan.mask_values.append(value)
             plan.secrets.append(
                 SecretFile(
                     f"{name}.file{index}.{_keyed(fingerprint_key, value)}",
