@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the servers podium-local and the tests use, from Debian packages, when missing:
-# PostgreSQL (initdb/pg_ctl), redis-server, nginx (for `route` resources) and python3-venv.
+# PostgreSQL (initdb/pg_ctl), redis-server, nginx (for `route` resources), python3-venv and
+# podman, runc, catatonit, busybox-static and mmdebstrap (podium-podman's containers).
 set -euo pipefail
 
 need=()
@@ -10,6 +11,12 @@ command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need+=(nginx)
 # workload templates (podium new / template update): copier runs git
 command -v git >/dev/null 2>&1 || need+=(git)
+# podium-podman's tests: containers (podman with runc; catatonit for --init), a static
+# busybox (loads secret variables inside containers) and mmdebstrap (the test image's rootfs).
+for tool in podman runc catatonit mmdebstrap; do
+  command -v "$tool" >/dev/null 2>&1 || [ -x "/usr/libexec/podman/$tool" ] || need+=("$tool")
+done
+[ -x /bin/busybox ] || need+=(busybox-static)
 # Debian and Ubuntu ship venv/ensurepip separately from the interpreter.
 python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || need+=(python3-venv)
 
