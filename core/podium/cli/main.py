@@ -34,6 +34,8 @@ COMMANDS: dict[str, str] = {
     "plugins": "plugins:plugins_group",
     "plugin": "scaffold:plugin_group",
     "doctor": "plugins:doctor_cmd",
+    "serve": "serve:serve_cmd",
+    "tokens": "tokens:tokens_group",
 }
 
 

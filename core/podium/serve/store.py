@@ -1,0 +1,361 @@
+"""Platform-wide server records: API tokens, plans, runs and approvals.
+
+Environment state holds what an environment *is*; these records belong to no one
+environment, so they live in their own SQLite database next to the environments'
+state (``<state_dir>/serve.db``), with their own ordered migrations (``serve``
+schema, independent of the state schema's). Each method is one transaction; WAL and
+a busy timeout let the ``podium tokens`` commands and several server threads share it.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from podium.errors import StateError
+
+Migration = Callable[[sqlite3.Connection], None]
+
+
+def _serve_v1_tokens_plans_runs(db: sqlite3.Connection) -> None:
+    db.execute(
+        """CREATE TABLE tokens (
+            id TEXT PRIMARY KEY,
+            digest TEXT NOT NULL,
+            team TEXT NOT NULL,
+            role TEXT NOT NULL,
+            permissions TEXT NOT NULL,
+            created_by TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            expires_at TEXT,
+            revoked_at TEXT
+        )"""
+    )
+    db.execute(
+        """CREATE TABLE plans (
+            id TEXT PRIMARY KEY,
+            environment TEXT NOT NULL,
+            team TEXT NOT NULL,
+            who TEXT NOT NULL,
+            digest TEXT NOT NULL,
+            data TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            run_id TEXT
+        )"""
+    )
+    db.execute(
+        """CREATE TABLE runs (
+            id TEXT PRIMARY KEY,
+            environment TEXT NOT NULL,
+            operation TEXT NOT NULL,
+            plan_id TEXT,
+            team TEXT NOT NULL,
+            who TEXT NOT NULL,
+            status TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            finished_at TEXT,
+            engine_run_id TEXT,
+            history_id INTEGER,
+            detail TEXT NOT NULL DEFAULT '{}'
+        )"""
+    )
+    db.execute("CREATE INDEX runs_environment ON runs (environment, created_at)")
+    db.execute(
+        """CREATE TABLE approvals (
+            plan_id TEXT NOT NULL,
+            who TEXT NOT NULL,
+            role TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            PRIMARY KEY (plan_id, who)
+        )"""
+    )
+
+
+#: Ordered, append only: index ``i`` migrates the serve schema from version ``i`` to ``i + 1``.
+SERVE_MIGRATIONS: tuple[Migration, ...] = (_serve_v1_tokens_plans_runs,)
+SERVE_SCHEMA_VERSION = len(SERVE_MIGRATIONS)
+#: run statuses after which nothing changes
+FINISHED = frozenset({"succeeded", "failed", "cancelled", "blocked", "error", "aborted"})
+
+
+def now() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+@dataclass(frozen=True)
+class TokenRow:
+    id: str
+    digest: str
+    team: str
+    role: str
+    permissions: list[str]
+    created_by: str
+    created_at: str
+    expires_at: str | None
+    revoked_at: str | None
+
+    def public(self) -> dict[str, Any]:
+        """Everything but the digest (``tokens list``)."""
+        return {k: v for k, v in self.__dict__.items() if k != "digest"}
+
+
+@dataclass
+class RunRow:
+    id: str
+    environment: str
+    operation: str
+    plan_id: str | None
+    team: str
+    who: str
+    status: str
+    created_at: str
+    finished_at: str | None = None
+    engine_run_id: str | None = None
+    history_id: int | None = None
+    detail: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+class ServerStore:
+    """The server's records in ``path`` (created, migrated, owner-only)."""
+
+    def __init__(self, path: Path) -> None:
+        from podium.security.private_files import make_private_dir
+
+        make_private_dir(path.parent)
+        self.path = path
+        self._lock = threading.Lock()
+        try:
+            self._db = sqlite3.connect(
+                path, timeout=30.0, isolation_level=None, check_same_thread=False
+            )
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            path.chmod(0o600)
+            self._migrate()
+        except sqlite3.Error as exc:
+            raise StateError(f"cannot open the server database {path}: {exc}") from exc
+
+    def _migrate(self) -> None:
+        with self._tx() as db:
+            version = int(db.execute("PRAGMA user_version").fetchone()[0])
+            if version > SERVE_SCHEMA_VERSION:
+                raise StateError(
+                    f"server database {self.path} has serve schema version {version}, "
+                    f"newer than this Podium's {SERVE_SCHEMA_VERSION}",
+                    hint="upgrade Podium",
+                )
+            for step in SERVE_MIGRATIONS[version:]:
+                step(db)
+            db.execute(f"PRAGMA user_version = {SERVE_SCHEMA_VERSION}")
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    # ------------------------------------------------------------------ tokens
+    def add_token(self, row: TokenRow) -> None:
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO tokens VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    row.id,
+                    row.digest,
+                    row.team,
+                    row.role,
+                    json.dumps(row.permissions),
+                    row.created_by,
+                    row.created_at,
+                    row.expires_at,
+                    row.revoked_at,
+                ),
+            )
+
+    def token(self, token_id: str) -> TokenRow | None:
+        with self._tx() as db:
+            found = db.execute("SELECT * FROM tokens WHERE id = ?", (token_id,)).fetchone()
+        return _token(found) if found else None
+
+    def tokens(self) -> list[TokenRow]:
+        with self._tx() as db:
+            rows = db.execute("SELECT * FROM tokens ORDER BY created_at").fetchall()
+        return [_token(r) for r in rows]
+
+    def revoke_token(self, token_id: str) -> bool:
+        """Revoke ``token_id``; False when no such live token exists."""
+        with self._tx() as db:
+            done = db.execute(
+                "UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
+                (now(), token_id),
+            )
+            return done.rowcount == 1
+
+    # ------------------------------------------------------------------- plans
+    def add_plan(
+        self, plan_id: str, environment: str, team: str, who: str, digest: str, data: str
+    ) -> None:
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO plans VALUES (?, ?, ?, ?, ?, ?, ?, NULL)",
+                (plan_id, environment, team, who, digest, data, now()),
+            )
+
+    def plan(self, plan_id: str) -> dict[str, Any] | None:
+        with self._tx() as db:
+            found = db.execute(
+                "SELECT id, environment, team, who, digest, data, created_at, run_id "
+                "FROM plans WHERE id = ?",
+                (plan_id,),
+            ).fetchone()
+        if found is None:
+            return None
+        keys = ("id", "environment", "team", "who", "digest", "data", "created_at", "run_id")
+        return dict(zip(keys, found, strict=True))
+
+    def claim_plan(self, plan_id: str, run: RunRow) -> str | None:
+        """Record ``run`` as the one apply of ``plan_id``, atomically: returns ``None`` when
+        claimed, else the id of the run that claimed it first (a plan applies once)."""
+        with self._tx() as db:
+            done = db.execute(
+                "UPDATE plans SET run_id = ? WHERE id = ? AND run_id IS NULL", (run.id, plan_id)
+            )
+            if done.rowcount != 1:
+                found = db.execute("SELECT run_id FROM plans WHERE id = ?", (plan_id,)).fetchone()
+                return str(found[0]) if found else ""
+            _insert_run(db, run)
+            return None
+
+    # ---------------------------------------------------------------- approvals
+    def approve(self, plan_id: str, who: str, role: str) -> None:
+        with self._tx() as db:
+            db.execute(
+                "INSERT OR IGNORE INTO approvals VALUES (?, ?, ?, ?)", (plan_id, who, role, now())
+            )
+
+    def approvals(self, plan_id: str) -> list[dict[str, str]]:
+        with self._tx() as db:
+            rows = db.execute(
+                "SELECT who, role, created_at FROM approvals WHERE plan_id = ? ORDER BY created_at",
+                (plan_id,),
+            ).fetchall()
+        return [{"who": w, "role": r, "created_at": c} for w, r, c in rows]
+
+    # -------------------------------------------------------------------- runs
+    def add_run(self, run: RunRow) -> None:
+        with self._tx() as db:
+            _insert_run(db, run)
+
+    def update_run(self, run: RunRow) -> None:
+        with self._tx() as db:
+            db.execute(
+                "UPDATE runs SET status = ?, finished_at = ?, engine_run_id = ?, history_id = ?, "
+                "detail = ? WHERE id = ?",
+                (
+                    run.status,
+                    run.finished_at,
+                    run.engine_run_id,
+                    run.history_id,
+                    json.dumps(run.detail, default=str),
+                    run.id,
+                ),
+            )
+
+    def run(self, run_id: str) -> RunRow | None:
+        with self._tx() as db:
+            found = db.execute(
+                f"SELECT {_RUN_COLUMNS} FROM runs WHERE id = ?", (run_id,)
+            ).fetchone()
+        return _run(found) if found else None
+
+    def runs(self, environment: str | None = None, limit: int = 100) -> list[RunRow]:
+        query = f"SELECT {_RUN_COLUMNS} FROM runs"
+        args: tuple[Any, ...] = ()
+        if environment is not None:
+            query += " WHERE environment = ?"
+            args = (environment,)
+        with self._tx() as db:
+            rows = db.execute(
+                query + " ORDER BY created_at DESC LIMIT ?", (*args, limit)
+            ).fetchall()
+        return [_run(r) for r in rows]
+
+    def unfinished_runs(self) -> list[RunRow]:
+        marks = ", ".join("?" for _ in FINISHED)
+        with self._tx() as db:
+            rows = db.execute(
+                f"SELECT {_RUN_COLUMNS} FROM runs WHERE status NOT IN ({marks})", tuple(FINISHED)
+            ).fetchall()
+        return [_run(r) for r in rows]
+
+
+_RUN_COLUMNS = (
+    "id, environment, operation, plan_id, team, who, status, created_at, finished_at, "
+    "engine_run_id, history_id, detail"
+)
+
+
+def _insert_run(db: sqlite3.Connection, run: RunRow) -> None:
+    db.execute(
+        f"INSERT INTO runs ({_RUN_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            run.id,
+            run.environment,
+            run.operation,
+            run.plan_id,
+            run.team,
+            run.who,
+            run.status,
+            run.created_at,
+            run.finished_at,
+            run.engine_run_id,
+            run.history_id,
+            json.dumps(run.detail, default=str),
+        ),
+    )
+
+
+def _token(row: tuple[Any, ...]) -> TokenRow:
+    values = list(row)
+    values[4] = json.loads(values[4])
+    return TokenRow(*values)
+
+
+def _run(row: tuple[Any, ...]) -> RunRow:
+    values = list(row)
+    values[11] = json.loads(values[11] or "{}")
+    return RunRow(*values)
+
+
+def server_store_path(state_root: Path) -> Path:
+    return state_root / "serve.db"
+
+
+__all__ = [
+    "FINISHED",
+    "SERVE_MIGRATIONS",
+    "SERVE_SCHEMA_VERSION",
+    "RunRow",
+    "ServerStore",
+    "TokenRow",
+    "server_store_path",
+]
