@@ -143,6 +143,23 @@ class Server:
         self.store.close()
 
 
+_bearer = HTTPBearer(auto_error=False)
+
+
+async def caller(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Identity:
+    """The authenticated identity of the request (401 when there is none)."""
+    if credentials is None:
+        raise AuthenticationError("missing bearer token (Authorization: Bearer ...)")
+    server: Server = request.app.state.server
+    return await anyio.to_thread.run_sync(server.identify, credentials.credentials)
+
+
+Caller = Annotated[Identity, Depends(caller)]
+
+
 def _error(status: int, message: str, **extra: Any) -> JSONResponse:
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     return JSONResponse({"error": message, **extra}, status_code=status, headers=headers)
@@ -177,7 +194,7 @@ def create_app(server: Server) -> FastAPI:
         lifespan=lifespan,
     )
     app.add_middleware(BodyLimit, limit=server.platform.config.serve.max_body)
-    bearer = HTTPBearer(auto_error=False)
+    app.state.server = server
 
     @app.exception_handler(PodiumError)
     async def podium_error(_request: Request, exc: PodiumError) -> JSONResponse:
@@ -206,14 +223,6 @@ def create_app(server: Server) -> FastAPI:
         ]
         return _error(400, "invalid request: " + "; ".join(problems))
 
-    async def caller(
-        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-    ) -> Identity:
-        if credentials is None:
-            raise AuthenticationError("missing bearer token (Authorization: Bearer ...)")
-        return await anyio.to_thread.run_sync(server.identify, credentials.credentials)
-
-    Caller = Annotated[Identity, Depends(caller)]
     platform = server.platform
 
     def in_thread(who: Identity, work: Callable[[], T]) -> Awaitable[T]:
