@@ -81,9 +81,7 @@ class Project:
         dist.mkdir()
         (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: podium-fake\nVersion: 0.1.0\n")
         (dist / "entry_points.txt").write_text("[podium.plugins]\nfake = fake_platform\n")
-        envs = "\n".join(
-            f'[environments.{e}]\ndeployer = "fake-deployer"\n' for e in ENVIRONMENTS
-        )
+        envs = "\n".join(f'[environments.{e}]\ndeployer = "fake-deployer"\n' for e in ENVIRONMENTS)
         (root / "podium.toml").write_text(CONFIG.format(environments=envs, extra=extra_config))
 
     def env(self, **extra: str) -> dict[str, str]:
@@ -93,7 +91,9 @@ class Project:
         env.update(extra)
         return env
 
-    def podium(self, *args: str, check: bool = True, **extra: str) -> subprocess.CompletedProcess[str]:
+    def podium(
+        self, *args: str, check: bool = True, **extra: str
+    ) -> subprocess.CompletedProcess[str]:
         done = subprocess.run(
             [sys.executable, "-m", "podium", *args],
             cwd=self.root,
@@ -103,7 +103,9 @@ class Project:
             timeout=120,
         )
         if check and done.returncode != 0:
-            raise AssertionError(f"podium {' '.join(args)} exited {done.returncode}:\n{done.stderr}")
+            raise AssertionError(
+                f"podium {' '.join(args)} exited {done.returncode}:\n{done.stderr}"
+            )
         return done
 
     def token(self, team: str, role: str, *permissions: str) -> str:

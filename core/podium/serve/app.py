@@ -22,6 +22,7 @@ from fastapi import Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from podium.errors import (
     CancelledError,
@@ -214,6 +215,11 @@ def create_app(server: Server) -> FastAPI:
     @app.exception_handler(BodyTooLarge)
     async def too_large(_request: Request, exc: BodyTooLarge) -> JSONResponse:
         return _error(413, str(exc))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        message = f"no such endpoint: {request.method} {request.url.path[:200]}"
+        return _error(exc.status_code, message if exc.status_code == 404 else str(exc.detail))
 
     @app.exception_handler(RequestValidationError)
     async def invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -465,45 +471,32 @@ def create_app(server: Server) -> FastAPI:
         row = _run_row(server, identifier(run_id, "run"))
 
         async def stream() -> AsyncIterator[str]:
-            sent = 0
+            active = server.runs.active(run_id)
             quiet = 0.0
-            while True:
-                active = server.runs.active(run_id)
-                if active is None and sent == 0:
-                    # Finished before the stream began (or in another server): its outcome.
+            if active is None:
+                # Finished before the stream began, or run by a server before this one:
+                # its outcome once it has one.
+                while True:
                     final = server.store.run(run_id) or row
                     if final.status in FINISHED:
-                        yield _sse(
-                            0,
-                            {
-                                "kind": "run.finished",
-                                "status": final.status,
-                                "run": run_id,
-                                **final.detail,
-                            },
-                        )
+                        yield _sse(0, _finished(final))
                         return
-                if active is not None:
-                    with active.changed:
-                        events = list(active.events[sent:])
-                    for event in events:
-                        yield _sse(sent, event)
-                        sent += 1
-                        if event.get("kind") == "run.finished":
-                            return
+                    await asyncio.sleep(0.5)
+                    quiet += 0.5
+                    if quiet >= 15:
                         quiet = 0.0
-                elif sent:
-                    final = server.store.run(run_id) or row
-                    yield _sse(
-                        sent,
-                        {
-                            "kind": "run.finished",
-                            "status": final.status,
-                            "run": run_id,
-                            **final.detail,
-                        },
-                    )
-                    return
+                        yield ": keep-alive\n\n"
+            sent = 0
+            while True:
+                with active.changed:
+                    events = list(active.events[sent:])
+                for event in events:
+                    yield _sse(sent, event)
+                    sent += 1
+                    if event.get("kind") == "run.finished":
+                        return
+                if events:
+                    quiet = 0.0
                 await asyncio.sleep(0.1)
                 quiet += 0.1
                 if quiet >= 15:
@@ -613,6 +606,10 @@ def _result_detail(result: Any) -> dict[str, Any]:
         "history_id": result.history_id,
         "failed": [{"node": r.uid, "message": r.message} for r in result.failed],
     }
+
+
+def _finished(run: RunRow) -> dict[str, Any]:
+    return {"kind": "run.finished", "status": run.status, "run": run.id, **run.detail}
 
 
 def _sse(number: int, event: dict[str, Any]) -> str:

@@ -43,7 +43,7 @@ class ActiveRun:
 
     def add(self, event: dict[str, Any]) -> None:
         with self.changed:
-            if len(self.events) < _MAX_EVENTS:
+            if len(self.events) < _MAX_EVENTS or event.get("kind") == "run.finished":
                 self.events.append(event)
             self.changed.notify_all()
 
