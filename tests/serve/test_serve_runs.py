@@ -35,7 +35,9 @@ def test_runs_queue_behind_the_lease_and_survive_a_disconnect(project: Project) 
         while not (project.root / ".podium/dev/fake-world/deployed/slow.json").exists():
             assert time.monotonic() < deadline, "the CLI run did not start"
             time.sleep(0.05)
-        queued = d.post(f"/plans/{plan(d, 'dev', score('late', resources=False)).json()['id']}/apply")
+        queued = d.post(
+            f"/plans/{plan(d, 'dev', score('late', resources=False)).json()['id']}/apply"
+        )
         assert wait_run(d, queued.json()["id"])["status"] == "succeeded"
         cli.join()
     finally:
