@@ -18,6 +18,7 @@ from podium.cli.main import cli
 #: commands without --json, and why (everything else must take it)
 NO_JSON = {
     "podium schema": "prints a JSON Schema: JSON whatever the flags",
+    "podium serve": "a long-running server; it prints only where it listens",
 }
 #: commands without -e, and why (everything else must take it)
 NO_ENV = {
@@ -25,6 +26,8 @@ NO_ENV = {
     "podium schema": "the schemas are the same in every environment",
     "podium plugins": "plugins are loaded for the platform, not per environment",
     "podium plugin": "scaffolds a plugin package; no platform involved",
+    "podium serve": "serves every environment of the platform",
+    "podium tokens": "API tokens are platform-wide",
 }
 
 
