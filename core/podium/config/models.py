@@ -328,3 +328,13 @@ class PlatformConfig(_Section):
         for name in value:
             validate_name(name, "environment")
         return value
+
+    @model_validator(mode="after")
+    def _access_names_environments(self) -> PlatformConfig:
+        unknown = sorted(set(self.access) - set(self.environments))
+        if unknown:
+            raise ValueError(
+                f"[access.{unknown[0]}] names no environment (environments: "
+                f"{', '.join(sorted(self.environments))})"
+            )
+        return self
