@@ -64,6 +64,8 @@ def test_shutdown_cancels_a_run_cleanly(project: Project) -> None:
     runs = [e for e in entries if e.get("kind") == "run"]
     assert [e["status"] for e in runs][1] in ("succeeded", "cancelled"), runs
     assert all(e["status"] not in ("running", "aborted") for e in entries)
+    # The run cancelled while queued never reached the engine: history has it all the same.
+    assert [e["status"] for e in entries if e.get("serve_run") == queued_id] == ["cancelled"]
     # The server's own records say how each run ended.
     again = Served(project)
     try:

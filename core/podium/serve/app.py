@@ -442,11 +442,11 @@ def create_app(server: Server) -> FastAPI:
                 platform, who, "apply", env, server.store.approvals(plan_id)
             )
             access.enforce(platform, env, who, decision, subject=f"plan {plan_id}")
+            plan = server.plan_object(plan_id, row["data"])
             run = RunManager.new_row("apply", env, who, plan_id)
             taken = server.store.claim_plan(plan_id, run)
             if taken is not None:
                 return _error(409, f"plan {plan_id} was applied already", run=taken)
-            plan = server.plan_object(plan_id, row["data"])
 
             def work(wait: float) -> dict[str, Any]:
                 result = platform.apply(plan, lock_timeout=wait)

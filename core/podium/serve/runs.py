@@ -141,10 +141,31 @@ class RunManager:
         run.row.engine_run_id = detail.pop("engine_run_id", run.row.engine_run_id)
         run.row.history_id = detail.pop("history_id", run.row.history_id)
         run.row.detail = detail
+        if run.row.history_id is None and status in ("error", "cancelled"):
+            self._record_unstarted(run.row)
         self.store.update_run(run.row)
         run.add({"kind": "run.finished", "status": status, "run": run.row.id, **detail})
         with self._lock:
             self._active.pop(run.row.id, None)
+
+    def _record_unstarted(self, row: RunRow) -> None:
+        """History gets every run: one that ended before the engine recorded it (a queue
+        timeout, a shutdown while queued) is recorded here with why."""
+        from podium.engine.audit import record_in
+
+        try:
+            with self.platform.acting_as(row.who):
+                record_in(
+                    self.platform,
+                    [row.environment],
+                    f"serve {row.operation}",
+                    kind="run",
+                    status=status_word(row.status),
+                    summary=f"run {row.id}: {row.detail.get('error', row.status)}",
+                    serve_run=row.id,
+                )
+        except PodiumError:  # closed or unreachable state: the run row still says it
+            pass
 
     # ---------------------------------------------------------------- events
     def _on_event(self, event: Event) -> None:
@@ -190,6 +211,11 @@ class RunManager:
             self.store.update_run(row)
             count += 1
         return count
+
+
+def status_word(status: str) -> str:
+    """The history status of a run that never started: ``failed`` or ``cancelled``."""
+    return "cancelled" if status == "cancelled" else "failed"
 
 
 def _is_refusal(exc: Exception) -> bool:
