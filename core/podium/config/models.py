@@ -289,6 +289,17 @@ class ServeSection(_Section):
     max_body: int = Field(
         1_048_576, ge=1024, description="Largest request body accepted, in bytes."
     )
+    database: str = Field(
+        "sqlite",
+        description='Where the server keeps tokens, plans, runs and approvals: "sqlite" (a '
+        "file in the state directory, one server) or a postgresql:// URI shared by several "
+        "servers (PODIUM_SERVE_DATABASE overrides it: keep passwords out of this file).",
+    )
+    database_schema: str = Field(
+        "podium_serve",
+        pattern=r"^[a-z_][a-z0-9_]{0,62}$",
+        description="PostgreSQL schema of the server's tables.",
+    )
 
 
 class PlatformConfig(_Section):

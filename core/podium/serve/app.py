@@ -466,11 +466,14 @@ def create_app(server: Server) -> FastAPI:
     ) -> list[dict[str, Any]]:
         if environment_name is not None:
             environment(environment_name)
+        server.runs.settle_orphans()  # a run of a server that died since shows aborted
         return [r.to_dict() for r in server.store.runs(environment_name, limit)]
 
     @app.get(f"{API}/runs/{{run_id}}", tags=["runs"])
     def get_run(run_id: str, who: Caller) -> dict[str, Any]:
-        return _run_row(server, identifier(run_id, "run")).to_dict()
+        identifier(run_id, "run")
+        server.runs.settle_orphans()
+        return _run_row(server, run_id).to_dict()
 
     @app.get(f"{API}/runs/{{run_id}}/events", tags=["runs"])
     async def run_events(run_id: str, who: Caller) -> StreamingResponse:
@@ -485,6 +488,7 @@ def create_app(server: Server) -> FastAPI:
                 # Finished before the stream began, or run by a server before this one:
                 # its outcome once it has one.
                 while True:
+                    await anyio.to_thread.run_sync(server.runs.settle_orphans)
                     final = server.store.run(run_id) or row
                     if final.status in FINISHED:
                         yield _sse(0, _finished(final))

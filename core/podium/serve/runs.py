@@ -73,6 +73,7 @@ class RunManager:
             who=who.subject,
             status="queued",
             created_at=now(),
+            server=this_server(),
         )
 
     def start(self, row: RunRow, who: Identity, work: Work) -> ActiveRun:
@@ -200,17 +201,40 @@ class RunManager:
         self._subscription.cancel()
 
     def settle_orphans(self) -> int:
-        """Runs a previous server process left unfinished: recorded ``aborted`` (their engine
-        runs are settled by the environment's next run, as for any dead process)."""
+        """Runs whose server process is gone (killed, crashed; on this host, so that its pid
+        says so) are recorded ``aborted``; their engine runs are settled by the
+        environment's next run, as for any dead process. Runs of live servers are theirs."""
         count = 0
         for row in self.store.unfinished_runs():
-            if row.status in FINISHED:
+            if row.status in FINISHED or not server_gone(row.server):
                 continue
             row.status, row.finished_at = "aborted", now()
             row.detail = {**row.detail, "error": "the server running it stopped"}
             self.store.update_run(row)
             count += 1
         return count
+
+
+def this_server() -> str:
+    """This process as runs record it: host|boot id|pid namespace|pid."""
+    from podium.state.lease import lease_identity
+
+    me = lease_identity()
+    return f"{me.host}|{me.boot_id}|{me.pid_namespace}|{me.pid}"
+
+
+def server_gone(server: str) -> bool:
+    """Whether the server process ``server`` (:func:`this_server`) has certainly ended."""
+    from podium.state.lease import lease_identity, pid_alive
+
+    parts = server.split("|")
+    if len(parts) != 4:
+        return False
+    host, boot, namespace, pid = parts
+    me = lease_identity()
+    if (host, boot, namespace) != (me.host, me.boot_id, me.pid_namespace) or not pid.isdigit():
+        return False  # another machine's process: its pid says nothing here
+    return int(pid) != me.pid and not pid_alive(int(pid))
 
 
 def status_word(status: str) -> str:

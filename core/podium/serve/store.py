@@ -1,10 +1,16 @@
 """Platform-wide server records: API tokens, plans, runs and approvals.
 
 Environment state holds what an environment *is*; these records belong to no one
-environment, so they live in their own SQLite database next to the environments'
-state (``<state_dir>/serve.db``), with their own ordered migrations (``serve``
-schema, independent of the state schema's). Each method is one transaction; WAL and
-a busy timeout let the ``podium tokens`` commands and several server threads share it.
+environment, so they live in a database of their own with their own ordered
+migrations (the ``serve`` schema, independent of the state schema's):
+
+* by default SQLite next to the environments' state (``<state_dir>/serve.db``): WAL
+  and a busy timeout let the ``podium tokens`` commands and the server share it;
+* with ``[serve] database`` a ``postgresql://`` URI (psycopg, as podium-postgres
+  uses), in the schema ``[serve] database_schema``: several servers share tokens,
+  plans, runs and approvals.
+
+Each method is one transaction. Statements are written once with ``?`` parameters.
 """
 
 from __future__ import annotations
@@ -17,14 +23,17 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from podium.errors import StateError
 
-Migration = Callable[[sqlite3.Connection], None]
+if TYPE_CHECKING:
+    from podium.api import Platform
+
+Migration = Callable[[Any], None]  # a DB-API connection in a transaction
 
 
-def _serve_v1_tokens_plans_runs(db: sqlite3.Connection) -> None:
+def _serve_v1_tokens_plans_runs(db: Any) -> None:
     db.execute(
         """CREATE TABLE tokens (
             id TEXT PRIMARY KEY,
@@ -63,7 +72,8 @@ def _serve_v1_tokens_plans_runs(db: sqlite3.Connection) -> None:
             finished_at TEXT,
             engine_run_id TEXT,
             history_id INTEGER,
-            detail TEXT NOT NULL DEFAULT '{}'
+            detail TEXT NOT NULL DEFAULT '{}',
+            server TEXT NOT NULL DEFAULT ''
         )"""
     )
     db.execute("CREATE INDEX runs_environment ON runs (environment, created_at)")
@@ -120,48 +130,87 @@ class RunRow:
     engine_run_id: str | None = None
     history_id: int | None = None
     detail: dict[str, Any] = field(default_factory=dict)
+    #: the server process running it: host|boot id|pid namespace|pid
+    server: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+        return {k: v for k, v in self.__dict__.items() if k != "server"}
 
 
 class ServerStore:
-    """The server's records in ``path`` (created, migrated, owner-only)."""
+    """The server's records in SQLite at ``path`` (created, migrated, owner-only), or in
+    PostgreSQL at ``url`` (schema ``schema``)."""
 
-    def __init__(self, path: Path) -> None:
-        from podium.security.private_files import make_private_dir
-
-        make_private_dir(path.parent)
+    def __init__(
+        self, path: Path | None = None, *, url: str | None = None, schema: str = "podium_serve"
+    ) -> None:
         self.path = path
+        self.where = str(path) if path is not None else _masked(url or "")
         self._lock = threading.Lock()
+        self._postgres = url is not None
         try:
-            self._db = sqlite3.connect(
-                path, timeout=30.0, isolation_level=None, check_same_thread=False
-            )
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            path.chmod(0o600)
+            if url is not None:
+                self._db: Any = _connect_postgres(url, schema)
+            else:
+                assert path is not None
+                from podium.security.private_files import make_private_dir
+
+                make_private_dir(path.parent)
+                db = sqlite3.connect(
+                    path, timeout=30.0, isolation_level=None, check_same_thread=False
+                )
+                db.execute("PRAGMA journal_mode=WAL")
+                db.execute("PRAGMA synchronous=NORMAL")
+                path.chmod(0o600)
+                self._db = db
             self._migrate()
-        except sqlite3.Error as exc:
-            raise StateError(f"cannot open the server database {path}: {exc}") from exc
+        except StateError:
+            raise
+        except Exception as exc:  # sqlite3.Error, psycopg.Error: say where, not the password
+            raise StateError(
+                f"cannot open the server database {self.where}: {type(exc).__name__}: "
+                + str(exc).replace(url or "\0", _masked(url or ""))
+            ) from None
+
+    def _sql(self, statement: str) -> str:
+        if not self._postgres:
+            return statement
+        statement = statement.replace("INSERT OR IGNORE INTO", "INSERT INTO")
+        if "ON CONFLICT" not in statement and statement.startswith("INSERT INTO approvals"):
+            statement += " ON CONFLICT DO NOTHING"
+        return statement.replace("?", "%s")
+
+    def _run(self, db: Any, statement: str, args: tuple[Any, ...] = ()) -> Any:
+        return db.execute(self._sql(statement), args)
 
     def _migrate(self) -> None:
         with self._tx() as db:
-            version = int(db.execute("PRAGMA user_version").fetchone()[0])
+            if self._postgres:
+                # One migrating server at a time; the others find the work done.
+                db.execute("SELECT pg_advisory_xact_lock(7270019)")
+                db.execute("CREATE TABLE IF NOT EXISTS serve_schema (version INTEGER NOT NULL)")
+                found = db.execute("SELECT version FROM serve_schema").fetchone()
+                version = int(found[0]) if found else 0
+            else:
+                version = int(db.execute("PRAGMA user_version").fetchone()[0])
             if version > SERVE_SCHEMA_VERSION:
                 raise StateError(
-                    f"server database {self.path} has serve schema version {version}, "
+                    f"server database {self.where} has serve schema version {version}, "
                     f"newer than this Podium's {SERVE_SCHEMA_VERSION}",
                     hint="upgrade Podium",
                 )
             for step in SERVE_MIGRATIONS[version:]:
                 step(db)
-            db.execute(f"PRAGMA user_version = {SERVE_SCHEMA_VERSION}")
+            if self._postgres:
+                db.execute("DELETE FROM serve_schema")
+                db.execute("INSERT INTO serve_schema VALUES (%s)", (SERVE_SCHEMA_VERSION,))
+            else:
+                db.execute(f"PRAGMA user_version = {SERVE_SCHEMA_VERSION}")
 
     @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
+    def _tx(self) -> Iterator[Any]:
         with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
+            self._db.execute("BEGIN" if self._postgres else "BEGIN IMMEDIATE")
             try:
                 yield self._db
             except BaseException:
@@ -176,7 +225,8 @@ class ServerStore:
     # ------------------------------------------------------------------ tokens
     def add_token(self, row: TokenRow) -> None:
         with self._tx() as db:
-            db.execute(
+            self._run(
+                db,
                 "INSERT INTO tokens VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     row.id,
@@ -193,36 +243,39 @@ class ServerStore:
 
     def token(self, token_id: str) -> TokenRow | None:
         with self._tx() as db:
-            found = db.execute("SELECT * FROM tokens WHERE id = ?", (token_id,)).fetchone()
+            found = self._run(db, "SELECT * FROM tokens WHERE id = ?", (token_id,)).fetchone()
         return _token(found) if found else None
 
     def tokens(self) -> list[TokenRow]:
         with self._tx() as db:
-            rows = db.execute("SELECT * FROM tokens ORDER BY created_at").fetchall()
+            rows = self._run(db, "SELECT * FROM tokens ORDER BY created_at").fetchall()
         return [_token(r) for r in rows]
 
     def revoke_token(self, token_id: str) -> bool:
         """Revoke ``token_id``; False when no such live token exists."""
         with self._tx() as db:
-            done = db.execute(
+            done = self._run(
+                db,
                 "UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
                 (now(), token_id),
             )
-            return done.rowcount == 1
+            return bool(done.rowcount == 1)
 
     # ------------------------------------------------------------------- plans
     def add_plan(
         self, plan_id: str, environment: str, team: str, who: str, digest: str, data: str
     ) -> None:
         with self._tx() as db:
-            db.execute(
+            self._run(
+                db,
                 "INSERT INTO plans VALUES (?, ?, ?, ?, ?, ?, ?, NULL)",
                 (plan_id, environment, team, who, digest, data, now()),
             )
 
     def plan(self, plan_id: str) -> dict[str, Any] | None:
         with self._tx() as db:
-            found = db.execute(
+            found = self._run(
+                db,
                 "SELECT id, environment, team, who, digest, data, created_at, run_id "
                 "FROM plans WHERE id = ?",
                 (plan_id,),
@@ -236,25 +289,30 @@ class ServerStore:
         """Record ``run`` as the one apply of ``plan_id``, atomically: returns ``None`` when
         claimed, else the id of the run that claimed it first (a plan applies once)."""
         with self._tx() as db:
-            done = db.execute(
-                "UPDATE plans SET run_id = ? WHERE id = ? AND run_id IS NULL", (run.id, plan_id)
+            done = self._run(
+                db, "UPDATE plans SET run_id = ? WHERE id = ? AND run_id IS NULL", (run.id, plan_id)
             )
             if done.rowcount != 1:
-                found = db.execute("SELECT run_id FROM plans WHERE id = ?", (plan_id,)).fetchone()
+                found = self._run(
+                    db, "SELECT run_id FROM plans WHERE id = ?", (plan_id,)
+                ).fetchone()
                 return str(found[0]) if found else ""
-            _insert_run(db, run)
+            self._run(db, *_insert_run(run))
             return None
 
     # ---------------------------------------------------------------- approvals
     def approve(self, plan_id: str, who: str, role: str) -> None:
         with self._tx() as db:
-            db.execute(
-                "INSERT OR IGNORE INTO approvals VALUES (?, ?, ?, ?)", (plan_id, who, role, now())
+            self._run(
+                db,
+                "INSERT OR IGNORE INTO approvals VALUES (?, ?, ?, ?)",
+                (plan_id, who, role, now()),
             )
 
     def approvals(self, plan_id: str) -> list[dict[str, str]]:
         with self._tx() as db:
-            rows = db.execute(
+            rows = self._run(
+                db,
                 "SELECT who, role, created_at FROM approvals WHERE plan_id = ? ORDER BY created_at",
                 (plan_id,),
             ).fetchall()
@@ -263,11 +321,12 @@ class ServerStore:
     # -------------------------------------------------------------------- runs
     def add_run(self, run: RunRow) -> None:
         with self._tx() as db:
-            _insert_run(db, run)
+            self._run(db, *_insert_run(run))
 
     def update_run(self, run: RunRow) -> None:
         with self._tx() as db:
-            db.execute(
+            self._run(
+                db,
                 "UPDATE runs SET status = ?, finished_at = ?, engine_run_id = ?, history_id = ?, "
                 "detail = ? WHERE id = ?",
                 (
@@ -282,28 +341,28 @@ class ServerStore:
 
     def run(self, run_id: str) -> RunRow | None:
         with self._tx() as db:
-            found = db.execute(
-                f"SELECT {_RUN_COLUMNS} FROM runs WHERE id = ?", (run_id,)
+            found = self._run(
+                db, f"SELECT {_READ_RUN} FROM runs WHERE id = ?", (run_id,)
             ).fetchone()
         return _run(found) if found else None
 
     def runs(self, environment: str | None = None, limit: int = 100) -> list[RunRow]:
-        query = f"SELECT {_RUN_COLUMNS} FROM runs"
+        query = f"SELECT {_READ_RUN} FROM runs"
         args: tuple[Any, ...] = ()
         if environment is not None:
             query += " WHERE environment = ?"
             args = (environment,)
         with self._tx() as db:
-            rows = db.execute(
-                query + " ORDER BY created_at DESC LIMIT ?", (*args, limit)
+            rows = self._run(
+                db, query + " ORDER BY created_at DESC LIMIT ?", (*args, limit)
             ).fetchall()
         return [_run(r) for r in rows]
 
     def unfinished_runs(self) -> list[RunRow]:
         marks = ", ".join("?" for _ in FINISHED)
         with self._tx() as db:
-            rows = db.execute(
-                f"SELECT {_RUN_COLUMNS} FROM runs WHERE status NOT IN ({marks})", tuple(FINISHED)
+            rows = self._run(
+                db, f"SELECT {_READ_RUN} FROM runs WHERE status NOT IN ({marks})", tuple(FINISHED)
             ).fetchall()
         return [_run(r) for r in rows]
 
@@ -312,11 +371,13 @@ _RUN_COLUMNS = (
     "id, environment, operation, plan_id, team, who, status, created_at, finished_at, "
     "engine_run_id, history_id, detail"
 )
+_READ_RUN = f"{_RUN_COLUMNS}, server"
 
 
-def _insert_run(db: sqlite3.Connection, run: RunRow) -> None:
-    db.execute(
-        f"INSERT INTO runs ({_RUN_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+def _insert_run(run: RunRow) -> tuple[str, tuple[Any, ...]]:
+    marks = ", ".join("?" for _ in range(13))
+    return (
+        f"INSERT INTO runs ({_RUN_COLUMNS}, server) VALUES ({marks})",
         (
             run.id,
             run.environment,
@@ -330,6 +391,7 @@ def _insert_run(db: sqlite3.Connection, run: RunRow) -> None:
             run.engine_run_id,
             run.history_id,
             json.dumps(run.detail, default=str),
+            run.server,
         ),
     )
 
@@ -348,6 +410,50 @@ def _run(row: tuple[Any, ...]) -> RunRow:
 
 def server_store_path(state_root: Path) -> Path:
     return state_root / "serve.db"
+
+
+def open_server_store(platform: Platform) -> ServerStore:
+    """The server store ``[serve] database`` names (``PODIUM_SERVE_DATABASE`` wins)."""
+    serve = platform.config.serve
+    database = platform.environ.get("PODIUM_SERVE_DATABASE") or serve.database
+    if database == "sqlite":
+        return ServerStore(server_store_path(platform.state_root))
+    if database.startswith(("postgresql://", "postgres://")):
+        return ServerStore(url=database, schema=serve.database_schema)
+    from podium.errors import ConfigError
+
+    raise ConfigError(
+        f'[serve] database must be "sqlite" or a postgresql:// URI, not {_masked(database)!r}',
+        field="serve.database",
+    )
+
+
+def _connect_postgres(url: str, schema: str) -> Any:
+    try:
+        import psycopg
+    except ImportError:
+        raise StateError(
+            "a postgresql:// server database needs psycopg",
+            hint="pip install podium-postgres (or psycopg[binary])",
+        ) from None
+    db = psycopg.connect(url, autocommit=True, connect_timeout=10)
+    db.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+    db.execute(f'SET search_path TO "{schema}"')
+    return db
+
+
+def _masked(url: str) -> str:
+    """``url`` with any password replaced by ``***``."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "<unparseable database URI>"
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+    return urlunsplit(parts._replace(netloc=netloc))
 
 
 __all__ = [

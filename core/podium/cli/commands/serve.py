@@ -51,7 +51,7 @@ def serve_cmd(
             f"podium serve needs its extra dependencies ({exc.name} is missing)",
             hint="pip install 'podium[serve]'",
         ) from None
-    from podium.serve.store import ServerStore, server_store_path
+    from podium.serve.store import open_server_store
 
     state = get_state(ctx)
     if config_path is not None:
@@ -68,7 +68,7 @@ def serve_cmd(
         from podium.serve.oidc import OidcVerifier
 
         oidc = OidcVerifier(platform.config.serve.oidc, platform.root)
-    server = Server(platform, ServerStore(server_store_path(platform.state_root)), oidc)
+    server = Server(platform, open_server_store(platform), oidc)
     app = create_app(server)
 
     family = socket.AF_INET6 if ":" in host else socket.AF_INET

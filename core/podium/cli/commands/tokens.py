@@ -14,9 +14,9 @@ if TYPE_CHECKING:
 
 
 def _store(ctx: click.Context) -> ServerStore:
-    from podium.serve.store import ServerStore, server_store_path
+    from podium.serve.store import open_server_store
 
-    return ServerStore(server_store_path(get_state(ctx).platform().state_root))
+    return open_server_store(get_state(ctx).platform())
 
 
 @click.group("tokens")
