@@ -83,11 +83,14 @@ class Project:
         (dist / "entry_points.txt").write_text("[podium.plugins]\nfake = fake_platform\n")
         envs = "\n".join(f'[environments.{e}]\ndeployer = "fake-deployer"\n' for e in ENVIRONMENTS)
         (root / "podium.toml").write_text(CONFIG.format(environments=envs, extra=extra_config))
+        #: variables every podium process of this project gets (a database's DSN, say)
+        self.extra_env: dict[str, str] = {}
 
     def env(self, **extra: str) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("FAKE_", "PODIUM_"))}
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(self.site), env.get("PYTHONPATH")]))
         env["PODIUM_ACTOR"] = "operator@test"
+        env.update(self.extra_env)
         env.update(extra)
         return env
 
