@@ -156,7 +156,7 @@ async def caller(
         raise AuthenticationError("missing bearer token (Authorization: Bearer ...)")
     server: Server = request.app.state.server
     text = credentials.credentials
-    if text.startswith("pdm_"):
+    if text.startswith("pdm_") and server.store.local:
         # One indexed read of a local database: cheaper inline than a hop to a thread.
         return server.identify(text)
     return await anyio.to_thread.run_sync(server.identify, text)  # may fetch a JWKS

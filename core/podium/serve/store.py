@@ -172,6 +172,11 @@ class ServerStore:
                 + str(exc).replace(url or "\0", _masked(url or ""))
             ) from None
 
+    @property
+    def local(self) -> bool:
+        """Whether the records are in a local file (a read costs no network round trip)."""
+        return not self._postgres
+
     def _sql(self, statement: str) -> str:
         if not self._postgres:
             return statement
