@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the servers podium-local and the tests use, from Debian packages, when missing:
-# PostgreSQL (initdb/pg_ctl), redis-server, nginx (for `route` resources) and python3-venv.
+# PostgreSQL (initdb/pg_ctl), redis-server, nginx (for `route` resources), chromium with
+# chromium-driver (the console's browser test) and python3-venv.
 set -euo pipefail
 
 need=()
@@ -8,6 +9,9 @@ pg_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || tr
 { [ -n "$pg_bin" ] && [ -x "$pg_bin/initdb" ]; } || command -v initdb >/dev/null 2>&1 || need+=(postgresql)
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need+=(nginx)
+# podium serve's console is tested in a real browser (Selenium drives chromium).
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
+command -v chromedriver >/dev/null 2>&1 || need+=(chromium-driver)
 # Debian and Ubuntu ship venv/ensurepip separately from the interpreter.
 python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || need+=(python3-venv)
 

@@ -138,6 +138,56 @@ class Server:
 
         return Plan.from_dict(json.loads(data), source=f"<plan {plan_id}>")
 
+    def make_plan(
+        self, who: Identity, env: str, text: str, *, refresh: bool = False
+    ) -> tuple[str, str, str]:
+        """Plan Score ``text`` in ``env`` for ``who``'s team and store it: returns its id,
+        digest and JSON (call in a worker thread)."""
+        platform = self.platform
+        decision = access.decide_role(who, "plan", "developer")
+        access.enforce(platform, env, who, decision, record_allowed=False)
+        from podium.workload.loader import load_workload_text
+
+        workload = load_workload_text(text, f"<api:{who.team}>")
+        with platform.acting_as(who.subject):
+            try:
+                made = platform.plan(env, [workload], owner=who.team, refresh=refresh)
+            except OwnershipError as exc:
+                refused = access.Decision("plan", False, exc.message)
+                access.enforce(platform, env, who, refused, subject=workload.name)
+                raise
+        import uuid
+
+        plan_id = uuid.uuid4().hex
+        data = json.dumps(made.to_dict(), default=str)
+        digest = _digest(data)
+        self.store.add_plan(plan_id, env, who.team, who.subject, digest, data)
+        self.keep_plan(plan_id, made)
+        return plan_id, digest, data
+
+    def start_apply(
+        self, who: Identity, plan_id: str, row: dict[str, Any]
+    ) -> tuple[RunRow, str | None]:
+        """Check ``who`` may apply the stored plan ``row`` and start its run; returns the run
+        and ``None``, or the run and the id of the run that applied the plan first."""
+        platform, env = self.platform, row["environment"]
+        owner = access.decide_owner(who, "apply", row["team"], f"plan {plan_id}")
+        if not owner.allowed:
+            access.enforce(platform, env, who, owner, subject=f"plan {plan_id}")
+        decision = access.decide_change(platform, who, "apply", env, self.store.approvals(plan_id))
+        access.enforce(platform, env, who, decision, subject=f"plan {plan_id}")
+        plan = self.plan_object(plan_id, row["data"])
+        run = RunManager.new_row("apply", env, who, plan_id)
+        taken = self.store.claim_plan(plan_id, run)
+        if taken is not None:
+            return run, taken
+
+        def work(wait: float) -> dict[str, Any]:
+            return _result_detail(platform.apply(plan, lock_timeout=wait))
+
+        self.runs.start(run, who, work)
+        return run, None
+
     def close(self) -> None:
         self.runs.shutdown()
         self.platform.close()
@@ -199,6 +249,9 @@ def create_app(server: Server) -> FastAPI:
         lifespan=lifespan,
     )
     app.add_middleware(BodyLimit, limit=server.platform.config.serve.max_body)
+    from podium.serve.console import add_console
+
+    add_console(app, server)
     app.state.server = server
 
     @app.exception_handler(PodiumError)
@@ -372,25 +425,7 @@ def create_app(server: Server) -> FastAPI:
             raise InputError("the Score file is not UTF-8 text") from None
 
         def make() -> Response:
-            decision = access.decide_role(who, "plan", "developer")
-            access.enforce(platform, env, who, decision, record_allowed=False)
-            from podium.workload.loader import load_workload_text
-
-            workload = load_workload_text(text, f"<api:{who.team}>")
-            try:
-                made = platform.plan(env, [workload], owner=who.team, refresh=refresh)
-            except OwnershipError as exc:
-                refused = access.Decision("plan", False, exc.message)
-                access.enforce(platform, env, who, refused, subject=workload.name)
-                raise
-            import uuid
-
-            plan_id = uuid.uuid4().hex
-            document = made.to_dict()
-            data = json.dumps(document, default=str)
-            digest = _digest(data)
-            server.store.add_plan(plan_id, env, who.team, who.subject, digest, data)
-            server.keep_plan(plan_id, made)
+            plan_id, digest, data = server.make_plan(who, env, text, refresh=refresh)
             # The plan's JSON is made once, for the store and the answer alike.
             head = json.dumps({"id": plan_id, "environment": env, "digest": digest})
             return Response(
@@ -432,27 +467,11 @@ def create_app(server: Server) -> FastAPI:
     async def apply(plan_id: str, who: Caller) -> Any:
         """Apply a plan (once): returns the run, which goes on in the background."""
         row = _plan_row(server, identifier(plan_id, "plan"))
-        env = row["environment"]
 
         def start() -> Any:
-            owner = access.decide_owner(who, "apply", row["team"], f"plan {plan_id}")
-            if not owner.allowed:
-                access.enforce(platform, env, who, owner, subject=f"plan {plan_id}")
-            decision = access.decide_change(
-                platform, who, "apply", env, server.store.approvals(plan_id)
-            )
-            access.enforce(platform, env, who, decision, subject=f"plan {plan_id}")
-            plan = server.plan_object(plan_id, row["data"])
-            run = RunManager.new_row("apply", env, who, plan_id)
-            taken = server.store.claim_plan(plan_id, run)
+            run, taken = server.start_apply(who, plan_id, row)
             if taken is not None:
                 return _error(409, f"plan {plan_id} was applied already", run=taken)
-
-            def work(wait: float) -> dict[str, Any]:
-                result = platform.apply(plan, lock_timeout=wait)
-                return _result_detail(result)
-
-            server.runs.start(run, who, work)
             return JSONResponse(run.to_dict(), status_code=202)
 
         return await in_thread(who, start)

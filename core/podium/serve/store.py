@@ -88,8 +88,26 @@ def _serve_v1_tokens_plans_runs(db: Any) -> None:
     )
 
 
+def _serve_v2_console_sessions(db: Any) -> None:
+    # The web console's sign-ins: the cookie's digest, who, and the form (CSRF) token.
+    db.execute(
+        """CREATE TABLE console_sessions (
+            digest TEXT PRIMARY KEY,
+            subject TEXT NOT NULL,
+            team TEXT NOT NULL,
+            role TEXT NOT NULL,
+            permissions TEXT NOT NULL,
+            csrf TEXT NOT NULL,
+            expires_at TEXT NOT NULL
+        )"""
+    )
+
+
 #: Ordered, append only: index ``i`` migrates the serve schema from version ``i`` to ``i + 1``.
-SERVE_MIGRATIONS: tuple[Migration, ...] = (_serve_v1_tokens_plans_runs,)
+SERVE_MIGRATIONS: tuple[Migration, ...] = (
+    _serve_v1_tokens_plans_runs,
+    _serve_v2_console_sessions,
+)
 SERVE_SCHEMA_VERSION = len(SERVE_MIGRATIONS)
 #: run statuses after which nothing changes
 FINISHED = frozenset({"succeeded", "failed", "cancelled", "blocked", "error", "aborted"})
@@ -322,6 +340,47 @@ class ServerStore:
                 (plan_id,),
             ).fetchall()
         return [{"who": w, "role": r, "created_at": c} for w, r, c in rows]
+
+    # ---------------------------------------------------------------- sessions
+    def add_session(self, digest: str, who: dict[str, Any], csrf: str, expires_at: str) -> None:
+        with self._tx() as db:
+            self._run(db, "DELETE FROM console_sessions WHERE expires_at < ?", (now(),))
+            self._run(
+                db,
+                "INSERT INTO console_sessions VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    digest,
+                    who["subject"],
+                    who["team"],
+                    who["role"],
+                    json.dumps(who["permissions"]),
+                    csrf,
+                    expires_at,
+                ),
+            )
+
+    def session(self, digest: str) -> dict[str, Any] | None:
+        with self._tx() as db:
+            found = self._run(
+                db,
+                "SELECT subject, team, role, permissions, csrf FROM console_sessions "
+                "WHERE digest = ? AND expires_at > ?",
+                (digest, now()),
+            ).fetchone()
+        if found is None:
+            return None
+        subject, team, role, permissions, csrf = found
+        return {
+            "subject": subject,
+            "team": team,
+            "role": role,
+            "permissions": json.loads(permissions),
+            "csrf": csrf,
+        }
+
+    def end_session(self, digest: str) -> None:
+        with self._tx() as db:
+            self._run(db, "DELETE FROM console_sessions WHERE digest = ?", (digest,))
 
     # -------------------------------------------------------------------- runs
     def add_run(self, run: RunRow) -> None:
