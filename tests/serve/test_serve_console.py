@@ -109,6 +109,8 @@ def test_console_forms_need_the_session_csrf_token(project: Project, served: Ser
                 "/environments/dev/plan", data={"score": score("web"), "csrf": bad}
             )
             assert refused.status_code == 403 and "CSRF" in refused.text
+            rollback = browser.post("/environments/dev/workloads/web/rollback", data={"csrf": bad})
+            assert rollback.status_code == 403
         made = browser.post(
             "/environments/dev/plan", data={"score": "metadata: [", "csrf": csrf.group(1)}
         )

@@ -188,6 +188,23 @@ class Server:
         self.runs.start(run, who, work)
         return run, None
 
+    def start_rollback(self, who: Identity, env: str, workload: str, to: int | None) -> RunRow:
+        """Check ``who`` may roll ``workload`` back in ``env`` and start the run."""
+        platform = self.platform
+        owner = platform._deployment(env, workload).owner
+        decision = access.decide_owner(who, "roll back", owner, workload)
+        access.enforce(platform, env, who, decision, subject=workload, record_allowed=False)
+        decision = access.decide_change(platform, who, "rollback", env)
+        access.enforce(platform, env, who, decision, subject=workload)
+        run = RunManager.new_row("rollback", env, who)
+        self.store.add_run(run)
+
+        def work(wait: float) -> dict[str, Any]:
+            return {"release": platform.rollback(env, workload, to=to, lock_timeout=wait)}
+
+        self.runs.start(run, who, work)
+        return run
+
     def close(self) -> None:
         self.runs.shutdown()
         self.platform.close()
@@ -554,25 +571,7 @@ def create_app(server: Server) -> FastAPI:
         name(workload, "workload")
 
         def start() -> Any:
-            owner = platform._deployment(env, workload).owner
-            access.enforce(
-                platform,
-                env,
-                who,
-                access.decide_owner(who, "roll back", owner, workload),
-                subject=workload,
-                record_allowed=False,
-            )
-            decision = access.decide_change(platform, who, "rollback", env)
-            access.enforce(platform, env, who, decision, subject=workload)
-            run = RunManager.new_row("rollback", env, who)
-            server.store.add_run(run)
-
-            def work(wait: float) -> dict[str, Any]:
-                done = platform.rollback(env, workload, to=to, lock_timeout=wait)
-                return {"release": done}
-
-            server.runs.start(run, who, work)
+            run = server.start_rollback(who, env, workload, to)
             return JSONResponse(run.to_dict(), status_code=202)
 
         return await in_thread(who, start)

@@ -255,6 +255,19 @@ def add_console(app: FastAPI, server: Server) -> None:
         run, taken = started
         return RedirectResponse(f"/runs/{taken or run.id}", status_code=303)
 
+    @app.post("/environments/{env}/workloads/{workload}/rollback", include_in_schema=False)
+    async def rollback_form(request: Request, env: str, workload: str) -> Response:
+        session = await checked(request)
+        if isinstance(session, Response):
+            return session
+        who, _fields = session
+        if env not in platform.config.environments:
+            return render("error.html", 404, message="no such environment", who=who)
+        run = await guarded(who, lambda: server.start_rollback(who, env, workload, None))
+        if isinstance(run, Response):
+            return run
+        return RedirectResponse(f"/runs/{run.id}", status_code=303)
+
     @app.post("/plans/{plan_id}/approve", include_in_schema=False)
     async def approve_form(request: Request, plan_id: str) -> Response:
         session = await checked(request)
