@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the servers podium-local and the tests use, from Debian packages, when missing:
 # PostgreSQL (initdb/pg_ctl), redis-server, nginx (for `route` resources), python3-venv and
-# podman, runc, catatonit, busybox-static and mmdebstrap (podium-podman's containers).
+# podman, runc, catatonit, busybox-static and mmdebstrap (podium-podman's containers),
+# chromium with chromium-driver (the console's browser test) and git (copier).
 set -euo pipefail
 
 need=()
@@ -17,6 +18,9 @@ for tool in podman runc catatonit mmdebstrap; do
   command -v "$tool" >/dev/null 2>&1 || [ -x "/usr/libexec/podman/$tool" ] || need+=("$tool")
 done
 [ -x /bin/busybox ] || need+=(busybox-static)
+# podium serve's console is tested in a real browser (Selenium drives chromium).
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
+command -v chromedriver >/dev/null 2>&1 || need+=(chromium-driver)
 # Debian and Ubuntu ship venv/ensurepip separately from the interpreter.
 python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || need+=(python3-venv)
 

@@ -15,6 +15,8 @@ import os
 import threading
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import wraps
 from pathlib import Path
@@ -59,6 +61,8 @@ if TYPE_CHECKING:
     from podium.workload.model import Workload
 
 WorkloadInput = str | Path | Any  # a path, or a loaded Workload
+#: the identity :meth:`Platform.acting_as` set for the calls of this context
+_ACTING_AS: ContextVar[str | None] = ContextVar("podium_acting_as", default=None)
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
 
@@ -247,12 +251,25 @@ class Platform:
     @property
     def actor(self) -> str:
         """Who runs this platform's commands, for history and the lock (:func:`podium.identity.actor`)."""
+        acting = _ACTING_AS.get()
+        if acting is not None:
+            return acting
         with self._lock:
             if self._actor is None:
                 from podium.identity import actor
 
                 self._actor = actor(self.environ, self.root)
             return self._actor
+
+    @contextmanager
+    def acting_as(self, actor: str) -> Iterator[None]:
+        """Run this context's calls (history, the lease) as ``actor``: a server passes each
+        request's authenticated identity (threads the calls start inherit nothing)."""
+        token = _ACTING_AS.set(actor)
+        try:
+            yield
+        finally:
+            _ACTING_AS.reset(token)
 
     @property
     def tracer_provider(self) -> Any:
@@ -437,7 +454,8 @@ class Platform:
         )
 
     def config_digest(self) -> str:
-        data = self.config.model_dump(mode="json")
+        # Who may apply ([access], [serve]) does not change what a plan does.
+        data = self.config.model_dump(mode="json", exclude={"access", "serve"})
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
 
     # ------------------------------------------------------------- plan/apply

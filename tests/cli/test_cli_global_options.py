@@ -18,6 +18,7 @@ from podium.cli.main import cli
 #: commands without --json, and why (everything else must take it)
 NO_JSON = {
     "podium schema": "prints a JSON Schema: JSON whatever the flags",
+    "podium serve": "a long-running server; it prints only where it listens",
 }
 #: commands without -e, and why (everything else must take it)
 NO_ENV = {
@@ -27,6 +28,8 @@ NO_ENV = {
     "podium plugin": "scaffolds a plugin package; no platform involved",
     "podium new": "scaffolds a service from a template; templates are not per environment",
     "podium template": "updates a service's files from its template; no environment involved",
+    "podium serve": "serves every environment of the platform",
+    "podium tokens": "API tokens are platform-wide",
 }
 
 

@@ -38,6 +38,8 @@ COMMANDS: dict[str, str] = {
     "new": "templates:new_cmd",
     "template": "templates:template_group",
     "doctor": "plugins:doctor_cmd",
+    "serve": "serve:serve_cmd",
+    "tokens": "tokens:tokens_group",
 }
 
 

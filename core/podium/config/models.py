@@ -237,6 +237,71 @@ class TeamSection(_Section):
     )
 
 
+Role = Literal["viewer", "developer", "admin"]
+
+
+class AccessRule(_Section):
+    """``[access.<environment>]``: which roles of ``podium serve`` may change an environment."""
+
+    apply: list[Role] = Field(
+        default_factory=lambda: list[Role](["developer", "admin"]),
+        description="Roles that may apply, destroy and roll back in this environment.",
+    )
+    with_approval: list[Role] = Field(
+        default_factory=list,
+        description="Roles that may apply a plan once a second identity approved that plan.",
+    )
+    approvers: list[Role] = Field(
+        default_factory=lambda: list[Role](["admin"]),
+        description="Roles whose approval of a plan counts (never the applier's own).",
+    )
+
+
+class OidcIssuer(_Section):
+    """``[[serve.oidc]]``: an identity provider whose JWTs ``podium serve`` accepts."""
+
+    issuer: str = Field(description="The token's iss claim must equal this.")
+    audience: str = Field(description="The token's aud claim must contain this.")
+    jwks_file: str | None = Field(
+        None, description="JSON Web Key Set file (relative to the platform root)."
+    )
+    jwks_url: str | None = Field(None, description="JSON Web Key Set URL (fetched, then cached).")
+    team_claim: str = Field("podium_team", description="Claim naming the caller's team.")
+    role_claim: str = Field("podium_role", description="Claim naming the caller's role.")
+    algorithms: list[str] = Field(
+        default_factory=lambda: ["RS256", "ES256"], description="Accepted signing algorithms."
+    )
+
+    @model_validator(mode="after")
+    def _one_key_source(self) -> OidcIssuer:
+        if (self.jwks_file is None) == (self.jwks_url is None):
+            raise ValueError("set exactly one of jwks_file and jwks_url")
+        return self
+
+
+class ServeSection(_Section):
+    """``[serve]``: the ``podium serve`` API server."""
+
+    oidc: list[OidcIssuer] = Field(default_factory=list, description="Accepted OIDC issuers.")
+    queue_timeout: float = Field(
+        300.0, gt=0, description="Seconds a run waits behind another run's lease before failing."
+    )
+    max_body: int = Field(
+        1_048_576, ge=1024, description="Largest request body accepted, in bytes."
+    )
+    database: str = Field(
+        "sqlite",
+        description='Where the server keeps tokens, plans, runs and approvals: "sqlite" (a '
+        "file in the state directory, one server) or a postgresql:// URI shared by several "
+        "servers (PODIUM_SERVE_DATABASE overrides it: keep passwords out of this file).",
+    )
+    database_schema: str = Field(
+        "podium_serve",
+        pattern=r"^[a-z_][a-z0-9_]{0,62}$",
+        description="PostgreSQL schema of the server's tables.",
+    )
+
+
 class PlatformConfig(_Section):
     """The whole of ``podium.toml``."""
 
@@ -259,6 +324,12 @@ class PlatformConfig(_Section):
     secrets: SecretsSection = Field(default_factory=SecretsSection)  # type: ignore[arg-type]
     telemetry: TelemetrySection = Field(default_factory=TelemetrySection)  # type: ignore[arg-type]
     engine: EngineSection = Field(default_factory=EngineSection)  # type: ignore[arg-type]
+    access: dict[str, AccessRule] = Field(
+        default_factory=dict,
+        description="Who may change each environment through podium serve (default: "
+        "developer and admin apply).",
+    )
+    serve: ServeSection = Field(default_factory=ServeSection)  # type: ignore[arg-type]
 
     @field_validator("environments")
     @classmethod
@@ -268,3 +339,13 @@ class PlatformConfig(_Section):
         for name in value:
             validate_name(name, "environment")
         return value
+
+    @model_validator(mode="after")
+    def _access_names_environments(self) -> PlatformConfig:
+        unknown = sorted(set(self.access) - set(self.environments))
+        if unknown:
+            raise ValueError(
+                f"[access.{unknown[0]}] names no environment (environments: "
+                f"{', '.join(sorted(self.environments))})"
+            )
+        return self

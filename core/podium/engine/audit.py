@@ -36,8 +36,8 @@ if TYPE_CHECKING:
     from podium.platform.contract import LockInfo, StateStore
 
 #: what ``podium history --kind`` filters on
-KINDS = ("run", "rollback", "secret", "state", "blocked", "reveal")
-BLOCK_REASONS = ("policy", "data-loss", "ownership", "unverified-plan")
+KINDS = ("run", "rollback", "secret", "state", "blocked", "reveal", "access")
+BLOCK_REASONS = ("policy", "data-loss", "ownership", "unverified-plan", "access")
 #: the errors that make an attempt ``blocked`` (a refusal of what was asked, not a fault)
 REFUSALS = (PolicyBlockedError, OwnershipError, PlanVerificationError)
 #: how many recent entries a settle or a filtered read looks through
