@@ -927,11 +927,17 @@ class Platform:
             registered = self.plugins.registered(DEPLOYERS, record.provider)
             name = record.uid.split(":", 1)[1]
             ctx = deploy_context(registered, name, info, recorded_outputs=record.outputs)
-            statuses.append(
-                self.plugins.call_instrumented(
-                    registered.plugin, f"{registered.name}.status", registered.obj.status, ctx
-                )
+            status = self.plugins.call_instrumented(
+                registered.plugin, f"{registered.name}.status", registered.obj.status, ctx
             )
+            signals = self.plugins.broadcast(
+                "podium_workload_signals", on_error=_log_signal_error, workload=name, env=info
+            )
+            if signals:
+                status = status.model_copy(
+                    update={"signals": {r.plugin.name: dict(r.value) for r in signals}}
+                )
+            statuses.append(status)
         return statuses
 
     def logs(
@@ -1203,6 +1209,11 @@ def _log() -> Any:
     from podium.observability.logging import get_logger
 
     return get_logger("podium.platform")
+
+
+def _log_signal_error(exc: Exception) -> None:
+    """A monitoring plugin failing never hides the deployer's status: warn, go on."""
+    _log().warning("workload signals unavailable", error=str(exc))
 
 
 def _data_loss_hint(blocking: Sequence[Finding]) -> str:

@@ -853,8 +853,10 @@ class PluginManager:
         results: list[HookResult] = []
         tracer, trace = self._tracer, self._trace_hooks
         for function, argnames, call, info in plan:
+            # ``settings`` (where a hookspec offers it) is each plugin's own.
+            given = {"settings": info.settings, **kwargs}
             try:
-                args = {name: kwargs[name] for name in argnames}
+                args = {name: given[name] for name in argnames}
             except KeyError as exc:
                 raise TypeError(f"{hook_name} needs argument {exc.args[0]!r}") from None
             try:
