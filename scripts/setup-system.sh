@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the servers podium-local and the tests use, from Debian packages, when missing:
-# PostgreSQL (initdb/pg_ctl), redis-server, nginx (for `route` resources) and python3-venv.
+# PostgreSQL (initdb/pg_ctl), redis-server, nginx (for `route` resources), prometheus (with
+# promtool, for podium-prometheus) and python3-venv.
 set -euo pipefail
 
 need=()
@@ -8,6 +9,7 @@ pg_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || tr
 { [ -n "$pg_bin" ] && [ -x "$pg_bin/initdb" ]; } || command -v initdb >/dev/null 2>&1 || need+=(postgresql)
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need+=(nginx)
+{ command -v prometheus && command -v promtool; } >/dev/null 2>&1 || need+=(prometheus)
 # Debian and Ubuntu ship venv/ensurepip separately from the interpreter.
 python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || need+=(python3-venv)
 
@@ -27,6 +29,6 @@ export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get update -qq
 $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 # Debian starts the packaged services; Podium runs its own instances on free ports.
-for service in postgresql redis-server nginx; do
+for service in postgresql redis-server nginx prometheus; do
   $sudo service "$service" stop >/dev/null 2>&1 || true
 done

@@ -49,7 +49,9 @@ def podium(shop: Path, *args: str, check: bool = True) -> subprocess.CompletedPr
         check=False,
     )
     if check and done.returncode != 0:
-        raise AssertionError(f"podium {' '.join(args)}: {done.returncode}\n{done.stdout}\n{done.stderr}")
+        raise AssertionError(
+            f"podium {' '.join(args)}: {done.returncode}\n{done.stdout}\n{done.stderr}"
+        )
     return done
 
 
@@ -81,9 +83,9 @@ def pids_running(script: str, cwd: Path) -> list[int]:
             where = os.readlink(entry / "cwd")
         except OSError:
             continue
-        if f"app/{script}".encode() in argv and "--check".encode() not in argv:
-            if Path(where).resolve() == cwd.resolve():
-                found.append(int(entry.name))
+        ours = Path(where).resolve() == cwd.resolve()
+        if ours and f"app/{script}".encode() in argv and b"--check" not in argv:
+            found.append(int(entry.name))
     return found
 
 

@@ -54,9 +54,7 @@ def dashboard(monitoring: Monitoring, settings: Settings, environment: str) -> d
         .tags(["podium", f"env:{environment}", f"workload:{monitoring.workload}"])
         .refresh("30s")
         .time("now-1h", "now")
-        .with_variable(
-            dash.DatasourceVariable("datasource").label("Prometheus").type("prometheus")
-        )
+        .with_variable(dash.DatasourceVariable("datasource").label("Prometheus").type("prometheus"))
         .with_panel(
             stat.Panel()
             .title("Up")

@@ -63,7 +63,11 @@ class EnvironmentMonitor:
             changed = self.files.put(workload.name, files)
             url = self._serve(changed)
         names = dict(
-            zip(("job_file", "rules", "rule_tests", "dashboard"), file_names(workload.name))
+            zip(
+                ("job_file", "rules", "rule_tests", "dashboard"),
+                file_names(workload.name),
+                strict=True,
+            )
         )
         scraped = f"{monitoring.metrics_path} on {', '.join(found)}" if found else "no target"
         where = f"Prometheus {url}" if url else f"rendered in {self.files.base}"

@@ -86,7 +86,7 @@ def read_monitoring(
         )
     scrape = str(annotations.get(SCRAPE, "true")).lower()
     if scrape not in ("true", "false"):
-        raise MonitoringError(f"{SCRAPE} must be \"true\" or \"false\", not {scrape!r}", SCRAPE)
+        raise MonitoringError(f'{SCRAPE} must be "true" or "false", not {scrape!r}', SCRAPE)
     port = _scraped_port(annotations, ports) if scrape == "true" else None
     return Monitoring(workload=name, metrics_path=path, port=port, slo=_slo(annotations))
 
@@ -115,7 +115,7 @@ def _slo(annotations: Mapping[str, str]) -> float | None:
     value = float(text) if _SLO.match(text) else 0.0
     if not 0 < value < 100:
         raise MonitoringError(
-            f"{SLO} {text!r} is not an objective in percent between 0 and 100 (like \"99.9\")",
+            f'{SLO} {text!r} is not an objective in percent between 0 and 100 (like "99.9")',
             SLO,
         )
     return value

@@ -14,8 +14,7 @@ def find(binary: str, what: str) -> str:
     found = shutil.which(binary)
     if found is None:
         raise ResourceError(
-            f"{what} {binary!r} is not installed, so the generated configuration cannot "
-            "be checked",
+            f"{what} {binary!r} is not installed, so the generated configuration cannot be checked",
             hint="apt-get install prometheus (it brings promtool), or set "
             "[plugins.prometheus] promtool/prometheus to the binaries",
         )

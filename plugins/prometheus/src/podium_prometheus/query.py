@@ -23,7 +23,8 @@ def instant(url: str, expr: str, *, timeout: float = 5.0) -> list[dict[str, Any]
         with opener.open(f"{url.rstrip('/')}/api/v1/query?{query}", timeout=timeout) as response:
             body = json.loads(response.read())
     except (urllib.error.URLError, OSError, ValueError) as exc:
-        raise QueryError(f"Prometheus at {url} does not answer: {getattr(exc, 'reason', exc)}")
+        reason = getattr(exc, "reason", exc)
+        raise QueryError(f"Prometheus at {url} does not answer: {reason}") from None
     if body.get("status") != "success":
         raise QueryError(f"Prometheus refused {expr!r}: {body.get('error', body)}")
     result: list[dict[str, Any]] = body["data"]["result"]

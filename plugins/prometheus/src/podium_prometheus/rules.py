@@ -29,9 +29,7 @@ _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y":
 
 def seconds(duration: str) -> float:
     """Seconds in a Prometheus duration (``1h30m`` -> 5400)."""
-    return sum(
-        int(n) * _UNITS[unit] for n, unit in re.findall(r"(\d+)(ms|s|m|h|d|w|y)", duration)
-    )
+    return sum(int(n) * _UNITS[unit] for n, unit in re.findall(r"(\d+)(ms|s|m|h|d|w|y)", duration))
 
 
 def number(value: float) -> str:
@@ -166,13 +164,17 @@ def rule_tests(
             },
         ]
 
-    quiet = [
+    quiet: list[dict[str, Any]] = [
         {"eval_time": "4h", "alertname": name, "exp_alerts": []}
         for name in ("PodiumSLOErrorBudgetBurnFast", "PodiumSLOErrorBudgetBurnSlow")
     ]
     tests.append(
-        {"name": f"{job}: no errors, no burn", "interval": "1m", "input_series": traffic(1000, 0),
-         "alert_rule_test": quiet}
+        {
+            "name": f"{job}: no errors, no burn",
+            "interval": "1m",
+            "input_series": traffic(1000, 0),
+            "alert_rule_test": quiet,
+        }
     )
     if 14.4 * budget < 1:  # a budget this large cannot burn 14.4x as fast: nothing to test
         tests.append(
@@ -198,8 +200,11 @@ def rule_tests(
                 "interval": "1m",
                 "input_series": traffic(1000, failed),
                 "alert_rule_test": [
-                    {"eval_time": "4h", "alertname": "PodiumSLOErrorBudgetBurnFast",
-                     "exp_alerts": []},
+                    {
+                        "eval_time": "4h",
+                        "alertname": "PodiumSLOErrorBudgetBurnFast",
+                        "exp_alerts": [],
+                    },
                     {
                         "eval_time": "4h",
                         "alertname": "PodiumSLOErrorBudgetBurnSlow",
