@@ -94,6 +94,8 @@ class Platform:
     Build it from a file (``Platform.from_file("podium.toml")``), a dict or
     :class:`~podium.config.models.PlatformConfig`, and register in-process plugins
     with ``plugins=[module_or_object, ("name", obj)]`` (no installation needed).
+    ``metric_readers``: OpenTelemetry metric readers that receive this platform's own
+    metrics (see :mod:`podium.observability.metrics`), besides OTLP when configured.
     """
 
     def __init__(
@@ -109,6 +111,7 @@ class Platform:
         locate: Any = None,
         environ: Mapping[str, str] | None = None,
         pause_gc: bool = False,
+        metric_readers: Sequence[Any] = (),
     ) -> None:
         if config is None:
             config = PlatformConfig()
@@ -179,6 +182,8 @@ class Platform:
         self._events = EventChannel(self.plugins, config.telemetry.sinks)
         if on_event is not None:
             self._events.subscribe(on_event)
+        #: this platform's own OpenTelemetry MeterProvider (never the global one), or ``None``
+        self.meter_provider: Any = self._metrics(metric_readers)
         self.plugins.load()
         self.plugins.broadcast("podium_platform_started", platform=self)
 
@@ -279,6 +284,26 @@ class Platform:
                         create_jsonl_dir=False,
                     )
             return self._tracer_provider
+
+    def _metrics(self, readers: Sequence[Any]) -> Any:
+        """The MeterProvider when OTLP is configured or readers are given; wired to the
+        plugin calls and this platform's events."""
+        otlp = self.config.telemetry.otlp
+        if otlp is None and not readers:
+            from podium.observability.metrics import METRIC_ENDPOINT_VARIABLES
+
+            if not any(self.environ.get(name) for name in METRIC_ENDPOINT_VARIABLES):
+                return None  # the SDK's metrics modules are not even imported
+        from podium.observability.metrics import PodiumMetrics, make_meter_provider
+
+        provider = make_meter_provider(
+            self.config.telemetry.service_name, otlp=otlp, readers=readers, environ=self.environ
+        )
+        if provider is not None:
+            metrics = PodiumMetrics(provider, self.name)
+            self.plugins.call_observer = metrics.on_call
+            self._events.subscribe(metrics.on_event)
+        return provider
 
     def _tracer(self) -> Any:
         provider = self.tracer_provider
@@ -1192,6 +1217,8 @@ class Platform:
                 self._events.close()
                 if self._tracer_provider is not None:
                     self._tracer_provider.shutdown()
+                if self.meter_provider is not None:
+                    self.meter_provider.shutdown()  # exports what is left
 
     # ---------------------------------------------------------------- helpers
     def _span(self, name: str, env: str) -> Any:
