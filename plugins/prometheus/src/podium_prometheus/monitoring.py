@@ -29,6 +29,8 @@ SCRAPE = "podium.dev/scrape"
 #: A URL path Prometheus can scrape: no query, fragment, spaces or quotes.
 _PATH = re.compile(r"^/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*$")
 _SLO = re.compile(r"^\d{1,2}(\.\d{1,4})?$")
+#: Score's rule for metadata.name; names go into file names and PromQL label matchers.
+_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,61}[a-z0-9]$")
 
 
 class MonitoringError(ValueError):
@@ -77,6 +79,8 @@ def read_monitoring(
     name: str, annotations: Mapping[str, str], ports: Mapping[str, Any]
 ) -> Monitoring:
     """The workload's monitoring; :class:`MonitoringError` for an unusable annotation."""
+    if not _NAME.match(name):  # Score's schema guarantees it; checked again before use
+        raise MonitoringError(f"workload name {name!r} is not a Score name", "metadata.name")
     path = str(annotations.get(METRICS_PATH, "/metrics"))
     if not _PATH.match(path) or len(path) > 512:
         raise MonitoringError(

@@ -45,10 +45,17 @@ def podium_telemetry_plan(
     try:
         monitoring = read_monitoring(workload.name, workload.annotations, workload.ports)
     except MonitoringError as exc:
+        path = (
+            ("metadata", "name")
+            if exc.field == "metadata.name"
+            else (
+                "metadata",
+                "annotations",
+                exc.field,
+            )
+        )
         raise InputError(
-            str(exc),
-            location=workload.location("metadata", "annotations", exc.field),
-            field=f"metadata.annotations.{exc.field}",
+            str(exc), location=workload.location(*path), field=".".join(path)
         ) from None
     mode = (settings or _NO_SETTINGS).mode_for(env.environment)
     return {**monitoring.describe(), "mode": mode}
