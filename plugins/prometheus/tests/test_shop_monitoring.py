@@ -27,8 +27,6 @@ import pytest
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
 
-pytestmark = [pytest.mark.prometheus, pytest.mark.shop]
-
 SETTINGS = """
 [plugins.prometheus]
 scrape_interval = "1s"
@@ -111,6 +109,8 @@ def shop() -> Iterator[Path]:
     shutil.rmtree(base, ignore_errors=True)
 
 
+@pytest.mark.prometheus
+@pytest.mark.shop
 def test_shop_is_monitored_by_a_real_prometheus(shop: Path) -> None:
     podium(shop, "up", "-y")
     statuses = {s["workload"]: s for s in json.loads(podium(shop, "status", "--json").stdout)}
@@ -197,3 +197,22 @@ def test_shop_is_monitored_by_a_real_prometheus(shop: Path) -> None:
 def _rules(url: str) -> list[dict[str, Any]]:
     with urllib.request.urlopen(f"{url}/api/v1/rules", timeout=5) as response:
         return json.loads(response.read())["data"]["groups"]  # type: ignore[no-any-return]
+
+
+def test_the_shop_apps_run_without_prometheus_client() -> None:
+    """prometheus-client is optional for the shop: without it nothing is exported, nothing fails."""
+    check = (
+        "import sys; sys.modules['prometheus_client'] = None\n"
+        "import metrics\n"
+        "assert metrics.exposition() is None and metrics.serve(0) is False\n"
+        "metrics.observe('GET', '/health', 200, 0.0); metrics.order_written()\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", check],
+        cwd=EXAMPLES / "shop" / "app",
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
