@@ -856,10 +856,11 @@ class PluginManager:
         results: list[HookResult] = []
         tracer, trace, observe = self._tracer, self._trace_hooks, self.call_observer
         for function, argnames, call, info in plan:
-            # ``settings`` (where a hookspec offers it) is each plugin's own.
-            given = {"settings": info.settings, **kwargs}
             try:
-                args = {name: given[name] for name in argnames}
+                # ``settings`` (where a hookspec offers it) is each plugin's own.
+                args = {
+                    name: info.settings if name == "settings" else kwargs[name] for name in argnames
+                }
             except KeyError as exc:
                 raise TypeError(f"{hook_name} needs argument {exc.args[0]!r}") from None
             try:
