@@ -8,7 +8,6 @@ import os
 import sys
 import time
 
-import metrics
 from stores import cache, database, key
 
 
@@ -20,6 +19,8 @@ def check() -> int:
 
 
 def main() -> None:
+    import metrics  # here, not above: the readiness probe (--check) stays quick
+
     interval = float(os.environ.get("INTERVAL_SECONDS", "1"))
     if os.environ.get("PORT_METRICS"):
         metrics.serve(int(os.environ["PORT_METRICS"]))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -135,10 +136,13 @@ class EnvironmentMonitor:
                 assert self.settings.url is not None
                 reload(self.settings.url)
                 return
-            if self.mode == "render":
-                return
             if not self.files.workloads():
-                self.server.stop()  # nothing left to watch in this environment
+                # Nothing left to watch in this environment: no process, port or directory
+                # stays behind (the runs of one environment are serialised by its lease).
+                self.server.stop()
+                shutil.rmtree(self.files.base, ignore_errors=True)
+                return
+            if self.mode == "render":
                 return
             running = self.server.running()
             if running is not None:
