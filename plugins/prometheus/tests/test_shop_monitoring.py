@@ -100,8 +100,11 @@ def shop() -> Iterator[Path]:
     text = config.read_text().replace('allow = ["local"]', 'allow = ["local", "prometheus"]')
     assert "prometheus" in text
     text += SETTINGS
+    # The worker's readiness probe (a Python importing psycopg and redis) can take
+    # longer than podium-local's default 2 s on a loaded machine.
+    text += "\n[plugins.local]\nprobe_timeout = 10\n"
     if os.geteuid() == 0:
-        text += '\n[plugins.local]\nworkload_user = "root"\n'
+        text += 'workload_user = "root"\n'
     config.write_text(text)
     yield target
     if (target / ".podium").exists():
