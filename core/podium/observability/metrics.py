@@ -25,9 +25,14 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+# Only the platform imports this module, and only when it measures (OTLP or readers).
+from opentelemetry.sdk.metrics.export import MetricExporter, MetricExportResult
+
+from podium.observability.otlp import OtlpHttpPoster, OtlpSettings
+
 if TYPE_CHECKING:
     from opentelemetry.sdk.metrics import MeterProvider
-    from opentelemetry.sdk.metrics.export import MetricReader
+    from opentelemetry.sdk.metrics.export import MetricReader, MetricsData
 
     from podium.observability.contract import Event
     from podium.plugins.calls import HookCall
@@ -70,47 +75,40 @@ def make_meter_provider(
     )
 
 
-class _Lazy:
-    """Where the exporter class is built: the SDK's metrics modules load only when used."""
+class OtlpHttpMetricExporter(MetricExporter):
+    """OTLP/HTTP metric export with every setting from a mapping (see :mod:`.otlp`)."""
 
-    cls: Any = None
+    def __init__(self, settings: OtlpSettings) -> None:
+        super().__init__()
+        self._poster = OtlpHttpPoster(settings)
 
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str]) -> OtlpHttpMetricExporter:
+        try:
+            import opentelemetry.exporter.otlp.proto.common.metrics_encoder  # noqa: F401
+        except ImportError:
+            from podium.errors import ConfigError
 
-class OtlpHttpMetricExporter:
-    """OTLP/HTTP metric export with every setting from ``environ`` (see :mod:`.otlp`)."""
+            raise ConfigError(
+                "OTLP export needs the optional OTLP exporter",
+                field="telemetry.otlp",
+                hint="pip install 'podium[otlp]'",
+            ) from None
+        return cls(OtlpSettings.from_environ(environ, "metrics"))
 
-    @staticmethod
-    def from_environ(environ: Mapping[str, str]) -> Any:
-        if _Lazy.cls is None:
-            _Lazy.cls = _exporter_class()
-        from podium.observability.otlp import OtlpSettings
+    def export(
+        self, metrics_data: MetricsData, timeout_millis: float = 10_000, **_: Any
+    ) -> MetricExportResult:
+        from opentelemetry.exporter.otlp.proto.common.metrics_encoder import encode_metrics
 
-        return _Lazy.cls(OtlpSettings.from_environ(environ, "metrics"))
+        ok = self._poster.post(encode_metrics(metrics_data).SerializeToString())
+        return MetricExportResult.SUCCESS if ok else MetricExportResult.FAILURE
 
+    def force_flush(self, timeout_millis: float = 10_000) -> bool:
+        return True
 
-def _exporter_class() -> type:
-    from opentelemetry.sdk.metrics.export import MetricExporter, MetricExportResult
-
-    from podium.observability.otlp import OtlpHttpPoster, OtlpSettings
-
-    class _Exporter(MetricExporter):
-        def __init__(self, settings: OtlpSettings) -> None:
-            super().__init__()
-            self._poster = OtlpHttpPoster(settings)
-
-        def export(self, metrics_data: Any, timeout_millis: float = 10_000, **_: Any) -> Any:
-            from opentelemetry.exporter.otlp.proto.common.metrics_encoder import encode_metrics
-
-            ok = self._poster.post(encode_metrics(metrics_data).SerializeToString())
-            return MetricExportResult.SUCCESS if ok else MetricExportResult.FAILURE
-
-        def force_flush(self, timeout_millis: float = 10_000) -> bool:
-            return True
-
-        def shutdown(self, timeout_millis: float = 30_000, **_: Any) -> None:
-            self._poster.closed = True
-
-    return _Exporter
+    def shutdown(self, timeout_millis: float = 30_000, **_: Any) -> None:
+        self._poster.closed = True
 
 
 _OPERATIONS = {"apply": "apply", "destroy": "destroy"}
@@ -162,16 +160,15 @@ class PodiumMetrics:
                 },
             )
         elif kind in _NODE_OUTCOMES:
-            node = event.node or ""
-            prefix = node.split(":", 1)[0] if ":" in node else "resource"
+            # uids: deployment:<w>, observability:<w>, and type.class#... for resources
+            prefix = (event.node or "").split(":", 1)[0]
+            node_kind = prefix if prefix in ("deployment", "observability") else "resource"
             self.node_outcomes.add(
                 1,
                 {
                     "podium.platform": self.platform,
                     "podium.environment": event.environment or "",
-                    "podium.node.kind": prefix
-                    if prefix in ("deployment", "observability")
-                    else "resource",
+                    "podium.node.kind": node_kind,
                     "podium.action": str(event.data.get("action", "")),
                     "podium.outcome": _NODE_OUTCOMES[kind],
                 },
