@@ -2,7 +2,8 @@
 # Installs the servers podium-local and the tests use, from Debian packages, when missing:
 # PostgreSQL (initdb/pg_ctl), redis-server, nginx (for `route` resources), python3-venv and
 # podman, runc, catatonit, busybox-static and mmdebstrap (podium-podman's containers),
-# chromium with chromium-driver (the console's browser test) and git (copier).
+# chromium with chromium-driver (the console's browser test), git (copier) and prometheus
+# with promtool (podium-prometheus).
 set -euo pipefail
 
 need=()
@@ -21,6 +22,7 @@ done
 # podium serve's console is tested in a real browser (Selenium drives chromium).
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || need+=(chromium-driver)
+{ command -v prometheus && command -v promtool; } >/dev/null 2>&1 || need+=(prometheus)
 # Debian and Ubuntu ship venv/ensurepip separately from the interpreter.
 python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || need+=(python3-venv)
 
@@ -40,6 +42,6 @@ export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get update -qq
 $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 # Debian starts the packaged services; Podium runs its own instances on free ports.
-for service in postgresql redis-server nginx; do
+for service in postgresql redis-server nginx prometheus; do
   $sudo service "$service" stop >/dev/null 2>&1 || true
 done

@@ -98,6 +98,8 @@ class Platform:
     Build it from a file (``Platform.from_file("podium.toml")``), a dict or
     :class:`~podium.config.models.PlatformConfig`, and register in-process plugins
     with ``plugins=[module_or_object, ("name", obj)]`` (no installation needed).
+    ``metric_readers``: OpenTelemetry metric readers that receive this platform's own
+    metrics (see :mod:`podium.observability.metrics`), besides OTLP when configured.
     """
 
     def __init__(
@@ -113,6 +115,7 @@ class Platform:
         locate: Any = None,
         environ: Mapping[str, str] | None = None,
         pause_gc: bool = False,
+        metric_readers: Sequence[Any] = (),
     ) -> None:
         if config is None:
             config = PlatformConfig()
@@ -183,6 +186,8 @@ class Platform:
         self._events = EventChannel(self.plugins, config.telemetry.sinks)
         if on_event is not None:
             self._events.subscribe(on_event)
+        #: this platform's own OpenTelemetry MeterProvider (never the global one), or ``None``
+        self.meter_provider: Any = self._metrics(metric_readers)
         self.plugins.load()
         self.plugins.broadcast("podium_platform_started", platform=self)
 
@@ -296,6 +301,26 @@ class Platform:
                         create_jsonl_dir=False,
                     )
             return self._tracer_provider
+
+    def _metrics(self, readers: Sequence[Any]) -> Any:
+        """The MeterProvider when OTLP is configured or readers are given; wired to the
+        plugin calls and this platform's events."""
+        otlp = self.config.telemetry.otlp
+        if otlp is None and not readers:
+            from podium.observability.metrics import METRIC_ENDPOINT_VARIABLES
+
+            if not any(self.environ.get(name) for name in METRIC_ENDPOINT_VARIABLES):
+                return None  # the SDK's metrics modules are not even imported
+        from podium.observability.metrics import PodiumMetrics, make_meter_provider
+
+        provider = make_meter_provider(
+            self.config.telemetry.service_name, otlp=otlp, readers=readers, environ=self.environ
+        )
+        if provider is not None:
+            metrics = PodiumMetrics(provider, self.name)
+            self.plugins.call_observer = metrics.on_call
+            self._events.subscribe(metrics.on_event)
+        return provider
 
     def _tracer(self) -> Any:
         provider = self.tracer_provider
@@ -950,9 +975,16 @@ class Platform:
                 registered.plugin, f"{registered.name}.status", registered.obj.status, ctx
             )
             template = from_attributes(record.attributes)
-            statuses.append(
-                status.model_copy(update={"template": str(template)}) if template else status
+            if template:
+                status = status.model_copy(update={"template": str(template)})
+            signals = self.plugins.broadcast(
+                "podium_workload_signals", on_error=_log_signal_error, workload=name, env=info
             )
+            if signals:
+                status = status.model_copy(
+                    update={"signals": {r.plugin.name: dict(r.value) for r in signals}}
+                )
+            statuses.append(status)
         return statuses
 
     def logs(
@@ -1222,6 +1254,8 @@ class Platform:
                 self._events.close()
                 if self._tracer_provider is not None:
                     self._tracer_provider.shutdown()
+                if self.meter_provider is not None:
+                    self.meter_provider.shutdown()  # exports what is left
 
     # ---------------------------------------------------------------- helpers
     def _span(self, name: str, env: str) -> Any:
@@ -1239,6 +1273,11 @@ def _log() -> Any:
     from podium.observability.logging import get_logger
 
     return get_logger("podium.platform")
+
+
+def _log_signal_error(exc: Exception) -> None:
+    """A monitoring plugin failing never hides the deployer's status: warn, go on."""
+    _log().warning("workload signals unavailable", error=str(exc))
 
 
 def _data_loss_hint(blocking: Sequence[Finding]) -> str:

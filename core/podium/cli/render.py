@@ -187,7 +187,28 @@ def render_status(statuses: list[WorkloadStatus]) -> str:
             extra = f" ({container.message})" if container.message else ""
             restarts = f", {container.restarts} restarts" if container.restarts else ""
             lines.append(f"         - {name}: {container.state}{restarts}{extra}")
+        for plugin, signals in status.signals.items():
+            lines.append(f"         {plugin}: {describe_signals(signals)}")
     return "\n".join(lines)
+
+
+def describe_signals(signals: dict[str, Any]) -> str:
+    """One line from a monitoring plugin's signals (the common keys first, then the rest)."""
+    parts = []
+    if "scraped" in signals:
+        parts.append("scraped" if signals["scraped"] else "not scraped")
+    if "up" in signals and signals.get("scraped", True):
+        parts.append("up" if signals["up"] else "DOWN")
+    if signals.get("requests_per_second") is not None:
+        parts.append(f"{signals['requests_per_second']:g} req/s")
+    if signals.get("errors_per_second") is not None:
+        parts.append(f"{signals['errors_per_second']:g} errors/s")
+    if signals.get("firing"):
+        parts.append("firing: " + ", ".join(map(str, signals["firing"])))
+    for key in ("error", "message"):
+        if signals.get(key):
+            parts.append(str(signals[key]))
+    return ", ".join(parts) or "no signals"
 
 
 #: how the live line names a running change

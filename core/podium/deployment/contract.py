@@ -438,6 +438,12 @@ class WorkloadStatus(_Model):
         "is starting or its runtime is already restarting it. ``None``: ``down`` and "
         "``absent`` workloads are redeployed.",
     )
+    signals: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="Monitoring signals by plugin name (scraped, up, request and error "
+        "rates...), filled by ``Platform.status`` from ``podium_workload_signals``; a "
+        "deployer leaves it empty.",
+    )
 
     @property
     def needs_redeploy(self) -> bool:

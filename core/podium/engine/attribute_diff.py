@@ -207,7 +207,7 @@ def _diff_of(
     releases: Callable[[str], Sequence[Mapping[str, Any]]] | None,
     recorded: Mapping[str, Any] | None = None,
 ) -> list[dict[str, Any]]:
-    if change.kind == "resource":
+    if change.kind in ("resource", "observability"):  # observability: telemetry.<plugin>.*
         return attribute_diff(spec_attributes(before), spec_attributes(change.spec))
     workload = workloads.get(change.workload or "")
     if change.kind != "deployment" or workload is None:

@@ -137,12 +137,16 @@ def desired_nodes(rt: EngineRuntime, workloads: Sequence[Workload]) -> list[Node
         )
         nodes[deploy.uid] = deploy
         if monitors:
+            monitor_spec: dict[str, Any] = {"workload": workload.name, "plugins": monitors}
+            telemetry = _telemetry_plan(rt, workload, problems)
+            if telemetry:  # only then: specs recorded before this hook existed stay equal
+                monitor_spec["telemetry"] = telemetry
             monitor = Node(
                 uid=observability_uid(workload.name),
                 kind="observability",
                 provider="podium_configure_telemetry",
                 plugin=",".join(monitors),
-                spec={"workload": workload.name, "plugins": monitors},
+                spec=monitor_spec,
                 depends_on=[deploy.uid],
                 workload=workload.name,
             )
@@ -158,6 +162,25 @@ def desired_nodes(rt: EngineRuntime, workloads: Sequence[Workload]) -> list[Node
             f"resources depend on each other in a cycle: {' -> '.join(exc.cycle)}"
         ) from exc
     return [nodes[uid] for uid in order]
+
+
+def _telemetry_plan(
+    rt: EngineRuntime, workload: Workload, problems: list[Exception]
+) -> dict[str, Any]:
+    """What each monitoring plugin will set up for the workload (``podium_telemetry_plan``).
+
+    A plugin's :class:`InputError` (an annotation it cannot use) joins the workload's
+    problems, with the file and line the plugin named.
+    """
+    from podium.plugins.calls import PluginCallError
+
+    def keep(exc: PluginCallError) -> None:
+        problems.append(exc.original if isinstance(exc.original, InputError) else exc)
+
+    results = rt.plugins.broadcast(
+        "podium_telemetry_plan", on_error=keep, workload=workload, env=rt.env
+    )
+    return {r.plugin.name: r.value for r in results}
 
 
 def _locked_params_set(

@@ -1,4 +1,4 @@
-"""OTLP/HTTP span export configured from a mapping, never from the process environment.
+"""OTLP/HTTP span and metric export configured from a mapping, never from the process environment.
 
 The OpenTelemetry exporter reads ``OTEL_EXPORTER_OTLP_*`` from ``os.environ`` and merges
 the host's headers into every request, so two platforms in one process could not export
@@ -27,10 +27,10 @@ _RETRYABLE = frozenset({429, 502, 503, 504})
 _ATTEMPTS = 3
 
 
-def _setting(environ: Mapping[str, str], name: str) -> str | None:
-    """``OTEL_EXPORTER_OTLP_TRACES_<name>``, else ``OTEL_EXPORTER_OTLP_<name>``."""
+def _setting(environ: Mapping[str, str], name: str, signal: str = "TRACES") -> str | None:
+    """``OTEL_EXPORTER_OTLP_<signal>_<name>``, else ``OTEL_EXPORTER_OTLP_<name>``."""
     return (
-        environ.get(f"OTEL_EXPORTER_OTLP_TRACES_{name}")
+        environ.get(f"OTEL_EXPORTER_OTLP_{signal}_{name}")
         or environ.get(f"OTEL_EXPORTER_OTLP_{name}")
         or None
     )
@@ -48,16 +48,18 @@ class OtlpSettings:
     proxies: dict[str, str] = field(default_factory=dict)
 
     @classmethod
-    def from_environ(cls, environ: Mapping[str, str]) -> OtlpSettings:
-        """The standard OTLP variables, read from ``environ`` (signal-specific ones first)."""
+    def from_environ(cls, environ: Mapping[str, str], signal: str = "traces") -> OtlpSettings:
+        """The standard OTLP variables, read from ``environ`` (signal-specific ones first);
+        ``signal`` is ``traces`` or ``metrics``."""
         from opentelemetry.util.re import parse_env_headers
 
-        endpoint = environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") or (
+        upper = signal.upper()
+        endpoint = environ.get(f"OTEL_EXPORTER_OTLP_{upper}_ENDPOINT") or (
             (environ.get("OTEL_EXPORTER_OTLP_ENDPOINT") or DEFAULT_ENDPOINT).rstrip("/")
-            + "/v1/traces"
+            + f"/v1/{signal}"
         )
         try:
-            timeout = float(_setting(environ, "TIMEOUT") or 10)
+            timeout = float(_setting(environ, "TIMEOUT", upper) or 10)
         except ValueError:
             timeout = 10.0
         proxies = {
@@ -67,18 +69,20 @@ class OtlpSettings:
         }
         return cls(
             endpoint=endpoint,
-            headers=dict(parse_env_headers(_setting(environ, "HEADERS") or "", liberal=True)),
+            headers=dict(
+                parse_env_headers(_setting(environ, "HEADERS", upper) or "", liberal=True)
+            ),
             timeout=timeout,
-            gzip=(_setting(environ, "COMPRESSION") or "").strip().lower() == "gzip",
-            certificate=_setting(environ, "CERTIFICATE"),
-            client_certificate=_setting(environ, "CLIENT_CERTIFICATE"),
-            client_key=_setting(environ, "CLIENT_KEY"),
+            gzip=(_setting(environ, "COMPRESSION", upper) or "").strip().lower() == "gzip",
+            certificate=_setting(environ, "CERTIFICATE", upper),
+            client_certificate=_setting(environ, "CLIENT_CERTIFICATE", upper),
+            client_key=_setting(environ, "CLIENT_KEY", upper),
             proxies=proxies,
         )
 
 
-class OtlpHttpSpanExporter(SpanExporter):
-    """Posts spans as OTLP protobuf; retries throttling and unavailability a few times."""
+class OtlpHttpPoster:
+    """Posts one OTLP protobuf body; retries throttling and unavailability a few times."""
 
     def __init__(self, settings: OtlpSettings) -> None:
         self.settings = settings
@@ -89,14 +93,9 @@ class OtlpHttpSpanExporter(SpanExporter):
                 context.load_cert_chain(settings.client_certificate, settings.client_key)
             handlers.append(urllib.request.HTTPSHandler(context=context))
         self._opener = urllib.request.build_opener(*handlers)
-        self._closed = False
+        self.closed = False
 
-    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
-        if self._closed:
-            return SpanExportResult.FAILURE
-        from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
-
-        body = encode_spans(spans).SerializeToString()
+    def post(self, body: bytes) -> bool:
         headers = {**self.settings.headers, "Content-Type": "application/x-protobuf"}
         if self.settings.gzip:
             body = gzip.compress(body)
@@ -107,18 +106,37 @@ class OtlpHttpSpanExporter(SpanExporter):
         for attempt in range(_ATTEMPTS):
             try:
                 with self._opener.open(request, timeout=self.settings.timeout):
-                    return SpanExportResult.SUCCESS
+                    return True
             except urllib.error.HTTPError as exc:
                 if exc.code not in _RETRYABLE:
-                    return SpanExportResult.FAILURE
+                    return False
             except OSError:  # refused, reset, timed out: the collector may be restarting
                 pass
-            if attempt + 1 < _ATTEMPTS and not self._closed:
+            if attempt + 1 < _ATTEMPTS and not self.closed:
                 time.sleep(0.5 * 2**attempt)
-        return SpanExportResult.FAILURE
+        return False
+
+
+class OtlpHttpSpanExporter(SpanExporter):
+    """Posts spans as OTLP protobuf; retries throttling and unavailability a few times."""
+
+    def __init__(self, settings: OtlpSettings) -> None:
+        self.settings = settings
+        self._poster = OtlpHttpPoster(settings)
+        self._closed = False
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        if self._closed:
+            return SpanExportResult.FAILURE
+        from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+
+        body = encode_spans(spans).SerializeToString()
+        ok = self._poster.post(body)
+        return SpanExportResult.SUCCESS if ok else SpanExportResult.FAILURE
 
     def shutdown(self) -> None:
         self._closed = True
+        self._poster.closed = True
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:
         return True

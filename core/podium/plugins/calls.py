@@ -98,10 +98,15 @@ def invoke(
     *,
     tracer: Any = None,
     trace_to_stderr: bool = False,
+    observe: Callable[[HookCall, float, bool], None] | None = None,
 ) -> T:
-    """Run ``func(*args, **kwargs)`` as plugin code described by ``call``."""
+    """Run ``func(*args, **kwargs)`` as plugin code described by ``call``.
+
+    ``observe(call, seconds, failed)`` is told how long the call ran (the platform's
+    ``podium.plugin.call.duration`` metric).
+    """
     token = current_hook_call.set(call)
-    started = time.perf_counter() if trace_to_stderr else 0.0
+    started = time.perf_counter() if trace_to_stderr or observe is not None else 0.0
     failed: BaseException | None = None
     try:
         if tracer is None:
@@ -129,6 +134,8 @@ def invoke(
         ) from exc
     finally:
         current_hook_call.reset(token)
+        if observe is not None:
+            observe(call, time.perf_counter() - started, failed is not None)
         if trace_to_stderr:
             _print_trace(call, time.perf_counter() - started, failed)
 

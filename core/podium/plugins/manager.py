@@ -286,6 +286,8 @@ class PluginManager:
         self.platform_name = platform_info.name
         self._trace_hooks = _flag(self._environ, "PODIUM_TRACE_HOOKS")
         self._tracer: Any = None
+        #: told ``(call, seconds, failed)`` after every plugin call (the platform's metrics)
+        self.call_observer: Callable[[HookCall, float, bool], None] | None = None
         if tracer_provider is not None:
             from podium.observability.telemetry import is_recording
 
@@ -744,6 +746,7 @@ class PluginManager:
                     kwargs,
                     tracer=self._tracer,
                     trace_to_stderr=self._trace_hooks,
+                    observe=self.call_observer,
                 ),
                 self.registration_timeout,
                 thread_name=f"podium-plugin-{info.name}-{hook}",
@@ -851,14 +854,19 @@ class PluginManager:
         if plan is None:
             plan = self._plan_broadcast(hook_name)
         results: list[HookResult] = []
-        tracer, trace = self._tracer, self._trace_hooks
+        tracer, trace, observe = self._tracer, self._trace_hooks, self.call_observer
         for function, argnames, call, info in plan:
             try:
-                args = {name: kwargs[name] for name in argnames}
+                # ``settings`` (where a hookspec offers it) is each plugin's own.
+                args = {
+                    name: info.settings if name == "settings" else kwargs[name] for name in argnames
+                }
             except KeyError as exc:
                 raise TypeError(f"{hook_name} needs argument {exc.args[0]!r}") from None
             try:
-                value = invoke(call, function, (), args, tracer=tracer, trace_to_stderr=trace)
+                value = invoke(
+                    call, function, (), args, tracer=tracer, trace_to_stderr=trace, observe=observe
+                )
             except PluginCallError as exc:
                 if on_error is None:
                     raise
@@ -904,6 +912,7 @@ class PluginManager:
             kwargs,
             tracer=self._tracer,
             trace_to_stderr=self._trace_hooks,
+            observe=self.call_observer,
         )
 
     def call_attributed(
@@ -928,6 +937,7 @@ class PluginManager:
             kwargs,
             tracer=None,
             trace_to_stderr=self._trace_hooks,
+            observe=self.call_observer,
         )
 
     def _call(self, info: PluginInfo, hook_name: str) -> HookCall:

@@ -2,20 +2,28 @@
 
 GET /health (and /) answers JSON with the number of orders the worker wrote to
 PostgreSQL, the worker's tick counter and this app's visit counter from redis.
+GET /metrics is the Prometheus scrape when prometheus-client is installed.
 It listens on $PORT, which the platform allocates.
 """
 
 import json
 import os
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import metrics
 from stores import cache, database, key
 
 
 class Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
+        started = time.perf_counter()
+        if self.path == "/metrics":
+            self.metrics()
+            return
         if self.path not in ("/", "/health"):
             self.send_error(404)
+            metrics.observe("GET", "other", 404, started)
             return
         try:
             with database() as conn:
@@ -39,6 +47,20 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(payload)))
         self.end_headers()
         self.wfile.write(payload)
+        metrics.observe("GET", "/health", status, started)
+
+    def metrics(self) -> None:
+        """Prometheus' scrape (404 without prometheus-client)."""
+        page = metrics.exposition()
+        if page is None:
+            self.send_error(404)
+            return
+        body, content_type = page
+        self.send_response(200)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
 
     def log_message(self, format: str, *args: object) -> None:
         pass  # keep the log for the app's own messages

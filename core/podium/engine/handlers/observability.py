@@ -19,8 +19,11 @@ class ObservabilityHandler:
         self.deployments = deployments  # renders a workload this run did not deploy
 
     def forget(self, change: Change) -> str:
-        """Nothing runs for an observability node: its record goes."""
-        self.run.rt.store.delete_record(change.uid)
+        """Plugins undo what they set up (``podium_remove_telemetry``); the record goes."""
+        run = self.run
+        workload_name = change.workload or change.uid.split(":", 1)[1]
+        run.rt.plugins.broadcast("podium_remove_telemetry", workload=workload_name, env=run.rt.env)
+        run.rt.store.delete_record(change.uid)
         return "forgotten"
 
     def configure(self, change: Change) -> str:
