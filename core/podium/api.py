@@ -960,6 +960,21 @@ class Platform:
         )
         return lines
 
+    def render(
+        self, env: str, files: Iterable[WorkloadInput] = (), *, out: Path | str | None = None
+    ) -> list[Any]:
+        """The manifests ``env``'s deployer would run for ``files``; one file each in ``out``.
+
+        Needs a deployer that renders (:class:`~podium.plugin.Renderer`); resources must
+        be provisioned already (their recorded outputs fill the placeholders). Deploys
+        nothing; returns :class:`~podium.engine.manifests.WorkloadManifests`.
+        """
+        from podium.engine.manifests import render_manifests
+
+        self.plugins.require_loaded("render")
+        workloads = self.load_workloads(files)
+        return render_manifests(self, env, workloads, Path(out) if out is not None else None)
+
     def releases(self, env: str, workload: str) -> list[dict[str, Any]]:
         """Release history of a workload, oldest first, secrets redacted."""
         cipher = self.cipher(env)

@@ -1,4 +1,4 @@
-"""Everything a plugin author imports, in one module (plugin API 1.2).
+"""Everything a plugin author imports, in one module (plugin API 1.3).
 
 Write ``from podium.plugin import ...`` and nothing else from Podium in a plugin's
 code (its tests add :mod:`podium.testing`). Every name here is supported for the
@@ -104,6 +104,7 @@ if TYPE_CHECKING:
         HealthState,
         HttpProbe,
         LogLine,
+        ManifestPatcher,
         Probe,
         ReadyCondition,
         Release,
@@ -112,6 +113,7 @@ if TYPE_CHECKING:
         RenderedResource,
         RenderedVolume,
         RenderedWorkload,
+        Renderer,
         ServicePort,
         WorkloadStatus,
     )
@@ -201,6 +203,7 @@ _HOMES: dict[str, tuple[str, ...]] = {
         "HealthState",
         "HttpProbe",
         "LogLine",
+        "ManifestPatcher",
         "Probe",
         "ReadyCondition",
         "Release",
@@ -209,6 +212,7 @@ _HOMES: dict[str, tuple[str, ...]] = {
         "RenderedResource",
         "RenderedVolume",
         "RenderedWorkload",
+        "Renderer",
         "ServicePort",
         "WorkloadStatus",
     ),
@@ -324,6 +328,7 @@ __all__ = [
     "LockedError",
     "LogLine",
     "LogSource",
+    "ManifestPatcher",
     "NotFoundError",
     "Output",
     "Outputs",
@@ -345,6 +350,7 @@ __all__ = [
     "RenderedResource",
     "RenderedVolume",
     "RenderedWorkload",
+    "Renderer",
     "ResourceContext",
     "ResourceError",
     "ResourceRecord",
