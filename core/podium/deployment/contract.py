@@ -600,7 +600,7 @@ class Renderer(ABC):
     def render(self, ctx: DeployContext, workload: RenderedWorkload) -> list[dict[str, Any]]:
         """The objects that run ``workload``, in a stable order; no side effects."""
 
-    def check_manifests(
+    def check_manifests(  # noqa: B027 - optional to override, so not abstract
         self, ctx: DeployContext, workload: RenderedWorkload, objects: list[dict[str, Any]]
     ) -> None:
         """Refuse objects this deployer cannot run (raise :class:`~podium.errors.ResourceError`).

@@ -44,6 +44,9 @@ def deploy_context(
     """
     outputs = _without_secrets(recorded_outputs or {})
     previous = outputs.get("release")
+    patching: dict[str, Any] = {}
+    if plugins is not None:
+        patching["patch_manifests"] = manifest_patcher(plugins, env, owner, registered.name)
     return DeployContext(
         workload=workload,
         env=env,
@@ -54,8 +57,7 @@ def deploy_context(
         cancel=CancelSignal(stop),
         logger=deployer_logger(registered.plugin.name, registered.name),
         owner=owner,
-        **({} if plugins is None else {"patch_manifests": manifest_patcher(
-            plugins, env, owner, registered.name)}),
+        **patching,
     )
 
 

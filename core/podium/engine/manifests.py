@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from podium.deployment.contract import Renderer, RenderedResource, RenderedWorkload
+from podium.deployment.contract import RenderedResource, RenderedWorkload, Renderer
 from podium.errors import InputError, ResourceError
 from podium.plugins.kinds import DEPLOYERS
 from podium.security.secret import Secret
@@ -51,6 +51,8 @@ def render_manifests(
 
     info = platform.environment(env)  # an unknown environment is an InputError
     deployer_name = platform.config.environments[env].deployer
+    if deployer_name is None:
+        raise InputError(f"environment {env!r} has no deployer", field=f"environments.{env}")
     registered = platform.plugins.registered(DEPLOYERS, deployer_name)
     deployer = registered.obj
     if not isinstance(deployer, Renderer):

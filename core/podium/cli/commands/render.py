@@ -40,7 +40,9 @@ def render_cmd(ctx: click.Context, env: str | None, files: tuple[str, ...], out:
                     "workload": m.workload,
                     "deployer": m.deployer,
                     "path": str(m.path),
-                    "objects": [f"{o.get('kind')}/{o.get('metadata', {}).get('name')}" for o in m.objects],
+                    "objects": [
+                        f"{o.get('kind')}/{o.get('metadata', {}).get('name')}" for o in m.objects
+                    ],
                 }
                 for m in rendered
             ]

@@ -51,8 +51,12 @@ def shape(name: str, annotations: Mapping[str, str], options: EnvironmentOptions
         budget = _budget(name, budget_text)
     if kind not in SERVING_KINDS and (autoscale or budget is not None):
         if AUTOSCALE in annotations or DISRUPTION_BUDGET in annotations:
-            raise _bad(name, AUTOSCALE, kind, "autoscaling and disruption budgets only for "
-                       "Deployment and StatefulSet")
+            raise _bad(
+                name,
+                AUTOSCALE,
+                kind,
+                "autoscaling and disruption budgets only for Deployment and StatefulSet",
+            )
         autoscale, budget = None, None  # environment defaults do not apply to jobs
     return WorkloadShape(kind, schedule, replicas, autoscale, cpu, budget)
 

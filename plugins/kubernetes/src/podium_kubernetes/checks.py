@@ -9,7 +9,9 @@ from podium_kubernetes.annotations import shape
 from podium_kubernetes.settings import EnvironmentOptions
 
 
-def workload_findings(workload: Workload, options: EnvironmentOptions, mode: str) -> Iterable[Finding]:
+def workload_findings(
+    workload: Workload, options: EnvironmentOptions, mode: str
+) -> Iterable[Finding]:
     metadata = workload.spec.get("metadata") or {}
     annotations = {str(k): str(v) for k, v in (metadata.get("annotations") or {}).items()}
     try:

@@ -120,7 +120,11 @@ class ClusterBackend:
 
     # --- deploy -----------------------------------------------------------------
     def deploy(
-        self, ctx: DeployContext, workload: RenderedWorkload, objects: list[dict[str, Any]], text: str
+        self,
+        ctx: DeployContext,
+        workload: RenderedWorkload,
+        objects: list[dict[str, Any]],
+        text: str,
     ) -> DeploymentResult:
         from lightkube import codecs
 
@@ -138,7 +142,11 @@ class ClusterBackend:
         self.wait(ctx, main)
         message = f"applied {len(objects)} objects"
         return DeploymentResult(
-            outputs={"kind": main["kind"], "name": main["metadata"]["name"], "release": ctx.release},
+            outputs={
+                "kind": main["kind"],
+                "name": main["metadata"]["name"],
+                "release": ctx.release,
+            },
             message=message + (f", pruned {pruned}" if pruned else ""),
         )
 
@@ -195,9 +203,13 @@ class ClusterBackend:
     def status(self, ctx: DeployContext) -> WorkloadStatus:
         main = self.main_object(ctx.workload)
         if main is None:
-            return WorkloadStatus(workload=ctx.workload, state="absent", message="not in the cluster")
+            return WorkloadStatus(
+                workload=ctx.workload, state="absent", message="not in the cluster"
+            )
         state, message = rollout_state(main)
-        template = main["spec"].get("template") or main["spec"].get("jobTemplate", {}).get("spec", {}).get("template", {})
+        template = main["spec"].get("template") or main["spec"].get("jobTemplate", {}).get(
+            "spec", {}
+        ).get("template", {})
         names = [c["name"] for c in template.get("spec", {}).get("containers", [])]
         containers = container_states(self.pods(main), names)
         return WorkloadStatus(
@@ -218,7 +230,9 @@ class ClusterBackend:
         for pod in pods:
             names = [c["name"] for c in pod["spec"]["containers"]]
             if container is not None and container not in names:
-                raise NotFoundError(f"{ctx.workload} has no container {container!r}", hint=", ".join(names))
+                raise NotFoundError(
+                    f"{ctx.workload} has no container {container!r}", hint=", ".join(names)
+                )
             for name in [container] if container else names:
                 for text in self.client.log(
                     pod["metadata"]["name"], container=name, follow=follow, tail_lines=tail

@@ -33,7 +33,9 @@ class KubernetesDeployer(Renderer, Deployer):
 
     name: ClassVar[str] = "kubernetes"
 
-    def __init__(self, settings: Settings | None = None, platform: PlatformInfo | None = None) -> None:
+    def __init__(
+        self, settings: Settings | None = None, platform: PlatformInfo | None = None
+    ) -> None:
         self.settings = settings or Settings()
         self.platform = platform
 
@@ -106,4 +108,3 @@ class KubernetesDeployer(Renderer, Deployer):
 
     def destroy(self, ctx: DeployContext) -> None:
         self.backend(ctx.env).destroy(ctx)
-

@@ -40,7 +40,9 @@ _GIT_ENV = {
 
 
 class FileBackend:
-    def __init__(self, env: EnvironmentInfo, options: EnvironmentOptions, root: Path | None) -> None:
+    def __init__(
+        self, env: EnvironmentInfo, options: EnvironmentOptions, root: Path | None
+    ) -> None:
         self.env = env
         base = root or Path.cwd()
         self.output_dir = (
@@ -62,17 +64,25 @@ class FileBackend:
         return self.output_dir / f"{dns_label(workload)}.yaml"
 
     def deploy(
-        self, ctx: DeployContext, workload: RenderedWorkload, objects: list[dict[str, Any]], text: str
+        self,
+        ctx: DeployContext,
+        workload: RenderedWorkload,
+        objects: list[dict[str, Any]],
+        text: str,
     ) -> DeploymentResult:
         path = self.path(workload.name)
         with file_lock(self.env.state_dir / "kubernetes" / "render.lock"):
             if not path.is_file() or path.read_text() != text:
                 write_atomic(path, text, mode=0o644)
-            commit = self.commit(f"{ctx.env.platform}/{ctx.env.environment}: {workload.name} release {ctx.release}")
+            commit = self.commit(
+                f"{ctx.env.platform}/{ctx.env.environment}: {workload.name} release {ctx.release}"
+            )
         outputs: dict[str, Any] = {"manifest": str(path), "objects": len(objects)}
         if commit:
             outputs["commit"] = commit
-        return DeploymentResult(outputs=outputs, message=f"rendered {len(objects)} objects to {path}")
+        return DeploymentResult(
+            outputs=outputs, message=f"rendered {len(objects)} objects to {path}"
+        )
 
     def commit(self, message: str) -> str | None:
         """Commit the output directory's changes; the head commit, or ``None`` without a repository."""
@@ -101,7 +111,9 @@ class FileBackend:
             check=False,
         )
         if check and result.returncode != 0:
-            raise ResourceError(f"git {args[0]} failed in {self.repository}: {result.stderr.strip()}")
+            raise ResourceError(
+                f"git {args[0]} failed in {self.repository}: {result.stderr.strip()}"
+            )
         return result
 
     def status(self, ctx: DeployContext) -> WorkloadStatus:

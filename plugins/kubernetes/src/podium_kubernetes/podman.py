@@ -33,9 +33,9 @@ from podium.plugin import (
     DeployContext,
     DeploymentResult,
     EnvironmentInfo,
+    HealthState,
     LogLine,
     NotFoundError,
-    Probe,
     RenderedWorkload,
     ResourceError,
     TransientError,
@@ -98,7 +98,11 @@ class PodmanBackend:
 
     # --- deploy -------------------------------------------------------------------
     def deploy(
-        self, ctx: DeployContext, workload: RenderedWorkload, objects: list[dict[str, Any]], text: str
+        self,
+        ctx: DeployContext,
+        workload: RenderedWorkload,
+        objects: list[dict[str, Any]],
+        text: str,
     ) -> DeploymentResult:
         pod_name = self.pod(workload.name)
         pod, extras = self.pod_objects(pod_name, objects)
@@ -106,7 +110,9 @@ class PodmanBackend:
         secret_name = f"{pod_name}-secrets"
         self.podman("secret", "rm", secret_name, check=False)
         if secrets:
-            payload = {k: base64.b64encode(v.reveal().encode()).decode() for k, v in secrets.items()}
+            payload = {
+                k: base64.b64encode(v.reveal().encode()).decode() for k, v in secrets.items()
+            }
             # through stdin: the value never sits in a file of ours or on a command line
             self.podman("secret", "create", secret_name, "-", stdin=json.dumps(payload))
         for claim in self.claims(pod):
@@ -114,8 +120,7 @@ class PodmanBackend:
                 self.podman("volume", "create", claim)
         document = "".join("---\n" + yaml.safe_dump(o, sort_keys=False) for o in [*extras, pod])
         probes = {
-            c["name"]: {"readiness": c.get("readinessProbe")}
-            for c in pod["spec"]["containers"]
+            c["name"]: {"readiness": c.get("readinessProbe")} for c in pod["spec"]["containers"]
         }
         write_atomic(
             self.record_path(workload.name),
@@ -140,7 +145,7 @@ class PodmanBackend:
             kinds = ", ".join(sorted({str(o.get("kind")) for o in objects}))
             raise ResourceError(
                 f"podman mode runs Deployments, StatefulSets and Jobs; this workload renders {kinds}",
-                hint="render CronJobs (mode = \"render\") or run them in a cluster",
+                hint='render CronJobs (mode = "render") or run them in a cluster',
             )
         template = copy.deepcopy(workload["spec"]["template"])
         spec = template["spec"]
@@ -163,7 +168,9 @@ class PodmanBackend:
                 volume["secret"]["secretName"] = secret_name
             if "persistentVolumeClaim" in volume:
                 claim = volume["persistentVolumeClaim"]["claimName"]
-                volume["persistentVolumeClaim"]["claimName"] = self.env.physical_name(f"claim/{claim}")
+                volume["persistentVolumeClaim"]["claimName"] = self.env.physical_name(
+                    f"claim/{claim}"
+                )
         for container in [*spec.get("initContainers", []), *spec["containers"]]:
             for var in container.get("env", []):
                 ref = var.get("valueFrom", {}).get("secretKeyRef")
@@ -202,7 +209,9 @@ class PodmanBackend:
 
     # --- status -----------------------------------------------------------------
     def containers(self, pod_name: str) -> list[dict[str, Any]]:
-        result = self.podman("ps", "-a", "--filter", f"pod={pod_name}", "--format", "json", check=False)
+        result = self.podman(
+            "ps", "-a", "--filter", f"pod={pod_name}", "--format", "json", check=False
+        )
         if result.returncode != 0:
             return []
         listed: list[dict[str, Any]] = json.loads(result.stdout or b"[]") or []
@@ -219,13 +228,17 @@ class PodmanBackend:
             if info.get("State") != "running":
                 states[name] = ContainerStatus(
                     state="down",
-                    message=f"exited ({info.get('ExitCode')})" if info.get("Exited") else str(info.get("State")),
+                    message=f"exited ({info.get('ExitCode')})"
+                    if info.get("Exited")
+                    else str(info.get("State")),
                     restarts=int(info.get("Restarts") or 0),
                 )
                 continue
             ok, message = self.probe(f"{pod_name}-{name}", probes[name].get("readiness"))
             states[name] = ContainerStatus(
-                state="ready" if ok else "down", message=message, restarts=int(info.get("Restarts") or 0)
+                state="ready" if ok else "down",
+                message=message,
+                restarts=int(info.get("Restarts") or 0),
             )
         return states
 
@@ -247,7 +260,12 @@ class PodmanBackend:
             return result.ok, "running" if result.ok else "not ready: " + result.message[:200]
         argv = list(spec.get("exec", {}).get("command", []))
         done = self.podman("exec", container, *argv, check=False)
-        return done.returncode == 0, "running" if done.returncode == 0 else f"not ready: exec probe exited {done.returncode}"
+        return (
+            done.returncode == 0,
+            "running"
+            if done.returncode == 0
+            else f"not ready: exec probe exited {done.returncode}",
+        )
 
     def status(self, ctx: DeployContext) -> WorkloadStatus:
         record = self.record(ctx.workload)
@@ -256,8 +274,12 @@ class PodmanBackend:
             return WorkloadStatus(workload=ctx.workload, state="absent", message="no pod")
         states = self.container_states(pod_name, record["probes"])
         ready = [s for s in states.values() if s.state == "ready"]
-        state = "ready" if len(ready) == len(states) else "partial" if ready else "down"
-        running = any(not s.message.startswith("exited") and s.state != "absent" for s in states.values())
+        state: HealthState = (
+            "ready" if len(ready) == len(states) else "partial" if ready else "down"
+        )
+        running = any(
+            not s.message.startswith("exited") and s.state != "absent" for s in states.values()
+        )
         return WorkloadStatus(
             workload=ctx.workload,
             state=state,
@@ -276,7 +298,8 @@ class PodmanBackend:
         names = list(record["probes"])
         if container is not None and container not in names:
             raise NotFoundError(
-                f"{ctx.workload} has no container {container!r}", hint="containers: " + ", ".join(names)
+                f"{ctx.workload} has no container {container!r}",
+                hint="containers: " + ", ".join(names),
             )
         chosen = [container] if container else names
         pod_name = record["pod"]
@@ -290,7 +313,9 @@ class PodmanBackend:
         self.record_path(ctx.workload).unlink(missing_ok=True)
 
 
-def _merged_logs(pod_name: str, containers: list[str], follow: bool, tail: int | None) -> Iterator[LogLine]:
+def _merged_logs(
+    pod_name: str, containers: list[str], follow: bool, tail: int | None
+) -> Iterator[LogLine]:
     """Each container's lines (stdout and stderr), one reader thread per stream."""
     lines: queue.Queue[LogLine | None] = queue.Queue(maxsize=1000)
     procs: list[subprocess.Popen[bytes]] = []
@@ -306,9 +331,7 @@ def _merged_logs(pod_name: str, containers: list[str], follow: bool, tail: int |
         )
         procs.append(proc)
         for stream, handle in (("stdout", proc.stdout), ("stderr", proc.stderr)):
-            thread = threading.Thread(
-                target=_pump, args=(handle, name, stream, lines), daemon=True
-            )
+            thread = threading.Thread(target=_pump, args=(handle, name, stream, lines), daemon=True)
             thread.start()
             threads.append(thread)
     try:
@@ -329,6 +352,12 @@ def _merged_logs(pod_name: str, containers: list[str], follow: bool, tail: int |
 def _pump(handle: Any, container: str, stream: str, out: queue.Queue[LogLine | None]) -> None:
     try:
         for raw in handle:
-            out.put(LogLine(container=container, text=raw.decode(errors="replace").rstrip("\n"), stream=stream))
+            out.put(
+                LogLine(
+                    container=container,
+                    text=raw.decode(errors="replace").rstrip("\n"),
+                    stream=stream,
+                )
+            )
     finally:
         out.put(None)

@@ -72,7 +72,12 @@ class RouteProvisioner(_Computed):
         host, path = str(ctx.params.get("host") or ""), str(ctx.params.get("path") or "/")
         if not host or ctx.params.get("port") in (None, ""):
             raise ResourceError(f"{ctx.uid}: a route needs params host and port")
-        return {"host": host, "path": path, "port": str(ctx.params["port"]), "url": f"https://{host}{path}"}
+        return {
+            "host": host,
+            "path": path,
+            "port": str(ctx.params["port"]),
+            "url": f"https://{host}{path}",
+        }
 
 
 class VolumeParams(_Params):

@@ -21,7 +21,7 @@ from podium.plugin import (
     ResourceError,
     Secret,
 )
-from podium_kubernetes.annotations import SERVING_KINDS, WorkloadShape, shape
+from podium_kubernetes.annotations import WorkloadShape, shape
 from podium_kubernetes.names import dns_label, env_key, label_value, port_name
 from podium_kubernetes.settings import EnvironmentOptions
 
@@ -145,7 +145,8 @@ class _Renderer:
             for dep, condition in container.before.items()
             if condition == "complete"
         }
-        init, main = [], []
+        init: list[Obj] = []
+        main: list[Obj] = []
         volumes: list[Obj] = []
         for index, (cname, container) in enumerate(self.w.containers.items()):
             spec = self.container(cname, container, index == 0, volumes)
@@ -163,9 +164,7 @@ class _Renderer:
             pod["volumes"] = file_volumes + volumes
         return pod
 
-    def container(
-        self, cname: str, c: RenderedContainer, first: bool, volumes: list[Obj]
-    ) -> Obj:
+    def container(self, cname: str, c: RenderedContainer, first: bool, volumes: list[Obj]) -> Obj:
         image = self.t.options.images.get(c.image, c.image)
         if image == ".":
             raise ResourceError(
@@ -188,7 +187,9 @@ class _Renderer:
         if env:
             spec["env"] = env
         resources = {
-            key: dict(value) for key, value in (("limits", c.limits), ("requests", c.requests)) if value
+            key: dict(value)
+            for key, value in (("limits", c.limits), ("requests", c.requests))
+            if value
         }
         if resources:
             spec["resources"] = resources
@@ -222,7 +223,10 @@ class _Renderer:
             return {"name": key, "value": value}
         secret_key = env_key(f"{cname}.{key}")
         self.secret_keys.append(secret_key)
-        return {"name": key, "valueFrom": {"secretKeyRef": {"name": self.secret_name, "key": secret_key}}}
+        return {
+            "name": key,
+            "valueFrom": {"secretKeyRef": {"name": self.secret_name, "key": secret_key}},
+        }
 
     def file_mount(self, cname: str, index: int, f: RenderedFile) -> Obj:
         key = env_key(f"{cname}.file-{index}")
@@ -243,7 +247,10 @@ class _Renderer:
         plain = sorted({*self.file_data, *self.file_binary})
         if plain:
             volumes.append(
-                {"name": "files", "configMap": {"name": self.files_name, "items": self._items(plain)}}
+                {
+                    "name": "files",
+                    "configMap": {"name": self.files_name, "items": self._items(plain)},
+                }
             )
         secret_files = [k for k in self.secret_keys if k in self.file_modes]
         if secret_files:
@@ -312,7 +319,12 @@ class _Renderer:
             ]
         if self.shape.kind == "StatefulSet":
             spec["clusterIP"] = "None"  # headless: stable pod names
-        return {"apiVersion": "v1", "kind": "Service", "metadata": self.meta(self.name), "spec": spec}
+        return {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": self.meta(self.name),
+            "spec": spec,
+        }
 
     def external_secret(self) -> Obj:
         o = self.t.options
@@ -382,7 +394,9 @@ class _Renderer:
         spec: Obj = {}
         if self.t.options.ingress_class:
             spec["ingressClassName"] = self.t.options.ingress_class
-        spec["rules"] = [{"host": host, "http": {"paths": paths}} for host, paths in sorted(rules.items())]
+        spec["rules"] = [
+            {"host": host, "http": {"paths": paths}} for host, paths in sorted(rules.items())
+        ]
         return {
             "apiVersion": "networking.k8s.io/v1",
             "kind": "Ingress",
@@ -465,8 +479,6 @@ def _probe(probe: Probe) -> Obj:
     if probe.exec_command:
         return {"exec": {"command": list(probe.exec_command)}, "periodSeconds": 5}
     raise ResourceError("a probe needs httpGet or exec")
-
-
 
 
 def secret_values(workload: RenderedWorkload) -> dict[str, Secret]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from podium.plugin import ContainerStatus
@@ -50,7 +50,9 @@ def _true(condition: Mapping[str, Any] | None) -> bool:
     return bool(condition) and str(condition.get("status")) == "True"  # type: ignore[union-attr]
 
 
-def container_states(pods: list[Mapping[str, Any]], names: list[str]) -> dict[str, ContainerStatus]:
+def container_states(
+    pods: Sequence[Mapping[str, Any]], names: list[str]
+) -> dict[str, ContainerStatus]:
     """Each container's health across the workload's pods: ready when ready in all of them."""
     result: dict[str, ContainerStatus] = {}
     for name in names:
@@ -61,7 +63,9 @@ def container_states(pods: list[Mapping[str, Any]], names: list[str]) -> dict[st
             if s.get("name") == name
         ]
         if not statuses:
-            result[name] = ContainerStatus(state="absent" if not pods else "down", message="no container yet")
+            result[name] = ContainerStatus(
+                state="absent" if not pods else "down", message="no container yet"
+            )
             continue
         restarts = sum(int(s.get("restartCount") or 0) for s in statuses)
         ready = [s for s in statuses if s.get("ready")]
@@ -71,11 +75,13 @@ def container_states(pods: list[Mapping[str, Any]], names: list[str]) -> dict[st
             if "waiting" in (s.get("state") or {})
         ]
         if len(ready) == len(statuses):
-            result[name] = ContainerStatus(state="ready", message=f"{len(ready)} ready", restarts=restarts)
+            result[name] = ContainerStatus(
+                state="ready", message=f"{len(ready)} ready", restarts=restarts
+            )
         else:
             why = ", ".join(sorted({w for w in waiting if w})) or "not ready"
             result[name] = ContainerStatus(
-                state="down" if not ready else "partial",  # type: ignore[arg-type]
+                state="down" if not ready else "partial",
                 message=f"{len(ready)}/{len(statuses)} ready: {why}",
                 restarts=restarts,
             )

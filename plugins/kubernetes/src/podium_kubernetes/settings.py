@@ -70,7 +70,9 @@ class EnvironmentOptions(BaseModel):
         "podman mode, say); Score files stay unchanged.",
     )
     ready_timeout: float = Field(
-        default=120.0, gt=0, description="Seconds deploy waits for pods to be ready (podman, cluster)."
+        default=120.0,
+        gt=0,
+        description="Seconds deploy waits for pods to be ready (podman, cluster).",
     )
 
 

@@ -30,7 +30,9 @@ def validate_objects(workload: str, objects: list[dict[str, Any]], version: str 
     names: set[tuple[str, str, str]] = set()
     for obj in objects:
         if not isinstance(obj, dict):
-            raise ResourceError(f"{workload}: a rendered object is not a mapping: {type(obj).__name__}")
+            raise ResourceError(
+                f"{workload}: a rendered object is not a mapping: {type(obj).__name__}"
+            )
         kind, name = str(obj.get("kind")), str((obj.get("metadata") or {}).get("name"))
         what = f"{workload}: {kind}/{name}"
         key = (str(obj.get("apiVersion")), kind, name)
