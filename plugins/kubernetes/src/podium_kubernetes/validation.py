@@ -22,11 +22,39 @@ def newest_version() -> str:
     return str(kubernetes_validate.latest_version())
 
 
+@cache
+def known_versions() -> tuple[str, ...]:
+    """The Kubernetes versions kubernetes-validate has schemas for (``1.25``...)."""
+    from kubernetes_validate.utils import all_versions, major_minor
+
+    return tuple(sorted({str(major_minor(v)) for v in all_versions()}, key=_key))
+
+
+def _key(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in version.removeprefix("v").split(".")[:2])
+
+
+def check_version(version: str) -> str:
+    """``version`` as ``major.minor`` when schemas exist for it; a ResourceError otherwise."""
+    known = known_versions()
+    try:
+        wanted = _key(version)
+    except ValueError:
+        wanted = (0, 0)
+    if len(wanted) != 2 or not (_key(known[0]) <= wanted <= _key(known[-1])):
+        raise ResourceError(
+            f"kubernetes_version {version!r} cannot be validated: kubernetes-validate has "
+            f"schemas for {known[0]} to {known[-1]}",
+            hint="set [plugins.kubernetes] kubernetes_version within that range",
+        )
+    return f"{wanted[0]}.{wanted[1]}"
+
+
 def validate_objects(workload: str, objects: list[dict[str, Any]], version: str | None) -> None:
     """Raise a ResourceError naming the first invalid object, field and reason."""
     import kubernetes_validate
 
-    version = version or newest_version()
+    version = check_version(version or newest_version())
     names: set[tuple[str, str, str]] = set()
     for obj in objects:
         if not isinstance(obj, dict):
@@ -55,12 +83,6 @@ def validate_objects(workload: str, objects: list[dict[str, Any]], version: str 
             path = ".".join(str(p) for p in exc.absolute_path) or "(object)"
             raise ResourceError(
                 f"{what} is not valid Kubernetes {version}: {path}: {exc.message[:300]}"
-            ) from None
-        except kubernetes_validate.utils.VersionNotSupportedError:
-            raise ResourceError(
-                f"kubernetes_version {version} is newer than the schemas kubernetes-validate "
-                f"ships (up to {newest_version()})",
-                hint="upgrade kubernetes-validate or choose an older version",
             ) from None
 
 
