@@ -21,7 +21,9 @@ import pytest
 import yaml
 
 HERE = Path(__file__).parent
-EXTERNAL_SECRET_SCHEMA = json.loads((HERE / "schemas" / "externalsecret-v1.schema.json").read_text())
+EXTERNAL_SECRET_SCHEMA = json.loads(
+    (HERE / "schemas" / "externalsecret-v1.schema.json").read_text()
+)
 #: The busybox-based image the podman tests run (imported, no registry here).
 BUSYBOX_IMAGE = "localhost/podium-k8s-busybox:1"
 

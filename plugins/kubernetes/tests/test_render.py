@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 import yaml
-
 from conftest import Project, load_documents, strictly_valid
+
 from podium.plugin import ResourceError, hookimpl
 
 CONFIG = """
@@ -107,8 +107,14 @@ resources:
 PASSWORD = "s3cret-db-password-xyz"
 
 
-def setup(project: Project, *, annotations: str = "", git: bool = False, version: str = "",
-          extra_allow: str = "") -> None:
+def setup(
+    project: Project,
+    *,
+    annotations: str = "",
+    git: bool = False,
+    version: str = "",
+    extra_allow: str = "",
+) -> None:
     project.write(
         "podium.toml",
         CONFIG.format(
@@ -167,10 +173,16 @@ def test_up_renders_every_object_strictly_valid_and_without_secret_values(projec
     ]
     assert kinds["ConfigMap"]["data"] == {"main.file-0": "greeting: hello"}
     files = next(v for v in pod["volumes"] if v["name"] == "files")
-    assert files["configMap"]["items"] == [{"key": "main.file-0", "path": "main.file-0", "mode": 0o640}]
+    assert files["configMap"]["items"] == [
+        {"key": "main.file-0", "path": "main.file-0", "mode": 0o640}
+    ]
     claim = kinds["PersistentVolumeClaim"]
     assert claim["spec"]["resources"]["requests"]["storage"] == "5Gi"
-    claims = [v["persistentVolumeClaim"]["claimName"] for v in pod["volumes"] if "persistentVolumeClaim" in v]
+    claims = [
+        v["persistentVolumeClaim"]["claimName"]
+        for v in pod["volumes"]
+        if "persistentVolumeClaim" in v
+    ]
     assert claims == [claim["metadata"]["name"]]
     mounts = {m["mountPath"] for m in main["volumeMounts"]}
     assert mounts == {"/etc/api/config.yaml", "/var/lib/api"}
@@ -207,8 +219,8 @@ def test_render_before_provisioning_says_what_to_do(project: Project) -> None:
 @pytest.mark.parametrize(
     ("annotations", "kind"),
     [
-        ('    podium.dev/kind: StatefulSet\n', "StatefulSet"),
-        ('    podium.dev/kind: Job\n', "Job"),
+        ("    podium.dev/kind: StatefulSet\n", "StatefulSet"),
+        ("    podium.dev/kind: Job\n", "Job"),
         ('    podium.dev/kind: CronJob\n    podium.dev/schedule: "*/10 * * * *"\n', "CronJob"),
     ],
 )
@@ -249,7 +261,10 @@ def test_an_older_kubernetes_version_is_validated_against(project: Project) -> N
     strictly_valid(load_documents(project.root / "gitops" / "prod" / "api.yaml"), "1.25")
     for unknown in ("1.20", "9.1", "latest"):
         text = (project.root / "podium.toml").read_text()
-        project.write("podium.toml", re.sub(r'kubernetes_version = "[^"]*"', f'kubernetes_version = "{unknown}"', text))
+        project.write(
+            "podium.toml",
+            re.sub(r'kubernetes_version = "[^"]*"', f'kubernetes_version = "{unknown}"', text),
+        )
         result = project.podium("render", "-e", "prod", "--out", "old")
         assert result.returncode != 0
         assert f"kubernetes_version {unknown!r} cannot be validated" in result.stderr
@@ -263,7 +278,9 @@ def test_git_repository_gets_one_commit_per_change_and_none_for_no_change(projec
     def commits() -> list[str]:
         log = subprocess.run(
             ["git", "-C", str(project.root / "gitops"), "log", "--format=%s"],
-            capture_output=True, text=True, check=True,
+            capture_output=True,
+            text=True,
+            check=True,
         )
         return log.stdout.splitlines()
 
@@ -293,7 +310,12 @@ class PatchPlugin:
 
     @hookimpl
     def podium_patch_manifests(
-        self, workload: Any, objects: list[dict[str, Any]], env: Any, owner: str | None, deployer: str
+        self,
+        workload: Any,
+        objects: list[dict[str, Any]],
+        env: Any,
+        owner: str | None,
+        deployer: str,
     ) -> None:
         self.seen.append((workload.name, owner, deployer))
         for obj in objects:
@@ -311,7 +333,9 @@ def patched_platform(
     project = Project(tmp_path)
     setup(project)
     config = tomllib.loads((tmp_path / "podium.toml").read_text())
-    platform = podium_platform(plugins=[("acme-patches", patch)], config=config, load_entrypoints=True)
+    platform = podium_platform(
+        plugins=[("acme-patches", patch)], config=config, load_entrypoints=True
+    )
     return project, platform
 
 
@@ -319,7 +343,7 @@ def test_a_patch_hook_changes_the_objects_with_the_workload_context(
     tmp_path: Path, podium_platform: Callable[..., Any]
 ) -> None:
     patch = PatchPlugin()
-    project, platform = patched_platform(tmp_path, podium_platform, patch)
+    _, platform = patched_platform(tmp_path, podium_platform, patch)
     platform.up("prod", [tmp_path / "api.score.yaml"])
     documents = load_documents(tmp_path / "gitops" / "prod" / "api.yaml")
     strictly_valid(documents)
@@ -340,7 +364,7 @@ def test_a_patch_that_breaks_the_schema_is_refused(
     def typo(workload: Any, obj: dict[str, Any]) -> None:
         obj["spec"]["replicaz"] = 3
 
-    project, platform = patched_platform(tmp_path, podium_platform, PatchPlugin(typo))
+    _, platform = patched_platform(tmp_path, podium_platform, PatchPlugin(typo))
     _, applied = platform.up("prod", [tmp_path / "api.score.yaml"])
     failed = [r for r in applied.results if r.status == "failed"]
     assert failed and "replicaz" in str(failed[0].error)
@@ -354,7 +378,7 @@ def test_a_patch_that_writes_a_secret_value_is_refused_by_render(
         secret = workload.containers["main"].variables["DB_PASSWORD"]
         obj["metadata"]["annotations"]["leak"] = secret.reveal()
 
-    project, platform = patched_platform(tmp_path, podium_platform, PatchPlugin(leak))
+    _, platform = patched_platform(tmp_path, podium_platform, PatchPlugin(leak))
     platform.up("prod", [tmp_path / "api.score.yaml"])  # provisions; its deploy writes the leak
     with pytest.raises(ResourceError) as refused:
         platform.render("prod", [tmp_path / "api.score.yaml"], out=tmp_path / "out")

@@ -1,12 +1,13 @@
 """podman mode: run the rendered objects for real with ``podman kube play`` (local dev, CI).
 
 The workload object's pod template becomes one Pod on the host network (so ports are
-bound where the containers listen, on 127.0.0.1 when they bind there); its
-ConfigMap goes with it. Objects a single machine has no use for (Service, Ingress,
-autoscaler, disruption budget, ExternalSecret) are left out. Names are the
-environment's physical names, so platforms and environments never collide.
+bound where the containers listen, on 127.0.0.1 when they bind there); files are
+mounted one by one from the environment's private directory (secret files there with
+mode 0600, as podium-local keeps them). Objects a single machine has no use for
+(Service, Ingress, autoscaler, disruption budget, ExternalSecret) are left out. Names
+are the environment's physical names, so platforms and environments never collide.
 
-Secret values reach the containers through a Podman secret named after the pod,
+Secret variables reach the containers through a Podman secret named after the pod,
 created before and removed with it: never in the YAML, labels or Podium's state.
 Podman 4 resolves ``secretKeyRef`` when it creates a container, so ``podman inspect``
 of the container shows them (root only, like the secret store); use cluster or render
@@ -19,6 +20,7 @@ import base64
 import copy
 import json
 import queue
+import shutil
 import subprocess
 import threading
 import time
@@ -38,6 +40,7 @@ from podium.plugin import (
     NotFoundError,
     RenderedWorkload,
     ResourceError,
+    Secret,
     TransientError,
     WorkloadStatus,
     http_probe_url,
@@ -105,8 +108,8 @@ class PodmanBackend:
         text: str,
     ) -> DeploymentResult:
         pod_name = self.pod(workload.name)
-        pod, extras = self.pod_objects(pod_name, objects)
         secrets = secret_values(workload)
+        pod = self.pod_objects(pod_name, objects, self.file_contents(objects, secrets))
         secret_name = f"{pod_name}-secrets"
         self.podman("secret", "rm", secret_name, check=False)
         if secrets:
@@ -118,7 +121,7 @@ class PodmanBackend:
         for claim in self.claims(pod):
             if self.podman("volume", "exists", claim, check=False).returncode != 0:
                 self.podman("volume", "create", claim)
-        document = "".join("---\n" + yaml.safe_dump(o, sort_keys=False) for o in [*extras, pod])
+        document = yaml.safe_dump(pod, sort_keys=False)
         probes = {
             c["name"]: {"readiness": c.get("readinessProbe")} for c in pod["spec"]["containers"]
         }
@@ -137,9 +140,14 @@ class PodmanBackend:
         )
 
     def pod_objects(
-        self, pod_name: str, objects: list[dict[str, Any]]
-    ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-        """The Pod kube play runs, and the ConfigMaps it needs (renamed to physical names)."""
+        self, pod_name: str, objects: list[dict[str, Any]], files: Mapping[str, bytes]
+    ) -> dict[str, Any]:
+        """The Pod kube play runs: the workload object's template, with files as host files.
+
+        Podman 4 mounts a ConfigMap volume as a directory even with ``subPath``, so each
+        file (``files``: key -> bytes, from the ConfigMap and the workload's secrets) is
+        written to the workload's private directory and mounted on its own (hostPath File).
+        """
         workload = next((o for o in objects if o.get("kind") in RUNNABLE), None)
         if workload is None:
             kinds = ", ".join(sorted({str(o.get("kind")) for o in objects}))
@@ -150,39 +158,64 @@ class PodmanBackend:
         template = copy.deepcopy(workload["spec"]["template"])
         spec = template["spec"]
         spec["restartPolicy"] = RUNNABLE[str(workload["kind"])]
-        renames: dict[str, str] = {}
-        extras = []
-        for obj in objects:
-            if obj.get("kind") == "ConfigMap":
-                renamed = copy.deepcopy(obj)
-                renames[obj["metadata"]["name"]] = renamed["metadata"]["name"] = (
-                    f"{pod_name}-{obj['metadata']['name']}"[:253]
-                )
-                renamed["metadata"].pop("namespace", None)
-                extras.append(renamed)
-        secret_name = f"{pod_name}-secrets"
-        for volume in spec.get("volumes", []):
-            if "configMap" in volume:
-                volume["configMap"]["name"] = renames[volume["configMap"]["name"]]
-            if "secret" in volume:
-                volume["secret"]["secretName"] = secret_name
+        file_dir = self.files_dir(pod_name)
+        volumes = [v for v in spec.get("volumes", []) if v["name"] not in ("files", "secret-files")]
+        for volume in volumes:
             if "persistentVolumeClaim" in volume:
                 claim = volume["persistentVolumeClaim"]["claimName"]
                 volume["persistentVolumeClaim"]["claimName"] = self.env.physical_name(
                     f"claim/{claim}"
                 )
+        secret_name = f"{pod_name}-secrets"
         for container in [*spec.get("initContainers", []), *spec["containers"]]:
+            # host network: containers listen on the host directly; kube play refuses
+            # port mappings there
+            container.pop("ports", None)
             for var in container.get("env", []):
                 ref = var.get("valueFrom", {}).get("secretKeyRef")
                 if ref is not None:
                     ref["name"] = secret_name
-        pod = {
+            for mount in container.get("volumeMounts", []):
+                if mount["name"] in ("files", "secret-files"):
+                    key = mount.pop("subPath")
+                    mount["name"] = dns_label(f"file-{key}")
+                    volumes.append(
+                        {
+                            "name": mount["name"],
+                            "hostPath": {"path": str(file_dir / key), "type": "File"},
+                        }
+                    )
+        if volumes:
+            spec["volumes"] = volumes
+        else:
+            spec.pop("volumes", None)
+        for key, data in files.items():
+            write_atomic(file_dir / key, data, mode=0o600)
+        return {
             "apiVersion": "v1",
             "kind": "Pod",
             "metadata": {"name": pod_name, "labels": template["metadata"]["labels"]},
             "spec": spec,
         }
-        return pod, extras
+
+    def files_dir(self, pod_name: str) -> Path:
+        return self.env.state_dir / "kubernetes" / "podman" / "files" / pod_name
+
+    @staticmethod
+    def file_contents(
+        objects: list[dict[str, Any]], secrets: Mapping[str, Secret]
+    ) -> dict[str, bytes]:
+        contents: dict[str, bytes] = {}
+        for obj in objects:
+            if obj.get("kind") == "ConfigMap":
+                for key, text in (obj.get("data") or {}).items():
+                    contents[key] = str(text).encode()
+                for key, encoded in (obj.get("binaryData") or {}).items():
+                    contents[key] = base64.b64decode(encoded)
+        for key, value in secrets.items():
+            if ".file-" in key:
+                contents[key] = value.reveal().encode()
+        return contents
 
     @staticmethod
     def claims(pod: Mapping[str, Any]) -> list[str]:
@@ -310,6 +343,7 @@ class PodmanBackend:
         pod_name = self.pod(ctx.workload)
         self.podman("pod", "rm", "--force", "--ignore", pod_name)
         self.podman("secret", "rm", f"{pod_name}-secrets", check=False)
+        shutil.rmtree(self.files_dir(pod_name), ignore_errors=True)
         self.record_path(ctx.workload).unlink(missing_ok=True)
 
 
