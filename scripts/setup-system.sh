@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the servers podium-local and the tests use, from Debian packages, when missing:
-# PostgreSQL (initdb/pg_ctl), redis-server, nginx (for `route` resources) and python3-venv.
+# PostgreSQL (initdb/pg_ctl), redis-server, nginx (for `route` resources) and python3-venv;
+# podman with runc, catatonit and busybox-static, and git (podium-kubernetes' podman and render modes).
 set -euo pipefail
 
 need=()
@@ -8,6 +9,11 @@ pg_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || tr
 { [ -n "$pg_bin" ] && [ -x "$pg_bin/initdb" ]; } || command -v initdb >/dev/null 2>&1 || need+=(postgresql)
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need+=(nginx)
+command -v podman >/dev/null 2>&1 || need+=(podman)
+command -v runc >/dev/null 2>&1 || need+=(runc)
+command -v catatonit >/dev/null 2>&1 || [ -x /usr/libexec/podman/catatonit ] || need+=(catatonit)
+command -v busybox >/dev/null 2>&1 || need+=(busybox-static)
+command -v git >/dev/null 2>&1 || need+=(git)
 # Debian and Ubuntu ship venv/ensurepip separately from the interpreter.
 python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || need+=(python3-venv)
 

@@ -96,6 +96,7 @@ def podman_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, s
     and the busybox image imported. Yields the environment variables that select it."""
     require("podman")
     require("runc")
+    require("busybox")
     base = tmp_path_factory.mktemp("podman")
     (base / "containers.conf").write_text(
         '[containers]\ndefault_ulimits = ["nofile=1024:1024", "nproc=1000:1000"]\n'

@@ -15,8 +15,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
 from kube_stub import KubeStub
+
 from podium.plugin import (
     DeployContext,
     EnvironmentInfo,
