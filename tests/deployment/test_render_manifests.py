@@ -21,6 +21,8 @@ from podium.plugin import (
     Deployer,
     DeploymentResult,
     LogLine,
+    Output,
+    Provisioner,
     RenderedWorkload,
     Renderer,
     Secret,
