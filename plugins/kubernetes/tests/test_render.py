@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from conftest import Project, load_documents, strictly_valid
 
 from podium.plugin import ResourceError, hookimpl
