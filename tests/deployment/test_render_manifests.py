@@ -261,3 +261,15 @@ def test_the_cli_renders_to_a_directory(tmp_path: Path) -> None:
     )
     for option in ("--out", "-e", "-f"):
         assert option in result.stdout
+
+
+def test_a_rollback_renders_the_release_again_with_the_patches(tmp_path: Path) -> None:
+    deployer, patches = ListDeployer(), Patches()
+    with make(tmp_path, deployer, patches) as platform:
+        platform.up("prod", [tmp_path / "web.score.yaml"])
+        (tmp_path / "web.score.yaml").write_text(SCORE.format(tier="silver"))
+        platform.up("prod", [tmp_path / "web.score.yaml"])
+        assert deployer.deployed["web"][0]["tier"] == "silver"
+        platform.rollback("prod", "web")
+    assert deployer.deployed["web"][0]["tier"] == "gold"  # patched again, from release 1
+    assert patches.calls[-1]["deployer"] == "lists"
