@@ -28,6 +28,7 @@ from podium.plugin import (
     Secret,
     ServicePort,
 )
+from podium.testing.conformance import DeployerConformance
 from podium_kubernetes.deployer import KubernetesDeployer
 from podium_kubernetes.rollout import rollout_state
 from podium_kubernetes.settings import EnvironmentOptions, Settings
@@ -169,6 +170,17 @@ def test_rollout_state_reads_conditions_and_counts() -> None:
     assert rollout_state(job_failed) == ("failed", "BackoffLimitExceeded")
     assert rollout_state({"kind": "Job", "status": {"succeeded": 1}})[0] == "ready"
     assert rollout_state({"kind": "CronJob"})[0] == "ready"
+
+
+class TestClusterModeConformance(DeployerConformance):
+    """The deployment kit's checks (all remote: through the deployer's own answers) against
+    cluster mode talking to the LOCAL HTTP STUB. The stub runs nothing: no pods exist, so
+    status reads the rollout only and logs are empty."""
+
+    @pytest.fixture
+    def deployer(self, stub: KubeStub) -> KubernetesDeployer:
+        options = EnvironmentOptions(mode="cluster", namespace="apps", ready_timeout=4)
+        return KubernetesDeployer(Settings(environments={"dev": options}))
 
 
 def _cluster_reachable() -> bool:
