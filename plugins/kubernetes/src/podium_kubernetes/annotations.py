@@ -49,14 +49,14 @@ def shape(name: str, annotations: Mapping[str, str], options: EnvironmentOptions
     budget: int | str | None = None
     if budget_text:
         budget = _budget(name, budget_text)
-    if kind not in SERVING_KINDS and (autoscale or budget is not None):
-        if AUTOSCALE in annotations or DISRUPTION_BUDGET in annotations:
-            raise _bad(
-                name,
-                AUTOSCALE,
-                kind,
-                "autoscaling and disruption budgets only for Deployment and StatefulSet",
-            )
+    if kind not in SERVING_KINDS:
+        for key in (AUTOSCALE, DISRUPTION_BUDGET):
+            if key in annotations:
+                raise ResourceError(
+                    f"{name}: annotation {key} applies to Deployment and StatefulSet, "
+                    f"not to a {kind}",
+                    hint="remove it, or choose a serving kind with podium.dev/kind",
+                )
         autoscale, budget = None, None  # environment defaults do not apply to jobs
     return WorkloadShape(kind, schedule, replicas, autoscale, cpu, budget)
 

@@ -9,6 +9,8 @@ manifests refer to them through the workload's Secret and never hold them.
 
 from __future__ import annotations
 
+from abc import abstractmethod
+from pathlib import Path
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
@@ -34,19 +36,31 @@ class _Params(BaseModel):
 
 
 class _Computed(Provisioner):
-    """Outputs computed from params; nothing to create, read finds them every time."""
+    """Outputs computed from params. Nothing real is created here, but the provisioner
+    contract says ``read`` finds nothing before ``create`` and after ``delete``: a marker
+    file per resource in the environment's state directory gives it that lifecycle."""
 
+    @abstractmethod
     def compute(self, ctx: ResourceContext) -> Outputs:
-        raise NotImplementedError
+        """The outputs, from the params (and platform secrets)."""
+
+    @staticmethod
+    def marker(ctx: ResourceContext) -> Path:
+        return ctx.env.state_dir / "kubernetes" / "references" / ctx.physical_name
 
     def create(self, ctx: ResourceContext) -> Outputs:
-        return self.compute(ctx)
+        outputs = self.compute(ctx)
+        marker = self.marker(ctx)
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.touch()
+        return outputs
 
     def read(self, ctx: ResourceContext) -> Outputs | None:
-        return self.compute(ctx)
+        return self.compute(ctx) if self.marker(ctx).exists() else None
 
     def delete(self, ctx: ResourceContext) -> None:
-        """The objects that carry it go with the workload's (prune, destroy)."""
+        """Forget it; the objects that carry it go with the workload's (prune, destroy)."""
+        self.marker(ctx).unlink(missing_ok=True)
 
 
 class RouteParams(_Params):
@@ -99,7 +113,7 @@ class VolumeProvisioner(_Computed):
         "claim": Output("The PersistentVolumeClaim's name."),
         "size": Output("The storage request."),
         "access_mode": Output("The access mode."),
-        "storage_class": Output("The storage class, if set."),
+        "storage_class": Output("The storage class; empty for the cluster's default."),
     }
 
     def compute(self, ctx: ResourceContext) -> Outputs:
@@ -110,9 +124,8 @@ class VolumeProvisioner(_Computed):
             "claim": claim,
             "size": str(ctx.params.get("size") or "1Gi"),
             "access_mode": str(ctx.params.get("access_mode") or "ReadWriteOnce"),
+            "storage_class": str(ctx.params.get("storage_class") or ""),
         }
-        if ctx.params.get("storage_class"):
-            out["storage_class"] = str(ctx.params["storage_class"])
         return out
 
 
