@@ -48,6 +48,7 @@ from podium.security.secret import Secret, redact
 if TYPE_CHECKING:
     from podium.deployment.contract import LogLine, WorkloadStatus
     from podium.engine.apply import ApplyResult
+    from podium.engine.manifests import WorkloadManifests
     from podium.engine.plan import Plan
     from podium.engine.records import PendingIntent
     from podium.engine.runtime import EngineRuntime
@@ -962,7 +963,7 @@ class Platform:
 
     def render(
         self, env: str, files: Iterable[WorkloadInput] = (), *, out: Path | str | None = None
-    ) -> list[Any]:
+    ) -> list[WorkloadManifests]:
         """The manifests ``env``'s deployer would run for ``files``; one file each in ``out``.
 
         Needs a deployer that renders (:class:`~podium.plugin.Renderer`); resources must
