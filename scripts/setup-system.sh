@@ -3,7 +3,7 @@
 # PostgreSQL (initdb/pg_ctl), redis-server, nginx (for `route` resources), python3-venv and
 # podman, runc, catatonit, busybox-static and mmdebstrap (podium-podman's containers),
 # chromium with chromium-driver (the console's browser test), git (copier) and prometheus
-# with promtool (podium-prometheus).
+# with promtool (podium-prometheus); podium-kubernetes' podman mode uses the same podman.
 set -euo pipefail
 
 need=()

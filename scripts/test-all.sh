@@ -7,4 +7,4 @@ cd "$(dirname "$0")/.."
 bash scripts/setup-system.sh
 source scripts/venv.sh
 python -m pip install --quiet --disable-pip-version-check "tox>=4.11"
-exec python -m tox run -e lint,type,core,local,aws,postgres,opa,openbao,podman,prometheus,e2e,serve,docs "$@"
+exec python -m tox run -e lint,type,core,local,aws,postgres,opa,openbao,podman,kubernetes,prometheus,e2e,serve,docs "$@"

@@ -50,6 +50,7 @@ from podium.security.secret import Secret, redact
 if TYPE_CHECKING:
     from podium.deployment.contract import LogLine, WorkloadStatus
     from podium.engine.apply import ApplyResult
+    from podium.engine.manifests import WorkloadManifests
     from podium.engine.plan import Plan
     from podium.engine.records import PendingIntent
     from podium.engine.runtime import EngineRuntime
@@ -1012,6 +1013,21 @@ class Platform:
             tail=tail,
         )
         return lines
+
+    def render(
+        self, env: str, files: Iterable[WorkloadInput] = (), *, out: Path | str | None = None
+    ) -> list[WorkloadManifests]:
+        """The manifests ``env``'s deployer would run for ``files``; one file each in ``out``.
+
+        Needs a deployer that renders (:class:`~podium.plugin.Renderer`); resources must
+        be provisioned already (their recorded outputs fill the placeholders). Deploys
+        nothing; returns :class:`~podium.engine.manifests.WorkloadManifests`.
+        """
+        from podium.engine.manifests import render_manifests
+
+        self.plugins.require_loaded("render")
+        workloads = self.load_workloads(files)
+        return render_manifests(self, env, workloads, Path(out) if out is not None else None)
 
     def releases(self, env: str, workload: str) -> list[dict[str, Any]]:
         """Release history of a workload, oldest first, secrets redacted."""

@@ -24,7 +24,7 @@ Provisioning — ``podium_provisioners``
     (:class:`Output`); :func:`resource_schema` returns the :class:`ResourceSchema`
     the core checks workloads against.
 
-Deployment — ``podium_deployers``, ``podium_enrich_deployment``
+Deployment — ``podium_deployers``, ``podium_enrich_deployment``, ``podium_patch_manifests``
     Subclass :class:`Deployer`; it gets a :class:`DeployContext` and a
     :class:`RenderedWorkload` (:class:`RenderedContainer`, :class:`RenderedFile`,
     :class:`RenderedVolume`, :class:`RenderedResource`, :class:`ServicePort`,
@@ -33,7 +33,8 @@ Deployment — ``podium_deployers``, ``podium_enrich_deployment``
     :data:`ReadyCondition`), :class:`LogLine` and :class:`Release`. The context
     carries the previous release and its outputs, a deadline, a :class:`CancelSignal`
     and a logger; :meth:`Deployer.check_workload` reports what the deployer cannot run
-    at ``validate``/``plan`` time.
+    at ``validate``/``plan`` time. A deployer that renders manifests mixes in
+    :class:`Renderer` (``podium render``; patches through a :data:`ManifestPatcher`).
 
 Deployment helpers — for process and container deployers
     Probes: :func:`run_probe` (a contract :class:`Probe`), :func:`probe_http`,
@@ -110,6 +111,7 @@ if TYPE_CHECKING:
         HealthState,
         HttpProbe,
         LogLine,
+        ManifestPatcher,
         Probe,
         ReadyCondition,
         Release,
@@ -118,6 +120,7 @@ if TYPE_CHECKING:
         RenderedResource,
         RenderedVolume,
         RenderedWorkload,
+        Renderer,
         ServicePort,
         WorkloadStatus,
     )
@@ -215,6 +218,7 @@ _HOMES: dict[str, tuple[str, ...]] = {
         "HealthState",
         "HttpProbe",
         "LogLine",
+        "ManifestPatcher",
         "Probe",
         "ReadyCondition",
         "Release",
@@ -223,6 +227,7 @@ _HOMES: dict[str, tuple[str, ...]] = {
         "RenderedResource",
         "RenderedVolume",
         "RenderedWorkload",
+        "Renderer",
         "ServicePort",
         "WorkloadStatus",
     ),
@@ -349,6 +354,7 @@ __all__ = [
     "LockedError",
     "LogLine",
     "LogSource",
+    "ManifestPatcher",
     "NotFoundError",
     "Output",
     "Outputs",
@@ -370,6 +376,7 @@ __all__ = [
     "RenderedResource",
     "RenderedVolume",
     "RenderedWorkload",
+    "Renderer",
     "ResourceContext",
     "ResourceError",
     "ResourceRecord",

@@ -28,6 +28,7 @@ COMMANDS: dict[str, str] = {
     "logs": "runtime:logs_cmd",
     "outputs": "runtime:outputs_cmd",
     "rollback": "runtime:rollback_cmd",
+    "render": "render:render_cmd",
     "history": "runtime:history_cmd",
     "audit": "audit:audit_group",
     "catalog": "catalog:catalog_group",

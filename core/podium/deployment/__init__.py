@@ -7,6 +7,7 @@ from podium.deployment.contract import (
     DeploymentResult,
     HttpProbe,
     LogLine,
+    ManifestPatcher,
     Probe,
     Release,
     RenderedContainer,
@@ -14,6 +15,7 @@ from podium.deployment.contract import (
     RenderedResource,
     RenderedVolume,
     RenderedWorkload,
+    Renderer,
     ServicePort,
     WorkloadStatus,
 )
@@ -25,6 +27,7 @@ __all__ = [
     "DeploymentResult",
     "HttpProbe",
     "LogLine",
+    "ManifestPatcher",
     "Probe",
     "Release",
     "RenderedContainer",
@@ -32,6 +35,7 @@ __all__ = [
     "RenderedResource",
     "RenderedVolume",
     "RenderedWorkload",
+    "Renderer",
     "ServicePort",
     "WorkloadStatus",
 ]

@@ -60,7 +60,7 @@ import logging
 import threading
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
@@ -302,6 +302,15 @@ class CancelSignal:
         return self
 
 
+#: What :attr:`DeployContext.patch_manifests` is: runs ``podium_patch_manifests`` on a
+#: workload's rendered objects, changing the list in place.
+ManifestPatcher = Callable[["RenderedWorkload", list[dict[str, Any]]], None]
+
+
+def _no_patches(workload: RenderedWorkload, objects: list[dict[str, Any]]) -> None:
+    """The patcher of a context built outside the core (a test): no plugin patches."""
+
+
 #: The logger a context gets when nobody binds one (a test building a context itself).
 DEFAULT_DEPLOYER_LOGGER = "podium.deployers"
 
@@ -355,6 +364,16 @@ class DeployContext:
         kw_only=True,
         compare=False,
         repr=False,
+    )
+
+    #: The team owning the workload (``[teams]``, ``podium.dev/owner``...), when known:
+    #: label what you create with it. Plugin API 1.3; ``None`` before.
+    owner: str | None = field(default=None, kw_only=True, compare=False)
+    #: Runs every plugin's ``podium_patch_manifests`` on rendered objects (in place),
+    #: with the workload's owner and environment; a :class:`Renderer` calls it from
+    #: :meth:`Renderer.manifests`. Plugin API 1.3; a no-op when no plugin patches.
+    patch_manifests: ManifestPatcher = field(
+        default=_no_patches, kw_only=True, compare=False, repr=False
     )
 
     @property
@@ -569,3 +588,51 @@ class Deployer(ABC):
         (:func:`~podium.plugin.stop_process_group`); afterwards ``status`` is ``absent``.
         Destroying what is not deployed (or was destroyed already) succeeds.
         """
+
+
+class Renderer(ABC):
+    """A deployer that can write what it runs as manifests (plugin API 1.3, optional).
+
+    Mix it into a :class:`Deployer` (``class KubeDeployer(Renderer, Deployer)``) to
+    support ``podium render`` and ``podium_patch_manifests``: :meth:`render` turns a
+    workload into plain objects (Kubernetes objects, a compose file...),
+    :meth:`manifests` adds every plugin's patches and checks the result again with
+    :meth:`check_manifests`. A deployer that runs manifests (``kubectl apply``,
+    ``podman kube play``) should deploy exactly what :meth:`manifests` returns, so
+    what ``podium render`` shows is what runs.
+
+    Rendered objects never hold secret values: refer to them (a secret store
+    reference, an ``ExternalSecret``) or leave them out and say so.
+    """
+
+    #: The suffix of the file ``podium render`` writes per workload.
+    manifest_suffix: ClassVar[str] = ".yaml"
+
+    @abstractmethod
+    def render(self, ctx: DeployContext, workload: RenderedWorkload) -> list[dict[str, Any]]:
+        """The objects that run ``workload``, in a stable order; no side effects."""
+
+    def check_manifests(  # noqa: B027 - optional to override, so not abstract
+        self, ctx: DeployContext, workload: RenderedWorkload, objects: list[dict[str, Any]]
+    ) -> None:
+        """Refuse objects this deployer cannot run (raise :class:`~podium.errors.ResourceError`).
+
+        Called after patches, so a patch cannot produce what the schema forbids.
+        Default: no check.
+        """
+
+    def manifest_text(self, objects: list[dict[str, Any]]) -> str:
+        """One workload's objects as a file: YAML documents, keys in the objects' order."""
+        import yaml
+
+        return "".join(
+            "---\n" + yaml.safe_dump(obj, sort_keys=False, default_flow_style=False)
+            for obj in objects
+        )
+
+    def manifests(self, ctx: DeployContext, workload: RenderedWorkload) -> list[dict[str, Any]]:
+        """:meth:`render`, then ``podium_patch_manifests``, then :meth:`check_manifests`."""
+        objects = self.render(ctx, workload)
+        ctx.patch_manifests(workload, objects)
+        self.check_manifests(ctx, workload, objects)
+        return objects

@@ -1,8 +1,9 @@
-"""Deployment hooks: deployers, and enrichment of rendered workloads before they deploy."""
+"""Deployment hooks: deployers, enrichment of rendered workloads, patches to rendered manifests."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from pydantic import BaseModel
 
@@ -63,4 +64,34 @@ def podium_enrich_deployment(workload: RenderedWorkload, env: EnvironmentInfo) -
         def podium_enrich_deployment(workload, env):
             workload.labels["team"] = workload.annotations.get("team", "unknown")
             workload.labels["environment"] = env.environment
+    """
+
+
+@hookspec
+def podium_patch_manifests(
+    workload: RenderedWorkload,
+    objects: list[dict[str, Any]],
+    env: EnvironmentInfo,
+    owner: str | None,
+    deployer: str,
+) -> None:
+    """Change the objects a rendering deployer made for a workload (broadcast hook, API 1.3).
+
+    Called for deployers that render manifests (:class:`~podium.deployment.contract.Renderer`:
+    podium-kubernetes, ``podium render``) after rendering and before anything runs or
+    is written; implementations run in registration order and change ``objects`` in
+    place (edit, append or remove objects). They get the full context: the rendered
+    ``workload`` (annotations, labels, containers), the environment, the workload's
+    ``owner`` (team) and the ``deployer``'s name. The deployer validates the result
+    again, so a patch cannot produce an object its schema refuses. Never put a secret
+    value into an object: rendered files are not secret.
+
+    Example::
+
+        @hookimpl
+        def podium_patch_manifests(workload, objects, env, owner):
+            for obj in objects:
+                if obj["kind"] == "Deployment" and env.environment == "prod":
+                    obj["spec"]["template"]["spec"]["priorityClassName"] = "business"
+                    obj["metadata"].setdefault("labels", {})["cost-centre"] = owner or "shared"
     """

@@ -306,6 +306,8 @@ class EngineSession:
                 recorded_outputs=record.outputs,
                 stop=self.stop,
                 timeout=rt.engine.timeout,
+                plugins=rt.plugins,  # a rollback renders again: the same patches apply
+                owner=record.owner,
             )
             intent_id = store.begin_intent(
                 Intent(

@@ -59,7 +59,7 @@ class DeploymentHandler:
             raise Unchanged("rendered workload unchanged")
         releases = run.rt.store.releases(workload_name)
         number = (releases[-1]["number"] + 1) if releases else 1
-        ctx = self.context(registered, workload_name, record, number)
+        ctx = self.context(registered, workload_name, record, number, change.owner)
         intent = run.journal.intent(
             change.uid,
             "deploy",
@@ -133,7 +133,7 @@ class DeploymentHandler:
             return f"no automatic rollback: {exc}"
         release = Release.model_validate(data)
         number = failed + 1
-        ctx = self.context(registered, workload, run.records.get(change.uid), number)
+        ctx = self.context(registered, workload, run.records.get(change.uid), number, change.owner)
         intent = run.journal.intent(
             change.uid,
             "deploy",
@@ -188,7 +188,12 @@ class DeploymentHandler:
         return note
 
     def context(
-        self, registered: Any, workload: str, record: ResourceRecord | None, release: int = 1
+        self,
+        registered: Any,
+        workload: str,
+        record: ResourceRecord | None,
+        release: int = 1,
+        owner: str | None = None,
     ) -> DeployContext:
         from podium.engine.deploy_context import deploy_context
 
@@ -200,6 +205,8 @@ class DeploymentHandler:
             recorded_outputs=record.outputs if record is not None else None,
             stop=self.run.stop,
             timeout=self.run.rt.engine.timeout,
+            plugins=self.run.rt.plugins,
+            owner=owner,
         )
 
     # --- rendering and releases --------------------------------------------------

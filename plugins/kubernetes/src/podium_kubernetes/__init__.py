@@ -1,0 +1,1 @@
+"""podium-kubernetes: Score workloads as Kubernetes objects (render, podman kube play, cluster)."""
