@@ -1,4 +1,4 @@
-"""Everything a plugin author imports, in one module (plugin API 1.2).
+"""Everything a plugin author imports, in one module (plugin API 1.3).
 
 Write ``from podium.plugin import ...`` and nothing else from Podium in a plugin's
 code (its tests add :mod:`podium.testing`). Every name here is supported for the
@@ -49,8 +49,8 @@ Observability — ``podium_telemetry_sinks``, ``podium_event``, ``podium_configu
     Subclass :class:`TelemetrySink` to receive every :class:`Event`; return a
     :class:`TelemetryConfig` for a deployed workload.
 
-Security — ``podium_secret_stores``, ``podium_policy_packs``, ``podium_validate_workload``, ``podium_check_plan``
-    Subclass :class:`SecretStore` or :class:`PolicyPack`; checks receive the
+Security — ``podium_secret_stores``, ``podium_key_providers``, ``podium_policy_packs``, ``podium_validate_workload``, ``podium_check_plan``
+    Subclass :class:`SecretStore`, :class:`KeyProvider` or :class:`PolicyPack`; checks receive the
     :class:`Workload` or the :class:`Plan` and return :class:`Finding` objects
     (:data:`Level`). Sensitive values are :class:`Secret`; :func:`reveal`,
     :func:`redact` and :func:`contains_secret` handle nested values
@@ -146,7 +146,14 @@ if TYPE_CHECKING:
     from podium.plugins.deprecations import PodiumDeprecationWarning
     from podium.provisioning.contract import Outputs, Provisioner, ResourceContext
     from podium.provisioning.schema import Output, Param, ResourceSchema, resource_schema
-    from podium.security.contract import Finding, Level, PolicyPack, SecretStore, SecretVersion
+    from podium.security.contract import (
+        Finding,
+        KeyProvider,
+        Level,
+        PolicyPack,
+        SecretStore,
+        SecretVersion,
+    )
     from podium.security.crypto import StateCipher, generate_key, is_sealed
     from podium.security.env_secrets import EnvironmentSecrets
     from podium.security.local_store import LocalSecretStore
@@ -243,7 +250,14 @@ _HOMES: dict[str, tuple[str, ...]] = {
     "podium.plugins.deprecations": ("PodiumDeprecationWarning",),
     "podium.provisioning.contract": ("Outputs", "Provisioner", "ResourceContext"),
     "podium.provisioning.schema": ("Output", "Param", "ResourceSchema", "resource_schema"),
-    "podium.security.contract": ("Finding", "Level", "PolicyPack", "SecretStore", "SecretVersion"),
+    "podium.security.contract": (
+        "Finding",
+        "KeyProvider",
+        "Level",
+        "PolicyPack",
+        "SecretStore",
+        "SecretVersion",
+    ),
     "podium.security.env_secrets": ("EnvironmentSecrets",),
     "podium.security.crypto": ("StateCipher", "generate_key", "is_sealed"),
     "podium.security.local_store": ("LocalSecretStore",),
@@ -316,6 +330,7 @@ __all__ = [
     "InputError",
     "Intent",
     "IntentOutcome",
+    "KeyProvider",
     "LeaseLostError",
     "Level",
     "LocalSecretStore",

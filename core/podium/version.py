@@ -6,4 +6,4 @@ excludes it. Bump the minor for additive changes, the major for breaking ones.
 """
 
 __version__ = "0.1.0"
-API_VERSION = "1.2"
+API_VERSION = "1.3"

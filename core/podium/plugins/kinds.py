@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from podium.observability.contract import TelemetrySink
     from podium.platform.contract import CliCommand, StateBackend
     from podium.provisioning.contract import Provisioner
-    from podium.security.contract import PolicyPack, SecretStore
+    from podium.security.contract import KeyProvider, PolicyPack, SecretStore
 
 T = TypeVar("T")
 
@@ -54,6 +54,9 @@ SECRET_STORES: Kind[SecretStore] = Kind(
 POLICY_PACKS: Kind[PolicyPack] = Kind(
     "policy_packs", "podium_policy_packs", "podium.security.contract:PolicyPack", "policy pack"
 )
+KEY_PROVIDERS: Kind[KeyProvider] = Kind(
+    "key_providers", "podium_key_providers", "podium.security.contract:KeyProvider", "key provider"
+)
 TELEMETRY_SINKS: Kind[TelemetrySink] = Kind(
     "telemetry_sinks",
     "podium_telemetry_sinks",
@@ -80,6 +83,7 @@ KINDS: dict[str, Kind[Any]] = {
         TELEMETRY_SINKS,
         STATE_BACKENDS,
         CLI_COMMANDS,
+        KEY_PROVIDERS,
     )
 }
 

@@ -1,0 +1,155 @@
+"""``podium state rekey``: a new data key, every sealed value sealed again, crash-safely.
+
+Two phases, so that killing the process at any moment leaves every secret readable:
+
+1. The next key is written beside the current one (``<key file>.pending``, wrapped
+   like the current one when a key provider is configured). From then on every
+   Podium process seals with the next key and opens with both.
+2. Every store that holds sealed values is re-sealed: each environment's state
+   (through :meth:`~podium.platform.contract.StateStore.reseal`, under the
+   environment's lock) and the local secret store. A store without transactions
+   may be left half done by a crash; both keys still open it.
+3. A second pass must change nothing (a value written meanwhile is sealed again),
+   then the pending file is renamed over the current one: the switch. The old key
+   is gone with the rename, and nothing is sealed with it any more.
+
+Rerunning after a crash before the switch finds the pending key and finishes with
+it; after the switch there is nothing left to finish (a rerun rotates again).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from podium.errors import StateError
+from podium.security.crypto import KEY_ENV
+
+if TYPE_CHECKING:
+    from podium.api import Platform
+    from podium.platform.contract import StateStore
+    from podium.security.crypto import StateCipher
+    from podium.security.local_store import LocalSecretStore
+
+#: Passes over every store before the switch: the last must find nothing to re-seal.
+_MAX_PASSES = 3
+
+
+@dataclass
+class RekeyResult:
+    """What a rekey did: where the new key is, and how many values each store re-sealed."""
+
+    key: str
+    resumed: bool  #: a rekey that had stopped before its switch was finished
+    resealed: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def total(self) -> int:
+        return sum(self.resealed.values())
+
+
+def rekey(
+    platform: Platform,
+    *,
+    lock_timeout: float = 0.0,
+    on_step: Callable[[str], None] | None = None,
+) -> RekeyResult:
+    """Rotate ``platform``'s state key (see the module docs); ``on_step`` hears each step
+    (``pending``, ``resealed <store>``, ``switched``, ``recorded``) as it completes."""
+    step = on_step or (lambda _: None)
+    if platform.environ.get(KEY_ENV, "").strip():
+        raise StateError(
+            f"the state key comes from ${KEY_ENV}, which rekey cannot replace",
+            hint=f"keep the key in a key file (unset ${KEY_ENV} and write it to "
+            "[secrets] key_file), or configure a key provider, then run rekey",
+        )
+    slot = platform.key_slot()
+    from podium.engine.runtime import LeaseLock
+
+    with ExitStack() as held:
+        stores: dict[str, StateStore] = {}
+        for env in platform.environments:
+            lease = held.enter_context(
+                LeaseLock(
+                    platform.store(env),
+                    platform.config.state.lock_ttl,
+                    "rekey",
+                    actor=platform.actor,
+                    timeout=lock_timeout,
+                )
+            )
+            platform.cipher(env)  # the key in use must be the one this state is sealed with
+            stores[env] = lease.fenced
+        locals_ = _local_secret_stores(platform)
+        for store in locals_:
+            if store.holds_data():
+                _ = store.cipher  # the same check for the secret store
+
+        resumed = slot.pending.exists()
+        slot.create(slot.pending)
+        step("pending")
+        cipher = slot.load(create=False, environ=platform.environ)
+        platform.forget_key()  # this process seals with the next key from now on too
+        result = RekeyResult(key=str(slot.path), resumed=resumed)
+        for _ in range(_MAX_PASSES):
+            changed = _reseal_all(cipher, stores, locals_, result, step)
+            if not changed:
+                break
+        else:
+            raise StateError(
+                "values sealed with the old key keep appearing while rekey runs (another "
+                "Podium process writes secrets); the key was not switched",
+                hint="stop other podium commands and run 'podium state rekey' again",
+            )
+        slot.switch()
+        platform.forget_key()
+        step("switched")
+    from podium.engine.audit import record_state_edit
+
+    summary = (
+        f"rotated the state key ({slot.source(slot.path)}); re-sealed {result.total} values"
+        + (" (finished an interrupted rekey)" if resumed else "")
+    )
+    for env in platform.environments:
+        record_state_edit(platform, env, "rekey", summary, "")
+    step("recorded")
+    return result
+
+
+def _reseal_all(
+    cipher: StateCipher,
+    stores: dict[str, StateStore],
+    locals_: list[LocalSecretStore],
+    result: RekeyResult,
+    step: Callable[[str], None],
+) -> int:
+    changed = 0
+    for env, store in stores.items():
+        count = store.reseal(cipher.reseal)
+        result.resealed[f"state {env}"] = result.resealed.get(f"state {env}", 0) + count
+        changed += count
+        step(f"resealed state {env}")
+    for local in locals_:
+        count = local.reseal(cipher.reseal)
+        result.resealed[f"secrets {local.path}"] = (
+            result.resealed.get(f"secrets {local.path}", 0) + count
+        )
+        changed += count
+        step(f"resealed secrets {local.path}")
+    return changed
+
+
+def _local_secret_stores(platform: Platform) -> list[LocalSecretStore]:
+    """Every registered store sealed with the state key (the core's local store)."""
+    from podium.plugins.kinds import SECRET_STORES
+    from podium.security.local_store import LocalSecretStore
+
+    found: list[LocalSecretStore] = []
+    for registered in platform.plugins.registrations(SECRET_STORES).values():
+        if isinstance(registered.obj, LocalSecretStore) and all(
+            registered.obj.path != other.path for other in found
+        ):
+            found.append(registered.obj)
+    return found
