@@ -120,7 +120,9 @@ class RekeyProject(CliProject):
         for path in sorted(self.state.rglob("*.db")):
             db = sqlite3.connect(path)
             try:
-                tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+                tables = [
+                    r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")
+                ]
                 for table in tables:
                     for row in db.execute(f'SELECT * FROM "{table}"'):
                         for value in row:

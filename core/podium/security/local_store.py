@@ -194,10 +194,13 @@ class LocalSecretStore(SecretStore):
                             )
                             changed += 1
                 check = db.execute("SELECT value FROM meta WHERE key = ?", (_KEY_CHECK,)).fetchone()
-                token = reseal(str(check[0])) if check is not None else None
-                if check is not None and token != check[0]:
-                    db.execute("UPDATE meta SET value = ? WHERE key = ?", (token, _KEY_CHECK))
-                    changed += 1
+                if check is not None:
+                    resealed = reseal(str(check[0]))
+                    if resealed != check[0]:
+                        db.execute(
+                            "UPDATE meta SET value = ? WHERE key = ?", (resealed, _KEY_CHECK)
+                        )
+                        changed += 1
             self._cipher = None  # the key in use changes with the rekey: bind it again
             return changed
 

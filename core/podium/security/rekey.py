@@ -22,8 +22,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from podium.engine.audit import now
 from podium.errors import StateError
 from podium.security.crypto import KEY_ENV
 
@@ -57,7 +58,10 @@ def rekey(
     on_step: Callable[[str], None] | None = None,
 ) -> RekeyResult:
     """Rotate ``platform``'s state key (see the module docs); ``on_step`` hears each step
-    (``pending``, ``resealed <store>``, ``switched``, ``recorded``) as it completes."""
+    (``pending``, ``resealed <store>``, ``switched``, ``recorded``) as it completes.
+
+    History gets a ``state rekey`` entry (kind ``state``) in every environment:
+    ``running`` from the start, ``succeeded`` after the switch."""
     step = on_step or (lambda _: None)
     if platform.environ.get(KEY_ENV, "").strip():
         raise StateError(
@@ -70,6 +74,7 @@ def rekey(
 
     with ExitStack() as held:
         stores: dict[str, StateStore] = {}
+        entries: dict[str, tuple[int, dict[str, Any]]] = {}
         for env in platform.environments:
             lease = held.enter_context(
                 LeaseLock(
@@ -82,6 +87,10 @@ def rekey(
             )
             platform.cipher(env)  # the key in use must be the one this state is sealed with
             stores[env] = lease.fenced
+            # History says a rekey runs; a rekey killed before its end is left "running",
+            # and the next run that takes the lock over marks it aborted.
+            entry = _entry(platform.actor, lease.run_id)
+            entries[env] = (lease.fenced.add_history(entry), entry)
         locals_ = _local_secret_stores(platform)
         for store in locals_:
             if store.holds_data():
@@ -106,16 +115,33 @@ def rekey(
         slot.switch()
         platform.forget_key()
         step("switched")
-    from podium.engine.audit import record_state_edit
-
-    summary = (
-        f"rotated the state key ({slot.source(slot.path)}); re-sealed {result.total} values"
-        + (" (finished an interrupted rekey)" if resumed else "")
-    )
-    for env in platform.environments:
-        record_state_edit(platform, env, "rekey", summary, "")
-    step("recorded")
+        summary = (
+            f"rotated the state key ({slot.source(slot.path)}); re-sealed {result.total} values"
+            + (" (finished an interrupted rekey)" if resumed else "")
+        )
+        for env, (entry_id, entry) in entries.items():
+            stores[env].update_history(
+                entry_id, {**entry, "status": "succeeded", "summary": summary, "finished_at": now()}
+            )
+        step("recorded")
     return result
+
+
+def _entry(actor: str, run_id: str) -> dict[str, Any]:
+    """The history entry of a rekey that has begun (kind ``state``, like the other
+    ``podium state`` commands)."""
+    return {
+        "run_id": run_id,
+        "operation": "state rekey",
+        "kind": "state",
+        "who": actor,
+        "started_at": now(),
+        "finished_at": None,
+        "status": "running",
+        "summary": "rotating the state key",
+        "workloads": [],
+        "changes": [],
+    }
 
 
 def _reseal_all(

@@ -5,6 +5,7 @@ Re-exported by :mod:`podium.testing.conformance`.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import time
@@ -322,7 +323,9 @@ class StateBackendConformance(JournalConformance):
         from podium.security.secret import Secret
 
         if type(state_store).reseal is StateStore.reseal:
-            pytest.skip("the backend implements no StateStore.reseal: podium state rekey refuses it")
+            pytest.skip(
+                "the backend implements no StateStore.reseal: podium state rekey refuses it"
+            )
         requires = "reseal re-seals every sealed value the store keeps, and only once"
         old_key, new_key = generate_key(), generate_key()
         old = StateCipher(old_key)
@@ -337,12 +340,11 @@ class StateBackendConformance(JournalConformance):
             state_store.put_record,
             self._record(spec={"params": sealed("spec")}, outputs=sealed("outputs")),
         )
-        try:  # a journal that loses intents fails the journal tests, not this one
+        # A journal that loses intents fails the journal tests, not this one.
+        with contextlib.suppress(Exception):
             state_store.begin_intent(
                 Intent(node="resource:x", action="create", spec=sealed("intent"), run_id="r")
             )
-        except Exception:  # noqa: BLE001, S110 - see above
-            pass
         call("put_generated()", state_store.put_generated, "resource:x", "pw", old.encrypt("gen"))
         call("add_history()", state_store.add_history, {"operation": "x", "data": sealed("h")})
         call("add_release()", state_store.add_release, "web", {"env": sealed("release")})
@@ -352,9 +354,7 @@ class StateBackendConformance(JournalConformance):
         # journal tests' business, so only the intents still pending are counted here
         intents = call("pending_intents()", state_store.pending_intents)
         visible = 9 + 2 * len([i for i in intents if i.node == "resource:x"])
-        expect(
-            changed >= visible, "reseal", requires, f"reseal reported {changed} of {visible}"
-        )
+        expect(changed >= visible, "reseal", requires, f"reseal reported {changed} of {visible}")
         again = call("reseal() again", state_store.reseal, both.reseal)
         expect(again == 0, "reseal", requires, f"a second reseal changed {again} values")
         try:

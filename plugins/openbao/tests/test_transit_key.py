@@ -103,7 +103,9 @@ class TransitProject:
         for path in sorted(self.state.rglob("*.db")):
             db = sqlite3.connect(path)
             try:
-                names = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+                names = [
+                    r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")
+                ]
                 for table in names:
                     for row in db.execute(f'SELECT * FROM "{table}"'):
                         found += [t for v in row if isinstance(v, str) for t in TOKEN.findall(v)]

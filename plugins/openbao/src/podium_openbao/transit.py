@@ -36,7 +36,9 @@ class TransitKeyProvider(KeyProvider):
             )
         ciphertext = (answer.get("data") or {}).get("ciphertext")
         if not isinstance(ciphertext, str) or not ciphertext:
-            raise ResourceError(f"OpenBao: encrypt with {self.mount}/keys/{wrapping_key}: no ciphertext")
+            raise ResourceError(
+                f"OpenBao: encrypt with {self.mount}/keys/{wrapping_key}: no ciphertext"
+            )
         return ciphertext
 
     def unwrap(self, wrapping_key: str, wrapped: str) -> bytes:
