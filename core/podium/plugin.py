@@ -63,7 +63,8 @@ State backends and CLI commands — ``podium_state_backends``, ``podium_cli_comm
     Subclass :class:`StateBackend`, returning a :class:`StateStore` (or a
     :class:`TransactionalStateStore`) that keeps :class:`ResourceRecord`,
     :class:`Intent`/:class:`IntentOutcome` and :class:`LockInfo`. Secrets arrive
-    sealed by :class:`StateCipher` (:func:`is_sealed`, :func:`generate_key`) and
+    sealed by :class:`StateCipher` (:func:`is_sealed`, :func:`generate_key`,
+    :func:`reseal_value` for ``StateStore.reseal``) and
     are stored as they are. SQL backends share the core's row helpers
     (:data:`RECORD_COLUMNS`, :func:`record_placeholders`, :func:`record_row`,
     :func:`record_from_row`, :func:`dumps`, :func:`now_iso`, :func:`without`) and
@@ -154,7 +155,7 @@ if TYPE_CHECKING:
         SecretStore,
         SecretVersion,
     )
-    from podium.security.crypto import StateCipher, generate_key, is_sealed
+    from podium.security.crypto import StateCipher, generate_key, is_sealed, reseal_value
     from podium.security.env_secrets import EnvironmentSecrets
     from podium.security.local_store import LocalSecretStore
     from podium.security.policies import literal_secret
@@ -259,7 +260,7 @@ _HOMES: dict[str, tuple[str, ...]] = {
         "SecretVersion",
     ),
     "podium.security.env_secrets": ("EnvironmentSecrets",),
-    "podium.security.crypto": ("StateCipher", "generate_key", "is_sealed"),
+    "podium.security.crypto": ("StateCipher", "generate_key", "is_sealed", "reseal_value"),
     "podium.security.local_store": ("LocalSecretStore",),
     "podium.security.private_files": ("make_private_dir", "open_private_append"),
     "podium.security.policies": ("literal_secret",),
@@ -389,6 +390,7 @@ __all__ = [
     "hookimpl",
     "http_probe_url",
     "is_sealed",
+    "reseal_value",
     "lease_identity",
     "lease_lost_error",
     "literal_secret",
@@ -407,6 +409,7 @@ __all__ = [
     "record_placeholders",
     "record_row",
     "redact",
+    "reseal_value",
     "resource_schema",
     "reveal",
     "run_probe",
