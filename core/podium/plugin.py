@@ -390,7 +390,6 @@ __all__ = [
     "hookimpl",
     "http_probe_url",
     "is_sealed",
-    "reseal_value",
     "lease_identity",
     "lease_lost_error",
     "literal_secret",
