@@ -25,6 +25,7 @@ NO_ENV = {
     "podium schema": "the schemas are the same in every environment",
     "podium plugins": "plugins are loaded for the platform, not per environment",
     "podium plugin": "scaffolds a plugin package; no platform involved",
+    "podium state rekey": "one state key serves every environment: rekey re-seals them all",
 }
 
 
