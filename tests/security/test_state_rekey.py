@@ -241,3 +241,91 @@ def test_rekey_refuses_a_key_from_the_environment(project: RekeyProject) -> None
     refused = project.podium("state", "rekey", PODIUM_STATE_KEY=key)
     assert refused.returncode != 0
     assert "PODIUM_STATE_KEY" in refused.stderr and key not in refused.stderr + refused.stdout
+
+
+def test_a_backend_without_reseal_is_refused_before_anything_changes(tmp_path: Path) -> None:
+    from podium import Platform
+    from podium.errors import StateError
+    from podium.platform.contract import StateStore
+    from podium.plugin import hookimpl
+    from podium.state.sqlite import SqliteStateBackend, SqliteStateStore
+
+    class OldStore(SqliteStateStore):
+        reseal = StateStore.reseal  # a backend written before plugin API 1.3
+
+    class OldBackend(SqliteStateBackend):
+        name = "old-sqlite"
+
+        def open(self, env: object, options: dict[str, object]) -> StateStore:
+            store = super().open(env, options)  # type: ignore[arg-type]
+            store.__class__ = OldStore
+            return store
+
+    class OldPlugin:
+        PODIUM_API = ">=1.0,<2"
+
+        @hookimpl
+        def podium_state_backends(self) -> list[object]:
+            return [OldBackend()]
+
+    config = {"environments": {"dev": {}}, "state": {"backend": "old-sqlite"}}
+    with Platform(config, root=tmp_path, plugins=[("old", OldPlugin())]) as platform:
+        platform.set_secret("api-token", "value-1")
+        platform.cipher("dev")
+        key = (tmp_path / ".podium" / "key").read_bytes()
+        with pytest.raises(StateError, match="cannot re-seal its state"):
+            platform.rekey()
+        assert (tmp_path / ".podium" / "key").read_bytes() == key
+        assert not (tmp_path / ".podium" / "key.pending").exists()
+        assert platform.secrets.get("api-token").reveal() == "value-1"
+
+
+def test_a_key_provider_wraps_the_key_and_failing_to_unwrap_fails_closed(tmp_path: Path) -> None:
+    from podium import Platform
+    from podium.errors import StateError
+    from podium.plugin import KeyProvider, hookimpl
+
+    class ReverseProvider(KeyProvider):
+        """Wraps by reversing (a stand-in for a real service); ``down`` makes unwrap fail."""
+
+        name = "reverse"
+        down = False
+
+        def wrap(self, wrapping_key: str, data_key: bytes) -> str:
+            return wrapping_key + ":" + data_key.decode()[::-1]
+
+        def unwrap(self, wrapping_key: str, wrapped: str) -> bytes:
+            if self.down:
+                raise RuntimeError("connection to the key service refused: token=hunter2")
+            prefix, _, body = wrapped.partition(":")
+            assert prefix == wrapping_key
+            return body[::-1].encode()
+
+    provider = ReverseProvider()
+
+    class ProviderPlugin:
+        PODIUM_API = ">=1.3,<2"
+
+        @hookimpl
+        def podium_key_providers(self) -> list[KeyProvider]:
+            return [provider]
+
+    config = {
+        "environments": {"dev": {}},
+        "secrets": {"key_provider": "reverse", "wrapping_key": "k1"},
+    }
+    with Platform(config, root=tmp_path, plugins=[("keys", ProviderPlugin())]) as platform:
+        platform.set_secret("api-token", "value-1")
+        platform.cipher("dev")
+        wrapped = (tmp_path / ".podium" / "key.wrapped").read_text().strip()
+        assert wrapped.startswith("k1:") and not (tmp_path / ".podium" / "key").exists()
+        result = platform.rekey()
+        assert result.total == 3  # the store's value and key check, dev's key check
+        assert (tmp_path / ".podium" / "key.wrapped").read_text().strip() != wrapped
+    provider.down = True
+    with Platform(config, root=tmp_path, plugins=[("keys", ProviderPlugin())]) as platform:
+        with pytest.raises(StateError) as refused:
+            platform.secrets.get("api-token")
+        message = str(refused.value)
+        assert "key provider 'reverse' (plugin keys" in message and "could not unwrap" in message
+        assert "hunter2" not in message and "RuntimeError" in message

@@ -182,13 +182,10 @@ def load_state_cipher(
     callers pass ``create=False`` for state that already holds data (see
     :mod:`podium.security.key_check`), so a lost key file is never replaced.
     """
-    env = os.environ if environ is None else environ
-    from_env = env.get(KEY_ENV, "").strip()
-    if from_env:
-        return StateCipher(from_env, source=f"${KEY_ENV}")
-    path = Path(key_file)
-    key = read_key_file(path) if path.exists() or not create else create_key_file(path)
-    return StateCipher(key, source=str(path))
+    from podium.security.key_slot import KeySlot
+
+    # Through the key slot, so the pending key of an unfinished rekey opens values too.
+    return KeySlot(Path(key_file)).load(environ=environ, create=create)
 
 
 def read_key_file(path: Path) -> bytes:

@@ -70,6 +70,7 @@ def rekey(
             "[secrets] key_file), or configure a key provider, then run rekey",
         )
     slot = platform.key_slot()
+    _refuse_stores_without_reseal(platform)
     from podium.engine.runtime import LeaseLock
 
     with ExitStack() as held:
@@ -165,6 +166,16 @@ def _reseal_all(
         changed += count
         step(f"resealed secrets {local.path}")
     return changed
+
+
+def _refuse_stores_without_reseal(platform: Platform) -> None:
+    """Fail before anything changes when a state backend cannot re-seal (plugin API < 1.3)."""
+    from podium.platform.contract import StateStore
+
+    for env in platform.environments:
+        store = platform.store(env)
+        if type(store).reseal is StateStore.reseal:
+            store.reseal(lambda token: token)  # raises the contract's own refusal
 
 
 def _local_secret_stores(platform: Platform) -> list[LocalSecretStore]:
