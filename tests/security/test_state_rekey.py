@@ -208,14 +208,12 @@ def test_rekey_reseals_every_secret_and_the_old_key_opens_none(project: RekeyPro
 @pytest.mark.parametrize(
     ("step", "nth"),
     [
-        ("pending", 0),
+        ("pending", 0),  # the next key written, nothing re-sealed
         ("", 3),  # inside dev's transaction (13 values: 5 per environment, 3 in the store)
-        ("resealed state dev", 0),
-        ("", 8),  # inside prod's
-        ("resealed state prod", 0),
-        ("", 12),  # inside the secret store's
+        ("", 8),  # inside prod's: dev re-sealed, prod and the store not
+        ("", 12),  # inside the secret store's: both environments re-sealed
         ("", 20),  # during the pass that checks nothing is left
-        ("switched", 0),
+        ("switched", 0),  # after the switch, before history says so
     ],
 )
 def test_sigkill_anywhere_leaves_every_secret_readable_and_rerun_finishes(
