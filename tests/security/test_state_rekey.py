@@ -327,3 +327,22 @@ def test_a_key_provider_wraps_the_key_and_failing_to_unwrap_fails_closed(tmp_pat
         message = str(refused.value)
         assert "key provider 'reverse' (plugin keys" in message and "could not unwrap" in message
         assert "hunter2" not in message and "RuntimeError" in message
+
+
+def test_a_value_no_key_opens_stops_rekey_before_the_switch(tmp_path: Path) -> None:
+    from podium import Platform
+    from podium.errors import StateError
+    from podium.security.crypto import StateCipher, generate_key
+
+    config = {"environments": {"dev": {}}}
+    with Platform(config, root=tmp_path) as platform:
+        platform.cipher("dev")
+        foreign = StateCipher(generate_key()).encrypt("sealed elsewhere")
+        platform.store("dev").put_generated("resource:odd", "token", foreign)
+        key = (tmp_path / ".podium" / "key").read_bytes()
+        with pytest.raises(StateError, match="does not match the state"):
+            platform.rekey()
+        assert (tmp_path / ".podium" / "key").read_bytes() == key  # not switched
+        [entry] = [h for h in platform.history("dev") if h["operation"] == "state rekey"]
+        assert entry["status"] == "failed" and "does not match" in entry["error"]
+        assert platform.store("dev").lock_info() is None  # the lock was released

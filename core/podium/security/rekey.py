@@ -19,19 +19,21 @@ it; after the switch there is nothing left to finish (a rerun rotates again).
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from podium.engine.audit import now
-from podium.errors import StateError
+from podium.errors import PodiumError, StateError
 from podium.security.crypto import KEY_ENV
 
 if TYPE_CHECKING:
     from podium.api import Platform
     from podium.platform.contract import StateStore
     from podium.security.crypto import StateCipher
+    from podium.security.key_slot import KeySlot
     from podium.security.local_store import LocalSecretStore
 
 #: Passes over every store before the switch: the last must find nothing to re-seal.
@@ -97,34 +99,57 @@ def rekey(
             if store.holds_data():
                 _ = store.cipher  # the same check for the secret store
 
-        resumed = slot.pending.exists()
-        slot.create(slot.pending)
-        step("pending")
-        cipher = slot.load(create=False, environ=platform.environ)
-        platform.forget_key()  # this process seals with the next key from now on too
-        result = RekeyResult(key=str(slot.path), resumed=resumed)
-        for _ in range(_MAX_PASSES):
-            changed = _reseal_all(cipher, stores, locals_, result, step)
-            if not changed:
-                break
-        else:
-            raise StateError(
-                "values sealed with the old key keep appearing while rekey runs (another "
-                "Podium process writes secrets); the key was not switched",
-                hint="stop other podium commands and run 'podium state rekey' again",
-            )
-        slot.switch()
-        platform.forget_key()
-        step("switched")
+        try:
+            result = _rotate(platform, slot, stores, locals_, step)
+        except Exception as exc:
+            # Not killed but failed (a value no key opens, a store refusing): say so in
+            # history; the pending key stays, so a rerun picks up from here.
+            reason = exc.message if isinstance(exc, PodiumError) else type(exc).__name__
+            for env, (entry_id, entry) in entries.items():
+                with contextlib.suppress(Exception):
+                    stores[env].update_history(
+                        entry_id,
+                        {**entry, "status": "failed", "error": reason, "finished_at": now()},
+                    )
+            raise
         summary = (
             f"rotated the state key ({slot.source(slot.path)}); re-sealed {result.total} values"
-            + (" (finished an interrupted rekey)" if resumed else "")
+            + (" (finished an interrupted rekey)" if result.resumed else "")
         )
         for env, (entry_id, entry) in entries.items():
             stores[env].update_history(
                 entry_id, {**entry, "status": "succeeded", "summary": summary, "finished_at": now()}
             )
         step("recorded")
+    return result
+
+
+def _rotate(
+    platform: Platform,
+    slot: KeySlot,
+    stores: dict[str, StateStore],
+    locals_: list[LocalSecretStore],
+    step: Callable[[str], None],
+) -> RekeyResult:
+    """The two phases: the pending key, every store re-sealed until nothing is left, the switch."""
+    resumed = slot.pending.exists()
+    slot.create(slot.pending)
+    step("pending")
+    cipher = slot.load(create=False, environ=platform.environ)
+    platform.forget_key()  # this process seals with the next key from now on too
+    result = RekeyResult(key=str(slot.path), resumed=resumed)
+    for _ in range(_MAX_PASSES):
+        if not _reseal_all(cipher, stores, locals_, result, step):
+            break
+    else:
+        raise StateError(
+            "values sealed with the old key keep appearing while rekey runs (another "
+            "Podium process writes secrets); the key was not switched",
+            hint="stop other podium commands and run 'podium state rekey' again",
+        )
+    slot.switch()
+    platform.forget_key()
+    step("switched")
     return result
 
 
