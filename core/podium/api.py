@@ -59,6 +59,8 @@ if TYPE_CHECKING:
     from podium.plugins.manager import PluginManager
     from podium.security.contract import Finding, SecretStore, SecretVersion
     from podium.security.crypto import StateCipher
+    from podium.security.key_slot import KeySlot
+    from podium.security.rekey import RekeyResult
     from podium.workload.model import Workload
 
 WorkloadInput = str | Path | Any  # a path, or a loaded Workload
@@ -231,19 +233,33 @@ class Platform:
         # state this platform has opened holds anything sealed with an old key.
         with self._lock:
             if self._cipher is None:
-                from podium.security.crypto import KeyFileMissingError, load_state_cipher
+                from podium.security.crypto import KeyFileMissingError
 
-                key_file = self.config.secrets.key_file
-                path = Path(key_file) if key_file else self.state_root / "key"
-                if not path.is_absolute():
-                    path = self.root / path
+                slot = self.key_slot()
                 try:
-                    self._cipher = load_state_cipher(path, create=False, environ=self.environ)
+                    self._cipher = slot.load(create=False, environ=self.environ)
                 except KeyFileMissingError:
                     if not create or self._open_state_holds_data():
                         raise
-                    self._cipher = load_state_cipher(path, create=True, environ=self.environ)
+                    self._cipher = slot.load(create=True, environ=self.environ)
             return self._cipher
+
+    def key_slot(self) -> KeySlot:
+        """Where the state key is kept: ``[secrets] key_file``, wrapped by ``key_provider``."""
+        from podium.security.key_slot import WRAPPED_KEY_FILE_NAME, KeySlot, KeyWrapping
+
+        secrets = self.config.secrets
+        wrapping: KeyWrapping | None = None
+        if secrets.key_provider is not None and secrets.wrapping_key is not None:
+            from podium.plugins.kinds import KEY_PROVIDERS
+
+            found = self.plugins.registered(KEY_PROVIDERS, secrets.key_provider)
+            wrapping = KeyWrapping(found.obj, found.plugin.name, secrets.wrapping_key)
+        default = WRAPPED_KEY_FILE_NAME if wrapping is not None else "key"
+        path = Path(secrets.key_file) if secrets.key_file else self.state_root / default
+        if not path.is_absolute():
+            path = self.root / path
+        return KeySlot(path, wrapping)
 
     def _open_state_holds_data(self) -> bool:
         from podium.security.key_check import holds_data
@@ -1107,6 +1123,22 @@ class Platform:
                     "unlocked %s, but history could not record it: %s", env, exc.message
                 )
         return previous
+
+    @_operation
+    def rekey(
+        self, *, lock_timeout: float = 0.0, on_step: Callable[[str], None] | None = None
+    ) -> RekeyResult:
+        """Rotate the state key and seal every secret again, crash-safely (``podium state
+        rekey``; see :mod:`podium.security.rekey`). Holds every environment's lock."""
+        from podium.security.rekey import rekey
+
+        return rekey(self, lock_timeout=lock_timeout, on_step=on_step)
+
+    def forget_key(self) -> None:
+        """Drop the loaded state key: the next use loads it again (after a rekey step)."""
+        with self._lock:
+            self._cipher = None
+            self._key_checked.clear()
 
     def forget(self, env: str, uid: str) -> None:
         """Drop a record from state without touching the real resource."""

@@ -50,8 +50,8 @@ Observability — ``podium_telemetry_sinks``, ``podium_event``, ``podium_configu
     Subclass :class:`TelemetrySink` to receive every :class:`Event`; return a
     :class:`TelemetryConfig` for a deployed workload.
 
-Security — ``podium_secret_stores``, ``podium_policy_packs``, ``podium_validate_workload``, ``podium_check_plan``
-    Subclass :class:`SecretStore` or :class:`PolicyPack`; checks receive the
+Security — ``podium_secret_stores``, ``podium_key_providers``, ``podium_policy_packs``, ``podium_validate_workload``, ``podium_check_plan``
+    Subclass :class:`SecretStore`, :class:`KeyProvider` or :class:`PolicyPack`; checks receive the
     :class:`Workload` or the :class:`Plan` and return :class:`Finding` objects
     (:data:`Level`). Sensitive values are :class:`Secret`; :func:`reveal`,
     :func:`redact` and :func:`contains_secret` handle nested values
@@ -64,7 +64,8 @@ State backends and CLI commands — ``podium_state_backends``, ``podium_cli_comm
     Subclass :class:`StateBackend`, returning a :class:`StateStore` (or a
     :class:`TransactionalStateStore`) that keeps :class:`ResourceRecord`,
     :class:`Intent`/:class:`IntentOutcome` and :class:`LockInfo`. Secrets arrive
-    sealed by :class:`StateCipher` (:func:`is_sealed`, :func:`generate_key`) and
+    sealed by :class:`StateCipher` (:func:`is_sealed`, :func:`generate_key`,
+    :func:`reseal_value` for ``StateStore.reseal``) and
     are stored as they are. SQL backends share the core's row helpers
     (:data:`RECORD_COLUMNS`, :func:`record_placeholders`, :func:`record_row`,
     :func:`record_from_row`, :func:`dumps`, :func:`now_iso`, :func:`without`) and
@@ -156,8 +157,15 @@ if TYPE_CHECKING:
     from podium.plugins.deprecations import PodiumDeprecationWarning
     from podium.provisioning.contract import Outputs, Provisioner, ResourceContext
     from podium.provisioning.schema import Output, Param, ResourceSchema, resource_schema
-    from podium.security.contract import Finding, Level, PolicyPack, SecretStore, SecretVersion
-    from podium.security.crypto import StateCipher, generate_key, is_sealed
+    from podium.security.contract import (
+        Finding,
+        KeyProvider,
+        Level,
+        PolicyPack,
+        SecretStore,
+        SecretVersion,
+    )
+    from podium.security.crypto import StateCipher, generate_key, is_sealed, reseal_value
     from podium.security.env_secrets import EnvironmentSecrets
     from podium.security.local_store import LocalSecretStore
     from podium.security.policies import literal_secret
@@ -263,9 +271,16 @@ _HOMES: dict[str, tuple[str, ...]] = {
     "podium.plugins.deprecations": ("PodiumDeprecationWarning",),
     "podium.provisioning.contract": ("Outputs", "Provisioner", "ResourceContext"),
     "podium.provisioning.schema": ("Output", "Param", "ResourceSchema", "resource_schema"),
-    "podium.security.contract": ("Finding", "Level", "PolicyPack", "SecretStore", "SecretVersion"),
+    "podium.security.contract": (
+        "Finding",
+        "KeyProvider",
+        "Level",
+        "PolicyPack",
+        "SecretStore",
+        "SecretVersion",
+    ),
     "podium.security.env_secrets": ("EnvironmentSecrets",),
-    "podium.security.crypto": ("StateCipher", "generate_key", "is_sealed"),
+    "podium.security.crypto": ("StateCipher", "generate_key", "is_sealed", "reseal_value"),
     "podium.security.local_store": ("LocalSecretStore",),
     "podium.security.private_files": ("make_private_dir", "open_private_append"),
     "podium.security.policies": ("literal_secret",),
@@ -346,6 +361,7 @@ __all__ = [
     "InputError",
     "Intent",
     "IntentOutcome",
+    "KeyProvider",
     "LeaseLostError",
     "Level",
     "LocalSecretStore",
@@ -425,6 +441,7 @@ __all__ = [
     "record_placeholders",
     "record_row",
     "redact",
+    "reseal_value",
     "resource_schema",
     "reveal",
     "run_probe",

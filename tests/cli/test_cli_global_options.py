@@ -30,6 +30,7 @@ NO_ENV = {
     "podium template": "updates a service's files from its template; no environment involved",
     "podium serve": "serves every environment of the platform",
     "podium tokens": "API tokens are platform-wide",
+    "podium state rekey": "one state key serves every environment: rekey re-seals them all",
 }
 
 

@@ -256,7 +256,7 @@ def test_correct_samples_pass_every_check(pytester: pytest.Pytester) -> None:
     )
     result = pytester.runpytest("-rfEs", "-p", "no:cacheprovider")
     # Skipped: test_update_honours_each_param, which needs the sample's param_updates.
-    result.assert_outcomes(passed=10 + 6 + 20, skipped=1)
+    result.assert_outcomes(passed=10 + 6 + 21, skipped=1)
 
 
 def test_plugin_exceptions_name_the_operation(pytester: pytest.Pytester) -> None:

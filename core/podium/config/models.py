@@ -173,9 +173,25 @@ class SecretsSection(_Section):
     store: str = Field("local", description="Name of the secret store registration.")
     key_file: str | None = Field(
         None,
-        description="File holding the state encryption key (default <state_dir>/key); "
-        "PODIUM_STATE_KEY overrides it.",
+        description="File holding the state encryption key (default <state_dir>/key, or "
+        "<state_dir>/key.wrapped with a key_provider); PODIUM_STATE_KEY overrides it.",
     )
+    key_provider: str | None = Field(
+        None,
+        description="Key provider registration that wraps the state's data key (envelope "
+        "encryption): the key file then holds only the wrapped key.",
+    )
+    wrapping_key: str | None = Field(
+        None,
+        description="The key provider's key that wraps the data key (an OpenBao transit "
+        "key name, for example); required with key_provider.",
+    )
+
+    @model_validator(mode="after")
+    def _wrapping_key_given(self) -> SecretsSection:
+        if (self.key_provider is None) != (self.wrapping_key is None):
+            raise ValueError("key_provider and wrapping_key go together: set both or neither")
+        return self
 
 
 class TelemetrySection(_Section):

@@ -10,7 +10,7 @@ JSON with opaque ``{"$secret": "<token>"}`` objects and never need a key.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -286,6 +286,32 @@ class StateStore(ABC):
     @abstractmethod
     def releases(self, workload: str) -> list[dict[str, Any]]:
         """Oldest first; each has ``number``."""
+
+    # --- rekey ------------------------------------------------------------------
+    def reseal(self, reseal: Callable[[str], str]) -> int:
+        """Seal every secret of this state again (``podium state rekey``; plugin API 1.3).
+
+        ``reseal`` takes one sealed token and returns it sealed with the new key
+        (the same token if it already is). Apply it to every token the store keeps:
+        each ``{"$secret": token}`` nested in records (spec, outputs, bookkeeping),
+        intents, history and releases (:func:`~podium.security.crypto.reseal_value`
+        walks a JSON value), and every generated value, which is a bare token (the
+        key check among them). Return how many tokens changed.
+
+        It need not be one transaction: until it has returned for every store the
+        old key and the new one both open every value, and a rekey that stopped
+        half-way runs it again. Each value must be replaced whole (never half
+        written). The caller holds the environment's lock. The default refuses: a
+        backend written before rekey existed cannot be re-keyed, and the rekey stops
+        before it switches keys.
+        """
+        from podium.errors import StateError
+
+        raise StateError(
+            f"state backend {type(self).__name__} cannot re-seal its state "
+            "(it implements no StateStore.reseal, plugin API 1.3); the state key was not changed",
+            hint="upgrade the state backend's plugin",
+        )
 
     def close(self) -> None:  # noqa: B027 - optional for implementations
         """Release connections."""

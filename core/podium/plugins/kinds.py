@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from podium.observability.contract import TelemetrySink
     from podium.platform.contract import CliCommand, StateBackend, WorkloadTemplate
     from podium.provisioning.contract import Provisioner
-    from podium.security.contract import PolicyPack, SecretStore
+    from podium.security.contract import KeyProvider, PolicyPack, SecretStore
 
 T = TypeVar("T")
 
@@ -53,6 +53,9 @@ SECRET_STORES: Kind[SecretStore] = Kind(
 )
 POLICY_PACKS: Kind[PolicyPack] = Kind(
     "policy_packs", "podium_policy_packs", "podium.security.contract:PolicyPack", "policy pack"
+)
+KEY_PROVIDERS: Kind[KeyProvider] = Kind(
+    "key_providers", "podium_key_providers", "podium.security.contract:KeyProvider", "key provider"
 )
 TELEMETRY_SINKS: Kind[TelemetrySink] = Kind(
     "telemetry_sinks",
@@ -87,6 +90,7 @@ KINDS: dict[str, Kind[Any]] = {
         STATE_BACKENDS,
         CLI_COMMANDS,
         WORKLOAD_TEMPLATES,
+        KEY_PROVIDERS,
     )
 }
 

@@ -147,3 +147,26 @@ class PolicyPack(ABC):
 
     def check_plan(self, plan: Plan, env: EnvironmentInfo) -> Iterable[Finding]:
         return ()
+
+
+class KeyProvider(ABC):
+    """Keeps the key that wraps the state's data key (envelope encryption; plugin API 1.3).
+
+    ``[secrets] key_provider = "<name>"`` and ``wrapping_key = "<key>"`` select it.
+    Podium generates the data key itself (a Fernet key), keeps only its wrapped
+    form on disk, and asks the provider to unwrap it when the state key is first
+    needed; the plain data key stays in memory. A provider that cannot unwrap
+    (the service is down, the key was deleted, no permission) must raise: Podium
+    then refuses to read or write sealed state, naming the provider and its plugin.
+    Errors must not quote the data key or the wrapped text.
+    """
+
+    name: ClassVar[str]
+
+    @abstractmethod
+    def wrap(self, wrapping_key: str, data_key: bytes) -> str:
+        """``data_key`` encrypted with ``wrapping_key``, as text safe to store in a file."""
+
+    @abstractmethod
+    def unwrap(self, wrapping_key: str, wrapped: str) -> bytes:
+        """The data key that :meth:`wrap` turned into ``wrapped``."""

@@ -17,7 +17,7 @@ import hashlib
 import hmac
 import os
 import stat
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -53,14 +53,25 @@ class StateCipher:
 
     ``source`` says where the key came from (``$PODIUM_STATE_KEY`` or the key
     file path); errors mention it so a user knows which key to fix.
+
+    ``previous`` keys only decrypt: while ``podium state rekey`` runs (or after it
+    was interrupted) the state holds values sealed with the old key and the new
+    one, and both must open until every value is sealed with the new key.
     """
 
-    def __init__(self, key: bytes | str, *, source: str = "the given key") -> None:
-        from cryptography.fernet import Fernet
+    def __init__(
+        self,
+        key: bytes | str,
+        *,
+        source: str = "the given key",
+        previous: Sequence[bytes | str] = (),
+    ) -> None:
+        from cryptography.fernet import Fernet, MultiFernet
 
         raw = key.encode() if isinstance(key, str) else key
         try:
             self._fernet: Fernet = Fernet(raw)
+            older = [Fernet(k.encode() if isinstance(k, str) else k) for k in previous]
         except (ValueError, TypeError):
             raise StateError(
                 f"the state encryption key from {source} is malformed: it must be a Fernet key "
@@ -69,6 +80,11 @@ class StateCipher:
                 "print(Fernet.generate_key().decode())'",
             ) from None
         self.source = source
+        self._opener: Fernet | MultiFernet = (
+            MultiFernet([self._fernet, *older]) if older else self._fernet
+        )
+        #: whether older keys are still readable (a rekey has not finished)
+        self.rotating = bool(older)
         self._fingerprint_key = hmac.new(raw, _FINGERPRINT_LABEL, hashlib.sha256).digest()
 
     # --- strings ---------------------------------------------------------------
@@ -79,7 +95,7 @@ class StateCipher:
         from cryptography.fernet import InvalidToken
 
         try:
-            return self._fernet.decrypt(token.encode("ascii")).decode()
+            return self._opener.decrypt(token.encode("ascii")).decode()
         except (InvalidToken, UnicodeEncodeError, ValueError):
             # Deliberately no token in the message: it is ciphertext, but noise to the user.
             raise StateError(
@@ -88,6 +104,27 @@ class StateCipher:
                 hint=f"use the key this state was written with (set ${KEY_ENV} "
                 "or restore the original key file)",
             ) from None
+
+    def reseal(self, token: str) -> str:
+        """``token`` sealed with this cipher's own key: unchanged if it already is,
+        else opened with a previous key and sealed again (what a rekey does to each value)."""
+        from cryptography.fernet import InvalidToken
+
+        try:
+            self._fernet.decrypt(token.encode("ascii"))
+            return token
+        except (InvalidToken, UnicodeEncodeError, ValueError):
+            return self.encrypt(self.decrypt(token))
+
+    def opens_alone(self, token: str) -> bool:
+        """Whether this cipher's own key (no previous one) decrypts ``token``."""
+        from cryptography.fernet import InvalidToken
+
+        try:
+            self._fernet.decrypt(token.encode("ascii"))
+        except (InvalidToken, UnicodeEncodeError, ValueError):
+            return False
+        return True
 
     def fingerprint(self, value: Secret) -> str:
         """A keyed digest of ``value`` that detects a change without storing the plaintext."""
@@ -145,13 +182,10 @@ def load_state_cipher(
     callers pass ``create=False`` for state that already holds data (see
     :mod:`podium.security.key_check`), so a lost key file is never replaced.
     """
-    env = os.environ if environ is None else environ
-    from_env = env.get(KEY_ENV, "").strip()
-    if from_env:
-        return StateCipher(from_env, source=f"${KEY_ENV}")
-    path = Path(key_file)
-    key = read_key_file(path) if path.exists() or not create else create_key_file(path)
-    return StateCipher(key, source=str(path))
+    from podium.security.key_slot import KeySlot
+
+    # Through the key slot, so the pending key of an unfinished rekey opens values too.
+    return KeySlot(Path(key_file)).load(environ=environ, create=create)
 
 
 def read_key_file(path: Path) -> bytes:
@@ -186,8 +220,15 @@ def create_key_file(path: Path) -> bytes:
     appears complete or not at all, and two processes can never end up with
     different keys.
     """
+    return write_new_file(path, generate_key().encode("ascii"))
+
+
+def write_new_file(path: Path, key: bytes) -> bytes:
+    """Create ``path`` (mode 0600) holding ``key`` exactly once; if it exists, what it holds.
+
+    See :func:`create_key_file`: complete or absent, never two different contents.
+    """
     make_private_dir(path.parent)
-    key = generate_key().encode("ascii")
     temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
@@ -204,3 +245,31 @@ def create_key_file(path: Path) -> bytes:
     finally:
         temp.unlink(missing_ok=True)
     return key
+
+
+def reseal_value(value: Any, reseal: Callable[[str], str]) -> tuple[Any, int]:
+    """``value`` with each nested ``{"$secret": token}`` replaced by ``reseal(token)``.
+
+    Returns the new value and how many tokens changed; a state backend's
+    :meth:`~podium.platform.contract.StateStore.reseal` uses it on each JSON value.
+    """
+    if is_sealed(value):
+        token = value[SEALED]
+        new = reseal(token)
+        return ({SEALED: new}, 1) if new != token else (value, 0)
+    if isinstance(value, dict):
+        changed = 0
+        out: dict[str, Any] = {}
+        for k, v in value.items():
+            out[k], n = reseal_value(v, reseal)
+            changed += n
+        return (out, changed) if changed else (value, 0)
+    if isinstance(value, list):
+        changed = 0
+        items: list[Any] = []
+        for v in value:
+            item, n = reseal_value(v, reseal)
+            items.append(item)
+            changed += n
+        return (items, changed) if changed else (value, 0)
+    return value, 0

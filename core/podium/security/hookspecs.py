@@ -1,4 +1,4 @@
-"""Security hooks: secret stores, policy packs, and ad-hoc workload and plan checks."""
+"""Security hooks: secret stores, key providers, policy packs, and ad-hoc workload and plan checks."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pydantic import BaseModel
 
 from podium.platform.context import EnvironmentInfo, PlatformInfo
 from podium.plugins.markers import hookspec
-from podium.security.contract import Finding, PolicyPack, SecretStore
+from podium.security.contract import Finding, KeyProvider, PolicyPack, SecretStore
 
 if TYPE_CHECKING:
     from podium.engine.plan import Plan
@@ -45,6 +45,34 @@ def podium_secret_stores(  # type: ignore[empty-body]
         @hookimpl
         def podium_secret_stores():
             return [EnvSecretStore()]
+    """
+
+
+@hookspec
+def podium_key_providers(  # type: ignore[empty-body]
+    settings: BaseModel | None, platform_name: str, platform: PlatformInfo
+) -> Iterable[KeyProvider]:
+    """Register key providers (registration hook; plugin API 1.3).
+
+    ``[secrets] key_provider = "<name>"`` and ``wrapping_key = "<key>"`` make the
+    provider wrap the state's data key (envelope encryption) instead of keeping the
+    key in a file: only the wrapped data key is stored (``<state_dir>/key.wrapped``),
+    and Podium refuses to read or write sealed state when the provider cannot unwrap it.
+
+    Example::
+
+        class KmsKeys(KeyProvider):
+            name = "acme-kms"
+
+            def wrap(self, wrapping_key, data_key):
+                return kms.encrypt(wrapping_key, data_key).hex()
+
+            def unwrap(self, wrapping_key, wrapped):
+                return kms.decrypt(wrapping_key, bytes.fromhex(wrapped))
+
+        @hookimpl
+        def podium_key_providers():
+            return [KmsKeys()]
     """
 
 

@@ -175,6 +175,35 @@ class LocalSecretStore(SecretStore):
                 ).fetchall()
         return [SecretVersion(str(key), int(version), env) for key, version in rows]
 
+    def reseal(self, reseal: Callable[[str], str]) -> int:
+        """Re-seal every token (secrets and the key check) in one transaction (``podium
+        state rekey``); returns how many changed. A store file that does not exist stays so."""
+        with self._mutex:
+            if self._db is None and not self.path.exists():
+                return 0
+            changed = 0
+            with self._tx(write=True) as db:
+                for table, keys in (("secrets", "key"), ("env_secrets", "env, key")):
+                    rows = db.execute(f"SELECT {keys}, token FROM {table}").fetchall()
+                    where = " AND ".join(f"{k.strip()} = ?" for k in keys.split(","))
+                    for row in rows:
+                        token = reseal(str(row[-1]))
+                        if token != row[-1]:
+                            db.execute(
+                                f"UPDATE {table} SET token = ? WHERE {where}", (token, *row[:-1])
+                            )
+                            changed += 1
+                check = db.execute("SELECT value FROM meta WHERE key = ?", (_KEY_CHECK,)).fetchone()
+                if check is not None:
+                    resealed = reseal(str(check[0]))
+                    if resealed != check[0]:
+                        db.execute(
+                            "UPDATE meta SET value = ? WHERE key = ?", (resealed, _KEY_CHECK)
+                        )
+                        changed += 1
+            self._cipher = None  # the key in use changes with the rekey: bind it again
+            return changed
+
     def close(self) -> None:
         with self._mutex:
             if self._db is not None:

@@ -5,6 +5,7 @@ Re-exported by :mod:`podium.testing.conformance`.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import time
@@ -311,6 +312,78 @@ class StateBackendConformance(JournalConformance):
             expect(again is right, "key-check", requires, "the reopened store lost its key check")
         finally:
             reopened.close()
+
+    def test_reseal_reseals_every_sealed_value(self, state_store: Any) -> None:
+        """``reseal`` (plugin API 1.3, ``podium state rekey``) reaches every sealed value:
+        records, intents, generated values, history and releases; a second call changes
+        nothing. A backend without it is skipped here (and rekey refuses it)."""
+        from podium.errors import StateError
+        from podium.platform.contract import Intent, StateStore
+        from podium.security.crypto import StateCipher, generate_key
+        from podium.security.secret import Secret
+
+        if type(state_store).reseal is StateStore.reseal:
+            pytest.skip(
+                "the backend implements no StateStore.reseal: podium state rekey refuses it"
+            )
+        requires = "reseal re-seals every sealed value the store keeps, and only once"
+        old_key, new_key = generate_key(), generate_key()
+        old = StateCipher(old_key)
+        both = StateCipher(new_key, previous=[old_key])
+        new_only = StateCipher(new_key)
+
+        def sealed(label: str) -> Any:
+            return old.seal({"value": Secret(label), "plain": label, "list": [Secret(label)]})
+
+        call(
+            "put_record()",
+            state_store.put_record,
+            self._record(spec={"params": sealed("spec")}, outputs=sealed("outputs")),
+        )
+        # A journal that loses intents fails the journal tests, not this one.
+        with contextlib.suppress(Exception):
+            state_store.begin_intent(
+                Intent(node="resource:x", action="create", spec=sealed("intent"), run_id="r")
+            )
+        call("put_generated()", state_store.put_generated, "resource:x", "pw", old.encrypt("gen"))
+        call("add_history()", state_store.add_history, {"operation": "x", "data": sealed("h")})
+        call("add_release()", state_store.add_release, "web", {"env": sealed("release")})
+        serial = call("serial()", state_store.serial)
+        changed = call("reseal()", state_store.reseal, both.reseal)
+        # 2 tokens per sealed value, 1 generated; an intent the journal lost is the
+        # journal tests' business, so only the intents still pending are counted here
+        intents = call("pending_intents()", state_store.pending_intents)
+        visible = 9 + 2 * len([i for i in intents if i.node == "resource:x"])
+        expect(changed >= visible, "reseal", requires, f"reseal reported {changed} of {visible}")
+        again = call("reseal() again", state_store.reseal, both.reseal)
+        expect(again == 0, "reseal", requires, f"a second reseal changed {again} values")
+        try:
+            [record] = call("records()", state_store.records)
+            history = call("history()", state_store.history)[0]
+            [release] = call("releases()", state_store.releases, "web")
+            seen = [
+                new_only.unseal(record.spec)["params"]["value"].reveal(),
+                new_only.unseal(record.outputs)["list"][0].reveal(),
+                new_only.decrypt(str(state_store.get_generated("resource:x", "pw"))),
+                new_only.unseal(history["data"])["value"].reveal(),
+                new_only.unseal(release["env"])["list"][0].reveal(),
+            ] + [
+                new_only.unseal(i.spec)["value"].reveal()
+                for i in call("pending_intents()", state_store.pending_intents)
+                if i.node == "resource:x"
+            ]
+        except StateError:
+            broken("reseal", requires, "a value still opens only with the old key")
+        expect(
+            seen[:5] == ["spec", "outputs", "gen", "h", "release"]
+            and all(v == "intent" for v in seen[5:]),
+            "reseal",
+            requires,
+            "the re-sealed values changed",
+        )
+        expect(record.spec_hash == "abc123", "reseal", requires, "reseal changed a record's fields")
+        after = call("serial()", state_store.serial)
+        expect(after >= serial, "reseal", requires, "the serial went back")
 
     def test_lock_contention_raises_locked(self, state_store: Any) -> None:
         call("acquire_lock(run-a)", state_store.acquire_lock, self._lock("run-a"))

@@ -235,3 +235,99 @@ def test_a_machine_with_another_state_key_is_refused_before_creating_anything(
         platform.up("prod", [score])
     assert cloud.buckets == buckets
     assert sql(f'SELECT count(DISTINCT entry_id) FROM "{schema}".history') == [(1,)]
+
+
+#: A rekey of the PostgreSQL state in a child process that SIGKILLs itself at the Nth
+#: re-sealed value (the environment's transaction is then rolled back by the server).
+REKEY_KILLER = """\
+import json, os, signal, sys
+from podium.plugin import Platform, StateCipher
+
+config, nth = json.loads(sys.argv[1]), int(sys.argv[2])
+original = StateCipher.reseal
+calls = [0]
+def reseal(self, token):
+    calls[0] += 1
+    if calls[0] == nth:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return original(self, token)
+StateCipher.reseal = reseal
+with Platform(config, root=sys.argv[3], load_entrypoints=True, strict_plugins=True) as platform:
+    platform.rekey(on_step=lambda step: step == sys.argv[4] and os.kill(os.getpid(), 9))
+"""
+
+
+def test_rekey_reseals_postgres_state_and_survives_sigkill(
+    tmp_path: Path, dsn: str, schema: str, sql: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import base64
+    import json
+    import re
+    import signal
+    import subprocess
+    import sys
+
+    from cryptography.fernet import Fernet, InvalidToken
+
+    monkeypatch.setenv("PODIUM_PLUGIN_POSTGRES_DSN", dsn)
+    monkeypatch.delenv("PODIUM_STATE_KEY", raising=False)
+    score = tmp_path / "web.score.yaml"
+    score.write_text(SCORE)
+    cloud = TinyCloud()
+    key_file = tmp_path / ".podium" / "key"
+
+    def tokens() -> list[str]:
+        found: list[str] = []
+        for table in ("records", "intents", "generated", "history", "releases"):
+            for (text,) in sql(f'SELECT t::text FROM "{schema}".{table} t'):
+                found += re.findall(r"gAAAAA[A-Za-z0-9_\-]+=*", text)
+        return found
+
+    def opens(key: bytes, token: str) -> bool:
+        try:
+            Fernet(key).decrypt(token.encode())
+        except InvalidToken:
+            return False
+        return True
+
+    with make_platform(tmp_path, schema, cloud) as platform:
+        assert platform.up("prod", [score])[1].ok
+    old = key_file.read_bytes().strip()
+    before = tokens()
+    assert len(before) >= 4 and all(opens(old, t) for t in before)
+    assert base64.urlsafe_b64decode(old)  # a real Fernet key in the key file
+
+    config = {
+        "platform": {"name": "shop"},
+        "plugins": {"allow": ["postgres"]},
+        "environments": {"prod": {}},
+        "state": {"backend": "postgres", "options": {"schema": schema}},
+    }
+    for nth, step in ((2, ""), (0, "resealed state prod"), (0, "switched")):
+        killed = subprocess.run(
+            [sys.executable, "-c", REKEY_KILLER, json.dumps(config), str(nth), str(tmp_path), step],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert killed.returncode == -signal.SIGKILL, killed.stderr
+        with make_platform(tmp_path, schema, cloud) as platform:  # every secret still opens
+            outputs = platform.outputs("prod", show_secrets=True)
+            assert any(CANARY in str(values) for values in outputs.values())
+            platform.plan("prod", [score])
+
+    with make_platform(tmp_path, schema, cloud) as platform:
+        result = platform.rekey()
+        assert result.resumed is False  # the last kill came after the switch: a new rotation
+        outputs = platform.outputs("prod", show_secrets=True)
+        assert any(CANARY in str(values) for values in outputs.values())
+        rekeys = [h for h in platform.history("prod") if h.get("operation") == "state rekey"]
+        # newest first: this one, then the three killed ones (marked aborted when the
+        # next rekey took their dead lease over)
+        assert [h["status"] for h in rekeys] == ["succeeded", "aborted", "aborted", "aborted"]
+        assert all(h["kind"] == "state" for h in rekeys)
+    new = key_file.read_bytes().strip()
+    after = tokens()
+    assert new != old and len(after) == len(before)
+    assert all(opens(new, t) for t in after)
+    assert not any(opens(old, t) for t in after)

@@ -8,6 +8,7 @@ import click
 
 from podium.cli.context import get_state
 from podium.cli.options import env_option, files_option, json_option, resolve_env, resolve_files
+from podium.cli.run_control import lock_timeout_option
 
 
 @click.group("state")
@@ -173,3 +174,25 @@ def resolve_cmd(ctx: click.Context, env: str | None, node: str, how: str | None)
     else:
         for note in notes:
             click.echo(note)
+
+
+@state_group.command("rekey")
+@lock_timeout_option
+@json_option
+@click.pass_context
+def rekey_cmd(ctx: click.Context, lock_timeout: float) -> None:
+    """Rotate the state key and seal every secret again (state and secret store).
+
+    Crash-safe: until it finishes both keys open every value, and running it
+    again after an interruption finishes the rotation.
+    """
+    state = get_state(ctx)
+    result = state.platform().rekey(
+        lock_timeout=lock_timeout,
+        on_step=None if state.json_output else lambda step: state.echo_err(f"rekey: {step}"),
+    )
+    if state.json_output:
+        state.echo_json(dataclasses.asdict(result))
+        return
+    resumed = " (finished an interrupted rekey)" if result.resumed else ""
+    click.echo(f"rotated the state key in {result.key}{resumed}; re-sealed {result.total} values")

@@ -717,6 +717,18 @@ class SqlStateStore(TransactionalStateStore):
             ).fetchall()
         return [{**json.loads(data), "number": int(number)} for number, data in rows]
 
+    # --- rekey ----------------------------------------------------------------
+    @reconnecting
+    def reseal(self, reseal: Callable[[str], str]) -> int:
+        """Re-seal every secret of this environment's state, in one transaction."""
+        from podium.state.sql.reseal import reseal_rows
+
+        with self._write() as db:
+            changed, records_changed = reseal_rows(self.dialect, db, reseal)
+            if records_changed:
+                self._bump_serial(db)  # a saved plan made before must be made again
+        return changed
+
 
 class _OneFailed(Exception):
     """One write of a multi-write batch failed: roll back and retry each alone."""

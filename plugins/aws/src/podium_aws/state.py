@@ -574,6 +574,55 @@ class S3StateStore(StateStore):
                 found.append(got[0])
         return found
 
+    # --- rekey ----------------------------------------------------------------------------
+    def reseal(self, reseal: Callable[[str], str]) -> int:
+        """Re-seal every sealed token (``podium state rekey``, plugin API 1.3).
+
+        ``state.json`` (records, intents, generated values) changes in one
+        compare-and-swap; each history and release object is then replaced whole,
+        ``If-Match`` its ETag. S3 has no transaction across objects: a crash here leaves
+        some objects re-sealed and some not, which both keys open until the rekey's switch.
+        """
+        from podium.plugin import reseal_value  # plugin API 1.3; only a 1.3 core calls this
+
+        def change(doc: dict[str, Any]) -> int:
+            count = 0
+            records, n = reseal_value(doc["records"], reseal)
+            if n:
+                doc["records"] = records
+                doc["serial"] += 1  # a saved plan made before must be made again
+            count += n
+            doc["intents"], n = reseal_value(doc["intents"], reseal)
+            count += n
+            for values in doc["generated"].values():
+                for key, token in values.items():
+                    values[key] = reseal(str(token))
+                    count += values[key] != token
+            return count
+
+        changed = self._transact(change)
+        for key in [*self._list("history"), *self._list("releases")]:
+            changed += self._reseal_object(key[len(self.prefix) + 1 :], reseal_value, reseal)
+        return changed
+
+    def _reseal_object(
+        self,
+        name: str,
+        reseal_value: Callable[[Any, Callable[[str], str]], tuple[Any, int]],
+        reseal: Callable[[str], str],
+    ) -> int:
+        for _ in range(_ATTEMPTS):
+            found = self._get(name)
+            if found is None:
+                return 0
+            data, n = reseal_value(found[0], reseal)
+            if not n:
+                return 0
+            self._fence_now()
+            if self._put(name, data, if_match=found[1]) is not None:
+                return n
+        raise StateError(f"could not re-seal {self.where}/{name}: too many concurrent writers")
+
 
 def _empty_state() -> dict[str, Any]:
     return {

@@ -10,11 +10,11 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable
 
-from podium.plugin import Provisioner, SecretStore, hookimpl
+from podium.plugin import KeyProvider, Provisioner, SecretStore, hookimpl
 from podium_openbao.client import OpenBao
 from podium_openbao.settings import Settings
 
-PODIUM_API = ">=1.2,<2"
+PODIUM_API = ">=1.3,<2"  # 1.3: podium_key_providers
 
 __all__ = ["PODIUM_API", "Settings", "openbao_for"]
 
@@ -40,6 +40,13 @@ def podium_secret_stores(settings: Settings | None, platform_name: str) -> Itera
     from podium_openbao.store import OpenBaoSecretStore
 
     return [OpenBaoSecretStore(openbao_for(settings), platform_name)]
+
+
+@hookimpl
+def podium_key_providers(settings: Settings | None) -> Iterable[KeyProvider]:
+    from podium_openbao.transit import TransitKeyProvider
+
+    return [TransitKeyProvider(openbao_for(settings))]
 
 
 @hookimpl

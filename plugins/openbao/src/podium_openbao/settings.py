@@ -54,6 +54,11 @@ class Settings(BaseModel):
     database_mount: str = Field(
         default="database", description="The database secrets engine's mount (dynamic credentials)."
     )
+    transit_mount: str = Field(
+        default="transit",
+        description="The transit engine's mount: [secrets] key_provider = 'openbao' wraps "
+        "the state's data key with its key [secrets] wrapping_key.",
+    )
     lease_ttl: str = Field(
         default="24h",
         description="Lifetime of the database credentials a release gets (OpenBao's "
@@ -67,7 +72,7 @@ class Settings(BaseModel):
     )
     timeout: float = Field(default=10.0, gt=0, description="Seconds per request.")
 
-    @field_validator("mount", "prefix", "database_mount", "approle_mount")
+    @field_validator("mount", "prefix", "database_mount", "approle_mount", "transit_mount")
     @classmethod
     def _path(cls, value: str) -> str:
         if not _PATH.match(value) or ".." in value.split("/"):
