@@ -34,7 +34,10 @@ def test_prod_renders_the_shop_and_every_object_is_valid(tmp_path: Path) -> None
         strictly_valid(documents)
         kinds += [(path.stem, d["kind"]) for d in documents]
     assert ("shop-web", "Service") in kinds and ("shop-web", "Deployment") in kinds
-    assert ("shop-worker", "Deployment") in kinds and ("shop-worker", "Service") not in kinds
+    assert ("shop-worker", "Deployment") in kinds
+    # the worker's only port is its /metrics endpoint (for podium-prometheus): one Service port
+    worker = {d["kind"]: d for d in load_documents(root / "deploy" / "prod" / "shop-worker.yaml")}
+    assert [p["port"] for p in worker["Service"]["spec"]["ports"]] == [9100]
     assert ("shop-web", "ExternalSecret") in kinds and ("shop-web", "PodDisruptionBudget") in kinds
     web = {d["kind"]: d for d in load_documents(root / "deploy" / "prod" / "shop-web.yaml")}
     container = web["Deployment"]["spec"]["template"]["spec"]["containers"][0]
