@@ -50,7 +50,9 @@ def expand(value: Any, context: Mapping[str, str]) -> str:
     def lookup(match: re.Match[str]) -> str:
         expression = match.group(1)
         if expression not in context:
-            raise AssertionError(f"the pipeline uses an expression the test does not know: {expression}")
+            raise AssertionError(
+                f"the pipeline uses an expression the test does not know: {expression}"
+            )
         return context[expression]
 
     return EXPRESSION.sub(lookup, str(value))

@@ -24,8 +24,6 @@ _Dumper.add_representer(str, _text)
 
 def render(document: dict[str, Any], header: list[str]) -> str:
     """The YAML text of ``document`` under ``# header`` lines."""
-    body = yaml.dump(
-        document, Dumper=_Dumper, sort_keys=False, default_flow_style=False, width=100
-    )
+    body = yaml.dump(document, Dumper=_Dumper, sort_keys=False, default_flow_style=False, width=100)
     comments = "".join(f"# {line}".rstrip() + "\n" for line in header)
     return comments + "\n" + body

@@ -40,7 +40,10 @@ def workflow(spec: PipelineSpec) -> str:
         "jobs": {
             "plan": _plan_job(spec),
             "comment": _comment_job(spec),
-            **{f"apply-{stage.name}": _apply_job(spec, index) for index, stage in enumerate(spec.stages)},
+            **{
+                f"apply-{stage.name}": _apply_job(spec, index)
+                for index, stage in enumerate(spec.stages)
+            },
         },
     }
     gated = [s.name for s in spec.stages if s.gated]
@@ -67,8 +70,13 @@ def workflow(spec: PipelineSpec) -> str:
 
 def _shared_env(spec: PipelineSpec) -> dict[str, str]:
     env = {"PODIUM_STRICT_PLUGINS": "1", "NO_COLOR": "1"}
-    env.update({name: "${{ secrets.%s }}" % name for name in spec.secrets})
+    env.update({name: _secret(name) for name in spec.secrets})
     return env
+
+
+def _secret(name: str) -> str:
+    """The expression of a repository or environment secret (passed through ``env:`` only)."""
+    return "${{ secrets." + name + " }}"
 
 
 def _setup(spec: PipelineSpec) -> list[dict[str, Any]]:
@@ -172,7 +180,7 @@ def _apply_job(spec: PipelineSpec, index: int) -> dict[str, Any]:
         "concurrency": {"group": f"podium-{stage.name}", "cancel-in-progress": False},
         "env": {
             ENV_VARIABLE: stage.name,
-            KEY_VARIABLE: "${{ secrets.%s }}" % KEY_VARIABLE,
+            KEY_VARIABLE: _secret(KEY_VARIABLE),
         },
         "defaults": _defaults(spec),
         "steps": [

@@ -89,7 +89,10 @@ def pipeline_spec(
     """Read what a pipeline needs from ``platform``: environments, plugins, layout."""
     stages = sorted(
         (platform.environment(name) for name in platform.environments),
-        key=lambda env: (_TIER_ORDER.get(env.tier, 1), platform.environments.index(env.environment)),
+        key=lambda env: (
+            _TIER_ORDER.get(env.tier, 1),
+            platform.environments.index(env.environment),
+        ),
     )
     notes: list[str] = []
     if platform.config.state.backend == "sqlite":
@@ -121,7 +124,12 @@ def install_command(platform: Platform) -> str:
 
     pins = {"podium": __version__}
     for info in platform.plugins.plugins:
-        if info.source == "entry-point" and info.status == "loaded" and info.distribution and info.version:
+        if (
+            info.source == "entry-point"
+            and info.status == "loaded"
+            and info.distribution
+            and info.version
+        ):
             pins.setdefault(info.distribution, info.version)
     return "python -m pip install " + " ".join(
         shlex.quote(f"{name}=={version}") for name, version in sorted(pins.items())

@@ -8,7 +8,7 @@ environments would change and why. Nothing is applied; the plans are not for app
 (each environment's teams apply their own, from their own files).
 
 Deployments recorded before Podium kept sources cannot be replanned: they are listed as
-``unplanned`` with the reason, and the next ``podium up`` of the workload records one.
+``unplanned`` with the reason; the workload's next deploy (any change to it) records one.
 """
 
 from __future__ import annotations
@@ -163,8 +163,7 @@ def deployed_workloads(
                 Unplanned(
                     env,
                     name,
-                    "deployed before Podium recorded Score sources: "
-                    "'podium up' it once to record one",
+                    "deployed before Podium recorded Score sources: its next deploy records one",
                 )
             )
             continue

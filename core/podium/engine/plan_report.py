@@ -54,7 +54,8 @@ def explanation(change: Change, plan: Plan) -> str:
     """Why this node is what it is: which rule or setting chose its provider, and why it won."""
     if change.rule:
         criteria = ", ".join(
-            f"{key}={_criterion(value)}" for key, value in (change.rule.get("criteria") or {}).items()
+            f"{key}={_criterion(value)}"
+            for key, value in (change.rule.get("criteria") or {}).items()
         )
         return (
             f"{rule_summary(change.rule)} ({criteria}) chose {change.provider}: "
@@ -99,8 +100,7 @@ def plan_markdown(plan: Plan, *, explain: bool = False) -> str:
     lines.append("")
     lines.append(
         f"State serial {plan.serial} · config `{plan.config_digest or '-'}` · "
-        f"made {plan.created_at or '-'}"
-        + (" · refreshed" if plan.refresh else "")
+        f"made {plan.created_at or '-'}" + (" · refreshed" if plan.refresh else "")
     )
     if plan.plugins:
         shown = ", ".join(f"{name} {version}" for name, version in sorted(plan.plugins.items()))
@@ -108,7 +108,10 @@ def plan_markdown(plan: Plan, *, explain: bool = False) -> str:
     for warning in plan.warnings:
         lines += ["", f"> **Note:** {markdown_cell(warning)}"]
     if plan.take_over:
-        lines += ["", f"> **Takes over from another owner:** {markdown_cell(', '.join(plan.take_over))}"]
+        lines += [
+            "",
+            f"> **Takes over from another owner:** {markdown_cell(', '.join(plan.take_over))}",
+        ]
     shown_changes = [c for c in plan.changes if c.action != "no-op" or explain]
     lines.append("")
     if shown_changes:
