@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from typing import Any
 
 import yaml
@@ -25,5 +26,6 @@ _Dumper.add_representer(str, _text)
 def render(document: dict[str, Any], header: list[str]) -> str:
     """The YAML text of ``document`` under ``# header`` lines."""
     body = yaml.dump(document, Dumper=_Dumper, sort_keys=False, default_flow_style=False, width=100)
-    comments = "".join(f"# {line}".rstrip() + "\n" for line in header)
+    wrapped = [part for line in header for part in textwrap.wrap(line, 92) or [""]]
+    comments = "".join(f"# {line}".rstrip() + "\n" for line in wrapped)
     return comments + "\n" + body

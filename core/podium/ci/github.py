@@ -57,7 +57,7 @@ def workflow(spec: PipelineSpec) -> str:
     ]
     if gated:
         header.append(
-            "Protect the GitHub environments "
+            f"Protect the GitHub environment{'s' if len(gated) > 1 else ''} "
             + ", ".join(gated)
             + " with required reviewers: that is the approval."
         )

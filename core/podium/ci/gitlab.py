@@ -106,7 +106,9 @@ def pipeline_file(spec: PipelineSpec) -> str:
     ]
     if gated:
         header.append(
-            "Manual jobs promote to " + ", ".join(gated) + "; protect those environments "
+            "Manual jobs promote to "
+            + ", ".join(gated)
+            + f"; protect {'those environments' if len(gated) > 1 else 'that environment'} "
             "to require approval."
         )
     header.append(
