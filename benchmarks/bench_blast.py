@@ -49,7 +49,12 @@ class NoopDeployer(Deployer):
         return WorkloadStatus(workload=ctx.workload, state="ready")
 
     def logs(
-        self, ctx: Any, *, container: str | None = None, follow: bool = False, tail: int | None = None
+        self,
+        ctx: Any,
+        *,
+        container: str | None = None,
+        follow: bool = False,
+        tail: int | None = None,
     ) -> Iterator[LogLine]:
         return iter(())
 
@@ -160,9 +165,7 @@ def main() -> int:
     label = f"{WORKLOADS} workloads x {len(ENVIRONMENTS)} environments"
     report.add(f"plan --all, {label}, no refresh", times["radius"], "s", at_most=3.0)
     report.add(f"baseline: plan each environment from the files, {label}", times["baseline"], "s")
-    report.add(
-        "plan --all / baseline", ratio(times["radius"], times["baseline"]), "x", at_most=1.5
-    )
+    report.add("plan --all / baseline", ratio(times["radius"], times["baseline"]), "x", at_most=1.5)
     return report.finish()
 
 
