@@ -111,3 +111,19 @@ def test_schema_plan_accepts_saved_plans_and_rejects_malformed_ones(
     out = tmp_path / "plan.schema.json"
     project.podium("schema", "plan", "--out", str(out), check=True)
     assert json.loads(out.read_text()) == schema
+
+
+def test_a_saved_plan_made_by_other_plugin_versions_is_stale_at_apply(project: Any) -> None:
+    _deployed_then_changed(project)
+    project.podium("plan", "-e", "dev", "--out", "p.json", check=True)
+    saved = project.root / "p.json"
+    data = json.loads(saved.read_text())
+    assert data["plugins"] == {"fake": "0.1.0"}
+    data["plugins"]["fake"] = "0.0.9"  # as if fake 0.0.9 made the plan, and 0.1.0 applies it
+    saved.write_text(json.dumps(data))
+    result = project.podium("apply", "p.json")
+    assert result.returncode == 8, result.stderr
+    assert "plugins were upgraded or downgraded since this plan was made (fake 0.0.9 -> 0.1.0)" in (
+        result.stderr
+    )
+    assert project.deployed()["variables"]["main"]["GREETING"] == "hello"  # nothing applied
