@@ -25,6 +25,7 @@ NO_ENV = {
     "podium schema": "the schemas are the same in every environment",
     "podium plugins": "plugins are loaded for the platform, not per environment",
     "podium plugin": "scaffolds a plugin package; no platform involved",
+    "podium ci": "a pipeline covers every environment of the platform",
 }
 
 

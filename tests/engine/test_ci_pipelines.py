@@ -63,6 +63,13 @@ def _generate(project: Any, system: str) -> Path:
     assert "state.backend is sqlite" in result.stderr  # the runner would start empty
     path = repo / (".github/workflows/podium.yml" if system == "github" else ".gitlab-ci.yml")
     assert path.is_file(), result.stdout
+    described = project.podium_json("ci", "generate", system)
+    assert described["text"] == path.read_text() and described["written"] is None
+    assert [(e["name"], e["gated"]) for e in described["environments"]] == [
+        ("dev", False),
+        ("staging", True),
+        ("prod", True),
+    ]
     return path
 
 

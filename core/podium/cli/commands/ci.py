@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from podium.cli.context import get_state
+from podium.cli.options import json_option
 
 _SYSTEMS = ("github", "gitlab")
 
@@ -45,6 +46,7 @@ def ci_group() -> None:
 )
 @click.option("--branch", default="main", show_default=True, help="The default branch.")
 @click.option("--python", "python_version", default="3.11", show_default=True)
+@json_option
 @click.pass_context
 def generate_cmd(
     ctx: click.Context,
@@ -78,12 +80,29 @@ def generate_cmd(
         text, path = github.workflow(spec), github.WORKFLOW_PATH
     else:
         text, path = gitlab.pipeline_file(spec), gitlab.PIPELINE_PATH
+    target = Path(out) / path if out is not None else None
+    if target is not None:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text)
+    if state.json_output:
+        state.echo_json(
+            {
+                "system": system,
+                "path": path,
+                "written": None if target is None else str(target),
+                "environments": [
+                    {"name": s.name, "tier": s.tier, "gated": s.gated} for s in spec.stages
+                ],
+                "workdir": spec.workdir,
+                "install": spec.install,
+                "notes": list(spec.notes),
+                "text": text,
+            }
+        )
+        return
     for note in spec.notes:
         click.echo(f"note: {note}", err=True)
-    if out is None:
+    if target is None:
         click.echo(text, nl=False)
-        return
-    target = Path(out) / path
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(text)
-    click.echo(f"Wrote {target}")
+    else:
+        click.echo(f"Wrote {target}")
