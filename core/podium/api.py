@@ -709,6 +709,9 @@ class Platform:
                 rt.event(
                     "policy.finding", finding.subject, finding.message, finding=finding.to_dict()
                 )
+            from podium.engine.plan_report import plugin_versions
+
+            plan.plugins = plugin_versions(self.plugins.plugins, plan.changes)
             rt.event("plan.finished", message=f"plan for {env}", counts=plan.counts)
             with self._lock:
                 self._own_plans[id(plan)] = plan

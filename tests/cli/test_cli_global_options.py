@@ -31,6 +31,7 @@ NO_ENV = {
     "podium serve": "serves every environment of the platform",
     "podium tokens": "API tokens are platform-wide",
     "podium state rekey": "one state key serves every environment: rekey re-seals them all",
+    "podium ci": "a pipeline covers every environment of the platform",
 }
 
 

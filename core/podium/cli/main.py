@@ -24,6 +24,7 @@ COMMANDS: dict[str, str] = {
     "apply": "engine:apply_cmd",
     "up": "engine:up_cmd",
     "destroy": "engine:destroy_cmd",
+    "ci": "ci:ci_group",
     "status": "runtime:status_cmd",
     "logs": "runtime:logs_cmd",
     "outputs": "runtime:outputs_cmd",

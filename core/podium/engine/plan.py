@@ -122,6 +122,9 @@ class Plan:
     fingerprints: dict[str, str] | None = None
     #: the file format it was read from (what a format 2 file lacks is not compared)
     format: int = PLAN_FORMAT
+    #: the version of each plugin whose provisioner, deployer or policy made a change or a
+    #: finding (``"unknown"`` when the plugin declares none): what a reviewer sees per node
+    plugins: dict[str, str] = field(default_factory=dict)
 
     @property
     def counts(self) -> dict[str, int]:
@@ -168,6 +171,7 @@ class Plan:
             "take_over": list(self.take_over),
             "allow_data_loss": self.allow_data_loss,
             "fingerprints": None if self.fingerprints is None else dict(self.fingerprints),
+            "plugins": dict(self.plugins),
         }
 
     def to_json(self) -> str:
@@ -235,6 +239,11 @@ class Plan:
                 raise PlanShapeError(
                     f"fingerprints.{uid}", f"must be a string, found {type(value).__name__}"
                 )
+        for name, version in (data.get("plugins") or {}).items():
+            if not isinstance(version, str):
+                raise PlanShapeError(
+                    f"plugins.{name}", f"must be a string, found {type(version).__name__}"
+                )
         for key in ("warnings", "scope", "take_over"):
             for index, item in enumerate(data.get(key) or []):
                 if not isinstance(item, str):
@@ -262,6 +271,7 @@ class Plan:
             if data.get("fingerprints") is None or data["format"] < 3
             else dict(data["fingerprints"]),
             format=int(data["format"]),
+            plugins=dict(data.get("plugins") or {}),
         )
 
 
@@ -307,6 +317,7 @@ _PLAN_TYPES: dict[str, tuple[type, ...]] = {
     "config_digest": _TEXT,
     "created_at": _TEXT,
     "fingerprints": (dict, type(None)),
+    "plugins": (dict,),
 }
 _CHANGE_TYPES: dict[str, tuple[type, ...]] = {
     "uid": _TEXT,

@@ -92,6 +92,7 @@ def verify_saved_plan(
     else:
         check_not_stale(replace(saved, fingerprints=None), fresh.serial, [])
     _check_config(platform, saved)
+    _check_plugin_versions(saved, fresh)
     problems = plan_differences(saved, fresh)
     if problems:
         if saved.refresh and _drift(saved) != _drift(fresh):
@@ -139,6 +140,21 @@ def _check_config(platform: Platform, saved: Plan) -> None:
             "the platform config changed since this plan was made "
             "(or the plan's config_digest was edited)",
             hint="run 'podium plan' again",
+        )
+
+
+def _check_plugin_versions(saved: Plan, fresh: Plan) -> None:
+    """The plugins that would make the changes are the versions the reviewer saw."""
+    moved = sorted(
+        name
+        for name, version in saved.plugins.items()
+        if name in fresh.plugins and fresh.plugins[name] != version
+    )
+    if moved:
+        shown = ", ".join(f"{n} {saved.plugins[n]} -> {fresh.plugins[n]}" for n in moved)
+        raise StalePlanError(
+            f"plugins were upgraded or downgraded since this plan was made ({shown})",
+            hint="plan again to review what the installed versions do",
         )
 
 

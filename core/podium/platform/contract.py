@@ -30,6 +30,8 @@ LEGACY_BOOKKEEPING_KEYS: dict[str, str] = {
     "_failed": "failed_release",
     "_rolled_back_to": "rolled_back_to",
     "_attributes": "attributes",
+    # added after 0.1: where a store without a bookkeeping column keeps it in the spec
+    "_source": "source",
 }
 #: The record's bookkeeping fields (what :meth:`ResourceRecord.bookkeeping` returns).
 BOOKKEEPING_FIELDS = tuple(LEGACY_BOOKKEEPING_KEYS.values())
@@ -40,8 +42,8 @@ class ResourceRecord:
     """What state knows about one applied node (a resource, a deployment...).
 
     ``spec`` is the node spec as applied, nothing else; the engine's own notes about
-    the node (``digest``, ``failed_release``, ``rolled_back_to``, ``attributes``) live
-    beside it (a backend stores them as :meth:`bookkeeping`).
+    the node (``digest``, ``failed_release``, ``rolled_back_to``, ``attributes``, ``source``) live
+    beside it (a backend stores them as :meth:`bookkeeping`), as does a deployment's ``source``.
     """
 
     uid: str  #: node id, e.g. ``resource:postgres.default#web.db`` or ``deployment:web``
@@ -66,6 +68,9 @@ class ResourceRecord:
     rolled_back_to: int | None = None
     #: a deployment's workload attributes as deployed, which the next plan's diff compares
     attributes: dict[str, Any] | None = None
+    #: a deployment's Score source as last deployed: ``{"path", "digest", "text"}`` (``path``
+    #: relative to the platform root, ``""`` without a file); ``podium plan --all`` plans it
+    source: dict[str, str] | None = None
 
     def __post_init__(self) -> None:
         if isinstance(self.spec, dict) and any(k in self.spec for k in LEGACY_BOOKKEEPING_KEYS):

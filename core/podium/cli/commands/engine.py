@@ -100,7 +100,34 @@ def _show_plan(state: CliState, plan: Plan, verbose: bool) -> None:
 @click.option(
     "--prune", is_flag=True, help="Also delete workloads in state that are not in these files."
 )
-@click.option("-v", "--verbose", is_flag=True, help="Also list unchanged nodes and create params.")
+@click.option(
+    "-v",
+    "--verbose",
+    is_flag=True,
+    help="Also list unchanged nodes, create params and the rule each resource matched.",
+)
+@click.option(
+    "--explain",
+    is_flag=True,
+    help="Like -v, and say for every node which rule or setting chose its provider, why "
+    "that rule won, and the plugin version that will make it.",
+)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json", "markdown"]),
+    default="text",
+    show_default=True,
+    help="How to print the plan: json is --json; markdown is for a pull request "
+    "(job summary, merge-request note).",
+)
+@click.option(
+    "--all",
+    "all_workloads",
+    is_flag=True,
+    help="Blast radius: plan every deployed workload in every environment (or -e's) from "
+    "the Score source state recorded at deploy; exit 5 on a mandatory finding.",
+)
 @take_over_option
 @allow_data_loss_option
 @json_option
@@ -114,15 +141,29 @@ def plan_cmd(
     destroy: bool,
     prune: bool,
     verbose: bool,
+    explain: bool,
+    output_format: str,
+    all_workloads: bool,
     take_over: tuple[str, ...],
     allow_data_loss: bool,
 ) -> None:
     """Show what apply would change, with the reason for each change.
 
     Only the given workloads are planned; other workloads deployed in the
-    environment are left alone unless --prune.
+    environment are left alone unless --prune. With --all, every deployed workload
+    of every environment is planned to preview a platform change (nothing applies).
     """
     state = get_state(ctx)
+    if output_format == "json":
+        state.json_output = True
+    if all_workloads:
+        if files or out or destroy or prune or take_over:
+            raise click.UsageError(
+                "--all plans what is deployed; it takes no -f, --out, --destroy, --prune "
+                "or --take-over"
+            )
+        _plan_all(state, env, refresh, output_format)
+        return
     environment = resolve_env(state, env)
     paths = list(files) if destroy else resolve_files(state, files)
     plan = state.platform().plan(
@@ -136,15 +177,46 @@ def plan_cmd(
     )
     if out:
         Path(out).write_text(plan.to_json() + "\n")
+    saved = f"Saved to {out}; apply exactly this plan with: podium apply {out}"
     if state.json_output:
         state.echo_json(plan.to_dict())
-    else:
-        _show_plan(state, plan, verbose)
+    elif output_format == "markdown":
+        from podium.engine.plan_report import plan_markdown
+
+        click.echo(plan_markdown(plan, explain=explain), nl=False)
         if out:
-            click.echo(f"Saved to {out}; apply exactly this plan with: podium apply {out}")
+            click.echo(saved, err=True)  # stdout is the document
+    else:
+        _show_plan(state, plan, verbose or explain)
+        if explain:
+            from podium.engine.plan_report import explain_lines
+
+            click.echo("\n".join(explain_lines(plan, rules_shown=True)))
+        if out:
+            click.echo(saved)
     if plan.blocking_findings:
         raise PolicyBlockedError(
             f"{len(plan.blocking_findings)} mandatory policy finding(s) would block apply"
+        )
+
+
+def _plan_all(state: CliState, env: str | None, refresh: bool, output_format: str) -> None:
+    """``podium plan --all``: the blast radius of the platform as it is configured now."""
+    from podium.engine.blast import blast_markdown, blast_text, plan_all
+
+    platform = state.platform()
+    environments = [resolve_env(state, env)] if env or state.env else None
+    radius = plan_all(platform, environments=environments, refresh=refresh)
+    if state.json_output:
+        state.echo_json(radius.to_dict())
+    elif output_format == "markdown":
+        click.echo(blast_markdown(radius), nl=False)
+    else:
+        click.echo("\n".join(blast_text(radius)))
+    if radius.blocking_findings:
+        raise PolicyBlockedError(
+            f"{len(radius.blocking_findings)} mandatory policy finding(s) across the "
+            "environments would block apply"
         )
 
 

@@ -1,4 +1,5 @@
-"""``podium schema platform|workload|resource``: the JSON Schemas of what users write."""
+"""``podium schema platform|workload|plan|resource``: the JSON Schemas of what users write
+and of the saved plans CI passes between jobs."""
 
 from __future__ import annotations
 
@@ -24,7 +25,8 @@ _OUT_HELP = "Write to a file instead of stdout."
 
 @click.group("schema")
 def schema_group() -> None:
-    """Print JSON Schemas: of podium.toml, of Score files, of a resource type's provisioners."""
+    """Print JSON Schemas: of podium.toml, of Score files, of saved plans, of a resource
+    type's provisioners."""
 
 
 def _write(ctx: click.Context, schema: dict[str, Any], out: str | None) -> None:
@@ -53,6 +55,16 @@ def workload_cmd(ctx: click.Context, out: str | None) -> None:
     from podium.workload.schema import workload_json_schema
 
     _write(ctx, workload_json_schema(), out)
+
+
+@schema_group.command("plan")
+@click.option("--out", type=click.Path(dir_okay=False), help=_OUT_HELP)
+@click.pass_context
+def plan_cmd(ctx: click.Context, out: str | None) -> None:
+    """The JSON Schema of saved plans ('podium plan --out FILE'), for CI tools and bots."""
+    from podium.engine.plan_schema import plan_json_schema
+
+    _write(ctx, plan_json_schema(), out)
 
 
 @schema_group.command("resource")

@@ -6,6 +6,7 @@ record; each deploy is recorded as a release, failed ones too.
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -82,7 +83,14 @@ class DeploymentHandler:
             # Record the failed deployment: status shows it down, destroy can remove
             # what the deployer left running, and the next plan deploys it again.
             outputs_kept = record.outputs if record is not None else {}
-            failed = deployment_record(change, "", outputs_kept, digest="", failed_release=number)
+            failed = deployment_record(
+                change,
+                "",
+                outputs_kept,
+                digest="",
+                failed_release=number,
+                source=_kept_source(record) or self._source(workload_name),
+            )
             run.journal.close(intent_id, record=failed)
             if run.rt.env_config.rollback_on_failure and releases:
                 note = self.auto_rollback(change, registered, workload_name, releases, number)
@@ -101,6 +109,7 @@ class DeploymentHandler:
             digest=rendered_digest,
             # what the next plan diffs against (no secret values: see attribute_diff)
             attributes=self._attributes(workload_name),
+            source=self._source(workload_name),
         )
         run.journal.close(intent_id, record=record)
         run.set_outputs(change.uid, outputs)
@@ -178,6 +187,7 @@ class DeploymentHandler:
             run.rt.cipher.seal(outputs),
             digest=digest(run.fingerprint(release.workload.model_dump())),
             rolled_back_to=release.number,
+            source=_kept_source(run.records.get(change.uid)),
         )
         run.journal.close(intent_id, record=record)
         run.rt.event("rollback.finished", change.uid, f"rolled back to release {release.number}")
@@ -261,6 +271,10 @@ class DeploymentHandler:
         workload = self.run.rt.workloads.get(workload_name)
         return workload_attributes(workload.spec) if workload is not None else {}
 
+    def _source(self, workload_name: str) -> dict[str, str] | None:
+        """The Score source the plan deploys ``workload_name`` from, for ``plan --all``."""
+        return deployed_source(self.run.plan.workloads, workload_name)
+
     def _platform_secrets(self, workload_name: str) -> list[dict[str, Any]]:
         """The platform secrets (key, version, value) a workload is rendered with."""
         run = self.run
@@ -296,3 +310,21 @@ def deployment_record(
         owner=change.owner,
         **bookkeeping,
     )
+
+
+def deployed_source(embedded: list[dict[str, str]], workload_name: str) -> dict[str, str] | None:
+    """A deployment record's ``source``: the plan's embedded Score text, its path and digest."""
+    for entry in embedded:
+        text = entry.get("source")
+        if entry.get("name") == workload_name and isinstance(text, str):
+            return {
+                "path": entry.get("path") or "",
+                "digest": hashlib.sha256(text.encode("utf-8")).hexdigest(),
+                "text": text,
+            }
+    return None
+
+
+def _kept_source(record: ResourceRecord | None) -> dict[str, str] | None:
+    # a failed release or a rollback leaves the last deployed source in place
+    return record.source if record is not None else None
