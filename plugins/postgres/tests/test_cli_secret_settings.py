@@ -32,6 +32,8 @@ STEPS: list[tuple[str, ...]] = [
     ("--json", "schema", "platform"),
     ("schema", "workload"),
     ("--json", "schema", "workload"),
+    ("schema", "plan"),
+    ("--json", "schema", "plan"),
     ("schema", "resource", "note"),
     ("--json", "schema", "resource", "note"),
     ("plugins", "list"),
@@ -84,6 +86,22 @@ STEPS: list[tuple[str, ...]] = [
     ("--json", "secrets", "delete", "farewell"),
     ("state", "rekey"),
     ("--json", "state", "rekey"),
+    ("render", "--out", "rendered"),  # this deployer cannot render: an error, still no canary
+    ("--json", "render", "--out", "rendered"),
+    ("ci", "generate", "github", "--out", "pipelines"),
+    ("--json", "ci", "generate", "gitlab", "--out", "pipelines"),
+    ("tokens", "create", "--team", "web", "--role", "viewer"),
+    ("--json", "tokens", "create", "--team", "web", "--role", "developer"),
+    ("tokens", "list"),
+    ("--json", "tokens", "list"),
+    ("tokens", "revoke", "no-such-token"),
+    ("--json", "tokens", "revoke", "no-such-token"),
+    ("serve", "--port", "0"),  # run by _run_all until it answers, then stopped
+    ("--json", "serve", "--port", "0"),
+    ("new", "--list"),
+    ("--json", "new", "--list"),
+    ("template", "update", "authoring"),  # not a generated service: an error, no canary
+    ("--json", "template", "update", "authoring"),
     ("rollback", "web"),
     ("--json", "rollback", "web"),
     ("state", "forget", NODE),
@@ -109,6 +127,11 @@ MUST_PASS = {
     ("--json", "state", "list"),
     ("audit", "verify"),
     ("--json", "catalog", "export", "--out", "catalog"),
+    ("ci", "generate", "github", "--out", "pipelines"),
+    ("tokens", "create", "--team", "web", "--role", "viewer"),
+    ("--json", "tokens", "list"),
+    ("serve", "--port", "0"),
+    ("--json", "serve", "--port", "0"),
     ("state", "rekey"),
     ("--json", "state", "rekey"),
     ("--json", "state", "import", NODE, "{physical}"),
@@ -174,9 +197,58 @@ def _run_all(project: Project, steps: list[tuple[str, ...]]) -> dict[tuple[str, 
     for step in steps:
         notes = project.world / "notes"
         physical = next(iter(sorted(p.name for p in notes.iterdir())), "") if notes.exists() else ""
-        done = project.run(*(word.replace("{physical}", physical) for word in step))
+        words = [word.replace("{physical}", physical) for word in step]
+        if "serve" in words:
+            printed[step] = _serve_briefly(project, words)
+            continue
+        done = project.run(*words)
         printed[step] = f"exit {done.returncode}\n{done.stdout}\n{done.stderr}"
     return printed
+
+
+def _serve_briefly(project: Project, words: list[str]) -> str:
+    """Run ``podium serve`` until it answers its health and environments endpoints (with a
+    token of its own), then stop it with SIGTERM; what it printed and answered, as for a
+    command that exits ("exit 0" when it stopped cleanly)."""
+    import json
+    import signal
+    import time
+    import urllib.request
+
+    token = project.run("--json", "tokens", "create", "--team", "web", "--role", "admin")
+    secret = json.loads(token.stdout)["token"] if token.returncode == 0 else ""
+    server = subprocess.Popen(
+        [sys.executable, "-m", "podium", *words],
+        cwd=project.root,
+        env=project.env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert server.stdout is not None
+    lines: list[str] = []
+    answered: list[str] = []
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        line = server.stdout.readline()
+        if not line:
+            break
+        lines.append(line)
+        found = re.search(r"listening on (http://\S+)", line)
+        if found:
+            url = found.group(1).rstrip("/")  # ends in /api/v1
+            for path in ("/health", "/environments"):
+                request = urllib.request.Request(
+                    url + path, headers={"Authorization": f"Bearer {secret}"}
+                )
+                with urllib.request.urlopen(request, timeout=30) as response:
+                    answered.append(f"{path} {response.status} {response.read().decode()}")
+            break
+    server.send_signal(signal.SIGTERM)
+    rest, _ = server.communicate(timeout=60)
+    # uvicorn re-raises the SIGTERM it handled once it has shut down cleanly.
+    code = 0 if server.returncode == -signal.SIGTERM else server.returncode
+    return f"exit {code}\n{''.join(lines)}{rest}\n" + "\n".join(answered)
 
 
 def _assert_no_canary(printed: dict[tuple[str, ...], str]) -> None:

@@ -79,6 +79,9 @@ def serve_cmd(
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     sock.bind((host, port))
     bound = sock.getsockname()[1]
+    # Listening before the line below is printed: a client that reads it may connect at
+    # once (its connection waits in the backlog until the server accepts).
+    sock.listen(2048)
     shown = f"[{host}]" if family == socket.AF_INET6 else host
     config = uvicorn.Config(
         app,
