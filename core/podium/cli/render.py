@@ -6,6 +6,7 @@ import json
 import sys
 import threading
 import time
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -172,14 +173,15 @@ def render_result(result: ApplyResult) -> str:
     return "\n".join(lines)
 
 
-def render_status(statuses: list[WorkloadStatus]) -> str:
+def render_status(statuses: list[WorkloadStatus], now: datetime | None = None) -> str:
     if not statuses:
         return "No workloads deployed."
     lines = []
     for status in statuses:
         state = click.style(f"{status.state:<8}", fg=STATUS_COLOURS.get(status.state), bold=True)
         urls = "  ".join(status.urls)
-        lines.append(f"{state} {status.workload:<24} {urls}")
+        age = _age(status.checked_at, now)
+        lines.append(f"{state} {status.workload:<24} {urls}{age}".rstrip())
         if status.message and status.state != "ready":
             lines.append(f"         {status.message}")
         for name, container in status.containers.items():
@@ -187,6 +189,15 @@ def render_status(statuses: list[WorkloadStatus]) -> str:
             restarts = f", {container.restarts} restarts" if container.restarts else ""
             lines.append(f"         - {name}: {container.state}{restarts}{extra}")
     return "\n".join(lines)
+
+
+def _age(checked_at: datetime | None, now: datetime | None) -> str:
+    """`` (checked 4s ago)`` for recorded health; nothing for health checked just now."""
+    if checked_at is None:
+        return ""
+    seconds = max(0.0, ((now or datetime.now(UTC)) - checked_at).total_seconds())
+    shown = f"{seconds:.0f}s" if seconds < 120 else f"{seconds / 60:.0f}m"
+    return click.style(f"  (checked {shown} ago; --probe checks now)", dim=True)
 
 
 #: how the live line names a running change

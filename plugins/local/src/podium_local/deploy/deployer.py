@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
 from pathlib import Path
 from typing import Any, ClassVar
@@ -37,6 +38,14 @@ from podium.plugin import (
     read_logs,
     stop_process_group,
     tail_lines,
+)
+from podium_local.deploy.health import (
+    prober_conf,
+    prober_program,
+    prober_spec,
+    prober_spec_path,
+    read_recorded,
+    record_once,
 )
 from podium_local.deploy.layout import WorkloadDir, program_name
 from podium_local.deploy.render import build, materialise
@@ -155,6 +164,7 @@ class LocalDeployer(Deployer):
                 (supervisor.programs / f"{program_name(workload.name, gone)}.conf").unlink(
                     missing_ok=True
                 )
+            self._write_prober(supervisor, wdir)
             supervisor.sync_programs()
 
         containers: dict[str, dict[str, Any]] = {}
@@ -210,6 +220,7 @@ class LocalDeployer(Deployer):
             }
         )
         refresh_routes(env, settings)
+        self._start_prober(supervisor, workload.name)
         try:
             self._wait(supervisor, wdir, workload.name, containers, "healthy", started, ctx)
         except ResourceError as exc:
@@ -217,9 +228,30 @@ class LocalDeployer(Deployer):
             if overridden is None:
                 raise
             raise ResourceError(exc.message, hint=f"{overridden}; {exc.hint}") from exc
+        if settings.health_period:
+            # Ready now: record it, so 'podium status' right after the deploy says so
+            # instead of what the prober saw while the containers were starting.
+            record_once(self, wdir)
         return DeploymentResult(
             outputs=outputs, urls=urls, message=f"release {ctx.release} running"
         )
+
+    def _write_prober(self, supervisor: Supervisor, wdir: WorkloadDir) -> None:
+        """Write (or, with ``health_period = 0``, remove) the workload's health prober program."""
+        conf = supervisor.programs / f"{prober_program(wdir.workload)}.conf"
+        if not self.settings.health_period:
+            conf.unlink(missing_ok=True)
+            return
+        spec = prober_spec(wdir, self.settings)
+        write_atomic(prober_spec_path(wdir), json.dumps(spec, indent=2), mode=0o600)
+        write_atomic(conf, prober_conf(wdir, self.settings))
+
+    def _start_prober(self, supervisor: Supervisor, workload: str) -> None:
+        if not self.settings.health_period:
+            return
+        program = prober_program(workload)
+        if (supervisor.info(program) or {}).get("statename") not in ACTIVE:
+            supervisor.start(program)
 
     def _stop_orphan(
         self, supervisor: Supervisor, wdir: WorkloadDir, name: str, program: str
@@ -376,24 +408,44 @@ class LocalDeployer(Deployer):
 
     # --- status and logs ----------------------------------------------------------
     def status(self, ctx: DeployContext) -> WorkloadStatus:
-        wdir = WorkloadDir(ctx.env, ctx.workload)
+        return self.observe(ctx.env, ctx.workload)
+
+    def recorded_status(self, ctx: DeployContext) -> WorkloadStatus | None:
+        """What the workload's prober recorded (see :mod:`podium_local.deploy.health`)."""
+        if not self.settings.health_period:
+            return None
+        return read_recorded(WorkloadDir(ctx.env, ctx.workload), self.settings)
+
+    def observe(self, env: EnvironmentInfo, workload: str) -> WorkloadStatus:
+        """Check the workload now: supervisord's view and every readiness probe, in parallel."""
+        wdir = WorkloadDir(env, workload)
         record = wdir.record()
         if record is None:
-            return WorkloadStatus(workload=ctx.workload, state="absent", message="not deployed")
-        supervisor = Supervisor(ctx.env, self.settings)
+            return WorkloadStatus(workload=workload, state="absent", message="not deployed")
+        supervisor = Supervisor(env, self.settings)
         if not supervisor.is_running():
             return WorkloadStatus(
-                workload=ctx.workload,
+                workload=workload,
                 state="down",
                 urls=record.get("urls", []),
                 message="supervisord is not running (machine restarted?)",
                 redeploy=True,
             )
+
+        def check(item: tuple[str, dict[str, Any]]) -> tuple[bool, str, dict[str, Any]]:
+            name, entry = item
+            ok, message, _ = self._check(supervisor, wdir, name, entry, "healthy")
+            return ok, message, supervisor.info(entry["program"]) or {}
+
+        entries = list(record["containers"].items())
+        if len(entries) > 1:
+            with ThreadPoolExecutor(max_workers=min(len(entries), 8)) as pool:
+                results = list(pool.map(check, entries))
+        else:
+            results = [check(item) for item in entries]
         containers: dict[str, ContainerStatus] = {}
         stopped: list[str] = []  # containers nothing restarts: a deploy must start them
-        for name, entry in record["containers"].items():
-            ok, message, _ = self._check(supervisor, wdir, name, entry, "healthy")
-            info = supervisor.info(entry["program"]) or {}
+        for (name, _entry), (ok, message, info) in zip(entries, results, strict=True):
             if not ok and info.get("statename") not in SUPERVISED:
                 stopped.append(name)
             containers[name] = ContainerStatus(
@@ -405,7 +457,7 @@ class LocalDeployer(Deployer):
         )
         problems = [f"{n}: {c.message}" for n, c in containers.items() if c.state != "ready"]
         return WorkloadStatus(
-            workload=ctx.workload,
+            workload=workload,
             state=state,
             urls=record.get("urls", []),
             containers=containers,

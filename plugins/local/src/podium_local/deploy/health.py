@@ -1,0 +1,195 @@
+"""Recorded health: a prober supervised next to each workload, and reading what it wrote.
+
+``podium status`` should answer from what is already known, as ``kubectl get`` does,
+instead of running every readiness probe in the ``podium`` process. So each deployed
+workload gets one more supervisord program, ``<workload>___health`` (a container
+program's name can never end like this: container names start with a letter or a
+digit), running ``python -m podium_local.deploy.health SPEC``. It checks the workload
+exactly as :meth:`LocalDeployer.status` does live — supervisord's view of every
+container plus its readiness probe — every ``health_period`` seconds, and at once
+when a deploy rewrote the workload's record, and replaces ``health.json`` in the
+workload directory atomically::
+
+    {"checked_at": <epoch seconds>, "deployed_at": <the record's>, "status": {...}}
+
+:func:`read_recorded` trusts that file only while it is fresh (younger than
+:func:`stale_after`: a dead prober's record expires) and describes the deploy that is
+recorded now; otherwise the caller probes live. The prober exits when the
+workload's record is gone (destroy) and is stopped with the workload's programs.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from podium.plugin import EnvironmentInfo, WorkloadStatus, write_atomic
+from podium_local.deploy.layout import WorkloadDir, program_name
+from podium_local.settings import Settings
+
+if TYPE_CHECKING:
+    from podium_local.deploy.deployer import LocalDeployer
+
+#: the prober's "container" part of its program name (see the module docstring)
+PROBER = "_health"
+#: how often the prober looks whether the workload's record changed between checks
+WATCH_INTERVAL = 0.5
+
+
+def prober_program(workload: str) -> str:
+    return program_name(workload, PROBER)
+
+
+def health_path(wdir: WorkloadDir) -> Path:
+    return wdir.path / "health.json"
+
+
+def prober_spec_path(wdir: WorkloadDir) -> Path:
+    return wdir.path / "specs" / f"{PROBER}.json"
+
+
+def stale_after(settings: Settings) -> float:
+    """Seconds after which a record is not trusted: three missed periods and a slow probe."""
+    return 3 * settings.health_period + settings.probe_timeout
+
+
+def prober_spec(wdir: WorkloadDir, settings: Settings) -> dict[str, Any]:
+    """What the prober needs to rebuild the environment and the deployer's settings."""
+    env = wdir.env
+    return {
+        "env": {
+            "platform": env.platform,
+            "environment": env.environment,
+            "state_dir": str(env.state_dir),
+            "tier": env.tier,
+        },
+        "workload": wdir.workload,
+        "settings": settings.model_dump(mode="json"),
+    }
+
+
+def prober_command(spec_path: Path) -> list[str]:
+    return [sys.executable, "-m", "podium_local.deploy.health", str(spec_path)]
+
+
+def prober_conf(wdir: WorkloadDir, settings: Settings) -> str:
+    """The supervisord program of the workload's prober (it runs as podium does)."""
+    from podium_local.servers.supervisord import escape
+
+    command = " ".join(shlex.quote(part) for part in prober_command(prober_spec_path(wdir)))
+    logs = wdir.path / "logs"
+    return "\n".join(
+        [
+            f"[program:{prober_program(wdir.workload)}]",
+            f"command={escape(command, f'{wdir.workload}: the health prober command')}",
+            f"directory={escape(str(wdir.path))}",
+            "autostart=false",
+            "autorestart=unexpected",  # it exits 0 once the workload is destroyed
+            "exitcodes=0",
+            "startsecs=0",
+            f"startretries={settings.start_retries}",
+            "stopsignal=TERM",
+            f"stopwaitsecs={settings.stop_timeout}",
+            "stopasgroup=true",  # with the exec probe it may be running
+            "killasgroup=true",
+            f"stdout_logfile={escape(str(logs / (PROBER + '.log')))}",
+            f"stderr_logfile={escape(str(logs / (PROBER + '.err.log')))}",
+            "stdout_logfile_maxbytes=1MB",
+            "stderr_logfile_maxbytes=1MB",
+            "stdout_logfile_backups=1",
+            "stderr_logfile_backups=1",
+            "",
+        ]
+    )
+
+
+def read_recorded(
+    wdir: WorkloadDir, settings: Settings, now: float | None = None
+) -> WorkloadStatus | None:
+    """The recorded health of the deploy recorded now, or ``None`` when there is none to trust."""
+    record = wdir.record()
+    if record is None:
+        return None  # not deployed: the live answer ("absent") is as cheap
+    try:
+        health = json.loads(health_path(wdir).read_text())
+        checked_at = float(health["checked_at"])
+        if health.get("deployed_at") != record.get("deployed_at"):
+            return None  # recorded before the last deploy
+        if (now if now is not None else time.time()) - checked_at > stale_after(settings):
+            return None  # the prober stopped recording (dead, or supervisord is down)
+        status = WorkloadStatus.model_validate(health["status"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None  # missing, half-written by an older version, or damaged: probe live
+    return status.model_copy(update={"checked_at": datetime.fromtimestamp(checked_at, UTC)})
+
+
+def record_once(deployer: LocalDeployer, wdir: WorkloadDir) -> bool:
+    """Check the workload once and record the result; ``False`` when it is not deployed."""
+    record = wdir.record()
+    if record is None:
+        return False
+    checked_at = time.time()
+    status = deployer.observe(wdir.env, wdir.workload)
+    if _recorded_at(wdir) > checked_at:
+        return True  # a deploy recorded a newer observation while this one ran
+    health = {
+        "checked_at": checked_at,
+        "deployed_at": record.get("deployed_at"),
+        "status": status.model_dump(mode="json", exclude={"checked_at"}),
+    }
+    write_atomic(health_path(wdir), json.dumps(health, indent=2), mode=0o600)
+    return True
+
+
+def _recorded_at(wdir: WorkloadDir) -> float:
+    try:
+        return float(json.loads(health_path(wdir).read_text())["checked_at"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return 0.0
+
+
+def _record_stamp(wdir: WorkloadDir) -> float | None:
+    try:
+        return wdir.record_path.stat().st_mtime
+    except FileNotFoundError:
+        return None
+
+
+def run(spec: dict[str, Any]) -> int:
+    """The prober's loop (inside supervisord): record, then wait a period or for a deploy."""
+    from podium_local.deploy.deployer import LocalDeployer
+
+    info = spec["env"]
+    env = EnvironmentInfo(
+        platform=info["platform"],
+        environment=info["environment"],
+        state_dir=Path(info["state_dir"]),
+        tier=info.get("tier", "dev"),
+    )
+    settings = Settings.model_validate(spec["settings"])
+    deployer = LocalDeployer(settings)
+    wdir = WorkloadDir(env, spec["workload"])
+    while True:
+        stamp = _record_stamp(wdir)
+        if not record_once(deployer, wdir):
+            return 0  # destroyed: exit 0, which supervisord does not restart
+        deadline = time.monotonic() + settings.health_period
+        while time.monotonic() < deadline and _record_stamp(wdir) == stamp:
+            time.sleep(WATCH_INTERVAL)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 1:
+        print("usage: python -m podium_local.deploy.health SPEC_FILE", file=sys.stderr)
+        return 2
+    return run(json.loads(Path(args[0]).read_text()))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
