@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import json
 import os
-import time
 
-from podium.plugin import DeployContext, EnvironmentInfo
+from test_deployer import web
+
+from podium.plugin import DeployContext, EnvironmentInfo, process_start_time
 from podium_local.deploy.deployer import LocalDeployer
-from podium_local.deploy.health import health_path, prober_program, stale_after
+from podium_local.deploy.health import (
+    health_path,
+    prober_program,
+    read_recorded,
+    stale_after,
+)
 from podium_local.deploy.layout import WorkloadDir
 from podium_local.network import wait_until
 from podium_local.servers.supervisord import Supervisor
 from podium_local.settings import Settings
-from test_deployer import web
 
 SETTINGS = Settings(readiness_timeout=20, restart_backoff=0.2, stop_timeout=5, health_period=0.5)
 
@@ -50,9 +55,8 @@ def test_prober_records_health_and_status_reads_it(env: EnvironmentInfo) -> None
     assert wait_until(lambda: deployer.recorded_status(ctx).state == "down", 10)  # type: ignore[union-attr]
     assert deployer.status(ctx).state == "down"
 
-    # A prober that stopped recording: its record expires and status probes live.
+    # A prober that stopped (supervisord stopped or killed): the record is not used.
     supervisor.stop(prober_program("web"))
-    time.sleep(stale_after(SETTINGS) + 0.5)
     assert deployer.recorded_status(ctx) is None
 
     # Destroy removes the prober with the workload.
@@ -68,8 +72,14 @@ def test_a_record_from_before_the_last_deploy_or_damaged_is_not_trusted(
     deployer.deploy(ctx, web())
     wdir = WorkloadDir(env, "web")
     Supervisor(env, SETTINGS).stop(prober_program("web"))  # nothing rewrites the file now
-
+    # This process stands in for the prober: a record it keeps is trusted while fresh.
     health = json.loads(health_path(wdir).read_text())
+    health["prober"] = [os.getpid(), process_start_time(os.getpid())]
+    health_path(wdir).write_text(json.dumps(health))
+    assert deployer.recorded_status(ctx) is not None
+    later = health["checked_at"] + stale_after(SETTINGS) + 1
+    assert read_recorded(wdir, SETTINGS, now=later) is None  # too old
+
     health["deployed_at"] = 1.0  # another deploy's
     health_path(wdir).write_text(json.dumps(health))
     assert deployer.recorded_status(ctx) is None

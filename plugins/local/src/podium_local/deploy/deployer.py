@@ -228,10 +228,11 @@ class LocalDeployer(Deployer):
             if overridden is None:
                 raise
             raise ResourceError(exc.message, hint=f"{overridden}; {exc.hint}") from exc
-        if settings.health_period:
+        prober_pid = (supervisor.info(prober_program(workload.name)) or {}).get("pid")
+        if settings.health_period and prober_pid:
             # Ready now: record it, so 'podium status' right after the deploy says so
             # instead of what the prober saw while the containers were starting.
-            record_once(self, wdir)
+            record_once(self, wdir, int(prober_pid))
         return DeploymentResult(
             outputs=outputs, urls=urls, message=f"release {ctx.release} running"
         )

@@ -10,17 +10,20 @@ container plus its readiness probe — every ``health_period`` seconds, and at o
 when a deploy rewrote the workload's record, and replaces ``health.json`` in the
 workload directory atomically::
 
-    {"checked_at": <epoch seconds>, "deployed_at": <the record's>, "status": {...}}
+    {"checked_at": <epoch seconds>, "deployed_at": <the record's>,
+     "prober": [<pid>, <its start time>], "status": {...}}
 
 :func:`read_recorded` trusts that file only while it is fresh (younger than
-:func:`stale_after`: a dead prober's record expires) and describes the deploy that is
-recorded now; otherwise the caller probes live. The prober exits when the
+:func:`stale_after`), describes the deploy that is recorded now, and the prober that
+keeps it current still runs (a killed supervisord stops it: then the record is not
+used even if it is a second old); otherwise the caller probes live. The prober exits when the
 workload's record is gone (destroy) and is stopped with the workload's programs.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import shlex
 import sys
 import time
@@ -28,7 +31,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from podium.plugin import EnvironmentInfo, WorkloadStatus, write_atomic
+from podium.plugin import EnvironmentInfo, WorkloadStatus, process_start_time, write_atomic
 from podium_local.deploy.layout import WorkloadDir, program_name
 from podium_local.settings import Settings
 
@@ -122,17 +125,26 @@ def read_recorded(
             return None  # recorded before the last deploy
         if (now if now is not None else time.time()) - checked_at > stale_after(settings):
             return None  # the prober stopped recording (dead, or supervisord is down)
+        pid, started = health["prober"]
+        if process_start_time(int(pid)) != started:
+            return None  # the prober is gone (supervisord stopped or killed): nothing watches
         status = WorkloadStatus.model_validate(health["status"])
     except (OSError, ValueError, KeyError, TypeError):
         return None  # missing, half-written by an older version, or damaged: probe live
     return status.model_copy(update={"checked_at": datetime.fromtimestamp(checked_at, UTC)})
 
 
-def record_once(deployer: LocalDeployer, wdir: WorkloadDir) -> bool:
-    """Check the workload once and record the result; ``False`` when it is not deployed."""
+def record_once(deployer: LocalDeployer, wdir: WorkloadDir, prober_pid: int) -> bool:
+    """Check the workload once and record the result; ``False`` when it is not deployed.
+
+    ``prober_pid`` is the prober's process: the record is trusted only while it runs.
+    """
     record = wdir.record()
     if record is None:
         return False
+    prober = [prober_pid, process_start_time(prober_pid)]
+    if prober[1] is None:
+        return True  # no prober to keep this record current: record nothing
     checked_at = time.time()
     status = deployer.observe(wdir.env, wdir.workload)
     if _recorded_at(wdir) > checked_at:
@@ -140,6 +152,7 @@ def record_once(deployer: LocalDeployer, wdir: WorkloadDir) -> bool:
     health = {
         "checked_at": checked_at,
         "deployed_at": record.get("deployed_at"),
+        "prober": prober,
         "status": status.model_dump(mode="json", exclude={"checked_at"}),
     }
     write_atomic(health_path(wdir), json.dumps(health, indent=2), mode=0o600)
@@ -176,7 +189,7 @@ def run(spec: dict[str, Any]) -> int:
     wdir = WorkloadDir(env, spec["workload"])
     while True:
         stamp = _record_stamp(wdir)
-        if not record_once(deployer, wdir):
+        if not record_once(deployer, wdir, os.getpid()):
             return 0  # destroyed: exit 0, which supervisord does not restart
         deadline = time.monotonic() + settings.health_period
         while time.monotonic() < deadline and _record_stamp(wdir) == stamp:
