@@ -86,7 +86,9 @@ HealthState = Literal["ready", "partial", "down", "absent"]
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(arbitrary_types_allowed=True, extra="forbid")
+    # defer_build: a model is built on first use, so `podium status` builds only the
+    # status models, not RenderedWorkload and the release models.
+    model_config = ConfigDict(arbitrary_types_allowed=True, extra="forbid", defer_build=True)
 
 
 class HttpProbe(_Model):
