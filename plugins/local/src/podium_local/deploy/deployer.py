@@ -45,7 +45,6 @@ from podium_local.deploy.health import (
     prober_spec,
     prober_spec_path,
     read_recorded,
-    record_once,
 )
 from podium_local.deploy.layout import WorkloadDir, program_name
 from podium_local.deploy.render import build, materialise
@@ -220,7 +219,6 @@ class LocalDeployer(Deployer):
             }
         )
         refresh_routes(env, settings)
-        self._start_prober(supervisor, workload.name)
         try:
             self._wait(supervisor, wdir, workload.name, containers, "healthy", started, ctx)
         except ResourceError as exc:
@@ -228,11 +226,10 @@ class LocalDeployer(Deployer):
             if overridden is None:
                 raise
             raise ResourceError(exc.message, hint=f"{overridden}; {exc.hint}") from exc
-        prober_pid = (supervisor.info(prober_program(workload.name)) or {}).get("pid")
-        if settings.health_period and prober_pid:
-            # Ready now: record it, so 'podium status' right after the deploy says so
-            # instead of what the prober saw while the containers were starting.
-            record_once(self, wdir, int(prober_pid))
+        finally:
+            # Only now: its probes would compete with the deploy's own while it waits,
+            # and it records at once when it starts (until then status probes live).
+            self._start_prober(supervisor, workload.name)
         return DeploymentResult(
             outputs=outputs, urls=urls, message=f"release {ctx.release} running"
         )
@@ -251,8 +248,10 @@ class LocalDeployer(Deployer):
         if not self.settings.health_period:
             return
         program = prober_program(workload)
-        if (supervisor.info(program) or {}).get("statename") not in ACTIVE:
-            supervisor.start(program)
+        # Best effort: without a prober, status probes live (and the deploy's outcome stands).
+        with suppress(ResourceError, OSError):
+            if (supervisor.info(program) or {}).get("statename") not in ACTIVE:
+                supervisor.start(program)
 
     def _stop_orphan(
         self, supervisor: Supervisor, wdir: WorkloadDir, name: str, program: str

@@ -147,8 +147,6 @@ def record_once(deployer: LocalDeployer, wdir: WorkloadDir, prober_pid: int) -> 
         return True  # no prober to keep this record current: record nothing
     checked_at = time.time()
     status = deployer.observe(wdir.env, wdir.workload)
-    if _recorded_at(wdir) > checked_at:
-        return True  # a deploy recorded a newer observation while this one ran
     health = {
         "checked_at": checked_at,
         "deployed_at": record.get("deployed_at"),
@@ -157,13 +155,6 @@ def record_once(deployer: LocalDeployer, wdir: WorkloadDir, prober_pid: int) -> 
     }
     write_atomic(health_path(wdir), json.dumps(health, indent=2), mode=0o600)
     return True
-
-
-def _recorded_at(wdir: WorkloadDir) -> float:
-    try:
-        return float(json.loads(health_path(wdir).read_text())["checked_at"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return 0.0
 
 
 def _record_stamp(wdir: WorkloadDir) -> float | None:
