@@ -45,6 +45,7 @@ from podium_local.deploy.health import (
     prober_spec,
     prober_spec_path,
     read_recorded,
+    record_health,
 )
 from podium_local.deploy.layout import WorkloadDir, program_name
 from podium_local.deploy.render import build, materialise
@@ -220,16 +221,22 @@ class LocalDeployer(Deployer):
         )
         refresh_routes(env, settings)
         try:
-            self._wait(supervisor, wdir, workload.name, containers, "healthy", started, ctx)
+            passed = self._wait(
+                supervisor, wdir, workload.name, containers, "healthy", started, ctx
+            )
         except ResourceError as exc:
             overridden = _port_overridden(workload, allocated)
             if overridden is None:
                 raise
             raise ResourceError(exc.message, hint=f"{overridden}; {exc.hint}") from exc
         finally:
-            # Only now: its probes would compete with the deploy's own while it waits,
-            # and it records at once when it starts (until then status probes live).
+            # Only now: its probes would compete with the deploy's own while it waits.
             self._start_prober(supervisor, workload.name)
+        checked_at = time.time()  # when the wait's last, passing round ended
+        # What the wait just saw is the freshest health there is: record it, so that
+        # 'podium status' right after the deploy says ready (not what the prober saw
+        # while the containers were starting) without probing again.
+        self._record_ready(supervisor, wdir, ctx.release, urls, passed, checked_at)
         return DeploymentResult(
             outputs=outputs, urls=urls, message=f"release {ctx.release} running"
         )
@@ -243,6 +250,33 @@ class LocalDeployer(Deployer):
         spec = prober_spec(wdir, self.settings)
         write_atomic(prober_spec_path(wdir), json.dumps(spec, indent=2), mode=0o600)
         write_atomic(conf, prober_conf(wdir, self.settings))
+
+    def _record_ready(
+        self,
+        supervisor: Supervisor,
+        wdir: WorkloadDir,
+        release: int,
+        urls: list[str],
+        passed: dict[str, str],
+        checked_at: float,
+    ) -> None:
+        prober = (supervisor.info(prober_program(wdir.workload)) or {}).get("pid")
+        if not self.settings.health_period or not prober:
+            return
+        status = WorkloadStatus(
+            workload=wdir.workload,
+            state="ready",
+            urls=urls,
+            containers={
+                name: ContainerStatus(
+                    state="ready", message=message, restarts=_restarts(wdir, name)
+                )
+                for name, message in passed.items()
+            },
+            message=f"release {release} ready",
+            redeploy=False,
+        )
+        record_health(wdir, status, checked_at, int(prober))
 
     def _start_prober(self, supervisor: Supervisor, workload: str) -> None:
         if not self.settings.health_period:
@@ -283,8 +317,10 @@ class LocalDeployer(Deployer):
         condition: str,
         started: set[str],
         ctx: DeployContext,
-    ) -> None:
+    ) -> dict[str, str]:
         """Wait until every container reaches ``condition``; fail with the reason it did not.
+
+        Returns each container's message from the check that passed.
 
         A container in ``started`` that exits meanwhile cannot start: it is stopped
         (no endless restarts of a command that does not exist) and the deploy fails.
@@ -295,6 +331,7 @@ class LocalDeployer(Deployer):
         deadline = time.monotonic() + limit
         while True:
             failures = {}
+            passed = {}
             for name, entry in containers.items():
                 ok, message, fatal = self._check(
                     supervisor, wdir, name, entry, condition, fresh=name in started
@@ -308,8 +345,9 @@ class LocalDeployer(Deployer):
                     )
                 if not ok:
                     failures[name] = message
+                passed[name] = message
             if not failures:
-                return
+                return passed
             if ctx.cancelled:
                 raise CancelledError(f"{workload}: cancelled while waiting for readiness")
             if time.monotonic() >= deadline:

@@ -6,9 +6,9 @@ workload gets one more supervisord program, ``<workload>___health`` (a container
 program's name can never end like this: container names start with a letter or a
 digit), running ``python -m podium_local.deploy.health SPEC``. It checks the workload
 exactly as :meth:`LocalDeployer.status` does live — supervisord's view of every
-container plus its readiness probe — every ``health_period`` seconds, and at once
-when a deploy rewrote the workload's record, and replaces ``health.json`` in the
-workload directory atomically::
+container plus its readiness probe — every ``health_period`` seconds, and replaces
+``health.json`` in the workload directory atomically (a deploy records what its own
+readiness wait saw last, so ``status`` right after it needs no probe)::
 
     {"checked_at": <epoch seconds>, "deployed_at": <the record's>,
      "prober": [<pid>, <its start time>], "status": {...}}
@@ -40,8 +40,6 @@ if TYPE_CHECKING:
 
 #: the prober's "container" part of its program name (see the module docstring)
 PROBER = "_health"
-#: how often the prober looks whether the workload's record changed between checks
-WATCH_INTERVAL = 0.5
 
 
 def prober_program(workload: str) -> str:
@@ -134,34 +132,41 @@ def read_recorded(
     return status.model_copy(update={"checked_at": datetime.fromtimestamp(checked_at, UTC)})
 
 
-def record_once(deployer: LocalDeployer, wdir: WorkloadDir, prober_pid: int) -> bool:
-    """Check the workload once and record the result; ``False`` when it is not deployed.
+def record_health(
+    wdir: WorkloadDir, status: WorkloadStatus, checked_at: float, prober_pid: int
+) -> None:
+    """Write ``health.json``, unless it already holds a newer observation.
 
     ``prober_pid`` is the prober's process: the record is trusted only while it runs.
     """
     record = wdir.record()
-    if record is None:
-        return False
-    prober = [prober_pid, process_start_time(prober_pid)]
-    if prober[1] is None:
-        return True  # no prober to keep this record current: record nothing
-    checked_at = time.time()
-    status = deployer.observe(wdir.env, wdir.workload)
+    started = process_start_time(prober_pid)
+    if record is None or started is None or _recorded_at(wdir) > checked_at:
+        return  # destroyed, no prober to keep it current, or the deploy recorded later
     health = {
         "checked_at": checked_at,
         "deployed_at": record.get("deployed_at"),
-        "prober": prober,
+        "prober": [prober_pid, started],
         "status": status.model_dump(mode="json", exclude={"checked_at"}),
     }
     write_atomic(health_path(wdir), json.dumps(health, indent=2), mode=0o600)
+
+
+def record_once(deployer: LocalDeployer, wdir: WorkloadDir) -> bool:
+    """The prober's check: observe the workload now and record it; ``False`` once it is
+    not deployed any more."""
+    if wdir.record() is None:
+        return False
+    checked_at = time.time()
+    record_health(wdir, deployer.observe(wdir.env, wdir.workload), checked_at, os.getpid())
     return True
 
 
-def _record_stamp(wdir: WorkloadDir) -> float | None:
+def _recorded_at(wdir: WorkloadDir) -> float:
     try:
-        return wdir.record_path.stat().st_mtime
-    except FileNotFoundError:
-        return None
+        return float(json.loads(health_path(wdir).read_text())["checked_at"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return 0.0
 
 
 def run(spec: dict[str, Any]) -> int:
@@ -178,13 +183,17 @@ def run(spec: dict[str, Any]) -> int:
     settings = Settings.model_validate(spec["settings"])
     deployer = LocalDeployer(settings)
     wdir = WorkloadDir(env, spec["workload"])
-    while True:
-        stamp = _record_stamp(wdir)
-        if not record_once(deployer, wdir, os.getpid()):
-            return 0  # destroyed: exit 0, which supervisord does not restart
-        deadline = time.monotonic() + settings.health_period
-        while time.monotonic() < deadline and _record_stamp(wdir) == stamp:
-            time.sleep(WATCH_INTERVAL)
+    # A deploy that just recorded its own check: the first one here can wait a period
+    # (probing at once would compete with the 'podium up' that is checking readiness).
+    time.sleep(
+        max(
+            0.0,
+            min(settings.health_period, _recorded_at(wdir) + settings.health_period - time.time()),
+        )
+    )
+    while record_once(deployer, wdir):
+        time.sleep(settings.health_period)
+    return 0  # destroyed: exit 0, which supervisord does not restart
 
 
 def main(argv: list[str] | None = None) -> int:
