@@ -44,6 +44,7 @@ from podium_local.deploy.health import (
     prober_program,
     prober_spec,
     prober_spec_path,
+    process_states,
     read_recorded,
     record_health,
 )
@@ -233,10 +234,11 @@ class LocalDeployer(Deployer):
             # Only now: its probes would compete with the deploy's own while it waits.
             self._start_prober(supervisor, workload.name)
         checked_at = time.time()  # when the wait's last, passing round ended
+        processes = process_states(wdir, settings, wdir.record() or {})
         # What the wait just saw is the freshest health there is: record it, so that
         # 'podium status' right after the deploy says ready (not what the prober saw
         # while the containers were starting) without probing again.
-        self._record_ready(supervisor, wdir, ctx.release, urls, passed, checked_at)
+        self._record_ready(supervisor, wdir, ctx.release, urls, passed, checked_at, processes)
         return DeploymentResult(
             outputs=outputs, urls=urls, message=f"release {ctx.release} running"
         )
@@ -259,6 +261,7 @@ class LocalDeployer(Deployer):
         urls: list[str],
         passed: dict[str, str],
         checked_at: float,
+        processes: dict[str, list[Any]],
     ) -> None:
         prober = (supervisor.info(prober_program(wdir.workload)) or {}).get("pid")
         if not self.settings.health_period or not prober:
@@ -276,7 +279,7 @@ class LocalDeployer(Deployer):
             message=f"release {release} ready",
             redeploy=False,
         )
-        record_health(wdir, status, checked_at, int(prober))
+        record_health(wdir, status, checked_at, int(prober), processes)
 
     def _start_prober(self, supervisor: Supervisor, workload: str) -> None:
         if not self.settings.health_period:

@@ -11,12 +11,16 @@ container plus its readiness probe — every ``health_period`` seconds, and repl
 readiness wait saw last, so ``status`` right after it needs no probe)::
 
     {"checked_at": <epoch seconds>, "deployed_at": <the record's>,
-     "prober": [<pid>, <its start time>], "status": {...}}
+     "prober": [<pid>, <its start time>],
+     "processes": {<container>: [<supervisord state>, <pid>]}, "status": {...}}
 
 :func:`read_recorded` trusts that file only while it is fresh (younger than
 :func:`stale_after`), describes the deploy that is recorded now, and the prober that
 keeps it current still runs (a killed supervisord stops it: then the record is not
-used even if it is a second old); otherwise the caller probes live. The prober exits when the
+used even if it is a second old), and supervisord still reports every container's
+process in the state and with the pid it had then (one cheap call per container, no
+probe: a process stopped or restarted since shows at once); otherwise the caller
+probes live. The prober exits when the
 workload's record is gone (destroy) and is stopped with the workload's programs.
 """
 
@@ -126,18 +130,43 @@ def read_recorded(
         pid, started = health["prober"]
         if process_start_time(int(pid)) != started:
             return None  # the prober is gone (supervisord stopped or killed): nothing watches
+        if process_states(wdir, settings, record) != health["processes"]:
+            return None  # a process stopped, exited or restarted since: that needs a probe
         status = WorkloadStatus.model_validate(health["status"])
     except (OSError, ValueError, KeyError, TypeError):
         return None  # missing, half-written by an older version, or damaged: probe live
     return status.model_copy(update={"checked_at": datetime.fromtimestamp(checked_at, UTC)})
 
 
+def process_states(
+    wdir: WorkloadDir, settings: Settings, record: dict[str, Any]
+) -> dict[str, list[Any]]:
+    """supervisord's ``[state, pid]`` of every container: one cheap call each, no probe.
+
+    A record is used only while these are what they were when it was checked, so a
+    process stopped or crashed behind Podium's back shows at once, not a period later.
+    """
+    from podium_local.servers.supervisord import Supervisor
+
+    supervisor = Supervisor(wdir.env, settings)
+    states = {}
+    for name, entry in record.get("containers", {}).items():
+        info = supervisor.info(entry["program"]) or {}
+        states[name] = [info.get("statename"), info.get("pid")]
+    return states
+
+
 def record_health(
-    wdir: WorkloadDir, status: WorkloadStatus, checked_at: float, prober_pid: int
+    wdir: WorkloadDir,
+    status: WorkloadStatus,
+    checked_at: float,
+    prober_pid: int,
+    processes: dict[str, list[Any]],
 ) -> None:
     """Write ``health.json``, unless it already holds a newer observation.
 
-    ``prober_pid`` is the prober's process: the record is trusted only while it runs.
+    ``prober_pid`` is the prober's process: the record is trusted only while it runs;
+    ``processes`` are :func:`process_states` taken before the check.
     """
     record = wdir.record()
     started = process_start_time(prober_pid)
@@ -147,6 +176,7 @@ def record_health(
         "checked_at": checked_at,
         "deployed_at": record.get("deployed_at"),
         "prober": [prober_pid, started],
+        "processes": processes,
         "status": status.model_dump(mode="json", exclude={"checked_at"}),
     }
     write_atomic(health_path(wdir), json.dumps(health, indent=2), mode=0o600)
@@ -155,10 +185,13 @@ def record_health(
 def record_once(deployer: LocalDeployer, wdir: WorkloadDir) -> bool:
     """The prober's check: observe the workload now and record it; ``False`` once it is
     not deployed any more."""
-    if wdir.record() is None:
+    record = wdir.record()
+    if record is None:
         return False
     checked_at = time.time()
-    record_health(wdir, deployer.observe(wdir.env, wdir.workload), checked_at, os.getpid())
+    processes = process_states(wdir, deployer.settings, record)
+    status = deployer.observe(wdir.env, wdir.workload)
+    record_health(wdir, status, checked_at, os.getpid(), processes)
     return True
 
 
