@@ -61,7 +61,7 @@ PLATFORM = frozenset(
 
 #: command (its arguments) -> modules it must not import. Add a row per new command.
 FORBIDDEN: dict[tuple[str, ...], frozenset[str]] = {
-    ("--version",): PLATFORM | WORKLOAD_PARSING | PLANNING,
+    ("--version",): PLATFORM | WORKLOAD_PARSING | PLANNING | {"pluggy"},
     ("plugins", "list"): WORKLOAD_PARSING | PLANNING,
     ("status",): WORKLOAD_PARSING | PLANNING,
     ("status", "--probe"): WORKLOAD_PARSING | PLANNING,
