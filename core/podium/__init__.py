@@ -1,6 +1,6 @@
 """Podium: assemble an internal developer platform from plugins.
 
-Importing ``podium`` is cheap: the names below load on first use, so a CLI or a
+Importing ``podium`` is cheap: the names below (``hookimpl`` too) load on first use, so a CLI or a
 portal that imports Podium pays for pydantic, OpenTelemetry or a plugin only
 when it uses them.
 
@@ -14,13 +14,13 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from podium.plugins.markers import hookimpl, hookspec
 from podium.version import API_VERSION, __version__
 
 if TYPE_CHECKING:
     from podium.api import Platform
     from podium.deployment.contract import Deployer, RenderedWorkload
     from podium.errors import PodiumError
+    from podium.plugins.markers import hookimpl, hookspec
     from podium.provisioning.contract import Provisioner, ResourceContext
     from podium.security.contract import Finding, PolicyPack, SecretStore
     from podium.security.secret import Secret
@@ -36,6 +36,9 @@ _LAZY = {
     "SecretStore": "podium.security.contract",
     "PolicyPack": "podium.security.contract",
     "Finding": "podium.security.contract",
+    # pluggy is ~15 ms of `podium --version`; every plugin module reads these first anyway
+    "hookimpl": "podium.plugins.markers",
+    "hookspec": "podium.plugins.markers",
 }
 
 

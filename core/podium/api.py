@@ -979,21 +979,33 @@ class Platform:
             f"workload {workload!r} is not deployed in {env!r}", hint=f"deployed: {known}"
         )
 
-    def status(self, env: str, workload: str | None = None) -> list[WorkloadStatus]:
-        """Health of deployed workloads, from their deployers."""
+    def status(
+        self, env: str, workload: str | None = None, *, probe: bool = True
+    ) -> list[WorkloadStatus]:
+        """Health of deployed workloads, from their deployers.
+
+        ``probe`` (the default): ask every deployer now, all workloads at once.
+        ``probe=False``: take the health a deployer recorded in the background
+        (:meth:`~podium.deployment.contract.Deployer.recorded_status`, with its
+        ``checked_at``) and ask live only those that recorded none.
+        """
+        from concurrent.futures import ThreadPoolExecutor
+
         from podium.engine.deploy_context import deploy_context
         from podium.golden_paths.provenance import from_attributes
 
         records = [self._deployment(env, workload)] if workload else self.deployments(env)
         info = self.environment(env)
-        statuses = []
+        calls = []
         for record in records:
             registered = self.plugins.registered(DEPLOYERS, record.provider)
             name = record.uid.split(":", 1)[1]
             ctx = deploy_context(registered, name, info, recorded_outputs=record.outputs)
-            status = self.plugins.call_instrumented(
-                registered.plugin, f"{registered.name}.status", registered.obj.status, ctx
-            )
+            calls.append((registered, ctx, record, name))
+
+        def ask(call: tuple[Any, Any, ResourceRecord, str]) -> WorkloadStatus:
+            registered, ctx, record, name = call
+            status = health(registered, ctx)
             template = from_attributes(record.attributes)
             if template:
                 status = status.model_copy(update={"template": str(template)})
@@ -1004,8 +1016,26 @@ class Platform:
                 status = status.model_copy(
                     update={"signals": {r.plugin.name: dict(r.value) for r in signals}}
                 )
-            statuses.append(status)
-        return statuses
+            return status
+
+        def health(registered: Any, ctx: Any) -> WorkloadStatus:
+            # getattr: a deployer that does not subclass Deployer may lack the method
+            recorded_status = getattr(registered.obj, "recorded_status", None)
+            if not probe and recorded_status is not None:
+                recorded: WorkloadStatus | None = self.plugins.call_instrumented(
+                    registered.plugin, f"{registered.name}.recorded_status", recorded_status, ctx
+                )
+                if recorded is not None:
+                    return recorded
+            live: WorkloadStatus = self.plugins.call_instrumented(
+                registered.plugin, f"{registered.name}.status", registered.obj.status, ctx
+            )
+            return live
+
+        if len(calls) < 2:
+            return [ask(call) for call in calls]
+        with ThreadPoolExecutor(max_workers=min(len(calls), 16)) as pool:
+            return list(pool.map(ask, calls))
 
     def logs(
         self,

@@ -145,6 +145,13 @@ class FileDeployer(Deployer):
             return WorkloadStatus(workload=ctx.workload, state="partial", message="starting")
         return WorkloadStatus(workload=ctx.workload, state="ready")
 
+    def recorded_status(self, ctx: Any) -> WorkloadStatus | None:
+        """``deployed/<workload>.health`` (a WorkloadStatus as JSON with ``checked_at``), if any."""
+        recorded = self.file(ctx).with_suffix(".health")
+        if not recorded.exists():
+            return None
+        return WorkloadStatus.model_validate_json(recorded.read_text())
+
     def logs(
         self,
         ctx: Any,

@@ -6,6 +6,7 @@ import json
 import sys
 import threading
 import time
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -172,7 +173,7 @@ def render_result(result: ApplyResult) -> str:
     return "\n".join(lines)
 
 
-def render_status(statuses: list[WorkloadStatus]) -> str:
+def render_status(statuses: list[WorkloadStatus], now: datetime | None = None) -> str:
     if not statuses:
         return "No workloads deployed."
     lines = []
@@ -180,7 +181,8 @@ def render_status(statuses: list[WorkloadStatus]) -> str:
         state = click.style(f"{status.state:<8}", fg=STATUS_COLOURS.get(status.state), bold=True)
         urls = "  ".join(status.urls)
         template = f"  [{status.template}]" if status.template else ""
-        lines.append(f"{state} {status.workload:<24} {urls}{template}")
+        age = _age(status.checked_at, now)
+        lines.append(f"{state} {status.workload:<24} {urls}{template}{age}".rstrip())
         if status.message and status.state != "ready":
             lines.append(f"         {status.message}")
         for name, container in status.containers.items():
@@ -209,6 +211,15 @@ def describe_signals(signals: dict[str, Any]) -> str:
         if signals.get(key):
             parts.append(str(signals[key]))
     return ", ".join(parts) or "no signals"
+
+
+def _age(checked_at: datetime | None, now: datetime | None) -> str:
+    """`` (checked 4s ago)`` for recorded health; nothing for health checked just now."""
+    if checked_at is None:
+        return ""
+    seconds = max(0.0, ((now or datetime.now(UTC)) - checked_at).total_seconds())
+    shown = f"{seconds:.0f}s" if seconds < 120 else f"{seconds / 60:.0f}m"
+    return click.style(f"  (checked {shown} ago; --probe checks now)", dim=True)
 
 
 #: how the live line names a running change

@@ -86,7 +86,9 @@ HealthState = Literal["ready", "partial", "down", "absent"]
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(arbitrary_types_allowed=True, extra="forbid")
+    # defer_build: a model is built on first use, so `podium status` builds only the
+    # status models, not RenderedWorkload and the release models.
+    model_config = ConfigDict(arbitrary_types_allowed=True, extra="forbid", defer_build=True)
 
 
 class HttpProbe(_Model):
@@ -463,6 +465,11 @@ class WorkloadStatus(_Model):
         "rates...), filled by ``Platform.status`` from ``podium_workload_signals``; a "
         "deployer leaves it empty.",
     )
+    checked_at: datetime | None = Field(
+        default=None,
+        description="When this health was observed (UTC), for health the deployer recorded "
+        "earlier (:meth:`Deployer.recorded_status`); ``None``: checked just now.",
+    )
 
     @property
     def needs_redeploy(self) -> bool:
@@ -553,6 +560,21 @@ class Deployer(ABC):
         or restarted by its runtime) is ``partial``, or ``down`` with
         :attr:`WorkloadStatus.redeploy` set to ``False``.
         """
+
+    def recorded_status(self, ctx: DeployContext) -> WorkloadStatus | None:
+        """The last health a background check recorded, or ``None`` to have :meth:`status` asked.
+
+        ``podium status`` (without ``--probe``) calls this first, so answering it must be
+        cheap: read what a prober running next to the workload (in the supervised
+        environment, never in the ``podium`` process) wrote, and set
+        :attr:`WorkloadStatus.checked_at` to when it was observed. Return ``None`` when
+        nothing trustworthy is recorded — no record yet, one older than a few probe
+        periods (the prober may be dead), or one of another release — and the core
+        asks :meth:`status` live. Readiness after ``podium up`` (exit 10), refreshes and
+        ``podium status --probe`` always call :meth:`status`.
+        Default: ``None`` (plugin API 1.2 deployers record nothing).
+        """
+        return None
 
     @abstractmethod
     def logs(

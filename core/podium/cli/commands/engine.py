@@ -329,7 +329,7 @@ def up_cmd(
     _show_plan(state, plan, verbose=False)
     confirm_destructive(state, plan, yes=yes)
     _run_apply(state, plan, parallelism, take_over, lock_timeout, allow_data_loss)
-    statuses = platform.status(environment)
+    statuses = platform.status(environment, probe=True)  # readiness is never taken from a record
     if not state.json_output:
         click.echo(render_status(statuses))
     down = [s for s in statuses if s.state in ("down", "partial")]

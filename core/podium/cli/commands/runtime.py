@@ -13,18 +13,27 @@ from podium.engine.audit import KINDS
 @click.command("status")
 @env_option
 @click.argument("workload", required=False)
+@click.option(
+    "--probe",
+    is_flag=True,
+    help="Check every workload now (all at once) instead of showing the health its "
+    "deployer last recorded.",
+)
 @json_option
 @click.pass_context
-def status_cmd(ctx: click.Context, env: str | None, workload: str | None) -> None:
+def status_cmd(ctx: click.Context, env: str | None, workload: str | None, probe: bool) -> None:
     """Health of deployed workloads: ready, partial or down, with URLs.
 
-    Exits with code 10 when a workload is not ready.
+    Deployers that probe in the background (podium-local) answer with the health
+    they recorded, and its age is shown (``checked_at`` in JSON); the others, and
+    every workload with --probe, are checked now. Exits with code 10 when a
+    workload is not ready.
     """
     from podium.cli.render import render_status
     from podium.errors import UnhealthyError
 
     state = get_state(ctx)
-    statuses = state.platform().status(resolve_env(state, env), workload)
+    statuses = state.platform().status(resolve_env(state, env), workload, probe=probe)
     if state.json_output:
         state.echo_json([s.model_dump(mode="json") for s in statuses])
     else:

@@ -49,6 +49,13 @@ class Settings(BaseModel):
         ge=1,
         description="Seconds between SIGTERM and SIGKILL when a process is stopped.",
     )
+    health_period: float = Field(
+        default=5.0,
+        ge=0,
+        description="Seconds between the background health checks of each deployed workload, "
+        "which 'podium status' shows with their age; 0: no background checks ('podium status' "
+        "probes every time).",
+    )
     start_seconds: int = Field(
         default=1, ge=0, description="Seconds a process must stay up to count as started."
     )

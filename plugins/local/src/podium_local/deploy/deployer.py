@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
 from pathlib import Path
 from typing import Any, ClassVar
@@ -37,6 +38,15 @@ from podium.plugin import (
     read_logs,
     stop_process_group,
     tail_lines,
+)
+from podium_local.deploy.health import (
+    prober_conf,
+    prober_program,
+    prober_spec,
+    prober_spec_path,
+    process_states,
+    read_recorded,
+    record_health,
 )
 from podium_local.deploy.layout import WorkloadDir, program_name
 from podium_local.deploy.render import build, materialise
@@ -155,6 +165,7 @@ class LocalDeployer(Deployer):
                 (supervisor.programs / f"{program_name(workload.name, gone)}.conf").unlink(
                     missing_ok=True
                 )
+            self._write_prober(supervisor, wdir)
             supervisor.sync_programs()
 
         containers: dict[str, dict[str, Any]] = {}
@@ -211,15 +222,73 @@ class LocalDeployer(Deployer):
         )
         refresh_routes(env, settings)
         try:
-            self._wait(supervisor, wdir, workload.name, containers, "healthy", started, ctx)
+            passed = self._wait(
+                supervisor, wdir, workload.name, containers, "healthy", started, ctx
+            )
         except ResourceError as exc:
             overridden = _port_overridden(workload, allocated)
             if overridden is None:
                 raise
             raise ResourceError(exc.message, hint=f"{overridden}; {exc.hint}") from exc
+        finally:
+            # Only now: its probes would compete with the deploy's own while it waits.
+            self._start_prober(supervisor, workload.name)
+        checked_at = time.time()  # when the wait's last, passing round ended
+        processes = process_states(wdir, settings, wdir.record() or {})
+        # What the wait just saw is the freshest health there is: record it, so that
+        # 'podium status' right after the deploy says ready (not what the prober saw
+        # while the containers were starting) without probing again.
+        self._record_ready(supervisor, wdir, ctx.release, urls, passed, checked_at, processes)
         return DeploymentResult(
             outputs=outputs, urls=urls, message=f"release {ctx.release} running"
         )
+
+    def _write_prober(self, supervisor: Supervisor, wdir: WorkloadDir) -> None:
+        """Write (or, with ``health_period = 0``, remove) the workload's health prober program."""
+        conf = supervisor.programs / f"{prober_program(wdir.workload)}.conf"
+        if not self.settings.health_period:
+            conf.unlink(missing_ok=True)
+            return
+        spec = prober_spec(wdir, self.settings)
+        write_atomic(prober_spec_path(wdir), json.dumps(spec, indent=2), mode=0o600)
+        write_atomic(conf, prober_conf(wdir, self.settings))
+
+    def _record_ready(
+        self,
+        supervisor: Supervisor,
+        wdir: WorkloadDir,
+        release: int,
+        urls: list[str],
+        passed: dict[str, str],
+        checked_at: float,
+        processes: dict[str, list[Any]],
+    ) -> None:
+        prober = (supervisor.info(prober_program(wdir.workload)) or {}).get("pid")
+        if not self.settings.health_period or not prober:
+            return
+        status = WorkloadStatus(
+            workload=wdir.workload,
+            state="ready",
+            urls=urls,
+            containers={
+                name: ContainerStatus(
+                    state="ready", message=message, restarts=_restarts(wdir, name)
+                )
+                for name, message in passed.items()
+            },
+            message=f"release {release} ready",
+            redeploy=False,
+        )
+        record_health(wdir, status, checked_at, int(prober), processes)
+
+    def _start_prober(self, supervisor: Supervisor, workload: str) -> None:
+        if not self.settings.health_period:
+            return
+        program = prober_program(workload)
+        # Best effort: without a prober, status probes live (and the deploy's outcome stands).
+        with suppress(ResourceError, OSError):
+            if (supervisor.info(program) or {}).get("statename") not in ACTIVE:
+                supervisor.start(program)
 
     def _stop_orphan(
         self, supervisor: Supervisor, wdir: WorkloadDir, name: str, program: str
@@ -251,8 +320,10 @@ class LocalDeployer(Deployer):
         condition: str,
         started: set[str],
         ctx: DeployContext,
-    ) -> None:
+    ) -> dict[str, str]:
         """Wait until every container reaches ``condition``; fail with the reason it did not.
+
+        Returns each container's message from the check that passed.
 
         A container in ``started`` that exits meanwhile cannot start: it is stopped
         (no endless restarts of a command that does not exist) and the deploy fails.
@@ -263,6 +334,7 @@ class LocalDeployer(Deployer):
         deadline = time.monotonic() + limit
         while True:
             failures = {}
+            passed = {}
             for name, entry in containers.items():
                 ok, message, fatal = self._check(
                     supervisor, wdir, name, entry, condition, fresh=name in started
@@ -276,8 +348,9 @@ class LocalDeployer(Deployer):
                     )
                 if not ok:
                     failures[name] = message
+                passed[name] = message
             if not failures:
-                return
+                return passed
             if ctx.cancelled:
                 raise CancelledError(f"{workload}: cancelled while waiting for readiness")
             if time.monotonic() >= deadline:
@@ -376,24 +449,44 @@ class LocalDeployer(Deployer):
 
     # --- status and logs ----------------------------------------------------------
     def status(self, ctx: DeployContext) -> WorkloadStatus:
-        wdir = WorkloadDir(ctx.env, ctx.workload)
+        return self.observe(ctx.env, ctx.workload)
+
+    def recorded_status(self, ctx: DeployContext) -> WorkloadStatus | None:
+        """What the workload's prober recorded (see :mod:`podium_local.deploy.health`)."""
+        if not self.settings.health_period:
+            return None
+        return read_recorded(WorkloadDir(ctx.env, ctx.workload), self.settings)
+
+    def observe(self, env: EnvironmentInfo, workload: str) -> WorkloadStatus:
+        """Check the workload now: supervisord's view and every readiness probe, in parallel."""
+        wdir = WorkloadDir(env, workload)
         record = wdir.record()
         if record is None:
-            return WorkloadStatus(workload=ctx.workload, state="absent", message="not deployed")
-        supervisor = Supervisor(ctx.env, self.settings)
+            return WorkloadStatus(workload=workload, state="absent", message="not deployed")
+        supervisor = Supervisor(env, self.settings)
         if not supervisor.is_running():
             return WorkloadStatus(
-                workload=ctx.workload,
+                workload=workload,
                 state="down",
                 urls=record.get("urls", []),
                 message="supervisord is not running (machine restarted?)",
                 redeploy=True,
             )
+
+        def check(item: tuple[str, dict[str, Any]]) -> tuple[bool, str, dict[str, Any]]:
+            name, entry = item
+            ok, message, _ = self._check(supervisor, wdir, name, entry, "healthy")
+            return ok, message, supervisor.info(entry["program"]) or {}
+
+        entries = list(record["containers"].items())
+        if len(entries) > 1:
+            with ThreadPoolExecutor(max_workers=min(len(entries), 8)) as pool:
+                results = list(pool.map(check, entries))
+        else:
+            results = [check(item) for item in entries]
         containers: dict[str, ContainerStatus] = {}
         stopped: list[str] = []  # containers nothing restarts: a deploy must start them
-        for name, entry in record["containers"].items():
-            ok, message, _ = self._check(supervisor, wdir, name, entry, "healthy")
-            info = supervisor.info(entry["program"]) or {}
+        for (name, _entry), (ok, message, info) in zip(entries, results, strict=True):
             if not ok and info.get("statename") not in SUPERVISED:
                 stopped.append(name)
             containers[name] = ContainerStatus(
@@ -405,7 +498,7 @@ class LocalDeployer(Deployer):
         )
         problems = [f"{n}: {c.message}" for n, c in containers.items() if c.state != "ready"]
         return WorkloadStatus(
-            workload=ctx.workload,
+            workload=workload,
             state=state,
             urls=record.get("urls", []),
             containers=containers,
