@@ -324,7 +324,7 @@ class Platform:
         plugin calls and this platform's events."""
         otlp = self.config.telemetry.otlp
         if otlp is None and not readers:
-            from podium.observability.metrics import METRIC_ENDPOINT_VARIABLES
+            from podium.observability.otel_environ import METRIC_ENDPOINT_VARIABLES
 
             if not any(self.environ.get(name) for name in METRIC_ENDPOINT_VARIABLES):
                 return None  # the SDK's metrics modules are not even imported

@@ -65,7 +65,8 @@ def test_status_reads_the_record_and_says_how_old_it_is(project: Any) -> None:
     assert probed.returncode == 0, probed.stderr
     (entry,) = json.loads(probed.stdout)
     assert entry["state"] == "ready" and entry["checked_at"] is None
-    assert set(entry) == OLD_KEYS | {"checked_at"}
+    # additions only: checked_at here, and template and signals from other features
+    assert set(entry) == OLD_KEYS | {"checked_at", "template", "signals"}
     assert live_calls(project) == before + 1
 
 

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 # Only the platform imports this module, and only when it measures (OTLP or readers).
 from opentelemetry.sdk.metrics.export import MetricExporter, MetricExportResult
 
+from podium.observability.otel_environ import METRIC_ENDPOINT_VARIABLES
 from podium.observability.otlp import OtlpHttpPoster, OtlpSettings
 
 if TYPE_CHECKING:
@@ -36,8 +37,6 @@ if TYPE_CHECKING:
 
     from podium.observability.contract import Event
     from podium.plugins.calls import HookCall
-
-METRIC_ENDPOINT_VARIABLES = ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT")
 
 
 def make_meter_provider(

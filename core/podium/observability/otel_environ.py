@@ -11,6 +11,9 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import unquote
 
+#: Variables that turn Podium's metrics export on (read without importing the SDK).
+METRIC_ENDPOINT_VARIABLES = ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT")
+
 _SPAN_COUNT_DEFAULT = 128
 
 
