@@ -101,6 +101,26 @@ def test_the_hash_is_sha256_of_rfc8785_content_and_the_previous_hash(
     assert record.hash == hashlib.sha256(canonical_json(content)).hexdigest()
 
 
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"b": 1, "a": [True, None, "x"], "é": "naïve \u2028 \x7f", "ctl": '\x00\x1f\n"\\'},
+        {"\U0001f600": 1, "\ufb01": 2, "z": {"y": [], "x": {}}},  # UTF-16 key order
+        {"floats": [1.0, 0.5, 1e-7, 1e21, 123456789.125, -0.0], "int": 2**60},
+        ["lone \ud800 surrogate", float("nan"), float("inf")],
+    ],
+)
+def test_canonical_json_is_rfc8785_on_both_paths(value: object) -> None:
+    """The fast path (the json module) and rfc8785's own writer give the same bytes."""
+    import rfc8785
+
+    from podium.state.audit_chain import _representable
+
+    exact = [True]
+    shaped = _representable(value, exact)
+    assert canonical_json(value) == rfc8785.dumps(shaped)
+
+
 def test_updates_and_deletes_are_refused_by_the_database(store: SqliteStateStore) -> None:
     a_run(store)
     db = sqlite3.connect(store.path)

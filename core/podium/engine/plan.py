@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -61,7 +61,10 @@ class Change:
     diff: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        return redact(asdict(self))  # type: ignore[no-any-return]
+        # Not dataclasses.asdict: it deep-copies every value first, and redact copies
+        # the containers again anyway (a 2,000-node plan spent 0.3 s here).
+        values = {name: getattr(self, name) for name in _CHANGE_FIELDS}
+        return redact(values)  # type: ignore[no-any-return]
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], path: str = "change") -> Change:
@@ -85,6 +88,10 @@ class Change:
             workload=self.workload,
             rule=self.rule,
         )
+
+
+#: Change's fields in order (what ``to_dict`` writes), read once.
+_CHANGE_FIELDS = tuple(f.name for f in fields(Change))
 
 
 @dataclass

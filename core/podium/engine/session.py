@@ -19,6 +19,7 @@ run's leftovers when the lease is free and only reports those of a live run.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -233,8 +234,7 @@ class EngineSession:
                 history_id=history_id,
                 cancelled=executor.cancelled,
             )
-            entry = self._run_entry(plan, operation, lease.run_id)
-            entry.finished_at = now()
+            entry = dataclasses.replace(entry, finished_at=now())  # same plan, same digest
             entry.status = run_status(result)
             entry.result = result.counts
             entry.seconds = round(result.seconds, 3)

@@ -119,14 +119,30 @@ def canonical_json(value: Any) -> bytes:
     which Python's json module writes, and lone surrogates) are hashed as text, so
     any entry a backend accepted can be chained.
     """
-    return rfc8785.dumps(_representable(value))
+    exact = [True]
+    shaped = _representable(value, exact)
+    if exact[0]:
+        # Without floats and astral-plane keys, the json module's sorted, compact, UTF-8
+        # output is byte for byte RFC 8785, in C: a 2,000-node plan took 0.3 s in rfc8785.
+        text = json.dumps(shaped, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        return text.encode()
+    return rfc8785.dumps(shaped)
 
 
-def _representable(value: Any) -> Any:
+def _representable(value: Any, exact: list[bool]) -> Any:
+    """``value`` as RFC 8785 can write it; ``exact[0]`` is cleared when the json module
+    would write it differently (a float: "1.0" and "1e-07" are "1" and "1e-7" in RFC 8785;
+    a key beyond U+FFFF: RFC 8785 sorts keys by UTF-16 code units, Python by code points)."""
     if isinstance(value, dict):
-        return {str(k): _representable(v) for k, v in value.items()}
+        shaped = {}
+        for key, item in value.items():
+            key = str(key)
+            if exact[0] and not key.isascii() and max(key) > "\uffff":
+                exact[0] = False
+            shaped[key] = _representable(item, exact)
+        return shaped
     if isinstance(value, list | tuple):
-        return [_representable(v) for v in value]
+        return [_representable(v, exact) for v in value]
     if isinstance(value, str):
         try:
             value.encode()
@@ -137,8 +153,10 @@ def _representable(value: Any) -> Any:
         return value
     if isinstance(value, int) and abs(value) > _SAFE_INTEGER:
         return str(value)
-    if isinstance(value, float) and (value != value or value in (float("inf"), float("-inf"))):
-        return repr(value)
+    if isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            return repr(value)
+        exact[0] = False
     return value
 
 
