@@ -332,9 +332,6 @@ def _run_view(server: Server, run_id: str) -> dict[str, Any] | None:
     row = server.store.run(run_id) if len(run_id) == 32 else None
     if row is None:
         return None
-    active = server.runs.active(run_id)
-    events: list[dict[str, Any]] = []
-    if active is not None:
-        with active.changed:
-            events = [e for e in active.events if e.get("kind") not in ("run.status",)]
+    shown = ("run.status", "run.finished")  # the status line says those
+    events = [e for e in server.runs.events(run_id) if e.get("kind") not in shown]
     return {"run": row.to_dict(), "events": events, "finished": row.status in FINISHED}
