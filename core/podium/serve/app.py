@@ -23,6 +23,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Route
 
 from podium.errors import (
     CancelledError,
@@ -116,6 +117,7 @@ class Server:
         self.runs = RunManager(platform, store, platform.config.serve.queue_timeout)
         self._plans: OrderedDict[str, Plan] = OrderedDict()
         self._plans_lock = threading.Lock()
+        self._local = _plans_are_local(platform, store)
 
     def identify(self, credential: str) -> Identity:
         if credential.startswith("pdm_"):
@@ -123,6 +125,13 @@ class Server:
         if self.oidc and credential.count(".") == 2:
             return self.oidc.verify(credential)
         raise AuthenticationError("unknown, revoked or expired token")
+
+    def plans_quickly(self, env: str) -> bool:
+        """Whether a plan (without refresh) of ``env`` is quick enough to make on the event
+        loop: local state and store, and no dead run's intents to settle first (that calls
+        plugins). On a busy machine the two wake-ups of a hop to a worker thread and back
+        cost more than the plan (benchmarks/bench_serve.py)."""
+        return self._local and not self.platform.store(env).pending_intents()
 
     def keep_plan(self, plan_id: str, plan: Plan) -> None:
         with self._plans_lock:
@@ -259,6 +268,27 @@ async def caller(
 
 
 Caller = Annotated[Identity, Depends(caller)]
+
+_TRUE = frozenset({"1", "on", "t", "true", "y", "yes"})
+_FALSE = frozenset({"0", "off", "f", "false", "n", "no"})
+
+
+def _bearer_credentials(request: Request) -> HTTPAuthorizationCredentials | None:
+    """The bearer credentials of ``request``, as :class:`HTTPBearer` reads them."""
+    scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not credentials.strip():
+        return None
+    return HTTPAuthorizationCredentials(scheme=scheme, credentials=credentials.strip())
+
+
+def _query_flag(values: list[str], name: str) -> bool:
+    """A boolean query parameter read as FastAPI reads one (absent: false)."""
+    if not values:
+        return False
+    value = values[-1].strip().lower()
+    if value in _TRUE or value in _FALSE:
+        return value in _TRUE
+    raise InputError(f"invalid request: query.{name}: not a boolean: {values[-1][:32]!r}")
 
 
 def _error(status: int, message: str, **extra: Any) -> JSONResponse:
@@ -454,11 +484,7 @@ def create_app(server: Server) -> FastAPI:
         return await in_thread(who, read)
 
     # ------------------------------------------------------------------ plans
-    @app.post(f"{API}/environments/{{env}}/plans", tags=["plans"], status_code=201)
-    async def plan(request: Request, env: str, who: Caller, refresh: bool = False) -> Response:
-        """Plan a Score workload (the YAML as the body) for the caller's team, or the
-        platform's own workloads by name (JSON ``{"workloads": ["NAME", ...]}``; all of
-        them when the list is omitted)."""
+    async def plan_request(request: Request, env: str, who: Identity, refresh: bool) -> Response:
         environment(env)
         kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if kind not in _YAML_TYPES and kind != "application/json":
@@ -484,7 +510,29 @@ def create_app(server: Server) -> FastAPI:
             def make() -> Response:
                 return _plan_response(env, *server.make_plan(who, env, text, refresh=refresh))
 
+        if not refresh and server.plans_quickly(env):
+            with platform.acting_as(who.subject):
+                return make()
         return await in_thread(who, make)
+
+    @app.post(f"{API}/environments/{{env}}/plans", tags=["plans"], status_code=201)
+    async def plan(request: Request, env: str, who: Caller, refresh: bool = False) -> Response:
+        """Plan a Score workload (the YAML as the body) for the caller's team, or the
+        platform's own workloads by name (JSON ``{"workloads": ["NAME", ...]}``; all of
+        them when the list is omitted)."""
+        return await plan_request(request, env, who, refresh)
+
+    async def plan_quickly(request: Request) -> Response:
+        """The same endpoint without FastAPI's per-request dependency solving and
+        validation (about a third of a plan's cost in the server, bench_serve.py): the
+        route above documents it in OpenAPI, this one, listed first, serves it."""
+        who = await caller(request, _bearer_credentials(request))
+        refresh = _query_flag(request.query_params.getlist("refresh"), "refresh")
+        return await plan_request(request, request.path_params["env"], who, refresh)
+
+    app.router.routes.insert(
+        0, Route(f"{API}/environments/{{env}}/plans", plan_quickly, methods=["POST"])
+    )
 
     @app.get(f"{API}/workloads", tags=["workloads"])
     async def platform_workload_names(who: Caller) -> list[dict[str, Any]]:
@@ -659,6 +707,13 @@ def create_app(server: Server) -> FastAPI:
         return await in_thread(who, start)
 
     return app
+
+
+def _plans_are_local(platform: Platform, store: ServerStore) -> bool:
+    """Whether a plan without refresh touches only local files: SQLite state and server
+    store, a key file (no key provider to ask)."""
+    config = platform.config
+    return store.local and config.state.backend == "sqlite" and not config.secrets.key_provider
 
 
 def _workload_names(body: bytes) -> list[str] | None:
