@@ -390,13 +390,15 @@ def create_app(server: Server) -> FastAPI:
         return value
 
     # ------------------------------------------------------------------ reads
+    # Endpoints that do no blocking work are coroutines: a plain ``def`` would cost a hop
+    # to a worker thread and back on every call.
     @app.get(f"{API}/health", tags=["meta"])
-    def health() -> dict[str, Any]:
+    async def health() -> dict[str, Any]:
         """Liveness; the only endpoint without a credential."""
         return {"status": "ok", "platform": platform.name, "version": __version__}
 
     @app.get(f"{API}/whoami", tags=["meta"])
-    def whoami(who: Caller) -> dict[str, Any]:
+    async def whoami(who: Caller) -> dict[str, Any]:
         return {
             "subject": who.subject,
             "team": who.team,
