@@ -90,6 +90,8 @@ def test_console_forms_need_the_session_csrf_token(project: Project, served: Ser
             assert refused.status_code == 403 and "CSRF" in refused.text
             rollback = browser.post("/environments/dev/workloads/web/rollback", data={"csrf": bad})
             assert rollback.status_code == 403
+            own = browser.post("/environments/dev/plan-platform", data={"csrf": bad})
+            assert own.status_code == 403 and "CSRF" in own.text
         made = browser.post(
             "/environments/dev/plan", data={"score": "metadata: [", "csrf": csrf.group(1)}
         )
