@@ -5,7 +5,9 @@ is planned N times by :meth:`podium.Platform.plan` in this process and N times b
 ``POST /api/v1/environments/dev/plans`` on a real ``podium serve`` process over the
 same state, alternating so both see the same machine. The API's figure includes HTTP,
 authentication, Score parsing, the plan's JSON and its record in the server store.
-Target: API p95 at most 1.5x the Python API's p95.
+Target: API p95 at most 1.5x the Python API's p95. A third series, the same request
+without a token (401), shows what HTTP alone costs here: about 0.3 ms of the
+difference, on a plan of about 0.7 ms.
 
 Run: python benchmarks/bench_serve.py [samples]
 """
@@ -156,13 +158,24 @@ def main() -> int:
             if answer.status != 201:
                 raise RuntimeError(f"plan through the API: {answer.status} {text[:300]!r}")
 
+        def refused_plan() -> None:
+            # No token: HTTP both ways, the middleware and a 401, but no plan. What the
+            # transport alone costs, for reading the API's figures.
+            client.request("POST", f"{address.path}/environments/dev/plans", body)
+            answer = client.getresponse()
+            answer.read()
+            if answer.status != 401:
+                raise RuntimeError(f"plan without a token: {answer.status}")
+
         for _ in range(20):  # warm both paths (imports, connections, caches)
             python_plan()
             api_plan()
+            refused_plan()
         direct: list[float] = []
         served: list[float] = []
+        floor: list[float] = []
         for _ in range(samples):
-            for call, times in ((python_plan, direct), (api_plan, served)):
+            for call, times in ((python_plan, direct), (api_plan, served), (refused_plan, floor)):
                 started = time.perf_counter()
                 call()
                 times.append(time.perf_counter() - started)
@@ -176,6 +189,7 @@ def main() -> int:
     report.add("Python API plan p95", percentile(direct, 0.95) * 1000, "ms")
     report.add("API plan p50", statistics.median(served) * 1000, "ms")
     report.add("API plan p95", percentile(served, 0.95) * 1000, "ms")
+    report.add("HTTP round trip alone (401, no plan) p50", statistics.median(floor) * 1000, "ms")
     report.add(
         "API p50 -> ratio to Python API p50",
         ratio(statistics.median(served), statistics.median(direct)),

@@ -197,6 +197,31 @@ def sse_events(client: httpx.Client, run_id: str) -> list[dict[str, Any]]:
     return events
 
 
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+DRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+
+
+def start_browser() -> Any:
+    """Debian's headless chromium through chromium-driver (Selenium); nothing downloaded.
+
+    Skipped when they are missing, except under ``CI``, where that fails the test."""
+    missing = [p for p in (CHROMIUM, DRIVER) if not Path(p).exists()]
+    if missing:
+        message = f"chromium / chromium-driver not installed ({', '.join(missing)})"
+        if os.environ.get("CI"):
+            pytest.fail(message + " and CI is set: install them", pytrace=False)
+        pytest.skip(message)
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"):
+        options.add_argument(flag)
+    options.add_argument("--window-size=1280,1000")
+    return webdriver.Chrome(service=Service(executable_path=DRIVER), options=options)
+
+
 @pytest.fixture
 def project(tmp_path: Path) -> Project:
     return Project(tmp_path / "platform")

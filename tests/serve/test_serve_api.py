@@ -168,9 +168,12 @@ def test_bad_input_gets_a_clear_4xx(project: Project, served: Served) -> None:
     invalid = d.post("/environments/dev/plans", content="metadata: {name: x}\n", headers=yaml)
     assert invalid.status_code == 400, invalid.text
     wrong_type = d.post(
-        "/environments/dev/plans", json={"score": "x"}, headers={"Content-Type": "application/json"}
+        "/environments/dev/plans", content=score("web"), headers={"Content-Type": "text/plain"}
     )
     assert wrong_type.status_code == 415 and "application/yaml" in wrong_type.json()["error"]
+    # JSON names the platform's workloads; a Score file sent as JSON is not that.
+    as_json = d.post("/environments/dev/plans", json={"score": "x"})
+    assert as_json.status_code == 400 and '{"workloads"' in as_json.json()["error"]
     huge = d.post("/environments/dev/plans", content="#" * 70000, headers=yaml)
     assert huge.status_code == 413
     binary = d.post("/environments/dev/plans", content=b"\xff\xfe\x00", headers=yaml)

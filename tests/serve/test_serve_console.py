@@ -9,33 +9,12 @@ directory) and the text each one shows is checked. No page carries the secret ca
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
 import pytest
-from conftest import Project, Served, score
+from conftest import Project, Served, score, start_browser
 
 CANARY = "canary-serve-7f3a91-do-not-print"
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-DRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
-
-
-def _browser() -> object:
-    missing = [p for p in (CHROMIUM, DRIVER) if not Path(p).exists()]
-    if missing:
-        message = f"chromium / chromium-driver not installed ({', '.join(missing)})"
-        if os.environ.get("CI"):
-            pytest.fail(message + " and CI is set: install them", pytrace=False)
-        pytest.skip(message)
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"):
-        options.add_argument(flag)
-    options.add_argument("--window-size=1280,1000")
-    return webdriver.Chrome(service=Service(executable_path=DRIVER), options=options)
 
 
 def test_sign_in_plan_apply_and_see_it_ready(
@@ -50,7 +29,7 @@ def test_sign_in_plan_apply_and_see_it_ready(
     shots.mkdir(parents=True, exist_ok=True)
     token = project.token("payments", "developer")
     base = served.url.removesuffix("/api/v1")
-    browser = _browser()
+    browser = start_browser()
     pages: list[str] = []
 
     def shot(name: str, expected: str) -> None:
@@ -111,6 +90,8 @@ def test_console_forms_need_the_session_csrf_token(project: Project, served: Ser
             assert refused.status_code == 403 and "CSRF" in refused.text
             rollback = browser.post("/environments/dev/workloads/web/rollback", data={"csrf": bad})
             assert rollback.status_code == 403
+            own = browser.post("/environments/dev/plan-platform", data={"csrf": bad})
+            assert own.status_code == 403 and "CSRF" in own.text
         made = browser.post(
             "/environments/dev/plan", data={"score": "metadata: [", "csrf": csrf.group(1)}
         )

@@ -13,7 +13,7 @@ import json
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
@@ -23,6 +23,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Route
 
 from podium.errors import (
     CancelledError,
@@ -46,6 +47,7 @@ if TYPE_CHECKING:
     from podium.api import Platform
     from podium.engine.plan import Plan
     from podium.serve.oidc import OidcVerifier
+    from podium.workload.model import Workload
 
 T = TypeVar("T")
 API = "/api/v1"
@@ -115,6 +117,7 @@ class Server:
         self.runs = RunManager(platform, store, platform.config.serve.queue_timeout)
         self._plans: OrderedDict[str, Plan] = OrderedDict()
         self._plans_lock = threading.Lock()
+        self._local = _plans_are_local(platform, store)
 
     def identify(self, credential: str) -> Identity:
         if credential.startswith("pdm_"):
@@ -122,6 +125,13 @@ class Server:
         if self.oidc and credential.count(".") == 2:
             return self.oidc.verify(credential)
         raise AuthenticationError("unknown, revoked or expired token")
+
+    def plans_quickly(self, env: str) -> bool:
+        """Whether a plan (without refresh) of ``env`` is quick enough to make on the event
+        loop: local state and store, and no dead run's intents to settle first (that calls
+        plugins). On a busy machine the two wake-ups of a hop to a worker thread and back
+        cost more than the plan (benchmarks/bench_serve.py)."""
+        return self._local and not self.platform.store(env).pending_intents()
 
     def keep_plan(self, plan_id: str, plan: Plan) -> None:
         with self._plans_lock:
@@ -143,18 +153,46 @@ class Server:
     ) -> tuple[str, str, str]:
         """Plan Score ``text`` in ``env`` for ``who``'s team and store it: returns its id,
         digest and JSON (call in a worker thread)."""
-        platform = self.platform
         decision = access.decide_role(who, "plan", "developer")
-        access.enforce(platform, env, who, decision, record_allowed=False)
+        access.enforce(self.platform, env, who, decision, record_allowed=False)
         from podium.workload.loader import load_workload_text
 
         workload = load_workload_text(text, f"<api:{who.team}>")
+        return self._plan(who, env, [workload], refresh=refresh)
+
+    def make_platform_plan(
+        self, who: Identity, env: str, names: Sequence[str] | None, *, refresh: bool = False
+    ) -> tuple[str, str, str]:
+        """Plan the platform's own workloads named ``names`` (all for none) in ``env``.
+
+        Their files are the ones ``[platform] workloads`` lists, so they keep their
+        directory (and the owner ``[teams]`` maps it to): only that team or an admin may
+        plan them."""
+        platform = self.platform
+        decision = access.decide_role(who, "plan", "developer")
+        access.enforce(platform, env, who, decision, record_allowed=False)
+        from podium.engine.ownership import workload_owners
+        from podium.serve.workloads import choose
+
+        chosen = choose(platform, names)
+        owners = workload_owners(chosen, platform.root, platform.config.teams)
+        for workload in chosen:
+            owned = access.decide_owner(who, "plan", owners.get(workload.name), workload.name)
+            if not owned.allowed:
+                access.enforce(platform, env, who, owned, subject=workload.name)
+        return self._plan(who, env, chosen, refresh=refresh)
+
+    def _plan(
+        self, who: Identity, env: str, workloads: list[Workload], *, refresh: bool
+    ) -> tuple[str, str, str]:
+        platform = self.platform
         with platform.acting_as(who.subject):
             try:
-                made = platform.plan(env, [workload], owner=who.team, refresh=refresh)
+                made = platform.plan(env, workloads, owner=who.team, refresh=refresh)
             except OwnershipError as exc:
                 refused = access.Decision("plan", False, exc.message)
-                access.enforce(platform, env, who, refused, subject=workload.name)
+                subject = ", ".join(w.name for w in workloads)
+                access.enforce(platform, env, who, refused, subject=subject)
                 raise
         import uuid
 
@@ -230,6 +268,27 @@ async def caller(
 
 
 Caller = Annotated[Identity, Depends(caller)]
+
+_TRUE = frozenset({"1", "on", "t", "true", "y", "yes"})
+_FALSE = frozenset({"0", "off", "f", "false", "n", "no"})
+
+
+def _bearer_credentials(request: Request) -> HTTPAuthorizationCredentials | None:
+    """The bearer credentials of ``request``, as :class:`HTTPBearer` reads them."""
+    scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not credentials.strip():
+        return None
+    return HTTPAuthorizationCredentials(scheme=scheme, credentials=credentials.strip())
+
+
+def _query_flag(values: list[str], name: str) -> bool:
+    """A boolean query parameter read as FastAPI reads one (absent: false)."""
+    if not values:
+        return False
+    value = values[-1].strip().lower()
+    if value in _TRUE or value in _FALSE:
+        return value in _TRUE
+    raise InputError(f"invalid request: query.{name}: not a boolean: {values[-1][:32]!r}")
 
 
 def _error(status: int, message: str, **extra: Any) -> JSONResponse:
@@ -331,13 +390,15 @@ def create_app(server: Server) -> FastAPI:
         return value
 
     # ------------------------------------------------------------------ reads
+    # Endpoints that do no blocking work are coroutines: a plain ``def`` would cost a hop
+    # to a worker thread and back on every call.
     @app.get(f"{API}/health", tags=["meta"])
-    def health() -> dict[str, Any]:
+    async def health() -> dict[str, Any]:
         """Liveness; the only endpoint without a credential."""
         return {"status": "ok", "platform": platform.name, "version": __version__}
 
     @app.get(f"{API}/whoami", tags=["meta"])
-    def whoami(who: Caller) -> dict[str, Any]:
+    async def whoami(who: Caller) -> dict[str, Any]:
         return {
             "subject": who.subject,
             "team": who.team,
@@ -425,31 +486,68 @@ def create_app(server: Server) -> FastAPI:
         return await in_thread(who, read)
 
     # ------------------------------------------------------------------ plans
-    @app.post(f"{API}/environments/{{env}}/plans", tags=["plans"], status_code=201)
-    async def plan(request: Request, env: str, who: Caller, refresh: bool = False) -> Response:
-        """Plan a Score workload (the YAML as the body) for the caller's team."""
+    async def plan_request(request: Request, env: str, who: Identity, refresh: bool) -> Response:
         environment(env)
         kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
-        if kind not in _YAML_TYPES:
+        if kind not in _YAML_TYPES and kind != "application/json":
             return _error(
                 415,
-                f"send the Score file as YAML (Content-Type: application/yaml), not {kind!r}",
+                "send a Score file as YAML (Content-Type: application/yaml), or the names "
+                f'of platform workloads as JSON {{"workloads": [...]}}, not {kind!r}',
             )
         body = await request.body()
-        try:
-            text = body.decode()
-        except UnicodeDecodeError:
-            raise InputError("the Score file is not UTF-8 text") from None
+        if kind == "application/json":
+            names = _workload_names(body)
 
-        def make() -> Response:
-            plan_id, digest, data = server.make_plan(who, env, text, refresh=refresh)
-            # The plan's JSON is made once, for the store and the answer alike.
-            head = json.dumps({"id": plan_id, "environment": env, "digest": digest})
-            return Response(
-                f'{head[:-1]}, "plan": {data}}}', status_code=201, media_type="application/json"
-            )
+            def make() -> Response:
+                made = server.make_platform_plan(who, env, names, refresh=refresh)
+                return _plan_response(env, *made)
 
+        else:
+            try:
+                text = body.decode()
+            except UnicodeDecodeError:
+                raise InputError("the Score file is not UTF-8 text") from None
+
+            def make() -> Response:
+                return _plan_response(env, *server.make_plan(who, env, text, refresh=refresh))
+
+        if not refresh and server.plans_quickly(env):
+            with platform.acting_as(who.subject):
+                return make()
         return await in_thread(who, make)
+
+    @app.post(f"{API}/environments/{{env}}/plans", tags=["plans"], status_code=201)
+    async def plan(request: Request, env: str, who: Caller, refresh: bool = False) -> Response:
+        """Plan a Score workload (the YAML as the body) for the caller's team, or the
+        platform's own workloads by name (JSON ``{"workloads": ["NAME", ...]}``; all of
+        them when the list is omitted)."""
+        return await plan_request(request, env, who, refresh)
+
+    async def plan_quickly(request: Request) -> Response:
+        """The same endpoint without FastAPI's per-request dependency solving and
+        validation (about a third of a plan's cost in the server, bench_serve.py): the
+        route above documents it in OpenAPI, this one, listed first, serves it."""
+        who = await caller(request, _bearer_credentials(request))
+        refresh = _query_flag(request.query_params.getlist("refresh"), "refresh")
+        return await plan_request(request, request.path_params["env"], who, refresh)
+
+    app.router.routes.insert(
+        0, Route(f"{API}/environments/{{env}}/plans", plan_quickly, methods=["POST"])
+    )
+
+    @app.get(f"{API}/workloads", tags=["workloads"])
+    async def platform_workload_names(who: Caller) -> list[dict[str, Any]]:
+        """The platform's own workloads (``[platform] workloads``), which plans may name."""
+        from podium.engine.ownership import workload_owners
+        from podium.serve.workloads import platform_workloads
+
+        def read() -> list[dict[str, Any]]:
+            found = list(platform_workloads(platform).values())
+            owners = workload_owners(found, platform.root, platform.config.teams)
+            return [{"name": w.name, "owner": owners.get(w.name)} for w in found]
+
+        return await in_thread(who, read)
 
     @app.get(f"{API}/plans/{{plan_id}}", tags=["plans"])
     def get_plan(plan_id: str, who: Caller) -> dict[str, Any]:
@@ -611,6 +709,42 @@ def create_app(server: Server) -> FastAPI:
         return await in_thread(who, start)
 
     return app
+
+
+def _plans_are_local(platform: Platform, store: ServerStore) -> bool:
+    """Whether a plan without refresh touches only local files: SQLite state and server
+    store, a key file (no key provider to ask)."""
+    config = platform.config
+    return store.local and config.state.backend == "sqlite" and not config.secrets.key_provider
+
+
+def _workload_names(body: bytes) -> list[str] | None:
+    """The workload names of a JSON plan request (``None``: all of the platform's)."""
+    if not body.strip():
+        return None
+    try:
+        document = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        raise InputError("the request body is not valid JSON") from None
+    if not isinstance(document, dict) or set(document) - {"workloads"}:
+        raise InputError('send a JSON object {"workloads": ["NAME", ...]}', field="workloads")
+    names = document.get("workloads")
+    if names is None:
+        return None
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        raise InputError("workloads must be a list of workload names", field="workloads")
+    for value in names:
+        if not _NAME.fullmatch(value) or len(value) > 63:
+            raise InputError(f"invalid workload name {value[:64]!r}", field="workloads")
+    return names
+
+
+def _plan_response(env: str, plan_id: str, digest: str, data: str) -> Response:
+    # The plan's JSON is made once, for the store and the answer alike.
+    head = json.dumps({"id": plan_id, "environment": env, "digest": digest})
+    return Response(
+        f'{head[:-1]}, "plan": {data}}}', status_code=201, media_type="application/json"
+    )
 
 
 def _plan_row(server: Server, plan_id: str) -> dict[str, Any]:

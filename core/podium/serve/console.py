@@ -29,6 +29,7 @@ from podium.errors import PodiumError
 from podium.serve import access
 from podium.serve.identity import AuthenticationError, Identity
 from podium.serve.store import FINISHED
+from podium.serve.workloads import platform_workloads
 
 if TYPE_CHECKING:
     from podium.serve.app import Server
@@ -73,11 +74,14 @@ def add_console(app: FastAPI, server: Server) -> None:
         return who, str(found["csrf"])
 
     async def form(request: Request) -> dict[str, str]:
+        return {k: v[0] for k, v in (await form_lists(request)).items()}
+
+    async def form_lists(request: Request) -> dict[str, list[str]]:
+        """Every value of each field (checkboxes send one per ticked box)."""
         body = await request.body()
         if len(body) > _FORM_LIMIT:
             raise PodiumError("form too large")
-        fields = parse_qs(body.decode(errors="replace"), keep_blank_values=True)
-        return {k: v[0] for k, v in fields.items()}
+        return parse_qs(body.decode(errors="replace"), keep_blank_values=True)
 
     def same_origin(request: Request) -> bool:
         origin = request.headers.get("origin") or request.headers.get("referer")
@@ -87,12 +91,20 @@ def add_console(app: FastAPI, server: Server) -> None:
 
     async def checked(request: Request) -> tuple[Identity, dict[str, str]] | Response:
         """The session and the form of a POST, or the response refusing it."""
+        session = await checked_lists(request)
+        if isinstance(session, Response):
+            return session
+        who, fields = session
+        return who, {k: v[0] for k, v in fields.items()}
+
+    async def checked_lists(request: Request) -> tuple[Identity, dict[str, list[str]]] | Response:
         session = signed_in(request)
         if session is None:
             return RedirectResponse("/", status_code=303)
         who, csrf = session
-        fields = await form(request)
-        if not hmac.compare_digest(fields.get("csrf", ""), csrf) or not same_origin(request):
+        fields = await form_lists(request)
+        sent = (fields.get("csrf") or [""])[0]
+        if not hmac.compare_digest(sent, csrf) or not same_origin(request):
             return render("error.html", 403, message="the form's CSRF token is missing or wrong")
         return who, fields
 
@@ -188,7 +200,18 @@ def add_console(app: FastAPI, server: Server) -> None:
 
             history = [{**h, "described": describe(h)} for h in platform.history(env, 30)]
             runs = [r.to_dict() for r in server.store.runs(env, 10)]
-            return {"workloads": workloads, "history": history, "runs": runs}
+            try:
+                own = sorted(platform_workloads(platform))
+                own_error = ""
+            except PodiumError as exc:  # a broken Score file must not hide the page
+                own, own_error = [], exc.message
+            return {
+                "workloads": workloads,
+                "history": history,
+                "runs": runs,
+                "platform_workloads": own,
+                "platform_workloads_error": own_error,
+            }
 
         found = await guarded(who, read)
         if isinstance(found, Response):
@@ -236,6 +259,21 @@ def add_console(app: FastAPI, server: Server) -> None:
         if env not in platform.config.environments:
             return render("error.html", 404, message="no such environment", who=who)
         made = await guarded(who, lambda: server.make_plan(who, env, fields.get("score", "")))
+        if isinstance(made, Response):
+            return made
+        return RedirectResponse(f"/plans/{made[0]}", status_code=303)
+
+    @app.post("/environments/{env}/plan-platform", include_in_schema=False)
+    async def plan_platform_form(request: Request, env: str) -> Response:
+        """Plan the platform's own workloads ticked in the form (all when none is)."""
+        session = await checked_lists(request)
+        if isinstance(session, Response):
+            return session
+        who, fields = session
+        if env not in platform.config.environments:
+            return render("error.html", 404, message="no such environment", who=who)
+        names = fields.get("workload") or None
+        made = await guarded(who, lambda: server.make_platform_plan(who, env, names))
         if isinstance(made, Response):
             return made
         return RedirectResponse(f"/plans/{made[0]}", status_code=303)
@@ -294,9 +332,6 @@ def _run_view(server: Server, run_id: str) -> dict[str, Any] | None:
     row = server.store.run(run_id) if len(run_id) == 32 else None
     if row is None:
         return None
-    active = server.runs.active(run_id)
-    events: list[dict[str, Any]] = []
-    if active is not None:
-        with active.changed:
-            events = [e for e in active.events if e.get("kind") not in ("run.status",)]
+    shown = ("run.status", "run.finished")  # the status line says those
+    events = [e for e in server.runs.events(run_id) if e.get("kind") not in shown]
     return {"run": row.to_dict(), "events": events, "finished": row.status in FINISHED}

@@ -15,6 +15,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -29,6 +30,8 @@ if TYPE_CHECKING:
 
 #: how many events one run keeps for late readers of its stream
 _MAX_EVENTS = 5000
+#: finished runs whose events stay readable here (the console's run page shows them)
+_FINISHED_KEPT = 64
 
 #: what a run does once it holds the environment in this process: given the seconds
 #: left to wait for the state lease, it returns the run's detail (counts, ids...)
@@ -57,6 +60,7 @@ class RunManager:
         self._env_locks: dict[str, threading.Lock] = {}
         self._holding: dict[str, ActiveRun] = {}  # environment -> the run executing there
         self._active: dict[str, ActiveRun] = {}  # run id -> run not yet finished
+        self._finished: OrderedDict[str, ActiveRun] = OrderedDict()  # the latest ones
         self._threads: set[threading.Thread] = set()
         self._stopping = threading.Event()
         self._subscription = platform.subscribe(self._on_event)
@@ -148,6 +152,9 @@ class RunManager:
         run.add({"kind": "run.finished", "status": status, "run": run.row.id, **detail})
         with self._lock:
             self._active.pop(run.row.id, None)
+            self._finished[run.row.id] = run
+            while len(self._finished) > _FINISHED_KEPT:
+                self._finished.popitem(last=False)
 
     def _record_unstarted(self, row: RunRow) -> None:
         """History gets every run: one that ended before the engine recorded it (a queue
@@ -180,6 +187,15 @@ class RunManager:
     def active(self, run_id: str) -> ActiveRun | None:
         with self._lock:
             return self._active.get(run_id)
+
+    def events(self, run_id: str) -> list[dict[str, Any]]:
+        """The events of a running or recently finished run of this server (else none)."""
+        with self._lock:
+            run = self._active.get(run_id) or self._finished.get(run_id)
+        if run is None:
+            return []
+        with run.changed:
+            return list(run.events)
 
     # -------------------------------------------------------------- stopping
     def begin_shutdown(self) -> None:
