@@ -56,6 +56,8 @@ _NAME = re.compile(r"[a-z0-9]+(?:[-_.][a-z0-9]+)*")
 _YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml")
 #: plans kept as objects (applied without being recomputed); older ones are read back
 _PLANS_IN_MEMORY = 512
+#: a Score file up to this size is planned on the event loop (see plans_quickly)
+_INLINE_PLAN_BYTES = 16 * 1024
 _STATUS = {
     InputError: 400,
     NotFoundError: 404,
@@ -512,7 +514,10 @@ def create_app(server: Server) -> FastAPI:
             def make() -> Response:
                 return _plan_response(env, *server.make_plan(who, env, text, refresh=refresh))
 
-        if not refresh and server.plans_quickly(env):
+        # Inline only for a small Score file: a large plan on the event loop would hold up
+        # every other request (and event stream) while it runs.
+        small = kind != "application/json" and len(body) <= _INLINE_PLAN_BYTES
+        if small and not refresh and server.plans_quickly(env):
             with platform.acting_as(who.subject):
                 return make()
         return await in_thread(who, make)
