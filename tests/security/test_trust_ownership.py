@@ -22,7 +22,7 @@ from podium.config.models import TeamSection
 from podium.errors import ConfigError, ExitCode, OwnershipError, WorkloadError
 from podium.identity import actor, owner_of_path
 from podium.platform.contract import LEGACY_BOOKKEEPING_KEYS
-from podium.state.schema import SCHEMA_VERSION
+from podium.state.schema import _AUDIT_COLUMN_TYPES, SCHEMA_VERSION
 from podium.workload.loader import load_workload_text
 
 CONFIG = """\
@@ -313,6 +313,18 @@ def test_state_from_before_owners_is_adopted_by_its_files_owner(
             merged = json.dumps({**json.loads(spec), **legacy})
             db.execute("UPDATE records SET spec = ? WHERE uid = ?", (merged, uid))
         db.execute("ALTER TABLE records DROP COLUMN bookkeeping")
+        # Schema 6's audit chain: one history row per entry again (its latest record).
+        for event in ("update", "delete"):
+            db.execute(f"DROP TRIGGER history_append_only_{event}")
+        db.execute("DROP INDEX history_seq")
+        db.execute("DROP INDEX history_entry")
+        db.execute("DROP TABLE audit_head")
+        db.execute(
+            "DELETE FROM history WHERE id NOT IN (SELECT max(id) FROM history GROUP BY entry_id)"
+        )
+        db.execute("UPDATE history SET id = entry_id")
+        for column in [c.split()[0] for c in _AUDIT_COLUMN_TYPES]:
+            db.execute(f"ALTER TABLE history DROP COLUMN {column}")
         db.execute("PRAGMA user_version = 2")
     # Planning first does not let another team adopt it: its releases say where it came from.
     project.write("teams/b/orders.score.yaml", score("orders"))

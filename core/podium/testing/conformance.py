@@ -34,7 +34,7 @@ from podium.errors import NotFoundError
 from podium.platform.context import EnvironmentInfo
 from podium.security.secret import Secret
 from podium.testing._report import broken, call, describe, expect, valid_name
-from podium.testing.deployer_kit import DeployerConformance
+from podium.testing.deployer_kit import DeployerConformance, KitWorkloads
 from podium.testing.process_deployer_kit import ProcessDeployerConformance
 from podium.testing.provisioner_kit import (
     ProvisionerConformance,
@@ -46,6 +46,7 @@ from podium.testing.telemetry_kit import TelemetrySinkConformance
 
 __all__ = [
     "DeployerConformance",
+    "KitWorkloads",
     "PolicyPackConformance",
     "ProcessDeployerConformance",
     "ProvisionerConformance",

@@ -15,8 +15,7 @@ import pytest
 from conftest import stop_everything
 
 from podium.plugin import EnvironmentInfo, RenderedVolume
-from podium.testing.conformance import DeployerConformance
-from podium.testing.deployer_kit import KitWorkloads
+from podium.testing.conformance import DeployerConformance, KitWorkloads
 from podium_podman.deployer import PodmanDeployer
 from podium_podman.settings import Settings
 

@@ -1,7 +1,9 @@
 """Re-sealing every secret of a SQL state in one transaction (``podium state rekey``).
 
 Which columns hold sealed values: JSON with nested ``{"$secret": token}`` in
-records, intents, history and releases; a bare token per generated value.
+records, intents and releases; a bare token per generated value. History is left
+alone: it is the append-only, hash-chained audit trail (rows cannot change), and
+Podium never writes a sealed value into it (entries name nodes, never values).
 """
 
 from __future__ import annotations
@@ -18,7 +20,6 @@ from podium.state.sql.dialect import Connection, SqlDialect
 _JSON_COLUMNS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "records": (("uid",), ("spec", "outputs")),
     "intents": (("id",), ("spec",)),
-    "history": (("id",), ("data",)),
     "releases": (("workload", "number"), ("data",)),
 }
 
