@@ -51,7 +51,7 @@ class OpenBaoSecretProvisioner(Provisioner):
     resource_type: ClassVar[str] = "secret"
     params_model = SecretParams
     output_fields: ClassVar[dict[str, Output]] = {
-        "value": Output("The secret's value.", sensitive=True),
+        "value": Output("The secret's value (read from OpenBao at each deploy).", live=True),
         "version": Output("Its KV version in OpenBao.", type=int),
     }
 
