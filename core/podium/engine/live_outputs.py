@@ -55,6 +55,16 @@ def stored(
     return kept
 
 
+def stored_for(
+    provisioner: Any, outputs: Mapping[str, Any], fingerprint: Callable[[Secret], str]
+) -> dict[str, Any]:
+    """:func:`stored` with the live outputs ``provisioner`` declares (for records made
+    from a ``read``: an import, a reconciled create)."""
+    from podium.provisioning.schema import resource_schema
+
+    return stored(outputs, resource_schema(provisioner).live_outputs, fingerprint)
+
+
 def reference(uid: str, key: str) -> str:
     """The text a workload is rendered with where it uses live output ``key`` of ``uid``."""
     return f"@@podium-live[{uid}#{key}]@@"

@@ -408,6 +408,7 @@ class EngineSession:
     def import_resource(self, node: Node, physical_name: str, owner: str | None) -> ResourceRecord:
         """Record the existing resource ``physical_name`` as ``node`` (read, never changed)."""
         from podium.engine.graph import digest
+        from podium.engine.live_outputs import stored_for
 
         rt = self.rt
         registered = rt.plugins.registered(PROVISIONERS, node.provider)
@@ -426,7 +427,7 @@ class EngineSession:
                 spec=dict(node.spec),
                 digest=digest("imported"),
                 spec_hash=node.spec_hash,
-                outputs=rt.cipher.seal(dict(outputs)),
+                outputs=rt.cipher.seal(stored_for(registered.obj, outputs, rt.cipher.fingerprint)),
                 physical_name=physical_name,
                 depends_on=list(node.depends_on),
                 updated_at=now(),
