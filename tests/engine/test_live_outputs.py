@@ -24,6 +24,7 @@ from podium import hookimpl
 from podium.api import Platform
 from podium.deployment import Deployer, DeploymentResult, WorkloadStatus
 from podium.engine.live_outputs import MARKER
+from podium.errors import ResourceError
 from podium.provisioning import Output, Provisioner, ResourceContext
 from podium.security.secret import Secret, reveal
 
@@ -99,8 +100,12 @@ class Recorder(Deployer):
 
     def __init__(self) -> None:
         self.deployed: list[dict[str, str]] = []
+        self.fail_next = False
 
     def deploy(self, ctx: Any, workload: Any) -> DeploymentResult:
+        if self.fail_next:
+            self.fail_next = False
+            raise ResourceError(f"release {ctx.release} does not start")
         variables = workload.containers["main"].variables
         self.deployed.append(
             {k: v.reveal() if isinstance(v, Secret) else str(v) for k, v in variables.items()}
@@ -118,7 +123,7 @@ class Recorder(Deployer):
         return None
 
 
-def platform_with(root: Path, provisioner: Provisioner, deployer: Deployer) -> Platform:
+def platform_with(root: Path, provisioner: Provisioner, deployer: Deployer, **env: Any) -> Platform:
     module = types.ModuleType("podium_live_test_plugin")
     module.PODIUM_API = ">=1.0,<2"  # type: ignore[attr-defined]
 
@@ -134,7 +139,7 @@ def platform_with(root: Path, provisioner: Provisioner, deployer: Deployer) -> P
     module.podium_deployers = podium_deployers  # type: ignore[attr-defined]
     config = {
         "platform": {"name": "livetest"},
-        "environments": {"dev": {"deployer": "recorder"}},
+        "environments": {"dev": {"deployer": "recorder", **env}},
         "rules": [{"type": "secret", "provisioner": "vault-secret"}],
     }
     return Platform(config, root=root, plugins=[("live", module)], load_entrypoints=False)
@@ -223,3 +228,40 @@ def test_a_record_holding_the_sealed_value_still_renders(tmp_path: Path) -> None
         assert set(new.cipher("dev").unseal(record.outputs)["value"]) == {MARKER}
         assert new.up("dev", [score])[1].ok
     assert all(d["TOKEN"] == value for d in deployer.deployed)
+
+
+@pytest.mark.filterwarnings("ignore")
+def test_an_imported_resource_records_the_marker_and_deploys_the_value(tmp_path: Path) -> None:
+    """A record made from a ``read`` (``podium state import``) keeps no live value either."""
+    value = "imported-canary-" + uuid.uuid4().hex
+    vault, deployer = Vault(), Recorder()
+    vault.set(UID, value)
+    score = tmp_path / "app.score.yaml"
+    score.write_text(WORKLOAD)
+    with platform_with(tmp_path, VaultSecret(vault), deployer) as platform:
+        record = platform.import_resource("dev", [score], UID, "the-token")
+        assert set(platform.cipher("dev").unseal(record.outputs)["value"]) == {MARKER}
+        assert platform.up("dev", [score])[1].ok
+        assert deployer.deployed[-1]["TOKEN"] == value
+        assert_nowhere(platform, tmp_path, value)
+
+
+@pytest.mark.filterwarnings("ignore")
+def test_an_automatic_rollback_deploys_the_current_value(tmp_path: Path) -> None:
+    first, second = "auto-first-" + uuid.uuid4().hex, "auto-second-" + uuid.uuid4().hex
+    vault, deployer = Vault(), Recorder()
+    vault.set(UID, first)
+    score = tmp_path / "app.score.yaml"
+    score.write_text(WORKLOAD)
+    with platform_with(
+        tmp_path, VaultSecret(vault), deployer, rollback_on_failure=True
+    ) as platform:
+        assert platform.up("dev", [score])[1].ok
+        vault.set(UID, second)
+        deployer.fail_next = True  # release 2 fails: release 1 comes back, read again
+        result = platform.apply(platform.plan("dev", [score], refresh=True))
+        assert not result.ok
+        assert [d["TOKEN"] for d in deployer.deployed] == [first, second]
+        notes = [r.get("note", "") for r in platform.store("dev").releases("app")]
+        assert "automatic rollback to release 1" in notes[-1]
+        assert_nowhere(platform, tmp_path, first, second)
