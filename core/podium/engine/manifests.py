@@ -46,6 +46,7 @@ def render_manifests(
 ) -> list[WorkloadManifests]:
     """Render ``workloads`` for ``env``'s deployer; write one file each under ``out``."""
     from podium.engine.deploy_context import deploy_context
+    from podium.engine.live_outputs import with_references
     from podium.engine.ownership import workload_owners
     from podium.workload.render import render_workload
 
@@ -79,7 +80,8 @@ def render_manifests(
                 uid=request.uid,
                 type=request.type,
                 resource_class=request.resource_class,
-                outputs=cipher.unseal(record.outputs),
+                # live outputs render as references: podium render never reads them
+                outputs=with_references(request.uid, cipher.unseal(record.outputs)),
             )
         rendered = render_workload(workload, resources, private_paths=private)
         if workload.path is not None:

@@ -22,6 +22,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from podium.engine.live_outputs import stored_for
 from podium.engine.runtime import EngineRuntime
 from podium.platform.contract import Intent, ResourceRecord
 from podium.plugins.kinds import DEPLOYERS, PROVISIONERS
@@ -140,7 +141,7 @@ def _resource(
         spec=dict(node_spec),
         digest="",  # an empty digest makes the next apply re-check params against reality
         spec_hash=str(spec.get("spec_hash", "")),
-        outputs=rt.cipher.seal(dict(outputs)),
+        outputs=rt.cipher.seal(stored_for(registered.obj, outputs, rt.cipher.fingerprint)),
         physical_name=spec["physical_name"],
         depends_on=list(spec.get("depends_on") or []),
         updated_at=datetime.now(UTC).isoformat(),

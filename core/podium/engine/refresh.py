@@ -24,9 +24,11 @@ from typing import TYPE_CHECKING, Any
 
 from podium.deployment.contract import WorkloadStatus
 from podium.engine.deploy_context import deploy_context
+from podium.engine.live_outputs import stored
 from podium.errors import PluginError
 from podium.plugins.calls import PluginCallError
 from podium.plugins.kinds import DEPLOYERS, PROVISIONERS
+from podium.provisioning.schema import resource_schema
 from podium.security.secret import Secret
 
 if TYPE_CHECKING:
@@ -129,6 +131,9 @@ def _read(
     if outputs is None:
         return None
     secret_keys: Iterable[str] = getattr(registered.obj, "secret_outputs", ())
+    live = resource_schema(registered.obj).live_outputs
+    if live:  # state holds their keyed fingerprints: compare those, never a value
+        outputs = stored(outputs, live, cipher.fingerprint)
     return tuple(changed_outputs(cipher.unseal(record.outputs), outputs, secret_keys))
 
 

@@ -279,6 +279,7 @@ class EngineSession:
         from podium.deployment.contract import Release
         from podium.engine.deploy_context import deploy_context
         from podium.engine.graph import digest, fingerprint_secrets
+        from podium.engine.live_outputs import LiveValues, references
         from podium.engine.release_secrets import with_current_secrets
 
         rt = self.rt
@@ -295,7 +296,13 @@ class EngineSession:
             current = releases[-1]["number"] if releases else 0
             # Never with a secret value rotated since: the current versions replace them.
             target, used, rotated = with_current_secrets(target, rt.env.secret_store)
-            release = Release.model_validate({k: v for k, v in target.items() if k != "run_id"})
+            kept = {k: v for k, v in target.items() if k != "run_id"}
+            recorded = Release.model_validate(kept).workload  # references, never live values
+            live = references(kept["workload"])
+            if live:  # live outputs are read again: a rollback uses their current values
+                values = LiveValues(rt, {r.uid: r for r in store.records()})
+                kept["workload"] = values.resolve(kept["workload"])
+            release = Release.model_validate(kept)
             registered = rt.plugins.registered(DEPLOYERS, release.deployer)
             number = current + 1
             ctx = deploy_context(
@@ -326,7 +333,7 @@ class EngineSession:
                 )
             )
             try:
-                if rotated:  # what the deployer made then holds the old values: deploy anew
+                if rotated or live:  # what the deployer made then may hold old values: anew
                     result = rt.plugins.call_instrumented(
                         registered.plugin,
                         f"{registered.name}.deploy",
@@ -350,7 +357,7 @@ class EngineSession:
                 workload,
                 ReleaseEntry(
                     number=number,
-                    workload=release.workload.model_dump(),
+                    workload=recorded.model_dump(),
                     deployer=release.deployer,
                     outputs=outputs,
                     status="deployed",
@@ -401,6 +408,7 @@ class EngineSession:
     def import_resource(self, node: Node, physical_name: str, owner: str | None) -> ResourceRecord:
         """Record the existing resource ``physical_name`` as ``node`` (read, never changed)."""
         from podium.engine.graph import digest
+        from podium.engine.live_outputs import stored_for
 
         rt = self.rt
         registered = rt.plugins.registered(PROVISIONERS, node.provider)
@@ -419,7 +427,7 @@ class EngineSession:
                 spec=dict(node.spec),
                 digest=digest("imported"),
                 spec_hash=node.spec_hash,
-                outputs=rt.cipher.seal(dict(outputs)),
+                outputs=rt.cipher.seal(stored_for(registered.obj, outputs, rt.cipher.fingerprint)),
                 physical_name=physical_name,
                 depends_on=list(node.depends_on),
                 updated_at=now(),

@@ -49,6 +49,8 @@ FORCES_REPLACEMENT = "x-podium-forces-replacement"
 PLATFORM_ONLY = "x-podium-platform-only"
 #: JSON Schema keyword marking an output that is a :class:`~podium.Secret`.
 SENSITIVE = "x-podium-sensitive"
+#: JSON Schema keyword marking an output read again at each deploy, never kept in state.
+LIVE = "x-podium-live"
 
 _JSON_TYPES: dict[Any, str] = {
     str: "string",
@@ -99,6 +101,10 @@ class Output:
     every other declared output is returned by every ``create`` and ``read``.
     ``computed``: the value is known only once the resource exists (the default;
     ``readOnly`` in the JSON Schema); ``False`` for one that only echoes a param.
+    ``live``: a secret whose source of truth stays outside Podium (OpenBao, say): the
+    engine never writes its value to state, only a keyed fingerprint, and calls the
+    provisioner's ``read`` for it again whenever it renders a workload for a deploy or
+    a rollback. A live output is sensitive whatever ``sensitive`` says.
     """
 
     description: str = ""
@@ -106,6 +112,7 @@ class Output:
     sensitive: bool = False
     optional: bool = False
     computed: bool = True
+    live: bool = False
 
     def json_schema(self) -> dict[str, Any]:
         schema: dict[str, Any] = {}
@@ -116,8 +123,10 @@ class Output:
             schema["description"] = self.description
         if self.computed:
             schema["readOnly"] = True
-        if self.sensitive:
+        if self.sensitive or self.live:
             schema[SENSITIVE] = True
+        if self.live:
+            schema[LIVE] = True
         return schema
 
     @property
@@ -172,7 +181,12 @@ class ResourceSchema:
 
     @property
     def sensitive_outputs(self) -> frozenset[str]:
-        return frozenset(name for name, out in self.outputs.items() if out.sensitive)
+        return frozenset(name for name, out in self.outputs.items() if out.sensitive or out.live)
+
+    @property
+    def live_outputs(self) -> frozenset[str]:
+        """Outputs whose values the engine reads again at deploy, never storing them."""
+        return frozenset(name for name, out in self.outputs.items() if out.live)
 
     @property
     def required_outputs(self) -> frozenset[str]:

@@ -86,7 +86,7 @@ def test_openbao_secrets_reach_the_workload_and_no_log_plan_output_span_or_state
             time.sleep(0.2)
         # The workload really received both values, resolved from OpenBao.
         assert seen.read_text().split() == [_digest(stored), _digest(payments)]
-        # The secret's value is in OpenBao, not in the state: state has the sealed copy only.
+        # The secret's value is in OpenBao, not in the state (not even sealed: it is live).
         listed = project.json("secrets", "list")
         assert "app/canary" in str(listed)
     finally:

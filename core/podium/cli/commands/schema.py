@@ -179,7 +179,11 @@ def _text(schema: ResourceSchema, plugin: str) -> str:
             out.type_name,
             ", ".join(
                 flag
-                for flag, on in (("sensitive", out.sensitive), ("optional", out.optional))
+                for flag, on in (
+                    ("sensitive", out.sensitive or out.live),
+                    ("live", out.live),
+                    ("optional", out.optional),
+                )
                 if on
             ),
             out.description,

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from podium.engine.calls import PluginCalls
 from podium.engine.journal import Journal
+from podium.engine.live_outputs import LiveValues
 
 if TYPE_CHECKING:
     from podium.engine.plan import Plan
@@ -44,6 +45,8 @@ class ApplyContext:
         self._outputs_lock = threading.Lock()
         #: rendered workloads and deploy results of this run, for observability nodes
         self.rendered: dict[str, Any] = {}
+        #: live output values (never in state): returned this run, or read again
+        self.live = LiveValues(rt, self.records)
 
     def outputs_of(self, uid: str) -> dict[str, Any]:
         with self._outputs_lock:

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from podium.deployment.contract import DeployContext, Release, RenderedResource
+from podium.engine import live_outputs
 from podium.engine.attribute_diff import workload_attributes
 from podium.engine.graph import digest
 from podium.engine.handlers.context import Unchanged
@@ -47,9 +48,12 @@ class DeploymentHandler:
         registered = run.rt.plugins.registered(DEPLOYERS, change.provider)
         record = run.records.get(change.uid)
         workload_name = change.workload or change.uid.split(":", 1)[1]
-        rendered = self.render(workload_name)
-        # Enrichment hooks change ``rendered`` in place; their return values are unused.
-        run.rt.plugins.broadcast("podium_enrich_deployment", workload=rendered, env=run.rt.env)
+        # ``template`` refers to live outputs (what releases record); ``rendered`` holds
+        # their current values (what the deployer gets, and what the digest notices).
+        template = self.render(workload_name)
+        # Enrichment hooks change ``template`` in place; their return values are unused.
+        run.rt.plugins.broadcast("podium_enrich_deployment", workload=template, env=run.rt.env)
+        rendered = with_live_values(template, run.live)
         rendered_digest = digest(run.fingerprint(rendered.model_dump()))
         if (
             record is not None
@@ -78,7 +82,7 @@ class DeploymentHandler:
             result = run.call(registered, "deploy", registered.obj.deploy, ctx, rendered)
         except Exception as exc:
             self.record_release(
-                workload_name, number, rendered, change.provider, {}, "failed", str(exc)
+                workload_name, number, template, change.provider, {}, "failed", str(exc)
             )
             # Record the failed deployment: status shows it down, destroy can remove
             # what the deployer left running, and the next plan deploys it again.
@@ -100,7 +104,7 @@ class DeploymentHandler:
             raise
         outputs = {**result.outputs, "urls": list(result.urls), "release": number}
         self.record_release(
-            workload_name, number, rendered, change.provider, outputs, "deployed", result.message
+            workload_name, number, template, change.provider, outputs, "deployed", result.message
         )
         record = deployment_record(
             change,
@@ -140,6 +144,13 @@ class DeploymentHandler:
             )
         except NotFoundError as exc:
             return f"no automatic rollback: {exc}"
+        template = Release.model_validate(data).workload  # what the new release records
+        live = live_outputs.references(data["workload"])
+        if live:  # live outputs are read again: a rollback uses their current values
+            try:
+                data = {**data, "workload": run.live.resolve(data["workload"])}
+            except ResourceError as exc:
+                return f"no automatic rollback: {exc}"
         release = Release.model_validate(data)
         number = failed + 1
         ctx = self.context(registered, workload, run.records.get(change.uid), number, change.owner)
@@ -158,7 +169,7 @@ class DeploymentHandler:
         )
         intent_id = run.journal.open(intent)
         try:
-            if rotated:  # what the deployer made then holds the old values: deploy anew
+            if rotated or live:  # what the deployer made then may hold old values: anew
                 result = run.call(
                     registered, "deploy", registered.obj.deploy, ctx, release.workload
                 )
@@ -174,7 +185,7 @@ class DeploymentHandler:
         self.record_release(
             workload,
             number,
-            release.workload,
+            template,
             release.deployer,
             outputs,
             "deployed",
@@ -230,7 +241,7 @@ class DeploymentHandler:
                 uid=req.uid,
                 type=req.type,
                 resource_class=req.resource_class,
-                outputs=run.outputs_of(req.uid),
+                outputs=live_outputs.with_references(req.uid, run.outputs_of(req.uid)),
             )
             for name, req in workload.resources.items()
         }
@@ -289,6 +300,15 @@ class DeploymentHandler:
             if spec is not None:
                 specs[request.uid] = spec
         return secrets_used(specs, run.outputs_of)
+
+
+def with_live_values(template: Any, live: live_outputs.LiveValues) -> Any:
+    """``template`` (a rendered workload) with its live output references resolved; the
+    same object when it has none."""
+    dumped = template.model_dump()
+    if not live_outputs.references(dumped):
+        return template
+    return type(template).model_validate(live.resolve(dumped))
 
 
 def deployment_record(

@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from podium.engine import live_outputs
 from podium.engine.calls import as_outputs
 from podium.engine.graph import digest
 from podium.engine.handlers.context import Unchanged
@@ -143,7 +144,7 @@ class ResourceHandler:
                 "uid": req.uid,
                 "type": req.type,
                 "class": req.resource_class,
-                "outputs": self.run.outputs_of(req.uid),
+                "outputs": self.run.live.resolve_outputs(req.uid, self.run.outputs_of(req.uid)),
             }
             for req in referenced
         }
@@ -164,9 +165,11 @@ class ResourceHandler:
             outputs = run.call(registered, "update", update, ctx, prepared.previous)
         else:
             outputs = run.call(registered, "create", registered.obj.create, ctx)
-        outputs = _sensitive_wrapped(
-            self.schema(registered), as_outputs(registered, prepared.operation, outputs)
-        )
+        schema = self.schema(registered)
+        outputs = _sensitive_wrapped(schema, as_outputs(registered, prepared.operation, outputs))
+        if schema.live_outputs:  # kept for this run's renders; state gets markers only
+            run.live.remember(change.uid, outputs, schema.live_outputs)
+            outputs = live_outputs.stored(outputs, schema.live_outputs, run.rt.cipher.fingerprint)
         record = ResourceRecord(
             uid=change.uid,
             kind="resource",

@@ -1,10 +1,12 @@
 """``openbao-secret``: a ``secret`` resource whose value lives in OpenBao (KV v2).
 
-The value is read from OpenBao each time the resource is applied or refreshed:
-OpenBao stays the source, and a value changed there reaches the workload on the
-next ``podium apply --refresh``. Like every sensitive output, the value Podium
-passes on to the deployer is a :class:`~podium.Secret`: redacted in plans, logs and
-``outputs``, and only ever sealed (encrypted) in state, never in plain text.
+The value is a *live* output: Podium never stores it, not even sealed. State keeps
+a keyed fingerprint of it and releases a reference, and the engine calls ``read``
+for it again at each deploy and rollback (a rollback gets the current value).
+OpenBao stays the source; ``podium plan --refresh`` notices a value changed there
+(the fingerprint differs) and redeploys the workloads that use it. On its way to the
+deployer the value is a :class:`~podium.Secret`: redacted in plans, logs and
+``outputs``.
 
 Two ways to name it:
 
@@ -51,7 +53,7 @@ class OpenBaoSecretProvisioner(Provisioner):
     resource_type: ClassVar[str] = "secret"
     params_model = SecretParams
     output_fields: ClassVar[dict[str, Output]] = {
-        "value": Output("The secret's value.", sensitive=True),
+        "value": Output("The secret's value (read from OpenBao at each deploy).", live=True),
         "version": Output("Its KV version in OpenBao.", type=int),
     }
 
