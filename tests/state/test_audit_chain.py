@@ -107,6 +107,7 @@ def test_the_hash_is_sha256_of_rfc8785_content_and_the_previous_hash(
         {"b": 1, "a": [True, None, "x"], "é": "naïve \u2028 \x7f", "ctl": '\x00\x1f\n"\\'},
         {"\U0001f600": 1, "\ufb01": 2, "z": {"y": [], "x": {}}},  # UTF-16 key order
         {"floats": [1.0, 0.5, 1e-7, 1e21, 123456789.125, -0.0], "int": 2**60},
+        {"seconds": 1.234, "counts": [2.0, -0.0, 0.0001, 1e15], "f": 0.1 + 0.2},  # fast path
         ["lone \ud800 surrogate", float("nan"), float("inf")],
     ],
 )
@@ -278,3 +279,13 @@ def test_a_store_without_a_chain_is_refused_not_vouched_for(store: SqliteStateSt
     store.audit_chained = False  # as a SQL dialect written before the chain
     with pytest.raises(StateError, match="cannot be verified"):
         verify(store, "dev")
+
+
+def test_canonical_json_masks_secrets_as_a_plan_file_does() -> None:
+    """The plan digest hashes the plan as its file would show it: secrets masked."""
+    from podium.security.secret import REDACTED, Secret
+
+    sealed = {"params": {"password": Secret("hunter2"), "user": "app"}, "n": [Secret("x")]}
+    shown = {"params": {"password": REDACTED, "user": "app"}, "n": [REDACTED]}
+    assert canonical_json(sealed) == canonical_json(shown)
+    assert b"hunter2" not in canonical_json(sealed)

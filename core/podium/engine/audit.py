@@ -365,7 +365,8 @@ def plan_digest(plan: Any) -> str:
 
     from podium.state.audit_chain import canonical_json
 
-    return hashlib.sha256(canonical_json(plan.to_dict())).hexdigest()
+    # canonical_json masks secrets as it walks: no separate redacting copy of the plan.
+    return hashlib.sha256(canonical_json(plan.to_dict(redacted=False))).hexdigest()
 
 
 # ------------------------------------------------------ targets of the refusals

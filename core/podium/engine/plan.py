@@ -60,11 +60,14 @@ class Change:
     #: secret values masked (see :mod:`podium.engine.attribute_diff`)
     diff: list[dict[str, Any]] = field(default_factory=list)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, *, redacted: bool = True) -> dict[str, Any]:
+        """The change as a plan file holds it. ``redacted=False`` leaves Secrets in place
+        (and shares the spec's containers) for a caller that redacts as it walks anyway,
+        like the plan digest of the audit trail."""
         # Not dataclasses.asdict: it deep-copies every value first, and redact copies
         # the containers again anyway (a 2,000-node plan spent 0.3 s here).
         values = {name: getattr(self, name) for name in _CHANGE_FIELDS}
-        return redact(values)  # type: ignore[no-any-return]
+        return redact(values) if redacted else values
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], path: str = "change") -> Change:
@@ -158,7 +161,8 @@ class Plan:
                 return change
         raise KeyError(uid)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, *, redacted: bool = True) -> dict[str, Any]:
+        """The plan file's content; ``redacted=False``: see :meth:`Change.to_dict`."""
         return {
             "format": PLAN_FORMAT,
             "platform": self.platform,
@@ -171,7 +175,7 @@ class Plan:
             "scope": self.scope,
             "config_digest": self.config_digest,
             "counts": self.counts,
-            "changes": [c.to_dict() for c in self.changes],
+            "changes": [c.to_dict(redacted=redacted) for c in self.changes],
             "findings": [f.to_dict() for f in self.findings],
             "warnings": list(self.warnings),
             "workloads": list(self.workloads),

@@ -81,6 +81,8 @@ def redact(value: Any) -> Any:
     A pydantic secret (``SecretStr``, ``Secret[...]``: what plugin settings use for
     credentials) becomes its own masked text, ``str(value)``, never its value.
     """
+    if type(value) in _PLAIN:  # most values: no attribute lookups needed
+        return value
     if isinstance(value, Secret):
         return REDACTED
     if hasattr(value, "get_secret_value"):
@@ -90,6 +92,10 @@ def redact(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [redact(v) for v in value]
     return value
+
+
+#: exact types that can hold no secret (subclasses take the full path)
+_PLAIN = frozenset({str, int, float, bool, type(None)})
 
 
 def contains_secret(value: Any) -> bool:

@@ -39,6 +39,8 @@ from typing import Any
 
 import rfc8785
 
+from podium.security.secret import REDACTED, Secret
+
 #: The ``prev_hash`` of an environment's first record.
 GENESIS_HASH = "0" * 64
 #: The version of the hashed content's layout (part of every hash).
@@ -131,8 +133,11 @@ def canonical_json(value: Any) -> bytes:
 
 def _representable(value: Any, exact: list[bool]) -> Any:
     """``value`` as RFC 8785 can write it; ``exact[0]`` is cleared when the json module
-    would write it differently (a float: "1.0" and "1e-07" are "1" and "1e-7" in RFC 8785;
-    a key beyond U+FFFF: RFC 8785 sorts keys by UTF-16 code units, Python by code points)."""
+    would write it differently (a float with an exponent: "1e-07" is "1e-7" in RFC 8785;
+    a key beyond U+FFFF: RFC 8785 sorts keys by UTF-16 code units, Python by code points).
+    An integral float becomes the int RFC 8785 writes it as."""
+    if type(value) is str and value.isascii():  # most values
+        return value
     if isinstance(value, dict):
         shaped = {}
         for key, item in value.items():
@@ -143,7 +148,11 @@ def _representable(value: Any, exact: list[bool]) -> Any:
         return shaped
     if isinstance(value, list | tuple):
         return [_representable(v, exact) for v in value]
+    if isinstance(value, Secret):
+        return REDACTED  # never hashed: a digest of a secret could be guessed back
     if isinstance(value, str):
+        if value.isascii():
+            return value
         try:
             value.encode()
         except UnicodeEncodeError:  # a lone surrogate, which JSON text may carry
@@ -156,7 +165,14 @@ def _representable(value: Any, exact: list[bool]) -> Any:
     if isinstance(value, float):
         if value != value or value in (float("inf"), float("-inf")):
             return repr(value)
-        exact[0] = False
+        if value.is_integer() and abs(value) <= _SAFE_INTEGER:
+            return int(value)  # RFC 8785 writes 2.0 as "2", as json writes the int 2
+        if "e" in repr(value):
+            exact[0] = False  # exponents are written differently ("1e-07" / "1e-7")
+        # else: the shortest round-trip digits, which both write the same way
+        return value
+    if hasattr(value, "get_secret_value"):
+        return str(value)  # a pydantic secret's own masked text
     return value
 
 
