@@ -1,3 +1,3 @@
-from podium.cli.main import main
+from podium.cli.entry import main
 
 main()

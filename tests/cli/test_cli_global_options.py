@@ -131,3 +131,29 @@ def test_json_on_commands_that_had_none(tmp_path: Path) -> None:
     unlock = _podium(tmp_path, "--no-plugins", "state", "unlock", "--json")
     assert unlock.returncode == 0, unlock.stderr
     assert json.loads(unlock.stdout) == {"environment": "dev", "removed": None}
+
+
+def test_version_answers_before_click_with_clicks_own_line(tmp_path: Path) -> None:
+    """``podium --version`` skips loading the CLI; the line is what click's option prints."""
+    from click.testing import CliRunner
+
+    fast = _podium(tmp_path, "--version")
+    assert fast.returncode == 0, fast.stderr
+    through_click = CliRunner().invoke(cli, ["--version"], prog_name="podium")
+    assert through_click.exit_code == 0
+    assert fast.stdout == through_click.output
+    assert fast.stdout.startswith("podium, version ")
+    # with any other option, click answers (and the line is the same)
+    slow = _podium(tmp_path, "--no-plugins", "--version")
+    assert (slow.returncode, slow.stdout) == (0, fast.stdout)
+
+
+def test_the_executable_entry_point_is_the_fast_one() -> None:
+    from importlib.metadata import distribution
+
+    scripts = {
+        ep.name: ep.value
+        for ep in distribution("podium").entry_points
+        if ep.group == "console_scripts"
+    }
+    assert scripts["podium"] == "podium.cli.entry:main"
