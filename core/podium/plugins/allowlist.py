@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-
-from packaging.requirements import InvalidRequirement, Requirement
-from packaging.specifiers import SpecifierSet
-from packaging.utils import canonicalize_name
-from packaging.version import InvalidVersion, Version
+from typing import TYPE_CHECKING
 
 from podium.errors import ConfigError
+from podium.plugins.discovery import canonical_name as _key
 
+if TYPE_CHECKING:
+    from packaging.specifiers import SpecifierSet
 
-def _key(name: str) -> str:
-    return str(canonicalize_name(name))
+#: an entry that is only a name (PEP 508's name rule): no pin, nothing for packaging to parse
+_BARE_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?")
 
 
 @dataclass(frozen=True)
@@ -29,7 +29,7 @@ class Allowlist:
     """Parsed ``allow``/``deny`` lists; ``allow=None`` allows every plugin not denied."""
 
     def __init__(self, allow: Iterable[str] | None, deny: Iterable[str] = ()) -> None:
-        self._allow: dict[str, SpecifierSet] | None = None
+        self._allow: dict[str, SpecifierSet | None] | None = None
         if allow is not None:
             self._allow = {}
             for index, entry in enumerate(allow):
@@ -55,13 +55,15 @@ class Allowlist:
         if key not in self._allow:
             return Verdict(False, "not-allowed", "not listed in [plugins] allow")
         pin = self._allow[key]
-        return Verdict(True, "allowed", pin=pin if str(pin) else None)
+        return Verdict(True, "allowed", pin=pin if pin is not None and str(pin) else None)
 
     @staticmethod
     def check_version(pin: SpecifierSet | None, version: str | None) -> str | None:
         """Why ``version`` fails ``pin``, or ``None`` when it satisfies it."""
         if pin is None:
             return None
+        from packaging.version import InvalidVersion, Version
+
         if version is None:
             return f"is pinned to {pin} but has no version"
         try:
@@ -73,7 +75,11 @@ class Allowlist:
         return None
 
 
-def _parse(entry: str, field: str) -> tuple[str, SpecifierSet]:
+def _parse(entry: str, field: str) -> tuple[str, SpecifierSet | None]:
+    if _BARE_NAME.fullmatch(entry):
+        return entry, None  # the common case, without importing packaging's parser
+    from packaging.requirements import InvalidRequirement, Requirement
+
     try:
         requirement = Requirement(entry)
     except InvalidRequirement as exc:

@@ -7,6 +7,7 @@ plugins the platform allows.
 
 from __future__ import annotations
 
+import re
 import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -53,6 +54,16 @@ def discover() -> list[Candidate]:
         return list(_cache)
 
 
+_SEPARATORS = re.compile(r"[-_.]+")
+
+
+def canonical_name(name: str) -> str:
+    """A distribution or plugin name as PEP 503 compares them: runs of ``-_.`` become one
+    ``-``, lower case (what packaging's ``canonicalize_name`` does; importing
+    ``packaging.utils`` loads its wheel-tag tables too, on every command)."""
+    return _SEPARATORS.sub("-", name).lower()
+
+
 def clear_cache() -> None:
     """Forget discovered plugins (tests install and remove distributions at run time)."""
     global _cache
@@ -62,8 +73,6 @@ def clear_cache() -> None:
 
 def _scan() -> list[Candidate]:
     import importlib.metadata as metadata
-
-    from packaging.utils import canonicalize_name
 
     seen: set[str] = set()
     found: list[Candidate] = []
@@ -76,7 +85,7 @@ def _scan() -> list[Candidate]:
         dist_name = dist.metadata["Name"]
         if not dist_name:
             continue  # broken metadata: nothing to attribute a plugin to
-        key = canonicalize_name(dist_name)
+        key = canonical_name(dist_name)
         if key in seen:
             continue
         seen.add(key)

@@ -967,9 +967,9 @@ def _named(entry: object) -> tuple[str, object]:
 
 
 def _key(name: str) -> str:
-    from packaging.utils import canonicalize_name
+    from podium.plugins.discovery import canonical_name
 
-    return str(canonicalize_name(name))
+    return canonical_name(name)
 
 
 def _reason(info: PluginInfo) -> str:

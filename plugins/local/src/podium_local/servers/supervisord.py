@@ -14,8 +14,10 @@ started it; the launcher layers each container's own variables on top.
 
 from __future__ import annotations
 
+import http.client
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -60,6 +62,45 @@ def escape(value: str, what: str = "a supervisord setting") -> str:
     return value.replace("%", "%%")
 
 
+class _UnixSocketConnection(http.client.HTTPConnection):
+    """HTTP over supervisord's unix socket (``path``); the host name is only a label."""
+
+    def __init__(self, path: str, timeout: float | None) -> None:
+        super().__init__("localhost", timeout=timeout)
+        self._path = path
+
+    def connect(self) -> None:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            sock.settimeout(self.timeout)
+            sock.connect(self._path)
+        except BaseException:
+            sock.close()
+            raise
+        self.sock = sock
+
+
+class UnixSocketTransport(xmlrpc.client.Transport):
+    """XML-RPC to supervisord over its unix socket with the standard library alone.
+
+    supervisor's own ``SupervisorTransport`` pulls in its medusa HTTP server modules
+    (about 12 ms), which ``podium status`` would pay on every call for nothing.
+    """
+
+    def __init__(self, path: str, timeout: float | None = None) -> None:
+        super().__init__()
+        self._path = path
+        self._timeout = timeout
+
+    def make_connection(self, host: Any) -> http.client.HTTPConnection:
+        # kept between the calls of one proxy, as the base class keeps its connection
+        kept_host, connection = self._connection
+        if connection is None or kept_host != host:
+            connection = _UnixSocketConnection(self._path, self._timeout)
+            self._connection = (host, connection)
+        return connection
+
+
 class Supervisor:
     def __init__(self, env: EnvironmentInfo, settings: Settings) -> None:
         self.settings = settings
@@ -71,9 +112,7 @@ class Supervisor:
     # --- connection -------------------------------------------------------------
     def rpc(self) -> Any:
         """A fresh XML-RPC proxy (they are not thread-safe, so never share one)."""
-        from supervisor.xmlrpc import SupervisorTransport
-
-        transport = SupervisorTransport(None, None, f"unix://{self.socket}")
+        transport = UnixSocketTransport(str(self.socket))
         return xmlrpc.client.ServerProxy("http://127.0.0.1", transport=transport, allow_none=True)
 
     def is_running(self) -> bool:
