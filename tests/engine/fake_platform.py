@@ -15,6 +15,7 @@ subprocess (``podium`` CLI) as in-process:
 * ``FAKE_READ_FAIL`` -- comma-separated resource names whose read raises (a backend outage).
 * ``FAKE_PAUSE_AFTER_DEPLOY`` -- seconds to sleep after a deploy's side effect, before returning
   (a window to kill the process between the side effect and its record).
+* ``FAKE_STATUS_PAUSE`` -- seconds every live status call sleeps first (a slow probe).
 
 A file ``deployed/<workload>.down`` makes that workload's status ``down`` with the
 file's text as the message (a crash behind Podium's back); a deploy removes it.
@@ -131,6 +132,9 @@ class FileDeployer(Deployer):
         return DeploymentResult(urls=[f"http://{workload.name}.test"], message="written")
 
     def status(self, ctx: Any) -> WorkloadStatus:
+        pause = os.environ.get("FAKE_STATUS_PAUSE")
+        if pause:  # a slow probe, to interrupt
+            time.sleep(float(pause))
         calls = _root(ctx) / "status-calls"
         calls.parent.mkdir(parents=True, exist_ok=True)
         with calls.open("a") as handle:

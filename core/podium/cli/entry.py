@@ -1,12 +1,15 @@
-"""The ``podium`` executable: answers ``podium --version`` before loading the CLI.
+"""The ``podium`` executable: the shortest way to each command's answer.
 
-Scripts and shell prompts ask for the version often; loading click and the command
-table only to print one line costs more than the interpreter's own start-up. Every
-other invocation (``--version`` beside other options included) goes through click.
+``podium --version`` is answered before anything else is loaded (scripts and shell
+prompts ask for it often). Read-only commands go to the warm process when it is
+wanted and can serve them (:mod:`podium.cli.warm`). Everything else, and anything the
+warm process refuses, runs here through click, as it always did.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sys
 from typing import Any
 
@@ -19,6 +22,11 @@ def main(argv: list[str] | None = None) -> Any:
         # click's version option writes the same line (tests compare the two)
         sys.stdout.write(f"podium, version {__version__}\n")
         return None
+    from podium.cli import warm
+
+    if warm.routed_command(args) is not None and warm.wanted(os.environ):
+        with contextlib.suppress(warm.NotServed):  # refused before anything ran: run it here
+            sys.exit(warm.run_warm(args, os.environ))
     from podium.cli.main import main as run
 
     return run(args)

@@ -1,0 +1,210 @@
+"""The warm process runs read-only commands exactly as the calling process would.
+
+Each test starts its own warm process (``PODIUM_WARM=1``, a private
+``XDG_RUNTIME_DIR``) against a real platform directory with the fake plugin installed
+as an entry point, and compares what the command printed and returned with the same
+command run in-process (``PODIUM_WARM=0``). Speed is measured by
+``benchmarks/bench_cli.py``, never here.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from podium.cli.warm import routed_command, wanted
+
+_spec = importlib.util.spec_from_file_location(
+    "engine_project_warm", Path(__file__).resolve().parents[1] / "engine" / "conftest.py"
+)
+assert _spec is not None and _spec.loader is not None
+_engine = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_engine)
+
+
+class Warm:
+    """A deployed fake platform and the environment that makes its commands go warm."""
+
+    def __init__(self, root: Path, runtime: Path) -> None:
+        self.project = _engine.Project(root)
+        self.runtime = runtime
+        config = self.project.root / "podium.toml"
+        config.write_text(config.read_text().replace("jsonl = true", "jsonl = false"))
+        self.project.podium("up", check=True, PODIUM_WARM="0")
+
+    def env(self, warm: bool, **extra: str) -> dict[str, str]:
+        settings = {
+            "PODIUM_WARM": "1" if warm else "0",
+            "XDG_RUNTIME_DIR": str(self.runtime),
+            "PODIUM_WARM_IDLE": "60",
+        }
+        return self.project.env(**{**settings, **extra})
+
+    def run(self, *args: str, warm: bool, **extra: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "podium", *args],
+            cwd=self.project.root,
+            env=self.env(warm, **extra),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    def served(self, *args: str, **extra: str) -> subprocess.CompletedProcess[str]:
+        """Run warm, waiting for the warm process the first call starts; assert it served."""
+        deadline = time.monotonic() + 60
+        while True:
+            done = self.run("--debug", *args, warm=True, **extra)
+            if "the warm process runs this command" in done.stderr:
+                return done
+            assert time.monotonic() < deadline, done.stderr
+            time.sleep(0.2)
+
+    def server_pids(self) -> list[int]:
+        folder = self.runtime / "podium"
+        pids = []
+        for lock in folder.glob("warm-*.sock.lock") if folder.is_dir() else ():
+            text = lock.read_text().strip()
+            if text.isdigit() and _alive(int(text)):
+                pids.append(int(text))
+        return pids
+
+    def stop(self) -> None:
+        for pid in self.server_pids():
+            os.kill(pid, signal.SIGTERM)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+@pytest.fixture
+def warm(tmp_path: Path) -> Iterator[Warm]:
+    runtime = tmp_path / "run"
+    runtime.mkdir(mode=0o700)
+    platform = Warm(tmp_path / "platform", runtime)
+    try:
+        yield platform
+    finally:
+        platform.stop()
+
+
+def _without_debug_line(stderr: str) -> str:
+    return "".join(
+        line
+        for line in stderr.splitlines(keepends=True)
+        if "the warm process runs this command" not in line
+    )
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("status",),
+        ("status", "--json"),
+        ("plugins", "list"),
+        ("--json", "plugins", "list"),
+        ("validate",),
+        ("history",),
+        ("plan", "-e", "nope"),  # an error: its message and exit code
+        ("status", "no-such-workload"),
+    ],
+    ids=" ".join,
+)
+def test_same_output_and_exit_code_as_in_process(warm: Warm, args: tuple[str, ...]) -> None:
+    warm.served("status")  # the warm process is up
+    cold = warm.run(*args, warm=False)
+    hot = warm.run("--debug", *args, warm=True)
+    assert "the warm process runs this command" in hot.stderr
+    hot_plain = warm.run(*args, warm=True)
+    assert (hot_plain.returncode, hot_plain.stdout) == (cold.returncode, cold.stdout)
+    assert _without_debug_line(hot_plain.stderr) == cold.stderr
+
+
+def test_the_callers_environment_directory_and_umask_apply(warm: Warm) -> None:
+    # FAKE_STARTING is read by the plugin in the command's process: the caller's value wins
+    done = warm.served("status", FAKE_STARTING="web")
+    assert done.returncode == 10, done.stderr  # partial -> not ready
+    assert "partial" in done.stdout
+    # plan --out writes where the caller is, with the caller's umask
+    out = warm.project.root / "saved.plan.json"
+    done = subprocess.run(
+        ["sh", "-c", f"umask 077 && exec {sys.executable} -m podium plan --out {out.name}"],
+        cwd=warm.project.root,
+        env=warm.env(True),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert out.is_file() and out.stat().st_mode & 0o077 == 0
+
+
+def test_a_changed_source_retires_the_warm_process(warm: Warm) -> None:
+    warm.served("status")
+    [first] = warm.server_pids()
+    # a new file on sys.path (an install, an edited plugin): the directory's mtime moves
+    time.sleep(0.01)
+    (warm.project.site / "freshly_installed.py").write_text("")
+    refused = warm.run("--debug", "status", warm=True)
+    assert refused.returncode == 0, refused.stderr  # ran in-process instead
+    assert "the warm process runs this command" not in refused.stderr
+    deadline = time.monotonic() + 10
+    while _alive(first):
+        assert time.monotonic() < deadline, "the stale warm process kept running"
+        time.sleep(0.05)
+    warm.served("status")  # a new one took over
+    assert first not in warm.server_pids()
+
+
+def test_ctrl_c_reaches_the_command(warm: Warm) -> None:
+    warm.served("status")
+    client = subprocess.Popen(
+        [sys.executable, "-m", "podium", "status", "--probe"],
+        cwd=warm.project.root,
+        env=warm.env(True, FAKE_STATUS_PAUSE="30"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(2.0)  # the command is in its slow probe
+    client.send_signal(signal.SIGINT)
+    _out, err = client.communicate(timeout=60)
+    assert client.returncode == 130, err
+    assert "Interrupted." in err
+
+
+def test_an_idle_warm_process_exits(warm: Warm) -> None:
+    # the call that starts the warm process passes on its PODIUM_WARM_IDLE
+    warm.served("status", PODIUM_WARM_IDLE="1")
+    [pid] = warm.server_pids()
+    deadline = time.monotonic() + 30
+    while _alive(pid):
+        assert time.monotonic() < deadline, "the idle warm process kept running"
+        time.sleep(0.1)
+    assert list((warm.runtime / "podium").glob("*.sock")) == []
+
+
+def test_which_commands_go_warm() -> None:
+    assert routed_command(["status"]) == "status"
+    assert routed_command(["-c", "x.toml", "--json", "plan", "-e", "dev"]) == "plan"
+    assert routed_command(["--config=x.toml", "plugins", "list"]) == "plugins"
+    assert routed_command(["plugins", "install", "x"]) is None
+    assert routed_command(["apply"]) is None
+    assert routed_command(["up"]) is None
+    assert routed_command(["status", "--help"]) is None
+    assert routed_command(["--version"]) is None
+    assert routed_command([]) is None
+    assert wanted({"PODIUM_WARM": "1"}) and not wanted({"PODIUM_WARM": "0"})
