@@ -202,7 +202,8 @@ def _adopt(request: dict[str, Any], fds: list[int]) -> None:
     sys.stdout = _stream(1, "w", streams.get("stdout", {}))
     sys.stderr = _stream(2, "w", streams.get("stderr", {}))
     sys.argv = ["podium", *request["argv"]]
-    gc.unfreeze()
+    # The frozen objects stay out of this short-lived child's collections too: they are
+    # the modules the server loaded, alive until the process ends anyway.
 
 
 def _stream(fd: int, mode: str, spec: dict[str, Any]) -> Any:
