@@ -210,10 +210,11 @@ def down_deployments(
 
     Only deployments this plan would otherwise leave alone are asked: a new one
     is created anyway, one whose deployer changes is replaced, and one whose last
-    deploy failed is deployed again.
+    deploy failed is deployed again. They are asked live and all at once, as
+    ``podium status --probe`` asks: each may run a readiness probe.
     """
     recorded = {r.uid: r for r in records if r.kind == "deployment"}
-    down: dict[str, str] = {}
+    asked: list[tuple[str, Any, Any]] = []
     for node in nodes:
         record = recorded.get(node.uid)
         if node.kind != "deployment" or record is None or record.provider != node.provider:
@@ -223,15 +224,30 @@ def down_deployments(
         registered = rt.plugins.registered(DEPLOYERS, record.provider)
         name = record.uid.split(":", 1)[1]
         ctx = deploy_context(registered, name, rt.env, recorded_outputs=record.outputs)
+        asked.append((node.uid, registered, ctx))
+
+    def ask(call: tuple[str, Any, Any]) -> WorkloadStatus:
+        _uid, registered, ctx = call
         status: WorkloadStatus = rt.plugins.call_instrumented(
             registered.plugin, f"{registered.name}.status", registered.obj.status, ctx
         )
+        return status
+
+    if len(asked) < 2:
+        answers = [ask(call) for call in asked]
+    else:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=min(len(asked), 16)) as pool:
+            answers = list(pool.map(ask, asked))
+    down: dict[str, str] = {}
+    for (uid, _registered, _ctx), status in zip(asked, answers, strict=True):
         if status.needs_redeploy:
             reason = f"deployment {status.state}"
             if status.message:
                 reason += f": {status.message}"
-            down[node.uid] = reason
-            rt.event("drift", node.uid, reason)
+            down[uid] = reason
+            rt.event("drift", uid, reason)
     return down
 
 
