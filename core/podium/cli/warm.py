@@ -217,45 +217,67 @@ def run_warm(argv: Sequence[str], environ: Mapping[str, str]) -> int:
         sock.close()
 
 
+#: seconds to wait for the warm process to take a command (a stopped or stuck one is
+#: not waited on forever: the command then runs in-process)
+HANDSHAKE_SECONDS = 10.0
+
+
 def _converse(
     sock: socket.socket, argv: Sequence[str], environ: Mapping[str, str], ident: dict[str, Any]
 ) -> int:
-    streams = {
-        name: {
-            "encoding": getattr(stream, "encoding", None),
-            "errors": getattr(stream, "errors", None),
-        }
-        for name, stream in (("stdin", sys.stdin), ("stdout", sys.stdout), ("stderr", sys.stderr))
-    }
-    umask = os.umask(0)
-    os.umask(umask)
-    request = {
-        "identity": ident,
-        "argv": list(argv),
-        "cwd": os.getcwd(),
-        "environ": dict(environ),
-        "umask": umask,
-        "streams": streams,
-    }
-    sys.stdout.flush()
-    sys.stderr.flush()
-    send_message(sock, request, fds=(0, 1, 2))
     try:
-        reply, _ = receive_message(sock)
-    except (EOFError, OSError):
-        raise NotServed("the warm process closed the connection") from None
-    if "pid" not in reply:
-        raise NotServed(str(reply.get("refused", "refused")))
-    child = int(reply["pid"])
-    if "--debug" in argv or environ.get("PODIUM_DEBUG") == "1":
-        sys.stderr.write(f"podium: the warm process runs this command (pid {child})\n")
+        request = {
+            "identity": ident,
+            "argv": list(argv),
+            "cwd": os.getcwd(),
+            "environ": dict(environ),
+            "umask": _umask(),
+            "streams": {
+                name: {
+                    "encoding": getattr(stream, "encoding", None),
+                    "errors": getattr(stream, "errors", None),
+                }
+                for name, stream in (
+                    ("stdin", sys.stdin),
+                    ("stdout", sys.stdout),
+                    ("stderr", sys.stderr),
+                )
+            },
+        }
+        for stream in (sys.stdout, sys.stderr):
+            if stream is not None:
+                stream.flush()
+    except (OSError, ValueError) as exc:  # no working directory, a closed stream
+        raise NotServed(str(exc)) from None
+    child: list[int] = []
+    pending: list[int] = []
 
     def forward(signum: int, _frame: Any) -> None:
+        if not child:
+            pending.append(signum)  # sent on as soon as the child is known
+            return
         with contextlib.suppress(OSError):
-            os.kill(child, signum)
+            os.kill(child[0], signum)
 
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, forward)
+    sock.settimeout(HANDSHAKE_SECONDS)
+    try:
+        send_message(sock, request, fds=(0, 1, 2))  # EBADF when one of them is closed
+        reply, _ = receive_message(sock)
+    except (EOFError, OSError) as exc:
+        # Nothing ran: a child whose first message (its pid) cannot reach us stops there.
+        _restore_signals()
+        raise NotServed(f"the warm process did not take the command: {exc}") from None
+    if "pid" not in reply:
+        _restore_signals()
+        raise NotServed(str(reply.get("refused", "refused")))
+    child.append(int(reply["pid"]))
+    if "--debug" in argv or environ.get("PODIUM_DEBUG") == "1":
+        sys.stderr.write(f"podium: the warm process runs this command (pid {child[0]})\n")
+    for waiting in pending:
+        forward(waiting, None)
+    sock.settimeout(None)  # the command takes as long as it takes
     try:
         done, _ = receive_message(sock)
     except (EOFError, OSError):
@@ -265,6 +287,18 @@ def _converse(
         )
         return 1
     return int(done.get("exit", 1))
+
+
+def _umask() -> int:
+    current = os.umask(0)
+    os.umask(current)
+    return current
+
+
+def _restore_signals() -> None:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
 
 
 def start_server(path: str, environ: Mapping[str, str]) -> None:
