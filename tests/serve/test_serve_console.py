@@ -21,6 +21,7 @@ def test_sign_in_plan_apply_and_see_it_ready(
     project: Project, served: Served, tmp_path: Path
 ) -> None:
     pytest.importorskip("selenium") if not os.environ.get("CI") else None
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as until
     from selenium.webdriver.support.ui import WebDriverWait
@@ -41,7 +42,8 @@ def test_sign_in_plan_apply_and_see_it_ready(
         pages.append(browser.page_source)  # type: ignore[attr-defined]
 
     try:
-        wait = WebDriverWait(browser, 60)
+        # htmx swaps the run's fragment in place: an element found may go stale
+        wait = WebDriverWait(browser, 60, ignored_exceptions=(StaleElementReferenceException,))
         browser.get(base + "/")  # type: ignore[attr-defined]
         shot("1-sign-in", "Sign in")
         browser.find_element(By.NAME, "token").send_keys(token)  # type: ignore[attr-defined]
@@ -92,9 +94,18 @@ def test_console_forms_need_the_session_csrf_token(project: Project, served: Ser
             assert rollback.status_code == 403
             own = browser.post("/environments/dev/plan-platform", data={"csrf": bad})
             assert own.status_code == 403 and "CSRF" in own.text
+            for form in (f"/plans/{'0' * 32}/apply", f"/plans/{'0' * 32}/approve", "/logout"):
+                assert browser.post(form, data={"csrf": bad}).status_code == 403, form
+        nowhere = browser.post("/environments/nowhere/plan", data={"csrf": csrf.group(1)})
+        assert nowhere.status_code == 404 and "nowhere" in nowhere.text
+        no_plan = browser.post(f"/plans/{'0' * 32}/apply", data={"csrf": csrf.group(1)})
+        assert no_plan.status_code == 404 and "no such plan" in no_plan.text
         made = browser.post(
             "/environments/dev/plan", data={"score": "metadata: [", "csrf": csrf.group(1)}
         )
         assert made.status_code == 400 and "&lt;api:payments&gt;" in made.text
+        out = browser.post("/logout", data={"csrf": csrf.group(1)})
+        assert out.status_code == 200 and "Sign in" in out.text and not browser.cookies
+        assert "Environments" in browser.post("/login", data={"token": token}).text
         project.podium("tokens", "revoke", token.split("_")[1])
         assert "Sign in" in browser.get("/").text  # a revoked token ends its sessions

@@ -114,6 +114,7 @@ def _health(url: str) -> dict[str, Any]:
 
 
 def test_a_new_user_deploys_the_shop_from_the_console(shop: Shop, tmp_path: Path) -> None:
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as until
     from selenium.webdriver.support.ui import WebDriverWait
@@ -139,7 +140,8 @@ def test_a_new_user_deploys_the_shop_from_the_console(shop: Shop, tmp_path: Path
             return text
 
         try:
-            wait = WebDriverWait(browser, 240)
+            # htmx swaps the run's fragment in place: an element found may go stale
+            wait = WebDriverWait(browser, 240, ignored_exceptions=(StaleElementReferenceException,))
             browser.get(base + "/")
             shot("1-sign-in", "Sign in")
             browser.find_element(By.NAME, "token").send_keys(token)

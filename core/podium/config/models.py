@@ -316,6 +316,32 @@ class ServeSection(_Section):
         pattern=r"^[a-z_][a-z0-9_]{0,62}$",
         description="PostgreSQL schema of the server's tables.",
     )
+    heartbeat_interval: float = Field(
+        5.0,
+        gt=0,
+        le=3600,
+        allow_inf_nan=False,
+        description="Seconds between a server's heartbeats in the server database (how "
+        "other servers tell it is alive).",
+    )
+    heartbeat_timeout: float = Field(
+        30.0,
+        gt=0,
+        le=86_400,
+        allow_inf_nan=False,
+        description="Seconds without a heartbeat, by the database's clock, after which a "
+        "server counts as dead: any other server then marks its unfinished runs aborted. "
+        "At least twice heartbeat_interval.",
+    )
+
+    @model_validator(mode="after")
+    def _timeout_outlasts_beats(self) -> ServeSection:
+        if self.heartbeat_timeout < 2 * self.heartbeat_interval:
+            raise ValueError(
+                "heartbeat_timeout must be at least twice heartbeat_interval (one late "
+                "heartbeat must not make a live server look dead)"
+            )
+        return self
 
 
 class PlatformConfig(_Section):

@@ -39,6 +39,7 @@ from podium.errors import (
 )
 from podium.serve import access
 from podium.serve.identity import AuthenticationError, Identity, verify_token
+from podium.serve.liveness import Heartbeat, server_identity
 from podium.serve.runs import RunManager
 from podium.serve.store import FINISHED, RunRow, ServerStore
 from podium.version import __version__
@@ -116,7 +117,10 @@ class Server:
         self.platform = platform
         self.store = store
         self.oidc = oidc
-        self.runs = RunManager(platform, store, platform.config.serve.queue_timeout)
+        serve = platform.config.serve
+        me = server_identity(platform.environ)
+        self.runs = RunManager(platform, store, serve.queue_timeout, me)
+        self.heartbeat = Heartbeat(store, me, serve.heartbeat_interval, serve.heartbeat_timeout)
         self._plans: OrderedDict[str, Plan] = OrderedDict()
         self._plans_lock = threading.Lock()
         self._local = _plans_are_local(platform, store)
@@ -217,7 +221,7 @@ class Server:
         decision = access.decide_change(platform, who, "apply", env, self.store.approvals(plan_id))
         access.enforce(platform, env, who, decision, subject=f"plan {plan_id}")
         plan = self.plan_object(plan_id, row["data"])
-        run = RunManager.new_row("apply", env, who, plan_id)
+        run = self.runs.new_row("apply", env, who, plan_id)
         taken = self.store.claim_plan(plan_id, run)
         if taken is not None:
             return run, taken
@@ -236,7 +240,7 @@ class Server:
         access.enforce(platform, env, who, decision, subject=workload, record_allowed=False)
         decision = access.decide_change(platform, who, "rollback", env)
         access.enforce(platform, env, who, decision, subject=workload)
-        run = RunManager.new_row("rollback", env, who)
+        run = self.runs.new_row("rollback", env, who)
         self.store.add_run(run)
 
         def work(wait: float) -> dict[str, Any]:
@@ -245,8 +249,14 @@ class Server:
         self.runs.start(run, who, work)
         return run
 
+    def start(self) -> None:
+        """Record this server alive and settle the runs of servers that are not."""
+        self.heartbeat.start()
+        self.runs.settle_orphans()
+
     def close(self) -> None:
         self.runs.shutdown()
+        self.heartbeat.stop()
         self.platform.close()
         self.store.close()
 
@@ -312,7 +322,7 @@ def create_app(server: Server) -> FastAPI:
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         # Blocking platform calls run in threads: allow as many as clients plan at once.
         anyio.to_thread.current_default_thread_limiter().total_tokens = 100
-        server.runs.settle_orphans()
+        await anyio.to_thread.run_sync(server.start)
         try:
             yield
         finally:
@@ -698,7 +708,7 @@ def create_app(server: Server) -> FastAPI:
                 access.enforce(platform, env, who, refused)
             decision = access.decide_change(platform, who, "destroy", env)
             access.enforce(platform, env, who, decision, subject=", ".join(names) or "everything")
-            run = RunManager.new_row("destroy", env, who)
+            run = server.runs.new_row("destroy", env, who)
             server.store.add_run(run)
             owner = None if who.role == "admin" else who.team
 

@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from podium.errors import PodiumError
-from podium.serve.store import FINISHED, RunRow, ServerStore, now
+from podium.serve.liveness import GONE, server_gone
+from podium.serve.store import RunRow, ServerStore, now
 
 if TYPE_CHECKING:
     from podium.api import Platform
@@ -52,10 +53,14 @@ class ActiveRun:
 
 
 class RunManager:
-    def __init__(self, platform: Platform, store: ServerStore, queue_timeout: float) -> None:
+    def __init__(
+        self, platform: Platform, store: ServerStore, queue_timeout: float, server: str
+    ) -> None:
         self.platform = platform
         self.store = store
         self.queue_timeout = queue_timeout
+        #: this server's identity (:func:`podium.serve.liveness.server_identity`)
+        self.server = server
         self._lock = threading.Lock()
         self._env_locks: dict[str, threading.Lock] = {}
         self._holding: dict[str, ActiveRun] = {}  # environment -> the run executing there
@@ -66,8 +71,9 @@ class RunManager:
         self._subscription = platform.subscribe(self._on_event)
 
     # -------------------------------------------------------------- starting
-    @staticmethod
-    def new_row(operation: str, env: str, who: Identity, plan_id: str | None = None) -> RunRow:
+    def new_row(
+        self, operation: str, env: str, who: Identity, plan_id: str | None = None
+    ) -> RunRow:
         return RunRow(
             id=uuid.uuid4().hex,
             environment=env,
@@ -77,7 +83,7 @@ class RunManager:
             who=who.subject,
             status="queued",
             created_at=now(),
-            server=this_server(),
+            server=self.server,
         )
 
     def start(self, row: RunRow, who: Identity, work: Work) -> ActiveRun:
@@ -217,40 +223,17 @@ class RunManager:
         self._subscription.cancel()
 
     def settle_orphans(self) -> int:
-        """Runs whose server process is gone (killed, crashed; on this host, so that its pid
-        says so) are recorded ``aborted``; their engine runs are settled by the
-        environment's next run, as for any dead process. Runs of live servers are theirs."""
-        count = 0
-        for row in self.store.unfinished_runs():
-            if row.status in FINISHED or not server_gone(row.server):
-                continue
-            row.status, row.finished_at = "aborted", now()
-            row.detail = {**row.detail, "error": "the server running it stopped"}
-            self.store.update_run(row)
-            count += 1
-        return count
-
-
-def this_server() -> str:
-    """This process as runs record it: host|boot id|pid namespace|pid."""
-    from podium.state.lease import lease_identity
-
-    me = lease_identity()
-    return f"{me.host}|{me.boot_id}|{me.pid_namespace}|{me.pid}"
-
-
-def server_gone(server: str) -> bool:
-    """Whether the server process ``server`` (:func:`this_server`) has certainly ended."""
-    from podium.state.lease import lease_identity, pid_alive
-
-    parts = server.split("|")
-    if len(parts) != 4:
-        return False
-    host, boot, namespace, pid = parts
-    me = lease_identity()
-    if (host, boot, namespace) != (me.host, me.boot_id, me.pid_namespace) or not pid.isdigit():
-        return False  # another machine's process: its pid says nothing here
-    return int(pid) != me.pid and not pid_alive(int(pid))
+        """Runs of a server process that is gone from this machine (killed, crashed: its
+        pid says so) are recorded ``aborted`` at once; a server elsewhere is found dead
+        by its heartbeat (:mod:`podium.serve.liveness`). Their engine runs are settled by
+        the environment's next run, as for any dead process. Runs of live servers are
+        theirs."""
+        gone = {
+            row.server
+            for row in self.store.unfinished_runs()
+            if server_gone(row.server, self.server)
+        }
+        return sum(self.store.retire_server(server, GONE) for server in gone)
 
 
 def status_word(status: str) -> str:

@@ -103,10 +103,24 @@ def _serve_v2_console_sessions(db: Any) -> None:
     )
 
 
+def _serve_v3_server_heartbeats(db: Any) -> None:
+    # Live servers (podium.serve.liveness): the identity runs record in runs.server, and
+    # the last heartbeat in seconds since the epoch by the database's own clock.
+    db.execute(
+        """CREATE TABLE servers (
+            id TEXT PRIMARY KEY,
+            started_at TEXT NOT NULL,
+            beat_at DOUBLE PRECISION NOT NULL
+        )"""
+    )
+    db.execute("CREATE INDEX runs_server ON runs (server, status)")
+
+
 #: Ordered, append only: index ``i`` migrates the serve schema from version ``i`` to ``i + 1``.
 SERVE_MIGRATIONS: tuple[Migration, ...] = (
     _serve_v1_tokens_plans_runs,
     _serve_v2_console_sessions,
+    _serve_v3_server_heartbeats,
 )
 SERVE_SCHEMA_VERSION = len(SERVE_MIGRATIONS)
 #: run statuses after which nothing changes
@@ -197,7 +211,8 @@ class ServerStore:
 
     def _sql(self, statement: str) -> str:
         if not self._postgres:
-            return statement
+            return statement.replace("{clock}", _SQLITE_CLOCK)
+        statement = statement.replace("{clock}", _POSTGRES_CLOCK)
         statement = statement.replace("INSERT OR IGNORE INTO", "INSERT INTO")
         if "ON CONFLICT" not in statement and statement.startswith("INSERT INTO approvals"):
             statement += " ON CONFLICT DO NOTHING"
@@ -438,6 +453,58 @@ class ServerStore:
             ).fetchall()
         return [_run(r) for r in rows]
 
+    # ------------------------------------------------------------------ servers
+    def beat(self, server: str) -> bool:
+        """Record a heartbeat of ``server`` now, by the database's clock; False when it had
+        no record (it starts, or another server took it for dead and removed it)."""
+        with self._tx() as db:
+            done = self._run(db, "UPDATE servers SET beat_at = {clock} WHERE id = ?", (server,))
+            if done.rowcount == 1:
+                return True
+            self._run(db, "INSERT INTO servers VALUES (?, ?, {clock})", (server, now()))
+            return False
+
+    def servers(self) -> dict[str, float]:
+        """Each recorded server and the seconds since its last heartbeat (database clock)."""
+        with self._read() as db:
+            rows = self._run(db, "SELECT id, {clock} - beat_at FROM servers").fetchall()
+        return {str(server): float(age) for server, age in rows}
+
+    def retire_server(self, server: str, reason: str) -> int:
+        """End ``server``: its unfinished runs become ``aborted`` with ``reason`` and its
+        heartbeat record goes. Returns how many runs it aborted."""
+        with self._tx() as db:
+            return self._retire(db, server, reason)
+
+    def retire_silent_servers(self, timeout: float, reason: str) -> dict[str, int]:
+        """Retire every server whose last heartbeat is more than ``timeout`` seconds old
+        (by the database's clock): returns each one's count of aborted runs."""
+        with self._tx() as db:
+            if self._postgres:
+                # Replicas settling at once take turns; the later one finds nothing left.
+                db.execute("SELECT pg_advisory_xact_lock(7270020)")
+            silent = self._run(
+                db, "SELECT id FROM servers WHERE beat_at < {clock} - ?", (timeout,)
+            ).fetchall()
+            return {str(s): self._retire(db, str(s), reason) for (s,) in silent}
+
+    def _retire(self, db: Any, server: str, reason: str) -> int:
+        marks = ", ".join("?" for _ in FINISHED)
+        done = self._run(
+            db,
+            f"UPDATE runs SET status = 'aborted', finished_at = ?, detail = ? "
+            f"WHERE server = ? AND status NOT IN ({marks})",
+            (now(), json.dumps({"error": reason}), server, *FINISHED),
+        )
+        self._run(db, "DELETE FROM servers WHERE id = ?", (server,))
+        return int(done.rowcount)
+
+
+#: the database's clock in seconds since the epoch: the servers' own clocks never meet
+_POSTGRES_CLOCK = "EXTRACT(EPOCH FROM clock_timestamp())::double precision"
+#: SQLite's WAL file is shared only on one machine (it needs shared memory), so every
+#: server of a SQLite store reads the same system clock
+_SQLITE_CLOCK = "((julianday('now') - 2440587.5) * 86400.0)"
 
 _RUN_COLUMNS = (
     "id, environment, operation, plan_id, team, who, status, created_at, finished_at, "
