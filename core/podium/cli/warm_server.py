@@ -20,6 +20,7 @@ import signal
 import socket
 import struct
 import sys
+import time
 from typing import Any
 
 from podium.cli.warm import (
@@ -196,6 +197,7 @@ def _adopt(request: dict[str, Any], fds: list[int]) -> None:
     os.chdir(request["cwd"])
     os.environ.clear()
     os.environ.update(request["environ"])
+    time.tzset()  # local times as the caller's TZ says
     os.umask(int(request["umask"]))
     streams = request.get("streams", {})
     sys.stdin = _stream(0, "r", streams.get("stdin", {}))
