@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,10 +59,18 @@ def _yaml(data: Any) -> str:
 
 
 class ConfigDir:
-    def __init__(self, base: Path, settings: Settings, external_labels: dict[str, str]) -> None:
+    def __init__(
+        self,
+        base: Path,
+        settings: Settings,
+        external_labels: dict[str, str],
+        extra_jobs: Callable[[], list[dict[str, Any]]] = list,
+    ) -> None:
         self.base = base
         self.settings = settings
         self.external_labels = external_labels
+        #: scrape jobs that belong to no workload (the readiness exporter), after theirs
+        self.extra_jobs = extra_jobs
 
     @property
     def config_file(self) -> Path:
@@ -92,7 +100,7 @@ class ConfigDir:
                 "external_labels": dict(self.external_labels),
             },
             "rule_files": [RULE_FILES],
-            "scrape_configs": jobs,
+            "scrape_configs": [*jobs, *self.extra_jobs()],
         }
 
     def put(self, workload: str, files: WorkloadFiles) -> bool:
