@@ -12,13 +12,24 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
 import tempfile
 import textwrap
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
+from prometheus_client.parser import text_string_to_metric_families
 from test_shop_monitoring import podium, query, wait_for
+
+from podium.plugin import WorkloadStatus
+from podium_prometheus.monitoring import read_monitoring
+from podium_prometheus.readiness import Exporter
+from podium_prometheus.rules import rule_groups, rule_tests
+from podium_prometheus.settings import Settings
 
 APP = textwrap.dedent(
     """
@@ -81,6 +92,9 @@ availability_for = "3s"
 readiness_period = 1
 readiness_max_age = "30s"
 
+[telemetry]
+jsonl = true
+
 [plugins.local]
 health_period = 1
 probe_timeout = 10
@@ -127,6 +141,8 @@ def test_a_running_but_unready_workload_is_unavailable(project: Path) -> None:
     assert "podium_workload:ready:min" in rules
 
     # The readiness probe fails; the process keeps serving /metrics.
+    spans = project / ".podium" / "spans.jsonl"
+    spans_before = spans.stat().st_size
     (project / "unready").write_text("")
     states: set[str] = wait_for(lambda: alert_states(url) & {"pending", "firing"}, 60)
     assert states, query(url, ready)
@@ -134,6 +150,8 @@ def test_a_running_but_unready_workload_is_unavailable(project: Path) -> None:
     assert value(url, ready) == "0"
     assert wait_for(lambda: "firing" in alert_states(url), 30), query(url, "ALERTS")
     assert value(url, 'up{job="pinger"}') == "1"
+    # The exporter asked for status every second meanwhile, without Podium's spans.
+    assert spans.stat().st_size == spans_before
     status = json.loads(podium(project, "status", "--json", check=False).stdout)[0]
     assert "PodiumWorkloadDown" in status["signals"]["prometheus"]["firing"], status
 
@@ -149,3 +167,111 @@ def test_a_running_but_unready_workload_is_unavailable(project: Path) -> None:
     podium(project, "destroy", "-y")
     assert wait_for(lambda: not any(Path(f"/proc/{pid}").exists() for pid in pids), 15)
     assert not base.exists()
+
+
+def _write_rules(base: Path, readiness_in_rules: bool) -> Path:
+    """api's rules (with or without readiness) and the readiness-aware unit tests."""
+    monitoring = read_monitoring("api", {"podium.dev/slo": "99.9"}, {"http": {}})
+    settings = Settings(availability_for="2m", readiness_max_age="45s")
+    groups = rule_groups(monitoring, settings, "dev", readiness=readiness_in_rules)
+    tests = rule_tests(monitoring, settings, "dev", "api.rules.yml", readiness=True)
+    (base / "api.rules.yml").write_text(yaml.safe_dump(groups, sort_keys=False))
+    (base / "api.rules.test.yml").write_text(yaml.safe_dump(tests, sort_keys=False))
+    return base
+
+
+@pytest.mark.prometheus
+def test_readiness_rules_pass_promtool_and_their_tests_need_readiness(tmp_path: Path) -> None:
+    base = _write_rules(tmp_path, readiness_in_rules=True)
+    names = [t["name"] for t in yaml.safe_load((base / "api.rules.test.yml").read_text())["tests"]]
+    assert names[:4] == [
+        "api: down when up drops to 0",
+        "api: down when not ready while up stays 1",
+        "api: down when its readiness goes stale while up stays 1",
+        "api: down while no readiness is reported at all, up 1",
+    ]
+    for args in (("check", "rules", "api.rules.yml"), ("test", "rules", "api.rules.test.yml")):
+        done = subprocess.run(
+            ["promtool", *args], cwd=base, capture_output=True, text=True, timeout=120
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+
+    # The same cases against availability from up alone fail: they test readiness.
+    _write_rules(base, readiness_in_rules=False)
+    done = subprocess.run(
+        ["promtool", "test", "rules", "api.rules.test.yml"],
+        cwd=base,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode != 0
+    out = done.stdout + done.stderr
+    assert "not ready while up stays 1" in out and "goes stale" in out, out
+    assert "no readiness is reported" in out, out
+
+
+class _Platform:
+    """Stands in for ``Platform`` to drive the exporter through a failing check."""
+
+    def __init__(self, answers: list[Any]) -> None:
+        self.answers = answers
+
+    def status(self, env: str, *, probe: bool, signals: bool) -> list[WorkloadStatus]:
+        assert env == "dev" and probe is False and signals is False
+        answer = self.answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return list(answer)
+
+    def close(self) -> None:
+        pass
+
+
+def test_the_exporter_reports_readiness_and_keeps_stale_answers_on_failure(
+    tmp_path: Path,
+) -> None:
+    config = tmp_path / "podium.toml"
+    config.write_text("")
+    spec = tmp_path / "spec.json"
+    spec.write_text("{}")
+    long_ago = datetime.now(UTC) - timedelta(minutes=5)
+    platform = _Platform(
+        [
+            [
+                WorkloadStatus(workload="web", state="ready"),
+                WorkloadStatus(workload="worker", state="partial", checked_at=long_ago),
+            ],
+            RuntimeError("state store unreachable"),
+        ]
+    )
+    exporter = Exporter(
+        spec, {"config_path": str(config), "environment": "dev", "period": 1}, lambda _: platform
+    )
+    exporter.check()
+
+    def samples() -> dict[tuple[str, str], float]:
+        return {
+            (s.name, s.labels["podium_workload"]): s.value
+            for family in text_string_to_metric_families(exporter.text())
+            for s in family.samples
+        }
+
+    first = samples()
+    assert first[("podium_workload_ready", "web")] == 1
+    assert first[("podium_workload_ready", "worker")] == 0  # partial is not ready
+    assert first[("podium_workload_health_age_seconds", "web")] < 60
+    assert first[("podium_workload_health_age_seconds", "worker")] >= 300  # as recorded
+
+    # A failed check keeps the last answers: their age grows until the rules drop them.
+    exporter.check()
+    assert "state store unreachable" in exporter.last_error
+    again = samples()
+    assert again[("podium_workload_ready", "web")] == 1
+    assert (
+        again[("podium_workload_health_age_seconds", "web")]
+        >= first[("podium_workload_health_age_seconds", "web")]
+    )
+    # The environment's monitoring removed: the exporter's loop ends.
+    spec.unlink()
+    assert not exporter.wanted()
