@@ -4,7 +4,8 @@ Prometheus and the readiness exporter beside it.
 A tiny app keeps answering ``/metrics`` (so ``up`` stays 1) while its readiness probe
 starts failing: the deployer's background health check records it not ready, the
 exporter reports ``podium_workload_ready 0``, and the availability alert goes pending,
-then firing, with ``up`` still 1. Ready again, it resolves; destroy stops the exporter.
+then firing, with ``up`` still 1. Ready again, it resolves; a dead exporter makes it
+fire again (no readiness known) and ``podium status`` says so; destroy stops it all.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 import textwrap
@@ -159,8 +161,18 @@ def test_a_running_but_unready_workload_is_unavailable(project: Path) -> None:
     (project / "unready").unlink()
     assert wait_for(lambda: not alert_states(url), 60), query(url, "ALERTS")
 
-    # Destroy stops Prometheus and the exporter and removes their directory.
+    # The exporter dies: no readiness is known, and unknown is not ready (fail closed).
     base = project / ".podium" / "dev" / "prometheus"
+    exporter = json.loads((base / "readiness.json").read_text())["pid"]
+    os.kill(exporter, signal.SIGKILL)
+    assert wait_for(lambda: alert_states(url) & {"pending", "firing"}, 60), query(url, ready)
+    assert value(url, 'up{job="pinger"}') == "1" and value(url, ready) is None
+    # `podium status` says why.
+    status = json.loads(podium(project, "status", "--json").stdout)[0]
+    assert "not running" in status["signals"]["prometheus"]["message"], status
+    assert "readiness exporter is not running" in podium(project, "status").stdout
+
+    # Destroy stops Prometheus and the exporter and removes their directory.
     pids = [
         json.loads((base / name).read_text())["pid"] for name in ("server.json", "readiness.json")
     ]

@@ -187,7 +187,14 @@ class EnvironmentMonitor:
             return {"scraped": False, "message": f"configuration only, in {self.files.base}"}
         from podium_prometheus.query import QueryError, workload_signals
 
+        found: dict[str, Any] = {"prometheus": url}
+        if self.exporter.record() is not None and self.exporter.running() is None:
+            # Its workloads' availability alerts fire (no readiness known): say why.
+            found["message"] = (
+                "the readiness exporter is not running (the next apply that configures "
+                f"a workload starts it; its log: {self.exporter.log_file})"
+            )
         try:
-            return {"prometheus": url, **workload_signals(url, workload, self.settings)}
+            return {**found, **workload_signals(url, workload, self.settings)}
         except QueryError as exc:
-            return {"prometheus": url, "error": str(exc)}
+            return {**found, "error": str(exc)}

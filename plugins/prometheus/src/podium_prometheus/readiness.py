@@ -152,10 +152,11 @@ class Exporter:
         return self.spec_path.exists()
 
     def loop(self, stop: threading.Event) -> None:
-        while not stop.wait(self.period):
-            if not self.wanted():
-                break
+        """Check now, then every period, until the spec is gone."""
+        while self.wanted():
             self.check()
+            if stop.wait(self.period):
+                return
         stop.set()
 
 
@@ -181,7 +182,8 @@ def _handler(exporter: Exporter) -> type[BaseHTTPRequestHandler]:
 def run(spec_path: Path) -> int:
     spec = json.loads(spec_path.read_text())
     exporter = Exporter(spec_path, spec)
-    exporter.check()  # the first answers are there before the first scrape
+    # Listen first: a slow first check (loading the platform's plugins) must not make
+    # the apply that starts the exporter wait; until it ends there is simply no series.
     server = ThreadingHTTPServer((HOST, int(spec["port"])), _handler(exporter))
     stop = threading.Event()
     checker = threading.Thread(target=exporter.loop, args=(stop,), daemon=True)
