@@ -27,7 +27,8 @@ import yaml
 from prometheus_client.parser import text_string_to_metric_families
 from test_shop_monitoring import podium, query, wait_for
 
-from podium.plugin import WorkloadStatus
+from podium.plugin import DeploymentResult, EnvironmentInfo, RenderedWorkload, WorkloadStatus
+from podium_prometheus.monitor import EnvironmentMonitor
 from podium_prometheus.monitoring import read_monitoring
 from podium_prometheus.readiness import Exporter
 from podium_prometheus.rules import rule_groups, rule_tests
@@ -287,3 +288,39 @@ def test_the_exporter_reports_readiness_and_keeps_stale_answers_on_failure(
     # The environment's monitoring removed: the exporter's loop ends.
     spec.unlink()
     assert not exporter.wanted()
+
+
+def test_readiness_only_where_the_plugin_runs_prometheus(tmp_path: Path) -> None:
+    config = tmp_path / "podium.toml"
+
+    def monitor(settings: Settings, config_path: Path | None = config) -> EnvironmentMonitor:
+        env = EnvironmentInfo(
+            platform="p", environment="dev", state_dir=tmp_path / "state", config_path=config_path
+        )
+        return EnvironmentMonitor(env, settings)
+
+    assert monitor(Settings(mode="supervised")).readiness_possible
+    assert monitor(Settings()).readiness_possible  # auto: when the targets are local
+    assert not monitor(Settings(mode="render")).readiness_possible
+    assert not monitor(Settings(mode="supervised", readiness=False)).readiness_possible
+    # A platform built from a dict: nothing a background process could open.
+    assert not monitor(Settings(mode="supervised"), None).readiness_possible
+
+
+@pytest.mark.prometheus
+def test_rendered_configuration_keeps_availability_from_up(tmp_path: Path) -> None:
+    env = EnvironmentInfo(
+        platform="p",
+        environment="dev",
+        state_dir=tmp_path / "state",
+        config_path=tmp_path / "podium.toml",
+    )
+    workload = RenderedWorkload(
+        name="api", containers={}, ports={"http": {"port": 8080, "target_port": 8080}}
+    )
+    deployed = DeploymentResult(outputs={"host": "127.0.0.1", "ports": {"http": 9}})
+    config = EnvironmentMonitor(env, Settings(mode="render")).configure(workload, deployed)
+    assert config.outputs["readiness"] is False
+    rules = Path(config.outputs["rules"]).read_text()
+    assert "podium_workload_ready" not in rules and "absent(up" in rules
+    assert not (tmp_path / "state" / "prometheus" / "readiness.json").exists()

@@ -37,7 +37,9 @@ class EnvironmentMonitor:
             base = Path(settings.config_dir) / f"{env.platform}-{env.environment}"
         else:
             base = env.state_dir / "prometheus"
-        self.exporter = ReadinessExporter(base, settings, env.config_path, env.environment)
+        # getattr: a core from before EnvironmentInfo.config_path: no readiness exporter
+        self.config_path: Path | None = getattr(env, "config_path", None)
+        self.exporter = ReadinessExporter(base, settings, self.config_path, env.environment)
         self.files = ConfigDir(
             base,
             settings,
@@ -54,7 +56,7 @@ class EnvironmentMonitor:
         return (
             self.settings.readiness
             and self.mode in ("auto", "supervised")
-            and self.env.config_path is not None
+            and self.config_path is not None
         )
 
     def _extra_jobs(self) -> list[dict[str, Any]]:
