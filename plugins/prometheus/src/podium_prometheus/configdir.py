@@ -54,8 +54,20 @@ def file_names(workload: str) -> tuple[str, str, str, str]:
     )
 
 
+class _Dumper(yaml.SafeDumper):
+    """Multi-line strings (PromQL split over lines) as ``|`` blocks, as a person writes them."""
+
+
+def _block(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
+    style = "|" if "\n" in value and not value.endswith((" ", "\n")) else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_Dumper.add_representer(str, _block)
+
+
 def _yaml(data: Any) -> str:
-    return yaml.safe_dump(data, sort_keys=False, default_flow_style=False, width=100)
+    return yaml.dump(data, Dumper=_Dumper, sort_keys=False, default_flow_style=False, width=100)
 
 
 class ConfigDir:
