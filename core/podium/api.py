@@ -375,6 +375,7 @@ class Platform:
             tier=section.tier or default_tier(name),
             protect_data=protects_data(section, section.tier or default_tier(name)),
             secret_store=self._secret_store_or_none(name),
+            config_path=self.config_path,
         )
 
     def _secret_store_or_none(self, env: str | None = None) -> SecretStore | None:
@@ -980,7 +981,12 @@ class Platform:
         )
 
     def status(
-        self, env: str, workload: str | None = None, *, probe: bool = True
+        self,
+        env: str,
+        workload: str | None = None,
+        *,
+        probe: bool = True,
+        signals: bool = True,
     ) -> list[WorkloadStatus]:
         """Health of deployed workloads, from their deployers.
 
@@ -988,6 +994,8 @@ class Platform:
         ``probe=False``: take the health a deployer recorded in the background
         (:meth:`~podium.deployment.contract.Deployer.recorded_status`, with its
         ``checked_at``) and ask live only those that recorded none.
+        ``signals=False``: leave out the monitoring plugins' ``podium_workload_signals``
+        (a monitoring system asking for readiness does not need its own answers back).
         """
         from concurrent.futures import ThreadPoolExecutor
 
@@ -1009,12 +1017,16 @@ class Platform:
             template = from_attributes(record.attributes)
             if template:
                 status = status.model_copy(update={"template": str(template)})
-            signals = self.plugins.broadcast(
-                "podium_workload_signals", on_error=_log_signal_error, workload=name, env=info
+            found = (
+                self.plugins.broadcast(
+                    "podium_workload_signals", on_error=_log_signal_error, workload=name, env=info
+                )
+                if signals
+                else []
             )
-            if signals:
+            if found:
                 status = status.model_copy(
-                    update={"signals": {r.plugin.name: dict(r.value) for r in signals}}
+                    update={"signals": {r.plugin.name: dict(r.value) for r in found}}
                 )
             return status
 

@@ -72,6 +72,11 @@ class EnvironmentInfo:
     #: The platform's selected :class:`~podium.security.SecretStore` (``[secrets] store``),
     #: for provisioners that hand out secrets; ``None`` when no store is registered.
     secret_store: Any = field(default=None, compare=False, repr=False)
+    #: The platform's ``podium.toml`` (``None`` for a platform built from a dict): a
+    #: background process a plugin starts can open the same platform with
+    #: :meth:`Platform.from_file <podium.Platform.from_file>` (podium-prometheus' readiness
+    #: exporter asks ``Platform.status`` this way).
+    config_path: Path | None = field(default=None, compare=False)
 
     def physical_name(self, uid: str, *, max_length: int = 63, separator: str = "-") -> str:
         """A deterministic, collision-resistant name for a real resource.

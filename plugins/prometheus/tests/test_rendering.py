@@ -78,7 +78,7 @@ def test_a_broken_rule_never_reaches_the_live_files(
     monitor.configure(workload("api", {}), deployed({"http": 9}))
     before = monitor.files.config_file.read_text()
 
-    def broken(*args: Any) -> dict[str, Any]:
+    def broken(*args: Any, **kwargs: Any) -> dict[str, Any]:
         return {"groups": [{"name": "x", "rules": [{"alert": "X", "expr": "up{"}]}]}
 
     monkeypatch.setattr(module, "rule_groups", broken)

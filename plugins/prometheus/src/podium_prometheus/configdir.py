@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,15 +54,35 @@ def file_names(workload: str) -> tuple[str, str, str, str]:
     )
 
 
+class _Dumper(yaml.SafeDumper):
+    """Multi-line strings (PromQL split over lines) as ``|`` blocks, as a person writes them."""
+
+
+def _block(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
+    style = "|" if "\n" in value and not value.endswith((" ", "\n")) else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_Dumper.add_representer(str, _block)
+
+
 def _yaml(data: Any) -> str:
-    return yaml.safe_dump(data, sort_keys=False, default_flow_style=False, width=100)
+    return yaml.dump(data, Dumper=_Dumper, sort_keys=False, default_flow_style=False, width=100)
 
 
 class ConfigDir:
-    def __init__(self, base: Path, settings: Settings, external_labels: dict[str, str]) -> None:
+    def __init__(
+        self,
+        base: Path,
+        settings: Settings,
+        external_labels: dict[str, str],
+        extra_jobs: Callable[[], list[dict[str, Any]]] = list,
+    ) -> None:
         self.base = base
         self.settings = settings
         self.external_labels = external_labels
+        #: scrape jobs that belong to no workload (the readiness exporter), after theirs
+        self.extra_jobs = extra_jobs
 
     @property
     def config_file(self) -> Path:
@@ -92,7 +112,7 @@ class ConfigDir:
                 "external_labels": dict(self.external_labels),
             },
             "rule_files": [RULE_FILES],
-            "scrape_configs": jobs,
+            "scrape_configs": [*jobs, *self.extra_jobs()],
         }
 
     def put(self, workload: str, files: WorkloadFiles) -> bool:

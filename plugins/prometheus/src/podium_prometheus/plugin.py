@@ -57,8 +57,16 @@ def podium_telemetry_plan(
         raise InputError(
             str(exc), location=workload.location(*path), field=".".join(path)
         ) from None
-    mode = (settings or _NO_SETTINGS).mode_for(env.environment)
-    return {**monitoring.describe(), "mode": mode}
+    chosen = settings or _NO_SETTINGS
+    mode = chosen.mode_for(env.environment)
+    # Availability from up and readiness where the plugin may run Prometheus and its
+    # readiness exporter (auto mode: when the targets turn out to be on this machine).
+    readiness = (
+        chosen.readiness
+        and mode in ("auto", "supervised")
+        and getattr(env, "config_path", None) is not None
+    )
+    return {**monitoring.describe(), "mode": mode, "readiness": readiness}
 
 
 @hookimpl

@@ -1,7 +1,12 @@
 """Recording and alerting rules for one workload, and the promtool unit tests of its alerts.
 
 Availability comes from ``up``: the workload is down when its target answers no
-scrape, or when no target is scraped at all (``absent``). With ``podium.dev/slo``
+scrape, or when no target is scraped at all (``absent``). With ``readiness`` (where
+the plugin runs the readiness exporter beside Prometheus) it also needs the
+deployer's word: the workload is down when ``podium_workload_ready`` is 0, and when
+no readiness younger than ``readiness_max_age`` is there at all (exporter gone,
+workload not reported, health checks stopped): unknown readiness is not readiness,
+so the alert fails closed. With ``podium.dev/slo``
 the workload also gets the multi-window, multi-burn-rate alerts of the SRE workbook
 on its HTTP error ratio (5xx over all requests): a fast burn (14.4x the budget over
 1h and 5m, or 6x over 6h and 30m) pages, a slow one (3x over 1d and 2h, or 1x over
@@ -15,6 +20,7 @@ import re
 from typing import Any
 
 from podium_prometheus.monitoring import Monitoring
+from podium_prometheus.readiness import AGE, JOB, READY
 from podium_prometheus.settings import Settings
 
 #: The windows the error ratio is recorded over.
@@ -41,15 +47,53 @@ def rules_file_name(workload: str) -> str:
     return f"{workload}.rules.yml"
 
 
-def rule_groups(monitoring: Monitoring, settings: Settings, environment: str) -> dict[str, Any]:
-    """The rule file's content (``{"groups": [...]}``) for one workload."""
+def readiness_rule(job: str, settings: Settings) -> dict[str, Any]:
+    """``podium_workload:ready:min{job=...}``: the exporter's readiness, while it is fresh.
+
+    Readiness observed longer than ``readiness_max_age`` ago is dropped here, so it
+    is as unknown as a missing series; ``label_replace`` gives it the workload's
+    ``job`` label, so the availability alert has one set of labels whatever the cause.
+    """
+    workload = f'podium_workload="{job}"'
+    return {
+        "record": "podium_workload:ready:min",
+        "expr": f"min by (job) (label_replace(\n  {READY}{{{workload}}}\n"
+        f"  and ({AGE}{{{workload}}} <= {number(seconds(settings.readiness_max_age))}),\n"
+        f'  "job", "{job}", "", ""\n))',
+    }
+
+
+def rule_groups(
+    monitoring: Monitoring, settings: Settings, environment: str, *, readiness: bool = False
+) -> dict[str, Any]:
+    """The rule file's content (``{"groups": [...]}``) for one workload.
+
+    ``readiness``: availability needs ``podium_workload_ready`` too (the environment
+    has the plugin's readiness exporter).
+    """
     job = monitoring.workload
     sel = f'job="{job}"'
     requests = settings.http_requests_metric
     errors = f'{sel},{settings.http_status_label}=~"5.."'
     labels = {"podium_workload": job, "podium_environment": environment}
+    down = f"podium_workload:up:max{{{sel}}} == 0 or absent(up{{{sel}}})"
+    description = (
+        f"Prometheus scrapes no answering target of workload {job} in environment {environment}."
+    )
+    if readiness:
+        down = (
+            f"podium_workload:up:max{{{sel}}} == 0\nor absent(up{{{sel}}})\n"
+            f"or podium_workload:ready:min{{{sel}}} == 0\n"
+            f"or absent(podium_workload:ready:min{{{sel}}})"
+        )
+        description = (
+            f"Workload {job} in environment {environment} is not available: no scraped "
+            "target answers, or its deployer does not report it ready (or reported nothing "
+            "recently)."
+        )
     rules: list[dict[str, Any]] = [
         {"record": "podium_workload:up:max", "expr": f"max by (job) (up{{{sel}}})"},
+        *([readiness_rule(job, settings)] if readiness else []),
         {
             "record": "podium_workload:http_requests:rate5m",
             "expr": f"sum by (job) (rate({requests}{{{sel}}}[5m]))",
@@ -60,14 +104,10 @@ def rule_groups(monitoring: Monitoring, settings: Settings, environment: str) ->
         },
         {
             "alert": "PodiumWorkloadDown",
-            "expr": f"podium_workload:up:max{{{sel}}} == 0 or absent(up{{{sel}}})",
+            "expr": down,
             "for": settings.availability_for,
             "labels": {**labels, "severity": "page"},
-            "annotations": {
-                "summary": f"{job} is down",
-                "description": f"Prometheus scrapes no answering target of workload {job} "
-                f"in environment {environment}.",
-            },
+            "annotations": {"summary": f"{job} is down", "description": description},
         },
     ]
     groups: list[dict[str, Any]] = [{"name": f"podium-{job}-availability", "rules": rules}]
@@ -122,36 +162,92 @@ def _expected(groups: dict[str, Any], name: str, job: str) -> list[dict[str, Any
     ]
 
 
-def rule_tests(
-    monitoring: Monitoring, settings: Settings, environment: str, rules_file: str
-) -> dict[str, Any]:
-    """``promtool test rules`` input checking the workload's alerts on synthetic series.
+def _readiness_series(job: str, environment: str, ready: str, age: str) -> list[dict[str, str]]:
+    """The exporter's two series for ``job`` (promtool's expanding notation)."""
+    labels = f'job="{JOB}",podium_workload="{job}",podium_environment="{environment}"'
+    return [
+        {"series": f"{READY}{{{labels}}}", "values": ready},
+        {"series": f"{AGE}{{{labels}}}", "values": age},
+    ]
 
-    Down: ``up`` drops to 0 and the availability alert fires once its ``for`` passed.
-    With an SLO: all requests failing fire the fast burn alert; an error ratio of 4.5x
-    the budget fires only the slow one; no errors fire neither.
-    """
-    job = monitoring.workload
-    groups = rule_groups(monitoring, settings, environment)
-    requests, status = settings.http_requests_metric, settings.http_status_label
+
+def _availability_tests(
+    job: str, settings: Settings, environment: str, groups: dict[str, Any], readiness: bool
+) -> list[dict[str, Any]]:
+    """Down when ``up`` drops to 0; with readiness also when it drops to 0 with ``up``
+    still 1, and when it is missing or stale (fail closed). Each case is quiet for its
+    first ten minutes and alerting once ``availability_for`` passed after the change."""
     down_after = 10 * 60
     down_eval = down_after + seconds(settings.availability_for) + 120
     steps = int(down_eval // 60) + 5
-    tests: list[dict[str, Any]] = [
-        {
-            "name": f"{job}: down when up drops to 0",
+    up = f'up{{job="{job}"}}'
+    fresh = 5.0
+    stale = seconds(settings.readiness_max_age) + 60
+
+    def case(name: str, series: list[dict[str, str]], quiet: bool = True) -> dict[str, Any]:
+        checks = [{"eval_time": "5m", "alertname": "PodiumWorkloadDown", "exp_alerts": []}]
+        return {
+            "name": f"{job}: {name}",
             "interval": "1m",
-            "input_series": [{"series": f'up{{job="{job}"}}', "values": f"1x10 0x{steps}"}],
-            "alert_rule_test": [
-                {"eval_time": "5m", "alertname": "PodiumWorkloadDown", "exp_alerts": []},
+            "input_series": series,
+            "alert_rule_test": (checks if quiet else [])
+            + [
                 {
                     "eval_time": f"{int(down_eval)}s",
                     "alertname": "PodiumWorkloadDown",
                     "exp_alerts": _expected(groups, "PodiumWorkloadDown", job),
-                },
+                }
             ],
         }
+
+    if not readiness:
+        return [case("down when up drops to 0", [{"series": up, "values": f"1x10 0x{steps}"}])]
+    ready = _readiness_series(job, environment, f"1x{steps + 10}", f"{fresh:g}x{steps + 10}")
+    return [
+        case("down when up drops to 0", [{"series": up, "values": f"1x10 0x{steps}"}, *ready]),
+        case(
+            "down when not ready while up stays 1",
+            [
+                {"series": up, "values": f"1x{steps + 10}"},
+                *_readiness_series(job, environment, f"1x10 0x{steps}", f"{fresh:g}x{steps + 10}"),
+            ],
+        ),
+        case(
+            "down when its readiness goes stale while up stays 1",
+            [
+                {"series": up, "values": f"1x{steps + 10}"},
+                *_readiness_series(
+                    job, environment, f"1x{steps + 10}", f"{fresh:g}x10 {stale:g}x{steps}"
+                ),
+            ],
+        ),
+        case(
+            "down while no readiness is reported at all, up 1",
+            [{"series": up, "values": f"1x{steps + 10}"}],
+            quiet=False,
+        ),
     ]
+
+
+def rule_tests(
+    monitoring: Monitoring,
+    settings: Settings,
+    environment: str,
+    rules_file: str,
+    *,
+    readiness: bool = False,
+) -> dict[str, Any]:
+    """``promtool test rules`` input checking the workload's alerts on synthetic series.
+
+    Down: ``up`` drops to 0 and the availability alert fires once its ``for`` passed;
+    with ``readiness`` also readiness dropping to 0, going stale or missing while
+    ``up`` stays 1. With an SLO: all requests failing fire the fast burn alert; an
+    error ratio of 4.5x the budget fires only the slow one; no errors fire neither.
+    """
+    job = monitoring.workload
+    groups = rule_groups(monitoring, settings, environment, readiness=readiness)
+    requests, status = settings.http_requests_metric, settings.http_status_label
+    tests = _availability_tests(job, settings, environment, groups, readiness)
     budget = monitoring.error_budget
     if budget is None:
         return {"rule_files": [rules_file], "evaluation_interval": "1m", "tests": tests}

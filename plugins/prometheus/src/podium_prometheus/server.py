@@ -31,13 +31,13 @@ from podium_prometheus.settings import Settings
 HOST = "127.0.0.1"
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind((HOST, 0))
         return int(sock.getsockname()[1])
 
 
-def _port_free(port: int) -> bool:
+def port_free(port: int) -> bool:
     with socket.socket() as sock:
         try:
             sock.bind((HOST, port))
@@ -90,10 +90,10 @@ class SupervisedServer:
         if old is not None:  # it died or hangs: nothing of it may keep the port
             stop_process_group(int(old["pid"]), started=old.get("start_time"), timeout=5)
         port = self.settings.port or (old or {}).get("port") or 0
-        if not port or not _port_free(int(port)):
+        if not port or not port_free(int(port)):
             if self.settings.port:
                 raise ResourceError(f"port {port} on {HOST} is taken: Prometheus cannot listen")
-            port = _free_port()
+            port = free_port()
         binary = promtool.find(self.settings.prometheus, "prometheus")
         argv = [
             binary,

@@ -67,6 +67,25 @@ class Settings(BaseModel):
         description="How long a workload must be down (``up == 0`` or not scraped) before "
         "its availability alert fires; pending until then.",
     )
+    readiness: bool = Field(
+        default=True,
+        description="Where this plugin supervises the environment's Prometheus (and the "
+        "platform has a ``podium.toml``): a workload is available only when it is scraped "
+        "and up *and* its deployer reports it ready (``podium_workload_ready``, served by a "
+        "readiness exporter the plugin runs beside Prometheus); no fresh readiness counts as "
+        "not ready. ``false``: availability from ``up`` alone, as in rendered configurations.",
+    )
+    readiness_period: float = Field(
+        default=5.0,
+        gt=0,
+        description="Seconds between the readiness exporter's questions to the deployers "
+        "(``Platform.status`` with the health they recorded in the background).",
+    )
+    readiness_max_age: str = Field(
+        default="1m",
+        description="Readiness observed longer ago than this counts as unknown, so as not "
+        "ready (the exporter or the deployer's health checks stopped).",
+    )
     http_requests_metric: str = Field(
         default="http_requests_total",
         description="The counter of HTTP requests the apps export (request and error "
@@ -83,7 +102,9 @@ class Settings(BaseModel):
         default=30.0, gt=0, description="Seconds to wait for a supervised server to be ready."
     )
 
-    @field_validator("scrape_interval", "evaluation_interval", "availability_for")
+    @field_validator(
+        "scrape_interval", "evaluation_interval", "availability_for", "readiness_max_age"
+    )
     @classmethod
     def _duration(cls, value: str) -> str:
         return check_duration(value)
