@@ -208,3 +208,12 @@ def test_which_commands_go_warm() -> None:
     assert routed_command(["--version"]) is None
     assert routed_command([]) is None
     assert wanted({"PODIUM_WARM": "1"}) and not wanted({"PODIUM_WARM": "0"})
+    # unset: only a terminal on both ends (a script, a pipe or CI runs in-process)
+    piped = subprocess.run(
+        [sys.executable, "-c", "from podium.cli.warm import wanted; print(wanted({}))"],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert piped.stdout.strip() == "False"
