@@ -56,7 +56,13 @@ from podium_podman.logfile import follow_entries, parse_time, read_entries
 from podium_podman.resources import QuantityError, resource_limits
 from podium_podman.service import PodmanService
 from podium_podman.settings import EnvironmentOptions, Settings
-from podium_podman.spec import LIVENESS_LABEL, ContainerPlan, HealthTiming, plan_container
+from podium_podman.spec import (
+    LIVENESS_LABEL,
+    ContainerPlan,
+    HealthTiming,
+    host_ports,
+    plan_container,
+)
 
 HOST = "127.0.0.1"
 STRENGTH = {"started": 1, "healthy": 2, "complete": 3}
@@ -356,11 +362,7 @@ class PodmanDeployer(Deployer):
         probe = container.readiness_probe
         if probe is None:
             return None
-        mapped: dict[int, int] = {}
-        for name, port in workload.ports.items():
-            if name in ports:
-                mapped[port.port] = ports[name]
-                mapped[port.target_port] = ports[name]
+        mapped = host_ports(workload, ports)
         entry: dict[str, Any] = {"exec": bool(probe.exec_command)}
         if plan.readiness_command is not None:
             entry = {"exec": False, "command": plan.readiness_command}

@@ -158,7 +158,7 @@ def readiness_command(argv: list[str], timeout: float) -> list[str]:
     return [SHIM, "timeout", "-s", "KILL", str(max(1, math.ceil(timeout))), *argv]
 
 
-def _host_ports(workload: RenderedWorkload, ports: dict[str, int]) -> dict[int, int]:
+def host_ports(workload: RenderedWorkload, ports: dict[str, int]) -> dict[int, int]:
     """The workload's port numbers (Score ``port`` and ``targetPort``) -> the assigned ones."""
     mapped: dict[int, int] = {}
     for name, port in workload.ports.items():
@@ -319,9 +319,7 @@ def plan_container(
         probe = container.liveness_probe
         url = None
         if probe.http_get is not None:
-            url = http_probe_url(
-                probe.http_get, host=probe_host, ports=_host_ports(workload, ports)
-            )
+            url = http_probe_url(probe.http_get, host=probe_host, ports=host_ports(workload, ports))
         timing = liveness or HealthTiming()
         check = _liveness_check(probe, url, probe_timeout, loaded, timing)
         spec["health_check_on_failure_action"] = ON_FAILURE_RESTART
