@@ -226,6 +226,8 @@ def test_podman_mode_restarts_on_liveness_and_applies_limits(
         )
         return json.loads(out.stdout)[0]  # type: ignore[no-any-return]
 
+    backend = deployer.backend(podium_env)
+    runner = backend.liveness(backend.pod("alive"))  # type: ignore[attr-defined]
     try:
         deployer.deploy(ctx, workload)
         found = inspect()
@@ -249,5 +251,12 @@ def test_podman_mode_restarts_on_liveness_and_applies_limits(
         while deployer.status(ctx).state != "ready" and time.monotonic() < deadline:
             time.sleep(0.5)
         assert deployer.status(ctx).state == "ready"
+
+        # The runner gone (a reboot, a kill): status starts it again; destroy stops it.
+        assert runner.running()
+        runner.stop()
+        deployer.status(ctx)
+        assert runner.running()
     finally:
         deployer.destroy(ctx)
+    assert not runner.running()

@@ -129,7 +129,9 @@ class PodmanBackend:
         }
         write_atomic(
             self.record_path(workload.name),
-            json.dumps({"pod": pod_name, "probes": probes, "release": ctx.release}),
+            json.dumps(
+                {"pod": pod_name, "probes": probes, "release": ctx.release, "liveness": periods}
+            ),
         )
         self.podman("kube", "play", "--replace", "--network", "host", "-", stdin=document)
         self.liveness(pod_name).start(periods)
@@ -326,6 +328,9 @@ class PodmanBackend:
         if record is None or not self.containers(pod_name):
             return WorkloadStatus(workload=ctx.workload, state="absent", message="no pod")
         states = self.container_states(pod_name, record["probes"])
+        runner = self.liveness(pod_name)
+        if record.get("liveness") and not runner.running():
+            runner.start(record["liveness"])  # e.g. after a reboot: checks on time again
         ready = [s for s in states.values() if s.state == "ready"]
         state: HealthState = (
             "ready" if len(ready) == len(states) else "partial" if ready else "down"
