@@ -185,3 +185,78 @@ def test_podman_mode_refuses_a_cronjob(
     )
     with pytest.raises(ResourceError, match="podman mode runs"):
         deployer.deploy(DeployContext("nightly", podium_env), workload)
+
+
+def test_podman_mode_restarts_on_liveness_and_applies_limits(
+    podman_env: dict[str, str], podium_env: EnvironmentInfo
+) -> None:
+    """kube play makes the livenessProbe a health check that restarts the container;
+    the mode runs it on time (no systemd timers here). Readiness is still probed from
+    the host, and the resources are the container's cgroup limits."""
+    import time
+
+    from podium.plugin import DeployContext
+
+    port = free_port()
+    script = (
+        "mkdir -p /www; echo ok > /www/alive; echo ok > /www/index.html; "
+        f"trap 'exit 0' TERM; httpd -f -p 127.0.0.1:{port} -h /www & wait"
+    )
+    workload = RenderedWorkload(
+        name="alive",
+        containers={
+            "web": RenderedContainer(
+                name="web",
+                image="busybox",
+                command=["/bin/sh", "-c", script],
+                limits={"cpu": "500m", "memory": "64Mi"},
+                liveness_probe=Probe(http_get=HttpProbe(port=port, path="/alive")),
+                readiness_probe=Probe(http_get=HttpProbe(port=port, path="/")),
+            )
+        },
+    )
+    options = EnvironmentOptions(mode="podman", images={"busybox": BUSYBOX_IMAGE}, ready_timeout=60)
+    deployer = KubernetesDeployer(Settings(environments={"dev": options}))
+    ctx = DeployContext("alive", podium_env)
+
+    def inspect() -> dict[str, object]:
+        pod = deployer.backend(podium_env).pod("alive")  # type: ignore[attr-defined]
+        out = subprocess.run(
+            ["podman", "inspect", f"{pod}-web"], capture_output=True, text=True, check=True
+        )
+        return json.loads(out.stdout)[0]  # type: ignore[no-any-return]
+
+    backend = deployer.backend(podium_env)
+    runner = backend.liveness(backend.pod("alive"))  # type: ignore[attr-defined]
+    try:
+        deployer.deploy(ctx, workload)
+        found = inspect()
+        host = found["HostConfig"]
+        assert isinstance(host, dict)
+        assert host["Memory"] == 64 * 1024 * 1024 and host["NanoCpus"] == 500_000_000
+        started = found["State"]["StartedAt"]  # type: ignore[index]
+        assert deployer.status(ctx).state == "ready"
+
+        name = f"{deployer.backend(podium_env).pod('alive')}-web"  # type: ignore[attr-defined]
+        subprocess.run(["podman", "exec", name, "/bin/busybox", "rm", "/www/alive"], check=True)
+        assert deployer.status(ctx).state == "ready"  # readiness does not look at /alive
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            if inspect()["State"]["StartedAt"] != started:  # type: ignore[index]
+                break
+            time.sleep(1)
+        else:
+            pytest.fail("the container was not restarted after its liveness probe failed")
+        deadline = time.monotonic() + 30
+        while deployer.status(ctx).state != "ready" and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert deployer.status(ctx).state == "ready"
+
+        # The runner gone (a reboot, a kill): status starts it again; destroy stops it.
+        assert runner.running()
+        runner.stop()
+        deployer.status(ctx)
+        assert runner.running()
+    finally:
+        deployer.destroy(ctx)
+    assert not runner.running()

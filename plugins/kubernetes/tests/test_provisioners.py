@@ -7,8 +7,49 @@ from typing import Any
 
 import pytest
 
+from podium.plugin import RenderedContainer, RenderedResource, RenderedWorkload, ServicePort
 from podium.testing.conformance import ProvisionerConformance
 from podium_kubernetes.provisioners import RouteProvisioner, VolumeProvisioner
+from podium_kubernetes.render import Target, render_objects
+from podium_kubernetes.settings import EnvironmentOptions
+
+#: What a param update is checked against: nothing runs these resources but the objects
+#: rendered from their outputs, so the observer renders them (Ingress rule, claim spec).
+TARGET = Target(
+    platform="kit", environment="dev", release=1, owner=None, options=EnvironmentOptions()
+)
+
+
+def rendered(kind: str, resource_type: str, outputs: dict[str, Any]) -> dict[str, Any]:
+    """The ``kind`` object rendered for a workload whose one resource has these outputs."""
+    workload = RenderedWorkload(
+        name="site",
+        containers={"web": RenderedContainer(name="web", image="registry.example/web:1")},
+        ports={
+            "http": ServicePort(port=80, target_port=8080),
+            "admin": ServicePort(port=81, target_port=9090),
+        },
+        resources={
+            "it": RenderedResource(
+                uid=f"{resource_type}.default#site.it", type=resource_type, outputs=outputs
+            )
+        },
+    )
+    return next(o for o in render_objects(workload, TARGET) if o["kind"] == kind)
+
+
+def ingress_rule(ctx: Any) -> Any:
+    outputs = RouteProvisioner().read(ctx)
+    assert outputs is not None
+    rule = rendered("Ingress", "route", dict(outputs))["spec"]["rules"][0]
+    path = rule["http"]["paths"][0]
+    return rule["host"], path["path"], path["backend"]["service"]["port"]["number"]
+
+
+def claim_spec(ctx: Any) -> Any:
+    outputs = VolumeProvisioner().read(ctx)
+    assert outputs is not None
+    return rendered("PersistentVolumeClaim", "volume", dict(outputs))["spec"]
 
 
 class TestRoute(ProvisionerConformance):
@@ -27,6 +68,14 @@ class TestRoute(ProvisionerConformance):
 
         return without_host
 
+    @pytest.fixture
+    def param_updates(self) -> dict[str, tuple[Any, Any, Callable[[Any], Any]]]:
+        return {
+            "host": ("shop.example.com", "store.example.com", ingress_rule),
+            "path": ("/api", "/v2", ingress_rule),
+            "port": ("http", "admin", ingress_rule),
+        }
+
 
 class TestVolume(ProvisionerConformance):
     @pytest.fixture
@@ -36,3 +85,9 @@ class TestVolume(ProvisionerConformance):
     @pytest.fixture
     def resource_params(self) -> dict[str, Any]:
         return {"size": "2Gi"}
+
+    @pytest.fixture
+    def param_updates(self) -> dict[str, tuple[Any, Any, Callable[[Any], Any]]]:
+        # Only the size: a bound claim's access modes and storage class cannot change
+        # in place on a cluster (the API server refuses), so they are not offered here.
+        return {"size": ("2Gi", "5Gi", claim_spec)}

@@ -52,3 +52,29 @@ def test_image_dot_needs_a_containerfile(tmp_path: Path) -> None:
     (tmp_path / "Containerfile").write_text("FROM localhost/base:1\n")
     accepted = validate(tmp_path)
     assert accepted.returncode == 0, accepted.stdout + accepted.stderr
+
+
+LIMITED = """\
+apiVersion: score.dev/v1b1
+metadata:
+  name: web
+containers:
+  main:
+    image: localhost/base:1
+    resources:
+      limits:
+        cpu: "0.001"
+        memory: 512Mi
+"""
+
+
+def test_a_resource_quantity_podman_cannot_apply_fails_validate_at_its_line(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "podium.toml").write_text(CONFIG)
+    (tmp_path / "score.yaml").write_text(LIMITED)
+    refused = validate(tmp_path)
+    output = refused.stdout + refused.stderr
+    assert refused.returncode == 5, output
+    assert "podman.resources" in output and "score.yaml:9" in output, output
+    assert "below the smallest CPU limit" in output, output

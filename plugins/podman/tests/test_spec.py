@@ -102,3 +102,102 @@ def test_before_orders_the_containers_and_a_cycle_is_an_error() -> None:
     )
     with pytest.raises(ResourceError, match="cycle"):
         start_order(cyclic)
+
+
+def test_liveness_is_the_health_check_with_a_restart_and_readiness_moves_to_exec(
+    tmp_path: Path,
+) -> None:
+    from podium.plugin import HttpProbe
+    from podium_podman.spec import LIVENESS_LABEL, ON_FAILURE_RESTART
+
+    container = RenderedContainer(
+        name="main",
+        image="img",
+        variables={"TOKEN": Secret(SECRET)},
+        liveness_probe=Probe(
+            http_get=HttpProbe(port=8080, path="/alive", headers={"X-Check": "1"}),
+            exec_command=["check", "--deep"],
+        ),
+        readiness_probe=Probe(exec_command=["ready"]),
+    )
+    workload = RenderedWorkload(
+        name="w",
+        containers={"main": container},
+        ports={"http": ServicePort(port=80, target_port=8080)},
+    )
+    made = plan_container(
+        workload=workload,
+        container=container,
+        name="podium-x-w-main",
+        image="localhost/img:1",
+        image_config={"Cmd": ["serve"]},
+        labels={},
+        ports={"http": 41234},
+        restart="always",
+        files_dir=DeployerState(tmp_path / "files"),
+        scope="podium-x",
+        fingerprint_key=b"k" * 32,
+        shim="/bin/busybox",
+        probe_timeout=2.0,
+        stop_timeout=1,
+    )
+    spec = made.spec
+    assert spec["health_check_on_failure_action"] == ON_FAILURE_RESTART
+    assert spec["labels"][LIVENESS_LABEL] == "10"
+    test = spec["healthconfig"]["Test"]
+    # Both parts must pass: the URL (the assigned port) by busybox wget, then the
+    # command, run through the loader that exports the secret variables.
+    assert test[:4] == ["CMD", SHIM, "sh", "-c"]
+    assert "http://127.0.0.1:41234/alive" in test[4] and "'X-Check: 1'" in test[4]
+    assert test[-2:] == ["check", "--deep"] and SHIM in test[6:]
+    assert SECRET not in json.dumps(spec)
+    assert {"destination": SHIM, "source": "/bin/busybox", "type": "bind", "options": ["ro"]} in (
+        spec["mounts"]
+    )
+    # readiness: a command run with exec, killed after the probe timeout
+    assert made.readiness_command is not None
+    assert made.readiness_command[:5] == [SHIM, "timeout", "-s", "KILL", "2"]
+    assert made.readiness_command[-1] == "ready"
+
+
+def test_readiness_alone_keeps_its_health_check_and_limits_are_cgroup_limits(
+    tmp_path: Path,
+) -> None:
+    container = RenderedContainer(
+        name="main",
+        image="img",
+        readiness_probe=Probe(exec_command=["ready"]),
+        limits={"cpu": "1.5", "memory": "1Gi"},
+        requests={"cpu": "100m", "memory": "256M"},
+    )
+    spec = plan(tmp_path, container)["spec"]
+    assert spec["healthconfig"] == {
+        "Test": ["CMD", "ready"],
+        "Interval": 10_000_000_000,
+        "Timeout": 2_000_000_000,
+        "Retries": 3,
+    }
+    assert "health_check_on_failure_action" not in spec
+    assert spec["resource_limits"] == {
+        "memory": {"limit": 1024**3, "reservation": 256_000_000},
+        "cpu": {"quota": 150_000, "period": 100_000, "shares": 103},
+    }
+
+
+@pytest.mark.parametrize(
+    ("limits", "requests", "message"),
+    [
+        ({"memory": "lots"}, {}, "limits.memory: 'lots' is not a quantity"),
+        ({"memory": "1"}, {}, "below Podman's smallest memory limit"),
+        ({"cpu": "1m"}, {}, "below the smallest CPU limit"),
+        ({"memory": "64Mi"}, {"memory": "1Gi"}, "is more than limits.memory"),
+        ({"gpu": "1"}, {}, "gpu is not a resource Podman limits"),
+    ],
+)
+def test_a_quantity_podman_cannot_apply_names_the_container(
+    tmp_path: Path, limits: dict[str, str], requests: dict[str, str], message: str
+) -> None:
+    container = RenderedContainer(name="main", image="img", limits=limits, requests=requests)
+    with pytest.raises(ResourceError, match=r"w\.containers\.main\.resources") as refused:
+        plan(tmp_path, container)
+    assert message in str(refused.value)

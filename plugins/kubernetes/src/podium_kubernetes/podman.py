@@ -47,6 +47,7 @@ from podium.plugin import (
     probe_http,
     write_atomic,
 )
+from podium_kubernetes.liveness import LivenessRunner, rewrite_for_podman
 from podium_kubernetes.names import dns_label
 from podium_kubernetes.render import secret_values
 from podium_kubernetes.settings import EnvironmentOptions
@@ -121,15 +122,19 @@ class PodmanBackend:
         for claim in self.claims(pod):
             if self.podman("volume", "exists", claim, check=False).returncode != 0:
                 self.podman("volume", "create", claim)
+        periods = rewrite_for_podman(pod["spec"], self.busybox(pod["spec"]))
         document = yaml.safe_dump(pod, sort_keys=False)
         probes = {
             c["name"]: {"readiness": c.get("readinessProbe")} for c in pod["spec"]["containers"]
         }
         write_atomic(
             self.record_path(workload.name),
-            json.dumps({"pod": pod_name, "probes": probes, "release": ctx.release}),
+            json.dumps(
+                {"pod": pod_name, "probes": probes, "release": ctx.release, "liveness": periods}
+            ),
         )
         self.podman("kube", "play", "--replace", "--network", "host", "-", stdin=document)
+        self.liveness(pod_name).start(periods)
         self.wait_ready(ctx, pod_name, probes)
         ports = sorted({p.target_port for p in workload.ports.values()})
         urls = [f"http://127.0.0.1:{port}" for port in ports]
@@ -197,6 +202,23 @@ class PodmanBackend:
             "metadata": {"name": pod_name, "labels": template["metadata"]["labels"]},
             "spec": spec,
         }
+
+    def liveness(self, pod_name: str) -> LivenessRunner:
+        directory = self.env.state_dir / "kubernetes" / "podman"
+        directory.mkdir(parents=True, exist_ok=True)
+        return LivenessRunner(directory, pod_name)
+
+    @staticmethod
+    def busybox(spec: Mapping[str, Any]) -> str:
+        """The host's static busybox, which makes HTTP liveness probes' requests."""
+        found = shutil.which("busybox")
+        wanted = any("httpGet" in (c.get("livenessProbe") or {}) for c in spec["containers"])
+        if wanted and found is None:
+            raise ResourceError(
+                "an HTTP livenessProbe in podman mode needs busybox on this machine",
+                hint="install busybox-static (it makes the request inside the container)",
+            )
+        return str(Path(found).resolve()) if found else "/bin/busybox"
 
     def files_dir(self, pod_name: str) -> Path:
         return self.env.state_dir / "kubernetes" / "podman" / "files" / pod_name
@@ -306,6 +328,9 @@ class PodmanBackend:
         if record is None or not self.containers(pod_name):
             return WorkloadStatus(workload=ctx.workload, state="absent", message="no pod")
         states = self.container_states(pod_name, record["probes"])
+        runner = self.liveness(pod_name)
+        if record.get("liveness") and not runner.running():
+            runner.start(record["liveness"])  # e.g. after a reboot: checks on time again
         ready = [s for s in states.values() if s.state == "ready"]
         state: HealthState = (
             "ready" if len(ready) == len(states) else "partial" if ready else "down"
@@ -341,6 +366,7 @@ class PodmanBackend:
     # --- destroy --------------------------------------------------------------------
     def destroy(self, ctx: DeployContext) -> None:
         pod_name = self.pod(ctx.workload)
+        self.liveness(pod_name).stop()
         self.podman("pod", "rm", "--force", "--ignore", pod_name)
         self.podman("secret", "rm", f"{pod_name}-secrets", check=False)
         shutil.rmtree(self.files_dir(pod_name), ignore_errors=True)

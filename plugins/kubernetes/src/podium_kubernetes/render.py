@@ -187,7 +187,7 @@ class _Renderer:
         if env:
             spec["env"] = env
         resources = {
-            key: dict(value)
+            key: checked_quantities(f"{self.w.name}.containers.{cname}.resources.{key}", value)
             for key, value in (("limits", c.limits), ("requests", c.requests))
             if value
         }
@@ -462,6 +462,27 @@ def _unique_targets(workload: RenderedWorkload) -> list[Any]:
     for port in workload.ports.values():
         seen.setdefault((port.target_port, port.protocol), port)
     return list(seen.values())
+
+
+def checked_quantities(where: str, given: dict[str, str]) -> dict[str, str]:
+    """Score resource quantities as written, once each parses as a Kubernetes quantity.
+
+    The schemas take any string for a quantity; the API server would refuse ``lots``
+    at apply time, far from the Score file, so it is refused at render time here.
+    """
+    from lightkube.utils.quantity import parse_quantity
+
+    for name, value in given.items():
+        try:
+            parsed = parse_quantity(str(value))
+        except (ValueError, ArithmeticError):
+            parsed = None
+        if parsed is None or parsed < 0:
+            raise ResourceError(
+                f"{where}.{name}: {value!r} is not a quantity",
+                hint="Score quantities: cpu as 500m, 0.5 or 2; memory as 128Mi, 1G or 1.5Gi",
+            )
+    return dict(given)
 
 
 def _probe(probe: Probe) -> Obj:

@@ -93,6 +93,20 @@ class Podman:
         return status == "healthy", f"health check {status}" + (f": {output}" if output else "")
 
     # --- Docker-compatible -----------------------------------------------------------
+    def exec_check(self, name: str, argv: list[str]) -> tuple[bool, str]:
+        """Run ``argv`` in the running container: (exited 0?, message). Its output is
+        not kept (it may show what the container's secrets are)."""
+        import docker.errors
+
+        try:
+            # Podman attaches at least one stream; the output is read and dropped.
+            exec_id = self.api.exec_create(name, argv, stdout=True, stderr=True)["Id"]
+            self.api.exec_start(exec_id)
+            code = self.api.exec_inspect(exec_id).get("ExitCode")
+        except docker.errors.APIError as exc:
+            return False, f"command could not run: {getattr(exc, 'explanation', None) or exc}"
+        return (True, "command passed") if code == 0 else (False, f"command exited with {code}")
+
     def inspect(self, name: str) -> dict[str, Any] | None:
         import docker.errors
 

@@ -49,11 +49,20 @@ from podium.plugin import (
     probe_http,
 )
 from podium_podman.client import Podman, ping
+from podium_podman.health_timer import liveness_restarts
+from podium_podman.health_timer_process import HealthTimerProcess
 from podium_podman.images import resolve_image
 from podium_podman.logfile import follow_entries, parse_time, read_entries
+from podium_podman.resources import QuantityError, resource_limits
 from podium_podman.service import PodmanService
 from podium_podman.settings import EnvironmentOptions, Settings
-from podium_podman.spec import ContainerPlan, plan_container
+from podium_podman.spec import (
+    LIVENESS_LABEL,
+    ContainerPlan,
+    HealthTiming,
+    host_ports,
+    plan_container,
+)
 
 HOST = "127.0.0.1"
 STRENGTH = {"started": 1, "healthy": 2, "complete": 3}
@@ -140,6 +149,14 @@ class PodmanDeployer(Deployer):
             finally:
                 podman.close()
 
+    def _health_timer(self, env: EnvironmentInfo) -> HealthTimerProcess:
+        return HealthTimerProcess(self._state(env), self._scope(env))
+
+    def _ensure_health_timer(self, env: EnvironmentInfo, url: str) -> None:
+        """Liveness checks need something to run them on time (see health_timer)."""
+        if self.settings.liveness_timer:
+            self._health_timer(env).ensure_running(url)
+
     def _scope(self, env: EnvironmentInfo) -> str:
         """A short id of this platform and environment (and where its state lives)."""
         text = f"{env.platform}/{env.environment}/{env.state_dir.resolve()}"
@@ -205,6 +222,7 @@ class PodmanDeployer(Deployer):
         findings = []
         source = workload.path.parent if workload.path is not None else None
         for name, spec in workload.containers.items():
+            findings += _resource_findings(workload, name, spec)
             if spec.get("image") == "." and source is not None and build_file(source) is None:
                 findings.append(
                     Finding(
@@ -267,6 +285,12 @@ class PodmanDeployer(Deployer):
                 shim=self.settings.secret_shell,
                 probe_timeout=self.settings.probe_timeout,
                 stop_timeout=self.settings.stop_timeout,
+                liveness=HealthTiming(
+                    interval=self.settings.liveness_interval,
+                    retries=self.settings.liveness_retries,
+                    start_period=self.settings.liveness_start_period,
+                ),
+                probe_host=HOST,
             )
         # Containers of this workload the new release no longer has.
         wanted = {plan.name for plan in plans.values()}
@@ -283,8 +307,9 @@ class PodmanDeployer(Deployer):
                 "container": plan.name,
                 "digest": plan.digest,
                 "job": required.get(name) == "complete",
-                "readiness": self._readiness(container, ports, workload),
+                "readiness": self._readiness(container, ports, workload, plan),
                 "secrets": [s.name for s in plan.secrets],
+                "liveness": LIVENESS_LABEL in plan.spec["labels"],
             }
             current = podman.inspect(plan.name)
             if current is not None and self._keep(current, plan, entries[name]):
@@ -319,24 +344,28 @@ class PodmanDeployer(Deployer):
             },
         )
         self._wait(podman, workload.name, entries, "healthy", started, ctx)
+        if any(entry["liveness"] for entry in entries.values()):
+            self._ensure_health_timer(env, podman.url)
         return DeploymentResult(
             outputs=outputs, urls=urls, message=f"release {ctx.release} running"
         )
 
     @staticmethod
     def _readiness(
-        container: RenderedContainer, ports: dict[str, int], workload: RenderedWorkload
+        container: RenderedContainer,
+        ports: dict[str, int],
+        workload: RenderedWorkload,
+        plan: ContainerPlan,
     ) -> dict[str, Any] | None:
-        """How to check readiness later: an HTTP URL (from the host) or Podman's health check."""
+        """How to check readiness later: an HTTP URL (from the host), and Podman's health
+        check or (when the health check is the liveness probe) a command to exec."""
         probe = container.readiness_probe
         if probe is None:
             return None
-        mapped: dict[int, int] = {}
-        for name, port in workload.ports.items():
-            if name in ports:
-                mapped[port.port] = ports[name]
-                mapped[port.target_port] = ports[name]
+        mapped = host_ports(workload, ports)
         entry: dict[str, Any] = {"exec": bool(probe.exec_command)}
+        if plan.readiness_command is not None:
+            entry = {"exec": False, "command": plan.readiness_command}
         if probe.http_get is not None:
             entry["url"] = http_probe_url(probe.http_get, host=HOST, ports=mapped)
             entry["headers"] = dict(probe.http_get.headers)
@@ -434,6 +463,10 @@ class PodmanDeployer(Deployer):
             ok, message = podman.run_healthcheck(entry["container"])
             if not ok:
                 return False, "readiness probe: " + message, False
+        if readiness.get("command"):
+            ok, message = podman.exec_check(entry["container"], list(readiness["command"]))
+            if not ok:
+                return False, "readiness probe: " + message, False
         return True, "ready", False
 
     def _wait(
@@ -504,6 +537,7 @@ class PodmanDeployer(Deployer):
         record = wstate.read_json(RECORD)
         if not record:
             return WorkloadStatus(workload=ctx.workload, state="absent", message="not deployed")
+        restarted_for_liveness = liveness_restarts(self._state(ctx.env).path)
         with self._podman(ctx.env) as podman:
             containers: dict[str, ContainerStatus] = {}
             redeploy = False
@@ -515,11 +549,15 @@ class PodmanDeployer(Deployer):
                 state = current.get("State") or {}
                 if not ok and not state.get("Running") and not state.get("Restarting"):
                     redeploy = True  # gone, or stopped for good: only a deploy brings it back
+                # Podman's restarts after a crash, and those after a failed liveness check
+                # (Podman does not count those; the health timer does).
+                restarts = int(current.get("RestartCount") or 0)
+                restarts += restarted_for_liveness.get(str(current.get("Id")), 0)
                 containers[name] = ContainerStatus(
-                    state="ready" if ok else "down",
-                    message=message,
-                    restarts=int(current.get("RestartCount") or 0),
+                    state="ready" if ok else "down", message=message, restarts=restarts
                 )
+            if any(entry.get("liveness") for entry in record["containers"].values()):
+                self._ensure_health_timer(ctx.env, podman.url)  # e.g. after a reboot
         ready = sum(1 for c in containers.values() if c.state == "ready")
         health: HealthState = (
             "ready" if ready == len(containers) else ("down" if ready == 0 else "partial")
@@ -590,8 +628,36 @@ class PodmanDeployer(Deployer):
                     self._remove(podman, entry["container"], env)
             wstate.remove_all()
             idle = not podman.containers({"dev.podium.scope": self._scope(env)})
+        if idle:
+            self._health_timer(env).stop()
         if idle and self.settings.socket is None:
             self._service(env).stop_if_unused()
+
+
+def _resource_findings(workload: Workload, name: str, spec: dict[str, Any]) -> list[Finding]:
+    """A container's ``resources`` quantities Podman cannot apply, at their file position."""
+    resources = spec.get("resources") or {}
+    given = {kind: resources.get(kind) or {} for kind in ("limits", "requests")}
+    if not all(isinstance(value, dict) for value in given.values()):
+        return []  # not Score's shape: the schema check reports it
+    try:
+        resource_limits(
+            {k: str(v) for k, v in given["limits"].items()},
+            {k: str(v) for k, v in given["requests"].items()},
+            f"{workload.name}.containers.{name}",
+        )
+    except QuantityError as exc:
+        path = ["containers", name, "resources", *exc.path]
+        return [
+            Finding(
+                "podman.resources",
+                str(exc),
+                level="mandatory",
+                subject=f"{workload.name}.containers.{name}",
+                location=str(workload.location(*path)),
+            )
+        ]
+    return []
 
 
 def _up_for(state: dict[str, Any]) -> float:

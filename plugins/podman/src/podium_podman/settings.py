@@ -51,6 +51,29 @@ class Settings(BaseModel):
     stop_timeout: int = Field(
         default=10, ge=0, description="Seconds between SIGTERM and SIGKILL when a container stops."
     )
+    liveness_interval: float = Field(
+        default=10.0,
+        gt=0,
+        description="Seconds between two liveness checks of a container (Score "
+        "``livenessProbe``, Podman's health check with a restart on failure).",
+    )
+    liveness_retries: int = Field(
+        default=3,
+        ge=1,
+        description="Liveness checks that must fail in a row before Podman restarts the container.",
+    )
+    liveness_start_period: float = Field(
+        default=0.0,
+        ge=0,
+        description="Seconds after a container starts during which failed liveness checks "
+        "do not count (for applications slow to start).",
+    )
+    liveness_timer: bool = Field(
+        default=True,
+        description="Run the liveness checks on time from a small process podium-podman "
+        "starts per environment. Podman schedules health checks with systemd timers, which "
+        "need systemd as init; set false where they run (else checks run twice as often).",
+    )
     secret_shell: str = Field(
         default="/bin/busybox",
         description="A statically linked busybox on this machine, mounted read-only into "

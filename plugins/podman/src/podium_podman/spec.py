@@ -14,7 +14,9 @@ import base64
 import hashlib
 import hmac
 import json
+import math
 import re
+import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,14 +29,29 @@ from podium.plugin import (
     RenderedWorkload,
     ResourceError,
     Secret,
+    http_probe_url,
     write_atomic,
 )
+from podium_podman.resources import QuantityError, resource_limits
 
 #: Where the secret loader is mounted, and the Podman secret with a container's variables.
 SHIM = "/run/podium/busybox"
 ENV_SECRET_TARGET = "podium-env"
 LOADER = f'. /run/secrets/{ENV_SECRET_TARGET} && exec "$@"'
 SECOND = 1_000_000_000
+#: libpod's ``health_check_on_failure_action`` that restarts an unhealthy container.
+ON_FAILURE_RESTART = 3
+#: The label that tells podium-podman's health timer to run a container's liveness check.
+LIVENESS_LABEL = "dev.podium.liveness"
+
+
+@dataclass(frozen=True)
+class HealthTiming:
+    """How often Podman's health check runs, and how many failures in a row count."""
+
+    interval: float = 10.0
+    retries: int = 3
+    start_period: float = 0.0
 
 
 def shell_quote(value: str) -> str:
@@ -71,6 +88,8 @@ class ContainerPlan:
     digest: str = ""
     #: The secret values themselves (variables, file contents), to mask in output.
     mask_values: list[str] = field(default_factory=list)
+    #: An exec readiness probe to run with ``exec`` (the health check is the liveness one).
+    readiness_command: list[str] | None = None
 
 
 def _keyed(key: bytes, value: str) -> str:
@@ -87,17 +106,66 @@ def _port_env(ports: dict[str, int]) -> dict[str, str]:
     return env
 
 
-def _healthcheck(probe: Probe | None, timeout: float, loaded: bool) -> dict[str, Any] | None:
+def _health_timing(timing: HealthTiming, timeout: float) -> dict[str, int]:
+    timing_fields = {
+        "Interval": int(timing.interval * SECOND),
+        "Timeout": int(timeout * SECOND),
+        "Retries": timing.retries,
+    }
+    if timing.start_period:
+        timing_fields["StartPeriod"] = int(timing.start_period * SECOND)
+    return timing_fields
+
+
+def _readiness_check(
+    probe: Probe | None, timeout: float, loaded: bool, timing: HealthTiming
+) -> dict[str, Any] | None:
     """An exec readiness probe as Podman's health check (HTTP probes are run from the host)."""
     if probe is None or not probe.exec_command:
         return None
     argv = wrapped(list(probe.exec_command)) if loaded else list(probe.exec_command)
-    return {
-        "Test": ["CMD", *argv],
-        "Interval": 10 * SECOND,
-        "Timeout": int(timeout * SECOND),
-        "Retries": 3,
-    }
+    return {"Test": ["CMD", *argv], **_health_timing(timing, timeout)}
+
+
+def _liveness_check(
+    probe: Probe, url: str | None, timeout: float, loaded: bool, timing: HealthTiming
+) -> dict[str, Any]:
+    """A liveness probe as Podman's health check; Podman restarts the container when it
+    turns unhealthy. An HTTP GET is made from inside the container by the mounted
+    busybox's ``wget`` (the container shares the host's network, so the URL is the
+    port the deployer assigned on 127.0.0.1); with a command as well, both must pass."""
+    command: list[str] = []
+    if probe.exec_command:
+        command = wrapped(list(probe.exec_command)) if loaded else list(probe.exec_command)
+    if probe.http_get is None or url is None:
+        return {"Test": ["CMD", *command], **_health_timing(timing, timeout)}
+    fetch = [SHIM, "wget", "-q", "-O", "/dev/null"]
+    for name, value in probe.http_get.headers.items():
+        fetch += ["--header", f"{name}: {value}"]
+    if probe.http_get.scheme == "HTTPS":
+        fetch.append("--no-check-certificate")  # what a kubelet's probe does too
+    fetch.append(url)
+    if command:
+        test = [SHIM, "sh", "-c", shlex.join(fetch) + ' && exec "$@"', "podium-liveness", *command]
+    else:
+        test = fetch
+    return {"Test": ["CMD", *test], **_health_timing(timing, timeout)}
+
+
+def readiness_command(argv: list[str], timeout: float) -> list[str]:
+    """An exec readiness probe run with ``exec`` when the health check is the liveness
+    probe: the mounted busybox kills it when it outlasts the probe timeout."""
+    return [SHIM, "timeout", "-s", "KILL", str(max(1, math.ceil(timeout))), *argv]
+
+
+def host_ports(workload: RenderedWorkload, ports: dict[str, int]) -> dict[int, int]:
+    """The workload's port numbers (Score ``port`` and ``targetPort``) -> the assigned ones."""
+    mapped: dict[int, int] = {}
+    for name, port in workload.ports.items():
+        if name in ports:
+            mapped[port.port] = ports[name]
+            mapped[port.target_port] = ports[name]
+    return mapped
 
 
 def _volume(where: str, volume: RenderedVolume, scope: str) -> tuple[str, dict[str, Any]]:
@@ -146,8 +214,19 @@ def plan_container(
     shim: str,
     probe_timeout: float,
     stop_timeout: int,
+    liveness: HealthTiming | None = None,
+    probe_host: str = "127.0.0.1",
 ) -> ContainerPlan:
     where = f"{workload.name}.containers.{container.name}"
+    try:
+        limits = resource_limits(container.limits, container.requests, where)
+    except QuantityError as exc:
+        source = workload.extensions.get("podium.source_dir")
+        raise ResourceError(
+            str(exc),
+            hint="Score quantities: cpu as 500m, 0.5 or 2; memory as 128Mi, 1G or 1.5Gi"
+            + (f" (the workload's Score file is in {source})" if source else ""),
+        ) from None
     plain: dict[str, str] = {}
     secret: dict[str, str] = {}
     for key, value in container.variables.items():
@@ -166,13 +245,15 @@ def plan_container(
     plan = ContainerPlan(name=name, spec={})
     mounts: list[dict[str, Any]] = []
     volumes: list[dict[str, Any]] = []
+    if secret or container.liveness_probe is not None:
+        # The busybox loads secret variables, and fetches a liveness probe's URL.
+        mounts.append({"destination": SHIM, "source": shim, "type": "bind", "options": ["ro"]})
     if secret:
         plan.mask_values += list(secret.values())
         bundle = env_bundle(secret)
         # Named by a keyed digest of the content: a changed value is a new secret.
         secret_name = f"{name}.env.{_keyed(fingerprint_key, bundle)}"
         plan.secrets.append(SecretFile(secret_name, bundle, ENV_SECRET_TARGET, 0o400))
-        mounts.append({"destination": SHIM, "source": shim, "type": "bind", "options": ["ro"]})
         argv = entrypoint + command
         if not argv:
             raise ResourceError(f"{where}: no command, and the image {image} defines none")
@@ -229,7 +310,27 @@ def plan_container(
         spec["entrypoint"] = entrypoint
     if command:
         spec["command"] = command
-    check = _healthcheck(container.readiness_probe, probe_timeout, bool(secret))
+    if limits:
+        spec["resource_limits"] = limits
+    loaded = bool(secret)
+    readiness = container.readiness_probe
+    check: dict[str, Any] | None
+    if container.liveness_probe is not None:
+        probe = container.liveness_probe
+        url = None
+        if probe.http_get is not None:
+            url = http_probe_url(probe.http_get, host=probe_host, ports=host_ports(workload, ports))
+        timing = liveness or HealthTiming()
+        check = _liveness_check(probe, url, probe_timeout, loaded, timing)
+        spec["health_check_on_failure_action"] = ON_FAILURE_RESTART
+        labels = {**labels, LIVENESS_LABEL: f"{timing.interval:g}"}
+        if readiness is not None and readiness.exec_command:
+            argv = list(readiness.exec_command)
+            plan.readiness_command = readiness_command(
+                wrapped(argv) if loaded else argv, probe_timeout
+            )
+    else:
+        check = _readiness_check(readiness, probe_timeout, loaded, HealthTiming())
     if check is not None:
         spec["healthconfig"] = check
     # What decides a restart: the spec (no secret inside) and a keyed digest of the
