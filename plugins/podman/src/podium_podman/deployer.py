@@ -448,10 +448,13 @@ class PodmanDeployer(Deployer):
             return False, f"has not completed (state {status})", False
         if not state.get("Running"):
             return False, f"container is {status} (exit code {exit_code})", False
-        if fresh and _up_for(state) < self.settings.start_seconds:
-            return False, "starting", False  # an immediate exit must not pass as started
         readiness = entry.get("readiness")
-        if condition == "started" or not readiness:
+        probed = condition != "started" and bool(readiness)
+        if fresh and not probed and _up_for(state) < self.settings.start_seconds:
+            # Nothing but "running" says it started: an immediate exit must not pass.
+            # A container with a readiness probe has a better signal, its first pass.
+            return False, "starting", False
+        if not probed or readiness is None:
             return True, "running", False
         if readiness.get("url"):
             result = probe_http(

@@ -46,7 +46,8 @@ class Settings(BaseModel):
         default=1.0,
         ge=0,
         description="Seconds a container a deploy started must stay up to count as started "
-        "(one that exits sooner fails the deploy).",
+        "(one that exits sooner fails the deploy), when it has no readiness probe: with one, "
+        "its first pass counts.",
     )
     stop_timeout: int = Field(
         default=10, ge=0, description="Seconds between SIGTERM and SIGKILL when a container stops."
