@@ -23,8 +23,8 @@ class InMemoryDeployer(Deployer, Generic[Deployed]):
         self.deployed: dict[str, Deployed] = {}
 
     def status(self, ctx: DeployContext) -> WorkloadStatus:
-        state = "ready" if ctx.workload in self.deployed else "absent"
-        return WorkloadStatus(workload=ctx.workload, state=state)
+        deployed = ctx.workload in self.deployed
+        return WorkloadStatus(workload=ctx.workload, state="ready" if deployed else "absent")
 
     def logs(
         self,
