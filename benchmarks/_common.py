@@ -6,6 +6,7 @@ reports ratios, because absolute times differ from machine to machine.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import platform
 import statistics
@@ -15,8 +16,10 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from types import ModuleType
 
 RESULTS = Path(__file__).resolve().parent / "results"
+TESTS = Path(__file__).resolve().parent.parent / "tests"
 
 
 @dataclass
@@ -112,6 +115,21 @@ def per_call(func: Callable[[], object], *, number: int, repeat: int = 7) -> flo
             func()
         best = min(best, (time.perf_counter() - started) / number)
     return best
+
+
+def tests_helper(relative: str) -> ModuleType:
+    """The test suite's helper module ``tests/<relative>.py`` (``"engine/fake_site"``), loaded
+    by path: a benchmark sets up what the tests do with their code, not a copy of it."""
+    name = "podium_tests_" + relative.replace("/", "_")
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, TESTS / f"{relative}.py")
+    if spec is None or spec.loader is None:
+        raise ImportError(f"no test helper tests/{relative}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # before running it: dataclasses and pickling look it up
+    spec.loader.exec_module(module)
+    return module
 
 
 def median_wall(command: Sequence[str], *, runs: int, env: dict[str, str] | None = None) -> float:

@@ -23,59 +23,37 @@ import tempfile
 import time
 import types
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from _common import Report, ratio
-from _graph import RESOURCE_TYPE, SleepProvisioner
+from _common import Report, ratio, tests_helper
+from _graph import RESOURCE_TYPE, SleepProvisioner, sleep_plugin
 
 from podium import hookimpl
-from podium.deployment import Deployer, DeploymentResult, LogLine, WorkloadStatus
-from podium.provisioning import Provisioner
+from podium.deployment import DeploymentResult
 
 WORKLOADS, ENVIRONMENTS, RESOURCES = 100, ("dev", "staging", "prod"), 3
 
 
-class NoopDeployer(Deployer):
-    """Deploys instantly and always runs: the benchmark measures the engine, not a deployer."""
+#: The deployment tests' deployer that keeps its workloads in a dict (status, logs, destroy).
+InMemoryDeployer = tests_helper("deployment/in_memory").InMemoryDeployer
+
+
+class NoopDeployer(InMemoryDeployer):  # type: ignore[misc]
+    """Deploys instantly: the benchmark measures the engine, not a deployer."""
 
     name = "bench-noop"
 
     def deploy(self, ctx: Any, workload: Any) -> DeploymentResult:
+        self.deployed[ctx.workload] = ctx.release
         return DeploymentResult(urls=[], message="ok")
-
-    def status(self, ctx: Any) -> WorkloadStatus:
-        return WorkloadStatus(workload=ctx.workload, state="ready")
-
-    def logs(
-        self,
-        ctx: Any,
-        *,
-        container: str | None = None,
-        follow: bool = False,
-        tail: int | None = None,
-    ) -> Iterator[LogLine]:
-        return iter(())
-
-    def destroy(self, ctx: Any) -> None:
-        return None
 
 
 def plugin() -> types.ModuleType:
-    module = types.ModuleType("podium_bench_blast")
-    module.PODIUM_API = ">=1.0,<2"  # type: ignore[attr-defined]
-
-    @hookimpl
-    def podium_provisioners() -> list[Provisioner]:
-        return [SleepProvisioner()]
-
-    @hookimpl
-    def podium_deployers() -> list[Deployer]:
-        return [NoopDeployer()]
-
-    module.podium_provisioners = podium_provisioners  # type: ignore[attr-defined]
-    module.podium_deployers = podium_deployers  # type: ignore[attr-defined]
+    """The sleeping provisioner (instant) and :class:`NoopDeployer`, as one plugin module."""
+    module, _provisioner = sleep_plugin(0.0)
+    module.podium_deployers = hookimpl(lambda: [NoopDeployer()])  # type: ignore[attr-defined]
     return module
 
 

@@ -30,7 +30,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from _common import Report, median_wall, ratio
+from _common import Report, median_wall, ratio, tests_helper
 
 REPO = Path(__file__).resolve().parents[1]
 TARGETS = {"status": 20.0, "plan": 20.0, "plugins list": 15.0, "--version": 4.0}
@@ -108,13 +108,7 @@ def shop_available() -> bool:
 
 def fake_project(root: Path, env: dict[str, str]) -> dict[str, str]:
     """The engine tests' fake plugin as an installed distribution, one workload."""
-    site = root / "site"
-    site.mkdir()
-    shutil.copy(REPO / "tests" / "engine" / "fake_platform.py", site / "fake_platform.py")
-    dist = site / "podium_fake-0.1.0.dist-info"
-    dist.mkdir()
-    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: podium-fake\nVersion: 0.1.0\n")
-    (dist / "entry_points.txt").write_text("[podium.plugins]\nfake = fake_platform\n")
+    site: Path = tests_helper("engine/fake_site").install_fake_plugin(root / "site")
     (root / "podium.toml").write_text(
         '[platform]\nname = "bench"\nworkloads = ["web.score.yaml"]\n\n'
         '[plugins]\nallow = ["fake"]\n\n[environments.dev]\ndeployer = "fake-deployer"\n\n'

@@ -25,10 +25,10 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from _common import Report, ratio
+from _common import Report, ratio, tests_helper
 
-REPO = Path(__file__).resolve().parent.parent
-FAKE = REPO / "tests" / "engine" / "fake_platform.py"
+#: The engine tests' fake plugin, installed as they install it, and their workload.
+FAKE_SITE = tests_helper("engine/fake_site")
 CONFIG = """\
 [platform]
 name = "benchserve"
@@ -43,24 +43,7 @@ deployer = "fake-deployer"
 type = "volume"
 provisioner = "fake-dir"
 """
-SCORE = """\
-apiVersion: score.dev/v1b1
-metadata:
-  name: web
-containers:
-  main:
-    image: example/web:1.0
-    variables:
-      DATA: ${resources.data.source}
-      GREETING: hello
-resources:
-  data:
-    type: volume
-  cache:
-    type: volume
-    params:
-      parent: ${resources.data.source}
-"""
+SCORE = FAKE_SITE.web_score(password=False)
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -69,13 +52,7 @@ def percentile(values: list[float], fraction: float) -> float:
 
 
 def make_project(root: Path) -> Path:
-    site = root / "site"
-    site.mkdir(parents=True)
-    shutil.copy(FAKE, site / "fake_platform.py")
-    dist = site / "podium_fake-0.1.0.dist-info"
-    dist.mkdir()
-    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: podium-fake\nVersion: 0.1.0\n")
-    (dist / "entry_points.txt").write_text("[podium.plugins]\nfake = fake_platform\n")
+    site: Path = FAKE_SITE.install_fake_plugin(root / "site")
     (root / "podium.toml").write_text(CONFIG)
     return site
 

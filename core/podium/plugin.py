@@ -75,7 +75,10 @@ State backends and CLI commands — ``podium_state_backends``, ``podium_cli_comm
     :class:`SqlStateStore` (its rows selected by a :class:`Scope`). History kept as a
     hash-chained audit trail (:class:`AuditRecord`, :class:`AuditHead`) starts from
     :data:`GENESIS_HASH`; a migration seals older entries with :func:`seal_entries`, and
-    :func:`verify_chain` checks a chain.
+    :func:`verify_chain` checks a chain. The migration itself is shared but for the SQL
+    dialect: :func:`audit_column_definitions` are the columns it adds to ``history``,
+    :func:`seal_history` the statement and rows that seal older entries (a
+    :class:`SealedHistory`), :data:`HISTORY_APPEND_ONLY` what its triggers say.
     A command is a :class:`CliCommand`.
 
 Workload templates — ``podium_workload_templates``
@@ -177,6 +180,12 @@ if TYPE_CHECKING:
         AuditRecord,
         seal_entries,
         verify_chain,
+    )
+    from podium.state.audit_migration import (
+        HISTORY_APPEND_ONLY,
+        SealedHistory,
+        audit_column_definitions,
+        seal_history,
     )
     from podium.state.lease import (
         lease_identity,
@@ -292,6 +301,12 @@ _HOMES: dict[str, tuple[str, ...]] = {
         "seal_entries",
         "verify_chain",
     ),
+    "podium.state.audit_migration": (
+        "HISTORY_APPEND_ONLY",
+        "SealedHistory",
+        "audit_column_definitions",
+        "seal_history",
+    ),
     "podium.state.lease": (
         "lease_identity",
         "lease_lost_error",
@@ -337,6 +352,7 @@ if not TYPE_CHECKING:  # type checkers see the precise imports above, and no cat
 __all__ = [
     "API_VERSION",
     "GENESIS_HASH",
+    "HISTORY_APPEND_ONLY",
     "RECORD_COLUMNS",
     "REDACTED",
     "AuditHead",
@@ -398,6 +414,7 @@ __all__ = [
     "ResourceRecord",
     "ResourceSchema",
     "Scope",
+    "SealedHistory",
     "Secret",
     "SecretStore",
     "SecretVersion",
@@ -416,6 +433,7 @@ __all__ = [
     "Workload",
     "WorkloadStatus",
     "WorkloadTemplate",
+    "audit_column_definitions",
     "contains_secret",
     "dumps",
     "file_lock",
@@ -446,6 +464,7 @@ __all__ = [
     "reveal",
     "run_probe",
     "seal_entries",
+    "seal_history",
     "stop_process_group",
     "tail_lines",
     "takeover_reason",

@@ -14,12 +14,11 @@ import logging
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from in_memory import InMemoryDeployer, in_process_platform
 
-from podium import hookimpl
 from podium.api import Platform
 from podium.plugin import (
     CancelSignal,
@@ -91,14 +90,11 @@ class RecordingDeployer(Deployer):
         return [ctx for name, ctx in self.calls if name == call][-1]
 
 
-class LegacyDeployer(Deployer):
+class LegacyDeployer(InMemoryDeployer[int]):
     """Written against the 0.1 contract: rebuilds contexts positionally, copies them, and
     knows nothing of the new fields or of check_workload."""
 
     name = "legacy"
-
-    def __init__(self) -> None:
-        self.deployed: dict[str, int] = {}
 
     def deploy(self, ctx: DeployContext, workload: RenderedWorkload) -> DeploymentResult:
         rebuilt = DeployContext(ctx.workload, ctx.env, ctx.release)
@@ -108,36 +104,10 @@ class LegacyDeployer(Deployer):
         self.deployed[rebuilt.workload] = rebuilt.release
         return DeploymentResult(message=f"release {rebuilt.release}")
 
-    def status(self, ctx: DeployContext) -> WorkloadStatus:
-        state = "ready" if ctx.workload in self.deployed else "absent"
-        return WorkloadStatus(workload=ctx.workload, state=state)
-
-    def logs(
-        self,
-        ctx: DeployContext,
-        *,
-        container: str | None = None,
-        follow: bool = False,
-        tail: int | None = None,
-    ) -> Iterator[LogLine]:
-        return iter(())
-
-    def destroy(self, ctx: DeployContext) -> None:
-        self.deployed.pop(ctx.workload, None)
-
 
 def platform_for(tmp_path: Path, deployer: Deployer, **engine: Any) -> Platform:
-    plugin = SimpleNamespace(PODIUM_API=">=1.0,<2", podium_deployers=hookimpl(lambda: [deployer]))
-    return Platform(
-        {
-            "environments": {"dev": {"deployer": deployer.name}},
-            "engine": engine,
-            "telemetry": {"jsonl": False},
-        },
-        root=tmp_path,
-        plugins=[("ctxtest", plugin)],
-        load_entrypoints=False,
-    )
+    config = {"environments": {"dev": {"deployer": deployer.name}}, "engine": engine}
+    return in_process_platform(tmp_path, config, "ctxtest", deployer)
 
 
 def score(tmp_path: Path, version: int) -> Path:

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from in_memory import in_process_platform
 
-from podium import hookimpl
 from podium.api import Platform
 from podium.errors import PluginError, PolicyBlockedError
 from podium.plugin import (
@@ -86,16 +85,9 @@ class ProcessOnlyDeployer(Deployer):
 
 
 def platform_for(tmp_path: Path, deployer: Deployer, **config: Any) -> Platform:
-    plugin = SimpleNamespace(PODIUM_API=">=1.0,<2", podium_deployers=hookimpl(lambda: [deployer]))
-    return Platform(
-        {
-            "environments": {"dev": {"deployer": deployer.name}, "bare": {}},
-            "telemetry": {"jsonl": False},
-            **config,
-        },
-        root=tmp_path,
-        plugins=[("checks", plugin)],
-        load_entrypoints=False,
+    environments = {"dev": {"deployer": deployer.name}, "bare": {}}
+    return in_process_platform(
+        tmp_path, {"environments": environments, **config}, "checks", deployer
     )
 
 

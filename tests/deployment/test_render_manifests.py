@@ -8,10 +8,10 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any, ClassVar
 
 import pytest
+from in_memory import InMemoryDeployer, in_process_platform
 
 from podium import hookimpl
 from podium.api import Platform
@@ -65,14 +65,14 @@ class TokenProvisioner(Provisioner):
         pass
 
 
-class ListDeployer(Renderer, Deployer):
+class ListDeployer(Renderer, InMemoryDeployer[list[dict[str, Any]]]):
     """Renders one object per container; deploy keeps what ``manifests`` returned."""
 
     name = "lists"
     manifest_suffix = ".json"
 
     def __init__(self) -> None:
-        self.deployed: dict[str, list[dict[str, Any]]] = {}
+        super().__init__()
         self.checked = 0
 
     def render(self, ctx: DeployContext, workload: RenderedWorkload) -> list[dict[str, Any]]:
@@ -102,23 +102,6 @@ class ListDeployer(Renderer, Deployer):
     def deploy(self, ctx: DeployContext, workload: RenderedWorkload) -> DeploymentResult:
         self.deployed[workload.name] = self.manifests(ctx, workload)
         return DeploymentResult()
-
-    def status(self, ctx: DeployContext) -> WorkloadStatus:
-        state = "ready" if ctx.workload in self.deployed else "absent"
-        return WorkloadStatus(workload=ctx.workload, state=state)
-
-    def logs(
-        self,
-        ctx: DeployContext,
-        *,
-        container: str | None = None,
-        follow: bool = False,
-        tail: int | None = None,
-    ) -> Iterator[LogLine]:
-        return iter(())
-
-    def destroy(self, ctx: DeployContext) -> None:
-        self.deployed.pop(ctx.workload, None)
 
 
 class Patches:
@@ -152,21 +135,19 @@ class Patches:
 
 
 def make(tmp_path: Path, deployer: Deployer, patches: Patches) -> Platform:
-    plugin = SimpleNamespace(
-        PODIUM_API=">=1.3,<2",
-        podium_deployers=hookimpl(lambda: [deployer]),
-        podium_provisioners=hookimpl(lambda: [TokenProvisioner()]),
-    )
     (tmp_path / "web.score.yaml").write_text(SCORE.format(tier="gold"))
-    return Platform(
-        {
-            "environments": {"prod": {"deployer": deployer.name}},
-            "rules": [{"type": "token", "provisioner": "tokens"}],
-            "telemetry": {"jsonl": False},
-        },
-        root=tmp_path,
-        plugins=[("renders", plugin), ("patches", patches)],
-        load_entrypoints=False,
+    config = {
+        "environments": {"prod": {"deployer": deployer.name}},
+        "rules": [{"type": "token", "provisioner": "tokens"}],
+    }
+    return in_process_platform(
+        tmp_path,
+        config,
+        "renders",
+        deployer,
+        api=">=1.3,<2",
+        provisioners=[TokenProvisioner()],
+        others=[("patches", patches)],
     )
 
 

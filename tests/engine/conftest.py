@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -12,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fake_site import install_fake_plugin, web_score
 
 HERE = Path(__file__).parent
 
@@ -37,25 +37,7 @@ provisioner = "fake-dir"
 jsonl = true
 """
 
-WEB = """\
-apiVersion: score.dev/v1b1
-metadata:
-  name: web
-containers:
-  main:
-    image: example/web:1.0
-    variables:
-      DATA: ${resources.data.source}
-      DB_PASSWORD: ${resources.data.password}
-      GREETING: hello
-resources:
-  data:
-    type: volume
-  cache:
-    type: volume
-    params:
-      parent: ${resources.data.source}
-"""
+WEB = web_score()
 
 
 class Project:
@@ -63,13 +45,7 @@ class Project:
 
     def __init__(self, root: Path) -> None:
         self.root = root
-        self.site = root / "site"
-        self.site.mkdir(parents=True)
-        shutil.copy(HERE / "fake_platform.py", self.site / "fake_platform.py")
-        dist = self.site / "podium_fake-0.1.0.dist-info"
-        dist.mkdir()
-        (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: podium-fake\nVersion: 0.1.0\n")
-        (dist / "entry_points.txt").write_text("[podium.plugins]\nfake = fake_platform\n")
+        self.site = install_fake_plugin(root / "site")
         (root / "podium.toml").write_text(CONFIG)
         (root / "web.score.yaml").write_text(WEB)
 

@@ -22,7 +22,8 @@ from podium.config.models import TeamSection
 from podium.errors import ConfigError, ExitCode, OwnershipError, WorkloadError
 from podium.identity import actor, owner_of_path
 from podium.platform.contract import LEGACY_BOOKKEEPING_KEYS
-from podium.state.schema import _AUDIT_COLUMN_TYPES, SCHEMA_VERSION
+from podium.state.audit_migration import audit_column_definitions
+from podium.state.schema import SCHEMA_VERSION
 from podium.workload.loader import load_workload_text
 
 CONFIG = """\
@@ -323,7 +324,7 @@ def test_state_from_before_owners_is_adopted_by_its_files_owner(
             "DELETE FROM history WHERE id NOT IN (SELECT max(id) FROM history GROUP BY entry_id)"
         )
         db.execute("UPDATE history SET id = entry_id")
-        for column in [c.split()[0] for c in _AUDIT_COLUMN_TYPES]:
+        for column in [c.split()[0] for c in audit_column_definitions()]:
             db.execute(f"ALTER TABLE history DROP COLUMN {column}")
         db.execute("PRAGMA user_version = 2")
     # Planning first does not let another team adopt it: its releases say where it came from.

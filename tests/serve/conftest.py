@@ -20,6 +20,8 @@ from typing import Any
 import httpx
 import pytest
 
+from podium.testing import unavailable
+
 HERE = Path(__file__).parent
 FAKE = HERE.parent / "engine" / "fake_platform.py"
 ENVIRONMENTS = ("dev", "qa", "stage", "perf", "prod")
@@ -207,10 +209,7 @@ def start_browser() -> Any:
     Skipped when they are missing, except under ``CI``, where that fails the test."""
     missing = [p for p in (CHROMIUM, DRIVER) if not Path(p).exists()]
     if missing:
-        message = f"chromium / chromium-driver not installed ({', '.join(missing)})"
-        if os.environ.get("CI"):
-            pytest.fail(message + " and CI is set: install them", pytrace=False)
-        pytest.skip(message)
+        unavailable(f"chromium / chromium-driver not installed ({', '.join(missing)})")
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 

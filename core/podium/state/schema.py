@@ -117,31 +117,19 @@ def _v5_record_bookkeeping(db: sqlite3.Connection) -> None:
             )
 
 
-#: The columns the audit chain adds to ``history`` (see :mod:`podium.state.audit_chain`).
-_AUDIT_COLUMN_TYPES = (
-    "seq INTEGER",
-    "entry_id INTEGER",
-    "origin TEXT NOT NULL DEFAULT 'append'",
-    "who TEXT NOT NULL DEFAULT ''",
-    "what TEXT NOT NULL DEFAULT ''",
-    "recorded_at TEXT NOT NULL DEFAULT ''",
-    "plan_digest TEXT NOT NULL DEFAULT ''",
-    "result TEXT NOT NULL DEFAULT ''",
-    "decision TEXT NOT NULL DEFAULT ''",
-    "prev_hash TEXT NOT NULL DEFAULT ''",
-    "hash TEXT NOT NULL DEFAULT ''",
-)
-
-
 def _v6_audit_chain(db: sqlite3.Connection) -> None:
     # History becomes the append-only, hash-chained audit trail. The entries written
     # before are sealed into the chain here, oldest first (origin "migration"): from now
     # on an edit or a deletion of any of them is found by 'podium audit verify'. The
     # triggers refuse UPDATE and DELETE; someone who drops them is caught by the chain.
-    from podium.state.audit_chain import GENESIS_HASH, seal_entries
+    from podium.state.audit_migration import (
+        HISTORY_APPEND_ONLY,
+        audit_column_definitions,
+        seal_history,
+    )
     from podium.state.rows import now_iso
 
-    for column in _AUDIT_COLUMN_TYPES:
+    for column in audit_column_definitions("INTEGER"):
         db.execute(f"ALTER TABLE history ADD COLUMN {column}")
     db.execute(
         """CREATE TABLE audit_head (
@@ -151,36 +139,18 @@ def _v6_audit_chain(db: sqlite3.Connection) -> None:
         )"""
     )
     rows = db.execute("SELECT id, data FROM history ORDER BY id").fetchall()
-    sealed = seal_entries(((int(i), str(data)) for i, data in rows), now_iso())
-    db.executemany(
-        "UPDATE history SET seq = ?, entry_id = ?, origin = ?, who = ?, what = ?, recorded_at = ?, "
-        "plan_digest = ?, result = ?, decision = ?, prev_hash = ?, hash = ? WHERE id = ?",
-        [
-            (
-                r.seq,
-                r.entry_id,
-                r.origin,
-                r.who,
-                r.what,
-                r.recorded_at,
-                r.plan_digest,
-                r.result,
-                r.decision,
-                r.prev_hash,
-                r.hash,
-                r.id,
-            )
-            for r in sealed
-        ],
+    sealed = seal_history(rows, now_iso())
+    db.executemany(sealed.statement, sealed.rows)
+    db.execute(
+        "INSERT INTO audit_head (id, audit_seq, audit_hash) VALUES (1, ?, ?)",
+        (sealed.head.seq, sealed.head.hash),
     )
-    head = (sealed[-1].seq, sealed[-1].hash) if sealed else (0, GENESIS_HASH)
-    db.execute("INSERT INTO audit_head (id, audit_seq, audit_hash) VALUES (1, ?, ?)", head)
     db.execute("CREATE UNIQUE INDEX history_seq ON history (seq)")
     db.execute("CREATE INDEX history_entry ON history (entry_id, seq)")
     for event in ("UPDATE", "DELETE"):
         db.execute(
             f"""CREATE TRIGGER history_append_only_{event.lower()} BEFORE {event} ON history
-            BEGIN SELECT RAISE(ABORT, 'history is append-only (the audit trail)'); END"""
+            BEGIN SELECT RAISE(ABORT, '{HISTORY_APPEND_ONLY}'); END"""
         )
 
 

@@ -20,20 +20,14 @@ import kubernetes_validate
 import pytest
 import yaml
 
+from podium.testing import require
+
 HERE = Path(__file__).parent
 EXTERNAL_SECRET_SCHEMA = json.loads(
     (HERE / "schemas" / "externalsecret-v1.schema.json").read_text()
 )
 #: The busybox-based image the podman tests run (imported, no registry here).
 BUSYBOX_IMAGE = "localhost/podium-k8s-busybox:1"
-
-
-def require(binary: str) -> None:
-    if shutil.which(binary):
-        return
-    if os.environ.get("CI"):
-        pytest.fail(f"{binary} is not installed, and CI must run this test")
-    pytest.skip(f"{binary} is not installed")
 
 
 def strictly_valid(documents: list[dict[str, Any]], version: str | None = None) -> None:

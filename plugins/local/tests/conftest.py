@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from podium.plugin import EnvironmentInfo, ResourceContext, Secret
+from podium.testing import require
 from podium_local.binaries import postgres_bin_dirs
 from podium_local.rootfs import unreachable_part
 
@@ -49,25 +50,9 @@ def _workload_python() -> str:
 WORKLOAD_PYTHON = _workload_python()
 
 
-def _have(binary: str) -> bool:
-    if binary in ("initdb", "pg_ctl"):
-        return any((Path(d) / binary).is_file() for d in postgres_bin_dirs()) or bool(
-            shutil.which(binary)
-        )
-    return bool(shutil.which(binary))
-
-
-def require(binary: str) -> None:
-    if _have(binary):
-        return
-    if os.environ.get("CI"):
-        pytest.fail(f"{binary} is not installed, and CI must run this test")
-    pytest.skip(f"{binary} is not installed")
-
-
 def pytest_runtest_setup(item: pytest.Item) -> None:
     if item.get_closest_marker("postgres"):
-        require("initdb")
+        require("initdb", search=postgres_bin_dirs())
     if item.get_closest_marker("redis"):
         require("redis-server")
     if item.get_closest_marker("nginx"):

@@ -7,29 +7,13 @@ state byte, log, span, plan or output; destroy revokes the lease.
 
 from __future__ import annotations
 
-import sys
 import time
 import uuid
 from pathlib import Path
 
 import pytest
 from conftest import Bao
-from project import Project, assert_absent
-
-WORKLOAD = """\
-apiVersion: score.dev/v1b1
-metadata:
-  name: app
-containers:
-  main:
-    image: busybox:1
-    command: ["{python}", "-c", "{program}"]
-    variables:
-      DB_URI: ${{resources.db.uri}}
-resources:
-  db:
-    type: postgres
-"""
+from project import Project, assert_absent, wait_for_text
 
 PROGRAM = (
     "import os, time, psycopg; "
@@ -37,6 +21,15 @@ PROGRAM = (
     "open('{seen}', 'w').write(c.execute('SELECT session_user').fetchone()[0]); "
     "time.sleep(600)"
 )
+
+
+def _write_app(project: Project, seen: Path) -> None:
+    """The app logs in with the credentials it is given and writes who it is to ``seen``."""
+    project.write_app(
+        PROGRAM.format(seen=seen),
+        variables="      DB_URI: ${resources.db.uri}",
+        resources="  db:\n    type: postgres",
+    )
 
 
 @pytest.mark.usefixtures("bao")
@@ -50,9 +43,7 @@ def test_rule_gives_the_workload_short_lived_credentials(tmp_path: Path, bao: Ba
         postgres_params='params = { ttl = "1h" }',
     )
     seen = tmp_path / "seen.txt"
-    project.write(
-        "app.score.yaml", WORKLOAD.format(python=sys.executable, program=PROGRAM.format(seen=seen))
-    )
+    _write_app(project, seen)
     env = {"PODIUM_TRACE_HOOKS": "1"}
     try:
         project.podium("--json", "plan", "-f", "app.score.yaml", **env)
@@ -60,10 +51,7 @@ def test_rule_gives_the_workload_short_lived_credentials(tmp_path: Path, bao: Ba
         outputs = project.json("outputs", "--show-secrets")
         del project.printed["--json outputs --show-secrets (stdout)"]  # asked for explicitly
         db = next(v for uid, v in outputs.items() if uid.startswith("postgres."))
-        deadline = time.monotonic() + 60
-        while not seen.exists() or not seen.read_text():
-            assert time.monotonic() < deadline, "the workload never connected"
-            time.sleep(0.2)
+        wait_for_text(seen, "the workload never connected")
         # The workload logged in as the user OpenBao issued, not as the owner role.
         assert seen.read_text() == db["username"] != db["name"]
         lease = bao.client().sys.read_lease(lease_id=db["lease_id"])["data"]
@@ -92,16 +80,10 @@ def test_a_refresh_rotates_credentials_before_they_end_and_the_app_keeps_its_dat
         postgres_params='params = { ttl = "20s", max_ttl = "20s" }',
     )
     seen = tmp_path / "seen.txt"
-    project.write(
-        "app.score.yaml", WORKLOAD.format(python=sys.executable, program=PROGRAM.format(seen=seen))
-    )
+    _write_app(project, seen)
 
     def connected_as(old: str = "") -> str:
-        deadline = time.monotonic() + 60
-        while not seen.exists() or seen.read_text() in ("", old):
-            assert time.monotonic() < deadline, "the workload never connected"
-            time.sleep(0.2)
-        return seen.read_text()
+        return wait_for_text(seen, "the workload never connected", lambda text: text != old)
 
     try:
         project.podium("apply", "-f", "app.score.yaml", "--yes")

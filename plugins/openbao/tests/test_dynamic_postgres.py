@@ -7,8 +7,6 @@ and are revoked, their users dropped, when the resource is deleted.
 
 from __future__ import annotations
 
-import os
-import shutil
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -20,6 +18,7 @@ import pytest
 from conftest import Bao
 
 from podium.plugin import EnvironmentInfo, ResourceContext, Secret
+from podium.testing import require
 from podium_local.binaries import postgres_bin_dirs
 from podium_openbao.client import OpenBao
 from podium_openbao.provisioners.postgres import OpenBaoPostgresProvisioner
@@ -29,11 +28,7 @@ MakeCtx = Callable[..., ResourceContext]
 
 
 def _require_postgres() -> None:
-    if any((Path(d) / "initdb").is_file() for d in postgres_bin_dirs()) or shutil.which("initdb"):
-        return
-    if os.environ.get("CI"):
-        pytest.fail("PostgreSQL is not installed, and CI must run this test")
-    pytest.skip("PostgreSQL is not installed")
+    require("initdb", search=postgres_bin_dirs())
 
 
 @pytest.fixture

@@ -11,58 +11,22 @@ values OpenBao holds at that moment (a rollback reads it again).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
-import sys
-import time
 import uuid
 from pathlib import Path
 
 from conftest import Bao
-from project import Project
+from project import Project, digest, wait_for_text
 
 from podium.plugin import StateCipher
 
-WORKLOAD = """\
-apiVersion: score.dev/v1b1
-metadata:
-  name: app
-containers:
-  main:
-    image: busybox:1
-    command: ["{python}", "-c", "{program}"]
-    variables:
-      STORED: ${{resources.stored.value}}
-      PAYMENTS: ${{resources.pay.value}}
-resources:
-  stored:
-    type: secret
-    params:
-      key: app/live
-  pay:
-    type: secret
-    class: payments
-"""
-
-# Writes the digests of what it got, then stays up (a redeploy starts a new process).
-PROGRAM = (
-    "import hashlib, os, time; "
-    "open('{seen}', 'w').write(' '.join(hashlib.sha256(os.environ[k].encode()).hexdigest() "
-    "for k in ('STORED', 'PAYMENTS'))); time.sleep(600)"
-)
-
-
-def _digest(value: str) -> str:
-    return hashlib.sha256(value.encode()).hexdigest()
-
 
 def _wait_for(seen: Path, *values: str) -> None:
-    wanted = [_digest(v) for v in values]
-    deadline = time.monotonic() + 60
-    while not seen.exists() or seen.read_text().split() != wanted:
-        assert time.monotonic() < deadline, "the workload never got the expected values"
-        time.sleep(0.2)
+    wanted = [digest(v) for v in values]
+    wait_for_text(
+        seen, "the workload never got the expected values", lambda text: text.split() == wanted
+    )
 
 
 def _assert_not_in_state(project: Project, values: list[str]) -> None:
@@ -86,10 +50,7 @@ def test_openbao_secret_values_are_read_at_deploy_and_never_stored(
     name = "live" + uuid.uuid4().hex[:6]
     project = Project(tmp_path / "platform", bao, name=name)
     seen = tmp_path / "seen.txt"
-    project.write(
-        "app.score.yaml",
-        WORKLOAD.format(python=sys.executable, program=PROGRAM.format(seen=seen)),
-    )
+    project.write_secret_digests_app("app/live", seen)
     client = bao.client()
 
     def set_values(tag: str) -> tuple[str, str]:

@@ -10,45 +10,11 @@ workload proves it got the values by writing their digests outside the project.
 
 from __future__ import annotations
 
-import hashlib
-import sys
-import time
 import uuid
 from pathlib import Path
 
 from conftest import Bao
-from project import Project, assert_absent
-
-WORKLOAD = """\
-apiVersion: score.dev/v1b1
-metadata:
-  name: app
-containers:
-  main:
-    image: busybox:1
-    command: ["{python}", "-c", "{program}"]
-    variables:
-      STORED: ${{resources.stored.value}}
-      PAYMENTS: ${{resources.pay.value}}
-resources:
-  stored:
-    type: secret
-    params:
-      key: app/canary
-  pay:
-    type: secret
-    class: payments
-"""
-
-PROGRAM = (
-    "import hashlib, os, time; "
-    "open('{seen}', 'w').write(' '.join(hashlib.sha256(os.environ[k].encode()).hexdigest() "
-    "for k in ('STORED', 'PAYMENTS'))); time.sleep(600)"
-)
-
-
-def _digest(value: str) -> str:
-    return hashlib.sha256(value.encode()).hexdigest()
+from project import Project, assert_absent, digest, wait_for_text
 
 
 def test_openbao_secrets_reach_the_workload_and_no_log_plan_output_span_or_state_byte(
@@ -59,10 +25,7 @@ def test_openbao_secrets_reach_the_workload_and_no_log_plan_output_span_or_state
     name = "canary" + uuid.uuid4().hex[:6]
     project = Project(tmp_path / "platform", bao, name=name)
     seen = tmp_path / "seen.txt"
-    project.write(
-        "app.score.yaml",
-        WORKLOAD.format(python=sys.executable, program=PROGRAM.format(seen=seen)),
-    )
+    project.write_secret_digests_app("app/canary", seen)
     bao.client().secrets.kv.v2.create_or_update_secret(
         path=f"shared/{name}/payments", secret={"api_key": payments}, mount_point="secret"
     )
@@ -80,12 +43,9 @@ def test_openbao_secrets_reach_the_workload_and_no_log_plan_output_span_or_state
             ("--debug", "--json", "plan", "-f", "app.score.yaml", "--refresh"),
         ):
             project.podium(*args, **env)
-        deadline = time.monotonic() + 60
-        while not seen.exists() or not seen.read_text():
-            assert time.monotonic() < deadline, "the workload never started"
-            time.sleep(0.2)
+        wait_for_text(seen, "the workload never started")
         # The workload really received both values, resolved from OpenBao.
-        assert seen.read_text().split() == [_digest(stored), _digest(payments)]
+        assert seen.read_text().split() == [digest(stored), digest(payments)]
         # The secret's value is in OpenBao, not in the state (not even sealed: it is live).
         listed = project.json("secrets", "list")
         assert "app/canary" in str(listed)

@@ -8,7 +8,6 @@ mmdebstrap skips the tests, except in CI (``CI`` set), where it fails them.
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -17,25 +16,17 @@ from pathlib import Path
 import pytest
 
 from podium.plugin import EnvironmentInfo
+from podium.testing import require
 
 REPO = Path(__file__).resolve().parents[3]
 SHOP = REPO / "examples" / "shop"
 IMAGE_SCRIPT = REPO / "scripts" / "podman-test-image.sh"
 
 
-def require(binary: str) -> None:
-    if shutil.which(binary):
-        return
-    if os.environ.get("CI"):
-        pytest.fail(f"{binary} is not installed, and CI must run this test")
-    pytest.skip(f"{binary} is not installed")
-
-
 @pytest.fixture(scope="session")
 def test_images() -> dict[str, str]:
     """``{"base": ..., "shop": ...}``: the local images the tests run (built when missing)."""
-    for binary in ("podman", "runc", "busybox"):
-        require(binary)
+    require("podman", "runc", "busybox")
     done = subprocess.run(
         ["bash", str(IMAGE_SCRIPT)], capture_output=True, text=True, timeout=900, check=False
     )

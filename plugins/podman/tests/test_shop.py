@@ -21,7 +21,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import SHOP, require
+from conftest import SHOP
+
+from podium.testing import require
 
 CONFIG = "podium.containers.toml"
 
@@ -61,10 +63,7 @@ def eventually(check: Any, timeout: float = 30.0) -> Any:
 
 @pytest.fixture
 def shop(tmp_path: Path, test_images: dict[str, str]) -> Iterator[Path]:
-    for binary in ("initdb", "redis-server"):
-        if binary == "initdb" and list(Path("/usr/lib/postgresql").glob("*/bin/initdb")):
-            continue
-        require(binary)
+    require("initdb", "redis-server", search=Path("/usr/lib/postgresql").glob("*/bin"))
     target = tmp_path / "shop"
     shutil.copytree(SHOP, target, ignore=shutil.ignore_patterns(".podium*", "__pycache__"))
     yield target

@@ -21,6 +21,8 @@ from typing import Any
 
 import pytest
 
+from podium.testing import unavailable
+
 PG_BIN_DIRS = ("/usr/lib/postgresql/15/bin",)
 
 
@@ -118,10 +120,7 @@ class PostgresServer:
 def postgres_server() -> Iterator[PostgresServer]:
     bindir = _find_binaries()
     if bindir is None:
-        message = "PostgreSQL binaries (initdb, pg_ctl) not found"
-        if os.environ.get("CI"):
-            pytest.fail(message + " and CI is set: install postgresql", pytrace=False)
-        pytest.skip(message)
+        unavailable("PostgreSQL binaries (initdb, pg_ctl) not found")
     server = PostgresServer(bindir)
     try:
         server.start()

@@ -7,30 +7,14 @@ promtool), postgresql and redis-server, so missing means broken.
 
 from __future__ import annotations
 
-import os
-import shutil
 from pathlib import Path
 
 import pytest
 
-POSTGRES_BIN = ("/usr/lib/postgresql",)
+from podium.testing import require
 
-
-def have(binary: str) -> bool:
-    if binary == "initdb":
-        return any(Path(base).glob("*/bin/initdb") for base in POSTGRES_BIN) or bool(
-            shutil.which("initdb")
-        )
-    return shutil.which(binary) is not None
-
-
-def require(*binaries: str) -> None:
-    for binary in binaries:
-        if have(binary):
-            continue
-        if os.environ.get("CI"):
-            pytest.fail(f"{binary} is not installed, and CI must run this test")
-        pytest.skip(f"{binary} is not installed")
+#: Debian keeps PostgreSQL's server binaries (initdb) off PATH, one directory per version.
+POSTGRES_BIN = Path("/usr/lib/postgresql")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -42,4 +26,4 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     if item.get_closest_marker("prometheus"):
         require("prometheus", "promtool")
     if item.get_closest_marker("shop"):
-        require("initdb", "redis-server")
+        require("initdb", "redis-server", search=POSTGRES_BIN.glob("*/bin"))

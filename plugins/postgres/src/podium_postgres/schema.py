@@ -14,7 +14,14 @@ import zlib
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from podium.plugin import GENESIS_HASH, StateError, now_iso, seal_entries
+from podium.plugin import (
+    GENESIS_HASH,
+    HISTORY_APPEND_ONLY,
+    StateError,
+    audit_column_definitions,
+    now_iso,
+    seal_history,
+)
 
 if TYPE_CHECKING:
     import psycopg
@@ -147,38 +154,15 @@ def _seal_history(db: psycopg.Connection[tuple[Any, ...]], schema: psycopg_sql.I
             ),
             (platform, environment),
         ).fetchall()
-        sealed = seal_entries(((int(i), str(data)) for i, data in rows), at)
+        sealed = seal_history(rows, at, table="{schema}.history", param="%s")
         with db.cursor() as cursor:
-            cursor.executemany(
-                q(
-                    "UPDATE {schema}.history SET seq = %s, entry_id = %s, origin = %s, who = %s, "
-                    "what = %s, recorded_at = %s, plan_digest = %s, result = %s, decision = %s, "
-                    "prev_hash = %s, hash = %s WHERE id = %s"
-                ),
-                [
-                    (
-                        r.seq,
-                        r.entry_id,
-                        r.origin,
-                        r.who,
-                        r.what,
-                        r.recorded_at,
-                        r.plan_digest,
-                        r.result,
-                        r.decision,
-                        r.prev_hash,
-                        r.hash,
-                        r.id,
-                    )
-                    for r in sealed
-                ],
-            )
+            cursor.executemany(q(sealed.statement), sealed.rows)
         db.execute(
             q(
                 "UPDATE {schema}.environments SET audit_seq = %s, audit_hash = %s "
                 "WHERE platform = %s AND environment = %s"
             ),
-            (sealed[-1].seq, sealed[-1].hash, platform, environment),
+            (sealed.head.seq, sealed.head.hash, platform, environment),
         )
 
 
@@ -187,18 +171,8 @@ def _seal_history(db: psycopg.Connection[tuple[Any, ...]], schema: psycopg_sql.I
 # entries written before are sealed into the chain by this migration; a trigger refuses
 # UPDATE, DELETE and TRUNCATE of history (someone who drops it is caught by the chain).
 _V5_AUDIT_CHAIN: Migration = (
-    """ALTER TABLE {schema}.history
-        ADD COLUMN seq BIGINT,
-        ADD COLUMN entry_id BIGINT,
-        ADD COLUMN origin TEXT NOT NULL DEFAULT 'append',
-        ADD COLUMN who TEXT NOT NULL DEFAULT '',
-        ADD COLUMN what TEXT NOT NULL DEFAULT '',
-        ADD COLUMN recorded_at TEXT NOT NULL DEFAULT '',
-        ADD COLUMN plan_digest TEXT NOT NULL DEFAULT '',
-        ADD COLUMN result TEXT NOT NULL DEFAULT '',
-        ADD COLUMN decision TEXT NOT NULL DEFAULT '',
-        ADD COLUMN prev_hash TEXT NOT NULL DEFAULT '',
-        ADD COLUMN hash TEXT NOT NULL DEFAULT ''""",
+    "ALTER TABLE {schema}.history "
+    + ", ".join(f"ADD COLUMN {column}" for column in audit_column_definitions("BIGINT")),
     f"""ALTER TABLE {{schema}}.environments
         ADD COLUMN audit_seq BIGINT NOT NULL DEFAULT 0,
         ADD COLUMN audit_hash TEXT NOT NULL DEFAULT '{GENESIS_HASH}'""",
@@ -207,9 +181,9 @@ _V5_AUDIT_CHAIN: Migration = (
     # Two appends chained onto one head would take the same seq: the second fails here.
     "CREATE UNIQUE INDEX history_seq ON {schema}.history (platform, environment, seq)",
     "CREATE INDEX history_entry ON {schema}.history (platform, environment, entry_id, seq)",
-    """CREATE FUNCTION {schema}.history_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+    f"""CREATE FUNCTION {{schema}}.history_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN
-            RAISE EXCEPTION 'history is append-only (the audit trail)';
+            RAISE EXCEPTION '{HISTORY_APPEND_ONLY}';
         END $$""",
     """CREATE TRIGGER history_append_only BEFORE UPDATE OR DELETE ON {schema}.history
         FOR EACH ROW EXECUTE FUNCTION {schema}.history_append_only()""",
