@@ -91,3 +91,17 @@ class TestVolume(ProvisionerConformance):
         # Only the size: a bound claim's access modes and storage class cannot change
         # in place on a cluster (the API server refuses), so they are not offered here.
         return {"size": ("2Gi", "5Gi", claim_spec)}
+
+
+def test_a_claims_immutable_fields_force_a_new_claim() -> None:
+    """Kubernetes refuses to change a bound claim's access modes or class: the plan must
+    replace the volume (a data-loss change) instead of sending an update that fails."""
+    from podium.plugin import resource_schema
+
+    volume = VolumeProvisioner()
+    assert {"access_mode", "storage_class"} <= set(resource_schema(volume).forces_replacement)
+    assert volume.holds_data
+    base = {"size": "1Gi", "access_mode": "ReadWriteOnce", "storage_class": None}
+    assert volume.requires_replace(base, {**base, "access_mode": "ReadWriteMany"})
+    assert volume.requires_replace(base, {**base, "storage_class": "fast"})
+    assert not volume.requires_replace(base, {**base, "size": "2Gi"})  # claims can grow

@@ -96,8 +96,15 @@ class RouteProvisioner(_Computed):
 
 class VolumeParams(_Params):
     size: str = Param("1Gi", description="The claim's storage request.")
-    access_mode: str = Param("ReadWriteOnce", description="The claim's access mode.")
-    storage_class: str | None = Param(None, description="The claim's storageClassName.")
+    # A claim's access modes and class cannot change once it exists (the API refuses the
+    # update): a change is a new claim, which the plan shows as replacing a resource that
+    # holds data, refused without --allow-data-loss.
+    access_mode: str = Param(
+        "ReadWriteOnce", forces_replacement=True, description="The claim's access mode."
+    )
+    storage_class: str | None = Param(
+        None, forces_replacement=True, description="The claim's storageClassName."
+    )
 
 
 class VolumeProvisioner(_Computed):
