@@ -17,6 +17,10 @@ from typing import Any, cast
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+#: held bytes past which a write goes out at once (memory stays bounded for an
+#: application that sends many chunks without yielding to the event loop)
+HOLD_LIMIT = 64 * 1024
+
 
 class CoalescingTransport:
     """A transport whose writes in one turn of the event loop are sent as one write.
@@ -28,11 +32,16 @@ class CoalescingTransport:
         self._transport = transport
         self._loop = loop
         self._held: list[bytes] = []
+        self._size = 0
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
         if not self._held:
             self._loop.call_soon(self._flush)
-        self._held.append(bytes(data))
+        chunk = bytes(data)
+        self._held.append(chunk)
+        self._size += len(chunk)
+        if self._size >= HOLD_LIMIT:
+            self._flush()
 
     def writelines(self, lines: Any) -> None:
         for data in lines:
@@ -43,6 +52,7 @@ class CoalescingTransport:
             return
         data = b"".join(self._held)
         self._held.clear()
+        self._size = 0
         if not self._transport.is_closing():
             self._transport.write(data)
 
@@ -56,10 +66,11 @@ class CoalescingTransport:
 
     def abort(self) -> None:
         self._held.clear()
+        self._size = 0
         self._transport.abort()
 
     def get_write_buffer_size(self) -> int:
-        return self._transport.get_write_buffer_size() + sum(len(d) for d in self._held)
+        return self._transport.get_write_buffer_size() + self._size
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._transport, name)
