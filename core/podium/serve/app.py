@@ -116,8 +116,8 @@ class PlanShortcut:
 
     Planning is the request a self-service API answers most, and its own work is about
     0.7 ms: Starlette's exception middleware, FastAPI's exit stack, routing and the
-    route's wrappers (about 0.05-0.08 ms a request, benchmarks/bench_serve.py) are a
-    tenth of that. ``endpoint`` does what the documented FastAPI route does (the same
+    route's wrappers cost a few hundredths of a millisecond more (CPU profiles of the
+    server under benchmarks/bench_serve.py's requests). ``endpoint`` does what the documented FastAPI route does (the same
     authentication, checks and answer); an exception it raises is answered by the
     application's own exception handlers, exactly as ExceptionMiddleware would, and
     one without a handler goes up to the server-error middleware as before. It sits
