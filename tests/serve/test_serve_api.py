@@ -179,6 +179,16 @@ def test_bad_input_gets_a_clear_4xx(project: Project, served: Served) -> None:
     binary = d.post("/environments/dev/plans", content=b"\xff\xfe\x00", headers=yaml)
     assert binary.status_code == 400 and "UTF-8" in binary.json()["error"]
     assert d.post("/environments/nope/plans", content=score("web"), headers=yaml).status_code == 404
+    # Plans are served by a shortcut past FastAPI's routing (PlanShortcut): the same
+    # answers as every other endpoint for no token, a bad flag and a streamed large body.
+    anonymous = served.client().post("/environments/dev/plans", content=score("web"), headers=yaml)
+    assert anonymous.status_code == 401 and anonymous.headers["www-authenticate"] == "Bearer"
+    flag = d.post(
+        "/environments/dev/plans", params={"refresh": "maybe"}, content=score("web"), headers=yaml
+    )
+    assert flag.status_code == 400 and "refresh" in flag.json()["error"]
+    chunks = (b"#" * 1000 for _ in range(70))  # no Content-Length: counted as it arrives
+    assert d.post("/environments/dev/plans", content=chunks, headers=yaml).status_code == 413
     for bad in ("..%2F..%2Fetc%2Fpasswd", "../../serve.db", "x" * 32, "ABC"):
         answer = d.get(f"/runs/{bad}")
         assert answer.status_code in (400, 404), (bad, answer.status_code)

@@ -7,7 +7,7 @@ import sys
 
 from conftest import Project
 
-SERVER_MODULES = ("fastapi", "uvicorn", "starlette", "joserfc", "podium.serve.app")
+SERVER_MODULES = ("fastapi", "uvicorn", "uvloop", "starlette", "joserfc", "podium.serve.app")
 
 
 def test_other_commands_do_not_import_the_server(project: Project) -> None:

@@ -264,6 +264,13 @@ class ServerStore:
         with self._lock:
             yield self._db
 
+    def _write_one(self, statement: str, args: tuple[Any, ...]) -> None:
+        """One statement that changes: in autocommit it is a transaction of its own (as
+        atomic and durable as any commit once this returns), without the BEGIN and
+        COMMIT statements around it (two round trips fewer on PostgreSQL)."""
+        with self._lock:
+            self._run(self._db, statement, args)
+
     def close(self) -> None:
         with self._lock:
             self._db.close()
@@ -311,12 +318,10 @@ class ServerStore:
     def add_plan(
         self, plan_id: str, environment: str, team: str, who: str, digest: str, data: str
     ) -> None:
-        with self._tx() as db:
-            self._run(
-                db,
-                "INSERT INTO plans VALUES (?, ?, ?, ?, ?, ?, ?, NULL)",
-                (plan_id, environment, team, who, digest, data, now()),
-            )
+        self._write_one(
+            "INSERT INTO plans VALUES (?, ?, ?, ?, ?, ?, ?, NULL)",
+            (plan_id, environment, team, who, digest, data, now()),
+        )
 
     def plan(self, plan_id: str) -> dict[str, Any] | None:
         with self._tx() as db:

@@ -44,6 +44,7 @@ def serve_cmd(
         import uvicorn
 
         from podium.serve.app import Server, create_app
+        from podium.serve.transport import CoalescingHttpToolsProtocol
     except ImportError as exc:
         from podium.errors import InputError
 
@@ -85,6 +86,11 @@ def serve_cmd(
     shown = f"[{host}]" if family == socket.AF_INET6 else host
     config = uvicorn.Config(
         app,
+        # httptools with a response's writes sent as one; the loop is uvloop where the
+        # extra installed it (not on Windows), else asyncio's: both measured in
+        # benchmarks/bench_serve.py.
+        http=CoalescingHttpToolsProtocol,
+        loop="auto",
         log_level="warning",
         access_log=access_log,
         timeout_graceful_shutdown=10,
