@@ -11,9 +11,24 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fake_site import install_fake_plugin, web_score
 
 HERE = Path(__file__).parent
+
+
+def _fake_site() -> Any:
+    """tests/engine/fake_site.py, loaded by path: tests elsewhere (tests/cli) load this
+    conftest by path too, when tests/engine is not on sys.path."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("engine_fake_site", HERE / "fake_site.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+_site = _fake_site()
+install_fake_plugin, web_score = _site.install_fake_plugin, _site.web_score
 
 CONFIG = """\
 [platform]
