@@ -246,7 +246,19 @@ def test_podman_mode_restarts_on_liveness_and_applies_limits(
                 break
             time.sleep(1)
         else:
-            pytest.fail("the container was not restarted after its liveness probe failed")
+            log = runner.log_file.read_text() if runner.log_file.exists() else "(no log)"
+            health = inspect()["State"].get("Health")  # type: ignore[attr-defined]
+            containers = subprocess.run(
+                ["podman", "ps", "-a", "--pod", "--format", "{{.ID}} {{.Names}} {{.Status}}"],
+                capture_output=True,
+                text=True,
+                check=False,
+            ).stdout
+            pytest.fail(
+                "the container was not restarted after its liveness probe failed; "
+                f"runner running: {runner.running()}, health: {health}, runner log:\n{log}"
+                f"containers:\n{containers}"
+            )
         deadline = time.monotonic() + 30
         while deployer.status(ctx).state != "ready" and time.monotonic() < deadline:
             time.sleep(0.5)

@@ -11,8 +11,8 @@ so ``127.0.0.1:<port>`` is the container's port).
 Podman runs health checks from systemd timers, which need systemd as init; where
 there is none (containers, CI) this module also runs as a small process per pod
 (``python -m podium_kubernetes.liveness <pod> <container>=<seconds>...``) that runs
-each check on time with ``podman healthcheck run``; Podman counts the failures and
-restarts the container. It ends when the pod is gone.
+each check on time with ``podman healthcheck run`` and brings back a container that
+failed its checks when Podman could not. It ends when the pod is gone.
 """
 
 from __future__ import annotations
@@ -109,26 +109,97 @@ class LivenessRunner:
         self.pid_file.unlink(missing_ok=True)
 
 
-def run(pod: str, periods: dict[str, int]) -> None:
-    """Run each container's health check every period while the pod exists."""
-    due = {name: time.monotonic() + seconds for name, seconds in periods.items()}
+def _podman(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["podman", *args], capture_output=True, text=True, check=False, timeout=120
+    )
+
+
+def _run_state(container: str) -> tuple[bool, str]:
+    """Whether the container runs, and which run it is (its start time)."""
+    found = _podman("inspect", "--format", "{{.State.Running}} {{.State.StartedAt}}", container)
+    running, _, started = found.stdout.strip().partition(" ")
+    return running == "true", started
+
+
+def _log(message: str) -> None:
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime())
+    print(f"{stamp} {message}", flush=True)
+
+
+def _recover(container: str, failed_run: str) -> bool:
+    """Bring back a container that failed its liveness checks; True once it runs anew.
+
+    Podman restarts it itself (the on-failure action kube play sets), but a kube-play pod
+    stops its infra container when its last container stops, and Podman's restart then
+    fails ("cannot get namespace path ... container is stopped"). ``podman start``
+    starts the infra container first, so that is what a stopped one gets here."""
+    deadline = time.monotonic() + 5
     while True:
-        exists = subprocess.run(["podman", "pod", "exists", pod], capture_output=True, check=False)
-        if exists.returncode != 0:
+        running, started = _run_state(container)
+        if running and started != failed_run:
+            return True
+        if time.monotonic() >= deadline:
+            break
+        time.sleep(0.5)
+    _log(f"{container}: restarting after failed liveness checks")
+    action = "restart" if running else "start"
+    done = _podman(action, container)
+    if done.returncode != 0:
+        _log(f"{container}: podman {action}: {done.stderr.strip()}")
+        return False
+    return True
+
+
+def run(pod: str, periods: dict[str, int]) -> None:
+    """Run each container's health check every period while the pod exists.
+
+    Like a kubelet, a container that failed ``DEFAULT_FAILURES`` checks in a row is
+    brought back (see ``_recover``), and a failed recovery is tried again at the next
+    period. A podman error (a busy lock, a timeout) is logged and retried; only "no such
+    pod" ends the loop."""
+    due = {name: time.monotonic() + seconds for name, seconds in periods.items()}
+    streaks: dict[str, tuple[int, str]] = {}  # container -> (failures in a row, its run)
+    unrecovered: dict[str, str] = {}  # container -> the run that failed its checks
+    while True:
+        try:
+            exists = _podman("pod", "exists", pod)
+        except subprocess.TimeoutExpired:
+            exists = subprocess.CompletedProcess([], 125)
+        if exists.returncode == 1:
             return
         now = time.monotonic()
         for name, at in due.items():
-            if now >= at:
-                due[name] = now + periods[name]
-                # exit 1 is "unhealthy": Podman restarts the container once it has
-                # failed its retries; nothing to do here
-                with suppress(subprocess.TimeoutExpired):
-                    subprocess.run(
-                        ["podman", "healthcheck", "run", f"{pod}-{name}"],
-                        capture_output=True,
-                        check=False,
-                        timeout=120,
-                    )
+            if now < at:
+                continue
+            due[name] = now + periods[name]
+            container = f"{pod}-{name}"
+            if name in unrecovered:
+                if _recover(container, unrecovered[name]):
+                    del unrecovered[name]
+                continue
+            try:
+                checked = _podman("healthcheck", "run", container)
+            except subprocess.TimeoutExpired:
+                _log(f"{container}: the health check timed out")
+                continue
+            turned = "turned unhealthy" in checked.stderr  # Podman's restart failed
+            if checked.returncode == 0:
+                streaks.pop(name, None)
+                continue
+            if checked.returncode != 1 and not turned:  # podman itself failed
+                _log(f"{container}: podman healthcheck run: {checked.stderr.strip()}")
+                continue
+            failures, failed_run = streaks.get(name, (0, ""))
+            failed_run = failed_run or _run_state(container)[1]
+            failures += 1
+            _log(f"{container}: liveness check failed ({failures} in a row)")
+            if failures < DEFAULT_FAILURES and not turned:
+                streaks[name] = (failures, failed_run)
+                continue
+            streaks.pop(name, None)
+            if not _recover(container, failed_run):
+                unrecovered[name] = failed_run
         time.sleep(max(0.2, min(due.values()) - time.monotonic()))
 
 
