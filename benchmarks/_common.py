@@ -140,3 +140,34 @@ def median_wall(command: Sequence[str], *, runs: int, env: dict[str, str] | None
         subprocess.run(command, check=True, capture_output=True, env=env)
         times.append(time.perf_counter() - started)
     return statistics.median(times)
+
+
+def wait_for_warm_process(command: Sequence[str], cwd: Path, env: dict[str, str]) -> None:
+    """Until the warm process (started by an earlier run) runs ``command``
+    (``[python, "-m", "podium", *args]``)."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        done = subprocess.run(
+            [*command[:3], "--debug", *command[3:]],
+            cwd=cwd,
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+        if "the warm process runs this command" in done.stderr:
+            return
+        time.sleep(0.2)
+    raise SystemExit(f"the warm process never ran {' '.join(command)}")
+
+
+def stop_warm_processes(runtime: Path) -> None:
+    """Stop the warm processes whose sockets are in ``runtime`` (a benchmark's own)."""
+    import contextlib
+    import os
+    import signal
+
+    for lock in (runtime / "podium").glob("warm-*.lock"):
+        pid = lock.read_text().strip()
+        if pid.isdigit():
+            with contextlib.suppress(OSError):
+                os.kill(int(pid), signal.SIGTERM)

@@ -19,7 +19,6 @@ Run: python benchmarks/bench_cli.py [runs] [--fake]
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
 import statistics
@@ -30,7 +29,14 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from _common import Report, median_wall, ratio, tests_helper
+from _common import (
+    Report,
+    median_wall,
+    ratio,
+    stop_warm_processes,
+    tests_helper,
+    wait_for_warm_process,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 TARGETS = {"status": 20.0, "plan": 20.0, "plugins list": 15.0, "--version": 4.0}
@@ -67,33 +73,6 @@ def median_pair(
         bare.append(_run([sys.executable, "-c", "pass"], cwd, env, (0,)))
         times.append(_run(command, cwd, env, ok))
     return statistics.median(times), statistics.median(bare)
-
-
-def wait_for_warm_process(command: Sequence[str], cwd: Path, env: dict[str, str]) -> None:
-    """Until the warm process (started by an earlier run) runs ``command``."""
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        done = subprocess.run(
-            [*command[:3], "--debug", *command[3:]],
-            cwd=cwd,
-            env=env,
-            capture_output=True,
-            text=True,
-        )
-        if "the warm process runs this command" in done.stderr:
-            return
-        time.sleep(0.2)
-    raise SystemExit(f"the warm process never ran {' '.join(command)}")
-
-
-def stop_warm_processes(runtime: Path) -> None:
-    import signal
-
-    for lock in (runtime / "podium").glob("warm-*.lock"):
-        pid = lock.read_text().strip()
-        if pid.isdigit():
-            with contextlib.suppress(OSError):
-                os.kill(int(pid), signal.SIGTERM)
 
 
 def shop_available() -> bool:

@@ -4,16 +4,19 @@ The shop (examples/shop/podium.containers.toml: web + worker in containers of th
 image, PostgreSQL and redis from podium-local) is brought up once, so the databases are
 provisioned. Then, each round, its containers are removed and brought back two ways:
 
-* ``podium up`` (the CLI, a fresh process: config, plugins, plan with a status refresh,
-  both deploys with their Podman secrets, readiness);
+* ``podium up`` as a developer at a terminal runs it: by the warm process
+  (``PODIUM_WARM=1``, see podium.cli.warm; a terminal turns it on by itself), a fresh
+  process forked from one that has imported Podium: config, plugins, plan with a status
+  refresh, both deploys with their Podman secrets, readiness;
 * the physical baseline: a shell script that runs the same two containers with
   ``podman run`` (host network, the same variables, passed in plain) and waits for the
   same readiness (web's /health answers, the worker's ``--check`` passes in the
   container).
 
-Target: ``podium up`` at most 1.5x the script (median of the rounds). Also shown: a
-``podium up`` with nothing to change (the CLI's start, config, plugins, plan and status
-refresh), the fixed cost every ``podium up`` pays before deploying anything.
+Target: ``podium up`` at most 1.5x the script (median of the rounds). Also shown: the
+same ``podium up`` in-process (``PODIUM_WARM=0``: scripts and CI, which import Podium
+first), and a ``podium up`` with nothing to change (the CLI's start, config, plugins,
+plan and status refresh), the fixed cost every ``podium up`` pays before deploying.
 
 Run: python benchmarks/bench_podman.py [rounds]
 """
@@ -31,7 +34,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from _common import Report, ratio
+from _common import Report, ratio, stop_warm_processes, wait_for_warm_process
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = "podium.containers.toml"
@@ -48,13 +51,16 @@ until podman exec bench-worker python3 app/worker.py --check >/dev/null 2>&1; do
 """
 
 
-def podium(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+PODIUM = [sys.executable, "-m", "podium", "-c", CONFIG]
+
+
+def podium(cwd: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
     done = subprocess.run(
-        [sys.executable, "-m", "podium", "-c", CONFIG, *args],
+        [*PODIUM, *args],
         cwd=cwd,
         capture_output=True,
         text=True,
-        env={**os.environ, "NO_COLOR": "1"},
+        env={**os.environ, "NO_COLOR": "1", "PODIUM_WARM": "0", **env},
         check=False,
     )
     if done.returncode != 0:
@@ -118,6 +124,8 @@ def main() -> int:
             ignore=shutil.ignore_patterns(".podium*", "__pycache__"),
         )
         env_file = Path(tmp) / "shop.env"
+        runtime = Path(tmp) / "run"  # the warm process's socket directory, this run's own
+        runtime.mkdir(mode=0o700)
         try:
             podium(shop, "up")  # provisions PostgreSQL and redis, starts the Podman service
             outputs = json.loads(podium(shop, "--json", "outputs", "--show-secrets").stdout)
@@ -146,21 +154,36 @@ def main() -> int:
                 if done.returncode != 0:
                     raise RuntimeError(f"the baseline script failed: {done.stderr[-500:]}")
 
+            warm = {"PODIUM_WARM": "1", "XDG_RUNTIME_DIR": str(runtime)}
+            podium(shop, "status", **warm)  # starts this run's warm process
+            wait_for_warm_process(
+                [*PODIUM, "status"], shop, {**os.environ, "NO_COLOR": "1", **warm}
+            )
+
             def podium_up() -> None:
+                podium(shop, "up", **warm)
+
+            def podium_up_in_process() -> None:
                 podium(shop, "up")
 
-            manual, ours, idle = [], [], []
-            for _ in range(rounds):
-                remove_containers(containers)
-                manual.append(timed(baseline))
+            def remove_baseline() -> None:
                 subprocess.run(
                     ["podman", "rm", "-f", "-i", "-t", "0", "bench-web", "bench-worker"],
                     capture_output=True,
                     check=False,
                 )
+
+            manual, ours, cold, idle = [], [], [], []
+            for _ in range(rounds):
+                remove_containers(containers)
+                manual.append(timed(baseline))
+                remove_baseline()
                 ours.append(timed(podium_up))
                 idle.append(timed(podium_up))  # everything runs: podium's fixed cost
+                remove_containers(containers)
+                cold.append(timed(podium_up_in_process))
         finally:
+            stop_warm_processes(runtime)
             subprocess.run(
                 ["podman", "rm", "-f", "-i", "-t", "0", "bench-web", "bench-worker"],
                 capture_output=True,
@@ -174,7 +197,14 @@ def main() -> int:
             )
     base, cost = statistics.median(manual), statistics.median(ours)
     report.add("script: podman run x2 + readiness (median)", base, "s")
-    report.add("podium up on podium-podman, databases provisioned (median)", cost, "s")
+    report.add(
+        "podium up on podium-podman, warm process, databases provisioned (median)", cost, "s"
+    )
+    report.add(
+        "podium up in-process (PODIUM_WARM=0: scripts, CI; median)",
+        statistics.median(cold),
+        "s",
+    )
     report.add(
         "podium up with nothing to change (CLI, plan, refresh; median)",
         statistics.median(idle),

@@ -1,4 +1,4 @@
-"""The warm process runs read-only commands exactly as the calling process would.
+"""The warm process runs developer commands exactly as the calling process would.
 
 Each test starts its own warm process (``PODIUM_WARM=1``, a private
 ``XDG_RUNTIME_DIR``) against a real platform directory with the fake plugin installed
@@ -10,6 +10,7 @@ command run in-process (``PODIUM_WARM=0``). Speed is measured by
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import signal
 import subprocess
@@ -133,6 +134,61 @@ def test_same_output_and_exit_code_as_in_process(warm: Warm, args: tuple[str, ..
     assert _without_debug_line(hot_plain.stderr) == cold.stderr
 
 
+def test_up_changes_the_platform_as_in_process(warm: Warm) -> None:
+    """``up`` in the warm process: the same output for nothing to do, and a change it
+    applies is the platform's (seen by an in-process command, in the caller's world)."""
+    warm.served("status")
+    cold = warm.run("up", warm=False)
+    hot = warm.run("--debug", "up", warm=True)
+    assert "the warm process runs this command" in hot.stderr
+    assert (hot.returncode, hot.stdout) == (cold.returncode, cold.stdout)
+    assert cold.returncode == 0, cold.stderr
+
+    # (edited in place: a new file in the working directory, which `python -m` puts
+    # on sys.path, would retire the warm process)
+    before = warm.project.podium_json("history", PODIUM_WARM="0")
+    score = warm.project.root / "web.score.yaml"
+    score.write_text(score.read_text().replace("GREETING: hello", "GREETING: welcome"))
+    changed = warm.run("--debug", "up", warm=True)
+    assert "the warm process runs this command" in changed.stderr
+    assert changed.returncode == 0, changed.stderr
+    assert "welcome" in json.dumps(warm.project.deployed("web"))
+    # the run is the platform's: recorded in its history, read by an in-process command
+    history = warm.project.podium_json("history", PODIUM_WARM="0")
+    assert len(history) == len(before) + 1
+
+
+def test_different_resource_limits_get_their_own_warm_process(warm: Warm) -> None:
+    """A caller whose limits differ is not served by a warm process started with others
+    (``up`` starts servers that inherit them)."""
+    import resource
+
+    warm.served("status")
+    first = set(warm.server_pids())
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    lower = min(soft, 512) - 1
+
+    def limited() -> None:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (lower, hard))
+
+    deadline = time.monotonic() + 60
+    while True:
+        done = subprocess.run(
+            [sys.executable, "-m", "podium", "--debug", "status"],
+            cwd=warm.project.root,
+            env=warm.env(True),
+            capture_output=True,
+            text=True,
+            timeout=120,
+            preexec_fn=limited,
+        )
+        if "the warm process runs this command" in done.stderr:
+            break
+        assert time.monotonic() < deadline, done.stderr
+        time.sleep(0.2)
+    assert set(warm.server_pids()) - first  # a second warm process, with these limits
+
+
 def test_the_callers_environment_directory_and_umask_apply(warm: Warm) -> None:
     # FAKE_STARTING is read by the plugin in the command's process: the caller's value wins
     done = warm.served("status", FAKE_STARTING="web")
@@ -203,7 +259,8 @@ def test_which_commands_go_warm() -> None:
     assert routed_command(["--config=x.toml", "plugins", "list"]) == "plugins"
     assert routed_command(["plugins", "install", "x"]) is None
     assert routed_command(["apply"]) is None
-    assert routed_command(["up"]) is None
+    assert routed_command(["destroy"]) is None
+    assert routed_command(["-c", "x.toml", "up", "-e", "dev"]) == "up"
     assert routed_command(["status", "--help"]) is None
     assert routed_command(["--version"]) is None
     assert routed_command([]) is None

@@ -1,4 +1,4 @@
-"""The warm process: read-only commands answered by a fork of a process that has imported Podium.
+"""The warm process: developer commands answered by a fork of a process that has imported Podium.
 
 ``podium status`` spends most of its time importing (pydantic, the config models,
 OpenTelemetry, click, the engine) before it reads one row of state. A developer at a
@@ -11,10 +11,14 @@ descriptors themselves, passed over a unix socket), runs the command exactly as 
 executable would, and reports its exit status. Each command still runs in a process
 of its own, so nothing leaks from one command to the next.
 
-Only commands that change nothing and ask nothing are routed (:data:`ROUTED`);
-everything else, and any case the warm process cannot serve as the caller would be
-served in-process (another interpreter, ``sys.path`` or flags; Podium's or a module's
-files changed since it started: then it exits), runs in the calling process as before.
+Only the commands a developer runs all day are routed (:data:`ROUTED`): the read-only
+ones and ``up``. ``up`` changes things, so the child is the caller's in everything a
+change depends on: the same user, environment, working directory, umask, resource
+limits and control group (a caller whose limits or group differ gets a warm process of
+its own), and its prompts read the caller's terminal. Everything else, and any case
+the warm process cannot serve as the caller would be served in-process (another
+interpreter, ``sys.path`` or flags; Podium's or a module's files changed since it
+started: then it exits), runs in the calling process as before.
 
 When it is used: ``PODIUM_WARM=1`` always, ``PODIUM_WARM=0`` never; unset, only when
 standard input and output are a terminal (a developer typing commands). Scripts, CI,
@@ -43,7 +47,7 @@ from typing import Any
 
 #: the built-in commands a warm process may run: they read state and write nothing
 #: but their own output (``plan -o`` writes the plan file where the caller asked)
-ROUTED = frozenset({"status", "plan", "plugins", "validate", "history"})
+ROUTED = frozenset({"status", "plan", "plugins", "validate", "history", "up"})
 #: sub-commands of a routed group that may be routed (others run in-process)
 ROUTED_SUBCOMMANDS = {"plugins": frozenset({"list"})}
 #: root options that take a value (so the value is not taken for the command's name)
@@ -114,7 +118,29 @@ def identity() -> dict[str, Any]:
         "xoptions": sorted(f"{k}={v}" for k, v in sys._xoptions.items()),
         "fsencoding": sys.getfilesystemencoding(),
         "uid": os.getuid(),
+        "limits": _limits(),
+        "cgroup": _cgroup(),
     }
+
+
+def _limits() -> dict[str, list[int]]:
+    """The resource limits a command (and the servers ``up`` starts) inherits."""
+    import resource
+
+    return {
+        name: list(resource.getrlimit(getattr(resource, name)))
+        for name in sorted(dir(resource))
+        if name.startswith("RLIMIT_")
+    }
+
+
+def _cgroup() -> str:
+    """The control group (a systemd scope, a container's limits) the caller runs in."""
+    try:
+        with open("/proc/self/cgroup", encoding="utf-8") as found:
+            return found.read()
+    except OSError:
+        return ""
 
 
 def runtime_dir(environ: Mapping[str, str]) -> str:

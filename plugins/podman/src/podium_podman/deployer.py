@@ -67,6 +67,9 @@ from podium_podman.spec import (
 HOST = "127.0.0.1"
 STRENGTH = {"started": 1, "healthy": 2, "complete": 3}
 RECORD = "record.json"
+#: how often a deploy checks readiness while it waits (an app ready in 0.3 s is seen
+#: within 0.1 s of it; each check is one API call, or one exec for a command probe)
+READINESS_POLL_SECONDS = 0.1
 #: The key file of a LocalSecretStore made with ``in_state_dir``.
 STORE_KEY = "key"
 
@@ -509,7 +512,7 @@ class PodmanDeployer(Deployer):
                     f"{workload}: not {word} after {limit:g}s: {detail}",
                     hint=f"see 'podium logs {workload}'",
                 )
-            ctx.sleep(0.2)
+            ctx.sleep(READINESS_POLL_SECONDS)
 
     def _tail(self, podman: Podman, name: str, masks: list[str]) -> str:
         with suppress(Exception):
