@@ -39,6 +39,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
+import orjson
 import rfc8785
 
 from podium.security.secret import REDACTED, Secret
@@ -141,51 +142,53 @@ def _canonical_json_walked(value: Any) -> bytes:
 
 
 def _masked(value: Any) -> str:
-    """The json module's hook for what it cannot write itself: a Secret is masked."""
-    if isinstance(value, Secret):
+    """orjson's hook for what it does not write itself: a Secret is masked; anything
+    else (a subclass, a dataclass, a date...) is left to the reshaping path."""
+    if type(value) is Secret:
         return REDACTED
     raise TypeError(f"{type(value).__name__} is left to the reshaping path")
 
 
-#: The json module as :func:`_canonical_json_walked` calls it, masking secrets itself;
-#: NaN and the infinities (hashed as text there) make it raise instead.
-_DIRECT = json.JSONEncoder(
-    sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False, default=_masked
+#: orjson with sorted keys; subclasses, dataclasses and dates reach :func:`_masked`
+#: (which refuses them) instead of being written in orjson's own way.
+_DIRECT_OPTIONS = (
+    orjson.OPT_SORT_KEYS
+    | orjson.OPT_PASSTHROUGH_SUBCLASS
+    | orjson.OPT_PASSTHROUGH_DATACLASS
+    | orjson.OPT_PASSTHROUGH_DATETIME
 )
-#: A character beyond U+FFFF: RFC 8785 sorts keys by UTF-16 code units, Python by code points.
-_ASTRAL = re.compile("[\U00010000-\U0010ffff]")
+#: A character beyond U+FFFF (a 4-byte UTF-8 sequence): RFC 8785 sorts keys by UTF-16
+#: code units, orjson by code points.
+_ASTRAL = re.compile(b"[\xf0-\xf4]")
 
 
 def _encoded_directly(value: Any) -> bytes | None:
-    """:func:`canonical_json` written by the json module straight from ``value``, or
-    ``None`` when that could differ by a byte from :func:`_canonical_json_walked`.
+    """:func:`canonical_json` written by orjson straight from ``value``, or ``None``
+    when that could differ by a byte from :func:`_canonical_json_walked`.
 
     Reshaping a 2,000-node plan (~90k values) in Python took longer than writing it:
-    here the json module writes it in C, and a check that visits only the values
-    that are not strings, ``None`` or booleans (:func:`_writes_as_is`) confirms that
-    reshaping would have changed nothing. The check runs after the writing, so a
-    cyclic value has already been refused (the json module's ``ValueError``).
+    here orjson writes it in native code (sorted keys, compact, UTF-8, the escapes
+    RFC 8785 asks for; 8x faster than the json module), and a check that visits only
+    the values that are not strings, ``None`` or booleans (:func:`_writes_as_is`)
+    confirms that reshaping would have changed nothing. orjson refuses what it cannot
+    write exactly (a cycle, a lone surrogate, a non-string key, an integer beyond 64
+    bits): that value takes the reshaping path.
     """
     try:
-        text = _DIRECT.encode(value)
+        data = orjson.dumps(value, default=_masked, option=_DIRECT_OPTIONS)
     except (TypeError, ValueError, RecursionError):
         return None
     if not _writes_as_is(value):
         return None
-    if not text.isascii():
-        if _ASTRAL.search(text):  # keys may sort differently; values are fine, but rare
-            return None
-        try:
-            return text.encode()
-        except UnicodeEncodeError:  # a lone surrogate, which the reshaping writes as hex
-            return None
-    return text.encode()
+    if not data.isascii() and _ASTRAL.search(data):  # keys may sort differently (rare)
+        return None
+    return data
 
 
 def _writes_as_is(value: Any) -> bool:
     """Whether :func:`_representable` would return ``value`` unchanged but for its
     secrets: only dicts (exact type) with str keys, lists, tuples, strings, ``None``,
-    booleans, integers within 2**53, floats the json module writes as RFC 8785 does
+    booleans, integers within 2**53, floats orjson writes as RFC 8785 does
     (not integral, no exponent) and :class:`~podium.security.secret.Secret` values.
     Anything else (a subclass too) is left to the reshaping path."""
     stack = [value]
