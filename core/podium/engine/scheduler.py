@@ -15,6 +15,11 @@ before its dependents start, at one commit per round instead of two per node. Ot
 changes (deploys, replaces) journal their own intents on the worker, through the same
 journal.
 
+Changes run on the apply's own worker threads (:class:`_Workers`), which take them
+from one queue: up to one change per worker waits there beyond those running, so a
+worker that finishes starts the next at once; each checks for a stop and the lease
+before it starts a change.
+
 Cancellation (``stop``) starts nothing new: the changes running finish and are
 recorded, intents journaled for changes that will not start are closed, the rest is
 skipped. A lost lease skips what has not started.
@@ -26,7 +31,7 @@ import contextvars
 import queue
 import threading
 from collections import deque
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable
 from graphlib import TopologicalSorter
 from typing import TYPE_CHECKING, Any
 
@@ -98,12 +103,12 @@ class Scheduler:
         order.prepare()
         ready = sorted(order.get_ready())
         results: dict[str, NodeResult] = {}
-        running: dict[Future[NodeResult], str] = {}
-        # Finished futures arrive here; cheaper than concurrent.futures.wait, which
-        # installs a waiter on every running future each time round the loop.
-        finished: queue.SimpleQueue[Future[NodeResult]] = queue.SimpleQueue()
-        per_plugin: dict[str, int] = {}
+        per_plugin: dict[str, int] = {}  # handed to the workers, not yet reported back
+        outstanding = 0
         started: set[str] = set()  # handed to a worker or finished in this thread
+        workers = _Workers(
+            min(self.parallelism, max(1, len(work))), self.runner.run, self._may_start
+        )
 
         def release(uid: str) -> None:
             order.done(uid)
@@ -128,56 +133,66 @@ class Scheduler:
                         self.rt.event("node.skipped", child, f"skipped: {because} failed")
                         stack.append(child)
 
-        with ThreadPoolExecutor(self.parallelism, thread_name_prefix="podium-apply") as pool:
+        def submit(change: Change, prepared: Prepared | None) -> None:
+            nonlocal outstanding
+            per_plugin[change.plugin] = per_plugin.get(change.plugin, 0) + 1
+            outstanding += 1
+            # Each task runs in a copy of this thread's context, so its spans and log
+            # context nest under the apply that started it.
+            workers.put(change, prepared, contextvars.copy_context())
 
-            def submit(change: Change, prepared: Prepared | None) -> None:
-                per_plugin[change.plugin] = per_plugin.get(change.plugin, 0) + 1
-                # Each task runs in a copy of this thread's context, so its spans and
-                # log context nest under the apply that started it.
-                task = contextvars.copy_context()
-                future = pool.submit(task.run, self.runner.run, change, prepared)
-                running[future] = change.uid
-                future.add_done_callback(finished.put)
+        outcomes: list[NodeResult] = []  # finished, their records not yet durable
+        # Changes whose dependencies are durable (and, for journaled ones, whose intent
+        # is too), waiting to be handed to the workers.
+        startable: deque[Prepared | Change] = deque()
+        # Up to one change per worker waits in the workers' queue beyond those running,
+        # so a worker that finishes starts the next change at once, without waiting for
+        # this thread (the workers check the lease and a stop again before starting it).
+        handed_limit = 2 * workers.count
 
-            outcomes: list[NodeResult] = []  # finished, their records not yet durable
-            # Changes whose dependencies are durable (and, for journaled ones, whose intent
-            # is too), waiting for a free slot: a finished change's slot is refilled at
-            # once, without waiting for a commit.
-            startable: deque[Prepared | Change] = deque()
+        def fill() -> None:
+            held: list[Prepared | Change] = []
+            while startable and outstanding < handed_limit:
+                item = startable.popleft()
+                change = item.change if isinstance(item, Prepared) else item
+                if change.uid in results:  # skipped meanwhile
+                    continue
+                if self.lease is not None and not self.lease.still_held():
+                    reason = f"state lock lost: {self.lease.lost}"
+                    results[change.uid] = NodeResult(change.uid, change.action, "skipped", reason)
+                    continue
+                limit = self._plugin_limit(change)
+                if limit is not None and per_plugin.get(change.plugin, 0) >= limit:
+                    held.append(item)
+                    continue
+                submit(change, item if isinstance(item, Prepared) else None)
+            startable.extendleft(reversed(held))
 
-            def fill() -> None:
-                held: list[Prepared | Change] = []
-                while startable and len(running) < self.parallelism:
-                    item = startable.popleft()
-                    change = item.change if isinstance(item, Prepared) else item
-                    if change.uid in results:  # skipped meanwhile
-                        continue
-                    if self.lease is not None and not self.lease.still_held():
-                        reason = f"state lock lost: {self.lease.lost}"
-                        results[change.uid] = NodeResult(
-                            change.uid, change.action, "skipped", reason
-                        )
-                        continue
-                    limit = self._plugin_limit(change)
-                    if limit is not None and per_plugin.get(change.plugin, 0) >= limit:
-                        held.append(item)
-                        continue
-                    submit(change, item if isinstance(item, Prepared) else None)
-                startable.extendleft(reversed(held))
+        def cancel_unstarted() -> None:
+            # Intents journaled for changes that will not start are closed now: nothing
+            # happened, so no pending intent is left for the next run to reconcile.
+            never_run = [i.intent_id for i in startable if isinstance(i, Prepared)]
+            unstarted = [i.change if isinstance(i, Prepared) else i for i in startable]
+            unstarted += [work[uid] for uid in ready]
+            startable.clear()
+            ready.clear()
+            for change in unstarted:
+                if change.uid not in results:
+                    self._skip_cancelled(change, results)
+            self.journal.abandon(never_run)
 
-            def cancel_unstarted() -> None:
-                # Intents journaled for changes that will not start are closed now: nothing
-                # happened, so no pending intent is left for the next run to reconcile.
-                never_run = [i.intent_id for i in startable if isinstance(i, Prepared)]
-                unstarted = [i.change if isinstance(i, Prepared) else i for i in startable]
-                unstarted += [work[uid] for uid in ready]
-                startable.clear()
-                ready.clear()
-                for change in unstarted:
-                    if change.uid not in results:
-                        self._skip_cancelled(change, results)
-                self.journal.abandon(never_run)
+        def not_started(report: _Report) -> None:
+            """A change the workers did not start: the run stopped, or the lease is lost."""
+            change = report.change
+            if self.stop is not None and self.stop.is_set():
+                if isinstance(report.prepared, Prepared):
+                    self.journal.abandon([report.prepared.intent_id])
+                self._skip_cancelled(change, results)
+                return
+            reason = f"state lock lost: {self.lease.lost if self.lease else 'unknown'}"
+            results[change.uid] = NodeResult(change.uid, change.action, "skipped", reason)
 
+        try:
             lookahead = 2 * self.parallelism
             while True:
                 if self.stop is not None and self.stop.is_set():
@@ -185,9 +200,8 @@ class Scheduler:
                 fill()
                 to_journal: list[Prepared] = []
                 plain: list[Change] = []  # not journaled here: they start after the commit
-                while (
-                    ready
-                    and len(running) + len(startable) + len(to_journal) + len(plain) < lookahead
+                while ready and outstanding + len(startable) + len(to_journal) + len(plain) < (
+                    lookahead
                 ):
                     uid = ready.pop(0)
                     if uid in results or uid in started:  # skipped meanwhile
@@ -228,31 +242,42 @@ class Scheduler:
                     outcomes = []
                 startable.extend(plain)  # after the commit: their dependencies are durable now
                 fill()
-                if not running:
+                if not outstanding:
                     if startable or ready or outcomes:
                         continue
                     break
-                done = [finished.get()]
-                while not finished.empty():
-                    done.append(finished.get())
-                for future in done:
-                    uid = running.pop(future)
-                    per_plugin[work[uid].plugin] -= 1
-                    result = future.result()
-                    if result.status == "succeeded" and result.completion is not None:
+                reports = workers.reports()
+                for report in reports:
+                    change = report.change
+                    outstanding -= 1
+                    per_plugin[change.plugin] -= 1
+                    if report.error is not None:
+                        raise report.error
+                    done = report.result
+                    if done is None:
+                        not_started(report)
+                    elif done.status == "succeeded" and done.completion is not None:
                         # Dependents may be resolved from these outputs now; they start
                         # only after the commit that records this outcome.
-                        if result.completion.outputs is not None:
-                            self.handlers.run.set_outputs(uid, result.completion.outputs)
-                        outcomes.append(result)
-                        release(uid)
+                        if done.completion.outputs is not None:
+                            self.handlers.run.set_outputs(change.uid, done.completion.outputs)
+                        outcomes.append(done)
+                        release(change.uid)
                     else:
-                        finish(uid, result)
+                        finish(change.uid, done)
+        finally:
+            workers.close()
         if self.stop is not None and self.stop.is_set():
             for uid, change in work.items():  # what waited on a dependency never ran
                 if uid not in results:
                     self._skip_cancelled(change, results)
         return [results[c.uid] for c in self.changes if c.uid in results]
+
+    def _may_start(self) -> bool:
+        """Checked by a worker before it starts a change: no stop, and the lease held."""
+        if self.stop is not None and self.stop.is_set():
+            return False
+        return self.lease is None or self.lease.still_held()
 
     def _skip_cancelled(self, change: Change, results: dict[str, NodeResult]) -> None:
         from podium.engine.apply import NodeResult
@@ -279,3 +304,88 @@ class Scheduler:
         except PodiumError:
             return None
         return None
+
+
+class _Report:
+    """What a worker hands back: the change, and its result (``None``: not started) or
+    the exception that escaped the runner."""
+
+    __slots__ = ("change", "error", "prepared", "result")
+
+    def __init__(
+        self,
+        change: Change,
+        prepared: Prepared | None,
+        result: NodeResult | None,
+        error: BaseException | None = None,
+    ) -> None:
+        self.change = change
+        self.prepared = prepared
+        self.result = result
+        self.error = error
+
+
+class _Workers:
+    """The apply's worker threads: they take changes from one queue and report to another.
+
+    Lighter than a ThreadPoolExecutor (no future, condition or callback per change), and
+    a worker that finishes takes the next queued change itself instead of waiting for
+    the scheduler's thread to hand it one. ``may_start`` is asked before each change
+    starts; when it says no, the change is reported back unstarted.
+    """
+
+    def __init__(
+        self,
+        count: int,
+        run_change: Callable[[Change, Prepared | None], NodeResult],
+        may_start: Callable[[], bool],
+    ) -> None:
+        self.count = count
+        self._run_change = run_change
+        self._may_start = may_start
+        self._tasks: queue.SimpleQueue[
+            tuple[Change, Prepared | None, contextvars.Context] | None
+        ] = queue.SimpleQueue()
+        self._reports: queue.SimpleQueue[_Report] = queue.SimpleQueue()
+        #: set when the scheduler leaves early (an exception): queued changes never start
+        self._halt = threading.Event()
+        self._threads = [
+            threading.Thread(target=self._work, name=f"podium-apply_{n}", daemon=True)
+            for n in range(count)
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    def put(self, change: Change, prepared: Prepared | None, ctx: contextvars.Context) -> None:
+        self._tasks.put((change, prepared, ctx))
+
+    def reports(self) -> list[_Report]:
+        """At least one report (waits for it), and every other one already there."""
+        found = [self._reports.get()]
+        while not self._reports.empty():
+            found.append(self._reports.get())
+        return found
+
+    def _work(self) -> None:
+        while True:
+            task = self._tasks.get()
+            if task is None:
+                return
+            change, prepared, ctx = task
+            # Whatever happens, a report goes back: the scheduler waits for one per change.
+            try:
+                if self._halt.is_set() or not self._may_start():
+                    report = _Report(change, prepared, None)
+                else:
+                    report = _Report(change, prepared, ctx.run(self._run_change, change, prepared))
+            except BaseException as exc:  # handed to the scheduler's thread, raised there
+                report = _Report(change, prepared, None, exc)
+            self._reports.put(report)
+
+    def close(self) -> None:
+        """Start nothing more, let running changes finish, and end the threads."""
+        self._halt.set()
+        for _ in self._threads:
+            self._tasks.put(None)
+        for thread in self._threads:
+            thread.join()
