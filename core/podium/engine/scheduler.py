@@ -32,6 +32,7 @@ import queue
 import threading
 from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass
 from graphlib import TopologicalSorter
 from typing import TYPE_CHECKING, Any
 
@@ -158,8 +159,7 @@ class Scheduler:
                 if change.uid in results:  # skipped meanwhile
                     continue
                 if self.lease is not None and not self.lease.still_held():
-                    reason = f"state lock lost: {self.lease.lost}"
-                    results[change.uid] = NodeResult(change.uid, change.action, "skipped", reason)
+                    lease_lost(change)
                     continue
                 limit = self._plugin_limit(change)
                 if limit is not None and per_plugin.get(change.plugin, 0) >= limit:
@@ -167,6 +167,11 @@ class Scheduler:
                     continue
                 submit(change, item if isinstance(item, Prepared) else None)
             startable.extendleft(reversed(held))
+
+        def lease_lost(change: Change) -> None:
+            lost = self.lease.lost if self.lease is not None else None
+            reason = f"state lock lost: {lost}"
+            results[change.uid] = NodeResult(change.uid, change.action, "skipped", reason)
 
         def cancel_unstarted() -> None:
             # Intents journaled for changes that will not start are closed now: nothing
@@ -189,8 +194,7 @@ class Scheduler:
                     self.journal.abandon([report.prepared.intent_id])
                 self._skip_cancelled(change, results)
                 return
-            reason = f"state lock lost: {self.lease.lost if self.lease else 'unknown'}"
-            results[change.uid] = NodeResult(change.uid, change.action, "skipped", reason)
+            lease_lost(change)
 
         try:
             lookahead = 2 * self.parallelism
@@ -306,23 +310,15 @@ class Scheduler:
         return None
 
 
+@dataclass(slots=True)
 class _Report:
     """What a worker hands back: the change, and its result (``None``: not started) or
     the exception that escaped the runner."""
 
-    __slots__ = ("change", "error", "prepared", "result")
-
-    def __init__(
-        self,
-        change: Change,
-        prepared: Prepared | None,
-        result: NodeResult | None,
-        error: BaseException | None = None,
-    ) -> None:
-        self.change = change
-        self.prepared = prepared
-        self.result = result
-        self.error = error
+    change: Change
+    prepared: Prepared | None
+    result: NodeResult | None
+    error: BaseException | None = None
 
 
 class _Workers:
