@@ -572,17 +572,18 @@ class Platform:
         self._check_policy_names()
         from podium.engine import ownership
         from podium.engine.desired import desired_nodes
+        from podium.engine.gc_pause import gc_paused
         from podium.engine.plan import Plan, diff
 
-        loaded = self.load_workloads(files)
+        # Loading many Score files allocates as much as planning them: the same pause.
+        with gc_paused(self.pause_gc):
+            loaded = self.load_workloads(files)
         owners = ownership.workload_owners(loaded, self.root, self.config.teams, owner)
         acting = ownership.acting_owners(owners, owner)
         names = {w.name for w in loaded} | set(workloads or ())
         scope = None if prune or (destroy and not names) else frozenset(names)
         workloads_in_plan = [] if destroy else loaded
         rt = self.runtime(env, workloads_in_plan)
-        from podium.engine.gc_pause import gc_paused
-
         with self._span("podium.plan", env), gc_paused(self.pause_gc):
             rt.event("plan.started", message=f"planning {env}")
             session = self._session(rt)

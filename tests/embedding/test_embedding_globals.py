@@ -140,6 +140,25 @@ def test_pausing_the_collector_is_the_embedders_choice(make_platform: Any, score
     assert gc.isenabled()  # switched back on after the plan
 
 
+def test_the_pause_covers_loading_the_score_files(
+    make_platform: Any, score: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from podium.workload import loader
+
+    seen: list[bool] = []
+    load = loader.load_workloads
+
+    def watched(*args: Any, **kwargs: Any) -> Any:
+        seen.append(gc.isenabled())
+        return load(*args, **kwargs)
+
+    monkeypatch.setattr(loader, "load_workloads", watched)
+    make_platform().plan("dev", [score])
+    make_platform(pause_gc=True).plan("dev", [score])
+    assert seen == [True, False]  # left alone by default, paused when the embedder asks
+    assert gc.isenabled()
+
+
 def test_the_cli_opts_in_to_pausing_the_collector(tmp_path: Path, monkeypatch: Any) -> None:
     from podium.cli.context import CliState
 
