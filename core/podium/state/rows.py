@@ -9,9 +9,12 @@ conversions between :class:`~podium.platform.ResourceRecord` and a row.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
+
+import orjson
 
 from podium.errors import StateError
 from podium.platform.contract import BOOKKEEPING_FIELDS, LEGACY_BOOKKEEPING_KEYS, ResourceRecord
@@ -53,6 +56,26 @@ def dumps(value: Any) -> str:
     return _COMPACT.encode(value)
 
 
+#: A run of digits orjson might read differently from the json module: it reads an
+#: integer beyond 64 bits as a float. Such text (rare: long numbers, or long digit runs
+#: in strings) is read by the json module.
+_LONG_DIGITS = re.compile(r"\d{19}")
+
+
+def loads(text: str | bytes) -> Any:
+    """A state column's JSON, as :func:`json.loads` reads it, read by orjson where that
+    gives the same values (about 4x faster; reading state is a large part of a plan).
+
+    orjson refuses what the json module accepts and it does not (NaN, lone surrogates,
+    numbers beyond a float): those take the json module, as do long digit runs."""
+    if type(text) is str and _LONG_DIGITS.search(text) is None:
+        try:
+            return orjson.loads(text)
+        except orjson.JSONDecodeError:
+            pass
+    return json.loads(text)
+
+
 def record_row(record: ResourceRecord, *, bookkeeping_column: bool = False) -> tuple[Any, ...]:
     """The record's values in :data:`RECORD_COLUMNS` order, JSON columns encoded.
 
@@ -88,7 +111,7 @@ def record_from_row(row: Sequence[Any]) -> ResourceRecord:
     uid, kind, provider, plugin, physical_name, spec, spec_hash, outputs, depends_on, at, owner = (
         row[:11]
     )
-    stored = json.loads(row[11]) if len(row) > 11 and row[11] else {}
+    stored = loads(row[11]) if len(row) > 11 and row[11] else {}
     bookkeeping = {k: v for k, v in stored.items() if k in BOOKKEEPING_FIELDS}
     return ResourceRecord(
         uid=uid,
@@ -96,10 +119,10 @@ def record_from_row(row: Sequence[Any]) -> ResourceRecord:
         provider=provider,
         plugin=plugin,
         physical_name=physical_name,
-        spec=json.loads(spec),
+        spec=loads(spec),
         spec_hash=spec_hash,
-        outputs=json.loads(outputs),
-        depends_on=json.loads(depends_on),
+        outputs=loads(outputs),
+        depends_on=loads(depends_on),
         updated_at=at,
         owner=owner,
         **bookkeeping,
