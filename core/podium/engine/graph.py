@@ -8,8 +8,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-import orjson
-
 NodeKind = Literal["resource", "deployment", "observability"]
 
 
@@ -47,61 +45,9 @@ class Node:
 _CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), default=str)
 
 
-#: orjson with sorted keys, handing anything but plain JSON types back (to fail)
-_DIRECT = (
-    orjson.OPT_SORT_KEYS
-    | orjson.OPT_PASSTHROUGH_SUBCLASS
-    | orjson.OPT_PASSTHROUGH_DATACLASS
-    | orjson.OPT_PASSTHROUGH_DATETIME
-)
-
-
 def digest(value: Any) -> str:
     """A stable hash of JSON-like data (keys sorted); secrets must be fingerprinted first."""
-    return hashlib.sha256(canonical_text(value)).hexdigest()[:32]
-
-
-def canonical_text(value: Any) -> bytes:
-    """What :data:`_CANONICAL` writes for ``value``, as UTF-8.
-
-    Digests are stored (in state, in saved plans), so they must never change. orjson
-    writes the same text about 5x faster when ``value`` holds only plain JSON types and
-    no float (whose text differs, ``1e+16`` against ``1e16``), and the result is ASCII
-    without DEL (the json module escapes both): then its text is used, else the json
-    module's. tests/engine/test_digest_text.py pins the two equal on generated values.
-    """
-    if _plain(value):
-        try:
-            data = orjson.dumps(value, option=_DIRECT)
-        except orjson.JSONEncodeError:  # an integer beyond 64 bits, a lone surrogate
-            pass
-        else:
-            if data.isascii() and b"\x7f" not in data:
-                return data
-    return _CANONICAL.encode(value).encode()
-
-
-def _plain(value: Any) -> bool:
-    """Whether ``value`` holds only dicts with str keys, lists, tuples, strings,
-    integers, booleans and ``None`` (exact types, no subclass)."""
-    stack = [value]
-    pop, push = stack.pop, stack.append
-    while stack:
-        item = pop()
-        kind = type(item)
-        if kind is dict:
-            for key, inner in item.items():
-                if type(key) is not str:
-                    return False
-                if type(inner) is not str and inner is not None:
-                    push(inner)
-        elif kind is list or kind is tuple:
-            for inner in item:
-                if type(inner) is not str and inner is not None:
-                    push(inner)
-        elif kind is not int and kind is not bool and kind is not str and item is not None:
-            return False
-    return True
+    return hashlib.sha256(_CANONICAL.encode(value).encode()).hexdigest()[:32]
 
 
 def fingerprint_secrets(cipher: Any, value: Any) -> Any:
