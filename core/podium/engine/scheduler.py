@@ -169,7 +169,7 @@ class Scheduler:
             startable.extendleft(reversed(held))
 
         def lease_lost(change: Change) -> None:
-            lost = self.lease.lost if self.lease is not None else None
+            lost = self.lease.lost if self.lease is not None else "unknown"
             reason = f"state lock lost: {lost}"
             results[change.uid] = NodeResult(change.uid, change.action, "skipped", reason)
 
