@@ -666,7 +666,7 @@ class Platform:
                 legacy=ownership.legacy_sources(rt.store, records, self.root, self.config.teams),
             )
             from podium.engine.attribute_diff import describe_changes
-            from podium.engine.staleness import node_fingerprints, uses_fingerprints
+            from podium.engine.staleness import PlanFingerprints, uses_fingerprints
 
             describe_changes(
                 changes,
@@ -691,7 +691,7 @@ class Platform:
                 warnings=[*warnings, *owned.notes, *unread_notes],
                 take_over=owned.taken_over,
                 allow_data_loss=allow_data_loss,
-                fingerprints=node_fingerprints(records, changes)
+                fingerprints=PlanFingerprints(records, changes)
                 if uses_fingerprints(scope, prune)
                 else None,
             )

@@ -43,6 +43,9 @@ def same(left: Any, right: Any) -> bool:
         "NaN",
         '{"x": Infinity}',
         '"\\ud800"',
+        '["\ud800", 1]',  # a lone surrogate in the text itself, not escaped
+        '{"id": "1234567890123456789"}',  # a long digit run in a string
+        '{"é": 18446744073709551616}',
         '{"a": 1, "a": 2}',
         "-0",
         "-0.0",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from podium.engine import resource_checks
@@ -21,6 +22,8 @@ if TYPE_CHECKING:
     from podium.config.models import RuleSection
     from podium.engine.rules import RuleMatch
     from podium.engine.runtime import EngineRuntime
+    from podium.plugins.manager import Registered
+    from podium.provisioning.contract import Provisioner
     from podium.workload.model import ResourceRequest, Workload
 
 
@@ -41,6 +44,7 @@ def desired_nodes(rt: EngineRuntime, workloads: Sequence[Workload]) -> list[Node
     #: the provisioner (and schema) each resource matched, for checking placeholders
     provided: dict[str, resource_checks.Provided] = {}
     schemas: dict[str, resource_checks.Provided] = {}  # by provisioner name
+    fulfilments: dict[tuple[str, str, str | None], _Fulfilment] = {}
     for workload in workloads:
         resource_uids: list[str] = []
         #: the workload's requests and what fulfils them, for the schema checks
@@ -50,15 +54,7 @@ def desired_nodes(rt: EngineRuntime, workloads: Sequence[Workload]) -> list[Node
             if request.uid in nodes:  # a shared resource (same id) seen in another workload
                 continue
             try:
-                match = match_rule(
-                    rt.rules,
-                    resource_type=request.type,
-                    resource_class=request.resource_class,
-                    resource_id=request.id,
-                    environment=rt.env.environment,
-                    uid=request.uid,
-                )
-                registered = rt.plugins.registered(PROVISIONERS, match.rule.provisioner)
+                fulfilment = _fulfilment(rt, request, fulfilments)
             except NoMatchingRuleError as exc:
                 unmatched = _unmatched_class(rt.rules, request)
                 if unmatched is not None:
@@ -80,13 +76,14 @@ def desired_nodes(rt: EngineRuntime, workloads: Sequence[Workload]) -> list[Node
                     )
                 )
                 continue
+            match, registered = fulfilment.match, fulfilment.registered
             provided[request.uid] = resource_checks.provided(registered, schemas)
             schema = provided[request.uid].schema
             locked = _locked_params_set(workload, request, match, schema.platform_only)
             if locked:
                 problems.extend(locked)
                 continue
-            if not registered.obj.handles(request.type, request.resource_class):
+            if not fulfilment.handled:
                 problems.append(
                     ConfigError(
                         f"provisioner {match.rule.provisioner!r} handles type "
@@ -114,7 +111,7 @@ def desired_nodes(rt: EngineRuntime, workloads: Sequence[Workload]) -> list[Node
                 spec=spec,
                 depends_on=sorted(workload.resources[d].uid for d in request.depends_on()),
                 workload=workload.name,
-                rule=match.explain(rt.locate),
+                rule=fulfilment.explained,
             )
         problems.extend(
             resource_checks.workload_errors(rt.plugins, workload, matched, provided, rt.locate)
@@ -162,6 +159,43 @@ def desired_nodes(rt: EngineRuntime, workloads: Sequence[Workload]) -> list[Node
             f"resources depend on each other in a cycle: {' -> '.join(exc.cycle)}"
         ) from exc
     return [nodes[uid] for uid in order]
+
+
+@dataclass(frozen=True)
+class _Fulfilment:
+    """What the rules give every request of one type, class and id in an environment."""
+
+    match: RuleMatch
+    registered: Registered[Provisioner]
+    #: the match explained, shared by the nodes of these requests (display only)
+    explained: dict[str, Any]
+    #: whether the provisioner says it handles the type and class
+    handled: bool
+
+
+def _fulfilment(
+    rt: EngineRuntime,
+    request: ResourceRequest,
+    known: dict[tuple[str, str, str | None], _Fulfilment],
+) -> _Fulfilment:
+    """The rule, provisioner and explanation for ``request``, worked out once per type,
+    class and id (thousands of requests usually share a handful); raises
+    :class:`~podium.errors.NoMatchingRuleError`, and never remembers a failure."""
+    key = (request.type, request.resource_class, request.id)
+    found = known.get(key)
+    if found is None:
+        match = match_rule(
+            rt.rules,
+            resource_type=request.type,
+            resource_class=request.resource_class,
+            resource_id=request.id,
+            environment=rt.env.environment,
+            uid=request.uid,
+        )
+        registered = rt.plugins.registered(PROVISIONERS, match.rule.provisioner)
+        handled = bool(registered.obj.handles(request.type, request.resource_class))
+        found = known[key] = _Fulfilment(match, registered, match.explain(rt.locate), handled)
+    return found
 
 
 def _telemetry_plan(

@@ -129,7 +129,7 @@ class Plan:
     allow_data_loss: bool = False
     #: per node the plan relies on, a fingerprint of its state record (``absent`` if none);
     #: ``None``: staleness is checked on the serial (see :mod:`podium.engine.staleness`)
-    fingerprints: dict[str, str] | None = None
+    fingerprints: Mapping[str, str] | None = None
     #: the file format it was read from (what a format 2 file lacks is not compared)
     format: int = PLAN_FORMAT
     #: the version of each plugin whose provisioner, deployer or policy made a change or a

@@ -73,7 +73,7 @@ class ResourceRecord:
     source: dict[str, str] | None = None
 
     def __post_init__(self) -> None:
-        if isinstance(self.spec, dict) and any(k in self.spec for k in LEGACY_BOOKKEEPING_KEYS):
+        if isinstance(self.spec, dict) and not self.spec.keys().isdisjoint(LEGACY_BOOKKEEPING_KEYS):
             self.spec = dict(self.spec)  # written by Podium 0.1: lift its bookkeeping out
             for key, name in LEGACY_BOOKKEEPING_KEYS.items():
                 value = self.spec.pop(key, None)

@@ -9,7 +9,6 @@ conversions between :class:`~podium.platform.ResourceRecord` and a row.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -56,10 +55,13 @@ def dumps(value: Any) -> str:
     return _COMPACT.encode(value)
 
 
-#: A run of digits orjson might read differently from the json module: it reads an
-#: integer beyond 64 bits as a float. Such text (rare: long numbers, or long digit runs
-#: in strings) is read by the json module.
-_LONG_DIGITS = re.compile(r"\d{19}")
+#: orjson reads an integer beyond 64 bits as a float, where the json module keeps it. Text
+#: with a run of 19 or more ASCII digits (rare: long numbers, or long digit runs in
+#: strings) is read by the json module. The run is looked for in the text's UTF-8 with
+#: every digit made "0" and every other byte ".": a translation and a substring search,
+#: several times faster than a regular expression (which cost more than orjson's read).
+_DIGITS_AS_ZEROS = bytes(0x30 if 0x30 <= byte <= 0x39 else 0x2E for byte in range(256))
+_LONG_DIGIT_RUN = b"0" * 19
 
 
 def loads(text: str | bytes) -> Any:
@@ -68,11 +70,16 @@ def loads(text: str | bytes) -> Any:
 
     orjson refuses what the json module accepts and it does not (NaN, lone surrogates,
     numbers beyond a float): those take the json module, as do long digit runs."""
-    if type(text) is str and _LONG_DIGITS.search(text) is None:
+    if type(text) is str:
         try:
-            return orjson.loads(text)
-        except orjson.JSONDecodeError:
-            pass
+            data = text.encode()
+        except UnicodeEncodeError:  # a lone surrogate, which orjson refuses
+            return json.loads(text)
+        if _LONG_DIGIT_RUN not in data.translate(_DIGITS_AS_ZEROS):
+            try:
+                return orjson.loads(data)
+            except orjson.JSONDecodeError:
+                pass
     return json.loads(text)
 
 
