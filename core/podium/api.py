@@ -159,8 +159,6 @@ class Platform:
 
         #: the operations running now: what cancel() stops and close() waits for
         self._runs = ActiveRuns(self.name)
-        #: workloads parsed from files by the latest load, by (source, path)
-        self._parsed: dict[tuple[str, str], Workload] = {}
         #: plans this platform made, by id: applied without being recomputed (weak, so a
         #: dropped plan's id cannot be mistaken for a later object's)
         self._own_plans: weakref.WeakValueDictionary[int, Plan] = weakref.WeakValueDictionary()
@@ -436,6 +434,14 @@ class Platform:
         holds is loaded with :func:`podium.workload.load_workload_text` and passed as a
         :class:`~podium.workload.Workload`.
         """
+        return self._load(files)[0]
+
+    def _load(
+        self, files: Iterable[WorkloadInput]
+    ) -> tuple[list[Workload], dict[tuple[str, str], Workload]]:
+        """:meth:`load_workloads`, and those of the workloads it parsed from files itself
+        by ``(source, path)``: a plan keeps them, so that applying it does not parse the
+        same sources again (parsing dominates the engine's own time on large graphs)."""
         from podium.workload.loader import load_workloads
         from podium.workload.model import Workload
 
@@ -450,15 +456,14 @@ class Platform:
         given = list(files)
         loaded = [w for w in given if isinstance(w, Workload)]
         paths = [Path(p) for p in given if not isinstance(p, Workload)]
+        parsed: dict[tuple[str, str], Workload] = {}
         if paths:
             from_files = load_workloads(paths, private_paths=self._private_paths())
-            # Kept so that applying a plan made here does not parse the same sources again
-            # (parsing dominated the engine's own time on large graphs).
-            self._parsed = {
+            parsed = {
                 (w.source, self._plan_path(w.path)): w for w in from_files if w.path is not None
             }
             loaded.extend(from_files)
-        return loaded
+        return loaded, parsed
 
     def _private_paths(self) -> list[Path]:
         """Host paths no workload may read, even from inside its own directory."""
@@ -577,7 +582,7 @@ class Platform:
 
         # Loading many Score files allocates as much as planning them: the same pause.
         with gc_paused(self.pause_gc):
-            loaded = self.load_workloads(files)
+            loaded, parsed = self._load(files)
         owners = ownership.workload_owners(loaded, self.root, self.config.teams, owner)
         acting = ownership.acting_owners(owners, owner)
         names = {w.name for w in loaded} | set(workloads or ())
@@ -714,6 +719,7 @@ class Platform:
             from podium.engine.plan_report import plugin_versions
 
             plan.plugins = plugin_versions(self.plugins.plugins, plan.changes)
+            plan._parsed = {} if destroy else parsed
             rt.event("plan.finished", message=f"plan for {env}", counts=plan.counts)
             with self._lock:
                 self._own_plans[id(plan)] = plan
@@ -735,7 +741,10 @@ class Platform:
         from podium.engine.verify import verify_saved_plan
 
         verified = verify_saved_plan(self, plan, env=env, take_over=take_over)
-        self._parsed.update({(w["source"], w.get("path") or ""): wl for w, wl in verified.parsed})
+        # parsed here from the saved plan's own sources: apply need not parse them again
+        verified.plan._parsed.update(
+            {(w["source"], w.get("path") or ""): wl for w, wl in verified.parsed}
+        )
         return verified.plan
 
     def _plan_path(self, path: Path | None) -> str:
@@ -894,7 +903,7 @@ class Platform:
     def _plan_workloads(self, plan: Plan) -> list[Workload]:
         from podium.workload.loader import load_workload_text
 
-        parsed = self._parsed
+        parsed = plan._parsed
         return [
             parsed.get((w["source"], w.get("path") or ""))
             or load_workload_text(

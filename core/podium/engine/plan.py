@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from podium.engine.graph import Node
 from podium.engine.secret_versions import SPEC_KEY as SECRET_SPEC_KEY
@@ -17,6 +17,9 @@ from podium.errors import InputError, Location
 from podium.platform.contract import ResourceRecord
 from podium.security.contract import Finding
 from podium.security.secret import redact
+
+if TYPE_CHECKING:
+    from podium.workload.model import Workload
 
 Action = Literal["create", "update", "replace", "delete", "no-op"]
 ACTIONS: tuple[Action, ...] = ("create", "update", "replace", "delete", "no-op")
@@ -135,6 +138,13 @@ class Plan:
     #: the version of each plugin whose provisioner, deployer or policy made a change or a
     #: finding (``"unknown"`` when the plugin declares none): what a reviewer sees per node
     plugins: dict[str, str] = field(default_factory=dict)
+    #: the workloads this process parsed from the plan's Score sources (its own files, or
+    #: a saved plan's embedded sources when verified), by ``(source, path)``: apply uses
+    #: them instead of parsing the same text again. Never saved; held by the plan, so
+    #: they go when it goes.
+    _parsed: dict[tuple[str, str], Workload] = field(
+        default_factory=dict, repr=False, compare=False
+    )
 
     @property
     def counts(self) -> dict[str, int]:
