@@ -580,150 +580,163 @@ class Platform:
         from podium.engine.gc_pause import gc_paused
         from podium.engine.plan import Plan, diff
 
-        # Loading many Score files allocates as much as planning them: the same pause.
+        # One pause from loading the files to the end of the plan: loading allocates as
+        # much as planning, and a collection in between would walk every loaded workload.
         with gc_paused(self.pause_gc):
             loaded, parsed = self._load(files)
-        owners = ownership.workload_owners(loaded, self.root, self.config.teams, owner)
-        acting = ownership.acting_owners(owners, owner)
-        names = {w.name for w in loaded} | set(workloads or ())
-        scope = None if prune or (destroy and not names) else frozenset(names)
-        workloads_in_plan = [] if destroy else loaded
-        rt = self.runtime(env, workloads_in_plan)
-        with self._span("podium.plan", env), gc_paused(self.pause_gc):
-            rt.event("plan.started", message=f"planning {env}")
-            session = self._session(rt)
-            if lock_timeout > 0:
-                session.wait_until_unlocked(lock_timeout)
-            warnings = session.reconcile_if_needed()
-            nodes = [] if destroy else desired_nodes(rt, workloads_in_plan)
-            # The serial before the records: a run recording changes in between then
-            # makes this plan stale, instead of stamping old records with a new serial.
-            from podium.engine.secret_versions import stamp_secret_versions
+            owners = ownership.workload_owners(loaded, self.root, self.config.teams, owner)
+            acting = ownership.acting_owners(owners, owner)
+            names = {w.name for w in loaded} | set(workloads or ())
+            scope = None if prune or (destroy and not names) else frozenset(names)
+            workloads_in_plan = [] if destroy else loaded
+            rt = self.runtime(env, workloads_in_plan)
+            with self._span("podium.plan", env):
+                rt.event("plan.started", message=f"planning {env}")
+                session = self._session(rt)
+                if lock_timeout > 0:
+                    session.wait_until_unlocked(lock_timeout)
+                warnings = session.reconcile_if_needed()
+                nodes = [] if destroy else desired_nodes(rt, workloads_in_plan)
+                # The serial before the records: a run recording changes in between then
+                # makes this plan stale, instead of stamping old records with a new serial.
+                from podium.engine.secret_versions import stamp_secret_versions
 
-            stamp_secret_versions(
-                nodes, rt.env.secret_store, lambda value: rt.cipher.fingerprint(value)
-            )
-            serial = rt.store.serial()
-            records = rt.store.records()
-            from podium.engine.refresh import ResourceDrift, read_resources
-
-            planned = frozenset(n.uid for n in nodes if n.kind == "resource")
-            drift = read_resources(rt, records, planned) if refresh else ResourceDrift()
-            down: dict[str, str] = {}
-            if refresh if refresh_deployments is None else refresh_deployments:
-                from podium.engine.refresh import down_deployments, resources_of
-
-                down = down_deployments(rt, nodes, records)
-                if down and not refresh:
-                    # A workload that went down (after a reboot, say) may have lost its
-                    # resources' servers too: reading them finds (and restarts) them.
-                    drift = read_resources(rt, records, only=resources_of(nodes, down))
-            if prune:
-                scope, notes = ownership.prune_scope(records, names, acting)
-                warnings = [*warnings, *notes]
-
-            def requires_replace(node: Any, record: ResourceRecord) -> bool:
-                provisioner = self.plugins.registered(PROVISIONERS, node.provider).obj
-                old = {
-                    **(record.spec.get("rule_params") or {}),
-                    **(record.spec.get("params") or {}),
-                }
-                new = {**(node.spec.get("rule_params") or {}), **(node.spec.get("params") or {})}
-                return bool(provisioner.requires_replace(old, new))
-
-            unread_notes: list[str] = []
-
-            def unread(node: Any, record: ResourceRecord, keys: list[str]) -> list[str] | None:
-                from podium.engine.param_changes import unread_note, unread_params
-                from podium.provisioning.schema import resource_schema
-
-                schema = resource_schema(self.plugins.registered(PROVISIONERS, node.provider).obj)
-                names = unread_params(schema, record.spec, node.spec, keys)
-                if names:
-                    unread_notes.append(
-                        unread_note(node.uid, node.provider, schema.resource_type, names)
-                    )
-                return names
-
-            changes = diff(
-                nodes,
-                records,
-                requires_replace=requires_replace,
-                unread=unread,
-                destroy=destroy,
-                missing=drift.missing,
-                scope=scope,
-                down=down,
-                drifted=drift.changed,
-            )
-            from podium.engine import data_loss
-
-            data_loss.label_changes(changes, self._holds_data)
-            owned = ownership.check_changes(
-                changes,
-                records,
-                loaded,
-                owners,
-                acting,
-                take_over=take_over,
-                rules=self.config.rules,
-                environment=env,
-                legacy=ownership.legacy_sources(rt.store, records, self.root, self.config.teams),
-            )
-            from podium.engine.attribute_diff import describe_changes
-            from podium.engine.staleness import PlanFingerprints, uses_fingerprints
-
-            describe_changes(
-                changes,
-                workloads_in_plan,
-                rt.store.releases,
-                {r.uid: r.attributes for r in records if r.attributes is not None},
-            )
-            plan = Plan(
-                platform=self.name,
-                environment=env,
-                serial=serial,
-                changes=changes,
-                workloads=[
-                    {"name": w.name, "path": self._plan_path(w.path), "source": w.source}
-                    for w in workloads_in_plan
-                ],
-                destroy=destroy,
-                refresh=refresh,
-                prune=prune,
-                scope=None if scope is None else sorted(scope),
-                config_digest=self.config_digest(),
-                warnings=[*warnings, *owned.notes, *unread_notes],
-                take_over=owned.taken_over,
-                allow_data_loss=allow_data_loss,
-                fingerprints=PlanFingerprints(records, changes)
-                if uses_fingerprints(scope, prune)
-                else None,
-            )
-            findings = self._workload_findings(rt, workloads_in_plan) + self._plan_findings(
-                rt, plan
-            )
-            from podium.engine.deployer_checks import deployer_findings
-
-            # Not subject to [policies] levels: protect_data is the one switch; what a
-            # deployer cannot run is the deployer's to say.
-            plan.findings = (
-                self._apply_levels(findings, env)
-                + data_loss.findings(changes, rt.env.protect_data)
-                + deployer_findings(rt, workloads_in_plan)
-            )
-            for finding in plan.findings:
-                rt.event(
-                    "policy.finding", finding.subject, finding.message, finding=finding.to_dict()
+                stamp_secret_versions(
+                    nodes, rt.env.secret_store, lambda value: rt.cipher.fingerprint(value)
                 )
-            from podium.engine.plan_report import plugin_versions
+                serial = rt.store.serial()
+                records = rt.store.records()
+                from podium.engine.refresh import ResourceDrift, read_resources
 
-            plan.plugins = plugin_versions(self.plugins.plugins, plan.changes)
-            plan._parsed = {} if destroy else parsed
-            rt.event("plan.finished", message=f"plan for {env}", counts=plan.counts)
-            with self._lock:
-                self._own_plans[id(plan)] = plan
-            return plan
+                drift = ResourceDrift()
+                if refresh:
+                    planned = frozenset(n.uid for n in nodes if n.kind == "resource")
+                    drift = read_resources(rt, records, planned)
+                down: dict[str, str] = {}
+                if refresh if refresh_deployments is None else refresh_deployments:
+                    from podium.engine.refresh import down_deployments, resources_of
+
+                    down = down_deployments(rt, nodes, records)
+                    if down and not refresh:
+                        # A workload that went down (after a reboot, say) may have lost its
+                        # resources' servers too: reading them finds (and restarts) them.
+                        drift = read_resources(rt, records, only=resources_of(nodes, down))
+                if prune:
+                    scope, notes = ownership.prune_scope(records, names, acting)
+                    warnings = [*warnings, *notes]
+
+                def requires_replace(node: Any, record: ResourceRecord) -> bool:
+                    provisioner = self.plugins.registered(PROVISIONERS, node.provider).obj
+                    old = {
+                        **(record.spec.get("rule_params") or {}),
+                        **(record.spec.get("params") or {}),
+                    }
+                    new = {
+                        **(node.spec.get("rule_params") or {}),
+                        **(node.spec.get("params") or {}),
+                    }
+                    return bool(provisioner.requires_replace(old, new))
+
+                unread_notes: list[str] = []
+
+                def unread(node: Any, record: ResourceRecord, keys: list[str]) -> list[str] | None:
+                    from podium.engine.param_changes import unread_note, unread_params
+                    from podium.provisioning.schema import resource_schema
+
+                    schema = resource_schema(
+                        self.plugins.registered(PROVISIONERS, node.provider).obj
+                    )
+                    names = unread_params(schema, record.spec, node.spec, keys)
+                    if names:
+                        unread_notes.append(
+                            unread_note(node.uid, node.provider, schema.resource_type, names)
+                        )
+                    return names
+
+                changes = diff(
+                    nodes,
+                    records,
+                    requires_replace=requires_replace,
+                    unread=unread,
+                    destroy=destroy,
+                    missing=drift.missing,
+                    scope=scope,
+                    down=down,
+                    drifted=drift.changed,
+                )
+                from podium.engine import data_loss
+
+                data_loss.label_changes(changes, self._holds_data)
+                owned = ownership.check_changes(
+                    changes,
+                    records,
+                    loaded,
+                    owners,
+                    acting,
+                    take_over=take_over,
+                    rules=self.config.rules,
+                    environment=env,
+                    legacy=ownership.legacy_sources(
+                        rt.store, records, self.root, self.config.teams
+                    ),
+                )
+                from podium.engine.attribute_diff import describe_changes
+                from podium.engine.staleness import PlanFingerprints, uses_fingerprints
+
+                describe_changes(
+                    changes,
+                    workloads_in_plan,
+                    rt.store.releases,
+                    {r.uid: r.attributes for r in records if r.attributes is not None},
+                )
+                plan = Plan(
+                    platform=self.name,
+                    environment=env,
+                    serial=serial,
+                    changes=changes,
+                    workloads=[
+                        {"name": w.name, "path": self._plan_path(w.path), "source": w.source}
+                        for w in workloads_in_plan
+                    ],
+                    destroy=destroy,
+                    refresh=refresh,
+                    prune=prune,
+                    scope=None if scope is None else sorted(scope),
+                    config_digest=self.config_digest(),
+                    warnings=[*warnings, *owned.notes, *unread_notes],
+                    take_over=owned.taken_over,
+                    allow_data_loss=allow_data_loss,
+                    fingerprints=PlanFingerprints(records, changes)
+                    if uses_fingerprints(scope, prune)
+                    else None,
+                )
+                findings = self._workload_findings(rt, workloads_in_plan) + self._plan_findings(
+                    rt, plan
+                )
+                from podium.engine.deployer_checks import deployer_findings
+
+                # Not subject to [policies] levels: protect_data is the one switch; what a
+                # deployer cannot run is the deployer's to say.
+                plan.findings = (
+                    self._apply_levels(findings, env)
+                    + data_loss.findings(changes, rt.env.protect_data)
+                    + deployer_findings(rt, workloads_in_plan)
+                )
+                for finding in plan.findings:
+                    rt.event(
+                        "policy.finding",
+                        finding.subject,
+                        finding.message,
+                        finding=finding.to_dict(),
+                    )
+                from podium.engine.plan_report import plugin_versions
+
+                plan.plugins = plugin_versions(self.plugins.plugins, plan.changes)
+                plan._parsed = {} if destroy else parsed
+                rt.event("plan.finished", message=f"plan for {env}", counts=plan.counts)
+                with self._lock:
+                    self._own_plans[id(plan)] = plan
+                return plan
 
     @audited("verify", plan_target, only_inside=True)
     def verify_plan(

@@ -54,7 +54,7 @@ def desired_nodes(rt: EngineRuntime, workloads: Sequence[Workload]) -> list[Node
             if request.uid in nodes:  # a shared resource (same id) seen in another workload
                 continue
             try:
-                fulfilment = _fulfilment(rt, request, fulfilments)
+                fulfilment = _fulfilment(rt, request, fulfilments, schemas)
             except NoMatchingRuleError as exc:
                 unmatched = _unmatched_class(rt.rules, request)
                 if unmatched is not None:
@@ -77,11 +77,10 @@ def desired_nodes(rt: EngineRuntime, workloads: Sequence[Workload]) -> list[Node
                 )
                 continue
             match, registered = fulfilment.match, fulfilment.registered
-            provided[request.uid] = resource_checks.provided(registered, schemas)
-            schema = provided[request.uid].schema
-            locked = _locked_params_set(workload, request, match, schema.platform_only)
-            if locked:
-                problems.extend(locked)
+            provided[request.uid] = fulfilment.provided
+            schema = fulfilment.provided.schema
+            if not fulfilment.locked.isdisjoint(request.params):
+                problems.extend(_locked_params_set(workload, request, match, fulfilment.locked))
                 continue
             if not fulfilment.handled:
                 problems.append(
@@ -167,6 +166,9 @@ class _Fulfilment:
 
     match: RuleMatch
     registered: Registered[Provisioner]
+    provided: resource_checks.Provided
+    #: the params the rule locks, or only the platform's rules may set
+    locked: frozenset[str]
     #: the match explained, shared by the nodes of these requests (display only)
     explained: dict[str, Any]
     #: whether the provisioner says it handles the type and class
@@ -177,6 +179,7 @@ def _fulfilment(
     rt: EngineRuntime,
     request: ResourceRequest,
     known: dict[tuple[str, str, str | None], _Fulfilment],
+    schemas: dict[str, resource_checks.Provided],
 ) -> _Fulfilment:
     """The rule, provisioner and explanation for ``request``, worked out once per type,
     class and id (thousands of requests usually share a handful); raises
@@ -193,8 +196,12 @@ def _fulfilment(
             uid=request.uid,
         )
         registered = rt.plugins.registered(PROVISIONERS, match.rule.provisioner)
+        provided = resource_checks.provided(registered, schemas)
+        locked = frozenset(match.rule.locked_params) | provided.schema.platform_only
         handled = bool(registered.obj.handles(request.type, request.resource_class))
-        found = known[key] = _Fulfilment(match, registered, match.explain(rt.locate), handled)
+        found = known[key] = _Fulfilment(
+            match, registered, provided, locked, match.explain(rt.locate), handled
+        )
     return found
 
 
@@ -218,14 +225,10 @@ def _telemetry_plan(
 
 
 def _locked_params_set(
-    workload: Workload,
-    request: ResourceRequest,
-    match: RuleMatch,
-    platform_params: frozenset[str],
+    workload: Workload, request: ResourceRequest, match: RuleMatch, locked: frozenset[str]
 ) -> list[InputError]:
     """The workload sets a param the matching rule locks (or only a rule may set)."""
     rule = match.rule
-    locked = set(rule.locked_params) | set(platform_params)
     errors: list[InputError] = []
     for key in sorted(set(request.params) & locked):
         by = (

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import heapq
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -75,30 +76,41 @@ def topological_order(deps: Mapping[str, Iterable[str]]) -> list[str]:
     Dependencies that are not keys are ignored (they are outside the graph).
     Raises :class:`CycleError` naming the cycle.
     """
-    remaining = {k: {d for d in v if d in deps and d != k} for k, v in deps.items()}
+    # Kahn's algorithm on each key's rank in sorted order: the heap compares small
+    # integers, not uids with long common prefixes (a plan of 20,000 nodes sorts them
+    # once instead of at every push and pop). A dependency listed twice is an edge
+    # counted twice, and released twice.
+    keys = sorted(deps)
+    rank = {key: index for index, key in enumerate(keys)}
+    dependents: list[list[int]] = [[] for _ in keys]
+    waiting = [0] * len(keys)
     for key, values in deps.items():
-        if key in values:
-            raise CycleError([key, key])
-    dependents: dict[str, list[str]] = {k: [] for k in remaining}
-    for key, values in remaining.items():
+        me = rank[key]
         for dep in values:
-            dependents[dep].append(key)
-    ready = sorted(k for k, v in remaining.items() if not v)
-    order: list[str] = []
-    counts = {k: len(v) for k, v in remaining.items()}
-    import heapq
-
-    heapq.heapify(ready)
+            it = rank.get(dep)
+            if it is None:
+                continue
+            if it == me:
+                raise CycleError([key, key])
+            dependents[it].append(me)
+            waiting[me] += 1
+    ready = [index for index, count in enumerate(waiting) if count == 0]  # sorted: a heap
+    order: list[int] = []
     while ready:
-        key = heapq.heappop(ready)
-        order.append(key)
-        for child in dependents[key]:
-            counts[child] -= 1
-            if counts[child] == 0:
+        index = heapq.heappop(ready)
+        order.append(index)
+        for child in dependents[index]:
+            waiting[child] -= 1
+            if waiting[child] == 0:
                 heapq.heappush(ready, child)
-    if len(order) != len(remaining):
-        raise CycleError(_find_cycle({k: v for k, v in remaining.items() if counts[k] > 0}))
-    return order
+    if len(order) != len(keys):
+        stuck = {
+            key: {d for d in deps[key] if d in rank and d != key}
+            for key in keys
+            if waiting[rank[key]] > 0
+        }
+        raise CycleError(_find_cycle(stuck))
+    return [keys[index] for index in order]
 
 
 def _find_cycle(deps: Mapping[str, set[str]]) -> list[str]:

@@ -513,7 +513,7 @@ def diff(
                 provider=node.provider,
                 plugin=node.plugin,
                 spec=node.spec,
-                depends_on=list(node.depends_on),
+                depends_on=node.depends_on,  # the node's own list: nodes are not kept
                 workload=node.workload,
                 before=record.spec if record is not None else None,
                 changed=keys,
@@ -521,26 +521,8 @@ def diff(
                 rule=node.rule,
             )
         )
-    # A changed resource may change the values a dependent renders; apply re-renders
-    # such dependents and leaves them alone if their rendered form did not change.
-    # A rotated secret names itself in its dependents' reasons, all the way down.
-    rotations = {c.uid: c.reason for c in changes if c.reason.startswith("secret ")}
-    for change in changes:  # nodes are in dependency order, so one pass propagates
-        moved = [d for d in change.depends_on if d in touched]
-        rotated = sorted({rotations[d] for d in moved if d in rotations})
-        if change.action != "no-op":
-            if rotated and change.action == "update":  # updated anyway: say it rotates too
-                change.reason = "; ".join([change.reason, *rotated])
-                rotations[change.uid] = "; ".join(rotated)
-            continue
-        if moved:
-            change.action = "update"
-            if rotated:
-                change.reason = "; ".join(rotated)
-                rotations[change.uid] = change.reason
-            else:
-                change.reason = f"re-render: {', '.join(moved[:3])} changes"
-            touched.add(change.uid)
+    if touched:  # else nothing to propagate: the common plan, thousands of nodes long
+        _propagate(changes, touched)
     in_scope = _scoped(by_uid, wanted, scope)
     for record in by_uid.values():
         if record.uid not in wanted and record.uid in in_scope:
@@ -559,6 +541,32 @@ def diff(
                 )
             )
     return changes
+
+
+def _propagate(changes: Sequence[Change], touched: set[str]) -> None:
+    """Update the dependents of ``touched`` nodes (changes in dependency order).
+
+    A changed resource may change the values a dependent renders; apply re-renders such
+    dependents and leaves them alone if their rendered form did not change. A rotated
+    secret names itself in its dependents' reasons, all the way down.
+    """
+    rotations = {c.uid: c.reason for c in changes if c.reason.startswith("secret ")}
+    for change in changes:  # in dependency order, so one pass propagates
+        moved = [d for d in change.depends_on if d in touched]
+        rotated = sorted({rotations[d] for d in moved if d in rotations})
+        if change.action != "no-op":
+            if rotated and change.action == "update":  # updated anyway: say it rotates too
+                change.reason = "; ".join([change.reason, *rotated])
+                rotations[change.uid] = "; ".join(rotated)
+            continue
+        if moved:
+            change.action = "update"
+            if rotated:
+                change.reason = "; ".join(rotated)
+                rotations[change.uid] = change.reason
+            else:
+                change.reason = f"re-render: {', '.join(moved[:3])} changes"
+            touched.add(change.uid)
 
 
 def _compare(

@@ -143,12 +143,20 @@ def unexpanded_placeholders(spec: Mapping[str, Any]) -> list[Problem]:
 def _placeholder_problem(
     inner: str, metadata: Mapping[str, Any], resources: Mapping[str, Any]
 ) -> str | None:
+    parts = split_path(inner)
+    root = parts[0]
+    if (  # the usual placeholder, a known resource's output: no message to build
+        root == "resources"
+        and len(parts) > 1
+        and "" not in parts
+        and parts[1] in resources
+        and all(_OUTPUT_KEY.fullmatch(part) for part in parts[2:])
+    ):
+        return None
     shown = "${" + inner + "}"
     literal = "$${" + inner + "}"
     if not inner.strip():
         return f"placeholder {shown} is empty; write {literal} for the literal text"
-    parts = split_path(inner)
-    root = parts[0]
     if root not in ("metadata", "resources"):
         return (
             f"placeholder {shown} must start with 'metadata.' or 'resources.'; "

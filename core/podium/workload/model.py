@@ -88,7 +88,9 @@ class ResourceRequest:
         """Names of the workload's other resources this one's params refer to (computed once)."""
         cached: frozenset[str] | None = self.__dict__.get("_depends_on")
         if cached is None:
-            cached = self.referenced_resources() - {self.name}
+            referenced = self.referenced_resources()
+            # the same set when it does not name itself (it never does once validated)
+            cached = referenced - {self.name} if self.name in referenced else referenced
             object.__setattr__(self, "_depends_on", cached)  # frozen, so bypass it
         return cached
 
