@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from podium.security.secret import Secret
-from podium.workload.placeholders import escape, expand, references, split_path, substitute
+from podium.workload.checks import check_placeholders
+from podium.workload.placeholders import (
+    escape,
+    expand,
+    raw_references,
+    references,
+    split_path,
+    substitute,
+)
 
 VALUES = {
     ("metadata", "name"): "test-name",
@@ -165,3 +174,51 @@ def test_escape_is_not_compositional() -> None:
     # text changes meaning; escape the whole literal text at once.
     assert substitute(escape("${"), never) == "${"
     assert substitute(escape("${") + "${metadata.name}", resolve) == "${${metadata.name}"
+
+
+placeholder_text = st.sampled_from(
+    [
+        "${resources.db.host}",
+        "${resources.db.a\\.b}",
+        "${resources.nope.host}",
+        "${resources.db}",
+        "${resources.db..x}",
+        "${resources.db.bad key}",
+        "${metadata.name}",
+        "${metadata.missing}",
+        "${other.x}",
+        "${}",
+        "$${resources.db.host}",
+        "plain",
+    ]
+)
+params = st.recursive(
+    placeholder_text,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner),
+    max_leaves=6,
+)
+
+
+@given(st.dictionaries(st.sampled_from(["db", "cache", "q"]), params, min_size=1))
+def test_checking_with_the_requests_parsed_paths_finds_the_same_problems(
+    params_by_resource: dict[str, Any],
+) -> None:
+    """The loader hands check_placeholders the paths its requests parsed; a resource whose
+    paths all look fine is not walked again, so the problems must be the same either way."""
+    spec = {
+        "metadata": {"name": "web"},
+        "containers": {"main": {"variables": {"A": "${resources.db.port}"}}},
+        "resources": {name: {"type": "x", "params": p} for name, p in params_by_resource.items()},
+    }
+    paths = {
+        name: [split_path(i) for text in _texts(p) for i in raw_references(text)]
+        for name, p in params_by_resource.items()
+    }
+    assert check_placeholders(spec, paths) == check_placeholders(spec)
+
+
+def _texts(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    items = value.values() if isinstance(value, dict) else value
+    return [text for item in items for text in _texts(item)]

@@ -7,7 +7,8 @@ file positions and report them all together.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
+from itertools import chain
 from typing import Any
 
 from podium.workload.placeholders import raw_references, split_path
@@ -74,6 +75,12 @@ def _alias_positions(positions: Positions, old: FieldPath, new: FieldPath) -> No
 
 def expandable_fields(spec: Mapping[str, Any]) -> Iterator[tuple[FieldPath, str]]:
     """Every string Score expands placeholders in, with its field path."""
+    yield from _container_fields(spec)
+    for rname in spec.get("resources") or {}:
+        yield from _params_fields(spec, rname)
+
+
+def _container_fields(spec: Mapping[str, Any]) -> Iterator[tuple[FieldPath, str]]:
     for cname, container in spec.get("containers", {}).items():
         for key, value in (container.get("variables") or {}).items():
             yield ("containers", cname, "variables", key), value
@@ -82,8 +89,11 @@ def expandable_fields(spec: Mapping[str, Any]) -> Iterator[tuple[FieldPath, str]
                 yield ("containers", cname, "files", target, "content"), file["content"]
         for target, volume in (container.get("volumes") or {}).items():
             yield ("containers", cname, "volumes", target, "source"), volume["source"]
-    for rname, resource in (spec.get("resources") or {}).items():
-        yield from _strings(("resources", rname, "params"), resource.get("params") or {})
+
+
+def _params_fields(spec: Mapping[str, Any], rname: str) -> Iterator[tuple[FieldPath, str]]:
+    params = spec["resources"][rname].get("params") or {}
+    return _strings(("resources", rname, "params"), params)
 
 
 def _strings(here: FieldPath, value: Any) -> Iterator[tuple[FieldPath, str]]:
@@ -100,17 +110,44 @@ def _strings(here: FieldPath, value: Any) -> Iterator[tuple[FieldPath, str]]:
             yield from _strings((*here, index), item)
 
 
-def check_placeholders(spec: Mapping[str, Any]) -> list[Problem]:
-    """Every placeholder must be rooted at metadata or resources and name something that exists."""
+def check_placeholders(
+    spec: Mapping[str, Any], params_paths: Mapping[str, Sequence[Sequence[str]]] | None = None
+) -> list[Problem]:
+    """Every placeholder must be rooted at metadata or resources and name something that exists.
+
+    ``params_paths`` may give, by resource name, the placeholder paths of the resource's
+    params as already parsed (``ResourceRequest.references()``): a resource whose paths
+    all name outputs of known resources is then not walked again (the usual case).
+    """
     problems: list[Problem] = []
     resources: Mapping[str, Any] = spec.get("resources") or {}  # a dict: fast lookups
     metadata = spec.get("metadata", {})
-    for here, template in expandable_fields(spec):
+    known = params_paths or {}
+    walked = chain(
+        _container_fields(spec),
+        *(
+            _params_fields(spec, rname)
+            for rname in resources
+            if rname not in known or not all(_known_output(p, resources) for p in known[rname])
+        ),
+    )
+    for here, template in walked:
         for inner in raw_references(template):
             message = _placeholder_problem(inner, metadata, resources)
             if message:
                 problems.append((here, message))
     return problems
+
+
+def _known_output(parts: Sequence[str], resources: Mapping[str, Any]) -> bool:
+    """Whether a placeholder's path names a known resource's output (so it is fine)."""
+    return (
+        len(parts) > 1
+        and parts[0] == "resources"
+        and "" not in parts
+        and parts[1] in resources
+        and all(_OUTPUT_KEY.fullmatch(part) for part in parts[2:])
+    )
 
 
 def unexpanded_placeholders(spec: Mapping[str, Any]) -> list[Problem]:
@@ -145,13 +182,7 @@ def _placeholder_problem(
 ) -> str | None:
     parts = split_path(inner)
     root = parts[0]
-    if (  # the usual placeholder, a known resource's output: no message to build
-        root == "resources"
-        and len(parts) > 1
-        and "" not in parts
-        and parts[1] in resources
-        and all(_OUTPUT_KEY.fullmatch(part) for part in parts[2:])
-    ):
+    if _known_output(parts, resources):  # the usual placeholder: no message to build
         return None
     shown = "${" + inner + "}"
     literal = "$${" + inner + "}"

@@ -104,13 +104,16 @@ def load_workload_text(
     checks.normalise_lists(spec, positions)
     base = None if shown.startswith("<") else Path(shown).parent
     private = list(private_paths)
-    problems = checks.check_placeholders(spec)
+    workload = _build(spec, text, shown, positions)
+    # the requests parse their params' placeholders once; the check reuses what they found
+    problems = checks.check_placeholders(
+        spec, {name: request.references() for name, request in workload.resources.items()}
+    )
     problems += checks.check_before(spec)
     if not parsed.printable:  # otherwise there is no control character to find
         problems += control_character_problems(spec)
     problems += host_path_problems(spec, base, private)
     problems += expansion_problems(spec, base, private)
-    workload = _build(spec, text, shown, positions)
     depends = {
         name: set(request.referenced_resources()) for name, request in workload.resources.items()
     }
