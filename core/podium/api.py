@@ -601,9 +601,10 @@ class Platform:
                 # makes this plan stale, instead of stamping old records with a new serial.
                 from podium.engine.secret_versions import stamp_secret_versions
 
-                stamp_secret_versions(
-                    nodes, rt.env.secret_store, lambda value: rt.cipher.fingerprint(value)
-                )
+                if any(rule.type == "secret" for rule in rt.rules):  # else no node is one
+                    stamp_secret_versions(
+                        nodes, rt.env.secret_store, lambda value: rt.cipher.fingerprint(value)
+                    )
                 serial = rt.store.serial()
                 records = rt.store.records()
                 from podium.engine.refresh import ResourceDrift, read_resources
