@@ -77,10 +77,10 @@ class PlanFingerprints(Mapping[str, str]):
         self._taken: dict[str, str] = {}
 
     def _fingerprints(self) -> dict[str, str]:
-        if self._source is not None:
-            records, changes = self._source
-            self._taken = node_fingerprints(records, changes)
-            self._source = None  # the records are no longer kept alive for this
+        source = self._source  # one read: another thread may take them at the same time
+        if source is not None:
+            self._taken = node_fingerprints(*source)  # the same either way
+            self._source = None  # after _taken is set; the records are let go
         return self._taken
 
     def __getitem__(self, uid: str) -> str:
