@@ -5,9 +5,9 @@ nothing to change: the plan reads state, builds the desired graph, diffs it, run
 policies. The workloads are loaded before timing, so the figure is the engine's.
 Targets: 10,000 nodes in under 2 s, and no worse than linear: 10x the nodes (2,000 ->
 20,000) in at most 12x the time. The sizes are timed in turns, so a busy spell on the
-machine slows both rather than one, and each is the best of several samples of enough
-plans in a row to last a few tenths of a second: a 1,000-node base (34 ms) once gave
-12.5 on noise alone.
+machine slows both rather than one; each figure is the best of many single plans, each
+started right after a full collection (a 1,000-node base of 34 ms once gave 12.5 on
+noise alone).
 
 Parsing: a no-op plan of 10,000 resources straight from their Score files (read,
 parse, validate, plan) against loading the same files with libyaml alone
@@ -41,7 +41,7 @@ from _graph import make_platform, write_workloads
 from podium.engine.gc_pause import gc_paused
 
 BASE, TARGET_SIZE, LARGE = 2_000, 10_000, 20_000
-#: A sample runs the measured call this long at least, in a loop, and reports the mean.
+#: A quick call is timed this many times a turn: as many as run in about this long.
 SAMPLE_SECONDS = 0.3
 
 
@@ -84,21 +84,27 @@ def collector_paused(call: Callable[[], None]) -> Callable[[], None]:
 
 
 def best_in_turns(calls: dict[str, Callable[[], object]], rounds: int) -> dict[str, float]:
-    """Best seconds per call of each of ``calls``, timed in turns over ``rounds`` rounds;
-    a call quicker than :data:`SAMPLE_SECONDS` is repeated within a sample."""
-    loops = {}
+    """Best seconds of one call of each of ``calls``, timed in turns over ``rounds`` rounds.
+
+    Every timed call starts from the same heap, right after a full collection, and is
+    timed alone: a quick call is repeated within its turn (to last about
+    :data:`SAMPLE_SECONDS`), each repeat after its own collection. Timing repeats in a
+    row instead let the quick call run on the memory its previous run left in the
+    caches, which the slow calls never do: that flattered the small size's time.
+    """
+    repeats = {}
     for name, call in calls.items():
         started = time.process_time()
-        call()  # warm-up, and the loop count
-        loops[name] = max(1, int(SAMPLE_SECONDS / max(time.process_time() - started, 1e-6)))
+        call()  # warm-up, and the repeat count
+        repeats[name] = max(1, int(SAMPLE_SECONDS / max(time.process_time() - started, 1e-6)))
     best = dict.fromkeys(calls, float("inf"))
     for _ in range(rounds):
         for name, call in calls.items():
-            gc.collect()  # every sample starts from the same heap
-            started = time.process_time()
-            for _ in range(loops[name]):
+            for _ in range(repeats[name]):
+                gc.collect()
+                started = time.process_time()
                 call()
-            best[name] = min(best[name], (time.process_time() - started) / loops[name])
+                best[name] = min(best[name], time.process_time() - started)
     return best
 
 

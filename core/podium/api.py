@@ -607,6 +607,7 @@ class Platform:
                     )
                 serial = rt.store.serial()
                 records = rt.store.records()
+                by_uid = {record.uid: record for record in records}  # once: each walk costs
                 from podium.engine.refresh import ResourceDrift, read_resources
 
                 drift = ResourceDrift()
@@ -656,7 +657,7 @@ class Platform:
 
                 changes = diff(
                     nodes,
-                    records,
+                    by_uid,
                     requires_replace=requires_replace,
                     unread=unread,
                     destroy=destroy,
@@ -670,7 +671,7 @@ class Platform:
                 data_loss.label_changes(changes, self._holds_data)
                 owned = ownership.check_changes(
                     changes,
-                    records,
+                    by_uid,
                     loaded,
                     owners,
                     acting,
@@ -684,12 +685,7 @@ class Platform:
                 from podium.engine.attribute_diff import describe_changes
                 from podium.engine.staleness import PlanFingerprints, uses_fingerprints
 
-                describe_changes(
-                    changes,
-                    workloads_in_plan,
-                    rt.store.releases,
-                    {r.uid: r.attributes for r in records if r.attributes is not None},
-                )
+                describe_changes(changes, workloads_in_plan, rt.store.releases, by_uid)
                 plan = Plan(
                     platform=self.name,
                     environment=env,

@@ -26,11 +26,9 @@ from podium.security.secret import REDACTED, Secret
 
 if TYPE_CHECKING:
     from podium.engine.plan import Change
+    from podium.platform.contract import ResourceRecord
     from podium.workload.model import Workload
 
-#: Where Podium 0.1 kept the view of what was deployed: in the record's spec (now the
-#: record's ``attributes`` field; see ``ResourceRecord``).
-ATTRIBUTES_KEY = "_attributes"
 #: How a file's content shows in a diff: never the content itself.
 CONTENT = "(content)"
 CONTENT_CHANGED = "content changed"
@@ -176,25 +174,26 @@ def describe_changes(
     changes: Iterable[Change],
     workloads: Iterable[Workload],
     releases: Callable[[str], Sequence[Mapping[str, Any]]] | None = None,
-    attributes: Mapping[str, Mapping[str, Any]] | None = None,
+    records: Mapping[str, ResourceRecord] | None = None,
 ) -> None:
     """Give each update and replace its attribute diff; name the changed attributes in the
     reason that would otherwise say only ``change of digest``.
 
-    ``attributes`` are the deployments' recorded views (records' ``attributes``, by uid).
+    ``records`` are state's records by uid: a deployment's ``attributes`` are its recorded view.
     A deployment recorded before apply kept its attributes is compared on what its last
     deployed release (from ``releases(workload)``) tells: image, command and args.
     """
     by_name = {workload.name: workload for workload in workloads}
-    recorded = attributes or {}
+    recorded = records or {}
+    # Where Podium 0.1 kept a deployment's attributes, in its spec, no record's spec holds
+    # them any more: ResourceRecord lifts them out as it is made.
     for change in changes:
-        before = change.before or {}
         if change.action in ("update", "replace") and change.before is not None:
-            change.diff = _diff_of(change, before, by_name, releases, recorded.get(change.uid))
+            record = recorded.get(change.uid)
+            view = record.attributes if record is not None else None
+            change.diff = _diff_of(change, change.before, by_name, releases, view)
             if change.diff and change.kind == "deployment" and change.reason == _DIGEST_REASON:
                 change.reason = "change of " + _named([d["path"] for d in change.diff])
-        if ATTRIBUTES_KEY in before:
-            change.before = {k: v for k, v in before.items() if k != ATTRIBUTES_KEY}
 
 
 _DIGEST_REASON = "change of digest"

@@ -40,33 +40,45 @@ def label_changes(changes: Sequence[Change], holds_data: Callable[[str], bool]) 
     ``holds_data(provisioner_name)`` answers from the provisioner's schema; it must answer
     True for a provisioner it cannot find (fail closed).
     """
-    pair_class_changes(changes)
-    by_uid = {c.uid: c for c in changes}
+    # One walk over the plan, then only the few changes that create or destroy: a plan of
+    # thousands of no-op nodes is not walked again (each walk reads every change's fields
+    # from memory the caches no longer hold).
+    creates: list[Change] = []
+    destroys: list[Change] = []
     for change in changes:
-        if change.kind == "resource" and change.action in DESTRUCTIVE:
-            change.data_loss = holds_data(change.provider)
-    for change in changes:  # the create half of a class change carries its delete's label
-        if change.replaces is not None and change.replaces in by_uid:
-            change.data_loss = by_uid[change.replaces].data_loss
+        if change.kind == "resource":
+            if change.action == "create":
+                creates.append(change)
+            elif change.action in DESTRUCTIVE:
+                destroys.append(change)
+    paired = pair_class_changes(creates, destroys)
+    for change in destroys:
+        change.data_loss = holds_data(change.provider)
+    for create, delete in paired:  # the create half of a class change carries its label
+        create.data_loss = delete.data_loss
 
 
-def pair_class_changes(changes: Sequence[Change]) -> None:
-    """Link each create of a resource with the delete of the same resource in another class."""
-    creates = {
-        _identity(c.spec): c
-        for c in changes
-        if c.kind == "resource" and c.action == "create" and c.before is None
-    }
-    for delete in changes:
-        if delete.kind != "resource" or delete.action != "delete" or not delete.before:
+def pair_class_changes(
+    creates: Sequence[Change], destroys: Sequence[Change]
+) -> list[tuple[Change, Change]]:
+    """Link each create of a resource with the delete of the same resource in another class
+    (``destroys`` may hold replaces too; they are not paired)."""
+    if not creates or not destroys:
+        return []
+    by_identity = {_identity(c.spec): c for c in creates if c.before is None}
+    paired: list[tuple[Change, Change]] = []
+    for delete in destroys:
+        if delete.action != "delete" or not delete.before:
             continue
-        create = creates.get(_identity(delete.before))
+        create = by_identity.get(_identity(delete.before))
         if create is None or create.replaces is not None:
             continue
         old, new = delete.before.get("class"), create.spec.get("class")
+        paired.append((create, delete))
         create.replaces, delete.replaced_by = delete.uid, create.uid
         create.reason = f"class changes from {old} to {new}"
         delete.reason = f"replaced by {create.uid}: class changes from {old} to {new}"
+    return paired
 
 
 def findings(changes: Sequence[Change], protected: bool) -> list[Finding]:

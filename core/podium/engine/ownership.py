@@ -147,8 +147,10 @@ def legacy_sources(
     """
     found: dict[str, tuple[Path, str]] = {}
     for record in records:
+        if record.kind != "deployment" or record.owner is not None:
+            continue  # before the spec: reading every record's spec is a walk over all state
         workload = record.spec.get("workload")
-        if record.kind != "deployment" or record.owner is not None or not isinstance(workload, str):
+        if not isinstance(workload, str):
             continue
         releases = store.releases(workload)
         rendered = releases[-1].get("workload") if releases else None
@@ -188,7 +190,7 @@ class _Conflict:
 
 def check_changes(
     changes: Sequence[Change],
-    records: Iterable[ResourceRecord],
+    records: Mapping[str, ResourceRecord],
     workloads: Sequence[Workload],
     owners: Mapping[str, str],
     acting: frozenset[str],
@@ -200,12 +202,13 @@ def check_changes(
 ) -> OwnershipCheck:
     """Set each change's owner; raise :class:`OwnershipError` if one crosses an owner.
 
-    ``workloads`` are the run's workloads (from its files, destroyed ones included),
+    ``records`` are state's records by uid; ``workloads`` are the run's workloads (from its
+    files, destroyed ones included),
     ``owners`` their owners by name; ``acting`` is who the run acts for
     (:func:`acting_owners`); ``legacy`` is :func:`legacy_sources`. See the module
     doc for the rules.
     """
-    by_uid = {r.uid: r for r in records}
+    by_uid = records
     # As the engine records podium.source_dir in releases (see legacy_sources).
     directories = {w.name: w.path.parent.resolve() for w in workloads if w.path is not None}
 

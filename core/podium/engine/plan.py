@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from pathlib import Path
@@ -459,7 +459,7 @@ def changed_keys(old: Any, new: Any, prefix: str = "") -> list[str]:
 
 def diff(
     desired: Sequence[Node],
-    records: Iterable[ResourceRecord],
+    records: Mapping[str, ResourceRecord],
     *,
     requires_replace: Any,
     destroy: bool = False,
@@ -469,7 +469,7 @@ def diff(
     drifted: Mapping[str, Sequence[str]] | None = None,
     unread: Any = None,
 ) -> list[Change]:
-    """Compare the desired nodes with state records.
+    """Compare the desired nodes with state records (by uid).
 
     ``requires_replace(node, record) -> bool`` asks the node's provisioner whether a
     change of params needs a new resource. ``missing`` holds uids that a refresh
@@ -483,7 +483,7 @@ def diff(
     ``unread(node, record, changed_keys) -> list[str] | None`` names the params whose
     change the node's provisioner never reads, when nothing else changed: no update.
     """
-    by_uid = {r.uid: r for r in records}
+    by_uid = records
     down = down or {}
     drifted = drifted or {}
     changes: list[Change] = []
@@ -523,9 +523,13 @@ def diff(
         )
     if touched:  # else nothing to propagate: the common plan, thousands of nodes long
         _propagate(changes, touched)
-    in_scope = _scoped(by_uid, wanted, scope)
-    for record in by_uid.values():
-        if record.uid not in wanted and record.uid in in_scope:
+    # Records no desired node names are deletion candidates; usually there are none, and
+    # then the scope (which reads every record's spec) need not be worked out.
+    leftover = [uid for uid in by_uid if uid not in wanted]
+    in_scope = _scoped(by_uid, wanted, scope) if leftover else set()
+    for uid in leftover:
+        record = by_uid[uid]
+        if uid in in_scope:
             changes.append(
                 Change(
                     uid=record.uid,
