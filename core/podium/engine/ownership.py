@@ -202,11 +202,10 @@ def check_changes(
 ) -> OwnershipCheck:
     """Set each change's owner; raise :class:`OwnershipError` if one crosses an owner.
 
-    ``records`` are state's records by uid; ``workloads`` are the run's workloads (from its
-    files, destroyed ones included),
-    ``owners`` their owners by name; ``acting`` is who the run acts for
-    (:func:`acting_owners`); ``legacy`` is :func:`legacy_sources`. See the module
-    doc for the rules.
+    ``records`` are state's records by uid; ``workloads`` are the run's workloads (from
+    its files, destroyed ones included), ``owners`` their owners by name; ``acting`` is
+    who the run acts for (:func:`acting_owners`); ``legacy`` is :func:`legacy_sources`.
+    See the module doc for the rules.
     """
     by_uid = records
     # As the engine records podium.source_dir in releases (see legacy_sources).
