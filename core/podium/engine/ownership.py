@@ -207,7 +207,6 @@ def check_changes(
     who the run acts for (:func:`acting_owners`); ``legacy`` is :func:`legacy_sources`.
     See the module doc for the rules.
     """
-    by_uid = records
     # As the engine records podium.source_dir in releases (see legacy_sources).
     directories = {w.name: w.path.parent.resolve() for w in workloads if w.path is not None}
 
@@ -242,7 +241,7 @@ def check_changes(
         return False
 
     for change in changes:
-        record = by_uid.get(change.uid)
+        record = records.get(change.uid)
         recorded, history = owner_of(record)
         workload_name = change.workload or ""
         if change.action == "delete":

@@ -483,14 +483,13 @@ def diff(
     ``unread(node, record, changed_keys) -> list[str] | None`` names the params whose
     change the node's provisioner never reads, when nothing else changed: no update.
     """
-    by_uid = records
     down = down or {}
     drifted = drifted or {}
     changes: list[Change] = []
     wanted = {} if destroy else {n.uid: n for n in desired}
     touched: set[str] = set()
     for node in wanted.values():
-        record = by_uid.get(node.uid)
+        record = records.get(node.uid)
         action, reason, keys = _compare(node, record, missing, requires_replace, unread)
         redeploy = record is not None and node.uid in down and action != "replace"
         if redeploy:
@@ -525,10 +524,10 @@ def diff(
         _propagate(changes, touched)
     # Records no desired node names are deletion candidates; usually there are none, and
     # then the scope (which reads every record's spec) need not be worked out.
-    leftover = [uid for uid in by_uid if uid not in wanted]
-    in_scope = _scoped(by_uid, wanted, scope) if leftover else set()
+    leftover = [uid for uid in records if uid not in wanted]
+    in_scope = _scoped(records, wanted, scope) if leftover else set()
     for uid in leftover:
-        record = by_uid[uid]
+        record = records[uid]
         if uid in in_scope:
             changes.append(
                 Change(
