@@ -5,9 +5,10 @@ nothing to change: the plan reads state, builds the desired graph, diffs it, run
 policies. The workloads are loaded before timing, so the figure is the engine's.
 Targets: 10,000 nodes in under 2 s, and no worse than linear: 10x the nodes (2,000 ->
 20,000) in at most 12x the time. The sizes are timed in turns, so a busy spell on the
-machine slows both rather than one; each figure is the best of many single plans, each
-started right after a full collection (a 1,000-node base of 34 ms once gave 12.5 on
-noise alone).
+machine slows both rather than one; each figure is the best of as many single plans per
+size (10 rounds), each started right after a full collection and after a plan of another
+size (a 1,000-node base of 34 ms once gave 12.5 on noise alone). The ratio of the
+medians is shown beside it.
 
 Parsing: a no-op plan of 10,000 resources straight from their Score files (read,
 parse, validate, plan) against loading the same files with libyaml alone
@@ -25,6 +26,7 @@ Run: python benchmarks/bench_plan.py [rounds]
 from __future__ import annotations
 
 import gc
+import statistics
 import sys
 import tempfile
 import time
@@ -41,8 +43,6 @@ from _graph import make_platform, write_workloads
 from podium.engine.gc_pause import gc_paused
 
 BASE, TARGET_SIZE, LARGE = 2_000, 10_000, 20_000
-#: A quick call is timed this many times a turn: as many as run in about this long.
-SAMPLE_SECONDS = 0.3
 
 
 def filled_platform(stack: ExitStack, nodes: int) -> tuple[Any, list[Path]]:
@@ -83,60 +83,69 @@ def collector_paused(call: Callable[[], None]) -> Callable[[], None]:
     return run
 
 
-def best_in_turns(calls: dict[str, Callable[[], object]], rounds: int) -> dict[str, float]:
-    """Best seconds of one call of each of ``calls``, timed in turns over ``rounds`` rounds.
+def timed_in_turns(calls: dict[str, Callable[[], object]], rounds: int) -> dict[str, list[float]]:
+    """Seconds of each single call of ``calls``, timed in turns for ``rounds`` rounds.
 
-    Every timed call starts from the same heap, right after a full collection, and is
-    timed alone: a quick call is repeated within its turn (to last about
-    :data:`SAMPLE_SECONDS`), each repeat after its own collection. Timing repeats in a
-    row instead let the quick call run on the memory its previous run left in the
-    caches, which the slow calls never do: that flattered the small size's time.
+    Every call is timed the same number of times, alone, right after a full collection,
+    and each comes after a call of another kind. Repeating the quick call within its
+    turn (as this did before) let all but the first repeat run on data its previous run
+    had left in the caches, which a 20,000-node plan never fits in, and its best of six
+    times as many samples was lower for that alone: the base's time was flattering.
     """
-    repeats = {}
-    for name, call in calls.items():
-        started = time.process_time()
-        call()  # warm-up, and the repeat count
-        repeats[name] = max(1, int(SAMPLE_SECONDS / max(time.process_time() - started, 1e-6)))
-    best = dict.fromkeys(calls, float("inf"))
+    for call in calls.values():
+        call()  # warm-up: imports, first-use caches
+    times: dict[str, list[float]] = {name: [] for name in calls}
     for _ in range(rounds):
         for name, call in calls.items():
-            for _ in range(repeats[name]):
-                gc.collect()
-                started = time.process_time()
-                call()
-                best[name] = min(best[name], time.process_time() - started)
-    return best
+            gc.collect()
+            started = time.process_time()
+            call()
+            times[name].append(time.process_time() - started)
+    return times
+
+
+def best(times: dict[str, list[float]]) -> dict[str, float]:
+    return {name: min(values) for name, values in times.items()}
 
 
 def main() -> int:
     warnings.simplefilter("ignore")
-    rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 7
+    rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 10
     report = Report("plan")
     with ExitStack() as stack:
         # Parsing first, while the heap holds one platform: a larger heap makes every
         # collection of the garbage collector slower, for the loader and for libyaml alike.
         platforms = {TARGET_SIZE: filled_platform(stack, TARGET_SIZE)}
         platform, paths = platforms[TARGET_SIZE]
-        parsing = best_in_turns(
-            {
-                "libyaml": libyaml_load(paths),
-                "libyaml, collector paused": collector_paused(libyaml_load(paths)),
-                "load": collector_paused(lambda: platform.load_workloads(paths)),
-                "plan": noop_plan(platform, paths, TARGET_SIZE),
-            },
-            rounds,
+        parsing = best(
+            timed_in_turns(
+                {
+                    "libyaml": libyaml_load(paths),
+                    "libyaml, collector paused": collector_paused(libyaml_load(paths)),
+                    "load": collector_paused(lambda: platform.load_workloads(paths)),
+                    "plan": noop_plan(platform, paths, TARGET_SIZE),
+                },
+                rounds,
+            )
         )
         platforms.update((n, filled_platform(stack, n)) for n in (BASE, LARGE))
         loaded = {n: p.load_workloads(paths) for n, (p, paths) in platforms.items()}
-        engine = best_in_turns(
+        samples = timed_in_turns(
             {str(n): noop_plan(platforms[n][0], loaded[n], n) for n in platforms}, rounds
         )
+    engine = best(samples)
     base, target, large = (engine[str(n)] for n in (BASE, TARGET_SIZE, LARGE))
     report.add(f"no-op plan, {BASE:,} nodes in state", base, "s")
     report.add(f"no-op plan, {TARGET_SIZE:,} nodes in state", target, "s", at_most=2.0)
     report.add(f"no-op plan, {LARGE:,} nodes in state", large, "s")
     report.add(
         f"10x nodes -> time ratio ({BASE:,} -> {LARGE:,})", ratio(large, base), "x", at_most=12.0
+    )
+    middle = {name: statistics.median(values) for name, values in samples.items()}
+    report.add(
+        f"10x nodes -> time ratio of the medians over {rounds} rounds",
+        ratio(middle[str(LARGE)], middle[str(BASE)]),
+        "x",
     )
     report.add(
         f"libyaml load of the Score files, {TARGET_SIZE:,} resources, collector on",
