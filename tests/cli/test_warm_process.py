@@ -253,6 +253,101 @@ def test_an_idle_warm_process_exits(warm: Warm) -> None:
     assert list((warm.runtime / "podium").glob("*.sock")) == []
 
 
+def _mapped_libraries(pid: int) -> set[str]:
+    with open(f"/proc/{pid}/maps") as maps:
+        return {line.split()[-1].rsplit("/", 1)[-1] for line in maps if ".so" in line}
+
+
+@pytest.mark.skipif(not Path("/proc/self/maps").exists(), reason="reads /proc/<pid>/maps")
+def test_the_next_command_finds_the_libraries_the_last_one_imported(warm: Warm) -> None:
+    warm.served("status")
+    [pid] = warm.server_pids()
+    # up seals secrets: cryptography (and its Rust extension) is imported by the command,
+    # never by the warm process at start
+    assert "_rust.abi3.so" not in _mapped_libraries(pid)
+    warm.served("up")
+    deadline = time.monotonic() + 10
+    while "_rust.abi3.so" not in _mapped_libraries(pid):
+        assert time.monotonic() < deadline, "the warm process did not import what up used"
+        time.sleep(0.05)
+    assert warm.server_pids() == [pid]  # still serving, and the next command is served
+    assert warm.run("status", warm=True).returncode == 0
+
+
+@pytest.fixture
+def learning(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A directory on ``sys.path`` for made-up libraries and plugins, removed afterwards."""
+    from podium.cli import warm_server
+
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(warm_server, "_plugin_top_levels", frozenset({"warmtest_plugin"}))
+    before = set(sys.modules)
+    yield tmp_path
+    for name in set(sys.modules) - before:
+        del sys.modules[name]
+
+
+def test_learning_imports_libraries_never_a_plugins_modules(learning: Path) -> None:
+    from podium.cli.warm_server import _learn
+
+    (learning / "warmtest_lib.py").write_text("VALUE = 1\n")
+    (learning / "warmtest_plugin").mkdir()
+    (learning / "warmtest_plugin" / "__init__.py").write_text("")
+    (learning / "warmtest_plugin" / "hooks.py").write_text("raise SystemExit('imported')\n")
+    report = b"warmtest_lib\nwarmtest_plugin.hooks\nwarmtest_plugin\nno_such_module_here\n__main__"
+    assert _learn(report)
+    assert "warmtest_lib" in sys.modules
+    assert "warmtest_plugin" not in sys.modules and "warmtest_plugin.hooks" not in sys.modules
+
+
+def test_learning_leaves_warnings_and_logging_as_they_were(learning: Path) -> None:
+    import logging
+    import warnings
+
+    from podium.cli.warm_server import _learn
+
+    (learning / "warmtest_noisy.py").write_text(
+        "import logging, warnings\n"
+        "warnings.simplefilter('ignore')\n"
+        "logging.basicConfig(level=logging.DEBUG)\n"
+    )
+    filters, handlers = list(warnings.filters), list(logging.getLogger().handlers)
+    level = logging.getLogger().level
+    assert _learn(b"warmtest_noisy")
+    assert "warmtest_noisy" in sys.modules
+    assert list(warnings.filters) == filters
+    assert logging.getLogger().handlers == handlers and logging.getLogger().level == level
+
+
+def test_a_library_that_starts_a_thread_stops_the_warm_process(learning: Path) -> None:
+    from podium.cli.warm_server import _learn
+
+    (learning / "warmtest_threaded.py").write_text(
+        "import threading\n"
+        "STOP = threading.Event()\n"
+        "threading.Thread(target=STOP.wait, daemon=True).start()\n"
+    )
+    try:
+        assert not _learn(b"warmtest_threaded")  # forking after this would not be safe
+    finally:
+        sys.modules["warmtest_threaded"].STOP.set()
+
+
+def test_a_child_reports_what_it_imported_through_its_pipe(learning: Path) -> None:
+    from podium.cli.warm_server import _read_report, _report_imports
+
+    (learning / "warmtest_reported.py").write_text("")
+    before = frozenset(sys.modules)
+    __import__("warmtest_reported")
+    read_end, write_end = os.pipe()
+    os.set_blocking(read_end, False)
+    _report_imports(write_end, before)  # closes its end
+    reports = {read_end: bytearray()}
+    while _read_report(read_end, reports):
+        pass
+    assert reports[read_end].decode().splitlines() == ["warmtest_reported"]
+
+
 def test_which_commands_go_warm() -> None:
     assert routed_command(["status"]) == "status"
     assert routed_command(["-c", "x.toml", "--json", "plan", "-e", "dev"]) == "plan"

@@ -6,6 +6,12 @@ caller (same user, same identity, nothing changed on disk since it started) and 
 the child adopts the caller's working directory, environment, umask and standard
 streams, runs the command through :func:`podium.cli.main.main`, sends the exit status
 and exits. The server itself stays single-threaded, so forking it is safe.
+
+Each child also tells the server, over a pipe, which modules its command imported; the
+server then imports the libraries among them (never a module of a plugin's
+distribution: see :func:`_learn`), so the next command finds them loaded. A plugin's
+library (the Docker SDK of podium-podman, psycopg...) otherwise cost every command its
+import again: 50 to 150 ms of a warm ``podium up``.
 """
 
 from __future__ import annotations
@@ -15,12 +21,16 @@ import fcntl
 import gc
 import importlib
 import io
+import logging
 import os
+import select
 import signal
 import socket
 import struct
 import sys
+import threading
 import time
+import warnings
 from typing import Any
 
 from podium.cli.warm import (
@@ -94,19 +104,35 @@ def serve(path: str) -> None:
     listener.bind(path)
     os.chmod(path, 0o600)
     listener.listen(16)
-    listener.settimeout(idle)
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped by the kernel
     gc.freeze()  # what is loaded now stays shared with the children, page for page
+    reports: dict[int, bytearray] = {}  # a running child's pipe -> what it sent so far
     try:
         while True:
-            try:
+            ready, _, _ = select.select([listener.fileno(), *reports], [], [], idle)
+            if not ready:
+                return  # idle
+            for fd in ready:
+                if fd == listener.fileno() or _read_report(fd, reports):
+                    continue  # a caller, or more of a report to come
+                if not _learn(bytes(reports.pop(fd))):
+                    return  # a library started a thread: forking is no longer safe
+                gc.freeze()  # shared with the children, as what was loaded at start is
+                # The learned modules' files are watched too, from now; every file
+                # watched before keeps the time it had when the server started.
+                fingerprint = {**_fingerprint(), **fingerprint}
+            if listener.fileno() in ready:
                 conn, _ = listener.accept()
-            except TimeoutError:
-                return
-            with conn:
-                if not _serve_one(conn, ident, fingerprint):
+                with conn:
+                    report = _serve_one(conn, ident, fingerprint)
+                if report is False:
                     return
+                if isinstance(report, int):
+                    reports[report] = bytearray()
     finally:
+        for fd in reports:
+            with contextlib.suppress(OSError):
+                os.close(fd)
         listener.close()
         with contextlib.suppress(FileNotFoundError):
             os.unlink(path)
@@ -120,8 +146,11 @@ def _idle_seconds() -> float:
         return DEFAULT_IDLE_SECONDS
 
 
-def _serve_one(conn: socket.socket, ident: dict[str, Any], fingerprint: tuple[Any, ...]) -> bool:
-    """Fork a child for one command; ``False`` when this server must stop."""
+def _serve_one(
+    conn: socket.socket, ident: dict[str, Any], fingerprint: dict[str, int]
+) -> bool | int:
+    """Fork a child for one command: the pipe its report comes on, ``True`` when no child
+    was started, ``False`` when this server must stop."""
     conn.settimeout(10.0)
     fds: list[int] = []
     try:
@@ -135,10 +164,14 @@ def _serve_one(conn: socket.socket, ident: dict[str, Any], fingerprint: tuple[An
         if _fingerprint() != fingerprint:
             send_message(conn, {"refused": "Podium's files changed since the warm process started"})
             return False
+        report, report_to = os.pipe()
         pid = os.fork()
         if pid == 0:  # the child never returns
-            _run_child(conn, request, fds)
-        return True
+            os.close(report)
+            _run_child(conn, request, fds, report_to)
+        os.close(report_to)
+        os.set_blocking(report, False)
+        return report
     except (OSError, EOFError, ValueError):
         return True
     finally:
@@ -147,28 +180,107 @@ def _serve_one(conn: socket.socket, ident: dict[str, Any], fingerprint: tuple[An
                 os.close(fd)
 
 
+#: the most a child reports (module names): more is ignored, never waited for
+REPORT_LIMIT = 60_000
+
+
+def _read_report(fd: int, reports: dict[int, bytearray]) -> bool:
+    """Read what a child's pipe holds; ``False`` once it is closed (the child exited)."""
+    try:
+        chunk = os.read(fd, 65536)
+    except BlockingIOError:
+        return True
+    except OSError:
+        chunk = b""
+    if chunk:
+        if len(reports[fd]) < REPORT_LIMIT:
+            reports[fd] += chunk
+        return True
+    os.close(fd)
+    return False
+
+
+def _report_imports(fd: int, before: frozenset[str]) -> None:
+    """Send the server the modules this command imported (never blocks: the pipe holds it)."""
+    names = sorted(name for name in list(sys.modules) if name not in before)
+    data = "\n".join(names).encode("utf-8", "replace")[:REPORT_LIMIT]
+    with contextlib.suppress(OSError):
+        os.set_blocking(fd, False)
+        os.write(fd, data)
+    with contextlib.suppress(OSError):
+        os.close(fd)
+
+
+def _learn(report: bytes) -> bool:
+    """Import the libraries a child's command imported; ``False`` if one started a thread.
+
+    Never a module of a plugin's distribution: plugins are imported by each command,
+    after ``[plugins] allow`` and ``deny``. What the imports change in the process's
+    warnings filters and root logger is put back, so every command starts as it would
+    in its own process; a library that starts a thread would make forking unsafe, so
+    then the server stops (the next command starts another).
+    """
+    names = [n for n in report.decode("utf-8", "replace").splitlines() if n not in sys.modules]
+    if not names:
+        return True
+    plugins = _plugin_packages()
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    threads = threading.active_count()  # 1 in the server; a test may run beside others
+    with warnings.catch_warnings():  # puts the filters back
+        for name in names:
+            if name.partition(".")[0] in plugins or name.startswith("__"):
+                continue
+            with contextlib.suppress(Exception):
+                importlib.import_module(name)
+    root.handlers[:] = handlers
+    root.setLevel(level)
+    return threading.active_count() <= threads
+
+
+_plugin_top_levels: frozenset[str] | None = None
+
+
+def _plugin_packages() -> frozenset[str]:
+    """The top-level packages of every installed distribution that provides a plugin."""
+    global _plugin_top_levels
+    if _plugin_top_levels is None:
+        from importlib.metadata import entry_points, packages_distributions
+
+        from podium.plugins.discovery import GROUP
+
+        plugin_dists = {ep.dist.name for ep in entry_points(group=GROUP) if ep.dist is not None}
+        tops = {ep.module.partition(".")[0] for ep in entry_points(group=GROUP)}
+        for top, dists in packages_distributions().items():
+            if plugin_dists.intersection(dists):
+                tops.add(top)
+        _plugin_top_levels = frozenset(tops)
+    return _plugin_top_levels
+
+
 def _peer_uid(conn: socket.socket) -> int:
     credentials = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
     _pid, uid, _gid = struct.unpack("3i", credentials)
     return int(uid)
 
 
-def _fingerprint() -> tuple[Any, ...]:
+def _fingerprint() -> dict[str, int]:
     """Modification times of every loaded module's file and every ``sys.path`` directory:
     an upgrade, an install or an edited source file changes one of them."""
-    stamps: list[tuple[str, int]] = []
+    stamps: dict[str, int] = {}
     files = {getattr(module, "__file__", None) for module in list(sys.modules.values())}
-    for name in sorted(filter(None, files), key=str):
-        with contextlib.suppress(OSError):
-            stamps.append((name, os.stat(name).st_mtime_ns))
+    for name in filter(None, files):
+        with contextlib.suppress(OSError, TypeError):
+            stamps[name] = os.stat(name).st_mtime_ns
     for entry in sys.path:
         with contextlib.suppress(OSError):
-            stamps.append((entry, os.stat(entry or ".").st_mtime_ns))
-    return tuple(stamps)
+            stamps[f"path:{entry}"] = os.stat(entry or ".").st_mtime_ns
+    return stamps
 
 
-def _run_child(conn: socket.socket, request: dict[str, Any], fds: list[int]) -> None:
+def _run_child(conn: socket.socket, request: dict[str, Any], fds: list[int], report: int) -> None:
     code = 1
+    before = frozenset(sys.modules)
     try:
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         send_message(conn, {"pid": os.getpid()})
@@ -185,6 +297,7 @@ def _run_child(conn: socket.socket, request: dict[str, Any], fds: list[int]) -> 
             sys.stderr.flush()
         with contextlib.suppress(Exception):
             send_message(conn, {"exit": code})
+        _report_imports(report, before)  # after the caller has its answer
         os._exit(code)
 
 
