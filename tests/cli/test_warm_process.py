@@ -300,7 +300,7 @@ def test_learning_imports_libraries_never_a_plugins_modules(learning: Path) -> N
     assert "warmtest_plugin" not in sys.modules and "warmtest_plugin.hooks" not in sys.modules
 
 
-def test_learning_leaves_warnings_and_logging_as_they_were(learning: Path) -> None:
+def test_learning_leaves_warnings_logging_and_sys_path_as_they_were(learning: Path) -> None:
     import logging
     import warnings
 
@@ -310,13 +310,17 @@ def test_learning_leaves_warnings_and_logging_as_they_were(learning: Path) -> No
         "import logging, warnings\n"
         "warnings.simplefilter('ignore')\n"
         "logging.basicConfig(level=logging.DEBUG)\n"
+        "import sys\n"
+        "sys.path.insert(0, '/nonexistent')\n"
     )
     filters, handlers = list(warnings.filters), list(logging.getLogger().handlers)
+    path = list(sys.path)
     level = logging.getLogger().level
     assert _learn(b"warmtest_noisy")
     assert "warmtest_noisy" in sys.modules
     assert list(warnings.filters) == filters
     assert logging.getLogger().handlers == handlers and logging.getLogger().level == level
+    assert sys.path == path
 
 
 def test_a_library_that_starts_a_thread_stops_the_warm_process(learning: Path) -> None:

@@ -216,7 +216,7 @@ def _learn(report: bytes) -> bool:
 
     Never a module of a plugin's distribution: plugins are imported by each command,
     after ``[plugins] allow`` and ``deny``. What the imports change in the process's
-    warnings filters and root logger is put back, so every command starts as it would
+    warnings filters, root logger and ``sys.path`` is put back, so every command starts as it would
     in its own process; a library that starts a thread would make forking unsafe, so
     then the server stops (the next command starts another).
     """
@@ -225,7 +225,7 @@ def _learn(report: bytes) -> bool:
         return True
     plugins = _plugin_packages()
     root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
+    handlers, level, path = list(root.handlers), root.level, list(sys.path)
     threads = threading.active_count()  # 1 in the server; a test may run beside others
     with warnings.catch_warnings():  # puts the filters back
         for name in names:
@@ -235,6 +235,7 @@ def _learn(report: bytes) -> bool:
                 importlib.import_module(name)
     root.handlers[:] = handlers
     root.setLevel(level)
+    sys.path[:] = path
     return threading.active_count() <= threads
 
 
