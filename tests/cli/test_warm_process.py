@@ -345,10 +345,17 @@ def test_a_child_reports_what_it_imported_through_its_pipe(learning: Path) -> No
     __import__("warmtest_reported")
     read_end, write_end = os.pipe()
     os.set_blocking(read_end, False)
-    _report_imports(write_end, before)  # closes its end
-    reports = {read_end: bytearray()}
-    while _read_report(read_end, reports):
-        pass
+    # A process the command forked without exec keeps the pipe open: the report is
+    # whole at its end marker, not when the pipe closes.
+    kept_open = os.dup(write_end)
+    try:
+        _report_imports(write_end, before)  # closes its own end
+        reports = {read_end: bytearray()}
+        deadline = time.monotonic() + 5
+        while _read_report(read_end, reports):
+            assert time.monotonic() < deadline, "the report never ended"
+    finally:
+        os.close(kept_open)
     assert reports[read_end].decode().splitlines() == ["warmtest_reported"]
 
 

@@ -184,26 +184,32 @@ def _serve_one(
 REPORT_LIMIT = 60_000
 
 
+#: ends a report: a process the command forked without exec may hold the pipe open
+#: long after the child exited, so the report cannot wait for the pipe to close
+END = b"\0"
+
+
 def _read_report(fd: int, reports: dict[int, bytearray]) -> bool:
-    """Read what a child's pipe holds; ``False`` once it is closed (the child exited)."""
+    """Read what a child's pipe holds; ``False`` once the report is whole (then the pipe
+    is closed) or the child exited without one."""
     try:
         chunk = os.read(fd, 65536)
     except BlockingIOError:
         return True
     except OSError:
         chunk = b""
-    if chunk:
-        if len(reports[fd]) < REPORT_LIMIT:
-            reports[fd] += chunk
+    reports[fd] += chunk[: max(0, REPORT_LIMIT - len(reports[fd]))]
+    if chunk and END not in chunk:
         return True
     os.close(fd)
+    reports[fd] = reports[fd].partition(END)[0] if END in chunk else bytearray()
     return False
 
 
 def _report_imports(fd: int, before: frozenset[str]) -> None:
     """Send the server the modules this command imported (never blocks: the pipe holds it)."""
     names = sorted(name for name in list(sys.modules) if name not in before)
-    data = "\n".join(names).encode("utf-8", "replace")[:REPORT_LIMIT]
+    data = "\n".join(names).encode("utf-8", "replace")[: REPORT_LIMIT - 1] + END
     with contextlib.suppress(OSError):
         os.set_blocking(fd, False)
         os.write(fd, data)
@@ -216,9 +222,9 @@ def _learn(report: bytes) -> bool:
 
     Never a module of a plugin's distribution: plugins are imported by each command,
     after ``[plugins] allow`` and ``deny``. What the imports change in the process's
-    warnings filters, root logger and ``sys.path`` is put back, so every command starts as it would
-    in its own process; a library that starts a thread would make forking unsafe, so
-    then the server stops (the next command starts another).
+    warnings filters, root logger and ``sys.path`` is put back, so every command starts
+    as it would in its own process; a library that starts a thread would make forking
+    unsafe, so then the server stops (the next command starts another).
     """
     names = [n for n in report.decode("utf-8", "replace").splitlines() if n not in sys.modules]
     if not names:
