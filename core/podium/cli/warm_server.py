@@ -252,14 +252,15 @@ def _plugin_packages() -> frozenset[str]:
     """The top-level packages of every installed distribution that provides a plugin."""
     global _plugin_top_levels
     if _plugin_top_levels is None:
-        from importlib.metadata import entry_points, packages_distributions
+        from importlib.metadata import packages_distributions
 
-        from podium.plugins.discovery import GROUP
+        from podium.plugins.discovery import canonical_name, discover
 
-        plugin_dists = {ep.dist.name for ep in entry_points(group=GROUP) if ep.dist is not None}
-        tops = {ep.module.partition(".")[0] for ep in entry_points(group=GROUP)}
-        for top, dists in packages_distributions().items():
-            if plugin_dists.intersection(dists):
+        plugins = discover()  # cached: a child inherits it, as valid as the fingerprint
+        dists = {canonical_name(plugin.distribution) for plugin in plugins}
+        tops = {plugin.module.partition(".")[0] for plugin in plugins}
+        for top, names in packages_distributions().items():
+            if dists.intersection(map(canonical_name, names)):
                 tops.add(top)
         _plugin_top_levels = frozenset(tops)
     return _plugin_top_levels
